@@ -1,0 +1,51 @@
+/**
+ * The `overlap` command line: one commander program, with one module per command group added
+ * as the capabilities land. `buildProgram` is separate from `main` so tests can drive it
+ * in-process with their own output streams.
+ */
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { EXIT, type ExitCode } from './exit-codes.js';
+
+export interface ProgramIo {
+  out: (text: string) => void;
+  err: (text: string) => void;
+}
+
+const packageJson = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
+
+export const CLI_VERSION: string = packageJson.version;
+
+export function buildProgram(io: ProgramIo): Command {
+  return new Command('overlap')
+    .description(
+      'Find the suspected model-distillation actors your lab shares with other labs, without revealing anything else.',
+    )
+    .version(CLI_VERSION, '-V, --version', 'print the version and exit')
+    .helpOption('-h, --help', 'show help for a command')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .exitOverride()
+    .addHelpText(
+      'after',
+      `\nExit codes: ${EXIT.OK} ok, ${EXIT.FAILURE} failure, ${EXIT.USAGE} usage error, ${EXIT.DATA} bad input data, ${EXIT.NO_INPUT} unreadable input file.`,
+    );
+}
+
+/** Runs the program on `argv` (without the node and script entries) and returns the exit code. */
+export async function runProgram(argv: readonly string[], io: ProgramIo): Promise<ExitCode> {
+  const program = buildProgram(io);
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    if (argv.length === 0) program.outputHelp();
+    return EXIT.OK;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version end through here with exit code 0.
+      return error.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,34 @@
+/**
+ * Asks a relay whether it is up (`GET /healthz`), so a job can fail fast with a clear reason.
+ */
+import { ClientError } from './errors.js';
+import { parseRelayUrl } from './relay-url.js';
+
+export interface RelayHealth {
+  status: 'ok';
+  version: string;
+}
+
+export async function checkRelayHealth(relayUrl: string, options: { signal?: AbortSignal } = {}): Promise<RelayHealth> {
+  const base = parseRelayUrl(relayUrl);
+  const target = `${base.href.replace(/\/$/, '')}/healthz`;
+  let response: Response;
+  try {
+    response = await fetch(target, options.signal ? { signal: options.signal } : {});
+  } catch (cause) {
+    if (options.signal?.aborted) throw cause;
+    throw new ClientError('RELAY_UNREACHABLE', `cannot reach the relay at ${base.host}`, { cause });
+  }
+  // The body comes from the relay: parse it defensively and check its shape before trusting it.
+  const body: unknown = await response.json().catch(() => undefined);
+  if (
+    response.status !== 200 ||
+    typeof body !== 'object' ||
+    body === null ||
+    (body as { status?: unknown }).status !== 'ok' ||
+    typeof (body as { version?: unknown }).version !== 'string'
+  ) {
+    throw new ClientError('RELAY_UNHEALTHY', `relay at ${base.host} answered /healthz with HTTP ${response.status}`);
+  }
+  return { status: 'ok', version: (body as { version: string }).version };
+}

@@ -1,0 +1,3 @@
+export type { LogErrorCode } from './errors.js';
+export { LogError } from './errors.js';
+export { HASH_LENGTH, leafHash, nodeHash, rootFromLeafHashes, rootHash, splitPoint } from './tree-hash.js';

@@ -1,0 +1,28 @@
+/**
+ * The one error type of @overlap/protocol. Callers branch on `code`, never on the message.
+ * Validation failures carry every problem found, each with its path, not only the first.
+ */
+
+export type ProtocolErrorCode = 'INVALID_MESSAGE';
+
+export interface ProtocolIssue {
+  /** Where the problem is, as a path of keys and indexes from the message root. */
+  path: readonly (string | number)[];
+  message: string;
+}
+
+export class ProtocolError extends Error {
+  override readonly name = 'ProtocolError';
+  readonly code: ProtocolErrorCode;
+  readonly issues: readonly ProtocolIssue[];
+
+  constructor(
+    code: ProtocolErrorCode,
+    message: string,
+    options?: { cause?: unknown; issues?: readonly ProtocolIssue[] },
+  ) {
+    super(message, options);
+    this.code = code;
+    this.issues = options?.issues ?? [];
+  }
+}

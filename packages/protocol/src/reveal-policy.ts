@@ -1,0 +1,35 @@
+/**
+ * Reveal policies: what a lab learns about each of its own items at the end of a session
+ * (DESIGN.md, "Exchange protocol"; spec/protocol.md is normative).
+ *
+ * - `labs`: for each of my items, which other labs also hold it;
+ * - `count`: for each of my items, only how many other labs hold it;
+ * - `threshold` t: only my items that t or more labs (me included) hold, t >= 2.
+ */
+import { z } from 'zod';
+import { ProtocolError } from './errors.js';
+
+export const revealPolicySchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('labs') }),
+  z.strictObject({ kind: z.literal('count') }),
+  z.strictObject({ kind: z.literal('threshold'), t: z.int().min(2).max(1024) }),
+]);
+
+export type RevealPolicy = z.infer<typeof revealPolicySchema>;
+
+/** Validates an untrusted reveal policy, reporting every problem with its path. */
+export function parseRevealPolicy(input: unknown): RevealPolicy {
+  const result = revealPolicySchema.safeParse(input);
+  if (result.success) return result.data;
+  const issues = result.error.issues.map((issue) => ({
+    path: issue.path.map((key) => (typeof key === 'number' ? key : String(key))),
+    message: issue.message,
+  }));
+  const summary = issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+  throw new ProtocolError('INVALID_MESSAGE', `invalid reveal policy: ${summary}`, { issues });
+}
+
+/** The policy as the short text the CLI and reports use: `labs`, `count` or `threshold:t`. */
+export function formatRevealPolicy(policy: RevealPolicy): string {
+  return policy.kind === 'threshold' ? `threshold:${policy.t}` : policy.kind;
+}

@@ -1,0 +1,165 @@
+/**
+ * The import graph of the workspace and the rules it must keep (DESIGN.md, "Packages"):
+ * - a package imports only the workspace packages DESIGN.md lets it depend on, and declares them;
+ * - a package's source imports only dependencies it declares (or node: built-ins);
+ * - the pure packages (protocol, log) import no network, disk or process modules;
+ * - there are no import cycles, neither between packages nor between files of one package.
+ *
+ * Imports are read with TypeScript's own `preProcessFile`, so comments and strings never count.
+ */
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import ts from 'typescript';
+
+/** Which workspace packages each package may depend on (DESIGN.md's table). */
+export const ALLOWED_WORKSPACE_DEPENDENCIES: Readonly<Record<string, readonly string[]>> = {
+  indicators: [],
+  crypto: [],
+  protocol: ['crypto'],
+  log: ['crypto'],
+  relay: ['protocol', 'log', 'crypto'],
+  client: ['protocol', 'log', 'crypto', 'indicators'],
+  cli: ['indicators', 'crypto', 'protocol', 'log', 'relay', 'client'],
+};
+
+/** Packages that must do no I/O: they may not import these built-ins. */
+const PURE_PACKAGES = new Set(['protocol', 'log']);
+const IO_BUILTINS = new Set([
+  'child_process',
+  'cluster',
+  'dgram',
+  'dns',
+  'fs',
+  'fs/promises',
+  'http',
+  'http2',
+  'https',
+  'net',
+  'readline',
+  'tls',
+]);
+
+export interface Violation {
+  file: string;
+  message: string;
+}
+
+interface PackageInfo {
+  name: string;
+  dir: string;
+  dependencies: Set<string>;
+}
+
+export function checkWorkspace(root: string): Violation[] {
+  const violations: Violation[] = [];
+  const packages = readPackages(root);
+  const packageGraph = new Map<string, Set<string>>();
+
+  for (const pkg of packages) {
+    const allowed = ALLOWED_WORKSPACE_DEPENDENCIES[pkg.name];
+    const manifest = relative(root, join(pkg.dir, 'package.json'));
+    if (allowed === undefined) {
+      violations.push({ file: manifest, message: `package ${pkg.name} is not in DESIGN.md's package table` });
+      continue;
+    }
+    const workspaceDeps = new Set<string>();
+    packageGraph.set(pkg.name, workspaceDeps);
+    for (const dep of pkg.dependencies) {
+      if (!dep.startsWith('@overlap/')) continue;
+      const target = dep.slice('@overlap/'.length);
+      if (!allowed.includes(target)) {
+        violations.push({ file: manifest, message: `@overlap/${pkg.name} may not depend on ${dep} (DESIGN.md)` });
+      }
+    }
+
+    const fileGraph = new Map<string, string[]>();
+    for (const file of sourceFiles(join(pkg.dir, 'src'))) {
+      const shown = relative(root, file);
+      const local: string[] = [];
+      for (const specifier of importsOf(file)) {
+        if (specifier.startsWith('.')) {
+          local.push(resolveLocal(file, specifier));
+          continue;
+        }
+        const builtin = specifier.startsWith('node:') ? specifier.slice(5) : undefined;
+        if (builtin !== undefined) {
+          if (PURE_PACKAGES.has(pkg.name) && IO_BUILTINS.has(builtin)) {
+            violations.push({ file: shown, message: `pure package ${pkg.name} imports ${specifier}` });
+          }
+          continue;
+        }
+        const dep = packageNameOf(specifier);
+        if (!pkg.dependencies.has(dep)) {
+          violations.push({ file: shown, message: `imports ${dep}, which package.json does not declare` });
+        }
+        if (dep.startsWith('@overlap/')) workspaceDeps.add(dep.slice('@overlap/'.length));
+      }
+      fileGraph.set(file, local);
+    }
+    for (const cycle of findCycles(fileGraph)) {
+      violations.push({
+        file: relative(root, cycle[0] as string),
+        message: `import cycle: ${cycle.map((f) => relative(root, f)).join(' -> ')}`,
+      });
+    }
+  }
+  for (const cycle of findCycles(packageGraph)) {
+    violations.push({ file: 'packages/', message: `package cycle: ${cycle.join(' -> ')}` });
+  }
+  return violations;
+}
+
+/** Every elementary cycle found by depth-first search, each closed (first node repeated last). */
+export function findCycles(graph: ReadonlyMap<string, Iterable<string>>): string[][] {
+  const cycles: string[][] = [];
+  const state = new Map<string, 'open' | 'done'>();
+  const stack: string[] = [];
+  const visit = (node: string): void => {
+    state.set(node, 'open');
+    stack.push(node);
+    for (const next of graph.get(node) ?? []) {
+      if (state.get(next) === 'open') cycles.push([...stack.slice(stack.indexOf(next)), next]);
+      else if (!state.has(next)) visit(next);
+    }
+    stack.pop();
+    state.set(node, 'done');
+  };
+  for (const node of graph.keys()) if (!state.has(node)) visit(node);
+  return cycles;
+}
+
+function readPackages(root: string): PackageInfo[] {
+  const dir = join(root, 'packages');
+  return readdirSync(dir)
+    .filter((name) => existsSync(join(dir, name, 'package.json')))
+    .map((name) => {
+      const manifest = JSON.parse(readFileSync(join(dir, name, 'package.json'), 'utf8')) as {
+        dependencies?: Record<string, string>;
+      };
+      return { name, dir: join(dir, name), dependencies: new Set(Object.keys(manifest.dependencies ?? {})) };
+    });
+}
+
+function sourceFiles(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).flatMap((entry) => {
+    const path = join(dir, entry);
+    if (statSync(path).isDirectory()) return sourceFiles(path);
+    return /\.(ts|mts)$/.test(entry) && !entry.endsWith('.d.ts') ? [path] : [];
+  });
+}
+
+function importsOf(file: string): string[] {
+  const info = ts.preProcessFile(readFileSync(file, 'utf8'), true, true);
+  return info.importedFiles.map((f) => f.fileName);
+}
+
+function resolveLocal(from: string, specifier: string): string {
+  const target = resolve(dirname(from), specifier);
+  return target.replace(/\.js$/, '.ts');
+}
+
+function packageNameOf(specifier: string): string {
+  const parts = specifier.split('/');
+  return specifier.startsWith('@') ? `${parts[0]}/${parts[1]}` : (parts[0] as string);
+}
