@@ -1,0 +1,207 @@
+/**
+ * Hashing and blinding of whole sets: millions of items, every core, bounded memory.
+ *
+ * Items are pulled lazily from an (async) iterable in chunks; at most `maxChunksInFlight` chunks
+ * are being computed at once, and results are yielded strictly in input order. Memory therefore
+ * stays near (maxChunksInFlight + 1) × chunkSize items whatever the set's size, provided the
+ * caller consumes the results as they come (the generator never reads ahead of its consumer).
+ *
+ * Work runs on `workers` worker threads (default: one per core); `workers: 0` computes on the
+ * calling thread (for environments without worker_threads, and as a reference in tests).
+ * `signal` cancels: the generator rejects with the signal's reason and all workers stop.
+ */
+import { availableParallelism } from 'node:os';
+import type { BackendPreference } from '../backend-select.js';
+import { getBackend } from '../backend-select.js';
+import type { BlindingKey } from '../blinding-key.js';
+import { assertLength } from '../bytes.js';
+import { CryptoError } from '../errors.js';
+import { type ChunkOperation, type ChunkTask, chunkLength, computeChunk } from './chunk.js';
+import { WorkerPool } from './worker-pool.js';
+
+export interface IndicatorInput {
+  kind: string;
+  /** The canonical value (see @overlap/indicators). */
+  value: string;
+}
+
+export type ItemSource<T> = Iterable<T> | AsyncIterable<T>;
+
+export interface BatchProgress {
+  /** Items whose results have been yielded so far. */
+  done: number;
+  elapsedMs: number;
+  /** Items per second since the start. */
+  rate: number;
+}
+
+export interface BatchOptions {
+  /** Worker threads; default one per core (os.availableParallelism()); 0 computes in this thread. */
+  workers?: number;
+  /** Items per chunk sent to a worker; default 1024. */
+  chunkSize?: number;
+  /** Chunks being computed at once; default 2 per worker (at least 2). */
+  maxChunksInFlight?: number;
+  signal?: AbortSignal;
+  /** Called after each chunk's results have been yielded. */
+  onProgress?: (progress: BatchProgress) => void;
+  backend?: BackendPreference;
+}
+
+/** hash_to_group for every item, in order. */
+export function hashToGroupBatch(
+  items: ItemSource<IndicatorInput>,
+  options: BatchOptions = {},
+): AsyncGenerator<Uint8Array> {
+  return runBatch('hash', undefined, items, options);
+}
+
+/** blind(k, hash_to_group(kind, value)) for every item, in order. */
+export function hashAndBlindBatch(
+  key: BlindingKey,
+  items: ItemSource<IndicatorInput>,
+  options: BatchOptions = {},
+): AsyncGenerator<Uint8Array> {
+  return runBatch('hash-blind', key, items, options);
+}
+
+/** blind(k, u) for every 32-byte point, in order (another lab's set, one hop). */
+export function blindBatch(
+  key: BlindingKey,
+  points: ItemSource<Uint8Array>,
+  options: BatchOptions = {},
+): AsyncGenerator<Uint8Array> {
+  return runBatch('blind', key, points, options);
+}
+
+async function* runBatch(
+  operation: ChunkOperation,
+  key: BlindingKey | undefined,
+  source: ItemSource<unknown>,
+  options: BatchOptions,
+): AsyncGenerator<Uint8Array> {
+  const workers = options.workers ?? availableParallelism();
+  const chunkSize = options.chunkSize ?? 1024;
+  const maxInFlight = options.maxChunksInFlight ?? Math.max(2, 2 * workers);
+  assertCount(workers, 0, 'workers');
+  assertCount(chunkSize, 1, 'chunkSize');
+  assertCount(maxInFlight, 1, 'maxChunksInFlight');
+  const { signal, onProgress } = options;
+  signal?.throwIfAborted();
+
+  const backend = getBackend(options.backend);
+  const scalar = key?.exposeSecret();
+  const pool = workers > 0 ? new WorkerPool(workers, { backend: backend.name, key: scalar }) : undefined;
+  const compute = (task: ChunkTask): Promise<Uint8Array> =>
+    pool ? pool.run(task) : Promise.resolve().then(() => computeChunk(backend, scalar, task));
+
+  const iterator = toIterator(source);
+  const inFlight: Promise<Uint8Array>[] = [];
+  const started = Date.now();
+  let read = 0;
+  let done = 0;
+  let exhausted = false;
+  let aborted = false;
+  const onAbort = () => {
+    aborted = true;
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    for (;;) {
+      while (!exhausted && inFlight.length < maxInFlight) {
+        const task = await readChunk(iterator, operation, read, chunkSize);
+        if (task === undefined) {
+          exhausted = true;
+          break;
+        }
+        read += chunkLength(task);
+        const running = compute(task);
+        running.catch(() => {}); // observed when its turn comes; avoid an unhandled rejection before
+        inFlight.push(running);
+      }
+      const next = inFlight.shift();
+      if (next === undefined) return;
+      const results = await raceAbort(next, signal);
+      for (let offset = 0; offset < results.length; offset += 32) {
+        yield results.subarray(offset, offset + 32);
+      }
+      done += results.length / 32;
+      signal?.throwIfAborted();
+      if (onProgress) {
+        const elapsedMs = Date.now() - started;
+        onProgress({ done, elapsedMs, rate: elapsedMs > 0 ? (done * 1000) / elapsedMs : 0 });
+      }
+    }
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+    await pool?.close(aborted);
+    await iterator.return?.();
+  }
+}
+
+async function readChunk(
+  iterator: AsyncIterator<unknown> | Iterator<unknown>,
+  operation: ChunkOperation,
+  firstIndex: number,
+  size: number,
+): Promise<ChunkTask | undefined> {
+  const items: unknown[] = [];
+  while (items.length < size) {
+    const next = await iterator.next();
+    if (next.done) break;
+    items.push(next.value);
+  }
+  if (items.length === 0) return undefined;
+  if (operation === 'blind') {
+    const points = new Uint8Array(items.length * 32);
+    items.forEach((item, i) => {
+      assertLength(item, 32, `point ${firstIndex + i}`);
+      points.set(item, i * 32);
+    });
+    return { operation, firstIndex, points };
+  }
+  const kinds: string[] = [];
+  const values: string[] = [];
+  items.forEach((item, i) => {
+    const { kind, value } = (typeof item === 'object' && item !== null ? item : {}) as Partial<IndicatorInput>;
+    if (typeof kind !== 'string' || typeof value !== 'string') {
+      throw new CryptoError('BAD_TYPE', `item ${firstIndex + i}: expected { kind: string, value: string }`);
+    }
+    kinds.push(kind);
+    values.push(value);
+  });
+  return { operation, firstIndex, kinds, values };
+}
+
+function toIterator(source: ItemSource<unknown>): AsyncIterator<unknown> | Iterator<unknown> {
+  if (source !== null && typeof source === 'object') {
+    if (Symbol.asyncIterator in source) return (source as AsyncIterable<unknown>)[Symbol.asyncIterator]();
+    if (Symbol.iterator in source) return (source as Iterable<unknown>)[Symbol.iterator]();
+  }
+  throw new CryptoError('BAD_TYPE', 'batch input must be an iterable or an async iterable');
+}
+
+function raceAbort<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return work;
+  signal.throwIfAborted();
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+function assertCount(value: number, min: number, name: string): void {
+  if (!Number.isSafeInteger(value) || value < min) {
+    throw new CryptoError('BAD_INPUT', `${name} must be an integer of at least ${min}, got ${value}`);
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * A fixed set of batch worker threads. Each task goes to the worker with the fewest tasks in
+ * flight; results come back through promises. `close()` asks every worker to zero its key and
+ * exit, and terminates any that does not within a second.
+ *
+ * During development the workers run the TypeScript sources: when this module itself is a `.ts`
+ * file, each worker first registers tsx's loader, then imports the `.ts` entry.
+ */
+import { Worker } from 'node:worker_threads';
+import { CryptoError } from '../errors.js';
+import { type ChunkTask, failureToError } from './chunk.js';
+import type { WorkerInit, WorkerReply, WorkerRequest } from './worker-entry.js';
+
+interface Slot {
+  worker: Worker;
+  /** Why this worker can take no more tasks, once it has failed or exited. */
+  dead: CryptoError | undefined;
+  inFlight: Map<number, { resolve: (results: Uint8Array) => void; reject: (error: Error) => void }>;
+}
+
+export class WorkerPool {
+  readonly #slots: Slot[] = [];
+  #nextId = 0;
+  #closed = false;
+
+  constructor(size: number, init: WorkerInit) {
+    for (let i = 0; i < size; i++) this.#slots.push(this.#spawn(init));
+  }
+
+  run(task: ChunkTask): Promise<Uint8Array> {
+    if (this.#closed) return Promise.reject(new CryptoError('WORKER_FAILED', 'the worker pool is closed'));
+    const live = this.#slots.filter((s) => s.dead === undefined);
+    if (live.length === 0) {
+      return Promise.reject(this.#slots[0]?.dead ?? new CryptoError('WORKER_FAILED', 'the worker pool has no workers'));
+    }
+    const slot = live.reduce((best, s) => (s.inFlight.size < best.inFlight.size ? s : best));
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      slot.inFlight.set(id, { resolve, reject });
+      const request: WorkerRequest = { type: 'task', id, task };
+      // Transfer the points buffer of a blind task: the caller does not reuse it.
+      const transfer = task.operation === 'blind' ? [task.points.buffer as ArrayBuffer] : [];
+      slot.worker.postMessage(request, transfer);
+    });
+  }
+
+  /** Graceful by default (keys zeroed in every worker); `force` terminates at once. */
+  async close(force = false): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.all(
+      this.#slots.map(async ({ worker }) => {
+        const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+        if (force) {
+          await worker.terminate();
+          return;
+        }
+        worker.postMessage({ type: 'close' } satisfies WorkerRequest);
+        const timer = setTimeout(() => void worker.terminate(), 1000);
+        await exited;
+        clearTimeout(timer);
+      }),
+    );
+  }
+
+  #spawn(init: WorkerInit): Slot {
+    const slot: Slot = { worker: startWorker(init), dead: undefined, inFlight: new Map() };
+    const failAll = (error: CryptoError) => {
+      slot.dead ??= error;
+      for (const pending of slot.inFlight.values()) pending.reject(error);
+      slot.inFlight.clear();
+    };
+    slot.worker.on('message', (reply: WorkerReply) => {
+      const pending = slot.inFlight.get(reply.id);
+      if (!pending) return;
+      slot.inFlight.delete(reply.id);
+      if (reply.type === 'result') pending.resolve(reply.results);
+      else pending.reject(failureToError(reply.failure));
+    });
+    slot.worker.on('error', (cause) => {
+      failAll(new CryptoError('WORKER_FAILED', `a batch worker failed: ${cause.message}`, { cause }));
+    });
+    slot.worker.on('exit', (code) => {
+      failAll(new CryptoError('WORKER_FAILED', `a batch worker exited with code ${code}`));
+    });
+    return slot;
+  }
+}
+
+function startWorker(init: WorkerInit): Worker {
+  const options = { workerData: init };
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./worker-entry.js', import.meta.url), options);
+  const entry = new URL('./worker-entry.ts', import.meta.url).href;
+  let loader: string;
+  try {
+    loader = import.meta.resolve('tsx/esm/api');
+  } catch (cause) {
+    throw new CryptoError('WORKER_FAILED', 'running from TypeScript sources needs tsx to start batch workers', {
+      cause,
+    });
+  }
+  const bootstrap = `import(${JSON.stringify(loader)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`;
+  return new Worker(bootstrap, { ...options, eval: true });
+}

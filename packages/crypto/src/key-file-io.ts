@@ -1,0 +1,99 @@
+/**
+ * Lab key files on disk (the format is key-file-format.ts).
+ *
+ * Writing is atomic and private: the text goes to a new temporary file created with mode 0600 in
+ * the same directory, is flushed to disk, then linked (or, with `overwrite`, renamed) into place,
+ * so a crash never leaves a half-written key file and nothing else can read it meanwhile.
+ * Reading warns (one line) when the file is readable by group or others, and turns every failure
+ * (missing, too large, malformed, wrong passphrase) into a `CryptoError` naming the path.
+ */
+import { randomBytes } from 'node:crypto';
+import { link, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { CryptoError } from './errors.js';
+import {
+  type DecodeKeyFileOptions,
+  decodeKeyFile,
+  type EncodeKeyFileOptions,
+  encodeKeyFile,
+} from './key-file-format.js';
+import type { LabKeys } from './lab-keys.js';
+
+/** A key file is a few hundred bytes; anything far larger is not one. */
+const MAX_KEY_FILE_BYTES = 64 * 1024;
+
+export interface WriteKeyFileOptions extends EncodeKeyFileOptions {
+  /** Replace an existing file; by default an existing file is an error, never clobbered. */
+  overwrite?: boolean;
+}
+
+export async function writeKeyFile(path: string, keys: LabKeys, options: WriteKeyFileOptions = {}): Promise<void> {
+  const text = encodeKeyFile(keys, options);
+  const temporary = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    const handle = await open(temporary, 'wx', 0o600);
+    try {
+      await handle.writeFile(text, 'utf8');
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    if (options.overwrite) {
+      await rename(temporary, path);
+    } else {
+      await link(temporary, path);
+      await unlink(temporary);
+    }
+    await syncDirectory(dirname(path));
+  } catch (cause) {
+    await unlink(temporary).catch(() => {});
+    const code = (cause as NodeJS.ErrnoException).code;
+    const reason = code === 'EEXIST' ? 'it already exists (refusing to overwrite a key file)' : describeFsError(cause);
+    throw new CryptoError('BAD_KEY_FILE', `cannot write key file ${path}: ${reason}`, { cause });
+  }
+}
+
+export interface ReadKeyFileOptions extends Omit<DecodeKeyFileOptions, 'source'> {
+  /** Where the permission warning goes (one line). Default: stderr. */
+  warn?: (line: string) => void;
+}
+
+export async function readKeyFile(path: string, options: ReadKeyFileOptions = {}): Promise<LabKeys> {
+  let text: string;
+  try {
+    const info = await stat(path);
+    if (!info.isFile()) throw Object.assign(new Error('not a regular file'), { code: 'ENOTFILE' });
+    if (info.size > MAX_KEY_FILE_BYTES) {
+      throw new CryptoError('BAD_KEY_FILE', `key file ${path} is ${info.size} bytes: too large to be a key file`);
+    }
+    if (process.platform !== 'win32' && (info.mode & 0o077) !== 0) {
+      const mode = (info.mode & 0o777).toString(8).padStart(4, '0');
+      const warn = options.warn ?? ((line: string) => process.stderr.write(`${line}\n`));
+      warn(`overlap: warning: key file ${path} is readable by others (mode ${mode}); run: chmod 600 ${path}`);
+    }
+    text = await readFile(path, 'utf8');
+  } catch (cause) {
+    if (cause instanceof CryptoError) throw cause;
+    throw new CryptoError('BAD_KEY_FILE', `cannot read key file ${path}: ${describeFsError(cause)}`, { cause });
+  }
+  const decodeOptions: DecodeKeyFileOptions = { source: `key file ${path}` };
+  if (options.passphrase !== undefined) decodeOptions.passphrase = options.passphrase;
+  return decodeKeyFile(text, decodeOptions);
+}
+
+async function syncDirectory(directory: string): Promise<void> {
+  const handle = await open(directory, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+function describeFsError(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return 'no such file or directory';
+  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
+  if (code === 'EISDIR' || code === 'ENOTFILE') return 'not a regular file';
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,16 @@
+/** Both implementations, so that every vector and law runs against each (voprf-ts style). */
+import type { BackendName, CryptoBackend } from '../src/backend.js';
+import { loadNativeBackend } from '../src/native-backend.js';
+import { portableBackend } from '../src/portable-backend.js';
+
+export const nativeBackend = loadNativeBackend();
+
+export const BACKENDS: [BackendName, CryptoBackend][] = [
+  ['native', nativeBackend],
+  ['portable', portableBackend],
+];
+
+export const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
+export const unhex = (text: string): Uint8Array => Uint8Array.from(Buffer.from(text, 'hex'));
+/** RFC 9380 prints field elements big-endian; the wire form is little-endian. */
+export const beHexToLe = (text: string): Uint8Array => unhex(text).reverse();
