@@ -23,6 +23,7 @@ const surfaces: [string, object, string[]][] = [
     crypto,
     [
       'BACKEND_ENV_VAR',
+      'BatchPool',
       'BlindingKey',
       'CIPHERSUITE_ID',
       'CryptoError',
@@ -80,7 +81,7 @@ const surfaces: [string, object, string[]][] = [
   ['log', log, ['HASH_LENGTH', 'LogError', 'leafHash', 'nodeHash', 'rootFromLeafHashes', 'rootHash', 'splitPoint']],
   ['relay', relay, ['RELAY_VERSION', 'RelayError', 'startRelayServer']],
   ['client', client, ['ClientError', 'checkRelayHealth', 'parseRelayUrl']],
-  ['cli', cli, ['CLI_VERSION', 'EXIT', 'buildProgram', 'runProgram']],
+  ['cli', cli, ['CLI_VERSION', 'CliError', 'EXIT', 'buildProgram', 'runProgram']],
 ];
 
 describe.each(surfaces)('@overlap/%s', (name, module, expected) => {

@@ -3,41 +3,28 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, test } from 'vitest';
-import { CLI_VERSION, EXIT, runProgram } from '../src/index.js';
+import { CLI_VERSION, EXIT } from '../src/index.js';
+import { runInProcess } from './run-in-process.js';
 
 const run = promisify(execFile);
 const packageDir = fileURLToPath(new URL('..', import.meta.url));
 const version = (JSON.parse(readFileSync(`${packageDir}/package.json`, 'utf8')) as { version: string }).version;
 
-async function inProcess(argv: string[]) {
-  let out = '';
-  let err = '';
-  const code = await runProgram(argv, {
-    out: (text) => {
-      out += text;
-    },
-    err: (text) => {
-      err += text;
-    },
-  });
-  return { code, out, err };
-}
-
 describe('overlap CLI in-process', () => {
   test('--version prints the package version', async () => {
     expect(CLI_VERSION).toBe(version);
-    expect(await inProcess(['--version'])).toEqual({ code: EXIT.OK, out: `${version}\n`, err: '' });
+    expect(await runInProcess(['--version'])).toEqual({ code: EXIT.OK, out: `${version}\n`, err: '' });
   });
 
   test('--help describes the command and its exit codes', async () => {
-    const { code, out } = await inProcess(['--help']);
+    const { code, out } = await runInProcess(['--help']);
     expect(code).toBe(EXIT.OK);
     expect(out).toContain('Usage: overlap');
     expect(out).toContain('64 usage error');
   });
 
   test('an unknown option is a usage error (64) with a hint', async () => {
-    const { code, err } = await inProcess(['--frobnicate']);
+    const { code, err } = await runInProcess(['--frobnicate']);
     expect(code).toBe(EXIT.USAGE);
     expect(err).toContain("unknown option '--frobnicate'");
     expect(err).toContain('--help');

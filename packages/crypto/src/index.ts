@@ -3,6 +3,8 @@ export type { BackendPreference, BackendSelection } from './backend-select.js';
 export { BACKEND_ENV_VAR, getBackend, selectBackend } from './backend-select.js';
 export type { BatchOptions, BatchProgress, IndicatorInput, ItemSource } from './batch/batch.js';
 export { blindBatch, hashAndBlindBatch, hashToGroupBatch } from './batch/batch.js';
+export type { BatchPoolOptions } from './batch/batch-pool.js';
+export { BatchPool } from './batch/batch-pool.js';
 export { BlindingKey } from './blinding-key.js';
 export { assertBytes, assertLength, isAllZero, wipe } from './bytes.js';
 export { CIPHERSUITE_ID, HASH_TO_CURVE_SUITE, HASH_TO_GROUP_DST, POINT_LENGTH } from './ciphersuite.js';

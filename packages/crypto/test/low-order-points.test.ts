@@ -6,9 +6,9 @@
  */
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect } from 'vitest';
-import { numberToBytesLE, P } from '../src/field25519.js';
 import { BlindingKey, blind, CryptoError } from '../src/index.js';
 import { BACKENDS, hex, unhex } from './backends.js';
+import { numberToBytesLE, P } from './bigint-field.js';
 
 // The two order-8 u-coordinates, as decimal (RFC 7748 §6.1 discussion, noble) and as the byte
 // strings of libsodium's blocklist: two independent sources that must agree.

@@ -1,7 +1,8 @@
 /**
  * A batch worker thread: receives chunk tasks, answers with results (transferred, not copied)
- * or with the first failing item. The session key arrives once in `workerData` and is zeroed when
- * the parent says `close`, before the thread exits.
+ * or with the first failing item. A blinding task carries its own copy of the key, which the
+ * worker zeroes as soon as the chunk is done: between tasks a worker holds no key at all, so one
+ * pool can serve several sessions' keys.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { BackendName } from '../backend.js';
@@ -10,10 +11,11 @@ import { type ChunkTask, computeChunk, errorToFailure } from './chunk.js';
 
 export interface WorkerInit {
   backend: BackendName;
-  key: Uint8Array | undefined;
 }
 
-export type WorkerRequest = { type: 'task'; id: number; task: ChunkTask } | { type: 'close' };
+export type WorkerRequest =
+  | { type: 'task'; id: number; task: ChunkTask; key: Uint8Array | undefined }
+  | { type: 'close' };
 
 export type WorkerReply =
   | { type: 'result'; id: number; results: Uint8Array }
@@ -22,17 +24,15 @@ export type WorkerReply =
 const init = workerData as WorkerInit;
 // The parent already chose (and warned about) the backend: no second warning from here.
 const backend = selectBackend({ preference: init.backend, warn: () => {} });
-const key = init.key;
 const port = parentPort;
 
 port?.on('message', (request: WorkerRequest) => {
   if (request.type === 'close') {
-    key?.fill(0);
     port.close();
     return;
   }
   try {
-    const results = computeChunk(backend, key, request.task);
+    const results = computeChunk(backend, request.key, request.task);
     const reply: WorkerReply = { type: 'result', id: request.id, results };
     port.postMessage(reply, [results.buffer as ArrayBuffer]);
   } catch (error) {
@@ -42,5 +42,7 @@ port?.on('message', (request: WorkerRequest) => {
       failure: errorToFailure(error, request.task.firstIndex),
     };
     port.postMessage(reply);
+  } finally {
+    request.key?.fill(0);
   }
 });

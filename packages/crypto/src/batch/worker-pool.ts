@@ -1,7 +1,7 @@
 /**
  * A fixed set of batch worker threads. Each task goes to the worker with the fewest tasks in
- * flight; results come back through promises. `close()` asks every worker to zero its key and
- * exit, and terminates any that does not within a second.
+ * flight; results come back through promises. `close()` asks every worker to exit, and
+ * terminates any that does not within a second.
  *
  * During development the workers run the TypeScript sources: when this module itself is a `.ts`
  * file, each worker first registers tsx's loader, then imports the `.ts` entry.
@@ -23,11 +23,16 @@ export class WorkerPool {
   #nextId = 0;
   #closed = false;
 
+  get size(): number {
+    return this.#slots.length;
+  }
+
   constructor(size: number, init: WorkerInit) {
     for (let i = 0; i < size; i++) this.#slots.push(this.#spawn(init));
   }
 
-  run(task: ChunkTask): Promise<Uint8Array> {
+  /** Runs one chunk; `key` (if any) is copied to the worker, which zeroes its copy afterwards. */
+  run(task: ChunkTask, key?: Uint8Array): Promise<Uint8Array> {
     if (this.#closed) return Promise.reject(new CryptoError('WORKER_FAILED', 'the worker pool is closed'));
     const live = this.#slots.filter((s) => s.dead === undefined);
     if (live.length === 0) {
@@ -37,14 +42,14 @@ export class WorkerPool {
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       slot.inFlight.set(id, { resolve, reject });
-      const request: WorkerRequest = { type: 'task', id, task };
+      const request: WorkerRequest = { type: 'task', id, task, key };
       // Transfer the points buffer of a blind task: the caller does not reuse it.
       const transfer = task.operation === 'blind' ? [task.points.buffer as ArrayBuffer] : [];
       slot.worker.postMessage(request, transfer);
     });
   }
 
-  /** Graceful by default (keys zeroed in every worker); `force` terminates at once. */
+  /** Graceful by default (workers finish their chunk); `force` terminates at once. */
   async close(force = false): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;

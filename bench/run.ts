@@ -1,0 +1,15 @@
+/**
+ * `pnpm bench <name>`: runs one benchmark script and prints its figures. Benchmarks measure this
+ * machine; they are never part of the test suite (no timed tests).
+ */
+const BENCHMARKS: Record<string, () => Promise<unknown>> = {
+  crypto: () => import('./crypto.js'),
+};
+
+const name = process.argv[2];
+if (name === undefined || !(name in BENCHMARKS)) {
+  process.stderr.write(`usage: pnpm bench <${Object.keys(BENCHMARKS).join('|')}>\n`);
+  process.exitCode = 64;
+} else {
+  await BENCHMARKS[name]?.();
+}

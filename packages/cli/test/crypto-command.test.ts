@@ -1,0 +1,89 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { BlindingKey, blind, fromHex, hashToGroup, toHex } from '@overlap/crypto';
+import { describe, expect, test } from 'vitest';
+import { EXIT } from '../src/index.js';
+import { runInProcess } from './run-in-process.js';
+
+const run = runInProcess;
+
+const KEY = '0a'.repeat(32);
+
+describe('overlap crypto hash', () => {
+  test('prints hash_to_group(kind, line) for every line, in order', async () => {
+    const values = Array.from({ length: 2500 }, (_, i) => `user${i}@example.com`);
+    const { code, out, err } = await run(['crypto', 'hash', '--kind', 'email'], `${values.join('\n')}\n`);
+    expect(err).toBe('');
+    expect(code).toBe(EXIT.OK);
+    expect(out).toBe(`${values.map((v) => toHex(hashToGroup('email', v))).join('\n')}\n`);
+  });
+
+  test('accepts CRLF line endings', async () => {
+    const { out } = await run(['crypto', 'hash', '--kind', 'email'], 'a@b.example\r\nc@d.example\r\n');
+    expect(out).toBe(`${toHex(hashToGroup('email', 'a@b.example'))}\n${toHex(hashToGroup('email', 'c@d.example'))}\n`);
+  });
+
+  test('an empty line stops with its line number and exit 65', async () => {
+    const { code, err } = await run(['crypto', 'hash', '--kind', 'email'], 'a@b.example\nc@d.example\n\ne@f.example\n');
+    expect(code).toBe(EXIT.DATA);
+    expect(err).toMatch(/^overlap: line 3: .*BAD_INPUT/);
+  });
+
+  test('a missing --kind is a usage error (64)', async () => {
+    const { code, err } = await run(['crypto', 'hash'], 'x\n');
+    expect(code).toBe(EXIT.USAGE);
+    expect(err).toContain("required option '--kind <kind>'");
+  });
+});
+
+describe('overlap crypto blind', () => {
+  const points = ['a@b.example', 'c@d.example', 'e@f.example'].map((v) => toHex(hashToGroup('email', v)));
+
+  test('prints X25519(key, u) for every line', async () => {
+    const { code, out } = await run(['crypto', 'blind', '--key', KEY], `${points.join('\n')}\n`);
+    const key = BlindingKey.fromBytes(fromHex(KEY));
+    expect(code).toBe(EXIT.OK);
+    expect(out).toBe(`${points.map((u) => toHex(blind(key, fromHex(u)))).join('\n')}\n`);
+  });
+
+  test.each([
+    ['uppercase hex', (p: string) => p.toUpperCase(), 'expected 64 lowercase hex digits'],
+    ['a short point', (p: string) => p.slice(2), 'expected 64 lowercase hex digits'],
+    ['a low-order point', () => '00'.repeat(32), 'LOW_ORDER_POINT'],
+  ])('%s on line 2 stops with its line number and exit 65', async (_label, spoil, reason) => {
+    const input = [points[0], spoil(points[1] as string), points[2]].join('\n');
+    const { code, err } = await run(['crypto', 'blind', '--key', KEY], `${input}\n`);
+    expect(code).toBe(EXIT.DATA);
+    expect(err).toContain('line 2: ');
+    expect(err).toContain(reason);
+  });
+
+  test.each([['0a'], ['ZZ'.repeat(32)], ['0A'.repeat(32)]])(
+    '--key %s is a usage error that does not echo the key',
+    async (key) => {
+      const { code, err } = await run(['crypto', 'blind', '--key', key], `${points[0]}\n`);
+      expect(code).toBe(EXIT.USAGE);
+      expect(err).toContain('--key must be 64 lowercase hex digits');
+      expect(err).not.toContain(key);
+    },
+  );
+});
+
+test('as a real process: a pipe in, a pipe out', async () => {
+  const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', '--conditions=@overlap/source', main, 'crypto', 'hash', '--kind', 'ip'],
+    {
+      cwd: fileURLToPath(new URL('..', import.meta.url)),
+    },
+  );
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    out += chunk.toString();
+  });
+  child.stdin.end('192.0.2.1\n2001:db8::1\n');
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  expect(code).toBe(0);
+  expect(out).toBe(`${toHex(hashToGroup('ip', '192.0.2.1'))}\n${toHex(hashToGroup('ip', '2001:db8::1'))}\n`);
+});

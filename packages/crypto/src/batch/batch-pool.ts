@@ -1,0 +1,52 @@
+/**
+ * A reusable set of batch workers. Starting worker threads costs tens to hundreds of
+ * milliseconds, so a job that runs several batches (its own set, then every hop it owes other
+ * labs) keeps one `BatchPool` and passes it to each batch call. Workers start on first use;
+ * `close()` (or `await using`) stops them. `workers: 0` computes on the calling thread.
+ */
+import { availableParallelism } from 'node:os';
+import type { CryptoBackend } from '../backend.js';
+import { type BackendPreference, getBackend } from '../backend-select.js';
+import { CryptoError } from '../errors.js';
+import { type ChunkTask, computeChunk } from './chunk.js';
+import { WorkerPool } from './worker-pool.js';
+
+export interface BatchPoolOptions {
+  /** Worker threads; default one per core (os.availableParallelism()); 0 computes in this thread. */
+  workers?: number;
+  backend?: BackendPreference;
+}
+
+export class BatchPool {
+  readonly workers: number;
+  readonly backend: CryptoBackend;
+  #pool: WorkerPool | undefined;
+  #closed = false;
+
+  constructor(options: BatchPoolOptions = {}) {
+    const workers = options.workers ?? availableParallelism();
+    if (!Number.isSafeInteger(workers) || workers < 0) {
+      throw new CryptoError('BAD_INPUT', `workers must be an integer of at least 0, got ${workers}`);
+    }
+    this.workers = workers;
+    this.backend = getBackend(options.backend);
+  }
+
+  /** Computes one chunk; `key`, when given, is copied to the worker and zeroed there after use. */
+  run(task: ChunkTask, key: Uint8Array | undefined): Promise<Uint8Array> {
+    if (this.#closed) return Promise.reject(new CryptoError('WORKER_FAILED', 'this batch pool is closed'));
+    if (this.workers === 0) return Promise.resolve().then(() => computeChunk(this.backend, key, task));
+    this.#pool ??= new WorkerPool(this.workers, { backend: this.backend.name });
+    return this.#pool.run(task, key);
+  }
+
+  /** Stops the workers: gracefully, or at once with `force` (after an abort). Idempotent. */
+  async close(force = false): Promise<void> {
+    this.#closed = true;
+    await this.#pool?.close(force);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
