@@ -238,13 +238,13 @@ const { a, b, truth } = psiSets(n);
 line(
   `two-party PSI, ${fmt(n)} × ${fmt(n)} items, ${fmt(truth.length)} in common, both checked against the plaintext truth`,
 );
-line('(each side is loaded and warmed up with a 500 × 500 run first; best of 3 runs for Overlap, of 2 for psi.js)');
+line('(each side is loaded and warmed up with a 500 × 500 run first; best of 5 runs for Overlap, of 2 for psi.js)');
 const warm = psiSets(500);
 const pool = new BatchPool();
 await overlapPsi(pool, warm.a, warm.b);
-// Best of 3 runs for Overlap and of 2 for psi.js (each run takes half a minute).
+// Best of 5 runs for Overlap and of 2 for psi.js (each of its runs takes half a minute).
 let overlapResult: number[] = [];
-const overlapMs = await bestOf(3, async () => {
+const overlapMs = await bestOf(5, async () => {
   overlapResult = await overlapPsi(pool, a, b);
 });
 await pool.close();

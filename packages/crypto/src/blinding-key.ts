@@ -6,7 +6,7 @@
  * memory, is zeroed by `dispose()` (or a `using` declaration) when the session ends, refuses use
  * afterwards, and prints as `[redacted]` in logs, JSON and util.inspect.
  */
-import { assertLength, wipe } from './bytes.js';
+import { assertLength, isAllZero, wipe } from './bytes.js';
 import { POINT_LENGTH } from './ciphersuite.js';
 import { CryptoError } from './errors.js';
 
@@ -27,6 +27,8 @@ export class BlindingKey {
   /** A key from existing bytes (copied; wipe your copy). For vectors and resumed sessions. */
   static fromBytes(bytes: Uint8Array): BlindingKey {
     assertLength(bytes, POINT_LENGTH, 'blinding key');
+    // All-zero bytes are what a wiped key looks like; no generator ever produces them.
+    if (isAllZero(bytes)) throw new CryptoError('BAD_INPUT', 'a blinding key must not be all zero bytes');
     return new BlindingKey(Uint8Array.from(bytes));
   }
 

@@ -18,9 +18,9 @@ export function hashToGroupMessage(kind: string, value: string): Uint8Array {
   if (kind.length === 0) throw new CryptoError('BAD_INPUT', 'the kind must not be empty');
   if (kind.includes('\0')) throw new CryptoError('BAD_INPUT', 'the kind must not contain U+0000');
   if (!isWellFormed(kind)) throw new CryptoError('BAD_INPUT', 'the kind is not well-formed Unicode (lone surrogate)');
-  if (value.length === 0) throw new CryptoError('BAD_INPUT', `the ${kind} value must not be empty`);
+  if (value.length === 0) throw new CryptoError('BAD_INPUT', `the ${shown(kind)} value must not be empty`);
   if (!isWellFormed(value)) {
-    throw new CryptoError('BAD_INPUT', `the ${kind} value is not well-formed Unicode (lone surrogate)`);
+    throw new CryptoError('BAD_INPUT', `the ${shown(kind)} value is not well-formed Unicode (lone surrogate)`);
   }
   const kindBytes = encoder.encode(kind);
   const valueBytes = encoder.encode(value);
@@ -43,4 +43,9 @@ function isWellFormed(text: string): boolean {
     }
   }
   return true;
+}
+
+/** A kind as it may appear in a message: attacker-chosen text, so bounded and without line breaks. */
+function shown(kind: string): string {
+  return /^[a-z][a-z0-9_]{0,31}$/.test(kind) ? kind : JSON.stringify(kind.slice(0, 32));
 }

@@ -89,8 +89,8 @@ export function verify(
 }
 
 /**
- * Throws `BAD_PUBLIC_KEY` unless `publicKey` is a canonical encoding of a curve point that does not
- * have small order: what enrollment checks before a key is trusted. (verify() does the cheap part
+ * Throws `BAD_PUBLIC_KEY` unless `publicKey` is a canonical encoding of a point of the prime-order
+ * subgroup (other than the identity): what enrollment checks before a key is trusted. (verify() does the cheap part
  * of this on every call; a key that is not on the curve simply never verifies.)
  */
 export function assertPublicKey(publicKey: Uint8Array): void {
@@ -98,10 +98,16 @@ export function assertPublicKey(publicKey: Uint8Array): void {
   if (!isAcceptablePoint(publicKey)) {
     throw new CryptoError('BAD_PUBLIC_KEY', 'Ed25519 public key is not canonical or has small order');
   }
+  let point: ReturnType<typeof ed25519.Point.fromBytes>;
   try {
-    ed25519.Point.fromBytes(publicKey, false);
+    point = ed25519.Point.fromBytes(publicKey, false);
   } catch (cause) {
     throw new CryptoError('BAD_PUBLIC_KEY', 'Ed25519 public key is not a point on the curve', { cause });
+  }
+  // A key with a small-order component verifies differently under cofactored and cofactorless
+  // rules; no honest key has one, so enrollment refuses it.
+  if (!point.isTorsionFree()) {
+    throw new CryptoError('BAD_PUBLIC_KEY', 'Ed25519 public key has a small-order component');
   }
 }
 

@@ -29,8 +29,13 @@ export interface ScryptParams {
 }
 
 export const DEFAULT_SCRYPT: ScryptParams = { N: 2 ** 17, r: 8, p: 1 };
-/** Bounds on parameters read from a file, so a crafted file cannot demand hours or gigabytes. */
-const MAX_SCRYPT = { N: 2 ** 20, r: 16, p: 4 };
+/**
+ * Bounds on scrypt's cost, checked on parameters read from a file, so a crafted file cannot demand
+ * gigabytes or minutes: memory 128·N·r at most 256 MiB, work N·r·p at most 2^21 (twice the
+ * default's). The default (N = 2^17, r = 8, p = 1) uses 128 MiB.
+ */
+const MAX_SCRYPT_MEMORY = 256 * 1024 * 1024;
+const MAX_SCRYPT_WORK = 2 ** 21;
 
 export interface EncodeKeyFileOptions {
   /** Encrypt the secrets with this passphrase; without it they are stored in clear. */
@@ -97,7 +102,7 @@ export function decodeKeyFile(text: string, options: DecodeKeyFileOptions = {}):
       { secretKey: signingSecret, publicKey: signingPublic },
       { secretKey: sealingSecret, publicKey: sealingPublic },
     );
-    if (file.keyId !== undefined && file.keyId !== keys.keyId) throw bad('"keyId" does not match the signing key');
+    if (file.keyId !== keys.keyId) throw bad('"keyId" is missing or does not match the signing key');
     return keys;
   } catch (error) {
     wipe(signingSecret, sealingSecret);
@@ -162,7 +167,9 @@ function deriveKey(passphrase: string, salt: Uint8Array, params: ScryptParams): 
   }
   const secret = new TextEncoder().encode(passphrase.normalize('NFC'));
   try {
-    return scrypt(secret, salt, { ...params, dkLen: 32, maxmem: 2 ** 31 });
+    return scrypt(secret, salt, { ...params, dkLen: 32, maxmem: MAX_SCRYPT_MEMORY + 1024 * 1024 });
+  } catch (cause) {
+    throw new CryptoError('BAD_INPUT', 'scrypt refused its parameters', { cause });
   } finally {
     wipe(secret);
   }
@@ -170,12 +177,12 @@ function deriveKey(passphrase: string, salt: Uint8Array, params: ScryptParams): 
 
 function checkScrypt(params: ScryptParams, fail: (detail: string) => CryptoError): void {
   const { N, r, p } = params;
-  const isInt = (x: unknown): x is number => Number.isSafeInteger(x) && (x as number) >= 1;
-  if (!isInt(N) || N < 2 || (N & (N - 1)) !== 0 || N > MAX_SCRYPT.N) {
-    throw fail(`N must be a power of two from 2 to ${MAX_SCRYPT.N}`);
-  }
-  if (!isInt(r) || r > MAX_SCRYPT.r) throw fail(`r must be an integer from 1 to ${MAX_SCRYPT.r}`);
-  if (!isInt(p) || p > MAX_SCRYPT.p) throw fail(`p must be an integer from 1 to ${MAX_SCRYPT.p}`);
+  const isInt = (x: unknown): x is number => Number.isSafeInteger(x) && (x as number) >= 1 && (x as number) <= 2 ** 30;
+  if (!isInt(N) || N < 2 || (N & (N - 1)) !== 0) throw fail('N must be a power of two, at least 2');
+  if (!isInt(r)) throw fail('r must be a positive integer');
+  if (!isInt(p)) throw fail('p must be a positive integer');
+  if (128 * N * r > MAX_SCRYPT_MEMORY) throw fail('128·N·r must be at most 256 MiB');
+  if (N * r * p > MAX_SCRYPT_WORK) throw fail('N·r·p must be at most 2^21');
 }
 
 function objectAt(value: unknown, path: string, bad: (detail: string) => CryptoError): Record<string, unknown> {

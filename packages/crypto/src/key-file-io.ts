@@ -4,11 +4,13 @@
  * Writing is atomic and private: the text goes to a new temporary file created with mode 0600 in
  * the same directory, is flushed to disk, then linked (or, with `overwrite`, renamed) into place,
  * so a crash never leaves a half-written key file and nothing else can read it meanwhile.
- * Reading warns (one line) when the file is readable by group or others, and turns every failure
- * (missing, too large, malformed, wrong passphrase) into a `CryptoError` naming the path.
+ * Reading checks and reads one open handle (no check-then-open race), warns (one line) when the
+ * file is readable by group or others, and turns every failure (missing, not a regular file, too
+ * large, malformed, wrong passphrase) into a `CryptoError` naming the path.
  */
 import { randomBytes } from 'node:crypto';
-import { link, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { link, open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { CryptoError } from './errors.js';
 import {
@@ -44,13 +46,15 @@ export async function writeKeyFile(path: string, keys: LabKeys, options: WriteKe
       await link(temporary, path);
       await unlink(temporary);
     }
-    await syncDirectory(dirname(path));
   } catch (cause) {
     await unlink(temporary).catch(() => {});
     const code = (cause as NodeJS.ErrnoException).code;
     const reason = code === 'EEXIST' ? 'it already exists (refusing to overwrite a key file)' : describeFsError(cause);
     throw new CryptoError('BAD_KEY_FILE', `cannot write key file ${path}: ${reason}`, { cause });
   }
+  // The file is in place; making its directory entry durable is best effort (not possible on
+  // every platform), and must not turn a written key file into a reported failure.
+  await syncDirectory(dirname(path)).catch(() => {});
 }
 
 export interface ReadKeyFileOptions extends Omit<DecodeKeyFileOptions, 'source'> {
@@ -61,17 +65,30 @@ export interface ReadKeyFileOptions extends Omit<DecodeKeyFileOptions, 'source'>
 export async function readKeyFile(path: string, options: ReadKeyFileOptions = {}): Promise<LabKeys> {
   let text: string;
   try {
-    const info = await stat(path);
-    if (!info.isFile()) throw Object.assign(new Error('not a regular file'), { code: 'ENOTFILE' });
-    if (info.size > MAX_KEY_FILE_BYTES) {
-      throw new CryptoError('BAD_KEY_FILE', `key file ${path} is ${info.size} bytes: too large to be a key file`);
+    // Checks and read go through one open handle, so the file checked is the file read; O_NONBLOCK
+    // keeps a FIFO planted at the path from blocking the open.
+    const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      const info = await handle.stat();
+      if (!info.isFile()) throw Object.assign(new Error('not a regular file'), { code: 'ENOTFILE' });
+      if (info.size > MAX_KEY_FILE_BYTES) {
+        throw new CryptoError('BAD_KEY_FILE', `key file ${path} is ${info.size} bytes: too large to be a key file`);
+      }
+      if (process.platform !== 'win32' && (info.mode & 0o077) !== 0) {
+        const mode = (info.mode & 0o777).toString(8).padStart(4, '0');
+        const warn = options.warn ?? ((line: string) => process.stderr.write(`${line}\n`));
+        warn(`overlap: warning: key file ${path} is readable by others (mode ${mode}); run: chmod 600 ${path}`);
+      }
+      const buffer = Buffer.alloc(MAX_KEY_FILE_BYTES + 1);
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+      if (bytesRead > MAX_KEY_FILE_BYTES) {
+        throw new CryptoError('BAD_KEY_FILE', `key file ${path} grew while being read: too large to be a key file`);
+      }
+      text = buffer.toString('utf8', 0, bytesRead);
+      buffer.fill(0);
+    } finally {
+      await handle.close();
     }
-    if (process.platform !== 'win32' && (info.mode & 0o077) !== 0) {
-      const mode = (info.mode & 0o777).toString(8).padStart(4, '0');
-      const warn = options.warn ?? ((line: string) => process.stderr.write(`${line}\n`));
-      warn(`overlap: warning: key file ${path} is readable by others (mode ${mode}); run: chmod 600 ${path}`);
-    }
-    text = await readFile(path, 'utf8');
   } catch (cause) {
     if (cause instanceof CryptoError) throw cause;
     throw new CryptoError('BAD_KEY_FILE', `cannot read key file ${path}: ${describeFsError(cause)}`, { cause });

@@ -57,6 +57,7 @@ function createNativeBackend(sodium: Sodium): CryptoBackend {
 
   /** expand_message_xmd(msg, DST, 48) with SHA-512 (ell = 1). */
   function expand48(message: Uint8Array, dst: Uint8Array): Uint8Array {
+    if (dst.length > 255) throw new CryptoError('BAD_INPUT', 'a hash_to_curve DST must be at most 255 bytes');
     const dstPrimeLength = dst.length + 1;
     const first = new Uint8Array(128 + message.length + 3 + dstPrimeLength);
     first.set(message, 128); // Z_pad is 128 zero bytes

@@ -4,10 +4,15 @@
  * native addon cannot load.
  */
 import { ed25519, ed25519_hasher, x25519 } from '@noble/curves/ed25519.js';
+import { bytesToNumberLE } from '@noble/curves/utils.js';
+import { sha512 } from '@noble/hashes/sha2.js';
 import type { CryptoBackend } from './backend.js';
+import { concatBytes } from './bytes.js';
 import { CryptoError } from './errors.js';
 
 const Fp = ed25519.Point.Fp;
+/** The prime order L of edwards25519's main subgroup. */
+const ORDER = ed25519.Point.Fn.ORDER;
 
 function encodeToCurve(message: Uint8Array, dst: Uint8Array): Uint8Array {
   const { y } = ed25519_hasher.encodeToCurve(message, { DST: dst }).toAffine();
@@ -32,10 +37,18 @@ export const portableBackend: CryptoBackend = {
   ed25519PublicKey: (seed) => ed25519.getPublicKey(seed),
   ed25519Sign: (seed, message) => ed25519.sign(message, seed),
   ed25519Verify(publicKey, message, signature) {
+    // noble's verify checks the cofactored equation ([8][S]B = [8]R + [8][k]A); the suite requires
+    // the cofactorless one, as OpenSSL (the native backend) checks it, so both backends agree on
+    // every signature, including those built from keys or R with a small-order component.
     try {
-      return ed25519.verify(signature, message, publicKey, { zip215: false });
+      const a = ed25519.Point.fromBytes(publicKey, false);
+      const r = ed25519.Point.fromBytes(signature.subarray(0, 32), false);
+      const s = bytesToNumberLE(signature.subarray(32, 64));
+      if (s >= ORDER) return false;
+      const k = bytesToNumberLE(sha512(concatBytes(signature.subarray(0, 32), publicKey, message))) % ORDER;
+      return ed25519.Point.BASE.multiplyUnsafe(s).equals(r.add(a.multiplyUnsafe(k)));
     } catch {
-      return false;
+      return false; // an encoding that does not decode to a point
     }
   },
 };

@@ -7,7 +7,7 @@
  */
 import { blake2b } from '@noble/hashes/blake2.js';
 import nacl from 'tweetnacl';
-import { assertBytes, assertLength, concatBytes, wipe } from './bytes.js';
+import { assertBytes, assertLength, concatBytes, isAllZero, wipe } from './bytes.js';
 import { CryptoError } from './errors.js';
 
 export const SEALING_KEY_LENGTH = 32;
@@ -52,6 +52,10 @@ export function openSealed(sealed: Uint8Array, recipient: SealingKeyPair): Uint8
     throw new CryptoError('SEALED_BOX_OPEN_FAILED', `sealed box is ${sealed.length} bytes, shorter than its overhead`);
   }
   const ephemeralPublicKey = sealed.subarray(0, 32);
+  // libsodium refuses a low-order ephemeral key (its shared secret is all zero); so do we.
+  if (isAllZero(nacl.scalarMult(recipient.secretKey, ephemeralPublicKey))) {
+    throw new CryptoError('SEALED_BOX_OPEN_FAILED', 'sealed box has a low-order ephemeral key');
+  }
   const nonce = sealNonce(ephemeralPublicKey, recipient.publicKey);
   const message = nacl.box.open(sealed.subarray(32), nonce, ephemeralPublicKey, recipient.secretKey);
   if (message === null) {

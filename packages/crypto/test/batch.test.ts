@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'vitest';
+import { WorkerPool } from '../src/batch/worker-pool.js';
 import {
   BlindingKey,
   blind,
@@ -135,5 +136,40 @@ describe('batch resource bounds and control', () => {
     const key = BlindingKey.generate();
     key.dispose();
     await expect(collect(hashAndBlindBatch(key, items(1)))).rejects.toMatchObject({ code: 'KEY_DISPOSED' });
+  });
+});
+
+describe('batch failure modes found in review', () => {
+  test('a key disposed mid-batch stops the batch with KEY_DISPOSED instead of blinding with zeros', async () => {
+    const key = BlindingKey.generate();
+    const run = async () => {
+      let n = 0;
+      for await (const _ of hashAndBlindBatch(key, items(2000), { workers: 0, chunkSize: 100, maxChunksInFlight: 1 })) {
+        if (++n === 150) key.dispose();
+      }
+    };
+    await expect(run()).rejects.toMatchObject({ code: 'KEY_DISPOSED' });
+  });
+
+  test('abort reaches a batch whose source has stalled', async () => {
+    const controller = new AbortController();
+    async function* stalls() {
+      yield { kind: 'email', value: 'first@example.com' };
+      await new Promise(() => {}); // never yields again
+    }
+    setTimeout(() => controller.abort(new Error('gave up waiting')), 50);
+    await expect(collect(hashToGroupBatch(stalls(), { workers: 1, signal: controller.signal }))).rejects.toThrow(
+      'gave up waiting',
+    );
+  });
+
+  test('a pool whose worker died at start-up rejects work and still closes', async () => {
+    const pool = new WorkerPool(1, { backend: 'no-such-backend' as never });
+    await expect(
+      pool.run({ operation: 'hash', firstIndex: 0, kinds: ['email'], values: ['a@b.example'] }),
+    ).rejects.toMatchObject({
+      code: 'WORKER_FAILED',
+    });
+    await pool.close(); // must not hang
   });
 });

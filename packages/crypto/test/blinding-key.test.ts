@@ -48,7 +48,10 @@ describe('BlindingKey', () => {
     }
   });
 
-  test.each([[new Uint8Array(31)], ['00'.repeat(32)]])('fromBytes(%j) is a typed error', (junk) => {
-    expect(() => BlindingKey.fromBytes(junk as Uint8Array)).toThrow(expect.objectContaining({ name: 'CryptoError' }));
-  });
+  test.each([[new Uint8Array(31)], ['00'.repeat(32)], [new Uint8Array(32)]])(
+    'fromBytes(%j) is a typed error',
+    (junk) => {
+      expect(() => BlindingKey.fromBytes(junk as Uint8Array)).toThrow(expect.objectContaining({ name: 'CryptoError' }));
+    },
+  );
 });

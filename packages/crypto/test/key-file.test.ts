@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { chmod, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -86,6 +87,14 @@ describe('key files on disk', () => {
   test.each([
     ['a missing file', async () => join(dir, 'absent.key'), 'no such file'],
     ['a directory', async () => dir, 'not a regular file'],
+    [
+      'a FIFO planted at the path',
+      async () => {
+        execFileSync('mkfifo', [join(dir, 'fifo.key')]);
+        return join(dir, 'fifo.key');
+      },
+      'not a regular file',
+    ],
     [
       'a huge file',
       async () => {

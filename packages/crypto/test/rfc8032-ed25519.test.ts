@@ -1,5 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { fc, test } from '@fast-check/vitest';
+import { ED25519_TORSION_SUBGROUP, ed25519 } from '@noble/curves/ed25519.js';
+import { bytesToNumberLE } from '@noble/curves/utils.js';
+import { sha512 } from '@noble/hashes/sha2.js';
 import { describe, expect } from 'vitest';
 import {
   assertPublicKey,
@@ -130,5 +133,41 @@ describe('Ed25519 across backends and inputs', () => {
     expect(keyId(pk)).toBe(keyId(Uint8Array.from(pk)));
     expect(keyId(pk)).not.toBe(keyId(unhex(rfc.vectors[1]?.publicKey as string)));
     expect(() => keyId(IDENTITY)).toThrow(CryptoError);
+  });
+});
+
+describe('keys and signatures with a small-order component', () => {
+  // A' = aB + T8 with T8 of order 8. An honest-looking signature (R = rB, S = r + k·a) satisfies
+  // the cofactored equation always, the cofactorless one only when 8 divides k.
+  const { Point } = ed25519;
+  const ORDER = Point.Fn.ORDER;
+  const T8 = Point.fromHex(ED25519_TORSION_SUBGROUP[1] as string);
+  const a = 0x1234567890abcdefn;
+  const mixedKey = Point.BASE.multiply(a).add(T8);
+  const A = mixedKey.toBytes();
+
+  const forge = (message: Uint8Array, r: bigint) => {
+    const R = Point.BASE.multiply(r).toBytes();
+    const k = bytesToNumberLE(sha512(Uint8Array.from([...R, ...A, ...message]))) % ORDER;
+    const S = (r + k * a) % ORDER;
+    return { signature: Uint8Array.from([...R, ...bigToLe(S)]), cofactorlessHolds: k % 8n === 0n };
+  };
+
+  test('both backends give the cofactorless verdict, so they never disagree', () => {
+    let accepted = 0;
+    for (let i = 1; i <= 24; i++) {
+      const message = Uint8Array.of(i);
+      const { signature, cofactorlessHolds } = forge(message, BigInt(1000 + i));
+      const native = verify(A, message, signature, { backend: 'native' });
+      const portable = verify(A, message, signature, { backend: 'portable' });
+      expect(portable, `message ${i}`).toBe(native);
+      expect(native, `message ${i}`).toBe(cofactorlessHolds);
+      if (native) accepted++;
+    }
+    expect(accepted).toBeLessThan(24); // the cofactored rule would have accepted all of them
+  });
+
+  test('enrollment (assertPublicKey) refuses such a key', () => {
+    expect(() => assertPublicKey(A)).toThrow(expect.objectContaining({ code: 'BAD_PUBLIC_KEY' }));
   });
 });

@@ -52,6 +52,15 @@ describe('sealed boxes', () => {
     );
   });
 
+  test('a box whose ephemeral key has low order is refused, as libsodium refuses it', () => {
+    const recipient = generateSealingKeyPair();
+    const sealed = seal(new Uint8Array([1, 2, 3]), recipient.publicKey);
+    sealed.set(new Uint8Array(32), 0); // epk = 0, a low-order point
+    expect(() => openSealed(sealed, recipient)).toThrow(expect.objectContaining({ code: 'SEALED_BOX_OPEN_FAILED' }));
+    const opened = new Uint8Array(3);
+    expect(sodium.crypto_box_seal_open(opened, sealed, recipient.publicKey, recipient.secretKey)).toBe(false);
+  });
+
   test('the public key derives from the secret key', () => {
     const pair = generateSealingKeyPair();
     expect(sealingPublicKey(pair.secretKey)).toEqual(pair.publicKey);

@@ -8,7 +8,8 @@
  *
  * Work runs on `workers` worker threads (default: one per core); `workers: 0` computes on the
  * calling thread (for environments without worker_threads, and as a reference in tests).
- * `signal` cancels: the generator rejects with the signal's reason and all workers stop.
+ * `signal` cancels: the generator rejects with the signal's reason, stops reading its source, and
+ * stops its own workers at once (chunks already queued on a shared `BatchPool` still finish there).
  */
 import type { BackendPreference } from '../backend-select.js';
 import type { BlindingKey } from '../blinding-key.js';
@@ -101,8 +102,9 @@ async function* runBatch(
     if (ownPool) await pool.close();
     throw error;
   }
-  const scalar = key?.exposeSecret();
-  const compute = (task: ChunkTask): Promise<Uint8Array> => pool.run(task, scalar);
+  // The key is looked up for every chunk, so a key disposed mid-batch stops the batch with
+  // KEY_DISPOSED instead of blinding the rest with its zeroed bytes.
+  const compute = (task: ChunkTask): Promise<Uint8Array> => pool.run(task, key?.exposeSecret());
 
   const source = toIterator(input);
   const inFlight: Promise<Uint8Array>[] = [];
@@ -118,7 +120,7 @@ async function* runBatch(
   try {
     for (;;) {
       while (!exhausted && inFlight.length < maxInFlight) {
-        const task = await readChunk(source, operation, read, chunkSize);
+        const task = await raceAbort(readChunk(source, operation, read, chunkSize), signal);
         if (task === undefined) {
           exhausted = true;
           break;
@@ -132,6 +134,7 @@ async function* runBatch(
       if (next === undefined) return;
       const results = await raceAbort(next, signal);
       for (let offset = 0; offset < results.length; offset += 32) {
+        if (aborted) signal?.throwIfAborted();
         yield results.subarray(offset, offset + 32);
       }
       done += results.length / 32;
@@ -144,7 +147,10 @@ async function* runBatch(
   } finally {
     signal?.removeEventListener('abort', onAbort);
     if (ownPool) await pool.close(aborted);
-    await source.iterator.return?.();
+    // Close the source. After an abort, do not wait for it: an async source stalled in next()
+    // would only answer return() once next() settles, which may be never.
+    const closing = Promise.resolve(source.iterator.return?.()).catch(() => {});
+    if (!aborted) await closing;
   }
 }
 

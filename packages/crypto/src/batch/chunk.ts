@@ -3,6 +3,7 @@
  * with `workers: 0`, on the calling thread, so both give identical results and errors.
  */
 import type { CryptoBackend } from '../backend.js';
+import { isAllZero } from '../bytes.js';
 import { CryptoError, type CryptoErrorCode } from '../errors.js';
 import { hashToGroupMessage } from '../hash-input.js';
 import { HASH_TO_GROUP_DST_BYTES } from '../suite.js';
@@ -87,6 +88,9 @@ function atItem<T>(index: number, compute: () => T): T {
 }
 
 function requireKey(scalar: Uint8Array | undefined): Uint8Array {
-  if (scalar === undefined) throw new CryptoError('KEY_DISPOSED', 'a blinding operation needs a key');
+  // All-zero bytes are a wiped key, never a generated one: refuse rather than blind with them.
+  if (scalar === undefined || isAllZero(scalar)) {
+    throw new CryptoError('KEY_DISPOSED', 'a blinding operation needs a key that has not been disposed');
+  }
   return scalar;
 }

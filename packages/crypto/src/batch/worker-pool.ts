@@ -13,6 +13,8 @@ import type { WorkerInit, WorkerReply, WorkerRequest } from './worker-entry.js';
 
 interface Slot {
   worker: Worker;
+  /** Settles when the thread has exited (recorded at spawn, so it also covers an early death). */
+  exited: Promise<void>;
   /** Why this worker can take no more tasks, once it has failed or exited. */
   dead: CryptoError | undefined;
   inFlight: Map<number, { resolve: (results: Uint8Array) => void; reject: (error: Error) => void }>;
@@ -28,7 +30,12 @@ export class WorkerPool {
   }
 
   constructor(size: number, init: WorkerInit) {
-    for (let i = 0; i < size; i++) this.#slots.push(this.#spawn(init));
+    try {
+      for (let i = 0; i < size; i++) this.#slots.push(this.#spawn(init));
+    } catch (error) {
+      for (const slot of this.#slots) void slot.worker.terminate();
+      throw error;
+    }
   }
 
   /** Runs one chunk; `key` (if any) is copied to the worker, which zeroes its copy afterwards. */
@@ -45,7 +52,12 @@ export class WorkerPool {
       const request: WorkerRequest = { type: 'task', id, task, key };
       // Transfer the points buffer of a blind task: the caller does not reuse it.
       const transfer = task.operation === 'blind' ? [task.points.buffer as ArrayBuffer] : [];
-      slot.worker.postMessage(request, transfer);
+      try {
+        slot.worker.postMessage(request, transfer);
+      } catch (cause) {
+        slot.inFlight.delete(id);
+        reject(new CryptoError('WORKER_FAILED', 'cannot send work to a batch worker', { cause }));
+      }
     });
   }
 
@@ -54,8 +66,8 @@ export class WorkerPool {
     if (this.#closed) return;
     this.#closed = true;
     await Promise.all(
-      this.#slots.map(async ({ worker }) => {
-        const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+      this.#slots.map(async ({ worker, exited, dead }) => {
+        if (dead !== undefined) return; // already gone: nothing to wait for
         if (force) {
           await worker.terminate();
           return;
@@ -69,7 +81,9 @@ export class WorkerPool {
   }
 
   #spawn(init: WorkerInit): Slot {
-    const slot: Slot = { worker: startWorker(init), dead: undefined, inFlight: new Map() };
+    const worker = startWorker(init);
+    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    const slot: Slot = { worker, exited, dead: undefined, inFlight: new Map() };
     const failAll = (error: CryptoError) => {
       slot.dead ??= error;
       for (const pending of slot.inFlight.values()) pending.reject(error);
