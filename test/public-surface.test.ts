@@ -16,7 +16,18 @@ const surfaces: [string, object, string[]][] = [
   [
     'indicators',
     indicators,
-    ['INDICATOR_KIND_NAMES', 'IndicatorError', 'isIndicatorKindName', 'parseIndicatorKindName'],
+    [
+      'DEFAULT_PREFIX_LENGTH',
+      'INDICATOR_KINDS',
+      'INDICATOR_KIND_NAMES',
+      'IndicatorError',
+      'canonicalize',
+      'deriveIpPrefix',
+      'getIndicatorKind',
+      'isIndicatorKindName',
+      'parseIndicatorKindName',
+      'registrableDomainOf',
+    ],
   ],
   [
     'crypto',

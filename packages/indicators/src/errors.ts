@@ -1,8 +1,35 @@
 /**
  * The one error type of @overlap/indicators. Callers branch on `code`, never on the message.
+ * Every rejected value carries one of these codes (spec/indicators.md lists what each means), so a
+ * lab can count and fix rejections by reason.
  */
 
-export type IndicatorErrorCode = 'UNKNOWN_KIND';
+export type IndicatorErrorCode =
+  /** The kind name is not one Overlap knows. */
+  | 'UNKNOWN_KIND'
+  /** The value is not a string. */
+  | 'BAD_TYPE'
+  /** The value is empty or only white space. */
+  | 'EMPTY'
+  /** The value is longer than any real identifier of its kind. */
+  | 'TOO_LONG'
+  | 'INVALID_EMAIL'
+  | 'INVALID_PHONE'
+  /** A national phone number without a region to read it in. */
+  | 'REGION_REQUIRED'
+  | 'INVALID_IP'
+  | 'INVALID_IP_PREFIX'
+  | 'INVALID_DOMAIN'
+  /** A domain that is itself a public suffix, or under none, has no registrable domain. */
+  | 'NO_REGISTRABLE_DOMAIN'
+  | 'INVALID_URL'
+  | 'INVALID_ACCOUNT'
+  | 'INVALID_PAYMENT_FINGERPRINT'
+  | 'INVALID_WALLET'
+  /** A wallet address whose checksum does not verify. */
+  | 'BAD_CHECKSUM'
+  | 'INVALID_ASN'
+  | 'INVALID_JA4';
 
 export class IndicatorError extends Error {
   override readonly name = 'IndicatorError';

@@ -1,0 +1,77 @@
+/**
+ * What an indicator kind is (modelled on a "signal type"): a name, the version of its rules, a zod
+ * schema of its canonical form, `canonicalize`, and examples that double as tests and as the
+ * vectors of spec/indicators.md. Each kind lives in its own module under kinds/ and is built with
+ * `defineKind`, which adds the checks every kind shares.
+ *
+ * Threat: two labs only match a suspect if both produce the same bytes, so canonicalize must be a
+ * function of the identifier alone (no locale, no clock, no network) and idempotent.
+ */
+import type { z } from 'zod';
+import { IndicatorError, type IndicatorErrorCode } from './errors.js';
+import type { IndicatorKindName } from './kind-names.js';
+
+export interface CanonicalizeOptions {
+  /** ISO 3166-1 alpha-2 region (e.g. `US`) to read phone numbers written without `+` or `00`. */
+  region?: string;
+}
+
+export interface KindExample {
+  raw: string;
+  canonical: string;
+  options?: CanonicalizeOptions;
+  note?: string;
+}
+
+export interface KindCounterExample {
+  raw: string;
+  code: IndicatorErrorCode;
+  options?: CanonicalizeOptions;
+  note?: string;
+}
+
+export interface IndicatorKind {
+  readonly name: IndicatorKindName;
+  /** Version of this kind's canonicalization rules; a change of output is a new version. */
+  readonly rulesVersion: number;
+  /** One line for people: what the canonical form is. */
+  readonly summary: string;
+  /** The canonical form: everything `canonicalize` returns matches it. */
+  readonly schema: z.ZodType<string>;
+  /** The canonical value of `raw`, or an `IndicatorError` saying why it has none. */
+  canonicalize(raw: string, options?: CanonicalizeOptions): string;
+  readonly examples: readonly KindExample[];
+  readonly counterExamples: readonly KindCounterExample[];
+}
+
+export interface KindDefinition extends Omit<IndicatorKind, 'canonicalize'> {
+  /** Longest raw input accepted, in UTF-16 code units (bounds work on hostile input). */
+  maxLength: number;
+  canonicalize(raw: string, options: CanonicalizeOptions): string;
+}
+
+export function defineKind(definition: KindDefinition): IndicatorKind {
+  const { maxLength, canonicalize, ...rest } = definition;
+  return {
+    ...rest,
+    canonicalize(raw: string, options: CanonicalizeOptions = {}): string {
+      if (typeof raw !== 'string') {
+        throw new IndicatorError('BAD_TYPE', `${definition.name} value must be a string, got ${typeof raw}`);
+      }
+      if (raw.length > maxLength) {
+        throw new IndicatorError(
+          'TOO_LONG',
+          `${definition.name} value is ${raw.length} characters; at most ${maxLength}`,
+        );
+      }
+      if (raw.trim() === '') throw new IndicatorError('EMPTY', `${definition.name} value is empty`);
+      return canonicalize(raw, options);
+    },
+  };
+}
+
+/** Shortens untrusted input for an error message: at most 64 characters, control characters escaped. */
+export function quote(raw: string): string {
+  const shown = raw.length > 64 ? `${raw.slice(0, 61)}...` : raw;
+  return JSON.stringify(shown);
+}

@@ -1,0 +1,45 @@
+/**
+ * `registrable_domain`: the registrable part of a host name (eTLD+1), by the Public Suffix List
+ * as shipped in `tldts`, ICANN and private sections both (so `alice.github.io` is its own
+ * registrable domain, as the people behind it are). Produced from a domain, an e-mail address or a
+ * URL with `deriveRegistrableDomain`.
+ *
+ * Rules (version 1): canonicalize as `domain`, then take tldts's `getDomain` with private domains
+ * allowed; a name that is itself a public suffix (e.g. `co.uk`) has none (`NO_REGISTRABLE_DOMAIN`).
+ * Labs must use the same list snapshot to agree; spec/indicators.md records the tldts version.
+ */
+import { getDomain } from 'tldts';
+import { IndicatorError } from '../errors.js';
+import { defineKind, quote } from '../kind.js';
+import { canonicalDomain, DOMAIN_SCHEMA } from './domain.js';
+
+export function registrableDomainOf(canonicalHost: string, raw: string = canonicalHost): string {
+  const registrable = getDomain(canonicalHost, { allowPrivateDomains: true, extractHostname: false });
+  if (registrable === null || registrable === '') {
+    throw new IndicatorError(
+      'NO_REGISTRABLE_DOMAIN',
+      `${quote(raw)} has no registrable domain (it is a public suffix)`,
+    );
+  }
+  return registrable;
+}
+
+export const registrableDomainKind = defineKind({
+  name: 'registrable_domain',
+  rulesVersion: 1,
+  summary: 'eTLD+1 of a canonical domain, by the Public Suffix List (ICANN and private sections)',
+  schema: DOMAIN_SCHEMA,
+  maxLength: 1024,
+  canonicalize: (raw) => registrableDomainOf(canonicalDomain(raw), raw),
+  examples: [
+    { raw: 'www.example.co.uk', canonical: 'example.co.uk' },
+    { raw: 'a.b.c.example.com', canonical: 'example.com' },
+    { raw: 'alice.github.io', canonical: 'alice.github.io', note: 'a private-section suffix' },
+    { raw: 'Shop.Bücher.example', canonical: 'xn--bcher-kva.example', note: 'an unknown TLD counts as a suffix' },
+  ],
+  counterExamples: [
+    { raw: 'co.uk', code: 'NO_REGISTRABLE_DOMAIN' },
+    { raw: 'github.io', code: 'NO_REGISTRABLE_DOMAIN' },
+    { raw: '192.0.2.1', code: 'INVALID_DOMAIN' },
+  ],
+});

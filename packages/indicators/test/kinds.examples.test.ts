@@ -1,0 +1,61 @@
+/**
+ * Every kind's own examples and counter-examples (the same ones spec/indicators.md shows), its
+ * schema, idempotence on every canonical value, and the shared junk-input table.
+ */
+import { describe, expect, test } from 'vitest';
+import { canonicalize, getIndicatorKind, INDICATOR_KINDS, IndicatorError } from '../src/index.js';
+
+const kinds = [...INDICATOR_KINDS.values()];
+
+describe.each(kinds.map((k) => [k.name, k] as const))('%s', (_name, kind) => {
+  test('has examples and counter-examples', () => {
+    expect(kind.examples.length).toBeGreaterThanOrEqual(2);
+    expect(kind.counterExamples.length).toBeGreaterThanOrEqual(2);
+    expect(kind.rulesVersion).toBe(1);
+  });
+
+  test.each(kind.examples.map((e) => [e.raw, e] as const))('canonicalizes %j', (_raw, example) => {
+    const value = kind.canonicalize(example.raw, example.options);
+    expect(value).toBe(example.canonical);
+    expect(kind.schema.safeParse(value).success).toBe(true);
+    expect(kind.canonicalize(value, example.options)).toBe(value); // idempotent
+  });
+
+  test.each(kind.counterExamples.map((e) => [e.raw, e] as const))('rejects %j', (_raw, counter) => {
+    const call = () => kind.canonicalize(counter.raw, counter.options);
+    expect(call).toThrow(IndicatorError);
+    expect(call).toThrow(expect.objectContaining({ code: counter.code }));
+  });
+
+  // The junk table every kind must reject with a typed error, never a crash or a value.
+  test.each([
+    ['empty', '', 'EMPTY'],
+    ['white space', ' \t\n ', 'EMPTY'],
+    ['a number', 42, 'BAD_TYPE'],
+    ['null', null, 'BAD_TYPE'],
+    ['an object', { value: 'x' }, 'BAD_TYPE'],
+    ['a huge string', 'a'.repeat(100_000), 'TOO_LONG'],
+  ])('rejects %s with %s', (_label, junk, code) => {
+    expect(() => kind.canonicalize(junk as string)).toThrow(expect.objectContaining({ name: 'IndicatorError', code }));
+  });
+
+  test.each([['<script>'], ['\u0000'], ['💥'], ['../../etc/passwd'], ["'; DROP TABLE x; --"]])(
+    'rejects junk %j with a typed error',
+    (junk) => {
+      let outcome: unknown;
+      try {
+        outcome = kind.canonicalize(junk);
+      } catch (error) {
+        outcome = error;
+      }
+      // Some kinds (account-like) legitimately accept odd text only with their separator; none of these has one.
+      expect(outcome).toBeInstanceOf(IndicatorError);
+    },
+  );
+});
+
+test('canonicalize() by name, and unknown or not-yet-supported kinds are UNKNOWN_KIND', () => {
+  expect(canonicalize('email', 'A@B.example')).toBe('a@b.example');
+  expect(() => canonicalize('ipv4', '1.2.3.4')).toThrow(expect.objectContaining({ code: 'UNKNOWN_KIND' }));
+  expect(() => getIndicatorKind('url')).toThrow(expect.objectContaining({ code: 'UNKNOWN_KIND' }));
+});
