@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { addCryptoCommands } from './commands/crypto.js';
+import { addNormalizeCommand } from './commands/normalize.js';
 import { CliError } from './errors.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 import type { ProgramIo } from './io.js';
@@ -31,6 +32,7 @@ export function buildProgram(io: ProgramIo): Command {
       `\nExit codes: ${EXIT.OK} ok, ${EXIT.FAILURE} failure, ${EXIT.USAGE} usage error, ${EXIT.DATA} bad input data, ${EXIT.NO_INPUT} unreadable input file.`,
     );
   addCryptoCommands(program, io);
+  addNormalizeCommand(program, io);
   // Subcommands inherit the output and exit behaviour.
   for (const command of allCommands(program)) {
     command.configureOutput({ writeOut: (text) => void io.out(text), writeErr: io.err }).exitOverride();

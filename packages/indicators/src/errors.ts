@@ -29,7 +29,15 @@ export type IndicatorErrorCode =
   /** A wallet address whose checksum does not verify. */
   | 'BAD_CHECKSUM'
   | 'INVALID_ASN'
-  | 'INVALID_JA4';
+  | 'INVALID_JA4'
+  /** A record lacks a field it needs (a kind, a value). */
+  | 'MISSING_FIELD'
+  /** A record is malformed: wrong column count, not a JSON object, an unknown field. */
+  | 'BAD_RECORD'
+  /** The file itself cannot be read as its format (an unclosed quote, a bad CSV header, …). */
+  | 'BAD_FILE'
+  /** A STIX object that is not an indicator this importer reads (other types, patterns, operators). */
+  | 'UNSUPPORTED_STIX';
 
 export class IndicatorError extends Error {
   override readonly name = 'IndicatorError';

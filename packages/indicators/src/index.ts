@@ -1,5 +1,25 @@
 export type { IndicatorErrorCode } from './errors.js';
 export { IndicatorError } from './errors.js';
+export { readCsv } from './import/csv.js';
+export type { ImportFormat } from './import/formats.js';
+export { formatFromPath, IMPORT_FORMATS, parseImportFormat, readRecords } from './import/formats.js';
+export { readJsonl } from './import/jsonl.js';
+export { numberedLines, readPlainLines } from './import/lines.js';
+export type { NormalizeOptions, NormalizeSummary } from './import/normalize.js';
+export { emptySummary, normalizeRecords } from './import/normalize.js';
+export type {
+  AcceptedRecord,
+  NormalizedRecord,
+  RawErrorRecord,
+  RawIndicatorRecord,
+  RawRecord,
+  RecordError,
+  TextSource,
+} from './import/record.js';
+export { isErrorRecord } from './import/record.js';
+export { readStix } from './import/stix.js';
+export type { PatternValue } from './import/stix-pattern.js';
+export { parseStixPattern } from './import/stix-pattern.js';
 export type { CanonicalizeOptions, IndicatorKind, KindCounterExample, KindExample } from './kind.js';
 export type { IndicatorKindName } from './kind-names.js';
 export { INDICATOR_KIND_NAMES, isIndicatorKindName, parseIndicatorKindName } from './kind-names.js';

@@ -1,0 +1,105 @@
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { EXIT } from '../src/index.js';
+import { runInProcess } from './run-in-process.js';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'overlap-normalize-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const lines = (out: string) =>
+  out
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+
+describe('overlap normalize', () => {
+  test('a clean CSV file: one JSON line per record, exit 0, summary on stderr', async () => {
+    const path = join(dir, 'suspects.csv');
+    await writeFile(path, 'kind,value,region\nemail,A+x@Example.com,\nphone,(415) 555-2671,US\nemail,a@example.com,\n');
+    const { code, out, err } = await runInProcess(['normalize', path]);
+    expect(code).toBe(EXIT.OK);
+    expect(lines(out)).toEqual([
+      { line: 2, kind: 'email', value: 'a@example.com' },
+      { line: 3, kind: 'phone', value: '+14155552671' },
+      { line: 4, kind: 'email', value: 'a@example.com', duplicate_of: 2 },
+    ]);
+    expect(err).toBe('normalize: 3 records: 3 accepted (1 duplicates), 0 rejected\n');
+  });
+
+  test('rejected records: the output is complete, the errors are in place, exit 65', async () => {
+    const { code, out, err } = await runInProcess(
+      ['normalize', '--kind', 'ip'],
+      '192.0.2.1\n010.0.0.1\n\n2001:DB8::1\n',
+    );
+    expect(code).toBe(EXIT.DATA);
+    expect(lines(out)).toEqual([
+      { line: 1, kind: 'ip', value: '192.0.2.1' },
+      { line: 2, error: { code: 'INVALID_IP', message: expect.stringContaining('010.0.0.1') } },
+      { line: 4, kind: 'ip', value: '2001:db8::1' },
+    ]);
+    expect(err).toContain('normalize: 3 records: 2 accepted (0 duplicates), 1 rejected (INVALID_IP 1)');
+  });
+
+  test('JSONL and STIX by extension, --region for national numbers', async () => {
+    const jsonl = join(dir, 'x.jsonl');
+    await writeFile(jsonl, '{"kind":"phone","value":"030 1234567"}\n');
+    expect(lines((await runInProcess(['normalize', '--region', 'de', jsonl])).out)).toEqual([
+      { line: 1, kind: 'phone', value: '+49301234567' },
+    ]);
+    const stix = join(dir, 'bundle.json');
+    await writeFile(
+      stix,
+      JSON.stringify({
+        type: 'bundle',
+        objects: [
+          {
+            type: 'indicator',
+            id: 'indicator--9',
+            pattern_type: 'stix',
+            pattern: "[domain-name:value = 'EXAMPLE.com']",
+          },
+        ],
+      }),
+    );
+    expect(lines((await runInProcess(['normalize', stix])).out)).toEqual([
+      { line: 1, id: 'indicator--9', kind: 'domain', value: 'example.com' },
+    ]);
+  });
+
+  test('a file that stops being CSV midway: what came before is written, then exit 65 naming the file', async () => {
+    const path = join(dir, 'broken.csv');
+    await writeFile(path, 'kind,value\nemail,a@b.example\nemail,"c@d.example\n');
+    const { code, out, err } = await runInProcess(['normalize', path]);
+    expect(code).toBe(EXIT.DATA);
+    expect(lines(out)).toEqual([{ line: 2, kind: 'email', value: 'a@b.example' }]);
+    expect(err).toContain(`overlap: ${path}: not readable as CSV`);
+  });
+
+  test.each([
+    ['an unknown --kind', ['normalize', '--kind', 'ipv4', '-'], 'unknown indicator kind'],
+    ['an unknown --format', ['normalize', '--format', 'xml', '-'], 'unknown format'],
+    ['a bad --region', ['normalize', '--region', 'USA', '-'], '--region must be'],
+  ])('%s is a usage error (64)', async (_label, argv, message) => {
+    const { code, err } = await runInProcess(argv, '');
+    expect(code).toBe(EXIT.USAGE);
+    expect(err).toContain(message);
+  });
+
+  test('a missing or unreadable file is exit 66', async () => {
+    expect((await runInProcess(['normalize', join(dir, 'absent.csv')])).code).toBe(EXIT.NO_INPUT);
+    expect((await runInProcess(['normalize', dir])).code).toBe(EXIT.NO_INPUT);
+    if (process.getuid?.() !== 0) {
+      const locked = join(dir, 'locked.csv');
+      await writeFile(locked, 'value\nx\n');
+      await chmod(locked, 0);
+      expect((await runInProcess(['normalize', locked])).code).toBe(EXIT.NO_INPUT);
+    }
+  });
+});
