@@ -1,7 +1,4 @@
-/**
- * Every indicator kind of rules version 1, by name. `url` is not here yet (see spec/indicators.md):
- * asking for it is an `UNKNOWN_KIND` error like any other unsupported name, never a silent pass.
- */
+/** Every indicator kind of rules version 1, by name. */
 import { IndicatorError } from './errors.js';
 import type { CanonicalizeOptions, IndicatorKind } from './kind.js';
 import { type IndicatorKindName, parseIndicatorKindName } from './kind-names.js';
@@ -16,6 +13,7 @@ import { ja4Kind } from './kinds/ja4.js';
 import { paymentFingerprintKind } from './kinds/payment-fingerprint.js';
 import { phoneKind } from './kinds/phone.js';
 import { registrableDomainKind } from './kinds/registrable-domain.js';
+import { urlKind } from './kinds/url.js';
 
 export const INDICATOR_KINDS: ReadonlyMap<IndicatorKindName, IndicatorKind> = new Map(
   [
@@ -25,6 +23,7 @@ export const INDICATOR_KINDS: ReadonlyMap<IndicatorKindName, IndicatorKind> = ne
     ipPrefixKind,
     domainKind,
     registrableDomainKind,
+    urlKind,
     accountKind,
     paymentFingerprintKind,
     cryptoWalletKind,

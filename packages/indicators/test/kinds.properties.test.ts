@@ -119,9 +119,37 @@ describe('asn, account, payment_fingerprint, ja4', () => {
   test.prop([fc.string({ maxLength: 60 })])(
     'arbitrary text is either rejected with a typed error or idempotent',
     (text) => {
-      for (const kind of ['ja4', 'asn', 'account', 'domain', 'email', 'ip', 'ip_prefix', 'crypto_wallet']) {
+      for (const kind of ['ja4', 'asn', 'account', 'domain', 'email', 'ip', 'ip_prefix', 'crypto_wallet', 'url']) {
         checkIdempotent(kind, text);
       }
+    },
+  );
+});
+
+describe('url', () => {
+  test.prop([fc.webUrl({ withQueryParameters: true, withFragments: true })], { numRuns: 300 })(
+    'is idempotent, drops the fragment, and ignores the case of scheme and host',
+    (url) => {
+      const value = checkIdempotent('url', url);
+      if (value === undefined) return;
+      expect(value).not.toContain('#');
+      const schemeEnd = url.indexOf('://') + 3;
+      const hostEnd = url.slice(schemeEnd).search(/[/?#]|$/) + schemeEnd;
+      const shouted = `${url.slice(0, hostEnd).toUpperCase()}${url.slice(hostEnd)}`;
+      expect(canonicalize('url', shouted)).toBe(value);
+    },
+  );
+
+  test.prop([fc.webUrl(), fc.nat(3)])(
+    'percent-escaping the path any number of times does not change the value',
+    (url, times) => {
+      const value = tryCanonical('url', url);
+      fc.pre(value !== undefined);
+      const schemeEnd = url.indexOf('://') + 3;
+      const pathStart = url.slice(schemeEnd).search(/[/]|$/) + schemeEnd;
+      let path = url.slice(pathStart).split('#')[0] as string;
+      for (let i = 0; i < times; i++) path = path.replaceAll('%', '%25');
+      expect(canonicalize('url', url.slice(0, pathStart) + path)).toBe(value);
     },
   );
 });
