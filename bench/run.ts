@@ -4,6 +4,7 @@
  */
 const BENCHMARKS: Record<string, () => Promise<unknown>> = {
   crypto: () => import('./crypto.js'),
+  indicators: () => import('./indicators.js'),
 };
 
 const name = process.argv[2];

@@ -4,9 +4,11 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { buildCiphersuiteVectors } from './vectors/ciphersuite.js';
+import { buildIndicatorVectors } from './vectors/indicators.js';
 
 export const VECTOR_FILES: Record<string, () => string> = {
   'spec/vectors/ciphersuite.json': buildCiphersuiteVectors,
+  'spec/vectors/indicators.json': buildIndicatorVectors,
 };
 
 const root = new URL('..', import.meta.url);

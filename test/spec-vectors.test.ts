@@ -6,8 +6,10 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { BlindingKey, blind, fromHex, hashToGroup, toHex } from '@overlap/crypto';
+import { canonicalize, IndicatorError, RULE_DEPENDENCIES } from '@overlap/indicators';
 import { describe, expect, test } from 'vitest';
 import { buildCiphersuiteVectors } from '../scripts/vectors/ciphersuite.js';
+import { buildIndicatorVectors } from '../scripts/vectors/indicators.js';
 
 const read = (path: string) => readFileSync(new URL(`../${path}`, import.meta.url), 'utf8');
 
@@ -65,4 +67,57 @@ describe('spec/vectors/ciphersuite.json checked on the portable backend', () => 
       expect(k.key_id).toBe(digest.slice(0, 32));
     }
   });
+});
+
+describe('spec/vectors/indicators.json', () => {
+  test('regenerates byte for byte', () => {
+    expect(buildIndicatorVectors()).toBe(read('spec/vectors/indicators.json'));
+  });
+
+  const v = JSON.parse(read('spec/vectors/indicators.json')) as {
+    kinds: {
+      kind: string;
+      canonical: { raw: string; region?: string; canonical: string }[];
+      rejected: { raw: string; region?: string; error: string }[];
+    }[];
+  };
+
+  test('covers all twelve kinds', () => {
+    expect(v.kinds.map((k) => k.kind).sort()).toEqual([
+      'account',
+      'asn',
+      'crypto_wallet',
+      'domain',
+      'email',
+      'ip',
+      'ip_prefix',
+      'ja4',
+      'payment_fingerprint',
+      'phone',
+      'registrable_domain',
+      'url',
+    ]);
+  });
+
+  test.each(v.kinds.map((k) => [k.kind, k] as const))('%s: every entry holds', (_name, k) => {
+    for (const c of k.canonical) {
+      const options = c.region === undefined ? {} : { region: c.region };
+      expect(canonicalize(k.kind, c.raw, options), JSON.stringify(c.raw)).toBe(c.canonical);
+    }
+    for (const r of k.rejected) {
+      const options = r.region === undefined ? {} : { region: r.region };
+      expect(() => canonicalize(k.kind, r.raw, options)).toThrow(expect.objectContaining({ code: r.error }));
+      expect(() => canonicalize(k.kind, r.raw, options)).toThrow(IndicatorError);
+    }
+  });
+});
+
+test('the installed field libraries are the versions rules version 1 was written against', () => {
+  const installed = (name: string) =>
+    (
+      JSON.parse(
+        readFileSync(new URL(`../packages/indicators/node_modules/${name}/package.json`, import.meta.url), 'utf8'),
+      ) as { version: string }
+    ).version;
+  for (const [name, version] of Object.entries(RULE_DEPENDENCIES)) expect(installed(name), name).toBe(version);
 });

@@ -24,5 +24,6 @@ export type { CanonicalizeOptions, IndicatorKind, KindCounterExample, KindExampl
 export type { IndicatorKindName } from './kind-names.js';
 export { INDICATOR_KIND_NAMES, isIndicatorKindName, parseIndicatorKindName } from './kind-names.js';
 export { DEFAULT_PREFIX_LENGTH, deriveIpPrefix } from './kinds/ip-prefix.js';
-export { registrableDomainOf } from './kinds/registrable-domain.js';
+export { deriveRegistrableDomain, registrableDomainOf } from './kinds/registrable-domain.js';
 export { canonicalize, getIndicatorKind, INDICATOR_KINDS } from './kinds.js';
+export { RULE_DEPENDENCIES } from './rule-dependencies.js';

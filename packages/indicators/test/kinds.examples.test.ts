@@ -3,7 +3,14 @@
  * schema, idempotence on every canonical value, and the shared junk-input table.
  */
 import { describe, expect, test } from 'vitest';
-import { canonicalize, getIndicatorKind, INDICATOR_KIND_NAMES, INDICATOR_KINDS, IndicatorError } from '../src/index.js';
+import {
+  canonicalize,
+  deriveRegistrableDomain,
+  getIndicatorKind,
+  INDICATOR_KIND_NAMES,
+  INDICATOR_KINDS,
+  IndicatorError,
+} from '../src/index.js';
 
 const kinds = [...INDICATOR_KINDS.values()];
 
@@ -58,4 +65,16 @@ test('every listed kind name has a kind, canonicalize() works by name, unknown n
   for (const name of INDICATOR_KIND_NAMES) expect(getIndicatorKind(name).name).toBe(name);
   expect(canonicalize('email', 'A@B.example')).toBe('a@b.example');
   expect(() => canonicalize('ipv4', '1.2.3.4')).toThrow(expect.objectContaining({ code: 'UNKNOWN_KIND' }));
+});
+
+test('registrable domains derive from domain, email and url values', () => {
+  expect(deriveRegistrableDomain('domain', 'www.example.co.uk')).toBe('example.co.uk');
+  expect(deriveRegistrableDomain('email', canonicalize('email', 'x@Mail.Example.COM'))).toBe('example.com');
+  expect(deriveRegistrableDomain('url', canonicalize('url', 'https://a.b.Example.org:8443/x?y'))).toBe('example.org');
+  expect(() => deriveRegistrableDomain('url', canonicalize('url', 'http://3279880203/'))).toThrow(
+    expect.objectContaining({ code: 'INVALID_DOMAIN' }),
+  );
+  expect(() => deriveRegistrableDomain('domain', 'co.uk')).toThrow(
+    expect.objectContaining({ code: 'NO_REGISTRABLE_DOMAIN' }),
+  );
 });

@@ -43,3 +43,18 @@ export const registrableDomainKind = defineKind({
     { raw: '192.0.2.1', code: 'INVALID_DOMAIN' },
   ],
 });
+
+/**
+ * The registrable domain of a canonical `domain`, `email` (its domain) or `url` (its host) value.
+ * An IP-address host has none (`INVALID_DOMAIN`); a public suffix has none (`NO_REGISTRABLE_DOMAIN`).
+ */
+export function deriveRegistrableDomain(kind: 'domain' | 'email' | 'url', canonicalValue: string): string {
+  let host = canonicalValue;
+  if (kind === 'email') host = canonicalValue.slice(canonicalValue.lastIndexOf('@') + 1);
+  if (kind === 'url') {
+    const start = canonicalValue.indexOf('://') + 3;
+    const end = canonicalValue.indexOf('/', start);
+    host = canonicalValue.slice(start, end < 0 ? undefined : end);
+  }
+  return registrableDomainOf(canonicalDomain(host), canonicalValue);
+}
