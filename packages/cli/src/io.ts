@@ -10,6 +10,8 @@ export interface ProgramIo {
   out: (text: string) => void | Promise<void>;
   err: (text: string) => void;
   stdin?: Readable;
+  /** True when stderr is a terminal: long commands then show progress there. */
+  stderrIsTTY?: boolean;
 }
 
 export interface NumberedLine {

@@ -16,6 +16,7 @@ const io: ProgramIo = {
     process.stderr.write(text);
   },
   stdin: process.stdin,
+  stderrIsTTY: process.stderr.isTTY === true,
 };
 
 // A closed pipe downstream (`overlap … | head`) is a normal way to stop reading: exit quietly.

@@ -126,6 +126,37 @@ describe('asn, account, payment_fingerprint, ja4', () => {
   );
 });
 
+describe('phone', () => {
+  // Valid US numbers: area and exchange codes start with 2-9; 555-01xx is the fictional range.
+  const usNumber = fc.tuple(
+    fc.integer({ min: 201, max: 989 }),
+    fc.integer({ min: 200, max: 999 }),
+    fc.integer({ min: 0, max: 9999 }),
+  );
+
+  test.prop([usNumber])('the usual ways of writing one number meet in one E.164 value', ([area, exchange, line]) => {
+    const sub = String(line).padStart(4, '0');
+    const e164 = tryCanonical('phone', `+1${area}${exchange}${sub}`);
+    fc.pre(e164 !== undefined); // not every area code is assigned
+    expect(e164).toBe(`+1${area}${exchange}${sub}`);
+    for (const spelling of [
+      `+1 (${area}) ${exchange}-${sub}`,
+      `001 ${area} ${exchange} ${sub}`,
+      `+1.${area}.${exchange}.${sub}`,
+    ]) {
+      expect(canonicalize('phone', spelling)).toBe(e164);
+    }
+    for (const national of [
+      `(${area}) ${exchange}-${sub}`,
+      `${area}-${exchange}-${sub}`,
+      `1 ${area} ${exchange} ${sub}`,
+    ]) {
+      expect(canonicalize('phone', national, { region: 'US' })).toBe(e164);
+      expect(() => canonicalize('phone', national)).toThrow(expect.objectContaining({ code: 'REGION_REQUIRED' }));
+    }
+  });
+});
+
 describe('url', () => {
   test.prop([fc.webUrl({ withQueryParameters: true, withFragments: true })], { numRuns: 300 })(
     'is idempotent, drops the fragment, and ignores the case of scheme and host',

@@ -66,9 +66,19 @@ export function addNormalizeCommand(program: Command, io: ProgramIo): void {
         ...(flags.region && { region: flags.region }),
       };
       let fileError: IndicatorError | undefined;
+      const started = Date.now();
+      let lastProgress = started;
       try {
         for await (const record of normalizeRecords(readRecords(format, input), options, summary)) {
           await writer.line(JSON.stringify(toOutput(record)));
+          // On a terminal, a progress line each second for long inputs (rewritten in place).
+          if (io.stderrIsTTY && summary.records % 4096 === 0 && Date.now() - lastProgress >= 1000) {
+            lastProgress = Date.now();
+            const rate = Math.round((summary.records * 1000) / (lastProgress - started));
+            io.err(
+              `\rnormalize: ${summary.records.toLocaleString('en-US')} records, ${summary.rejected} rejected, ${rate.toLocaleString('en-US')}/s`,
+            );
+          }
         }
       } catch (error) {
         if (!(error instanceof IndicatorError)) throw error;
@@ -80,6 +90,7 @@ export function addNormalizeCommand(program: Command, io: ProgramIo): void {
       const rejectedBy = Object.entries(summary.rejectedBy)
         .map(([code, n]) => `${code} ${n}`)
         .join(', ');
+      if (io.stderrIsTTY && lastProgress !== started) io.err('\r\x1b[K');
       io.err(
         `normalize: ${summary.records} records: ${summary.accepted} accepted (${summary.duplicates} duplicates), ${summary.rejected} rejected${rejectedBy ? ` (${rejectedBy})` : ''}\n`,
       );
