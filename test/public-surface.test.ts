@@ -22,6 +22,7 @@ const surfaces: [string, object, string[]][] = [
       'INDICATOR_KINDS',
       'INDICATOR_KIND_NAMES',
       'IndicatorError',
+      'MAX_LINE_LENGTH',
       'RULE_DEPENDENCIES',
       'canonicalize',
       'deriveIpPrefix',
@@ -42,6 +43,7 @@ const surfaces: [string, object, string[]][] = [
       'readRecords',
       'readStix',
       'registrableDomainOf',
+      'utf8Strings',
     ],
   ],
   [

@@ -9,6 +9,8 @@ export type IndicatorErrorCode =
   | 'UNKNOWN_KIND'
   /** The value is not a string. */
   | 'BAD_TYPE'
+  /** The value is not well-formed Unicode text (an unpaired surrogate). */
+  | 'BAD_TEXT'
   /** The value is empty or only white space. */
   | 'EMPTY'
   /** The value is longer than any real identifier of its kind. */

@@ -4,7 +4,7 @@ export { readCsv } from './import/csv.js';
 export type { ImportFormat } from './import/formats.js';
 export { formatFromPath, IMPORT_FORMATS, parseImportFormat, readRecords } from './import/formats.js';
 export { readJsonl } from './import/jsonl.js';
-export { numberedLines, readPlainLines } from './import/lines.js';
+export { MAX_LINE_LENGTH, numberedLines, readPlainLines, utf8Strings } from './import/lines.js';
 export type { NormalizeOptions, NormalizeSummary } from './import/normalize.js';
 export { emptySummary, normalizeRecords } from './import/normalize.js';
 export type {

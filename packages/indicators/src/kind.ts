@@ -65,9 +65,16 @@ export function defineKind(definition: KindDefinition): IndicatorKind {
         );
       }
       if (raw.trim() === '') throw new IndicatorError('EMPTY', `${definition.name} value is empty`);
+      // A lone surrogate cannot be encoded as UTF-8 (it would become U+FFFD and collide with it).
+      if (!isWellFormed(raw))
+        throw new IndicatorError('BAD_TEXT', `${definition.name} value is not well-formed Unicode`);
       return canonicalize(raw, options);
     },
   };
+}
+
+function isWellFormed(text: string): boolean {
+  return !/\p{Surrogate}/u.test(text);
 }
 
 /** Shortens untrusted input for an error message: at most 64 characters, control characters escaped. */

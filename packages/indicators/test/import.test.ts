@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import {
   emptySummary,
+  MAX_LINE_LENGTH,
   type NormalizedRecord,
   normalizeRecords,
   parseStixPattern,
@@ -62,13 +63,65 @@ describe('CSV', () => {
     });
   });
 
+  test("a stray quote inside an unquoted field is that record's problem; the file goes on (no hang)", async () => {
+    // Big enough that the parser applies backpressure before it meets the quote.
+    const rows = Array.from({ length: 20_000 }, (_, i) => `u${i}@x.example,email`).join('\n');
+    const csv = `value,kind\n${rows}\nb"c@x.example,email\nd@x.example,email\n`;
+    const records = await collect(readCsv(chunks(csv, 65536)));
+    expect(records).toHaveLength(20_002);
+    expect(records[20_000]).toEqual({ line: 20_002, kind: 'email', value: 'b"c@x.example' });
+    expect(records[20_001]).toEqual({ line: 20_003, kind: 'email', value: 'd@x.example' });
+  });
+
+  test('line numbers stay exact after a quoted field with CRLF line breaks inside', async () => {
+    const records = await collect(readCsv(chunks('value,kind\r\n"a\r\nb",email\r\nc@x.com,email\r\n')));
+    expect(records.map((r) => r.line)).toEqual([2, 4]);
+  });
+
+  test('invalid UTF-8 is a BAD_FILE error, never silently replaced', async () => {
+    const bytes = Uint8Array.from([
+      ...new TextEncoder().encode('value\na'),
+      0xff,
+      ...new TextEncoder().encode('@x.com\n'),
+    ]);
+    async function* source() {
+      yield bytes;
+    }
+    await expect(collect(readCsv(source()))).rejects.toMatchObject({
+      code: 'BAD_FILE',
+      message: expect.stringContaining('UTF-8'),
+    });
+    await expect(collect(readPlainLines(source()))).rejects.toMatchObject({ code: 'BAD_FILE' });
+  });
+
   test('a confidence that is not a number between 0 and 100 is a BAD_RECORD', async () => {
-    const records = await collect(readCsv(chunks('value,confidence\nx,high\ny,101\n')));
-    expect(records.map((r) => ('error' in r ? r.error.code : 'ok'))).toEqual(['BAD_RECORD', 'BAD_RECORD']);
+    const records = await collect(readCsv(chunks('value,confidence\nx,high\ny,101\nz,0x10\nw,1e1\n')));
+    expect(records.map((r) => ('error' in r ? r.error.code : 'ok'))).toEqual([
+      'BAD_RECORD',
+      'BAD_RECORD',
+      'BAD_RECORD',
+      'BAD_RECORD',
+    ]);
+  });
+});
+
+describe('plain lines, limits', () => {
+  test('a line longer than the limit is a BAD_FILE error naming it', async () => {
+    await expect(
+      collect(readPlainLines(chunks(`ok\n${'x'.repeat(MAX_LINE_LENGTH + 10)}\n`, 1 << 16))),
+    ).rejects.toMatchObject({
+      code: 'BAD_FILE',
+      message: expect.stringContaining('line 2'),
+    });
   });
 });
 
 describe('JSONL', () => {
+  test('empty optional fields are absent, so defaults apply', async () => {
+    const records = await collect(readJsonl(chunks('{"kind":"","value":"x","region":""}\n')));
+    expect(records).toEqual([{ line: 1, kind: undefined, value: 'x' }]);
+  });
+
   test('reads records and reports each bad line with its number and reason', async () => {
     const jsonl = [
       '{"kind":"email","value":"a@b.example","region":"US"}',
@@ -152,6 +205,21 @@ describe('STIX 2.1 bundles', () => {
         pattern_type: 'stix',
         pattern: "[email-addr:value = 'a' AND email-addr:value = 'b']",
       },
+      {
+        type: 'indicator',
+        id: 'indicator--5',
+        pattern_type: 'stix',
+        pattern: "[email-addr:value = 'x@y.example']",
+        revoked: true,
+      },
+      {
+        type: 'indicator',
+        id: 'indicator--6',
+        pattern_type: 'stix',
+        pattern: "[email-addr:value = 'x@y.example']",
+        confidence: 1000,
+      },
+      { type: 'indicator', id: 'indicator--7', pattern_type: 'stix', pattern: "[ipv4-addr:value = '2001:db8::1']" },
     ],
   };
 
@@ -172,6 +240,9 @@ describe('STIX 2.1 bundles', () => {
         id: 'indicator--4',
         error: { code: 'UNSUPPORTED_STIX', message: expect.stringContaining('indicator--4') },
       },
+      { line: 6, id: 'indicator--5', error: { code: 'UNSUPPORTED_STIX', message: expect.stringContaining('revoked') } },
+      { line: 7, id: 'indicator--6', error: { code: 'BAD_RECORD', message: expect.stringContaining('confidence') } },
+      { line: 8, id: 'indicator--7', error: { code: 'BAD_RECORD', message: expect.stringContaining('ipv4-addr') } },
     ]);
   });
 

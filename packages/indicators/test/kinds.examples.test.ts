@@ -42,6 +42,7 @@ describe.each(kinds.map((k) => [k.name, k] as const))('%s', (_name, kind) => {
     ['null', null, 'BAD_TYPE'],
     ['an object', { value: 'x' }, 'BAD_TYPE'],
     ['a huge string', 'a'.repeat(100_000), 'TOO_LONG'],
+    ['a lone surrogate', 'a\uD800b:c@d.example', 'BAD_TEXT'],
   ])('rejects %s with %s', (_label, junk, code) => {
     expect(() => kind.canonicalize(junk as string)).toThrow(expect.objectContaining({ name: 'IndicatorError', code }));
   });

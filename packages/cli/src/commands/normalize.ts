@@ -81,6 +81,13 @@ export function addNormalizeCommand(program: Command, io: ProgramIo): void {
           }
         }
       } catch (error) {
+        if (typeof (error as NodeJS.ErrnoException).code === 'string' && (error as NodeJS.ErrnoException).syscall) {
+          throw new CliError(
+            'NO_INPUT',
+            `reading ${file === '-' ? 'stdin' : file} failed: ${(error as Error).message}`,
+            { cause: error },
+          );
+        }
         if (!(error instanceof IndicatorError)) throw error;
         fileError = error; // the file stopped being readable as its format: report after the output
       } finally {
@@ -113,10 +120,9 @@ function chooseFormat(file: string, format: string | undefined): ImportFormat {
 async function openInput(path: string): Promise<Readable> {
   try {
     const handle = await open(path, 'r');
-    const stat = await handle.stat();
-    if (!stat.isFile()) {
+    if ((await handle.stat()).isDirectory()) {
       await handle.close();
-      throw Object.assign(new Error('not a regular file'), { code: 'EISDIR' });
+      throw Object.assign(new Error('a directory'), { code: 'EISDIR' });
     }
     return handle.createReadStream(); // closes the handle when the stream ends or is destroyed
   } catch (cause) {

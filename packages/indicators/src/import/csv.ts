@@ -6,33 +6,36 @@
  * an error record for that line; an unclosed quote ends the file with a `BAD_FILE` error. Line
  * numbers are where a record starts; empty lines are not records.
  */
+import { pipeline, Readable } from 'node:stream';
 import { type Options, parse } from 'csv-parse';
 import { IndicatorError } from '../errors.js';
 import { fieldsToRecord } from './jsonl.js';
+import { utf8Strings } from './lines.js';
 import type { RawRecord, TextSource } from './record.js';
 
 const COLUMNS = new Set(['kind', 'value', 'region', 'first_seen', 'confidence', 'label']);
 
 export async function* readCsv(source: TextSource): AsyncGenerator<RawRecord> {
-  // Empty lines are kept so every record's first line is the previous record's last line + 1.
-  const options: Options = { bom: true, relax_column_count: true, info: true, record_delimiter: ['\r\n', '\n'] };
+  // Empty lines are kept so line numbers stay exact; a quote inside an unquoted field is kept as
+  // text (the record then fails canonicalization on its own), only an unclosed quote ends the file.
+  const options: Options = {
+    bom: true,
+    relax_column_count: true,
+    relax_quotes: true,
+    info: true,
+    raw: true,
+    record_delimiter: ['\r\n', '\n'],
+  };
   const parser = parse(options);
-  const feeding = (async () => {
-    try {
-      for await (const chunk of source) {
-        if (!parser.write(chunk)) await new Promise((resolve) => parser.once('drain', resolve));
-      }
-      parser.end();
-    } catch (error) {
-      parser.destroy(error as Error);
-    }
-  })();
+  // pipeline() handles backpressure and ends or destroys the parser; errors surface in the loop.
+  pipeline(Readable.from(utf8Strings(source)), parser, () => {});
   let header: string[] | undefined;
-  let lastLine = 0;
+  let nextLine = 1;
   try {
-    for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
-      const line = lastLine + 1; // where the record starts (a quoted field may span lines)
-      lastLine = info.lines;
+    for await (const { record, raw } of parser as AsyncIterable<{ record: string[]; raw: string }>) {
+      // Where the record starts; it spans one line plus one per line break inside quoted fields.
+      const line = nextLine;
+      nextLine += countLineBreaks(raw.endsWith('\n') ? raw.slice(0, -1) : raw) + 1;
       if (record.length === 1 && record[0] === '') continue; // an empty line is not a record
       if (header === undefined) {
         header = checkHeader(record, line);
@@ -60,8 +63,6 @@ export async function* readCsv(source: TextSource): AsyncGenerator<RawRecord> {
     if (cause instanceof IndicatorError) throw cause;
     const detail = cause instanceof Error ? cause.message : String(cause);
     throw new IndicatorError('BAD_FILE', `not readable as CSV: ${detail}`, { cause });
-  } finally {
-    await feeding;
   }
   if (header === undefined) throw new IndicatorError('BAD_FILE', 'the CSV file is empty: it needs a header row');
 }
@@ -84,7 +85,13 @@ function checkHeader(record: string[], line: number): string[] {
   return header;
 }
 
+/** A plain decimal integer becomes a number (checked 0–100 later); anything else stays text and fails. */
 function toNumber(cell: string): unknown {
-  const n = Number(cell);
-  return cell.trim() !== '' && Number.isFinite(n) ? n : cell;
+  return /^\s*[0-9]{1,3}\s*$/.test(cell) ? Number(cell) : cell;
+}
+
+function countLineBreaks(text: string): number {
+  let n = 0;
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) n++;
+  return n;
 }

@@ -38,7 +38,9 @@ export function fieldsToRecord(line: number, fields: unknown): RawRecord {
     return { line, error: { code: 'BAD_RECORD', message: `line ${line} is not a JSON object` } };
   }
   if (!('value' in fields)) return { line, error: { code: 'MISSING_FIELD', message: `line ${line} has no "value"` } };
-  const result = importedFieldsSchema.safeParse(fields);
+  // An empty optional field is an absent one, as an empty CSV cell is (so --kind and --region apply).
+  const present = Object.fromEntries(Object.entries(fields).filter(([key, v]) => key === 'value' || v !== ''));
+  const result = importedFieldsSchema.safeParse(present);
   if (!result.success) {
     const problems = result.error.issues
       .map((i) =>

@@ -76,7 +76,7 @@ export function parseStixPattern(pattern: string): PatternValue[] {
     return values;
   };
   const values = observation();
-  while (keywordOr()) values.push(...observation());
+  while (keywordOr()) for (const value of observation()) values.push(value);
   skipSpace();
   if (at !== pattern.length) fail('unexpected text (qualifiers and other operators are not supported)');
   return values;

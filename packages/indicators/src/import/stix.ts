@@ -6,6 +6,7 @@
  * is read whole, up to `maxBytes` (default 256 MiB): bundles far larger are better split.
  */
 import { IndicatorError } from '../errors.js';
+import { utf8Strings } from './lines.js';
 import type { RawRecord, TextSource } from './record.js';
 import { type PatternValue, parseStixPattern } from './stix-pattern.js';
 
@@ -20,14 +21,17 @@ const KIND_OF: Record<PatternValue['objectType'], string> = {
 };
 
 export async function* readStix(source: TextSource, maxBytes = DEFAULT_MAX_STIX_BYTES): AsyncGenerator<RawRecord> {
-  const decoder = new TextDecoder();
   let text = '';
-  for await (const chunk of source) {
-    text += typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });
-    // size comes from the input: bound it before it all sits in memory
-    if (text.length > maxBytes) throw new IndicatorError('BAD_FILE', `STIX bundle is larger than ${maxBytes} bytes`);
-  }
-  text += decoder.decode();
+  let bytes = 0;
+  const counted = async function* () {
+    for await (const chunk of source) {
+      // size comes from the input: bound it before it all sits in memory
+      bytes += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
+      if (bytes > maxBytes) throw new IndicatorError('BAD_FILE', `STIX bundle is larger than ${maxBytes} bytes`);
+      yield chunk;
+    }
+  };
+  for await (const piece of utf8Strings(counted())) text += piece;
   let bundle: unknown;
   try {
     bundle = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
@@ -55,8 +59,23 @@ function* objectRecords(line: number, object: unknown): Generator<RawRecord> {
     yield unsupported(`a ${typeof o.type === 'string' ? o.type : 'typeless'} object is not an indicator`);
     return;
   }
-  if (o.pattern_type !== 'stix' || typeof o.pattern !== 'string') {
+  if (o.pattern_type !== 'stix') {
     yield unsupported(`pattern_type ${JSON.stringify(o.pattern_type)} is not supported (only stix)`);
+    return;
+  }
+  if (typeof o.pattern !== 'string') {
+    yield unsupported('the indicator has no pattern string');
+    return;
+  }
+  if (o.revoked === true) {
+    yield unsupported('the indicator is revoked');
+    return;
+  }
+  if (
+    o.confidence !== undefined &&
+    !(Number.isInteger(o.confidence) && (o.confidence as number) >= 0 && (o.confidence as number) <= 100)
+  ) {
+    yield { line, id, error: { code: 'BAD_RECORD', message: `${id}: confidence must be an integer from 0 to 100` } };
     return;
   }
   let values: PatternValue[];
@@ -67,6 +86,14 @@ function* objectRecords(line: number, object: unknown): Generator<RawRecord> {
     return;
   }
   for (const { objectType, value } of values) {
+    if ((objectType === 'ipv4-addr' && value.includes(':')) || (objectType === 'ipv6-addr' && !value.includes(':'))) {
+      yield {
+        line,
+        id,
+        error: { code: 'BAD_RECORD', message: `${id}: ${objectType} holds ${JSON.stringify(value.slice(0, 64))}` },
+      };
+      continue;
+    }
     const kind =
       (objectType === 'ipv4-addr' || objectType === 'ipv6-addr') && value.includes('/')
         ? 'ip_prefix'

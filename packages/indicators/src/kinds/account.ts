@@ -11,8 +11,22 @@ import { z } from 'zod';
 import { IndicatorError } from '../errors.js';
 import { defineKind, quote } from '../kind.js';
 
-const PLATFORM = /^[a-z][a-z0-9._-]{0,31}$/;
+const PLATFORM = /^[A-Za-z][A-Za-z0-9._-]{0,31}$/;
 const BAD_HANDLE = /[\s\p{Cc}\p{Cf}]/u;
+
+/**
+ * NFKC and lowercase, repeated until stable: lowercasing can produce a sequence that NFKC composes
+ * further (some Greek letters with combining marks), and canonicalize must be idempotent.
+ */
+function foldHandle(handle: string): string {
+  let current = handle;
+  for (let i = 0; i < 4; i++) {
+    const next = current.normalize('NFKC').toLowerCase().normalize('NFKC');
+    if (next === current) break;
+    current = next;
+  }
+  return current;
+}
 
 export const accountKind = defineKind({
   name: 'account',
@@ -24,12 +38,10 @@ export const accountKind = defineKind({
     const text = raw.trim();
     const colon = text.indexOf(':');
     if (colon < 0) throw new IndicatorError('INVALID_ACCOUNT', `${quote(raw)} is not platform:handle`);
-    const platform = text.slice(0, colon).toLowerCase();
-    const handle = text
-      .slice(colon + 1)
-      .normalize('NFKC')
-      .toLowerCase();
-    if (!PLATFORM.test(platform))
+    const platformRaw = text.slice(0, colon);
+    const platform = platformRaw.toLowerCase();
+    const handle = foldHandle(text.slice(colon + 1));
+    if (!PLATFORM.test(platformRaw))
       throw new IndicatorError('INVALID_ACCOUNT', `${quote(raw)} has an invalid platform id`);
     if (handle === '' || BAD_HANDLE.test(handle)) {
       throw new IndicatorError('INVALID_ACCOUNT', `${quote(raw)} has an empty handle or white space in it`);
@@ -41,6 +53,7 @@ export const accountKind = defineKind({
     { raw: ' GitHub:someone ', canonical: 'github:someone' },
     { raw: 'discord:Ｕｓｅｒ', canonical: 'discord:user', note: 'full-width letters fold under NFKC' },
     { raw: 'x:a:b', canonical: 'x:a:b', note: 'only the first colon separates' },
+    { raw: 'x:\u03aa\u0301', canonical: 'x:\u0390', note: 'folding is repeated until stable' },
   ],
   counterExamples: [
     { raw: 'someone', code: 'INVALID_ACCOUNT' },
@@ -49,5 +62,6 @@ export const accountKind = defineKind({
     { raw: 'git hub:someone', code: 'INVALID_ACCOUNT' },
     { raw: 'github:some one', code: 'INVALID_ACCOUNT' },
     { raw: '1github:someone', code: 'INVALID_ACCOUNT' },
+    { raw: '\u212aick:someone', code: 'INVALID_ACCOUNT', note: 'the Kelvin sign is not the letter k' },
   ],
 });

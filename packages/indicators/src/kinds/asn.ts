@@ -18,7 +18,7 @@ export const asnKind = defineKind({
   schema: z.string().regex(/^AS(?:0|[1-9][0-9]{0,9})$/, 'not a canonical ASN'),
   maxLength: 32,
   canonicalize(raw) {
-    const match = /^(?:as\s?)?(?:(\d+)\.(\d+)|(\d+))$/i.exec(raw.trim());
+    const match = /^(?:as ?)?(?:([0-9]+)\.([0-9]+)|([0-9]+))$/i.exec(raw.trim());
     if (!match) throw new IndicatorError('INVALID_ASN', `${quote(raw)} is not an AS number`);
     const [, high, low, plain] = match;
     let n: number;

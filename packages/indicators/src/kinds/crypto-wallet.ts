@@ -65,8 +65,12 @@ function canonicalBtc(address: string, raw: string): string {
       }
       if (decoded.words[0] === 0) throw new IndicatorError('BAD_CHECKSUM', `${quote(raw)}: version 0 must use Bech32`);
     }
+    if (decoded.prefix !== 'bc' && decoded.prefix !== 'tb') {
+      throw new IndicatorError('INVALID_WALLET', `${quote(raw)}: the human-readable part must be bc or tb`);
+    }
     const version = decoded.words[0] as number;
-    const program = bech32.fromWords(decoded.words.slice(1));
+    const program = bech32.fromWordsUnsafe(decoded.words.slice(1));
+    if (!program) throw new IndicatorError('INVALID_WALLET', `${quote(raw)} has invalid padding`);
     const lengthOk =
       version === 0 ? program.length === 20 || program.length === 32 : program.length >= 2 && program.length <= 40;
     if (version > 16 || !lengthOk)
@@ -139,5 +143,6 @@ export const cryptoWalletKind = defineKind({
       note: 'chain not supported in version 1',
     },
     { raw: '0x52908400098527886e0f7030069857d2e4169ee7', code: 'INVALID_WALLET', note: 'no chain' },
+    { raw: 'btc:bc1ql63959z', code: 'INVALID_WALLET', note: 'valid checksum, invalid padding' },
   ],
 });

@@ -29,7 +29,8 @@ export function canonicalDomain(raw: string): string {
   if (host === '' || FORBIDDEN.test(host)) {
     throw new IndicatorError('INVALID_DOMAIN', `${quote(raw)} is not a domain name`);
   }
-  const ascii = domainToASCII(host);
+  let ascii = domainToASCII(host);
+  if (ascii.endsWith('.')) ascii = ascii.slice(0, -1); // a root dot spelled as U+3002 and the like
   if (ascii === '') throw new IndicatorError('INVALID_DOMAIN', `${quote(raw)} is not a valid internationalized domain`);
   const labels = ascii.split('.');
   if (labels.length < 2) throw new IndicatorError('INVALID_DOMAIN', `${quote(raw)} has fewer than two labels`);

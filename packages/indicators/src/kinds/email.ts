@@ -15,7 +15,9 @@ import { IndicatorError } from '../errors.js';
 import { defineKind, quote } from '../kind.js';
 import { canonicalDomain } from './domain.js';
 
-const ATEXT = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~\\u0080-\\uFFFF-]";
+// RFC 5322 atext, plus (RFC 6531) any non-ASCII character that is not white space, a control or
+// format character (bidi overrides, zero-width characters) or a surrogate.
+const ATEXT = "(?:[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]|[^\\p{White_Space}\\p{Cc}\\p{Cf}\\p{Cs}\\x00-\\x7F])";
 const DOT_ATOM = new RegExp(`^${ATEXT}+(?:\\.${ATEXT}+)*$`, 'u');
 const GMAIL_DOMAINS = new Set(['gmail.com', 'googlemail.com']);
 
@@ -63,6 +65,11 @@ export const emailKind = defineKind({
     { raw: 'first.last@example.org', canonical: 'first.last@example.org', note: 'dots kept outside gmail' },
     { raw: 'user@Bücher.example', canonical: 'user@xn--bcher-kva.example' },
     { raw: 'Ünïcødé@example.com', canonical: 'ünïcødé@example.com' },
+    {
+      raw: '😀@example.com',
+      canonical: '😀@example.com',
+      note: 'RFC 6531 allows non-ASCII, astral characters included',
+    },
   ],
   counterExamples: [
     { raw: 'Some One <someone@example.com>', code: 'INVALID_EMAIL', note: 'display name' },
@@ -76,5 +83,7 @@ export const emailKind = defineKind({
     { raw: 'some..one@example.com', code: 'INVALID_EMAIL' },
     { raw: '+tag@example.com', code: 'INVALID_EMAIL', note: 'nothing before the +' },
     { raw: 'someone@', code: 'INVALID_EMAIL' },
+    { raw: 'a\u00a0b@example.com', code: 'INVALID_EMAIL', note: 'a no-break space is white space' },
+    { raw: 'a\u202eb@example.com', code: 'INVALID_EMAIL', note: 'a bidi override is a format character' },
   ],
 });

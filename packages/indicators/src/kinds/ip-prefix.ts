@@ -11,16 +11,16 @@ import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 import { IndicatorError } from '../errors.js';
 import { defineKind, quote } from '../kind.js';
-import { formatIp, type ParsedIp, parseIp } from './ip.js';
+import { formatIp, isIpv4Mapped, type ParsedIp, parseIp, parseIpv6 } from './ip.js';
 
 export const DEFAULT_PREFIX_LENGTH = { ipv4: 24, ipv6: 48 } as const;
 
 function networkOf(address: ParsedIp, length: number, raw: string): string {
   let network: ParsedIp = address;
   let bits = length;
-  if (address.kind() === 'ipv6' && (address as ipaddr.IPv6).isIPv4MappedAddress()) {
-    if (length < 96)
-      throw new IndicatorError('INVALID_IP_PREFIX', `${quote(raw)}: an IPv4-mapped prefix needs /96 or more`);
+  // An IPv4-mapped prefix of /96 or more is an IPv4 prefix; a shorter one is an IPv6 network
+  // (its host bits, the whole IPv4 part included, are cleared like any other).
+  if (address.kind() === 'ipv6' && isIpv4Mapped(address as ipaddr.IPv6) && length >= 96) {
     network = (address as ipaddr.IPv6).toIPv4Address();
     bits = length - 96;
   }
@@ -58,10 +58,8 @@ export const ipPrefixKind = defineKind({
     try {
       const part = parts[0] as string;
       // Keep IPv4-mapped IPv6 as IPv6 here: its length counts 128 bits.
-      address =
-        part.includes(':') && ipaddr.IPv6.isValid(part) && !part.includes('%')
-          ? ipaddr.IPv6.parse(part)
-          : parseIp(part, raw);
+      const v6 = parseIpv6(part);
+      address = v6 ?? parseIp(part, raw);
     } catch (cause) {
       throw new IndicatorError('INVALID_IP_PREFIX', `${quote(raw)} does not start with an IP address`, { cause });
     }
@@ -73,6 +71,7 @@ export const ipPrefixKind = defineKind({
     { raw: '2001:DB8:1234:5678::1/48', canonical: '2001:db8:1234::/48' },
     { raw: '::ffff:198.51.100.7/120', canonical: '198.51.100.0/24' },
     { raw: '0.0.0.0/0', canonical: '0.0.0.0/0' },
+    { raw: '::ffff:198.51.100.7/64', canonical: '::/64', note: 'an IPv4-mapped address in a prefix shorter than /96' },
   ],
   counterExamples: [
     { raw: '198.51.100.0', code: 'INVALID_IP_PREFIX', note: 'no length' },
@@ -80,6 +79,6 @@ export const ipPrefixKind = defineKind({
     { raw: '198.51.100.0/024', code: 'INVALID_IP_PREFIX' },
     { raw: '198.051.100.0/24', code: 'INVALID_IP_PREFIX' },
     { raw: '2001:db8::/129', code: 'INVALID_IP_PREFIX' },
-    { raw: '::ffff:198.51.100.7/64', code: 'INVALID_IP_PREFIX' },
+    { raw: '::ffff:198.51.100.7/129', code: 'INVALID_IP_PREFIX' },
   ],
 });

@@ -20,11 +20,33 @@ export type ParsedIp = ipaddr.IPv4 | ipaddr.IPv6;
 /** Parses an address under the `ip` rules; IPv4-mapped IPv6 comes back as IPv4. */
 export function parseIp(text: string, raw: string = text): ParsedIp {
   if (STRICT_IPV4.test(text)) return ipaddr.IPv4.parse(text);
-  if (text.includes(':') && !text.includes('%') && ipaddr.IPv6.isValid(text)) {
-    const v6 = ipaddr.IPv6.parse(text);
-    return v6.isIPv4MappedAddress() ? v6.toIPv4Address() : v6;
-  }
+  const v6 = parseIpv6(text);
+  if (v6 !== undefined) return isIpv4Mapped(v6) ? v6.toIPv4Address() : v6;
   throw new IndicatorError('INVALID_IP', `${quote(raw)} is not an IP address in strict form`);
+}
+
+/**
+ * An IPv6 address, or undefined. A trailing dotted quad must be strict IPv4 and is rewritten as
+ * two hex groups before parsing, because ipaddr.js reads the deprecated `::a.b.c.d` form as
+ * IPv4-mapped and accepts hex and leading zeros in the quad.
+ */
+export function parseIpv6(text: string): ipaddr.IPv6 | undefined {
+  if (!text.includes(':') || text.includes('%')) return undefined;
+  let hex = text;
+  if (text.includes('.')) {
+    const colon = text.lastIndexOf(':');
+    const quad = text.slice(colon + 1);
+    if (!STRICT_IPV4.test(quad)) return undefined;
+    const [a, b, c, d] = quad.split('.').map(Number) as [number, number, number, number];
+    hex = `${text.slice(0, colon + 1)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  return ipaddr.IPv6.isValid(hex) ? ipaddr.IPv6.parse(hex) : undefined;
+}
+
+/** ::ffff:0:0/96 exactly (not the deprecated IPv4-compatible ::/96). */
+export function isIpv4Mapped(address: ipaddr.IPv6): boolean {
+  const p = address.parts;
+  return p[0] === 0 && p[1] === 0 && p[2] === 0 && p[3] === 0 && p[4] === 0 && p[5] === 0xffff;
 }
 
 export function formatIp(address: ParsedIp): string {
@@ -46,6 +68,7 @@ export const ipKind = defineKind({
     { raw: '::ffff:192.0.2.1', canonical: '192.0.2.1' },
     { raw: '::FFFF:c000:0201', canonical: '192.0.2.1' },
     { raw: '2001:db8::', canonical: '2001:db8::' },
+    { raw: '::1.2.3.4', canonical: '::102:304', note: 'IPv4-compatible (deprecated), not IPv4-mapped' },
   ],
   counterExamples: [
     { raw: '192.0.2', code: 'INVALID_IP', note: 'three parts' },
@@ -57,5 +80,6 @@ export const ipKind = defineKind({
     { raw: '[2001:db8::1]', code: 'INVALID_IP' },
     { raw: '2001:db8::1::2', code: 'INVALID_IP' },
     { raw: '192.0.2.1/24', code: 'INVALID_IP', note: 'a prefix is ip_prefix' },
+    { raw: '::ffff:0x7f.0.0.1', code: 'INVALID_IP', note: 'a hex part in an embedded IPv4 address' },
   ],
 });

@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { IndicatorError } from '../errors.js';
 import { defineKind, quote } from '../kind.js';
 
-const ISSUER = /^[a-z][a-z0-9._-]{0,31}$/;
+const ISSUER = /^[A-Za-z][A-Za-z0-9._-]{0,31}$/;
 const BAD_TOKEN = /[\s\p{Cc}\p{Cf}]/u;
 
 export const paymentFingerprintKind = defineKind({
@@ -23,9 +23,10 @@ export const paymentFingerprintKind = defineKind({
     const text = raw.trim();
     const colon = text.indexOf(':');
     if (colon < 0) throw new IndicatorError('INVALID_PAYMENT_FINGERPRINT', `${quote(raw)} is not issuer:token`);
-    const issuer = text.slice(0, colon).toLowerCase();
+    const issuerRaw = text.slice(0, colon);
+    const issuer = issuerRaw.toLowerCase();
     const token = text.slice(colon + 1);
-    if (!ISSUER.test(issuer)) {
+    if (!ISSUER.test(issuerRaw)) {
       throw new IndicatorError('INVALID_PAYMENT_FINGERPRINT', `${quote(raw)} has an invalid issuer id`);
     }
     if (token === '' || BAD_TOKEN.test(token)) {

@@ -22,6 +22,7 @@ import { domainToASCII } from 'node:url';
 import { z } from 'zod';
 import { IndicatorError } from '../errors.js';
 import { defineKind, quote } from '../kind.js';
+import { parseIpv6 } from './ip.js';
 
 const ESCAPE = /%([0-9a-fA-F]{2})/g;
 
@@ -51,53 +52,63 @@ function escapeBytes(bytes: string): string {
   return out;
 }
 
-/** Safe Browsing's reading of a host as IPv4: 1–4 parts, decimal, octal or hex, the last filling the rest. */
+/**
+ * Safe Browsing's reading of a host as IPv4: 1–4 parts, each decimal, octal (`0…`) or hex (`0x…`),
+ * the last filling the remaining bytes. A part too large for its bytes makes it no IPv4 address
+ * (resolvers refuse it too), rather than wrapping around onto another address.
+ */
 function ipv4FromHost(host: string): string | undefined {
   const parts = host.split('.');
   if (parts.length > 4 || parts.some((p) => !/^(?:0x[0-9a-f]*|[0-9]+)$/.test(p))) return undefined;
   const out: number[] = [];
   for (const [i, part] of parts.entries()) {
+    const octal = part.length > 1 && part.startsWith('0') && !part.startsWith('0x');
+    if (octal && /[89]/.test(part)) return undefined;
     const value = part.startsWith('0x')
       ? Number.parseInt(part.slice(2) || '0', 16)
-      : part.length > 1 && part.startsWith('0')
-        ? Number.parseInt(part, 8)
-        : Number(part);
-    if (
-      !Number.isSafeInteger(value) ||
-      value > 0xffffffff ||
-      (part.startsWith('0') && !part.startsWith('0x') && /[89]/.test(part))
-    )
-      return undefined;
+      : Number.parseInt(part, octal ? 8 : 10);
     const bytes = i === parts.length - 1 ? 5 - parts.length : 1;
-    for (let b = bytes - 1; b >= 0; b--) out.push(Math.floor(value / 2 ** (8 * b)) & 0xff);
+    if (!Number.isSafeInteger(value) || value >= 256 ** bytes) return undefined;
+    for (let b = bytes - 1; b >= 0; b--) out.push(Math.floor(value / 256 ** b) & 0xff);
   }
   return out.join('.');
 }
 
+function trimDots(host: string): string {
+  return host.replace(/^\.+|\.+$/g, '').replace(/\.{2,}/g, '.');
+}
+
 function canonicalHost(authority: string, raw: string): string {
   let host = authority.slice(authority.lastIndexOf('@') + 1);
-  if (!host.startsWith('[')) host = host.replace(/:[0-9]*$/, ''); // the port (not inside IPv6 brackets)
+  // The port: after the closing bracket of an IPv6 literal, else after the last colon.
+  host = host.startsWith('[') ? host.replace(/^(\[[^\]]*\]):[0-9]*$/, '$1') : host.replace(/:[0-9]*$/, '');
   // Work on the host's bytes (unescaped), then escape once more at the end.
   host = unescapeRepeatedly(host);
-  host = host.replace(/^\.+|\.+$/g, '').replace(/\.{2,}/g, '.');
-  host = host.replace(/[A-Z]/g, (c) => c.toLowerCase());
-  const singleLabel = !/[^.]\.[^.]/.test(host);
-  // Beyond Safe Browsing: a one-label host must be letters, digits and hyphens as written (like
-  // `host` or `intranet`), so text that is no URL at all ("<script>", "javascript:alert(1)") is
-  // rejected rather than "canonicalized".
-  const plainSingleLabel = /^[a-z0-9-]+$/.test(host);
-  if (/[\x80-\xff]/.test(host) && !singleLabel) {
+  if (host.startsWith('[')) {
+    const v6 = /^\[([0-9a-fA-F:.]+)\]$/.exec(host);
+    const address = v6 ? parseIpv6(v6[1] as string) : undefined;
+    if (!address) throw new IndicatorError('INVALID_URL', `${quote(raw)} has an invalid IPv6 host`);
+    return `[${address.toRFC5952String()}]`;
+  }
+  const asWritten = trimDots(host).replace(/[A-Z]/g, (c) => c.toLowerCase());
+  host = asWritten;
+  if (/[\x80-\xff]/.test(host)) {
     // Non-ASCII letters: the IDNA A-label, if the name is a valid IDN (else it stays escaped).
+    // The mapping can turn characters such as U+3002 into dots, so dots are trimmed again after.
     try {
       const ascii = domainToASCII(
         new TextDecoder('utf-8', { fatal: true }).decode(Uint8Array.from(host, (c) => c.charCodeAt(0))),
       );
-      if (ascii !== '') host = ascii;
+      if (ascii !== '') host = trimDots(ascii);
     } catch {}
   }
   const ipv4 = ipv4FromHost(host);
   if (ipv4 !== undefined) return ipv4;
-  if (singleLabel && !plainSingleLabel && !/^\[[0-9a-f:.]+\]$/.test(host)) {
+  // Beyond Safe Browsing: a one-label host must be ASCII letters, digits and hyphens as written
+  // (like `host` or `intranet`), and no host may keep a colon, so that text which is no URL at all
+  // ("<script>", "javascript:alert(1)") is rejected rather than "canonicalized".
+  const singleLabel = !host.includes('.');
+  if (host === '' || host.includes(':') || (singleLabel && !/^[a-z0-9-]+$/.test(asWritten))) {
     throw new IndicatorError('INVALID_URL', `${quote(raw)} has no host name or IP address`);
   }
   return escapeBytes(host);
@@ -125,9 +136,13 @@ export function canonicalUrl(raw: string): string {
   if (hash >= 0) text = text.slice(0, hash);
   const bytes = escapeBytes(unescapeRepeatedly(toByteString(text)));
   const schemeMatch = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(bytes);
+  // "scheme:" without "//" (mailto:, javascript:, a mistyped http:/) is a scheme, not a host:port.
+  const bareScheme = schemeMatch ? undefined : /^([a-zA-Z][a-zA-Z0-9+.-]*):(?![0-9])/.exec(bytes);
+  if (bareScheme) throw new IndicatorError('INVALID_URL', `${quote(raw)}: not an http(s) URL with //`);
   const scheme = schemeMatch ? (schemeMatch[1] as string).toLowerCase() : 'http';
-  if (scheme !== 'http' && scheme !== 'https')
+  if (scheme !== 'http' && scheme !== 'https') {
     throw new IndicatorError('INVALID_URL', `${quote(raw)}: only http and https URLs`);
+  }
   const rest = schemeMatch ? bytes.slice(schemeMatch[0].length) : bytes;
   const question = rest.indexOf('?');
   const beforeQuery = question >= 0 ? rest.slice(0, question) : rest;
@@ -199,11 +214,22 @@ export const urlKind = defineKind({
       canonical: 'http://xn--bcher-kva.example/a/c',
       note: 'user info and port dropped, IDNA host',
     },
+    {
+      raw: 'http://[2001:DB8:0::1]:8080/',
+      canonical: 'http://[2001:db8::1]/',
+      note: 'IPv6 host in RFC 5952 form, port dropped',
+    },
+    { raw: 'http://bücher。example/', canonical: 'http://xn--bcher-kva.example/', note: 'U+3002 maps to a dot' },
+    { raw: 'http://256.1.1.1/', canonical: 'http://256.1.1.1/', note: 'a part over 255 makes it no IPv4 address' },
   ],
   counterExamples: [
     { raw: 'ftp://files.example/x', code: 'INVALID_URL', note: 'only http and https' },
     { raw: 'javascript:alert(1)', code: 'INVALID_URL', note: 'a scheme-like prefix without // reads as a host' },
     { raw: 'http:///path', code: 'INVALID_URL', note: 'no host' },
     { raw: 'http://.../', code: 'INVALID_URL', note: 'only dots' },
+    { raw: 'mailto:someone@example.com', code: 'INVALID_URL' },
+    { raw: 'http:/example.com', code: 'INVALID_URL', note: 'one slash' },
+    { raw: 'http://example.com:abc/', code: 'INVALID_URL', note: 'a port that is not a number' },
+    { raw: 'http://[2001:db8::1::2]/', code: 'INVALID_URL' },
   ],
 });
