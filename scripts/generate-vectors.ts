@@ -5,10 +5,12 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { buildCiphersuiteVectors } from './vectors/ciphersuite.js';
 import { buildIndicatorVectors } from './vectors/indicators.js';
+import { buildLogVectors } from './vectors/log.js';
 
 export const VECTOR_FILES: Record<string, () => string> = {
   'spec/vectors/ciphersuite.json': buildCiphersuiteVectors,
   'spec/vectors/indicators.json': buildIndicatorVectors,
+  'spec/vectors/log.json': buildLogVectors,
 };
 
 const root = new URL('..', import.meta.url);

@@ -7,9 +7,19 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { BlindingKey, blind, fromHex, hashToGroup, toHex } from '@overlap/crypto';
 import { canonicalize, IndicatorError, RULE_DEPENDENCIES } from '@overlap/indicators';
+import {
+  leafHash as logLeafHash,
+  parseCheckpoint,
+  parseVerifierKey,
+  rootFromLeafHashes,
+  verifyConsistency,
+  verifyInclusion,
+  verifySignedNote,
+} from '@overlap/log';
 import { describe, expect, test } from 'vitest';
 import { buildCiphersuiteVectors } from '../scripts/vectors/ciphersuite.js';
 import { buildIndicatorVectors } from '../scripts/vectors/indicators.js';
+import { buildLogVectors } from '../scripts/vectors/log.js';
 
 const read = (path: string) => readFileSync(new URL(`../${path}`, import.meta.url), 'utf8');
 
@@ -120,4 +130,39 @@ test('the installed field libraries are the versions rules version 1 was written
       ) as { version: string }
     ).version;
   for (const [name, version] of Object.entries(RULE_DEPENDENCIES)) expect(installed(name), name).toBe(version);
+});
+
+describe('spec/vectors/log.json', () => {
+  test('regenerates byte for byte', () => {
+    expect(buildLogVectors()).toBe(read('spec/vectors/log.json'));
+  });
+
+  const v = JSON.parse(read('spec/vectors/log.json'));
+  const b64 = (text: string) => Uint8Array.from(Buffer.from(text, 'base64'));
+  const hashes = (v.leaves as string[]).map((hex) => logLeafHash(Uint8Array.from(Buffer.from(hex, 'hex'))));
+
+  test('roots match the transparency-dev reference tree and every proof verifies', () => {
+    expect(v.roots.find((r: { size: number }) => r.size === 8).root).toBe(
+      'XcnaeacGWamtVZy3Ad7ZoqudgjqtL0lgz+Nw7/RgQyg=',
+    );
+    const rootOf = (size: number) => rootFromLeafHashes(hashes.slice(0, size));
+    for (const p of v.inclusion) {
+      expect(verifyInclusion(hashes[p.index] as Uint8Array, p.index, p.size, p.proof.map(b64), rootOf(p.size))).toBe(
+        true,
+      );
+    }
+    for (const c of v.consistency) {
+      expect(verifyConsistency(c.size1, c.size2, c.proof.map(b64), rootOf(c.size1), rootOf(c.size2))).toBe(true);
+    }
+  });
+
+  test('the checkpoint note verifies with both published verifier keys', () => {
+    const c = v.checkpoint;
+    const result = verifySignedNote(c.signed_note, [
+      parseVerifierKey(c.log_verifier_key),
+      parseVerifierKey(c.witness_verifier_key),
+    ]);
+    expect(result.verifiedBy).toHaveLength(2);
+    expect(parseCheckpoint(result.text).size).toBe(8);
+  });
 });

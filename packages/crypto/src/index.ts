@@ -6,7 +6,7 @@ export { blindBatch, hashAndBlindBatch, hashToGroupBatch } from './batch/batch.j
 export type { BatchPoolOptions } from './batch/batch-pool.js';
 export { BatchPool } from './batch/batch-pool.js';
 export { BlindingKey } from './blinding-key.js';
-export { assertBytes, assertLength, isAllZero, wipe } from './bytes.js';
+export { assertBytes, assertLength, concatBytes, isAllZero, wipe } from './bytes.js';
 export { CIPHERSUITE_ID, HASH_TO_CURVE_SUITE, HASH_TO_GROUP_DST, POINT_LENGTH } from './ciphersuite.js';
 export { sha256 } from './digest.js';
 export { equalBytes } from './equal-bytes.js';

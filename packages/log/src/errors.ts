@@ -3,7 +3,19 @@
  * A proof that does not verify is a `false` result, not an error; errors are for malformed input.
  */
 
-export type LogErrorCode = 'BAD_HASH' | 'BAD_INDEX';
+export type LogErrorCode =
+  /** A hash is not 32 bytes. */
+  | 'BAD_HASH'
+  /** A size or index is negative, fractional, or out of range. */
+  | 'BAD_INDEX'
+  /** Text that is not a well-formed C2SP signed note. */
+  | 'BAD_NOTE'
+  /** A note text that is not a well-formed C2SP checkpoint. */
+  | 'BAD_CHECKPOINT'
+  /** A note whose signatures do not satisfy the verifier (a known key failed, or none verified). */
+  | 'NOTE_NOT_VERIFIED'
+  /** A signer or verifier key that cannot be used (bad name, bad public key). */
+  | 'BAD_KEY';
 
 export class LogError extends Error {
   override readonly name = 'LogError';

@@ -1,4 +1,33 @@
+export type { Checkpoint } from './checkpoint.js';
+export { formatCheckpoint, parseCheckpoint } from './checkpoint.js';
 export type { LogErrorCode } from './errors.js';
 export { LogError } from './errors.js';
+export type { CosignatureVerifier } from './note-keys.js';
+export {
+  ED25519_COSIGNATURE_TYPE,
+  ED25519_NOTE_SIGNATURE_TYPE,
+  ed25519CosignatureVerifier,
+  ed25519Cosigner,
+  ed25519NoteSigner,
+  ed25519NoteVerifier,
+  formatVerifierKey,
+  parseVerifierKey,
+} from './note-keys.js';
 export { consistencyProof, inclusionProof, verifyConsistency, verifyInclusion } from './proofs.js';
+export type {
+  NoteSignature,
+  NoteSigner,
+  NoteVerifier,
+  SignedNote,
+  VerifiedNote,
+  VerifyNoteOptions,
+} from './signed-note.js';
+export {
+  formatSignedNote,
+  MAX_NOTE_SIGNATURES,
+  noteKeyId,
+  parseSignedNote,
+  signNote,
+  verifySignedNote,
+} from './signed-note.js';
 export { HASH_LENGTH, leafHash, nodeHash, rootFromLeafHashes, rootHash, splitPoint } from './tree-hash.js';
