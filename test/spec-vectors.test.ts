@@ -16,8 +16,10 @@ import {
   verifyInclusion,
   verifySignedNote,
 } from '@overlap/log';
+import { checkChain, openEnvelope } from '@overlap/protocol';
 import { describe, expect, test } from 'vitest';
 import { buildCiphersuiteVectors } from '../scripts/vectors/ciphersuite.js';
+import { buildEnvelopeVectors } from '../scripts/vectors/envelopes.js';
 import { buildIndicatorVectors } from '../scripts/vectors/indicators.js';
 import { buildLogVectors } from '../scripts/vectors/log.js';
 
@@ -164,5 +166,35 @@ describe('spec/vectors/log.json', () => {
     ]);
     expect(result.verifiedBy).toHaveLength(2);
     expect(parseCheckpoint(result.text).size).toBe(8);
+  });
+});
+
+describe('spec/vectors/envelopes.json', () => {
+  test('regenerates byte for byte', () => {
+    expect(buildEnvelopeVectors()).toBe(read('spec/vectors/envelopes.json'));
+  });
+
+  const v = JSON.parse(read('spec/vectors/envelopes.json'));
+  const keys = (id: string) => (id === v.signer_key_id ? fromHex(v.signer_public_key) : undefined);
+
+  test('every envelope opens, chains, and has the stated hash and header', () => {
+    let chain: ReturnType<typeof checkChain> | undefined;
+    for (const e of v.envelopes) {
+      const opened = openEnvelope(fromHex(e.bytes), keys);
+      expect(toHex(opened.hash)).toBe(e.hash);
+      expect({
+        ...opened.header,
+        session: toHex(opened.header.session),
+        prev: toHex(opened.header.prev),
+        digest: toHex(opened.header.digest),
+      }).toEqual(e.header);
+      chain = checkChain(chain, opened);
+    }
+  });
+
+  test('every altered envelope is refused with the stated code', () => {
+    for (const r of v.rejected) {
+      expect(() => openEnvelope(fromHex(r.bytes), keys), r.why).toThrow(expect.objectContaining({ code: r.error }));
+    }
   });
 });

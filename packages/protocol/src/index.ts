@@ -1,5 +1,18 @@
+export type { CborLimits, CborValue } from './cbor.js';
+export { DEFAULT_CBOR_LIMITS, decodeDeterministic, encodeDeterministic } from './cbor.js';
+export type { ChainState, EnvelopeHeader, EnvelopeSigner, MessageType, OpenedEnvelope, SealInput } from './envelope.js';
+export {
+  checkChain,
+  ENVELOPE_DOMAIN,
+  envelopeHeaderSchema,
+  MESSAGE_TYPES,
+  openEnvelope,
+  SESSION_ID_LENGTH,
+  sealEnvelope,
+} from './envelope.js';
 export type { ProtocolErrorCode, ProtocolIssue } from './errors.js';
 export { ProtocolError } from './errors.js';
 export type { RevealPolicy } from './reveal-policy.js';
 export { formatRevealPolicy, parseRevealPolicy, revealPolicySchema } from './reveal-policy.js';
+export { parseWithSchema } from './validate.js';
 export { PROTOCOL_VERSION } from './version.js';

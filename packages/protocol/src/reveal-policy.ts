@@ -7,7 +7,7 @@
  * - `threshold` t: only my items that t or more labs (me included) hold, t >= 2.
  */
 import { z } from 'zod';
-import { ProtocolError } from './errors.js';
+import { parseWithSchema } from './validate.js';
 
 export const revealPolicySchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('labs') }),
@@ -19,14 +19,7 @@ export type RevealPolicy = z.infer<typeof revealPolicySchema>;
 
 /** Validates an untrusted reveal policy, reporting every problem with its path. */
 export function parseRevealPolicy(input: unknown): RevealPolicy {
-  const result = revealPolicySchema.safeParse(input);
-  if (result.success) return result.data;
-  const issues = result.error.issues.map((issue) => ({
-    path: issue.path.map((key) => (typeof key === 'number' ? key : String(key))),
-    message: issue.message,
-  }));
-  const summary = issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-  throw new ProtocolError('INVALID_MESSAGE', `invalid reveal policy: ${summary}`, { issues });
+  return parseWithSchema(revealPolicySchema, input, 'reveal policy');
 }
 
 /** The policy as the short text the CLI and reports use: `labs`, `count` or `threshold:t`. */

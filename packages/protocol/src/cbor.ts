@@ -1,0 +1,181 @@
+/**
+ * Deterministic CBOR (RFC 8949 §4.2.1, core deterministic encoding) for every message of the
+ * protocol, on a small data model: safe integers, text strings, byte strings, booleans, null,
+ * arrays, and maps with text keys. Encoding goes through cbor-x with map keys sorted by their
+ * encoded bytes and integers in their shortest form.
+ *
+ * Decoding is hostile-input parsing: the bytes come from the relay or another lab. Before cbor-x
+ * sees them, a validating scan rejects (with the byte offset) indefinite lengths, non-shortest
+ * integer and length encodings, tags, floats and other simple values, map keys that are not text
+ * or not strictly increasing (duplicates included), invalid UTF-8, nesting deeper than the limit,
+ * strings, byte strings, arrays or maps over their limits, and trailing bytes; the scan allocates
+ * nothing in proportion to a claimed length. After decoding, the value is re-encoded and must give
+ * the same bytes. Signatures and hashes are always computed over the bytes as received.
+ */
+import { Decoder, Encoder } from 'cbor-x';
+import { ProtocolError } from './errors.js';
+
+export type CborValue = number | string | boolean | null | Uint8Array | CborValue[] | { [key: string]: CborValue };
+
+export interface CborLimits {
+  maxDepth: number;
+  maxByteStringLength: number;
+  maxTextLength: number;
+  maxArrayLength: number;
+  maxMapSize: number;
+}
+
+export const DEFAULT_CBOR_LIMITS: Readonly<CborLimits> = {
+  maxDepth: 16,
+  maxByteStringLength: 16 * 1024 * 1024,
+  maxTextLength: 64 * 1024,
+  maxArrayLength: 1_000_000,
+  maxMapSize: 64,
+};
+
+const encoder = new Encoder({
+  useRecords: false,
+  mapsAsObjects: false,
+  variableMapSize: true,
+  tagUint8Array: false,
+  pack: false,
+  largeBigIntToFloat: false,
+});
+const decoder = new Decoder({ useRecords: false, mapsAsObjects: true }); // 64-bit integers come back as BigInt
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+export function encodeDeterministic(value: CborValue): Uint8Array {
+  return Uint8Array.from(encoder.encode(prepare(value, '')));
+}
+
+export function decodeDeterministic(bytes: Uint8Array, limits: CborLimits = DEFAULT_CBOR_LIMITS): CborValue {
+  if (!(bytes instanceof Uint8Array)) throw new ProtocolError('BAD_ENCODING', 'expected bytes');
+  const end = scanItem(bytes, 0, 0, limits);
+  if (end !== bytes.length) fail(end, `${bytes.length - end} trailing byte(s) after the value`);
+  const value = normalize(decoder.decode(bytes));
+  const again = encodeDeterministic(value);
+  if (again.length !== bytes.length || !again.every((b, i) => b === bytes[i])) {
+    fail(0, 'the bytes are not the deterministic encoding of their value');
+  }
+  return value;
+}
+
+/** cbor-x input for `value`: maps in key order, large integers as BigInt; rejects what CBOR here cannot carry. */
+function prepare(value: CborValue, path: string): unknown {
+  if (value === null || typeof value === 'boolean' || typeof value === 'string') return value;
+  if (typeof value === 'number') {
+    if (!Number.isSafeInteger(value))
+      throw new ProtocolError('UNENCODABLE', `${path || 'value'}: ${value} is not a safe integer`);
+    return Math.abs(value) > 0xffffffff ? BigInt(value) : value;
+  }
+  if (value instanceof Uint8Array) return value.constructor === Uint8Array ? value : Uint8Array.from(value);
+  if (Array.isArray(value)) return value.map((item, i) => prepare(item, `${path}[${i}]`));
+  if (typeof value === 'object') {
+    const entries = Object.entries(value).map(([key, item]) => {
+      if (item === undefined) throw new ProtocolError('UNENCODABLE', `${path}.${key} is undefined`);
+      return [key, prepare(item, path ? `${path}.${key}` : key), encoder.encode(key)] as const;
+    });
+    entries.sort((a, b) => compareBytes(a[2], b[2]));
+    return new Map(entries.map(([key, item]) => [key, item]));
+  }
+  throw new ProtocolError('UNENCODABLE', `${path || 'value'}: ${typeof value} cannot be encoded`);
+}
+
+function normalize(value: unknown): CborValue {
+  if (typeof value === 'bigint') return Number(value); // the scan admitted only safe integers
+  if (Array.isArray(value)) return value.map(normalize);
+  if (value instanceof Uint8Array) return Uint8Array.from(value);
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, normalize(v)]));
+  }
+  return value as CborValue;
+}
+
+function fail(offset: number, detail: string): never {
+  throw new ProtocolError('BAD_ENCODING', `not deterministic CBOR at byte ${offset}: ${detail}`);
+}
+
+/** Validates one item starting at `at`; returns the offset just after it. */
+function scanItem(bytes: Uint8Array, at: number, depth: number, limits: CborLimits): number {
+  if (depth > limits.maxDepth) fail(at, `nesting deeper than ${limits.maxDepth}`);
+  const { major, argument, next } = readHead(bytes, at);
+  switch (major) {
+    case 0:
+    case 1:
+      if (argument > BigInt(Number.MAX_SAFE_INTEGER)) fail(at, 'an integer beyond 2^53');
+      return next;
+    case 2:
+    case 3: {
+      const limit = major === 2 ? limits.maxByteStringLength : limits.maxTextLength;
+      // the length comes from the input: bound it before using it
+      if (argument > BigInt(limit)) fail(at, `a ${major === 2 ? 'byte string' : 'text string'} longer than ${limit}`);
+      const end = next + Number(argument);
+      if (end > bytes.length) fail(at, 'a string runs past the end of the input');
+      if (major === 3) {
+        try {
+          utf8.decode(bytes.subarray(next, end));
+        } catch {
+          fail(at, 'a text string that is not valid UTF-8');
+        }
+      }
+      return end;
+    }
+    case 4: {
+      if (argument > BigInt(limits.maxArrayLength)) fail(at, `an array longer than ${limits.maxArrayLength}`);
+      let position = next;
+      for (let i = 0; i < Number(argument); i++) position = scanItem(bytes, position, depth + 1, limits);
+      return position;
+    }
+    case 5: {
+      if (argument > BigInt(limits.maxMapSize)) fail(at, `a map with more than ${limits.maxMapSize} entries`);
+      let position = next;
+      let previousKey: Uint8Array | undefined;
+      for (let i = 0; i < Number(argument); i++) {
+        if (position >= bytes.length) fail(position, 'a map runs past the end of the input');
+        if ((bytes[position] as number) >> 5 !== 3) fail(position, 'a map key that is not a text string');
+        const keyEnd = scanItem(bytes, position, depth + 1, limits);
+        const key = bytes.subarray(position, keyEnd);
+        if (previousKey && compareBytes(previousKey, key) >= 0) fail(position, 'map keys out of order or repeated');
+        previousKey = key;
+        position = scanItem(bytes, keyEnd, depth + 1, limits);
+      }
+      return position;
+    }
+    case 6:
+      return fail(at, 'tags are not used by this protocol');
+    default: {
+      // major 7: only false (0xf4), true (0xf5) and null (0xf6)
+      const initial = bytes[at] as number;
+      if (initial !== 0xf4 && initial !== 0xf5 && initial !== 0xf6)
+        fail(at, 'a float or a simple value other than false, true, null');
+      return next;
+    }
+  }
+}
+
+function readHead(bytes: Uint8Array, at: number): { major: number; argument: bigint; next: number } {
+  if (at >= bytes.length) fail(at, 'unexpected end of input');
+  const initial = bytes[at] as number;
+  const major = initial >> 5;
+  const info = initial & 0x1f;
+  if (info < 24) return { major, argument: BigInt(info), next: at + 1 };
+  if (info === 31) fail(at, 'an indefinite length');
+  if (info > 27) fail(at, 'a reserved additional-information value');
+  if (major === 7) return { major, argument: 0n, next: at + 1 }; // a float: rejected by the caller
+  const size = 1 << (info - 24);
+  if (at + 1 + size > bytes.length) fail(at, 'unexpected end of input');
+  let argument = 0n;
+  for (let i = 0; i < size; i++) argument = (argument << 8n) | BigInt(bytes[at + 1 + i] as number);
+  const minimum = size === 1 ? 24n : size === 2 ? 0x100n : size === 4 ? 0x10000n : 0x100000000n;
+  if (argument < minimum) fail(at, 'a length or integer not in its shortest form');
+  return { major, argument, next: at + 1 + size };
+}
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const d = (a[i] as number) - (b[i] as number);
+    if (d !== 0) return d;
+  }
+  return a.length - b.length;
+}

@@ -1,0 +1,172 @@
+/**
+ * Signed envelopes: every protocol message travels as
+ *
+ *   envelope = { h: bytes(header), p: bytes(payload), s: bytes(64) }      (deterministic CBOR)
+ *   header   = { v, type, session, sender, seq, prev, created, len, digest }
+ *   s        = Ed25519(sender key, "OVERLAP-V1-ENVELOPE" || 0x00 || h)
+ *
+ * `len` and `digest` (SHA-256) bind the payload; `seq` and `prev` (SHA-256 of the sender's previous
+ * envelope in the same session, 32 zero bytes for seq 0) chain each sender's messages so that a
+ * dropped, replayed, reordered or forked message is visible. Signatures and hashes are over the
+ * bytes as received, never over a re-encoding; the envelope's hash is SHA-256 of its bytes.
+ */
+import { equalBytes, sha256, sign, verify } from '@overlap/crypto';
+import { z } from 'zod';
+import {
+  type CborLimits,
+  type CborValue,
+  DEFAULT_CBOR_LIMITS,
+  decodeDeterministic,
+  encodeDeterministic,
+} from './cbor.js';
+import { ProtocolError } from './errors.js';
+import { parseWithSchema } from './validate.js';
+import { PROTOCOL_VERSION } from './version.js';
+
+export const ENVELOPE_DOMAIN = 'OVERLAP-V1-ENVELOPE';
+export const SESSION_ID_LENGTH = 16;
+const DOMAIN_PREFIX = new TextEncoder().encode(`${ENVELOPE_DOMAIN}\0`);
+const ZERO_HASH = new Uint8Array(32);
+
+export const MESSAGE_TYPES = [
+  'enrollment',
+  'revocation',
+  'session_proposal',
+  'join',
+  'tag_chunk',
+  'blind_task',
+  'blind_result',
+  'result_rows',
+  'abort',
+] as const;
+export type MessageType = (typeof MESSAGE_TYPES)[number];
+
+const bytesOf = (length: number) =>
+  z.instanceof(Uint8Array).refine((b) => b.length === length, { message: `must be ${length} bytes` });
+
+export const envelopeHeaderSchema = z.strictObject({
+  v: z.literal(PROTOCOL_VERSION),
+  type: z.enum(MESSAGE_TYPES),
+  session: bytesOf(SESSION_ID_LENGTH),
+  sender: z.string().regex(/^[0-9a-f]{32}$/, 'must be a key id (32 lowercase hex digits)'),
+  seq: z.int().min(0),
+  prev: bytesOf(32),
+  created: z.int().min(0),
+  len: z.int().min(0),
+  digest: bytesOf(32),
+});
+
+export type EnvelopeHeader = z.infer<typeof envelopeHeaderSchema>;
+
+const envelopeSchema = z.strictObject({ h: z.instanceof(Uint8Array), p: z.instanceof(Uint8Array), s: bytesOf(64) });
+
+export interface EnvelopeSigner {
+  keyId: string;
+  secretKey: Uint8Array;
+}
+
+export interface SealInput {
+  type: MessageType;
+  session: Uint8Array;
+  seq: number;
+  /** Hash of this sender's previous envelope in the session; omitted for seq 0. */
+  prev?: Uint8Array;
+  /** Milliseconds since the epoch, from the caller's clock (this package reads none). */
+  created: number;
+  payload: CborValue;
+}
+
+export interface OpenedEnvelope {
+  header: EnvelopeHeader;
+  payload: CborValue;
+  /** SHA-256 of the envelope bytes: what the next envelope's `prev` and the log refer to. */
+  hash: Uint8Array;
+  bytes: Uint8Array;
+}
+
+export function sealEnvelope(input: SealInput, signer: EnvelopeSigner): OpenedEnvelope {
+  const payloadBytes = encodeDeterministic(input.payload);
+  const header = parseWithSchema(
+    envelopeHeaderSchema,
+    {
+      v: PROTOCOL_VERSION,
+      type: input.type,
+      session: input.session,
+      sender: signer.keyId,
+      seq: input.seq,
+      prev: input.prev ?? ZERO_HASH,
+      created: input.created,
+      len: payloadBytes.length,
+      digest: sha256(payloadBytes),
+    },
+    'envelope header',
+  );
+  if (header.seq === 0 && !equalBytes(header.prev, ZERO_HASH)) {
+    throw new ProtocolError('INVALID_MESSAGE', 'the first envelope of a sender (seq 0) has no previous envelope');
+  }
+  const headerBytes = encodeDeterministic(header);
+  const signature = sign(signer.secretKey, signingInput(headerBytes));
+  const bytes = encodeDeterministic({ h: headerBytes, p: payloadBytes, s: signature });
+  return { header, payload: decodeDeterministic(payloadBytes), hash: sha256(bytes), bytes };
+}
+
+/**
+ * Decodes and checks an envelope from the network: deterministic encoding, header schema, payload
+ * length and digest, and the signature of the sender's key (looked up by key id; an unknown sender
+ * is `BAD_ENVELOPE`). Chain checks (seq, prev) need the sender's history: see `checkChain`.
+ */
+export function openEnvelope(
+  bytes: Uint8Array,
+  publicKeyOf: (keyId: string) => Uint8Array | undefined,
+  limits: CborLimits = DEFAULT_CBOR_LIMITS,
+): OpenedEnvelope {
+  const outer = parseWithSchema(envelopeSchema, decodeDeterministic(bytes, limits), 'envelope');
+  const header = parseWithSchema(envelopeHeaderSchema, decodeDeterministic(outer.h, limits), 'envelope header');
+  if (header.len !== outer.p.length) {
+    throw new ProtocolError('BAD_ENVELOPE', `payload is ${outer.p.length} bytes; the header says ${header.len}`);
+  }
+  if (!equalBytes(sha256(outer.p), header.digest))
+    throw new ProtocolError('BAD_ENVELOPE', 'payload digest does not match the header');
+  const publicKey = publicKeyOf(header.sender);
+  if (publicKey === undefined) throw new ProtocolError('BAD_ENVELOPE', `unknown sender ${header.sender}`);
+  if (!verify(publicKey, signingInput(outer.h), outer.s)) {
+    throw new ProtocolError('BAD_ENVELOPE', `signature of ${header.sender} does not verify`);
+  }
+  return { header, payload: decodeDeterministic(outer.p, limits), hash: sha256(bytes), bytes };
+}
+
+/** The last accepted envelope of one sender in one session. */
+export interface ChainState {
+  seq: number;
+  hash: Uint8Array;
+}
+
+/**
+ * Checks that `envelope` continues its sender's chain in the session, given the sender's last
+ * accepted envelope (`previous`, undefined before the first): the next sequence number and the
+ * previous envelope's hash. A gap, a replay or a fork is BAD_ENVELOPE. Returns the new chain state.
+ */
+export function checkChain(previous: ChainState | undefined, envelope: OpenedEnvelope): ChainState {
+  const { header } = envelope;
+  const expectedSeq = previous === undefined ? 0 : previous.seq + 1;
+  if (header.seq !== expectedSeq) {
+    throw new ProtocolError(
+      'BAD_ENVELOPE',
+      `sequence number ${header.seq} from ${header.sender}; expected ${expectedSeq}`,
+    );
+  }
+  if (!equalBytes(header.prev, previous?.hash ?? ZERO_HASH)) {
+    throw new ProtocolError(
+      'BAD_ENVELOPE',
+      `envelope ${header.seq} of ${header.sender} does not follow its previous one`,
+    );
+  }
+  return { seq: header.seq, hash: envelope.hash };
+}
+
+function signingInput(headerBytes: Uint8Array): Uint8Array {
+  const input = new Uint8Array(DOMAIN_PREFIX.length + headerBytes.length);
+  input.set(DOMAIN_PREFIX, 0);
+  input.set(headerBytes, DOMAIN_PREFIX.length);
+  return input;
+}
