@@ -14,5 +14,30 @@ export type { ProtocolErrorCode, ProtocolIssue } from './errors.js';
 export { ProtocolError } from './errors.js';
 export type { RevealPolicy } from './reveal-policy.js';
 export { formatRevealPolicy, parseRevealPolicy, revealPolicySchema } from './reveal-policy.js';
+export type { InMemoryLab, InMemoryOptions, InMemoryRun } from './session/in-memory.js';
+export { runSessionInMemory } from './session/in-memory.js';
+export type { LabResult, LabSessionOptions } from './session/lab-session.js';
+export { LabSession } from './session/lab-session.js';
+export type {
+  Abort,
+  Join,
+  Outgoing,
+  ResultRow,
+  ResultRows,
+  SessionMessage,
+  SessionProposal,
+  TagChunk,
+} from './session/messages.js';
+export {
+  abortSchema,
+  joinSchema,
+  resultRowSchema,
+  resultRowsSchema,
+  sessionProposalSchema,
+  tagChunkSchema,
+} from './session/messages.js';
+export type { RelaySessionState } from './session/relay-session.js';
+export { RelaySession } from './session/relay-session.js';
+export { hopLab, hopOf, lastHopOwner } from './session/schedule.js';
 export { parseWithSchema } from './validate.js';
 export { PROTOCOL_VERSION } from './version.js';

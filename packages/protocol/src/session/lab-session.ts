@@ -1,0 +1,211 @@
+/**
+ * A lab's side of a session, as a state machine: `start()` commits the set sizes and uploads the
+ * lab's own set, hashed and blinded with a fresh session key after a secret shuffle; `receive()`
+ * blinds the sets that the schedule routes through this lab and, at the end, maps the result rows
+ * back to the lab's own indicators. The session key is erased by `dispose()`.
+ *
+ * It checks what a lab can check: that a blind task is for a hop this lab owns and has the size the
+ * commitment allows, that no tag is a low-order point, and that every result row is for one of its
+ * own positions; anything else aborts, naming the relay.
+ */
+import { type BackendPreference, type BatchPool, BlindingKey, blindBatch, hashAndBlindBatch } from '@overlap/crypto';
+import { ProtocolError } from '../errors.js';
+import { parseWithSchema } from '../validate.js';
+import {
+  type Join,
+  resultRowsSchema,
+  type SessionMessage,
+  type SessionProposal,
+  sessionProposalSchema,
+  type TagChunk,
+  tagChunkSchema,
+} from './messages.js';
+import { hopLab } from './schedule.js';
+
+export interface LabResult {
+  value: string;
+  /** `labs` policy: the other labs holding it. */
+  labs?: string[];
+  /** `count` policy: how many other labs hold it. */
+  count?: number;
+}
+
+export interface LabSessionOptions {
+  /** This lab's key id. */
+  me: string;
+  proposal: unknown;
+  /** Canonical values per kind (duplicates are merged). */
+  sets: Record<string, readonly string[]>;
+  /** Tags per chunk (default 4096). */
+  chunkSize?: number;
+  /** Worker pool for hashing and blinding (default: compute on the calling thread). */
+  pool?: BatchPool;
+  /** Crypto backend when no pool is given (default: OVERLAP_CRYPTO_BACKEND or auto). */
+  backend?: BackendPreference;
+}
+
+export class LabSession {
+  readonly proposal: SessionProposal;
+  readonly me: string;
+  readonly #index: number;
+  readonly #key = BlindingKey.generate();
+  readonly #shuffled = new Map<string, string[]>();
+  readonly #results = new Map<string, LabResult[]>();
+  readonly #chunkSize: number;
+  readonly #pool: BatchPool | undefined;
+  readonly #backend: BackendPreference | undefined;
+  #aborted: string | undefined;
+
+  constructor(options: LabSessionOptions) {
+    this.proposal = parseWithSchema(sessionProposalSchema, options.proposal, 'session proposal');
+    this.me = options.me;
+    this.#index = this.proposal.labs.indexOf(options.me);
+    if (this.#index < 0) throw new ProtocolError('INVALID_MESSAGE', `${options.me} is not a lab of this session`);
+    this.#chunkSize = options.chunkSize ?? 4096;
+    this.#pool = options.pool;
+    this.#backend = options.backend;
+    for (const kind of this.proposal.kinds) {
+      const values = [...new Set(options.sets[kind] ?? [])];
+      if (values.length > this.proposal.maxItemsPerKind) {
+        throw new ProtocolError(
+          'INVALID_MESSAGE',
+          `${values.length} ${kind} values exceed the cap of ${this.proposal.maxItemsPerKind}`,
+        );
+      }
+      this.#shuffled.set(kind, shuffle(values));
+    }
+  }
+
+  /** The join (committed sizes) and the lab's own set, hashed, blinded and chunked. */
+  async start(): Promise<SessionMessage[]> {
+    const sizes: Join['sizes'] = {};
+    for (const [kind, values] of this.#shuffled) sizes[kind] = values.length;
+    const out: SessionMessage[] = [{ type: 'join', body: { sizes } }];
+    for (const [kind, values] of this.#shuffled) {
+      const tags: Uint8Array[] = [];
+      for await (const tag of hashAndBlindBatch(
+        this.#key,
+        values.map((value) => ({ kind, value })),
+        this.#batchOptions(),
+      )) {
+        tags.push(tag);
+      }
+      for (let first = 0; first < tags.length; first += this.#chunkSize) {
+        const body: TagChunk = {
+          kind,
+          owner: this.me,
+          hop: 0,
+          first,
+          tags: tags.slice(first, first + this.#chunkSize),
+        };
+        out.push({ type: 'tag_chunk', body });
+      }
+    }
+    return out;
+  }
+
+  async receive(message: SessionMessage): Promise<SessionMessage[]> {
+    if (this.#aborted !== undefined) return [];
+    switch (message.type) {
+      case 'blind_task':
+        return this.#blind(parseWithSchema(tagChunkSchema, message.body, 'blind task'));
+      case 'result_rows':
+        return this.#rows(message.body);
+      case 'abort':
+        this.#aborted = message.body.reason;
+        this.dispose();
+        return [];
+      default:
+        throw new ProtocolError('INVALID_MESSAGE', `a lab does not receive ${message.type}`);
+    }
+  }
+
+  /** Results per kind, once every kind's rows have arrived. */
+  get results(): ReadonlyMap<string, LabResult[]> {
+    return this.#results;
+  }
+
+  get done(): boolean {
+    return this.#results.size === this.proposal.kinds.length;
+  }
+
+  get abortReason(): string | undefined {
+    return this.#aborted;
+  }
+
+  /** Erases the session key. */
+  dispose(): void {
+    this.#key.dispose();
+  }
+
+  async #blind(task: TagChunk): Promise<SessionMessage[]> {
+    const owner = this.proposal.labs.indexOf(task.owner);
+    if (
+      owner < 0 ||
+      task.hop === 0 ||
+      task.hop >= this.proposal.labs.length ||
+      hopLab(owner, task.hop, this.proposal.labs.length) !== this.#index
+    ) {
+      return this.#abort(`blind task for hop ${task.hop} of ${task.owner}'s set is not this lab's`);
+    }
+    const blinded: Uint8Array[] = [];
+    try {
+      for await (const tag of blindBatch(this.#key, task.tags, this.#batchOptions())) blinded.push(tag);
+    } catch (error) {
+      if ((error as { code?: string }).code === 'LOW_ORDER_POINT')
+        return this.#abort('a blind task carried a low-order point');
+      throw error;
+    }
+    return [{ type: 'blind_result', body: { ...task, tags: blinded } }];
+  }
+
+  #rows(body: unknown): SessionMessage[] {
+    const { kind, rows } = parseWithSchema(resultRowsSchema, body, 'result rows');
+    const values = this.#shuffled.get(kind);
+    if (!values) return this.#abort(`result rows for kind ${kind}, which is not in the session`);
+    const seen = new Set<number>();
+    const results: LabResult[] = [];
+    for (const row of rows) {
+      if (row.position >= values.length || seen.has(row.position)) {
+        return this.#abort(`a result row for position ${row.position}, which this lab does not own (or twice)`);
+      }
+      seen.add(row.position);
+      const result: LabResult = { value: values[row.position] as string };
+      if (row.labs !== undefined) result.labs = row.labs;
+      if (row.count !== undefined) result.count = row.count;
+      results.push(result);
+    }
+    this.#results.set(kind, results);
+    if (this.done) this.dispose();
+    return [];
+  }
+
+  #abort(reason: string): SessionMessage[] {
+    this.#aborted = reason;
+    this.dispose();
+    return [{ type: 'abort', body: { reason } }];
+  }
+
+  #batchOptions() {
+    if (this.#pool) return { pool: this.#pool };
+    return this.#backend === undefined ? { workers: 0 } : { workers: 0, backend: this.#backend };
+  }
+}
+
+/** Fisher–Yates with the platform CSPRNG: positions reveal nothing about input order. */
+function shuffle<T>(items: T[]): T[] {
+  const out = items.slice();
+  const random = new Uint32Array(1);
+  for (let i = out.length - 1; i > 0; i--) {
+    // Rejection sampling for an unbiased index in 0..i.
+    const bound = 2 ** 32 - (2 ** 32 % (i + 1));
+    let r: number;
+    do {
+      globalThis.crypto.getRandomValues(random);
+      r = random[0] as number;
+    } while (r >= bound);
+    const j = r % (i + 1);
+    [out[i], out[j]] = [out[j] as T, out[i] as T];
+  }
+  return out;
+}

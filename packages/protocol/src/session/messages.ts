@@ -1,0 +1,75 @@
+/**
+ * The payloads of the session messages (spec/protocol.md §4), as zod schemas. Every decoded payload
+ * is validated completely; every invalid field is reported with its path.
+ */
+import { z } from 'zod';
+import { revealPolicySchema } from '../reveal-policy.js';
+
+const keyId = z.string().regex(/^[0-9a-f]{32}$/, 'must be a key id');
+const kind = z.string().regex(/^[a-z][a-z0-9_]{0,31}$/, 'must be an indicator kind name');
+const tag = z.custom<Uint8Array>((v) => v instanceof Uint8Array && v.length === 32, { message: 'must be 32 bytes' });
+const count = z.int().min(0);
+
+export const sessionProposalSchema = z.strictObject({
+  labs: z
+    .array(keyId)
+    .min(2)
+    .max(64)
+    .refine((l) => new Set(l).size === l.length, { message: 'labs must be distinct' }),
+  kinds: z
+    .array(kind)
+    .min(1)
+    .max(16)
+    .refine((k) => new Set(k).size === k.length, { message: 'kinds must be distinct' }),
+  policy: revealPolicySchema,
+  /** Most items one lab may commit per kind: bounds dictionary insertion. */
+  maxItemsPerKind: z.int().min(1).max(100_000_000),
+});
+
+export const joinSchema = z.strictObject({
+  /** Committed set size per kind (padded, if the lab pads), before anyone's tags are visible. */
+  sizes: z.record(kind, count),
+});
+
+/** Tags on their way: the owner's own upload (hop 0) or one lab's hop result. */
+export const tagChunkSchema = z.strictObject({
+  kind,
+  owner: keyId,
+  hop: z.int().min(0),
+  first: count,
+  tags: z.array(tag).min(1).max(65_536),
+});
+
+export const resultRowSchema = z.strictObject({
+  position: count,
+  /** `labs` policy: the other labs that hold this item. */
+  labs: z.array(keyId).optional(),
+  /** `count` policy: how many other labs hold it. */
+  count: z.int().min(1).optional(),
+});
+
+export const resultRowsSchema = z.strictObject({ kind, rows: z.array(resultRowSchema) });
+
+export const abortSchema = z.strictObject({ reason: z.string().max(1024), culprit: keyId.optional() });
+
+export type SessionProposal = z.infer<typeof sessionProposalSchema>;
+export type Join = z.infer<typeof joinSchema>;
+export type TagChunk = z.infer<typeof tagChunkSchema>;
+export type ResultRow = z.infer<typeof resultRowSchema>;
+export type ResultRows = z.infer<typeof resultRowsSchema>;
+export type Abort = z.infer<typeof abortSchema>;
+
+/** What the engines exchange; the shells wrap each one in a signed envelope. */
+export type SessionMessage =
+  | { type: 'join'; body: Join }
+  | { type: 'tag_chunk'; body: TagChunk }
+  | { type: 'blind_task'; body: TagChunk }
+  | { type: 'blind_result'; body: TagChunk }
+  | { type: 'result_rows'; body: ResultRows }
+  | { type: 'abort'; body: Abort };
+
+export interface Outgoing {
+  /** Key id of the recipient lab. */
+  to: string;
+  message: SessionMessage;
+}

@@ -1,0 +1,212 @@
+/**
+ * The relay's side of a session, as a pure state machine: messages from labs in, messages to labs
+ * out. It stores and forwards tags along the hop schedule, checks what it can (sizes, lengths,
+ * low-order tags, who may send what), matches the fully blinded tags, and returns to each lab only
+ * the rows for its own positions, under the session's reveal policy.
+ *
+ * What it holds is only ever blinded by at least one lab key (hop 0 is the owner's own blinding);
+ * it never sends fully blinded tags to anyone. A lab that breaks the protocol aborts the session
+ * with an abort message naming it; a message that is simply not allowed (unknown sender, wrong
+ * state) is a ProtocolError for the shell to refuse.
+ */
+import { toHex } from '@overlap/crypto';
+import { ProtocolError } from '../errors.js';
+import type { RevealPolicy } from '../reveal-policy.js';
+import { parseWithSchema } from '../validate.js';
+import { isLowOrderEncoding } from './low-order.js';
+import {
+  type Join,
+  joinSchema,
+  type Outgoing,
+  type ResultRow,
+  type SessionMessage,
+  type SessionProposal,
+  sessionProposalSchema,
+  type TagChunk,
+  tagChunkSchema,
+} from './messages.js';
+import { hopLab } from './schedule.js';
+
+export type RelaySessionState = 'joining' | 'exchanging' | 'done' | 'aborted';
+
+interface SetProgress {
+  size: number;
+  /** Hop 0..n−1: how many tags of this hop have arrived. */
+  received: number[];
+  /** Chunks issued as blind tasks and not yet answered, by "hop:first". */
+  pending: Map<string, number>;
+  final: (string | undefined)[];
+}
+
+export class RelaySession {
+  readonly proposal: SessionProposal;
+  #state: RelaySessionState = 'joining';
+  readonly #joins = new Map<string, Join>();
+  readonly #sets = new Map<string, SetProgress>(); // key: owner|kind
+  readonly #held: TagChunk[] = []; // hop-0 chunks waiting for every join
+  #abort: { reason: string; culprit?: string } | undefined;
+
+  constructor(proposal: unknown) {
+    this.proposal = parseWithSchema(sessionProposalSchema, proposal, 'session proposal');
+  }
+
+  get state(): RelaySessionState {
+    return this.#state;
+  }
+
+  get abortReason(): { reason: string; culprit?: string } | undefined {
+    return this.#abort;
+  }
+
+  /** Handles one message from lab `from` (a key id); returns what to send, to whom. */
+  receive(from: string, message: SessionMessage): Outgoing[] {
+    const index = this.proposal.labs.indexOf(from);
+    if (index < 0) throw new ProtocolError('INVALID_MESSAGE', `${from} is not a lab of this session`);
+    if (this.#state === 'aborted' || this.#state === 'done') {
+      throw new ProtocolError('INVALID_MESSAGE', `the session is ${this.#state}`);
+    }
+    switch (message.type) {
+      case 'join':
+        return this.#join(from, parseWithSchema(joinSchema, message.body, 'join'));
+      case 'tag_chunk':
+      case 'blind_result':
+        return this.#tags(from, index, message.type, parseWithSchema(tagChunkSchema, message.body, message.type));
+      case 'abort':
+        return this.#abortAll(`${from} aborted: ${message.body.reason}`, message.body.culprit);
+      default:
+        throw new ProtocolError('INVALID_MESSAGE', `a lab does not send ${message.type}`);
+    }
+  }
+
+  #join(from: string, join: Join): Outgoing[] {
+    if (this.#joins.has(from)) throw new ProtocolError('INVALID_MESSAGE', `${from} already joined`);
+    const kinds = Object.keys(join.sizes).sort();
+    if (kinds.join() !== [...this.proposal.kinds].sort().join()) {
+      return this.#abortAll(`${from} committed sizes for kinds ${kinds.join(', ')}, not the session's`, from);
+    }
+    for (const [kind, size] of Object.entries(join.sizes)) {
+      if (size > this.proposal.maxItemsPerKind) {
+        return this.#abortAll(
+          `${from} committed ${size} ${kind} items, over the cap of ${this.proposal.maxItemsPerKind}`,
+          from,
+        );
+      }
+      this.#sets.set(`${from}|${kind}`, {
+        size,
+        received: new Array(this.proposal.labs.length).fill(0),
+        pending: new Map(),
+        final: new Array(size).fill(undefined),
+      });
+    }
+    this.#joins.set(from, join);
+    if (this.#joins.size < this.proposal.labs.length) return [];
+    this.#state = 'exchanging';
+    const out: Outgoing[] = [];
+    for (const chunk of this.#held.splice(0)) out.push(...this.#forward(chunk));
+    return [...out, ...this.#finishIfComplete()];
+  }
+
+  #tags(from: string, index: number, type: 'tag_chunk' | 'blind_result', chunk: TagChunk): Outgoing[] {
+    const labs = this.proposal.labs;
+    const ownerIndex = labs.indexOf(chunk.owner);
+    if (ownerIndex < 0) throw new ProtocolError('INVALID_MESSAGE', `owner ${chunk.owner} is not a lab of this session`);
+    const set = this.#sets.get(`${chunk.owner}|${chunk.kind}`);
+    if (!set || !this.#joins.has(from)) throw new ProtocolError('INVALID_MESSAGE', `${from} sent tags before joining`);
+    if (type === 'tag_chunk' ? chunk.hop !== 0 || chunk.owner !== from : chunk.hop === 0) {
+      return this.#abortAll(`${from} sent ${type} for hop ${chunk.hop} of ${chunk.owner}'s set`, from);
+    }
+    if (chunk.hop >= labs.length || hopLab(ownerIndex, chunk.hop, labs.length) !== index) {
+      return this.#abortAll(`${from} is not the lab for hop ${chunk.hop} of ${chunk.owner}'s set`, from);
+    }
+    if (chunk.first + chunk.tags.length > set.size) {
+      return this.#abortAll(
+        `${from} sent tags beyond the committed size ${set.size} of ${chunk.owner}'s ${chunk.kind} set`,
+        from,
+      );
+    }
+    const hex = chunk.tags.map(toHex);
+    if (hex.some(isLowOrderEncoding)) return this.#abortAll(`${from} sent a low-order tag`, from);
+    if (type === 'blind_result') {
+      const taskKey = `${chunk.hop}:${chunk.first}`;
+      const expected = set.pending.get(taskKey);
+      if (expected === undefined) return this.#abortAll(`${from} answered a blind task it was not given`, from);
+      if (expected !== chunk.tags.length) {
+        return this.#abortAll(`${from} returned ${chunk.tags.length} tags for a task of ${expected}`, from);
+      }
+      set.pending.delete(taskKey);
+    } else if (set.received[0] !== chunk.first) {
+      return this.#abortAll(`${from} uploaded chunk at ${chunk.first}; expected ${set.received[0]}`, from);
+    }
+    set.received[chunk.hop] = (set.received[chunk.hop] as number) + chunk.tags.length;
+    if (chunk.hop === labs.length - 1) {
+      hex.forEach((tag, i) => {
+        set.final[chunk.first + i] = tag;
+      });
+      return this.#finishIfComplete();
+    }
+    if (this.#state === 'joining') {
+      this.#held.push(chunk);
+      return [];
+    }
+    return this.#forward(chunk);
+  }
+
+  /** Sends a chunk on to the lab of its next hop. */
+  #forward(chunk: TagChunk): Outgoing[] {
+    const labs = this.proposal.labs;
+    const owner = labs.indexOf(chunk.owner);
+    const hop = chunk.hop + 1;
+    const set = this.#sets.get(`${chunk.owner}|${chunk.kind}`) as SetProgress;
+    set.pending.set(`${hop}:${chunk.first}`, chunk.tags.length);
+    const to = labs[hopLab(owner, hop, labs.length)] as string;
+    return [{ to, message: { type: 'blind_task', body: { ...chunk, hop } } }];
+  }
+
+  #finishIfComplete(): Outgoing[] {
+    if (this.#state !== 'exchanging') return [];
+    const last = this.proposal.labs.length - 1;
+    for (const set of this.#sets.values()) if (set.received[last] !== set.size) return [];
+    this.#state = 'done';
+    return computeResults(this.proposal, this.#sets);
+  }
+
+  #abortAll(reason: string, culprit?: string): Outgoing[] {
+    this.#state = 'aborted';
+    this.#abort = culprit === undefined ? { reason } : { reason, culprit };
+    return this.proposal.labs.map((to) => ({
+      to,
+      message: { type: 'abort', body: { ...this.#abort } } as SessionMessage,
+    }));
+  }
+}
+
+/** Matches the final tags of every kind and builds each lab's rows under the policy. */
+function computeResults(proposal: SessionProposal, sets: ReadonlyMap<string, SetProgress>): Outgoing[] {
+  const out: Outgoing[] = [];
+  for (const kind of proposal.kinds) {
+    const holders = new Map<string, Set<string>>(); // final tag -> owners
+    for (const owner of proposal.labs) {
+      for (const tag of (sets.get(`${owner}|${kind}`) as SetProgress).final) {
+        const held = holders.get(tag as string);
+        if (held) held.add(owner);
+        else holders.set(tag as string, new Set([owner]));
+      }
+    }
+    for (const owner of proposal.labs) {
+      const rows: ResultRow[] = [];
+      (sets.get(`${owner}|${kind}`) as SetProgress).final.forEach((tag, position) => {
+        const others = [...(holders.get(tag as string) ?? [])].filter((lab) => lab !== owner);
+        const row = rowFor(proposal.policy, position, others);
+        if (row) rows.push(row);
+      });
+      out.push({ to: owner, message: { type: 'result_rows', body: { kind, rows } } });
+    }
+  }
+  return out;
+}
+
+function rowFor(policy: RevealPolicy, position: number, others: string[]): ResultRow | undefined {
+  if (policy.kind === 'threshold') return others.length + 1 >= policy.t ? { position } : undefined;
+  if (others.length === 0) return undefined;
+  return policy.kind === 'labs' ? { position, labs: others.sort() } : { position, count: others.length };
+}

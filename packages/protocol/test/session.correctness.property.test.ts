@@ -1,0 +1,51 @@
+/**
+ * The protocol's central promise: for any sets, any number of labs from 2 to 6, several kinds and
+ * duplicates, every lab learns exactly what the plaintext truth and its reveal policy say — on both
+ * crypto backends.
+ */
+import { fc, test } from '@fast-check/vitest';
+import { describe, expect } from 'vitest';
+import { type RevealPolicy, runSessionInMemory } from '../src/index.js';
+import { labIds, plaintextTruth, sortedResults } from './session.helpers.js';
+
+const KINDS = ['email', 'ip'];
+const universe = {
+  email: Array.from({ length: 12 }, (_, i) => `user${i}@example.com`),
+  ip: Array.from({ length: 8 }, (_, i) => `192.0.2.${i}`),
+};
+
+const scenario = fc.integer({ min: 2, max: 6 }).chain((n) =>
+  fc.record({
+    n: fc.constant(n),
+    sets: fc.array(
+      fc.record({
+        email: fc.array(fc.constantFrom(...universe.email), { maxLength: 10 }),
+        ip: fc.array(fc.constantFrom(...universe.ip), { maxLength: 6 }),
+      }),
+      { minLength: n, maxLength: n },
+    ),
+    policy: fc.oneof(
+      fc.constant<RevealPolicy>({ kind: 'labs' }),
+      fc.constant<RevealPolicy>({ kind: 'count' }),
+      fc.integer({ min: 2, max: n }).map((t): RevealPolicy => ({ kind: 'threshold', t })),
+    ),
+  }),
+);
+
+describe.each([
+  ['native', 25],
+  ['portable', 4],
+] as const)('on the %s backend', (backend, numRuns) => {
+  test.prop([scenario], { numRuns })(
+    'every lab learns exactly the plaintext truth under its policy',
+    async ({ n, sets, policy }) => {
+      const ids = labIds(n);
+      const labs = ids.map((keyId, i) => ({ keyId, sets: sets[i] as Record<string, string[]> }));
+      const proposal = { labs: ids, kinds: KINDS, policy, maxItemsPerKind: 100 };
+      const run = await runSessionInMemory(proposal, labs, { backend, chunkSize: 4 });
+      expect(run.relay.state).toBe('done');
+      const truth = plaintextTruth(labs, KINDS, policy);
+      for (const id of ids) expect(sortedResults(run.results.get(id) ?? new Map())).toEqual(truth.get(id));
+    },
+  );
+});
