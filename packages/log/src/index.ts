@@ -14,6 +14,8 @@ export {
   parseVerifierKey,
 } from './note-keys.js';
 export { consistencyProof, inclusionProof, verifyConsistency, verifyInclusion } from './proofs.js';
+export type { Receipt } from './receipt.js';
+export { requireConsistent, verifyReceipt } from './receipt.js';
 export type {
   NoteSignature,
   NoteSigner,

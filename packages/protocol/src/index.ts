@@ -20,19 +20,23 @@ export type { LabResult, LabSessionOptions } from './session/lab-session.js';
 export { LabSession } from './session/lab-session.js';
 export type {
   Abort,
+  Enrollment,
   Join,
   Outgoing,
   ResultRow,
   ResultRows,
+  Revocation,
   SessionMessage,
   SessionProposal,
   TagChunk,
 } from './session/messages.js';
 export {
   abortSchema,
+  enrollmentSchema,
   joinSchema,
   resultRowSchema,
   resultRowsSchema,
+  revocationSchema,
   sessionProposalSchema,
   tagChunkSchema,
 } from './session/messages.js';

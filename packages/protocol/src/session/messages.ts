@@ -10,6 +10,27 @@ const kind = z.string().regex(/^[a-z][a-z0-9_]{0,31}$/, 'must be an indicator ki
 const tag = z.custom<Uint8Array>((v) => v instanceof Uint8Array && v.length === 32, { message: 'must be 32 bytes' });
 const count = z.int().min(0);
 
+const key32 = z.custom<Uint8Array>((v) => v instanceof Uint8Array && v.length === 32, { message: 'must be 32 bytes' });
+const millis = z.int().min(0);
+
+/** Signed by the forum's admin key: a lab's membership. */
+export const enrollmentSchema = z
+  .strictObject({
+    lab: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be a lowercase lab id'),
+    name: z.string().min(1).max(200),
+    signing_key: key32,
+    sealing_key: key32,
+    valid_from: millis,
+    valid_until: millis,
+  })
+  .refine((e) => e.valid_until > e.valid_from, {
+    message: 'valid_until must be after valid_from',
+    path: ['valid_until'],
+  });
+
+/** Signed by the forum's admin key: a lab key withdrawn from a moment on. */
+export const revocationSchema = z.strictObject({ key: keyId, reason: z.string().max(1024), effective: millis });
+
 export const sessionProposalSchema = z.strictObject({
   labs: z
     .array(keyId)
@@ -52,6 +73,8 @@ export const resultRowsSchema = z.strictObject({ kind, rows: z.array(resultRowSc
 
 export const abortSchema = z.strictObject({ reason: z.string().max(1024), culprit: keyId.optional() });
 
+export type Enrollment = z.infer<typeof enrollmentSchema>;
+export type Revocation = z.infer<typeof revocationSchema>;
 export type SessionProposal = z.infer<typeof sessionProposalSchema>;
 export type Join = z.infer<typeof joinSchema>;
 export type TagChunk = z.infer<typeof tagChunkSchema>;

@@ -1,0 +1,49 @@
+import { describe, expect, test } from 'vitest';
+import { enrollmentSchema, parseWithSchema, sessionProposalSchema, tagChunkSchema } from '../src/index.js';
+
+const key = new Uint8Array(32).fill(3);
+
+describe('message schemas report every invalid field with its path', () => {
+  test('an enrollment', () => {
+    const ok = { lab: 'lab-a', name: 'Lab A', signing_key: key, sealing_key: key, valid_from: 1, valid_until: 2 };
+    expect(parseWithSchema(enrollmentSchema, ok, 'enrollment')).toEqual(ok);
+    try {
+      parseWithSchema(
+        enrollmentSchema,
+        { ...ok, lab: 'Lab A', signing_key: new Uint8Array(31), valid_until: 0, extra: 1 },
+        'enrollment',
+      );
+      expect.unreachable();
+    } catch (error) {
+      const paths = (error as { issues: { path: string[] }[] }).issues.map((i) => i.path.join('.'));
+      expect(paths).toEqual(expect.arrayContaining(['lab', 'signing_key']));
+      expect((error as { code: string }).code).toBe('INVALID_MESSAGE');
+    }
+  });
+
+  test('a proposal and a tag chunk', () => {
+    expect(() =>
+      parseWithSchema(
+        sessionProposalSchema,
+        { labs: ['a'.repeat(32), 'a'.repeat(32)], kinds: [], policy: { kind: 'threshold', t: 1 }, maxItemsPerKind: 0 },
+        'proposal',
+      ),
+    ).toThrow(
+      expect.objectContaining({
+        issues: expect.arrayContaining([
+          expect.objectContaining({ path: ['labs'] }),
+          expect.objectContaining({ path: ['kinds'] }),
+          expect.objectContaining({ path: ['policy', 't'] }),
+          expect.objectContaining({ path: ['maxItemsPerKind'] }),
+        ]),
+      }),
+    );
+    expect(() =>
+      parseWithSchema(
+        tagChunkSchema,
+        { kind: 'email', owner: 'a'.repeat(32), hop: 0, first: 0, tags: [new Uint8Array(31)] },
+        'chunk',
+      ),
+    ).toThrow(expect.objectContaining({ issues: [expect.objectContaining({ path: ['tags', 0] })] }));
+  });
+});
