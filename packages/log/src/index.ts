@@ -2,6 +2,7 @@ export type { Checkpoint } from './checkpoint.js';
 export { formatCheckpoint, parseCheckpoint } from './checkpoint.js';
 export type { LogErrorCode } from './errors.js';
 export { LogError } from './errors.js';
+export { MerkleTree } from './merkle-tree.js';
 export type { CosignatureVerifier } from './note-keys.js';
 export {
   ED25519_COSIGNATURE_TYPE,

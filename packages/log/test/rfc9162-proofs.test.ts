@@ -6,6 +6,7 @@ import {
   consistencyProof,
   inclusionProof,
   leafHash,
+  MerkleTree,
   rootFromLeafHashes,
   verifyConsistency,
   verifyInclusion,
@@ -86,6 +87,33 @@ const leavesUpTo = (max: number) =>
   fc
     .integer({ min: 1, max })
     .map((n) => Array.from({ length: n }, (_, i) => leafHash(Uint8Array.of(i & 0xff, i >> 8))));
+
+describe('every leaf of every tree up to 300 leaves', () => {
+  test('has a valid inclusion proof, every earlier size a valid consistency proof, and MerkleTree agrees with the naive definitions', () => {
+    const hashes = Array.from({ length: 300 }, (_, i) => leafHash(Uint8Array.of(i & 0xff, i >> 8)));
+    const tree = new MerkleTree(hashes);
+    for (let size = 1; size <= 300; size++) {
+      const root = tree.root(size);
+      if (size % 37 === 0) expect(root).toEqual(rootFromLeafHashes(hashes.slice(0, size)));
+      for (let i = 0; i < size; i++) {
+        const proof = tree.inclusionProof(i, size);
+        if (!verifyInclusion(hashes[i] as Uint8Array, i, size, proof, root))
+          throw new Error(`inclusion ${i} of ${size}`);
+      }
+      for (let m = 1; m <= size; m++) {
+        if (!verifyConsistency(m, size, tree.consistencyProof(m, size), tree.root(m), root))
+          throw new Error(`consistency ${m} to ${size}`);
+      }
+    }
+    // The cached proofs are the RFC's PATH and PROOF exactly.
+    for (const size of [1, 7, 64, 100, 255, 300]) {
+      const leaves = hashes.slice(0, size);
+      for (const i of [0, size >> 1, size - 1]) expect(tree.inclusionProof(i, size)).toEqual(inclusionProof(leaves, i));
+      for (const m of [1, size >> 1, size - 1].filter((x) => x > 0))
+        expect(tree.consistencyProof(m, size)).toEqual(consistencyProof(leaves, m));
+    }
+  });
+});
 
 describe('proof properties', () => {
   test('every leaf of every tree up to 64 leaves has a valid inclusion proof, and every earlier size a consistency proof', () => {

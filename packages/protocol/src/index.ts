@@ -34,6 +34,7 @@ export {
   abortSchema,
   enrollmentSchema,
   joinSchema,
+  parseMessage,
   resultRowSchema,
   resultRowsSchema,
   revocationSchema,

@@ -1,5 +1,11 @@
 import { describe, expect, test } from 'vitest';
-import { enrollmentSchema, parseWithSchema, sessionProposalSchema, tagChunkSchema } from '../src/index.js';
+import {
+  enrollmentSchema,
+  parseMessage,
+  parseWithSchema,
+  sessionProposalSchema,
+  tagChunkSchema,
+} from '../src/index.js';
 
 const key = new Uint8Array(32).fill(3);
 
@@ -46,4 +52,21 @@ describe('message schemas report every invalid field with its path', () => {
       ),
     ).toThrow(expect.objectContaining({ issues: [expect.objectContaining({ path: ['tags', 0] })] }));
   });
+});
+
+test('parseMessage validates a payload by its envelope type, for every type', () => {
+  const tags = { kind: 'email', owner: 'a'.repeat(32), hop: 1, first: 0, tags: [new Uint8Array(32)] };
+  for (const type of ['tag_chunk', 'blind_task', 'blind_result'] as const)
+    expect(parseMessage(type, tags)).toEqual(tags);
+  expect(parseMessage('join', { sizes: { email: 3 } })).toEqual({ sizes: { email: 3 } });
+  expect(parseMessage('abort', { reason: 'timeout' })).toEqual({ reason: 'timeout' });
+  expect(() => parseMessage('result_rows', { kind: 'email', rows: [{ position: -1 }] })).toThrow(
+    expect.objectContaining({
+      code: 'INVALID_MESSAGE',
+      issues: [expect.objectContaining({ path: ['rows', 0, 'position'] })],
+    }),
+  );
+  expect(() => parseMessage('revocation', { key: 'x', reason: 'r', effective: 1 })).toThrow(
+    expect.objectContaining({ code: 'INVALID_MESSAGE' }),
+  );
 });

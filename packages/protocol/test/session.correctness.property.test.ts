@@ -49,3 +49,22 @@ describe.each([
     },
   );
 });
+
+test('eight labs, one shared suspect among all, pairwise shares, and unique items: the plaintext truth', async () => {
+  const ids = labIds(8);
+  const labs = ids.map((keyId, i) => ({
+    keyId,
+    sets: {
+      email: ['everyone@example.com', `pair-${Math.floor(i / 2)}@example.com`, `own-${i}@example.com`],
+      ip: [`10.0.0.${i % 3}`],
+    },
+  }));
+  for (const policy of [{ kind: 'labs' }, { kind: 'count' }, { kind: 'threshold', t: 3 }] as RevealPolicy[]) {
+    const run = await runSessionInMemory({ labs: ids, kinds: KINDS, policy, maxItemsPerKind: 10 }, labs, {
+      chunkSize: 2,
+    });
+    expect(run.relay.state).toBe('done');
+    const truth = plaintextTruth(labs, KINDS, policy);
+    for (const id of ids) expect(sortedResults(run.results.get(id) ?? new Map())).toEqual(truth.get(id));
+  }
+});

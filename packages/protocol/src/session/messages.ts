@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { revealPolicySchema } from '../reveal-policy.js';
+import { parseWithSchema } from '../validate.js';
 
 const keyId = z.string().regex(/^[0-9a-f]{32}$/, 'must be a key id');
 const kind = z.string().regex(/^[a-z][a-z0-9_]{0,31}$/, 'must be an indicator kind name');
@@ -45,6 +46,8 @@ export const sessionProposalSchema = z.strictObject({
   policy: revealPolicySchema,
   /** Most items one lab may commit per kind: bounds dictionary insertion. */
   maxItemsPerKind: z.int().min(1).max(100_000_000),
+  /** When the session must be complete (milliseconds since the epoch); the relay enforces it. */
+  deadline: z.int().min(0).optional(),
 });
 
 export const joinSchema = z.strictObject({
@@ -95,4 +98,22 @@ export interface Outgoing {
   /** Key id of the recipient lab. */
   to: string;
   message: SessionMessage;
+}
+
+const SCHEMAS = {
+  enrollment: enrollmentSchema,
+  revocation: revocationSchema,
+  session_proposal: sessionProposalSchema,
+  join: joinSchema,
+  tag_chunk: tagChunkSchema,
+  blind_task: tagChunkSchema,
+  blind_result: tagChunkSchema,
+  result_rows: resultRowsSchema,
+  abort: abortSchema,
+} as const;
+
+/** Validates a decoded envelope payload against the schema of its header's message type. */
+export function parseMessage<T extends keyof typeof SCHEMAS>(type: T, payload: unknown): z.infer<(typeof SCHEMAS)[T]> {
+  const schema: z.ZodType = SCHEMAS[type];
+  return parseWithSchema(schema, payload, `${type} message`) as z.infer<(typeof SCHEMAS)[T]>;
 }
