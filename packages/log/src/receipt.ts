@@ -25,8 +25,12 @@ export interface Receipt {
  * bad signature and `BAD_CHECKPOINT` for a proof that does not hold.
  */
 export function verifyReceipt(leaf: Uint8Array, receipt: Receipt, logVerifiers: readonly NoteVerifier[]): Checkpoint {
-  const { text } = verifySignedNote(receipt.checkpoint, logVerifiers);
+  const { text, verifiedBy } = verifySignedNote(receipt.checkpoint, logVerifiers);
   const checkpoint = parseCheckpoint(text);
+  // The log signs under its origin (spec/log.md §4): a key may not vouch for another log's tree.
+  if (!verifiedBy.includes(checkpoint.origin)) {
+    throw new LogError('BAD_CHECKPOINT', `checkpoint of ${checkpoint.origin} is not signed by a key of that name`);
+  }
   if (!verifyInclusion(leafHash(leaf), receipt.index, checkpoint.size, receipt.proof, checkpoint.rootHash)) {
     throw new LogError('BAD_CHECKPOINT', `the receipt's inclusion proof for leaf ${receipt.index} does not hold`);
   }
@@ -50,6 +54,7 @@ export function requireConsistent(
   if (next.size < previous.size) {
     throw new LogError('BAD_CHECKPOINT', `the log went back from ${previous.size} to ${next.size} entries`);
   }
+  if (previous.size === 0) return next; // every tree extends the empty one: nothing to prove
   if (!verifyConsistency(previous.size, next.size, proof, previous.rootHash, next.rootHash)) {
     throw new LogError('BAD_CHECKPOINT', `checkpoint ${next.size} is not consistent with checkpoint ${previous.size}`);
   }

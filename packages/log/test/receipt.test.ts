@@ -48,6 +48,14 @@ describe('receipts', () => {
     ).toThrow(expect.objectContaining({ code: 'NOTE_NOT_VERIFIED' }));
   });
 
+  test('a checkpoint signed by a log key of another name is refused', () => {
+    const otherName = ed25519NoteSigner('other.example/log', log.secretKey);
+    const receipt = { index: 0, proof: inclusionProof(hashes, 0), checkpoint: checkpointAt(13, otherName) };
+    expect(() =>
+      verifyReceipt(leaves[0] as Uint8Array, receipt, [ed25519NoteVerifier('other.example/log', log.publicKey)]),
+    ).toThrow(expect.objectContaining({ code: 'BAD_CHECKPOINT' }));
+  });
+
   test('a lab accepts a larger checkpoint only with a consistency proof from the last one it kept', () => {
     const c5 = parseCheckpoint(`${checkpointAt(5).split('\n\n')[0]}\n`);
     const c13 = parseCheckpoint(`${checkpointAt(13).split('\n\n')[0]}\n`);
@@ -61,6 +69,10 @@ describe('receipts', () => {
     expect(() => requireConsistent(c5, forged, consistencyProof(hashes, 5))).toThrow(
       expect.objectContaining({ code: 'BAD_CHECKPOINT' }),
     );
+    const empty = parseCheckpoint(
+      formatCheckpoint({ origin: ORIGIN, size: 0, rootHash: rootFromLeafHashes([]), extensions: [] }),
+    );
+    expect(requireConsistent(empty, c5, [])).toBe(c5);
     expect(() => requireConsistent(c13, c5, [])).toThrow(
       expect.objectContaining({ code: 'BAD_CHECKPOINT', message: expect.stringContaining('back') }),
     );

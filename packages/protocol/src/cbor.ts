@@ -97,12 +97,14 @@ function fail(offset: number, detail: string): never {
 
 /** Validates one item starting at `at`; returns the offset just after it. */
 function scanItem(bytes: Uint8Array, at: number, depth: number, limits: CborLimits): number {
-  if (depth > limits.maxDepth) fail(at, `nesting deeper than ${limits.maxDepth}`);
+  if (depth >= limits.maxDepth) fail(at, `nesting deeper than ${limits.maxDepth} levels`);
   const { major, argument, next } = readHead(bytes, at);
   switch (major) {
     case 0:
-    case 1:
-      if (argument > BigInt(Number.MAX_SAFE_INTEGER)) fail(at, 'an integer beyond 2^53');
+      if (argument > BigInt(Number.MAX_SAFE_INTEGER)) fail(at, 'an integer beyond 2^53 - 1');
+      return next;
+    case 1: // the value is -1 - argument
+      if (argument > BigInt(Number.MAX_SAFE_INTEGER) - 1n) fail(at, 'an integer below -(2^53 - 1)');
       return next;
     case 2:
     case 3: {

@@ -75,6 +75,7 @@ describe('hostile decoder inputs', () => {
     ['undefined', 'f7'],
     ['a simple value', 'f8 20'],
     ['an integer beyond 2^53', '1b 0020000000000000'],
+    ['a negative integer below -(2^53 - 1)', '3b 001fffffffffffff'],
     ['invalid UTF-8 in a text string', '62 c328'],
     ['a string running past the end', '65 6161'],
     ['a truncated head', '1a 0001'],
@@ -85,6 +86,10 @@ describe('hostile decoder inputs', () => {
   });
 
   test('nesting deeper than the limit is refused before any recursion gets deep', () => {
+    expect(decodeDeterministic(unhex(`${'81'.repeat(15)}00`))).toBeDefined(); // 16 levels
+    expect(() => decodeDeterministic(unhex(`${'81'.repeat(16)}00`))).toThrow(
+      expect.objectContaining({ code: 'BAD_ENCODING' }),
+    );
     const deep = unhex(`${'81'.repeat(10_000)}00`);
     expect(() => decodeDeterministic(deep)).toThrow(
       expect.objectContaining({ code: 'BAD_ENCODING', message: expect.stringContaining('nesting') }),

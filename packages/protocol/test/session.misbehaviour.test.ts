@@ -95,6 +95,38 @@ describe('the relay engine', () => {
   });
 });
 
+describe('the relay engine, second review', () => {
+  test('an abort from a lab is validated; the sender is the source, a named culprit only its claim', () => {
+    const relay = joined();
+    expect(() =>
+      relay.receive(a, { type: 'abort', body: { reason: 'x', culprit: 'not-a-key', extra: 1 } as never }),
+    ).toThrow(expect.objectContaining({ code: 'INVALID_MESSAGE' }));
+    const out = relay.receive(a, { type: 'abort', body: { reason: 'timeout', culprit: b } });
+    for (const o of out) {
+      expect(o.message).toMatchObject({
+        type: 'abort',
+        body: { reason: expect.stringContaining(`${a} aborted: timeout (it names ${b})`) },
+      });
+      expect((o.message.body as { culprit?: string }).culprit).toBeUndefined();
+    }
+  });
+
+  test('tags of a kind outside the session abort, naming the sender', () => {
+    expectAbort(
+      joined().receive(a, { type: 'tag_chunk', body: { ...chunk(a, 0, 0, [tag(1)]), kind: 'phone' } }),
+      a,
+      /not in the session/,
+    );
+  });
+
+  test('a join claiming a huge set allocates nothing until tags arrive', () => {
+    const big = new RelaySession({ ...proposal, maxItemsPerKind: 100_000_000 });
+    const before = process.memoryUsage().heapUsed;
+    big.receive(a, { type: 'join', body: { sizes: { email: 100_000_000 } } });
+    expect(process.memoryUsage().heapUsed - before).toBeLessThan(50 * 1024 * 1024);
+  });
+});
+
 describe('the lab engine', () => {
   test('a result row for a position the lab does not own aborts, naming no one but telling why', async () => {
     const lab = new LabSession({ me: a, proposal, sets: { email: ['x@example.com'] } });
@@ -114,6 +146,35 @@ describe('the lab engine', () => {
     const lab = new LabSession({ me: b, proposal, sets: { email: ['x@example.com'] } });
     const out = await lab.receive({ type: 'blind_task', body: chunk(a, 1, 0, [new Uint8Array(32)]) });
     expect(out).toMatchObject([{ type: 'abort', body: { reason: expect.stringMatching(/low-order/) } }]);
+  });
+
+  test('after its results, a lab refuses everything; rows that do not fit the policy abort', async () => {
+    const lab = new LabSession({ me: a, proposal, sets: { email: ['x@example.com'] } });
+    await lab.start();
+    await lab.receive({ type: 'result_rows', body: { kind: 'email', rows: [{ position: 0, labs: [b] }] } });
+    expect(lab.done).toBe(true);
+    await expect(lab.receive({ type: 'result_rows', body: { kind: 'email', rows: [] } })).rejects.toMatchObject({
+      code: 'INVALID_MESSAGE',
+    });
+    for (const row of [
+      { position: 0, labs: [a] }, // itself
+      { position: 0, labs: ['f'.repeat(32)] }, // not in the session
+      { position: 0, labs: [c, b] }, // not sorted
+      { position: 0, labs: [b], count: 1 }, // a field the policy does not give
+      { position: 0 }, // no labs
+    ]) {
+      const fresh = new LabSession({ me: a, proposal, sets: { email: ['x@example.com'] } });
+      await fresh.start();
+      const out = await fresh.receive({ type: 'result_rows', body: { kind: 'email', rows: [row] } });
+      expect(out, JSON.stringify(row)).toMatchObject([
+        { type: 'abort', body: { reason: expect.stringMatching(/does not fit/) } },
+      ]);
+    }
+  });
+
+  test('a kind named like an Object property is just an empty set', async () => {
+    const lab = new LabSession({ me: a, proposal: { ...proposal, kinds: ['constructor'] }, sets: {} });
+    expect(await lab.start()).toEqual([{ type: 'join', body: { sizes: { constructor: 0 } } }]);
   });
 
   test('more values than the cap are refused before anything is sent', () => {

@@ -65,7 +65,7 @@ export class LabSession {
     this.#pool = options.pool;
     this.#backend = options.backend;
     for (const kind of this.proposal.kinds) {
-      const values = [...new Set(options.sets[kind] ?? [])];
+      const values = [...new Set(Object.hasOwn(options.sets, kind) ? (options.sets[kind] ?? []) : [])];
       if (values.length > this.proposal.maxItemsPerKind) {
         throw new ProtocolError(
           'INVALID_MESSAGE',
@@ -105,7 +105,12 @@ export class LabSession {
   }
 
   async receive(message: SessionMessage): Promise<SessionMessage[]> {
-    if (this.#aborted !== undefined) return [];
+    if (this.#aborted !== undefined || this.done) {
+      throw new ProtocolError(
+        'INVALID_MESSAGE',
+        `the session is ${this.#aborted === undefined ? 'done' : 'aborted'} for this lab`,
+      );
+    }
     switch (message.type) {
       case 'blind_task':
         return this.#blind(parseWithSchema(tagChunkSchema, message.body, 'blind task'));
@@ -163,6 +168,9 @@ export class LabSession {
     const { kind, rows } = parseWithSchema(resultRowsSchema, body, 'result rows');
     const values = this.#shuffled.get(kind);
     if (!values) return this.#abort(`result rows for kind ${kind}, which is not in the session`);
+    if (this.#results.has(kind)) return this.#abort(`result rows for kind ${kind} arrived twice`);
+    const others = this.proposal.labs.filter((lab) => lab !== this.me);
+    const policy = this.proposal.policy;
     const seen = new Set<number>();
     const results: LabResult[] = [];
     for (const row of rows) {
@@ -170,6 +178,17 @@ export class LabSession {
         return this.#abort(`a result row for position ${row.position}, which this lab does not own (or twice)`);
       }
       seen.add(row.position);
+      // Exactly the fields the policy allows, with values that can be true.
+      const labsOk =
+        policy.kind === 'labs'
+          ? row.labs !== undefined &&
+            row.labs.length >= 1 &&
+            row.labs.every((lab, i) => others.includes(lab) && (i === 0 || (row.labs?.[i - 1] as string) < lab))
+          : row.labs === undefined;
+      const countOk =
+        policy.kind === 'count' ? row.count !== undefined && row.count <= others.length : row.count === undefined;
+      if (!labsOk || !countOk)
+        return this.#abort(`a result row for position ${row.position} does not fit the ${policy.kind} policy`);
       const result: LabResult = { value: values[row.position] as string };
       if (row.labs !== undefined) result.labs = row.labs;
       if (row.count !== undefined) result.count = row.count;

@@ -15,6 +15,7 @@ import type { RevealPolicy } from '../reveal-policy.js';
 import { parseWithSchema } from '../validate.js';
 import { isLowOrderEncoding } from './low-order.js';
 import {
+  abortSchema,
   type Join,
   joinSchema,
   type Outgoing,
@@ -71,8 +72,12 @@ export class RelaySession {
       case 'tag_chunk':
       case 'blind_result':
         return this.#tags(from, index, message.type, parseWithSchema(tagChunkSchema, message.body, message.type));
-      case 'abort':
-        return this.#abortAll(`${from} aborted: ${message.body.reason}`, message.body.culprit);
+      case 'abort': {
+        const body = parseWithSchema(abortSchema, message.body, 'abort');
+        // The sender is the source; a culprit it names is its claim, reported as such.
+        const claim = body.culprit === undefined ? '' : ` (it names ${body.culprit})`;
+        return this.#abortAll(`${from} aborted: ${body.reason}${claim}`);
+      }
       default:
         throw new ProtocolError('INVALID_MESSAGE', `a lab does not send ${message.type}`);
     }
@@ -95,7 +100,7 @@ export class RelaySession {
         size,
         received: new Array(this.proposal.labs.length).fill(0),
         pending: new Map(),
-        final: new Array(size).fill(undefined),
+        final: [],
       });
     }
     this.#joins.set(from, join);
@@ -110,8 +115,11 @@ export class RelaySession {
     const labs = this.proposal.labs;
     const ownerIndex = labs.indexOf(chunk.owner);
     if (ownerIndex < 0) throw new ProtocolError('INVALID_MESSAGE', `owner ${chunk.owner} is not a lab of this session`);
+    if (!this.#joins.has(from)) throw new ProtocolError('INVALID_MESSAGE', `${from} sent tags before joining`);
+    if (!this.proposal.kinds.includes(chunk.kind))
+      return this.#abortAll(`${from} sent tags of kind ${chunk.kind}, not in the session`, from);
     const set = this.#sets.get(`${chunk.owner}|${chunk.kind}`);
-    if (!set || !this.#joins.has(from)) throw new ProtocolError('INVALID_MESSAGE', `${from} sent tags before joining`);
+    if (!set) return this.#abortAll(`${from} sent tags for ${chunk.owner}, which has not joined`, from);
     if (type === 'tag_chunk' ? chunk.hop !== 0 || chunk.owner !== from : chunk.hop === 0) {
       return this.#abortAll(`${from} sent ${type} for hop ${chunk.hop} of ${chunk.owner}'s set`, from);
     }
