@@ -115,6 +115,7 @@ const surfaces: [string, object, string[]][] = [
       'RelaySession',
       'SESSION_ID_LENGTH',
       'abortSchema',
+      'blindTaskSchema',
       'checkChain',
       'decodeDeterministic',
       'encodeDeterministic',

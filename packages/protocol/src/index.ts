@@ -20,6 +20,7 @@ export type { LabResult, LabSessionOptions } from './session/lab-session.js';
 export { LabSession } from './session/lab-session.js';
 export type {
   Abort,
+  BlindTask,
   Enrollment,
   Join,
   Outgoing,
@@ -32,6 +33,7 @@ export type {
 } from './session/messages.js';
 export {
   abortSchema,
+  blindTaskSchema,
   enrollmentSchema,
   joinSchema,
   parseMessage,

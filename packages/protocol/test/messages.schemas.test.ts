@@ -56,8 +56,12 @@ describe('message schemas report every invalid field with its path', () => {
 
 test('parseMessage validates a payload by its envelope type, for every type', () => {
   const tags = { kind: 'email', owner: 'a'.repeat(32), hop: 1, first: 0, tags: [new Uint8Array(32)] };
-  for (const type of ['tag_chunk', 'blind_task', 'blind_result'] as const)
-    expect(parseMessage(type, tags)).toEqual(tags);
+  for (const type of ['tag_chunk', 'blind_result'] as const) expect(parseMessage(type, tags)).toEqual(tags);
+  expect(() => parseMessage('blind_task', tags)).toThrow(
+    expect.objectContaining({ issues: [expect.objectContaining({ path: ['source'] })] }),
+  );
+  const task = { ...tags, source: new Uint8Array([1]) };
+  expect(parseMessage('blind_task', task)).toEqual(task);
   expect(parseMessage('join', { sizes: { email: 3 } })).toEqual({ sizes: { email: 3 } });
   expect(parseMessage('abort', { reason: 'timeout' })).toEqual({ reason: 'timeout' });
   expect(() => parseMessage('result_rows', { kind: 'email', rows: [{ position: -1 }] })).toThrow(

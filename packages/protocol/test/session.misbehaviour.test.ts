@@ -1,12 +1,14 @@
 /**
  * Misbehaviour the engines can detect is detected, and the session aborts naming who did it.
  */
-import { hashToGroup } from '@overlap/crypto';
+import { generateSigningKeyPair, hashToGroup } from '@overlap/crypto';
 import { describe, expect, test } from 'vitest';
-import { LabSession, ProtocolError, RelaySession, type SessionMessage } from '../src/index.js';
+import { LabSession, ProtocolError, RelaySession, type SessionMessage, sealEnvelope } from '../src/index.js';
 import { labIds } from './session.helpers.js';
 
 const [a, b, c] = labIds(3) as [string, string, string];
+/** The relay engine forwards the envelope bytes it is given; the shell has verified them. */
+const ENV = new Uint8Array([0xa0]);
 const proposal = { labs: [a, b, c], kinds: ['email'], policy: { kind: 'labs' }, maxItemsPerKind: 4 };
 const tag = (i: number) => hashToGroup('email', `t${i}@example.com`);
 const join = (n: number): SessionMessage => ({ type: 'join', body: { sizes: { email: n } } });
@@ -36,7 +38,7 @@ describe('the relay engine', () => {
   test('a chunk beyond the committed size aborts, naming the lab', () => {
     const relay = joined();
     expectAbort(
-      relay.receive(a, { type: 'tag_chunk', body: chunk(a, 0, 0, [tag(1), tag(2), tag(3)]) }),
+      relay.receive(a, { type: 'tag_chunk', body: chunk(a, 0, 0, [tag(1), tag(2), tag(3)]) }, ENV),
       a,
       /beyond the committed size/,
     );
@@ -44,34 +46,42 @@ describe('the relay engine', () => {
   });
 
   test('a low-order tag aborts', () => {
-    expectAbort(joined().receive(a, { type: 'tag_chunk', body: chunk(a, 0, 0, [new Uint8Array(32)]) }), a, /low-order/);
+    expectAbort(
+      joined().receive(a, { type: 'tag_chunk', body: chunk(a, 0, 0, [new Uint8Array(32)]) }, ENV),
+      a,
+      /low-order/,
+    );
   });
 
   test('uploading for someone else, or at a hop other than 0, aborts', () => {
-    expectAbort(joined().receive(a, { type: 'tag_chunk', body: chunk(b, 0, 0, [tag(1)]) }), a, /hop 0/);
-    expectAbort(joined().receive(a, { type: 'tag_chunk', body: chunk(a, 1, 0, [tag(1)]) }), a, /hop 1/);
+    expectAbort(joined().receive(a, { type: 'tag_chunk', body: chunk(b, 0, 0, [tag(1)]) }, ENV), a, /hop 0/);
+    expectAbort(joined().receive(a, { type: 'tag_chunk', body: chunk(a, 1, 0, [tag(1)]) }, ENV), a, /hop 1/);
   });
 
   test('a hop result of the wrong length, from the wrong lab, or for no task aborts', () => {
     let relay = joined();
-    const [task] = relay.receive(a, { type: 'tag_chunk', body: chunk(a, 0, 0, [tag(1), tag(2)]) });
+    const [task] = relay.receive(a, { type: 'tag_chunk', body: chunk(a, 0, 0, [tag(1), tag(2)]) }, ENV);
     expect(task).toMatchObject({ to: b, message: { type: 'blind_task', body: { owner: a, hop: 1, first: 0 } } });
     expectAbort(
-      relay.receive(b, { type: 'blind_result', body: chunk(a, 1, 0, [tag(5)]) }),
+      relay.receive(b, { type: 'blind_result', body: chunk(a, 1, 0, [tag(5)]) }, ENV),
       b,
       /returned 1 tags for a task of 2/,
     );
 
     relay = joined();
-    relay.receive(a, { type: 'tag_chunk', body: chunk(a, 0, 0, [tag(1), tag(2)]) });
+    relay.receive(a, { type: 'tag_chunk', body: chunk(a, 0, 0, [tag(1), tag(2)]) }, ENV);
     expectAbort(
-      relay.receive(c, { type: 'blind_result', body: chunk(a, 1, 0, [tag(5), tag(6)]) }),
+      relay.receive(c, { type: 'blind_result', body: chunk(a, 1, 0, [tag(5), tag(6)]) }, ENV),
       c,
       /not the lab for hop 1/,
     );
 
     relay = joined();
-    expectAbort(relay.receive(c, { type: 'blind_result', body: chunk(a, 2, 0, [tag(5), tag(6)]) }), c, /not given/);
+    expectAbort(
+      relay.receive(c, { type: 'blind_result', body: chunk(a, 2, 0, [tag(5), tag(6)]) }, ENV),
+      c,
+      /not given/,
+    );
   });
 
   test('a join over the cap or for other kinds aborts; a stranger or a second join is refused', () => {
@@ -88,7 +98,7 @@ describe('the relay engine', () => {
   test('nothing is forwarded before every lab has committed its sizes', () => {
     const relay = new RelaySession(proposal);
     relay.receive(a, join(1));
-    expect(relay.receive(a, { type: 'tag_chunk', body: chunk(a, 0, 0, [tag(1)]) })).toEqual([]);
+    expect(relay.receive(a, { type: 'tag_chunk', body: chunk(a, 0, 0, [tag(1)]) }, ENV)).toEqual([]);
     relay.receive(b, join(1));
     const out = relay.receive(c, join(1));
     expect(out).toMatchObject([{ to: b, message: { type: 'blind_task' } }]);
@@ -113,7 +123,7 @@ describe('the relay engine, second review', () => {
 
   test('tags of a kind outside the session abort, naming the sender', () => {
     expectAbort(
-      joined().receive(a, { type: 'tag_chunk', body: { ...chunk(a, 0, 0, [tag(1)]), kind: 'phone' } }),
+      joined().receive(a, { type: 'tag_chunk', body: { ...chunk(a, 0, 0, [tag(1)]), kind: 'phone' } }, ENV),
       a,
       /not in the session/,
     );
@@ -128,28 +138,96 @@ describe('the relay engine, second review', () => {
 });
 
 describe('the lab engine', () => {
-  test('a result row for a position the lab does not own aborts, naming no one but telling why', async () => {
-    const lab = new LabSession({ me: a, proposal, sets: { email: ['x@example.com'] } });
+  // Real signing keys for the three labs, so blind tasks can carry real source envelopes.
+  const keys = new Map([a, b, c].map((id) => [id, generateSigningKeyPair()]));
+  const publicKeyOf = (id: string) => keys.get(id)?.publicKey;
+  const sessionId = new Uint8Array(16).fill(9);
+  const newLab = (me: string, sets: Record<string, string[]> = { email: ['x@example.com'] }, p: object = proposal) =>
+    new LabSession({ me, sessionId, publicKeyOf, proposal: p, sets });
+  /** The envelope in which `from` sent `body` as `type`, as the relay would forward it. */
+  const envelopeOf = (from: string, type: 'tag_chunk' | 'blind_result', body: object, session = sessionId) =>
+    sealEnvelope(
+      { type, session, seq: 0, created: 0, payload: body as never },
+      { keyId: from, secretKey: (keys.get(from) as { secretKey: Uint8Array }).secretKey },
+    ).bytes;
+  const task = (owner: string, hop: number, tags: Uint8Array[], source: Uint8Array, first = 0): SessionMessage => ({
+    type: 'blind_task',
+    body: { kind: 'email', owner, hop, first, tags, source },
+  });
+
+  test('an honest blind task is blinded, once', async () => {
+    const lab = newLab(b);
+    const body = chunk(a, 0, 0, [tag(1)]);
+    const out = await lab.receive(task(a, 1, [tag(1)], envelopeOf(a, 'tag_chunk', body)));
+    expect(out).toMatchObject([{ type: 'blind_result', body: { owner: a, hop: 1, first: 0 } }]);
+    expect(out[0]?.body).not.toHaveProperty('source');
+    const again = await lab.receive(task(a, 1, [tag(1)], envelopeOf(a, 'tag_chunk', body)));
+    expect(again).toMatchObject([{ type: 'abort', body: { reason: expect.stringMatching(/already answered/) } }]);
+  });
+
+  test('the relay cannot use a lab to blind guesses: tags without a matching signed source are refused', async () => {
+    const guesses = [tag(100)];
+    const honest = envelopeOf(a, 'tag_chunk', chunk(a, 0, 0, [tag(1)]));
+    const cases: [string, SessionMessage, RegExp][] = [
+      ['guesses under a real envelope', task(a, 1, guesses, honest), /not the tags its source carries/],
+      [
+        'a source signed by the wrong lab',
+        task(a, 1, guesses, envelopeOf(c, 'tag_chunk', chunk(a, 0, 0, guesses))),
+        /not by the previous hop/,
+      ],
+      [
+        'a source of another session',
+        task(a, 1, guesses, envelopeOf(a, 'tag_chunk', chunk(a, 0, 0, guesses), new Uint8Array(16))),
+        /another session/,
+      ],
+      [
+        'a source of another place',
+        task(a, 1, guesses, envelopeOf(a, 'tag_chunk', chunk(a, 0, 5, guesses))),
+        /another part/,
+      ],
+      [
+        'a source of the wrong type',
+        task(a, 1, guesses, envelopeOf(a, 'blind_result', chunk(a, 0, 0, guesses))),
+        /not a tag_chunk/,
+      ],
+      ['garbage as the source', task(a, 1, guesses, new Uint8Array([1, 2, 3])), /does not open/],
+    ];
+    for (const [label, message, reason] of cases) {
+      const out = await newLab(b).receive(message);
+      expect(out, label).toMatchObject([{ type: 'abort', body: { reason: expect.stringMatching(reason) } }]);
+    }
+  });
+
+  test('a result row for a position the lab does not own aborts, telling why', async () => {
+    const lab = newLab(a);
     await lab.start();
     const out = await lab.receive({ type: 'result_rows', body: { kind: 'email', rows: [{ position: 5, labs: [b] }] } });
     expect(out).toMatchObject([{ type: 'abort', body: { reason: expect.stringMatching(/does not own/) } }]);
     expect(lab.abortReason).toMatch(/does not own/);
   });
 
-  test("a blind task for a hop that is not this lab's aborts", async () => {
-    const lab = new LabSession({ me: a, proposal, sets: { email: ['x@example.com'] } });
-    const out = await lab.receive({ type: 'blind_task', body: chunk(b, 1, 0, [tag(1)]) });
-    expect(out).toMatchObject([{ type: 'abort', body: { reason: expect.stringMatching(/not this lab's/) } }]);
+  test("a blind task for a hop that is not this lab's, or of another kind, aborts", async () => {
+    const source = envelopeOf(b, 'tag_chunk', chunk(b, 0, 0, [tag(1)]));
+    expect(await newLab(a).receive(task(b, 1, [tag(1)], source))).toMatchObject([
+      { type: 'abort', body: { reason: expect.stringMatching(/not this lab's/) } },
+    ]);
+    const other: SessionMessage = {
+      type: 'blind_task',
+      body: { kind: 'phone', owner: a, hop: 1, first: 0, tags: [tag(1)], source },
+    };
+    expect(await newLab(b).receive(other)).toMatchObject([
+      { type: 'abort', body: { reason: expect.stringMatching(/not in the session/) } },
+    ]);
   });
 
-  test('a low-order point in a blind task aborts instead of blinding it', async () => {
-    const lab = new LabSession({ me: b, proposal, sets: { email: ['x@example.com'] } });
-    const out = await lab.receive({ type: 'blind_task', body: chunk(a, 1, 0, [new Uint8Array(32)]) });
+  test('a low-order point in a blind task aborts instead of being blinded', async () => {
+    const zero = [new Uint8Array(32)];
+    const out = await newLab(b).receive(task(a, 1, zero, envelopeOf(a, 'tag_chunk', chunk(a, 0, 0, zero))));
     expect(out).toMatchObject([{ type: 'abort', body: { reason: expect.stringMatching(/low-order/) } }]);
   });
 
   test('after its results, a lab refuses everything; rows that do not fit the policy abort', async () => {
-    const lab = new LabSession({ me: a, proposal, sets: { email: ['x@example.com'] } });
+    const lab = newLab(a);
     await lab.start();
     await lab.receive({ type: 'result_rows', body: { kind: 'email', rows: [{ position: 0, labs: [b] }] } });
     expect(lab.done).toBe(true);
@@ -163,7 +241,7 @@ describe('the lab engine', () => {
       { position: 0, labs: [b], count: 1 }, // a field the policy does not give
       { position: 0 }, // no labs
     ]) {
-      const fresh = new LabSession({ me: a, proposal, sets: { email: ['x@example.com'] } });
+      const fresh = newLab(a);
       await fresh.start();
       const out = await fresh.receive({ type: 'result_rows', body: { kind: 'email', rows: [row] } });
       expect(out, JSON.stringify(row)).toMatchObject([
@@ -173,12 +251,12 @@ describe('the lab engine', () => {
   });
 
   test('a kind named like an Object property is just an empty set', async () => {
-    const lab = new LabSession({ me: a, proposal: { ...proposal, kinds: ['constructor'] }, sets: {} });
+    const lab = newLab(a, {}, { ...proposal, kinds: ['constructor'] });
     expect(await lab.start()).toEqual([{ type: 'join', body: { sizes: { constructor: 0 } } }]);
   });
 
   test('more values than the cap are refused before anything is sent', () => {
-    expect(() => new LabSession({ me: a, proposal, sets: { email: ['1', '2', '3', '4', '5'] } })).toThrow(
+    expect(() => newLab(a, { email: ['1', '2', '3', '4', '5'] })).toThrow(
       expect.objectContaining({ code: 'INVALID_MESSAGE' }),
     );
   });

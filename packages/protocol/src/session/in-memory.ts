@@ -1,9 +1,13 @@
 /**
- * Runs a whole session in one process, with the relay and every lab as engines and messages passed
- * in memory: what the tests, the benchmark and the smallest examples use. Every message the relay
- * receives is recorded (for leakage tests), and the time of each phase is measured.
+ * Runs a whole session in one process, with the relay and every lab as engines: what the tests, the
+ * benchmark and the smallest examples use. Every lab message travels as a real signed envelope
+ * (a fresh Ed25519 key per lab, a per-lab chain), opened and chain-checked before the relay engine
+ * sees it, exactly as the relay's shell does. Every message the relay receives and sends can be
+ * observed (for leakage tests), and the time of each phase is measured.
  */
-import type { BackendPreference, BatchPool } from '@overlap/crypto';
+import { type BackendPreference, type BatchPool, generateSigningKeyPair } from '@overlap/crypto';
+import type { CborValue } from '../cbor.js';
+import { type ChainState, checkChain, type MessageType, openEnvelope, sealEnvelope } from '../envelope.js';
 import { type LabResult, LabSession } from './lab-session.js';
 import type { SessionMessage } from './messages.js';
 import { RelaySession } from './relay-session.js';
@@ -37,10 +41,15 @@ export async function runSessionInMemory(
   options: InMemoryOptions = {},
 ): Promise<InMemoryRun> {
   const relay = new RelaySession(proposal);
+  const sessionId = globalThis.crypto.getRandomValues(new Uint8Array(16));
+  const keys = new Map(labs.map((lab) => [lab.keyId, generateSigningKeyPair()]));
+  const publicKeyOf = (id: string) => keys.get(id)?.publicKey;
   const sessions = labs.map(
     (lab) =>
       new LabSession({
         me: lab.keyId,
+        sessionId,
+        publicKeyOf,
         proposal,
         sets: lab.sets,
         ...(options.pool && { pool: options.pool }),
@@ -49,26 +58,44 @@ export async function runSessionInMemory(
       }),
   );
   const byId = new Map(sessions.map((s) => [s.me, s]));
-  const queue: { from: string; message: SessionMessage }[] = [];
+  // Each lab's outgoing chain, and the relay's view of each lab's chain.
+  const sent = new Map<string, { seq: number; prev?: Uint8Array }>();
+  const seen = new Map<string, ChainState>();
+  const queue: { from: string; envelope: Uint8Array }[] = [];
+  const seal = (from: string, message: SessionMessage) => {
+    const chain = sent.get(from) ?? { seq: 0 };
+    const signer = { keyId: from, secretKey: (keys.get(from) as { secretKey: Uint8Array }).secretKey };
+    const input = {
+      type: message.type as MessageType,
+      session: sessionId,
+      seq: chain.seq,
+      created: 0,
+      payload: message.body as CborValue,
+    };
+    const envelope = sealEnvelope(chain.prev ? { ...input, prev: chain.prev } : input, signer);
+    sent.set(from, { seq: chain.seq + 1, prev: envelope.hash });
+    queue.push({ from, envelope: envelope.bytes });
+  };
   const phases = { upload: 0, hops: 0, results: 0 };
 
   let started = performance.now();
-  for (const session of sessions) {
-    for (const message of await session.start()) queue.push({ from: session.me, message });
-  }
+  for (const session of sessions) for (const message of await session.start()) seal(session.me, message);
   phases.upload = performance.now() - started;
 
   started = performance.now();
   let resultsStarted: number | undefined;
   while (queue.length > 0) {
-    const { from, message } = queue.shift() as { from: string; message: SessionMessage };
+    const { from, envelope } = queue.shift() as { from: string; envelope: Uint8Array };
+    const opened = openEnvelope(envelope, publicKeyOf);
+    seen.set(from, checkChain(seen.get(from), opened));
+    const message = { type: opened.header.type, body: opened.payload } as SessionMessage;
     options.onRelayReceives?.(from, message);
-    for (const { to, message: out } of relay.receive(from, message)) {
+    for (const { to, message: out } of relay.receive(from, message, envelope)) {
       options.onRelaySends?.(to, out);
       if (out.type === 'result_rows' && resultsStarted === undefined) resultsStarted = performance.now();
       const lab = byId.get(to);
-      if (!lab) continue;
-      for (const reply of await lab.receive(out)) queue.push({ from: to, message: reply });
+      if (!lab || lab.done || lab.abortReason !== undefined) continue;
+      for (const reply of await lab.receive(out)) seal(to, reply);
     }
     if (relay.state === 'aborted' || relay.state === 'done') break;
   }
@@ -76,5 +103,6 @@ export async function runSessionInMemory(
   phases.hops = (resultsStarted ?? ended) - started;
   phases.results = ended - (resultsStarted ?? ended);
   for (const session of sessions) session.dispose();
+  for (const key of keys.values()) key.secretKey.fill(0);
   return { results: new Map(sessions.map((s) => [s.me, s.results])), relay, labs: sessions, phases };
 }

@@ -8,10 +8,20 @@
  * commitment allows, that no tag is a low-order point, and that every result row is for one of its
  * own positions; anything else aborts, naming the relay.
  */
-import { type BackendPreference, type BatchPool, BlindingKey, blindBatch, hashAndBlindBatch } from '@overlap/crypto';
+import {
+  type BackendPreference,
+  type BatchPool,
+  BlindingKey,
+  blindBatch,
+  equalBytes,
+  hashAndBlindBatch,
+} from '@overlap/crypto';
+import { openEnvelope } from '../envelope.js';
 import { ProtocolError } from '../errors.js';
 import { parseWithSchema } from '../validate.js';
 import {
+  type BlindTask,
+  blindTaskSchema,
   type Join,
   resultRowsSchema,
   type SessionMessage,
@@ -33,6 +43,10 @@ export interface LabResult {
 export interface LabSessionOptions {
   /** This lab's key id. */
   me: string;
+  /** The session's 16-byte id (every envelope of the session carries it). */
+  sessionId: Uint8Array;
+  /** Public signing keys of the session's labs, by key id (from their enrollments). */
+  publicKeyOf: (keyId: string) => Uint8Array | undefined;
   proposal: unknown;
   /** Canonical values per kind (duplicates are merged). */
   sets: Record<string, readonly string[]>;
@@ -54,6 +68,10 @@ export class LabSession {
   readonly #chunkSize: number;
   readonly #pool: BatchPool | undefined;
   readonly #backend: BackendPreference | undefined;
+  readonly #sessionId: Uint8Array;
+  readonly #publicKeyOf: (keyId: string) => Uint8Array | undefined;
+  /** Blind tasks already answered, by owner|kind|hop|first: each is answered once. */
+  readonly #answered = new Set<string>();
   #aborted: string | undefined;
 
   constructor(options: LabSessionOptions) {
@@ -63,6 +81,8 @@ export class LabSession {
     if (this.#index < 0) throw new ProtocolError('INVALID_MESSAGE', `${options.me} is not a lab of this session`);
     this.#chunkSize = options.chunkSize ?? 4096;
     this.#pool = options.pool;
+    this.#sessionId = options.sessionId;
+    this.#publicKeyOf = options.publicKeyOf;
     this.#backend = options.backend;
     for (const kind of this.proposal.kinds) {
       const values = [...new Set(Object.hasOwn(options.sets, kind) ? (options.sets[kind] ?? []) : [])];
@@ -113,7 +133,7 @@ export class LabSession {
     }
     switch (message.type) {
       case 'blind_task':
-        return this.#blind(parseWithSchema(tagChunkSchema, message.body, 'blind task'));
+        return this.#blind(parseWithSchema(blindTaskSchema, message.body, 'blind task'));
       case 'result_rows':
         return this.#rows(message.body);
       case 'abort':
@@ -143,16 +163,24 @@ export class LabSession {
     this.#key.dispose();
   }
 
-  async #blind(task: TagChunk): Promise<SessionMessage[]> {
-    const owner = this.proposal.labs.indexOf(task.owner);
+  async #blind(task: BlindTask): Promise<SessionMessage[]> {
+    const labs = this.proposal.labs;
+    const owner = labs.indexOf(task.owner);
     if (
       owner < 0 ||
       task.hop === 0 ||
-      task.hop >= this.proposal.labs.length ||
-      hopLab(owner, task.hop, this.proposal.labs.length) !== this.#index
+      task.hop >= labs.length ||
+      hopLab(owner, task.hop, labs.length) !== this.#index
     ) {
       return this.#abort(`blind task for hop ${task.hop} of ${task.owner}'s set is not this lab's`);
     }
+    if (!this.proposal.kinds.includes(task.kind))
+      return this.#abort(`blind task of kind ${task.kind}, not in the session`);
+    const id = `${task.owner}|${task.kind}|${task.hop}|${task.first}`;
+    if (this.#answered.has(id)) return this.#abort(`blind task ${id} was already answered`);
+    const problem = this.#provenanceProblem(task, labs[hopLab(owner, task.hop - 1, labs.length)] as string);
+    if (problem !== undefined) return this.#abort(`blind task ${id}: ${problem}`);
+    this.#answered.add(id);
     const blinded: Uint8Array[] = [];
     try {
       for await (const tag of blindBatch(this.#key, task.tags, this.#batchOptions())) blinded.push(tag);
@@ -161,7 +189,49 @@ export class LabSession {
         return this.#abort('a blind task carried a low-order point');
       throw error;
     }
-    return [{ type: 'blind_result', body: { ...task, tags: blinded } }];
+    const { source: _source, ...chunk } = task;
+    return [{ type: 'blind_result', body: { ...chunk, tags: blinded } }];
+  }
+
+  /**
+   * Why the task's tags did not provably come from the previous hop, or undefined if they did: its
+   * `source` must be an envelope of this session, signed by the previous hop's lab, of the right
+   * type, carrying exactly these tags at the same place of the same set.
+   */
+  #provenanceProblem(task: BlindTask, previousLab: string): string | undefined {
+    let source: ReturnType<typeof openEnvelope>;
+    try {
+      source = openEnvelope(task.source, this.#publicKeyOf);
+    } catch (error) {
+      return `its source envelope does not open (${(error as Error).message})`;
+    }
+    const { header } = source;
+    const expectedType = task.hop === 1 ? 'tag_chunk' : 'blind_result';
+    if (!equalBytes(header.session, this.#sessionId)) return 'its source is from another session';
+    if (header.sender !== previousLab)
+      return `its source is signed by ${header.sender}, not by the previous hop ${previousLab}`;
+    if (header.type !== expectedType) return `its source is a ${header.type}, not a ${expectedType}`;
+    let chunk: TagChunk;
+    try {
+      chunk = parseWithSchema(tagChunkSchema, source.payload, 'source chunk');
+    } catch {
+      return 'its source does not carry a tag chunk';
+    }
+    if (
+      chunk.kind !== task.kind ||
+      chunk.owner !== task.owner ||
+      chunk.first !== task.first ||
+      chunk.hop !== task.hop - 1
+    ) {
+      return 'its source is another part of the exchange';
+    }
+    if (
+      chunk.tags.length !== task.tags.length ||
+      chunk.tags.some((tag, i) => !equalBytes(tag, task.tags[i] as Uint8Array))
+    ) {
+      return 'its tags are not the tags its source carries';
+    }
+    return undefined;
   }
 
   #rows(body: unknown): SessionMessage[] {

@@ -64,6 +64,15 @@ export const tagChunkSchema = z.strictObject({
   tags: z.array(tag).min(1).max(65_536),
 });
 
+/**
+ * A blind task carries, as `source`, the signed envelope (bytes as received) in which the previous
+ * hop's lab sent these very tags: a lab blinds only tags that the owner or the previous hop really
+ * produced, so the relay cannot use labs to blind guesses of its own (a dictionary attack).
+ */
+export const blindTaskSchema = tagChunkSchema.extend({
+  source: z.custom<Uint8Array>((v) => v instanceof Uint8Array, { message: 'must be bytes' }),
+});
+
 export const resultRowSchema = z.strictObject({
   position: count,
   /** `labs` policy: the other labs that hold this item. */
@@ -81,6 +90,7 @@ export type Revocation = z.infer<typeof revocationSchema>;
 export type SessionProposal = z.infer<typeof sessionProposalSchema>;
 export type Join = z.infer<typeof joinSchema>;
 export type TagChunk = z.infer<typeof tagChunkSchema>;
+export type BlindTask = z.infer<typeof blindTaskSchema>;
 export type ResultRow = z.infer<typeof resultRowSchema>;
 export type ResultRows = z.infer<typeof resultRowsSchema>;
 export type Abort = z.infer<typeof abortSchema>;
@@ -89,7 +99,7 @@ export type Abort = z.infer<typeof abortSchema>;
 export type SessionMessage =
   | { type: 'join'; body: Join }
   | { type: 'tag_chunk'; body: TagChunk }
-  | { type: 'blind_task'; body: TagChunk }
+  | { type: 'blind_task'; body: BlindTask }
   | { type: 'blind_result'; body: TagChunk }
   | { type: 'result_rows'; body: ResultRows }
   | { type: 'abort'; body: Abort };
@@ -106,7 +116,7 @@ const SCHEMAS = {
   session_proposal: sessionProposalSchema,
   join: joinSchema,
   tag_chunk: tagChunkSchema,
-  blind_task: tagChunkSchema,
+  blind_task: blindTaskSchema,
   blind_result: tagChunkSchema,
   result_rows: resultRowsSchema,
   abort: abortSchema,

@@ -44,7 +44,7 @@ export class RelaySession {
   #state: RelaySessionState = 'joining';
   readonly #joins = new Map<string, Join>();
   readonly #sets = new Map<string, SetProgress>(); // key: owner|kind
-  readonly #held: TagChunk[] = []; // hop-0 chunks waiting for every join
+  readonly #held: { chunk: TagChunk; envelope: Uint8Array }[] = []; // hop-0 chunks waiting for every join
   #abort: { reason: string; culprit?: string } | undefined;
 
   constructor(proposal: unknown) {
@@ -59,8 +59,12 @@ export class RelaySession {
     return this.#abort;
   }
 
-  /** Handles one message from lab `from` (a key id); returns what to send, to whom. */
-  receive(from: string, message: SessionMessage): Outgoing[] {
+  /**
+   * Handles one message from lab `from` (a key id), given the bytes of the signed envelope it came
+   * in (already opened and chain-checked by the shell); returns what to send, to whom. Tags are
+   * forwarded with their envelope, so the next lab can check where they came from.
+   */
+  receive(from: string, message: SessionMessage, envelope?: Uint8Array): Outgoing[] {
     const index = this.proposal.labs.indexOf(from);
     if (index < 0) throw new ProtocolError('INVALID_MESSAGE', `${from} is not a lab of this session`);
     if (this.#state === 'aborted' || this.#state === 'done') {
@@ -71,7 +75,16 @@ export class RelaySession {
         return this.#join(from, parseWithSchema(joinSchema, message.body, 'join'));
       case 'tag_chunk':
       case 'blind_result':
-        return this.#tags(from, index, message.type, parseWithSchema(tagChunkSchema, message.body, message.type));
+        if (!(envelope instanceof Uint8Array)) {
+          throw new ProtocolError('INVALID_MESSAGE', `${message.type} must come with the bytes of its envelope`);
+        }
+        return this.#tags(
+          from,
+          index,
+          message.type,
+          parseWithSchema(tagChunkSchema, message.body, message.type),
+          envelope,
+        );
       case 'abort': {
         const body = parseWithSchema(abortSchema, message.body, 'abort');
         // The sender is the source; a culprit it names is its claim, reported as such.
@@ -107,11 +120,17 @@ export class RelaySession {
     if (this.#joins.size < this.proposal.labs.length) return [];
     this.#state = 'exchanging';
     const out: Outgoing[] = [];
-    for (const chunk of this.#held.splice(0)) out.push(...this.#forward(chunk));
+    for (const { chunk, envelope } of this.#held.splice(0)) out.push(...this.#forward(chunk, envelope));
     return [...out, ...this.#finishIfComplete()];
   }
 
-  #tags(from: string, index: number, type: 'tag_chunk' | 'blind_result', chunk: TagChunk): Outgoing[] {
+  #tags(
+    from: string,
+    index: number,
+    type: 'tag_chunk' | 'blind_result',
+    chunk: TagChunk,
+    envelope: Uint8Array,
+  ): Outgoing[] {
     const labs = this.proposal.labs;
     const ownerIndex = labs.indexOf(chunk.owner);
     if (ownerIndex < 0) throw new ProtocolError('INVALID_MESSAGE', `owner ${chunk.owner} is not a lab of this session`);
@@ -153,21 +172,21 @@ export class RelaySession {
       return this.#finishIfComplete();
     }
     if (this.#state === 'joining') {
-      this.#held.push(chunk);
+      this.#held.push({ chunk, envelope });
       return [];
     }
-    return this.#forward(chunk);
+    return this.#forward(chunk, envelope);
   }
 
-  /** Sends a chunk on to the lab of its next hop. */
-  #forward(chunk: TagChunk): Outgoing[] {
+  /** Sends a chunk on to the lab of its next hop, with the envelope it arrived in. */
+  #forward(chunk: TagChunk, envelope: Uint8Array): Outgoing[] {
     const labs = this.proposal.labs;
     const owner = labs.indexOf(chunk.owner);
     const hop = chunk.hop + 1;
     const set = this.#sets.get(`${chunk.owner}|${chunk.kind}`) as SetProgress;
     set.pending.set(`${hop}:${chunk.first}`, chunk.tags.length);
     const to = labs[hopLab(owner, hop, labs.length)] as string;
-    return [{ to, message: { type: 'blind_task', body: { ...chunk, hop } } }];
+    return [{ to, message: { type: 'blind_task', body: { ...chunk, hop, source: envelope } } }];
   }
 
   #finishIfComplete(): Outgoing[] {
