@@ -23,7 +23,7 @@ export class MerkleTree {
   append(leafHash: Uint8Array): number {
     if (!(leafHash instanceof Uint8Array) || leafHash.length !== 32)
       throw new LogError('BAD_HASH', 'a leaf hash must be 32 bytes');
-    this.#leaves.push(leafHash);
+    this.#leaves.push(Uint8Array.from(leafHash)); // a copy: the caller may reuse its buffer
     return this.#leaves.length - 1;
   }
 

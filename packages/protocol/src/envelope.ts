@@ -129,9 +129,15 @@ export function openEnvelope(
     throw new ProtocolError('BAD_ENVELOPE', 'payload digest does not match the header');
   const publicKey = publicKeyOf(header.sender);
   if (publicKey === undefined) throw new ProtocolError('BAD_ENVELOPE', `unknown sender ${header.sender}`);
-  if (!verify(publicKey, signingInput(outer.h), outer.s)) {
-    throw new ProtocolError('BAD_ENVELOPE', `signature of ${header.sender} does not verify`);
+  let verified: boolean;
+  try {
+    verified = verify(publicKey, signingInput(outer.h), outer.s);
+  } catch (cause) {
+    throw new ProtocolError('BAD_ENVELOPE', `the enrolled key of ${header.sender} is not a valid Ed25519 key`, {
+      cause,
+    });
   }
+  if (!verified) throw new ProtocolError('BAD_ENVELOPE', `signature of ${header.sender} does not verify`);
   return { header, payload: decodeDeterministic(outer.p, limits), hash: sha256(bytes), bytes };
 }
 

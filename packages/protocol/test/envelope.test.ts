@@ -55,6 +55,13 @@ describe('envelopes', () => {
     expect(() => openEnvelope(bytes, () => other.publicKey)).toThrow(expect.objectContaining({ code: 'BAD_ENVELOPE' }));
   });
 
+  test('a malformed enrolled key is BAD_ENVELOPE, not a crypto error', () => {
+    const { bytes } = sealEnvelope({ ...base, seq: 0 }, signer);
+    expect(() => openEnvelope(bytes, () => new Uint8Array(31))).toThrow(
+      expect.objectContaining({ code: 'BAD_ENVELOPE' }),
+    );
+  });
+
   test('the signature covers the domain-separated header: a signature over the bare header fails', () => {
     const { bytes } = sealEnvelope({ ...base, seq: 0 }, signer);
     const outer = decodeDeterministic(bytes) as { h: Uint8Array; p: Uint8Array; s: Uint8Array };

@@ -121,6 +121,15 @@ describe('the relay engine, second review', () => {
     }
   });
 
+  test('a tag that is not canonically encoded (bit 255 set, or not below p) aborts', () => {
+    const high = Uint8Array.from(tag(1));
+    high[31] = (high[31] as number) | 0x80;
+    expectAbort(joined().receive(a, { type: 'tag_chunk', body: chunk(a, 0, 0, [high]) }, ENV), a, /canonically/);
+    const p = Uint8Array.from(Buffer.from(`ed${'ff'.repeat(30)}7f`, 'hex'));
+    p[0] = 0xf0; // p + 3, a non-reduced encoding of 3
+    expectAbort(joined().receive(a, { type: 'tag_chunk', body: chunk(a, 0, 0, [p]) }, ENV), a, /canonically/);
+  });
+
   test('tags of a kind outside the session abort, naming the sender', () => {
     expectAbort(
       joined().receive(a, { type: 'tag_chunk', body: { ...chunk(a, 0, 0, [tag(1)]), kind: 'phone' } }, ENV),

@@ -20,3 +20,14 @@ const LOW_ORDER: ReadonlySet<string> = new Set(
 export function isLowOrderEncoding(tagHex: string): boolean {
   return LOW_ORDER.has(tagHex);
 }
+
+/**
+ * True for the one encoding X25519 outputs: bit 255 clear and the value below p = 2^255 - 19.
+ * Honest tags are always canonical; a non-canonical one is a second spelling of some point.
+ */
+export function isCanonicalTag(tag: Uint8Array): boolean {
+  if (((tag[31] as number) & 0x80) !== 0) return false;
+  if (tag[31] !== 0x7f) return true;
+  for (let i = 30; i >= 1; i--) if (tag[i] !== 0xff) return true;
+  return (tag[0] as number) < 0xed;
+}

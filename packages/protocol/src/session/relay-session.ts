@@ -13,7 +13,7 @@ import { toHex } from '@overlap/crypto';
 import { ProtocolError } from '../errors.js';
 import type { RevealPolicy } from '../reveal-policy.js';
 import { parseWithSchema } from '../validate.js';
-import { isLowOrderEncoding } from './low-order.js';
+import { isCanonicalTag, isLowOrderEncoding } from './low-order.js';
 import {
   abortSchema,
   type Join,
@@ -153,6 +153,8 @@ export class RelaySession {
     }
     const hex = chunk.tags.map(toHex);
     if (hex.some(isLowOrderEncoding)) return this.#abortAll(`${from} sent a low-order tag`, from);
+    if (!chunk.tags.every(isCanonicalTag))
+      return this.#abortAll(`${from} sent a tag that is not canonically encoded`, from);
     if (type === 'blind_result') {
       const taskKey = `${chunk.hop}:${chunk.first}`;
       const expected = set.pending.get(taskKey);
