@@ -6,8 +6,15 @@
  */
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect } from 'vitest';
-import { BlindingKey, blind, CryptoError } from '../src/index.js';
-import { BACKENDS, hex, unhex } from './backends.js';
+import {
+  BlindingKey,
+  blind,
+  CryptoError,
+  isCanonicalEncoding,
+  isLowOrderEncoding,
+  LOW_ORDER_ENCODINGS,
+} from '../src/index.js';
+import { BACKENDS, hex, nativeBackend, unhex } from './backends.js';
 import { numberToBytesLE, P } from './bigint-field.js';
 
 // The two order-8 u-coordinates, as decimal (RFC 7748 §6.1 discussion, noble) and as the byte
@@ -57,5 +64,29 @@ describe.each(BACKENDS)('low-order inputs on the %s backend', (name, backend) =>
   })('random points are not rejected (they are not low-order with overwhelming probability)', (scalar, u) => {
     const isLowOrder = lowOrderEncodings.some((e) => hex(e) === hex(u));
     if (!isLowOrder) expect(backend.x25519(scalar, u)).toHaveLength(32);
+  });
+});
+
+describe('the byte-level checks a keyless relay uses', () => {
+  test('LOW_ORDER_ENCODINGS is exactly the 14 encodings X25519 rejects', () => {
+    expect([...LOW_ORDER_ENCODINGS].sort()).toEqual(lowOrderEncodings.map(hex).sort());
+    for (const u of lowOrderEncodings) expect(isLowOrderEncoding(u)).toBe(true);
+    expect(isLowOrderEncoding(unhex('09'.padEnd(64, '0')))).toBe(false);
+  });
+
+  test.prop([fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.uint8Array({ minLength: 32, maxLength: 32 })], {
+    numRuns: 100,
+  })('every X25519 output is canonical; a set top bit or a value >= p is not', (scalar, u) => {
+    fc.pre(!lowOrderEncodings.some((e) => hex(e) === hex(u)));
+    expect(isCanonicalEncoding(nativeBackend.x25519(scalar, u))).toBe(true);
+    const high = Uint8Array.from(u);
+    high[31] = (high[31] as number) | 0x80;
+    expect(isCanonicalEncoding(high)).toBe(false);
+  });
+
+  test('p and p + 18 are not canonical; p - 1 is', () => {
+    expect(isCanonicalEncoding(numberToBytesLE(P))).toBe(false);
+    expect(isCanonicalEncoding(numberToBytesLE(P + 18n))).toBe(false);
+    expect(isCanonicalEncoding(numberToBytesLE(P - 1n))).toBe(true);
   });
 });

@@ -9,11 +9,10 @@
  * with an abort message naming it; a message that is simply not allowed (unknown sender, wrong
  * state) is a ProtocolError for the shell to refuse.
  */
-import { toHex } from '@overlap/crypto';
+import { isCanonicalEncoding, isLowOrderEncoding, toHex } from '@overlap/crypto';
 import { ProtocolError } from '../errors.js';
 import type { RevealPolicy } from '../reveal-policy.js';
 import { parseWithSchema } from '../validate.js';
-import { isCanonicalTag, isLowOrderEncoding } from './low-order.js';
 import {
   abortSchema,
   type Join,
@@ -152,8 +151,8 @@ export class RelaySession {
       );
     }
     const hex = chunk.tags.map(toHex);
-    if (hex.some(isLowOrderEncoding)) return this.#abortAll(`${from} sent a low-order tag`, from);
-    if (!chunk.tags.every(isCanonicalTag))
+    if (chunk.tags.some(isLowOrderEncoding)) return this.#abortAll(`${from} sent a low-order tag`, from);
+    if (!chunk.tags.every(isCanonicalEncoding))
       return this.#abortAll(`${from} sent a tag that is not canonically encoded`, from);
     if (type === 'blind_result') {
       const taskKey = `${chunk.hop}:${chunk.first}`;

@@ -1,0 +1,38 @@
+/**
+ * The encodings of small-order points on curve25519 and its twist (spec/ciphersuite.md §3): the 14
+ * 32-byte strings u for which X25519(k, u) is all zero for every clamped k — u in {0, 1, p − 1, and
+ * the two order-8 points}, plus p and p + 1, each with bit 255 clear or set. Also the canonical
+ * encoding test: what X25519 outputs (bit 255 clear, value below p). No curve arithmetic: these are
+ * checks on bytes, usable by a relay that holds no keys.
+ */
+import { toHex } from './hex.js';
+
+const BASE = [
+  '0000000000000000000000000000000000000000000000000000000000000000',
+  '0100000000000000000000000000000000000000000000000000000000000000',
+  'e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800',
+  '5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157',
+  'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+  'edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+  'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+];
+
+/** The 14 low-order encodings, lowercase hex. */
+export const LOW_ORDER_ENCODINGS: readonly string[] = BASE.flatMap((hex) => [
+  hex,
+  `${hex.slice(0, 62)}${(Number.parseInt(hex.slice(62), 16) | 0x80).toString(16)}`,
+]);
+
+const LOW_ORDER = new Set(LOW_ORDER_ENCODINGS);
+
+export function isLowOrderEncoding(u: Uint8Array): boolean {
+  return u.length === 32 && LOW_ORDER.has(toHex(u));
+}
+
+/** Bit 255 clear and the value below p = 2^255 - 19: the one encoding X25519 outputs. */
+export function isCanonicalEncoding(u: Uint8Array): boolean {
+  if (u.length !== 32 || ((u[31] as number) & 0x80) !== 0) return false;
+  if (u[31] !== 0x7f) return true;
+  for (let i = 30; i >= 1; i--) if (u[i] !== 0xff) return true;
+  return (u[0] as number) < 0xed;
+}
