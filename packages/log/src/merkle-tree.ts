@@ -38,7 +38,6 @@ export class MerkleTree {
     if (!Number.isSafeInteger(index) || index < 0 || index >= size) {
       throw new LogError('BAD_INDEX', `leaf index ${index} is not below the tree size ${size}`);
     }
-    const proof: Uint8Array[] = [];
     let [start, end, m] = [0, size, index];
     const stack: Uint8Array[] = [];
     while (end - start > 1) {
@@ -52,8 +51,7 @@ export class MerkleTree {
         m -= k;
       }
     }
-    while (stack.length > 0) proof.push(stack.pop() as Uint8Array);
-    return proof;
+    return stack.reverse();
   }
 
   consistencyProof(size1: number, size2 = this.size): Uint8Array[] {

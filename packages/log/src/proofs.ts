@@ -80,11 +80,9 @@ export function verifyInclusion(
     if (sn === 0) return false; // the proof is longer than the path
     if (isOdd(fn) || fn === sn) {
       r = nodeHash(p, r);
-      if (!isOdd(fn)) {
-        while (!isOdd(fn) && fn !== 0) {
-          fn = half(fn);
-          sn = half(sn);
-        }
+      while (!isOdd(fn) && fn !== 0) {
+        fn = half(fn);
+        sn = half(sn);
       }
     } else {
       r = nodeHash(r, p);
@@ -123,11 +121,9 @@ export function verifyConsistency(
     if (isOdd(fn) || fn === sn) {
       fr = nodeHash(c, fr);
       sr = nodeHash(c, sr);
-      if (!isOdd(fn)) {
-        while (!isOdd(fn) && fn !== 0) {
-          fn = half(fn);
-          sn = half(sn);
-        }
+      while (!isOdd(fn) && fn !== 0) {
+        fn = half(fn);
+        sn = half(sn);
       }
     } else {
       sr = nodeHash(sr, c);
