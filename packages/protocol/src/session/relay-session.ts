@@ -42,7 +42,7 @@ export class RelaySession {
   readonly proposal: SessionProposal;
   #state: RelaySessionState = 'joining';
   readonly #joins = new Map<string, Join>();
-  readonly #sets = new Map<string, SetProgress>(); // key: owner|kind
+  readonly #sets = new Map<string, SetProgress>(); // by setKey(owner, kind)
   readonly #held: { chunk: TagChunk; envelope: Uint8Array }[] = []; // hop-0 chunks waiting for every join
   #abort: { reason: string; culprit?: string } | undefined;
 
@@ -108,7 +108,7 @@ export class RelaySession {
           from,
         );
       }
-      this.#sets.set(`${from}|${kind}`, {
+      this.#sets.set(setKey(from, kind), {
         size,
         received: new Array(this.proposal.labs.length).fill(0),
         pending: new Map(),
@@ -136,7 +136,7 @@ export class RelaySession {
     if (!this.#joins.has(from)) throw new ProtocolError('INVALID_MESSAGE', `${from} sent tags before joining`);
     if (!this.proposal.kinds.includes(chunk.kind))
       return this.#abortAll(`${from} sent tags of kind ${chunk.kind}, not in the session`, from);
-    const set = this.#sets.get(`${chunk.owner}|${chunk.kind}`);
+    const set = this.#sets.get(setKey(chunk.owner, chunk.kind));
     if (!set) return this.#abortAll(`${from} sent tags for ${chunk.owner}, which has not joined`, from);
     if (type === 'tag_chunk' ? chunk.hop !== 0 || chunk.owner !== from : chunk.hop === 0) {
       return this.#abortAll(`${from} sent ${type} for hop ${chunk.hop} of ${chunk.owner}'s set`, from);
@@ -150,7 +150,6 @@ export class RelaySession {
         from,
       );
     }
-    const hex = chunk.tags.map(toHex);
     if (chunk.tags.some(isLowOrderEncoding)) return this.#abortAll(`${from} sent a low-order tag`, from);
     if (!chunk.tags.every(isCanonicalEncoding))
       return this.#abortAll(`${from} sent a tag that is not canonically encoded`, from);
@@ -167,8 +166,8 @@ export class RelaySession {
     }
     set.received[chunk.hop] = (set.received[chunk.hop] as number) + chunk.tags.length;
     if (chunk.hop === labs.length - 1) {
-      hex.forEach((tag, i) => {
-        set.final[chunk.first + i] = tag;
+      chunk.tags.forEach((tag, i) => {
+        set.final[chunk.first + i] = toHex(tag);
       });
       return this.#finishIfComplete();
     }
@@ -184,7 +183,7 @@ export class RelaySession {
     const labs = this.proposal.labs;
     const owner = labs.indexOf(chunk.owner);
     const hop = chunk.hop + 1;
-    const set = this.#sets.get(`${chunk.owner}|${chunk.kind}`) as SetProgress;
+    const set = this.#sets.get(setKey(chunk.owner, chunk.kind)) as SetProgress;
     set.pending.set(`${hop}:${chunk.first}`, chunk.tags.length);
     const to = labs[hopLab(owner, hop, labs.length)] as string;
     return [{ to, message: { type: 'blind_task', body: { ...chunk, hop, source: envelope } } }];
@@ -208,13 +207,18 @@ export class RelaySession {
   }
 }
 
+/** The key of a lab's set of one kind in the relay's progress map. */
+function setKey(owner: string, kind: string): string {
+  return `${owner}|${kind}`;
+}
+
 /** Matches the final tags of every kind and builds each lab's rows under the policy. */
 function computeResults(proposal: SessionProposal, sets: ReadonlyMap<string, SetProgress>): Outgoing[] {
   const out: Outgoing[] = [];
   for (const kind of proposal.kinds) {
     const holders = new Map<string, Set<string>>(); // final tag -> owners
     for (const owner of proposal.labs) {
-      for (const tag of (sets.get(`${owner}|${kind}`) as SetProgress).final) {
+      for (const tag of (sets.get(setKey(owner, kind)) as SetProgress).final) {
         const held = holders.get(tag as string);
         if (held) held.add(owner);
         else holders.set(tag as string, new Set([owner]));
@@ -222,7 +226,7 @@ function computeResults(proposal: SessionProposal, sets: ReadonlyMap<string, Set
     }
     for (const owner of proposal.labs) {
       const rows: ResultRow[] = [];
-      (sets.get(`${owner}|${kind}`) as SetProgress).final.forEach((tag, position) => {
+      (sets.get(setKey(owner, kind)) as SetProgress).final.forEach((tag, position) => {
         const others = [...(holders.get(tag as string) ?? [])].filter((lab) => lab !== owner);
         const row = rowFor(proposal.policy, position, others);
         if (row) rows.push(row);
