@@ -5,7 +5,8 @@
  *   "cosignature/v1\n" || "time <timestamp>\n" || <checkpoint note text>.
  * The log package does no I/O and reads no clock: a cosigner is given its timestamp.
  */
-import { assertPublicKey, concatBytes, sign, signingPublicKey, verify } from '@overlap/crypto';
+import { assertPublicKey, concatBytes, sign, signingPublicKey, toHex, verify } from '@overlap/crypto';
+import { decodeCanonicalBase64, encodeBase64 } from './base64.js';
 import { LogError } from './errors.js';
 import { type NoteSigner, type NoteVerifier, noteKeyId } from './signed-note.js';
 
@@ -92,8 +93,8 @@ export function formatVerifierKey(
   publicKey: Uint8Array,
   signatureType = ED25519_NOTE_SIGNATURE_TYPE,
 ): string {
-  const id = Buffer.from(noteKeyId(name, signatureType, publicKey)).toString('hex');
-  return `${name}+${id}+${Buffer.from(concatBytes(Uint8Array.of(signatureType), publicKey)).toString('base64')}`;
+  const id = toHex(noteKeyId(name, signatureType, publicKey));
+  return `${name}+${id}+${encodeBase64(concatBytes(Uint8Array.of(signatureType), publicKey))}`;
 }
 
 /** Parses a verifier key of type 0x01 (note signer) or 0x04 (cosigner), checking that its key ID matches. */
@@ -102,15 +103,13 @@ export function parseVerifierKey(vkey: string): NoteVerifier {
   const match = /^([^\s+]+)\+([0-9a-f]{8})\+([A-Za-z0-9+/]+={0,2})$/.exec(vkey);
   if (!match) throw bad('expected <name>+<8 hex digits>+<base64>');
   const [, name, id, encoded] = match as unknown as [string, string, string, string];
-  const material = Buffer.from(encoded, 'base64');
-  if (material.toString('base64') !== encoded || material.length !== 33)
-    throw bad('expected a type byte and a 32-byte key');
+  const material = decodeCanonicalBase64(encoded);
+  if (material === undefined || material.length !== 33) throw bad('expected a type byte and a 32-byte key');
   const type = material[0] as number;
   const publicKey = Uint8Array.from(material.subarray(1));
   if (type !== ED25519_NOTE_SIGNATURE_TYPE && type !== ED25519_COSIGNATURE_TYPE)
     throw bad(`unsupported signature type ${type}`);
-  if (Buffer.from(noteKeyId(name, type, publicKey)).toString('hex') !== id)
-    throw bad('the key ID does not match the key');
+  if (toHex(noteKeyId(name, type, publicKey)) !== id) throw bad('the key ID does not match the key');
   return type === ED25519_NOTE_SIGNATURE_TYPE
     ? ed25519NoteVerifier(name, publicKey)
     : ed25519CosignatureVerifier(name, publicKey);

@@ -13,6 +13,7 @@
  * known key must have signed, and every key the caller requires.
  */
 import { concatBytes, sha256 } from '@overlap/crypto';
+import { decodeCanonicalBase64, encodeBase64 } from './base64.js';
 import { LogError } from './errors.js';
 
 export const MAX_NOTE_SIGNATURES = 100;
@@ -68,9 +69,7 @@ export function parseSignedNote(note: string): SignedNote {
 export function formatSignedNote(note: SignedNote): string {
   if (!note.text.endsWith('\n')) throw new LogError('BAD_NOTE', 'a note text must end with a newline');
   if (note.signatures.length === 0) throw new LogError('BAD_NOTE', 'a signed note needs at least one signature');
-  const lines = note.signatures.map(
-    (s) => `${EM_DASH} ${s.name} ${Buffer.from(concatBytes(s.keyId, s.signature)).toString('base64')}\n`,
-  );
+  const lines = note.signatures.map((s) => `${EM_DASH} ${s.name} ${encodeBase64(concatBytes(s.keyId, s.signature))}\n`);
   return `${note.text}\n${lines.join('')}`;
 }
 
@@ -133,8 +132,8 @@ function parseSignatureLine(line: string, n: number, bad: (detail: string) => Lo
   if (!match) throw bad(`signature line ${n} is not "— <name> <base64>"`);
   const [, name, encoded] = match as unknown as [string, string, string];
   checkKeyName(name, (detail) => bad(`signature line ${n}: ${detail}`));
-  const bytes = Buffer.from(encoded, 'base64');
-  if (bytes.toString('base64') !== encoded) throw bad(`signature line ${n} is not canonical base64`);
+  const bytes = decodeCanonicalBase64(encoded);
+  if (bytes === undefined) throw bad(`signature line ${n} is not canonical base64`);
   if (bytes.length < 5) throw bad(`signature line ${n} is too short for a key ID and a signature`);
   return { name, keyId: Uint8Array.from(bytes.subarray(0, 4)), signature: Uint8Array.from(bytes.subarray(4)) };
 }
