@@ -21,7 +21,7 @@ const utf8 = (text: string) => new TextEncoder().encode(text);
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
 
 /** The eight leaves of the RFC 6962 / transparency-dev reference tree (hex). */
-export const REFERENCE_LEAVES = [
+const REFERENCE_LEAVES = [
   '',
   '00',
   '10',
