@@ -9,10 +9,11 @@
  * with an abort message naming it; a message that is simply not allowed (unknown sender, wrong
  * state) is a ProtocolError for the shell to refuse.
  */
-import { isCanonicalEncoding, isLowOrderEncoding, toHex } from '@overlap/crypto';
+import { isCanonicalEncoding, isLowOrderEncoding } from '@overlap/crypto';
 import { ProtocolError } from '../errors.js';
 import type { RevealPolicy } from '../reveal-policy.js';
 import { parseWithSchema } from '../validate.js';
+import { matchFinalTags } from './match.js';
 import {
   abortSchema,
   type Join,
@@ -35,7 +36,8 @@ interface SetProgress {
   received: number[];
   /** Chunks issued as blind tasks and not yet answered, by "hop:first". */
   pending: Map<string, number>;
-  final: (string | undefined)[];
+  /** The fully blinded tags, 32 bytes each at their position; allocated when the first arrive. */
+  final: Uint8Array | undefined;
 }
 
 export class RelaySession {
@@ -112,7 +114,7 @@ export class RelaySession {
         size,
         received: new Array(this.proposal.labs.length).fill(0),
         pending: new Map(),
-        final: [],
+        final: undefined,
       });
     }
     this.#joins.set(from, join);
@@ -166,8 +168,10 @@ export class RelaySession {
     }
     set.received[chunk.hop] = (set.received[chunk.hop] as number) + chunk.tags.length;
     if (chunk.hop === labs.length - 1) {
+      set.final ??= new Uint8Array(set.size * 32);
+      const final = set.final;
       chunk.tags.forEach((tag, i) => {
-        set.final[chunk.first + i] = toHex(tag);
+        final.set(tag, (chunk.first + i) * 32);
       });
       return this.#finishIfComplete();
     }
@@ -197,6 +201,36 @@ export class RelaySession {
     return computeResults(this.proposal, this.#sets);
   }
 
+  /**
+   * Aborts the session from the outside (the shell's deadline, an operator): every lab is told,
+   * naming the culprit if there is one.
+   */
+  abort(reason: string, culprit?: string): Outgoing[] {
+    if (this.#state === 'aborted' || this.#state === 'done') {
+      throw new ProtocolError('INVALID_MESSAGE', `the session is ${this.#state}`);
+    }
+    return this.#abortAll(reason, culprit);
+  }
+
+  /**
+   * The labs the session is waiting for: those that have not joined, whose own upload is
+   * incomplete, or that hold a blind task not yet answered. A deadline names them.
+   */
+  waitingOn(): string[] {
+    if (this.#state === 'aborted' || this.#state === 'done') return [];
+    const labs = this.proposal.labs;
+    const waiting = new Set(labs.filter((lab) => !this.#joins.has(lab)));
+    for (const [key, set] of this.#sets) {
+      const owner = key.slice(0, key.indexOf('|'));
+      if (set.received[0] !== set.size) waiting.add(owner);
+      for (const task of set.pending.keys()) {
+        const hop = Number(task.slice(0, task.indexOf(':')));
+        waiting.add(labs[hopLab(labs.indexOf(owner), hop, labs.length)] as string);
+      }
+    }
+    return labs.filter((lab) => waiting.has(lab));
+  }
+
   #abortAll(reason: string, culprit?: string): Outgoing[] {
     this.#state = 'aborted';
     this.#abort = culprit === undefined ? { reason } : { reason, culprit };
@@ -215,24 +249,23 @@ function setKey(owner: string, kind: string): string {
 /** Matches the final tags of every kind and builds each lab's rows under the policy. */
 function computeResults(proposal: SessionProposal, sets: ReadonlyMap<string, SetProgress>): Outgoing[] {
   const out: Outgoing[] = [];
+  const labs = proposal.labs;
   for (const kind of proposal.kinds) {
-    const holders = new Map<string, Set<string>>(); // final tag -> owners
-    for (const owner of proposal.labs) {
-      for (const tag of (sets.get(setKey(owner, kind)) as SetProgress).final) {
-        const held = holders.get(tag as string);
-        if (held) held.add(owner);
-        else holders.set(tag as string, new Set([owner]));
-      }
-    }
-    for (const owner of proposal.labs) {
+    const finals = labs.map((owner) => {
+      const set = sets.get(setKey(owner, kind)) as SetProgress;
+      return set.final ?? new Uint8Array(0);
+    });
+    const matched = matchFinalTags(finals);
+    labs.forEach((owner, lab) => {
       const rows: ResultRow[] = [];
-      (sets.get(setKey(owner, kind)) as SetProgress).final.forEach((tag, position) => {
-        const others = [...(holders.get(tag as string) ?? [])].filter((lab) => lab !== owner);
+      const size = (finals[lab] as Uint8Array).length / 32;
+      for (let position = 0; position < size; position++) {
+        const others = matched.othersAt(lab, position).map((other) => labs[other] as string);
         const row = rowFor(proposal.policy, position, others);
         if (row) rows.push(row);
-      });
+      }
       out.push({ to: owner, message: { type: 'result_rows', body: { kind, rows } } });
-    }
+    });
   }
   return out;
 }
