@@ -97,19 +97,41 @@ export class RelaySession {
     }
   }
 
-  #join(from: string, join: Join): Outgoing[] {
-    if (this.#joins.has(from)) throw new ProtocolError('INVALID_MESSAGE', `${from} already joined`);
-    const kinds = Object.keys(join.sizes).sort();
-    if (kinds.join() !== [...this.proposal.kinds].sort().join()) {
-      return this.#abortAll(`${from} committed sizes for kinds ${kinds.join(', ')}, not the session's`, from);
+  /**
+   * Why `message` from `from` would break the protocol (what `receive` would abort the session
+   * for), or undefined; changes nothing. A shell that can refuse a request (the HTTP relay) asks
+   * first and answers the sender with the reason instead of aborting everyone's session. Throws
+   * the same ProtocolErrors as `receive` for messages that are simply not allowed.
+   */
+  violation(from: string, message: SessionMessage): string | undefined {
+    const index = this.proposal.labs.indexOf(from);
+    if (index < 0) throw new ProtocolError('INVALID_MESSAGE', `${from} is not a lab of this session`);
+    if (this.#state === 'aborted' || this.#state === 'done') {
+      throw new ProtocolError('INVALID_MESSAGE', `the session is ${this.#state}`);
     }
-    for (const [kind, size] of Object.entries(join.sizes)) {
-      if (size > this.proposal.maxItemsPerKind) {
-        return this.#abortAll(
-          `${from} committed ${size} ${kind} items, over the cap of ${this.proposal.maxItemsPerKind}`,
+    switch (message.type) {
+      case 'join':
+        return this.#joinViolation(from, parseWithSchema(joinSchema, message.body, 'join'));
+      case 'tag_chunk':
+      case 'blind_result':
+        return this.#tagViolation(
           from,
+          index,
+          message.type,
+          parseWithSchema(tagChunkSchema, message.body, message.type),
         );
-      }
+      case 'abort':
+        parseWithSchema(abortSchema, message.body, 'abort');
+        return undefined;
+      default:
+        throw new ProtocolError('INVALID_MESSAGE', `a lab does not send ${message.type}`);
+    }
+  }
+
+  #join(from: string, join: Join): Outgoing[] {
+    const violation = this.#joinViolation(from, join);
+    if (violation !== undefined) return this.#abortAll(violation, from);
+    for (const [kind, size] of Object.entries(join.sizes)) {
       this.#sets.set(setKey(from, kind), {
         size,
         received: new Array(this.proposal.labs.length).fill(0),
@@ -125,6 +147,50 @@ export class RelaySession {
     return [...out, ...this.#finishIfComplete()];
   }
 
+  #joinViolation(from: string, join: Join): string | undefined {
+    if (this.#joins.has(from)) throw new ProtocolError('INVALID_MESSAGE', `${from} already joined`);
+    const kinds = Object.keys(join.sizes).sort();
+    if (kinds.join() !== [...this.proposal.kinds].sort().join()) {
+      return `${from} committed sizes for kinds ${kinds.join(', ')}, not the session's`;
+    }
+    for (const [kind, size] of Object.entries(join.sizes)) {
+      if (size > this.proposal.maxItemsPerKind) {
+        return `${from} committed ${size} ${kind} items, over the cap of ${this.proposal.maxItemsPerKind}`;
+      }
+    }
+    return undefined;
+  }
+
+  /** Why a tag chunk from `from` breaks the schedule or the commitments, if it does; changes nothing. */
+  #tagViolation(from: string, index: number, type: 'tag_chunk' | 'blind_result', chunk: TagChunk): string | undefined {
+    const labs = this.proposal.labs;
+    const ownerIndex = labs.indexOf(chunk.owner);
+    if (ownerIndex < 0) throw new ProtocolError('INVALID_MESSAGE', `owner ${chunk.owner} is not a lab of this session`);
+    if (!this.#joins.has(from)) throw new ProtocolError('INVALID_MESSAGE', `${from} sent tags before joining`);
+    if (!this.proposal.kinds.includes(chunk.kind)) return `${from} sent tags of kind ${chunk.kind}, not in the session`;
+    const set = this.#sets.get(setKey(chunk.owner, chunk.kind));
+    if (!set) return `${from} sent tags for ${chunk.owner}, which has not joined`;
+    if (type === 'tag_chunk' ? chunk.hop !== 0 || chunk.owner !== from : chunk.hop === 0) {
+      return `${from} sent ${type} for hop ${chunk.hop} of ${chunk.owner}'s set`;
+    }
+    if (chunk.hop >= labs.length || hopLab(ownerIndex, chunk.hop, labs.length) !== index) {
+      return `${from} is not the lab for hop ${chunk.hop} of ${chunk.owner}'s set`;
+    }
+    if (chunk.first + chunk.tags.length > set.size) {
+      return `${from} sent tags beyond the committed size ${set.size} of ${chunk.owner}'s ${chunk.kind} set`;
+    }
+    if (chunk.tags.some(isLowOrderEncoding)) return `${from} sent a low-order tag`;
+    if (!chunk.tags.every(isCanonicalEncoding)) return `${from} sent a tag that is not canonically encoded`;
+    if (type === 'blind_result') {
+      const expected = set.pending.get(`${chunk.hop}:${chunk.first}`);
+      if (expected === undefined) return `${from} answered a blind task it was not given`;
+      if (expected !== chunk.tags.length) return `${from} returned ${chunk.tags.length} tags for a task of ${expected}`;
+    } else if (set.received[0] !== chunk.first) {
+      return `${from} uploaded chunk at ${chunk.first}; expected ${set.received[0]}`;
+    }
+    return undefined;
+  }
+
   #tags(
     from: string,
     index: number,
@@ -132,42 +198,12 @@ export class RelaySession {
     chunk: TagChunk,
     envelope: Uint8Array,
   ): Outgoing[] {
-    const labs = this.proposal.labs;
-    const ownerIndex = labs.indexOf(chunk.owner);
-    if (ownerIndex < 0) throw new ProtocolError('INVALID_MESSAGE', `owner ${chunk.owner} is not a lab of this session`);
-    if (!this.#joins.has(from)) throw new ProtocolError('INVALID_MESSAGE', `${from} sent tags before joining`);
-    if (!this.proposal.kinds.includes(chunk.kind))
-      return this.#abortAll(`${from} sent tags of kind ${chunk.kind}, not in the session`, from);
-    const set = this.#sets.get(setKey(chunk.owner, chunk.kind));
-    if (!set) return this.#abortAll(`${from} sent tags for ${chunk.owner}, which has not joined`, from);
-    if (type === 'tag_chunk' ? chunk.hop !== 0 || chunk.owner !== from : chunk.hop === 0) {
-      return this.#abortAll(`${from} sent ${type} for hop ${chunk.hop} of ${chunk.owner}'s set`, from);
-    }
-    if (chunk.hop >= labs.length || hopLab(ownerIndex, chunk.hop, labs.length) !== index) {
-      return this.#abortAll(`${from} is not the lab for hop ${chunk.hop} of ${chunk.owner}'s set`, from);
-    }
-    if (chunk.first + chunk.tags.length > set.size) {
-      return this.#abortAll(
-        `${from} sent tags beyond the committed size ${set.size} of ${chunk.owner}'s ${chunk.kind} set`,
-        from,
-      );
-    }
-    if (chunk.tags.some(isLowOrderEncoding)) return this.#abortAll(`${from} sent a low-order tag`, from);
-    if (!chunk.tags.every(isCanonicalEncoding))
-      return this.#abortAll(`${from} sent a tag that is not canonically encoded`, from);
-    if (type === 'blind_result') {
-      const taskKey = `${chunk.hop}:${chunk.first}`;
-      const expected = set.pending.get(taskKey);
-      if (expected === undefined) return this.#abortAll(`${from} answered a blind task it was not given`, from);
-      if (expected !== chunk.tags.length) {
-        return this.#abortAll(`${from} returned ${chunk.tags.length} tags for a task of ${expected}`, from);
-      }
-      set.pending.delete(taskKey);
-    } else if (set.received[0] !== chunk.first) {
-      return this.#abortAll(`${from} uploaded chunk at ${chunk.first}; expected ${set.received[0]}`, from);
-    }
+    const violation = this.#tagViolation(from, index, type, chunk);
+    if (violation !== undefined) return this.#abortAll(violation, from);
+    const set = this.#sets.get(setKey(chunk.owner, chunk.kind)) as SetProgress;
+    if (type === 'blind_result') set.pending.delete(`${chunk.hop}:${chunk.first}`);
     set.received[chunk.hop] = (set.received[chunk.hop] as number) + chunk.tags.length;
-    if (chunk.hop === labs.length - 1) {
+    if (chunk.hop === this.proposal.labs.length - 1) {
       set.final ??= new Uint8Array(set.size * 32);
       const final = set.final;
       chunk.tags.forEach((tag, i) => {
