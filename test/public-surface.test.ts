@@ -111,6 +111,7 @@ const surfaces: [string, object, string[]][] = [
     [
       'DEFAULT_CBOR_LIMITS',
       'ENVELOPE_DOMAIN',
+      'HttpSignatureError',
       'LabSession',
       'MESSAGE_TYPES',
       'PROTOCOL_VERSION',
@@ -120,6 +121,7 @@ const surfaces: [string, object, string[]][] = [
       'abortSchema',
       'blindTaskSchema',
       'checkChain',
+      'contentDigest',
       'decodeDeterministic',
       'encodeDeterministic',
       'enrollmentSchema',
@@ -140,7 +142,9 @@ const surfaces: [string, object, string[]][] = [
       'runSessionInMemory',
       'sealEnvelope',
       'sessionProposalSchema',
+      'signRequest',
       'tagChunkSchema',
+      'verifyRequest',
     ],
   ],
   [

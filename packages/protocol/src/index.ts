@@ -12,6 +12,8 @@ export {
 } from './envelope.js';
 export type { ProtocolErrorCode, ProtocolIssue } from './errors.js';
 export { ProtocolError } from './errors.js';
+export type { HttpSignatureErrorCode, VerifiedRequest } from './http-signature.js';
+export { contentDigest, HttpSignatureError, signRequest, verifyRequest } from './http-signature.js';
 export type { RevealPolicy } from './reveal-policy.js';
 export { formatRevealPolicy, parseRevealPolicy, revealPolicySchema } from './reveal-policy.js';
 export type { InMemoryLab, InMemoryOptions, InMemoryRun } from './session/in-memory.js';
