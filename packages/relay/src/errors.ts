@@ -1,15 +1,77 @@
 /**
- * The one error type of @overlap/relay. Callers branch on `code`, never on the message.
+ * The one error type of @overlap/relay. Callers branch on `code`, never on the message. Every code
+ * that can reach a client has its HTTP status here, in one place (spec/relay-api.md §6).
  */
 
-export type RelayErrorCode = 'BAD_LISTEN_ADDRESS' | 'LISTEN_FAILED';
+const STATUS = {
+  BAD_CBOR: 400,
+  BAD_ENVELOPE: 400,
+  BAD_REQUEST: 400,
+  SIGNATURE_MISSING: 401,
+  SIGNATURE_MALFORMED: 401,
+  SIGNATURE_INVALID: 401,
+  SIGNATURE_EXPIRED: 401,
+  SIGNATURE_NOT_YET_VALID: 401,
+  SIGNATURE_WINDOW_TOO_LONG: 401,
+  DIGEST_MISSING: 401,
+  DIGEST_MISMATCH: 401,
+  UNKNOWN_KEY: 401,
+  NONCE_REPLAYED: 401,
+  KEY_REVOKED: 403,
+  KEY_EXPIRED: 403,
+  NOT_A_SESSION_LAB: 403,
+  SENDER_MISMATCH: 403,
+  NOT_ADMIN: 403,
+  NOT_FOUND: 404,
+  NO_SUCH_SESSION: 404,
+  METHOD_NOT_ALLOWED: 405,
+  REQUEST_TIMEOUT: 408,
+  CONFLICT: 409,
+  CHAIN_BROKEN: 409,
+  SESSION_EXISTS: 409,
+  SESSION_CLOSED: 409,
+  BODY_TOO_LARGE: 413,
+  SET_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  PROTOCOL_VIOLATION: 422,
+  RATE_LIMITED: 429,
+  INTERNAL: 500,
+  UNAVAILABLE: 503,
+} as const;
+
+/** Codes a client can receive, with their HTTP status. */
+export type RelayHttpErrorCode = keyof typeof STATUS;
+
+/** Codes of operator-facing failures (start-up, storage, fsck). */
+export type RelayOperatorErrorCode =
+  | 'BAD_LISTEN_ADDRESS'
+  | 'LISTEN_FAILED'
+  | 'BAD_CONFIG'
+  | 'NOT_INITIALIZED'
+  | 'ALREADY_INITIALIZED'
+  | 'DB_OPEN_FAILED'
+  | 'DB_LOCKED'
+  | 'STORAGE_CORRUPT'
+  | 'STORAGE_FAILED';
+
+export type RelayErrorCode = RelayHttpErrorCode | RelayOperatorErrorCode;
 
 export class RelayError extends Error {
   override readonly name = 'RelayError';
   readonly code: RelayErrorCode;
+  /** Seconds, for RATE_LIMITED. */
+  readonly retryAfter: number | undefined;
 
-  constructor(code: RelayErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(code: RelayErrorCode, message: string, options?: { cause?: unknown; retryAfter?: number }) {
     super(message, options);
     this.code = code;
+    this.retryAfter = options?.retryAfter;
   }
 }
+
+/** The HTTP status of an error code; operator-side codes are 500. */
+export function httpStatusOf(code: RelayErrorCode): number {
+  return (STATUS as Record<string, number>)[code] ?? 500;
+}
+
+export const HTTP_ERROR_CODES = Object.keys(STATUS) as RelayHttpErrorCode[];

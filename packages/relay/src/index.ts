@@ -1,4 +1,10 @@
-export type { RelayErrorCode } from './errors.js';
-export { RelayError } from './errors.js';
+export type { RelayErrorCode, RelayHttpErrorCode, RelayOperatorErrorCode } from './errors.js';
+export { HTTP_ERROR_CODES, httpStatusOf, RelayError } from './errors.js';
+export { ROUTES } from './http/routes.js';
+export type { RelayLimits } from './limits.js';
+export { DEFAULT_LIMITS } from './limits.js';
+export { MEMBERSHIP_SESSION } from './membership.js';
+export type { InitOptions, InitResult } from './relay-home.js';
+export { DEFAULT_DB_PATH, homePaths, initRelay } from './relay-home.js';
 export type { RelayServer, RelayServerOptions } from './server.js';
 export { RELAY_VERSION, startRelayServer } from './server.js';

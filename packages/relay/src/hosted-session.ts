@@ -1,0 +1,79 @@
+/**
+ * One session as the relay hosts it: the pure engine (RelaySession), the places its tag chunks
+ * have filled (so a chunk sent again is recognised and a different one for the same place is a
+ * conflict), its deadline, and — once it is over — only a small summary, so a finished session's
+ * final tags do not stay in memory.
+ */
+import { toHex } from '@overlap/crypto';
+import { RelaySession, type RelaySessionState, type SessionProposal, type TagChunk } from '@overlap/protocol';
+
+export interface SessionSummary {
+  session: Uint8Array;
+  proposal: number;
+  labs: string[];
+  joined: string[];
+  state: RelaySessionState;
+  deadline: number;
+  waiting_on: string[];
+  abort?: { reason: string; culprit?: string };
+}
+
+export class HostedSession {
+  readonly id: Uint8Array;
+  readonly idHex: string;
+  readonly proposalIndex: number;
+  readonly proposal: SessionProposal;
+  readonly deadline: number;
+  readonly joined = new Set<string>();
+  engine: RelaySession | undefined;
+  #final: { state: RelaySessionState; abort?: { reason: string; culprit?: string } } | undefined;
+  /** "owner|kind|hop|first" -> hash (hex) of the envelope that filled it. */
+  readonly places = new Map<string, string>();
+  timer: NodeJS.Timeout | undefined;
+
+  constructor(id: Uint8Array, proposalIndex: number, proposal: unknown, deadline: number) {
+    this.id = id;
+    this.idHex = toHex(id);
+    this.proposalIndex = proposalIndex;
+    this.engine = new RelaySession(proposal);
+    this.proposal = this.engine.proposal;
+    this.deadline = deadline;
+  }
+
+  get state(): RelaySessionState {
+    return this.#final?.state ?? (this.engine as RelaySession).state;
+  }
+
+  get open(): boolean {
+    return this.#final === undefined;
+  }
+
+  /** Call after every engine step: a finished session drops its engine (and its final tags). */
+  settle(): void {
+    const engine = this.engine;
+    if (!engine || (engine.state !== 'done' && engine.state !== 'aborted')) return;
+    const abort = engine.abortReason;
+    this.#final = abort ? { state: engine.state, abort } : { state: engine.state };
+    this.engine = undefined;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  static placeKey(chunk: Pick<TagChunk, 'owner' | 'kind' | 'hop' | 'first'>): string {
+    return `${chunk.owner}|${chunk.kind}|${chunk.hop}|${chunk.first}`;
+  }
+
+  summary(): SessionSummary {
+    const abort = this.#final?.abort ?? this.engine?.abortReason;
+    return {
+      session: this.id,
+      proposal: this.proposalIndex,
+      labs: [...this.proposal.labs],
+      joined: this.proposal.labs.filter((lab) => this.joined.has(lab)),
+      state: this.state,
+      deadline: this.deadline,
+      waiting_on: this.engine?.waitingOn() ?? [],
+      ...(abort && { abort: abort.culprit === undefined ? { reason: abort.reason } : { ...abort } }),
+    };
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * The relay's metrics in the Prometheus text exposition format (version 0.0.4): requests by route,
+ * method and status; errors by code; bytes in and out; the log's size; sessions by state.
+ */
+export class Metrics {
+  readonly #requests = new Map<string, number>();
+  readonly #errors = new Map<string, number>();
+  bytesIn = 0;
+  bytesOut = 0;
+
+  request(route: string, method: string, status: number): void {
+    const key = `route="${route}",method="${method}",status="${status}"`;
+    this.#requests.set(key, (this.#requests.get(key) ?? 0) + 1);
+  }
+
+  error(code: string): void {
+    this.#errors.set(code, (this.#errors.get(code) ?? 0) + 1);
+  }
+
+  render(gauges: { logSize: number; sessions: Record<string, number> }): string {
+    const lines: string[] = [
+      '# HELP overlap_relay_requests_total HTTP requests answered, by route template, method and status.',
+      '# TYPE overlap_relay_requests_total counter',
+      ...[...this.#requests].map(([labels, n]) => `overlap_relay_requests_total{${labels}} ${n}`),
+      '# HELP overlap_relay_errors_total Error answers, by error code.',
+      '# TYPE overlap_relay_errors_total counter',
+      ...[...this.#errors].map(([code, n]) => `overlap_relay_errors_total{code="${code}"} ${n}`),
+      '# HELP overlap_relay_bytes_in_total Request body bytes received.',
+      '# TYPE overlap_relay_bytes_in_total counter',
+      `overlap_relay_bytes_in_total ${this.bytesIn}`,
+      '# HELP overlap_relay_bytes_out_total Response body bytes sent.',
+      '# TYPE overlap_relay_bytes_out_total counter',
+      `overlap_relay_bytes_out_total ${this.bytesOut}`,
+      '# HELP overlap_relay_log_size Entries in the latest signed checkpoint.',
+      '# TYPE overlap_relay_log_size gauge',
+      `overlap_relay_log_size ${gauges.logSize}`,
+      '# HELP overlap_relay_sessions Sessions, by state.',
+      '# TYPE overlap_relay_sessions gauge',
+      ...Object.entries(gauges.sessions).map(([state, n]) => `overlap_relay_sessions{state="${state}"} ${n}`),
+    ];
+    return `${lines.join('\n')}\n`;
+  }
+}

@@ -1,0 +1,257 @@
+/**
+ * The relay's routes: one table that both the server dispatches on and the OpenAPI document is
+ * built from (openapi.ts), so the two cannot drift apart (and a test checks that they agree).
+ */
+import { toHex } from '@overlap/crypto';
+import { formatVerifierKey } from '@overlap/log';
+import { RelayError } from '../errors.js';
+import type { Payload } from './io.js';
+import type { RouteContext } from './route-context.js';
+
+export type Auth = 'none' | 'lab' | 'admin';
+
+export interface QueryParam {
+  name: string;
+  required: boolean;
+  description: string;
+}
+
+export interface Route {
+  method: 'GET' | 'POST';
+  /** OpenAPI path template, e.g. `/v1/sessions/{id}`. */
+  path: string;
+  auth: Auth;
+  summary: string;
+  /** What the CBOR request body is, for POSTs. */
+  body?: string;
+  query?: QueryParam[];
+  /** Error codes this route can answer with (beyond the common ones). */
+  errors: string[];
+  handle(context: RouteContext): Promise<Payload> | Payload;
+}
+
+const SESSION_ERRORS = ['NO_SUCH_SESSION', 'NOT_A_SESSION_LAB'];
+const WRITE_ERRORS = ['BAD_CBOR', 'BAD_ENVELOPE', 'SENDER_MISMATCH', 'CONFLICT', 'CHAIN_BROKEN', 'PROTOCOL_VIOLATION'];
+
+export const ROUTES: Route[] = [
+  {
+    method: 'GET',
+    path: '/healthz',
+    auth: 'none',
+    summary: 'Liveness: the relay is up and its log is writable.',
+    errors: ['UNAVAILABLE'],
+    handle: (c) => c.health(),
+  },
+  {
+    method: 'GET',
+    path: '/openapi.json',
+    auth: 'none',
+    summary: 'This API as an OpenAPI 3.1 document.',
+    errors: [],
+    handle: (c) => ({ kind: 'json', value: c.openapi() }),
+  },
+  {
+    method: 'GET',
+    path: '/metrics',
+    auth: 'none',
+    summary: 'Prometheus text metrics: requests, errors by code, bytes, log size, sessions by state.',
+    errors: [],
+    handle: (c) => ({ kind: 'text', value: c.metricsText(), contentType: 'text/plain; version=0.0.4; charset=utf-8' }),
+  },
+  {
+    method: 'GET',
+    path: '/v1/relay',
+    auth: 'none',
+    summary: "The relay's identity: log origin and key, verifier key, relay key id, admin key, limits.",
+    errors: [],
+    handle: (c) => {
+      const { identity, limits } = c.core.options;
+      return {
+        kind: 'cbor',
+        value: {
+          origin: identity.origin,
+          log_key: identity.publicKey,
+          vkey: formatVerifierKey(identity.origin, identity.publicKey),
+          relay_key_id: identity.keyId,
+          admin_key: c.core.membership.adminKey,
+          limits: {
+            max_body_bytes: limits.maxBodyBytes,
+            max_items_per_set: limits.maxItemsPerSet,
+            request_timeout_ms: limits.requestTimeoutMs,
+            rate_per_second: limits.rate.perSecond,
+            rate_burst: limits.rate.burst,
+          },
+        },
+      };
+    },
+  },
+  {
+    method: 'GET',
+    path: '/v1/membership',
+    auth: 'none',
+    summary: 'Every enrollment and revocation envelope, in log order.',
+    errors: [],
+    handle: (c) => ({ kind: 'cbor', value: { entries: c.core.membership.entries } }),
+  },
+  {
+    method: 'POST',
+    path: '/v1/admin',
+    auth: 'admin',
+    summary: 'Enroll or revoke a lab: an enrollment or revocation envelope signed by the admin key.',
+    body: 'an enrollment or revocation envelope',
+    errors: [...WRITE_ERRORS, 'NOT_ADMIN'],
+    handle: async (c) => ({ kind: 'cbor', value: (await c.core.submitAdmin(c.envelope(), c.writer())).receipt }),
+  },
+  {
+    method: 'POST',
+    path: '/v1/sessions',
+    auth: 'lab',
+    summary: 'Propose a session: a session_proposal envelope signed by one of its labs.',
+    body: 'a session_proposal envelope',
+    errors: [...WRITE_ERRORS, 'SESSION_EXISTS', 'SET_TOO_LARGE', 'NOT_A_SESSION_LAB'],
+    handle: async (c) => {
+      const accepted = await c.core.createSession(c.envelope(), c.writer());
+      return { kind: 'cbor', value: { session: accepted.session.id, receipt: accepted.receipt } };
+    },
+  },
+  {
+    method: 'GET',
+    path: '/v1/sessions',
+    auth: 'lab',
+    summary: 'The sessions the requesting lab is in, with their status.',
+    errors: [],
+    handle: (c) => {
+      const me = c.reader();
+      const sessions = [...c.core.sessions.values()]
+        .filter((s) => s.proposal.labs.includes(me))
+        .map((s) => s.summary());
+      return { kind: 'cbor', value: { sessions } };
+    },
+  },
+  {
+    method: 'GET',
+    path: '/v1/sessions/{id}',
+    auth: 'lab',
+    summary: "A session's status: labs, who joined, state, deadline, whom it waits on, the abort if any.",
+    errors: SESSION_ERRORS,
+    handle: (c) => ({ kind: 'cbor', value: c.sessionForReader().summary() }),
+  },
+  {
+    method: 'POST',
+    path: '/v1/sessions/{id}/envelopes',
+    auth: 'lab',
+    summary: "A lab's join, tag_chunk, blind_result or abort envelope; answered with its receipt.",
+    body: 'a join, tag_chunk, blind_result or abort envelope',
+    errors: [...WRITE_ERRORS, ...SESSION_ERRORS, 'SESSION_CLOSED', 'SET_TOO_LARGE'],
+    handle: async (c) => {
+      const id = c.sessionId();
+      const accepted = await c.core.submitToSession(id, c.envelope(), c.writer());
+      return { kind: 'cbor', value: accepted.receipt };
+    },
+  },
+  {
+    method: 'GET',
+    path: '/v1/sessions/{id}/inbox',
+    auth: 'lab',
+    summary: "The requesting lab's blind tasks, result rows and aborts, from item `after` on.",
+    query: [
+      { name: 'after', required: false, description: 'first item number to return (default 0)' },
+      { name: 'wait', required: false, description: 'milliseconds to wait for an item when there is none (max 25000)' },
+    ],
+    errors: SESSION_ERRORS,
+    handle: (c) => c.inbox(),
+  },
+  {
+    method: 'GET',
+    path: '/v1/sessions/{id}/receipts/{index}',
+    auth: 'lab',
+    summary: 'The receipt of a log entry of this session.',
+    errors: [...SESSION_ERRORS, 'NOT_FOUND'],
+    handle: (c) => c.sessionReceipt(),
+  },
+  {
+    method: 'GET',
+    path: '/v1/log/checkpoint',
+    auth: 'none',
+    summary: 'The latest signed checkpoint (C2SP signed note).',
+    errors: [],
+    handle: (c) => ({ kind: 'text', value: c.writerState().latest.note, contentType: 'text/plain; charset=utf-8' }),
+  },
+  {
+    method: 'GET',
+    path: '/v1/log/inclusion',
+    auth: 'none',
+    summary: 'An inclusion proof, by leaf index or leaf hash, in the tree of a given (default: latest) size.',
+    query: [
+      { name: 'index', required: false, description: 'leaf index (or give leaf)' },
+      { name: 'leaf', required: false, description: 'leaf hash, 64 hex digits (or give index)' },
+      { name: 'size', required: false, description: 'tree size (default: the latest checkpoint)' },
+    ],
+    errors: ['BAD_REQUEST', 'NOT_FOUND'],
+    handle: (c) => c.inclusion(),
+  },
+  {
+    method: 'GET',
+    path: '/v1/log/consistency',
+    auth: 'none',
+    summary: 'A consistency proof between two tree sizes.',
+    query: [
+      { name: 'from', required: true, description: 'the older tree size' },
+      { name: 'to', required: false, description: 'the newer tree size (default: the latest checkpoint)' },
+    ],
+    errors: ['BAD_REQUEST'],
+    handle: (c) => c.consistency(),
+  },
+  {
+    method: 'GET',
+    path: '/v1/log/entries',
+    auth: 'none',
+    summary: 'Log entries [start, end): leaf hashes and metadata; envelope bytes for membership entries only.',
+    query: [
+      { name: 'start', required: true, description: 'first index' },
+      { name: 'end', required: true, description: 'one past the last index (at most start + 1000)' },
+    ],
+    errors: ['BAD_REQUEST'],
+    handle: (c) => c.entries(),
+  },
+];
+
+export function hexId(id: Uint8Array): string {
+  return toHex(id);
+}
+
+/** Matches a path against the table: the route and its path parameters, or why not. */
+export function matchRoute(
+  method: string,
+  path: string,
+): { route: Route; params: Record<string, string> } | { allow: string[] } | undefined {
+  const allow: string[] = [];
+  for (const route of ROUTES) {
+    const params = matchTemplate(route.path, path);
+    if (!params) continue;
+    if (route.method === method || (method === 'HEAD' && route.method === 'GET')) return { route, params };
+    allow.push(route.method);
+  }
+  if (allow.length > 0) return { allow };
+  return undefined;
+}
+
+function matchTemplate(template: string, path: string): Record<string, string> | undefined {
+  const want = template.split('/');
+  const got = path.split('/');
+  if (want.length !== got.length) return undefined;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < want.length; i++) {
+    const w = want[i] as string;
+    const g = got[i] as string;
+    if (w.startsWith('{') && w.endsWith('}')) {
+      if (g === '') return undefined;
+      params[w.slice(1, -1)] = g;
+    } else if (w !== g) return undefined;
+  }
+  return params;
+}
+
+export function badRequest(message: string): RelayError {
+  return new RelayError('BAD_REQUEST', message);
+}

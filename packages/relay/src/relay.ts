@@ -1,0 +1,380 @@
+/**
+ * The relay's state and its one write path, independent of HTTP: membership, hosted sessions, each
+ * sender's chain, and the log. Every accepted envelope goes through `#accept`: checked (sender,
+ * idempotency, chain, then the message's own rules), given to the session engine, and appended with
+ * what the engine produced (inbox items; result and abort envelopes the relay signs); the caller
+ * gets the receipt once the log writer has committed it.
+ *
+ * On start the state is rebuilt from the log alone (recovery.ts), so what the relay believes after a
+ * crash is exactly what it had acknowledged.
+ */
+import { sha256, toHex } from '@overlap/crypto';
+import type { MerkleTree, Receipt } from '@overlap/log';
+import {
+  type ChainState,
+  type MessageType,
+  type OpenedEnvelope,
+  type Outgoing,
+  openEnvelope,
+  ProtocolError,
+  parseMessage,
+  type SessionMessage,
+  sealEnvelope,
+} from '@overlap/protocol';
+import { RelayError } from './errors.js';
+import { HostedSession } from './hosted-session.js';
+import type { RelayLimits } from './limits.js';
+import { MEMBERSHIP_SESSION, type Membership } from './membership.js';
+import type { BlobFiles } from './store/blob-files.js';
+import type { Db } from './store/database.js';
+import type { InboxItem, LogWriter, NewEntry, NonceUse } from './store/log-writer.js';
+
+export interface RelayIdentity {
+  keyId: string;
+  publicKey: Uint8Array;
+  secretKey: Uint8Array;
+  origin: string;
+}
+
+export interface RelayCoreOptions {
+  db: Db;
+  blobs: BlobFiles;
+  tree: MerkleTree;
+  writer: LogWriter;
+  membership: Membership;
+  identity: RelayIdentity;
+  limits: RelayLimits;
+  now: () => number;
+}
+
+export interface Accepted {
+  receipt: Receipt;
+  /** True when these exact bytes were already in the log (an idempotent resend). */
+  duplicate: boolean;
+}
+
+export class RelayCore {
+  readonly options: RelayCoreOptions;
+  readonly sessions = new Map<string, HostedSession>();
+  /** "session hex|sender" -> last accepted envelope. */
+  readonly chains = new Map<string, ChainState>();
+
+  constructor(options: RelayCoreOptions) {
+    this.options = options;
+  }
+
+  get membership(): Membership {
+    return this.options.membership;
+  }
+
+  /** Public key of any sender the relay knows: the admin, an enrolled lab, or itself. */
+  publicKeyOf = (id: string): Uint8Array | undefined => {
+    if (id === this.membership.adminKeyId) return this.membership.adminKey;
+    if (id === this.options.identity.keyId) return this.options.identity.publicKey;
+    return this.membership.signingKeyOf(id);
+  };
+
+  /** Opens an envelope from the network, mapping protocol errors to HTTP-facing codes. */
+  open(bytes: Uint8Array): OpenedEnvelope {
+    try {
+      return openEnvelope(bytes, this.publicKeyOf);
+    } catch (error) {
+      throw fromProtocolError(error);
+    }
+  }
+
+  /** An admin envelope (enrollment, revocation) signed by the admin key. */
+  async submitAdmin(opened: OpenedEnvelope, auth: NonceUse): Promise<Accepted> {
+    this.#requireSender(opened, auth);
+    const duplicate = this.#duplicate(opened);
+    if (duplicate !== undefined) return this.#resend(duplicate, auth);
+    const problem = this.membership.problem(opened);
+    if (problem !== undefined) throw new RelayError('PROTOCOL_VIOLATION', problem);
+    this.#checkChain(opened);
+    this.#advanceChain(opened);
+    const { indices, committed } = this.options.writer.append([this.#entry(opened)], auth);
+    this.membership.apply(opened, indices[0] as number);
+    return this.#acknowledge(indices[0] as number, committed);
+  }
+
+  /** A session proposal: creates the session. */
+  async createSession(opened: OpenedEnvelope, auth: NonceUse): Promise<Accepted & { session: HostedSession }> {
+    this.#requireSender(opened, auth);
+    if (opened.header.type !== 'session_proposal') {
+      throw new RelayError('PROTOCOL_VIOLATION', `expected a session_proposal envelope, got ${opened.header.type}`);
+    }
+    const idHex = toHex(opened.header.session);
+    const duplicate = this.#duplicate(opened);
+    if (duplicate !== undefined) {
+      return { ...(await this.#resend(duplicate, auth)), session: this.sessions.get(idHex) as HostedSession };
+    }
+    if (this.sessions.has(idHex) || idHex === toHex(MEMBERSHIP_SESSION)) {
+      throw new RelayError('SESSION_EXISTS', `session ${idHex} already exists`);
+    }
+    const proposal = parseMessage('session_proposal', opened.payload);
+    if (!proposal.labs.includes(opened.header.sender)) {
+      throw new RelayError('NOT_A_SESSION_LAB', 'a lab may only propose a session it is in');
+    }
+    const now = this.options.now();
+    for (const lab of proposal.labs) {
+      const standing = this.membership.standing(lab, now);
+      if (standing !== 'ok') throw new RelayError('PROTOCOL_VIOLATION', `lab ${lab} of the proposal is ${standing}`);
+    }
+    if (proposal.maxItemsPerKind > this.options.limits.maxItemsPerSet) {
+      throw new RelayError(
+        'SET_TOO_LARGE',
+        `maxItemsPerKind ${proposal.maxItemsPerKind} is over this relay's limit of ${this.options.limits.maxItemsPerSet}`,
+      );
+    }
+    if (proposal.deadline !== undefined && proposal.deadline <= now) {
+      throw new RelayError('PROTOCOL_VIOLATION', 'the proposal deadline has already passed');
+    }
+    this.#checkChain(opened);
+    this.#advanceChain(opened);
+    const deadline = proposal.deadline ?? now + this.options.limits.defaultSessionMs;
+    const entry = { ...this.#entry(opened), sessionDeadline: deadline };
+    const { indices, committed } = this.options.writer.append([entry], auth);
+    const session = new HostedSession(opened.header.session, indices[0] as number, proposal, deadline);
+    this.sessions.set(idHex, session);
+    this.scheduleDeadline(session);
+    return { ...(await this.#acknowledge(indices[0] as number, committed)), session };
+  }
+
+  /** A lab's message in a session: join, tag_chunk, blind_result, abort. */
+  async submitToSession(idHex: string, opened: OpenedEnvelope, auth: NonceUse): Promise<Accepted> {
+    this.#requireSender(opened, auth);
+    const session = this.sessions.get(idHex);
+    if (!session) throw new RelayError('NO_SUCH_SESSION', `no session ${idHex}`);
+    if (toHex(opened.header.session) !== idHex) {
+      throw new RelayError('PROTOCOL_VIOLATION', `the envelope is for session ${toHex(opened.header.session)}`);
+    }
+    const from = opened.header.sender;
+    if (!session.proposal.labs.includes(from)) {
+      throw new RelayError('NOT_A_SESSION_LAB', `${from} is not a lab of session ${idHex}`);
+    }
+    const duplicate = this.#duplicate(opened);
+    if (duplicate !== undefined) return this.#resend(duplicate, auth);
+    const type = opened.header.type;
+    if (type !== 'join' && type !== 'tag_chunk' && type !== 'blind_result' && type !== 'abort') {
+      throw new RelayError('PROTOCOL_VIOLATION', `a lab does not send ${type} into a session`);
+    }
+    const message = { type, body: parseOrViolation(type, opened.payload) } as SessionMessage;
+    this.#checkChain(opened);
+    const engine = session.engine;
+    if (!engine) throw new RelayError('SESSION_CLOSED', `session ${idHex} is ${session.state}`);
+    if (message.type === 'join') {
+      for (const [kind, size] of Object.entries(message.body.sizes)) {
+        if (size > session.proposal.maxItemsPerKind) {
+          throw new RelayError(
+            'SET_TOO_LARGE',
+            `${size} ${kind} items are over the session's cap of ${session.proposal.maxItemsPerKind}`,
+          );
+        }
+      }
+    }
+    if (message.type === 'tag_chunk' || message.type === 'blind_result') {
+      const filled = session.places.get(HostedSession.placeKey(message.body));
+      if (filled !== undefined) {
+        throw new RelayError('CONFLICT', `that part of the exchange was already sent with other bytes (${filled})`);
+      }
+    }
+    let violation: string | undefined;
+    try {
+      violation = engine.violation(from, message);
+    } catch (error) {
+      throw fromProtocolError(error);
+    }
+    if (violation !== undefined) throw new RelayError('PROTOCOL_VIOLATION', violation);
+    const outgoing = engine.receive(from, message, opened.bytes);
+    this.#advanceChain(opened);
+    this.#track(session, opened, message);
+    const entries = [
+      { ...this.#entry(opened), inbox: this.#blindTasks(outgoing, opened) },
+      ...this.#relayEntries(session, outgoing),
+    ];
+    const { indices, committed } = this.options.writer.append(entries, auth);
+    session.settle();
+    return this.#acknowledge(indices[0] as number, committed);
+  }
+
+  /** Records what an accepted session envelope changed outside the engine (also used in recovery). */
+  #track(session: HostedSession, opened: OpenedEnvelope, message: SessionMessage): void {
+    if (message.type === 'join') session.joined.add(opened.header.sender);
+    if (message.type === 'tag_chunk' || message.type === 'blind_result') {
+      session.places.set(HostedSession.placeKey(message.body), toHex(opened.hash));
+    }
+  }
+
+  /** Replays one committed lab envelope into its session during recovery (no checks, no writes). */
+  replay(session: HostedSession, opened: OpenedEnvelope): void {
+    const engine = session.engine;
+    if (!engine) return;
+    if (opened.header.sender === this.options.identity.keyId) {
+      if (opened.header.type === 'abort') {
+        const body = parseMessage('abort', opened.payload);
+        engine.abort(body.reason, body.culprit);
+      }
+    } else {
+      const type = opened.header.type;
+      const message = { type, body: parseMessage(type as 'join', opened.payload) } as SessionMessage;
+      engine.receive(opened.header.sender, message, opened.bytes);
+      this.#track(session, opened, message);
+    }
+    session.settle();
+  }
+
+  /** Arms the session's deadline timer (re-armed in steps: timers top out at ~24.8 days). */
+  scheduleDeadline(session: HostedSession): void {
+    if (!session.open) return;
+    const delay = Math.min(session.deadline - this.options.now(), 2 ** 31 - 1);
+    session.timer = setTimeout(
+      () => {
+        if (!session.engine) return;
+        if (session.deadline > this.options.now()) return this.scheduleDeadline(session);
+        const waiting = session.engine.waitingOn();
+        const reason = `the session deadline passed; waiting on ${waiting.join(', ') || 'no lab'}`;
+        const outgoing = session.engine.abort(reason, waiting[0]);
+        const entries = this.#relayEntries(session, outgoing);
+        this.options.writer.append(entries).committed.catch(() => {});
+        session.settle();
+      },
+      Math.max(0, delay),
+    );
+    session.timer.unref();
+  }
+
+  /** Seals, under the relay's key, the result rows and the abort the engine produced. */
+  #relayEntries(session: HostedSession, outgoing: Outgoing[]): NewEntry[] {
+    const entries: NewEntry[] = [];
+    const aborts = outgoing.filter((o) => o.message.type === 'abort');
+    if (aborts.length > 0) {
+      entries.push(
+        this.#sealAsRelay(
+          session,
+          'abort',
+          (aborts[0] as Outgoing).message.body,
+          aborts.map((o) => ({ lab: o.to, type: 'abort' as const })),
+        ),
+      );
+    }
+    for (const o of outgoing) {
+      if (o.message.type === 'result_rows') {
+        entries.push(this.#sealAsRelay(session, 'result_rows', o.message.body, [{ lab: o.to, type: 'result_rows' }]));
+      }
+    }
+    return entries;
+  }
+
+  #sealAsRelay(session: HostedSession, type: MessageType, body: unknown, inbox: NewEntry['inbox']): NewEntry {
+    const { identity } = this.options;
+    const key = `${session.idHex}|${identity.keyId}`;
+    const previous = this.chains.get(key);
+    const sealed = sealEnvelope(
+      {
+        type,
+        session: session.id,
+        seq: previous ? previous.seq + 1 : 0,
+        ...(previous && { prev: previous.hash }),
+        created: this.options.now(),
+        payload: body as never,
+      },
+      { keyId: identity.keyId, secretKey: identity.secretKey },
+    );
+    this.chains.set(key, { seq: sealed.header.seq, hash: sealed.hash });
+    return { ...this.#entry(sealed), ...(inbox && { inbox }) };
+  }
+
+  #entry(opened: OpenedEnvelope): NewEntry {
+    const { header } = opened;
+    return {
+      bytes: opened.bytes,
+      hash: opened.hash,
+      type: header.type,
+      sender: header.sender,
+      session: header.session,
+      seq: header.seq,
+    };
+  }
+
+  #requireSender(opened: OpenedEnvelope, auth: NonceUse): void {
+    if (opened.header.sender !== auth.keyId) {
+      throw new RelayError(
+        'SENDER_MISMATCH',
+        `the envelope is signed by ${opened.header.sender}, the request by ${auth.keyId}`,
+      );
+    }
+  }
+
+  #duplicate(opened: OpenedEnvelope): number | undefined {
+    return this.options.writer.indexOfHash(opened.hash);
+  }
+
+  async #resend(index: number, auth: NonceUse): Promise<Accepted> {
+    // The nonce is still spent (stored in the next commit), so the same request cannot be replayed.
+    const { committed } = this.options.writer.append([], auth);
+    await this.options.writer.whenCommitted(index);
+    await committed;
+    return { receipt: this.options.writer.receipt(index), duplicate: true };
+  }
+
+  /** Sequence and previous-hash checks against the sender's last accepted envelope in the session. */
+  #checkChain(opened: OpenedEnvelope): void {
+    const { header } = opened;
+    const key = `${toHex(header.session)}|${header.sender}`;
+    const previous = this.chains.get(key);
+    const expected = previous ? previous.seq + 1 : 0;
+    if (header.seq < expected) {
+      throw new RelayError('CONFLICT', `${header.sender} already sent envelope ${header.seq} with other bytes`);
+    }
+    if (header.seq > expected)
+      throw new RelayError('CHAIN_BROKEN', `envelope ${header.seq} arrived; expected ${expected}`);
+    if (toHex(header.prev) !== (previous ? toHex(previous.hash) : '0'.repeat(64))) {
+      throw new RelayError('CHAIN_BROKEN', `envelope ${header.seq} does not follow ${header.sender}'s previous one`);
+    }
+  }
+
+  #advanceChain(opened: OpenedEnvelope): void {
+    const { header } = opened;
+    this.chains.set(`${toHex(header.session)}|${header.sender}`, { seq: header.seq, hash: opened.hash });
+  }
+
+  /**
+   * Inbox items for the blind tasks the engine issued. A task points at the log entry of its
+   * source envelope: usually the one just received, but when the last join releases the chunks
+   * held until then, the earlier tag_chunk entries.
+   */
+  #blindTasks(outgoing: Outgoing[], current: OpenedEnvelope): InboxItem[] {
+    const items: InboxItem[] = [];
+    for (const o of outgoing) {
+      if (o.message.type !== 'blind_task') continue;
+      const { hop, source } = o.message.body;
+      const sourceHash = source === current.bytes ? current.hash : sha256(source);
+      const entry = source === current.bytes ? undefined : this.options.writer.indexOfHash(sourceHash);
+      items.push({ lab: o.to, type: 'blind_task', hop, ...(entry !== undefined && { entry }) });
+    }
+    return items;
+  }
+
+  async #acknowledge(index: number, committed: Promise<number[]>): Promise<Accepted> {
+    await committed;
+    return { receipt: this.options.writer.receipt(index), duplicate: false };
+  }
+}
+
+function parseOrViolation(type: 'join' | 'tag_chunk' | 'blind_result' | 'abort', payload: unknown): unknown {
+  try {
+    return parseMessage(type, payload);
+  } catch (error) {
+    throw fromProtocolError(error);
+  }
+}
+
+/** Protocol errors as the relay reports them (spec/relay-api.md §6). */
+export function fromProtocolError(error: unknown): unknown {
+  if (!(error instanceof ProtocolError)) return error;
+  const issues = error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+  const message = issues ? `${error.message}: ${issues}` : error.message;
+  const code =
+    error.code === 'BAD_ENCODING' ? 'BAD_CBOR' : error.code === 'BAD_ENVELOPE' ? 'BAD_ENVELOPE' : 'PROTOCOL_VIOLATION';
+  return new RelayError(code, message, { cause: error });
+}

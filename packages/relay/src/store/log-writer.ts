@@ -1,0 +1,245 @@
+/**
+ * The relay's append path with group commit. Requests are handled one at a time on the event loop:
+ * each accepted envelope gets its log index at once (so the order of the log is the order the
+ * session engines saw), and waits for the next flush. A flush writes the large envelopes' files,
+ * then commits, in one SQLite transaction, every entry, nonce, chunk place and inbox item queued
+ * since the last flush, together with the signed checkpoint over the new tree; only then are the
+ * receipts handed out. One fsync of the WAL covers everything that arrived meanwhile, which is what
+ * keeps `synchronous=FULL` affordable.
+ *
+ * Invariant: a checkpoint is signed only over entries that commit with it, so the relay never
+ * signs a tree it could later lose (across crashes and restarts; spec/log.md §6).
+ */
+import { toHex } from '@overlap/crypto';
+import { formatCheckpoint, leafHash, type MerkleTree, type NoteSigner, type Receipt, signNote } from '@overlap/log';
+import { RelayError } from '../errors.js';
+import { type BlobFiles, INLINE_LIMIT } from './blob-files.js';
+import type { Db } from './database.js';
+
+export interface InboxItem {
+  lab: string;
+  type: 'blind_task' | 'result_rows' | 'abort';
+  hop?: number;
+  /** The entry the item points at, when not the entry it comes with (a held chunk's source). */
+  entry?: number;
+}
+
+export interface NewEntry {
+  bytes: Uint8Array;
+  /** SHA-256 of `bytes`. */
+  hash: Uint8Array;
+  type: string;
+  sender: string;
+  session: Uint8Array;
+  seq: number;
+  /** Inbox items that point at this entry. */
+  inbox?: InboxItem[];
+  /** For session proposals: the session row. */
+  sessionDeadline?: number;
+}
+
+export interface NonceUse {
+  keyId: string;
+  nonce: string;
+  /** Unix seconds after which the nonce may be forgotten. */
+  expires: number;
+}
+
+interface Queued {
+  entries: { index: number; entry: NewEntry; file?: Promise<void> }[];
+  nonce?: NonceUse;
+  resolve: (indices: number[]) => void;
+  reject: (error: unknown) => void;
+}
+
+export interface LogWriterOptions {
+  db: Db;
+  blobs: BlobFiles;
+  tree: MerkleTree;
+  signer: NoteSigner;
+  origin: string;
+  /** Called after each commit with the inbox items it made visible. */
+  onCommitted?: (items: { session: string; lab: string }[]) => void;
+  now?: () => number;
+}
+
+export class LogWriter {
+  readonly #options: LogWriterOptions;
+  readonly #queue: Queued[] = [];
+  readonly #pendingHashes = new Map<string, number>();
+  readonly #pendingNonces = new Set<string>();
+  readonly #inboxNext = new Map<string, number>(); // "session|lab" -> next n
+  #flushing = false;
+  #failed: unknown;
+  #committedSize: number;
+  #latest: { size: number; note: string };
+
+  constructor(options: LogWriterOptions) {
+    this.#options = options;
+    const { db } = options;
+    for (const row of db.prepare('SELECT session, lab, max(n) + 1 AS next FROM inbox GROUP BY session, lab').all() as {
+      session: Buffer;
+      lab: string;
+      next: number;
+    }[]) {
+      this.#inboxNext.set(`${toHex(row.session)}|${row.lab}`, row.next);
+    }
+    this.#committedSize = options.tree.size;
+    const last = db.prepare('SELECT size, note FROM checkpoints ORDER BY size DESC LIMIT 1').get() as
+      | { size: number; note: string }
+      | undefined;
+    this.#latest = last ?? this.#signAndStore(0);
+  }
+
+  /** The latest signed checkpoint note and its size. */
+  get latest(): { size: number; note: string } {
+    return this.#latest;
+  }
+
+  /** Log size including entries not yet committed. */
+  get size(): number {
+    return this.#options.tree.size;
+  }
+
+  /** The index of an entry with these bytes, committed or queued, if there is one. */
+  indexOfHash(hash: Uint8Array): number | undefined {
+    const hex = toHex(hash);
+    const pending = this.#pendingHashes.get(hex);
+    if (pending !== undefined) return pending;
+    const row = this.#options.db.prepare('SELECT idx FROM entries WHERE hash = ?').pluck().get(hash) as
+      | number
+      | undefined;
+    return row;
+  }
+
+  /** Whether this nonce was used by this key (committed or queued). */
+  nonceUsed(keyId: string, nonce: string): boolean {
+    if (this.#pendingNonces.has(`${keyId}|${nonce}`)) return true;
+    return (
+      this.#options.db.prepare('SELECT 1 FROM nonces WHERE key_id = ? AND nonce = ?').get(keyId, nonce) !== undefined
+    );
+  }
+
+  /**
+   * Queues entries (given their indices now, in order) and a nonce; resolves with the indices once
+   * they are committed. Call synchronously after the session engine accepted the envelopes.
+   */
+  append(entries: NewEntry[], nonce?: NonceUse): { indices: number[]; committed: Promise<number[]> } {
+    if (this.#failed !== undefined) throw new RelayError('STORAGE_FAILED', 'the relay cannot write its log');
+    const queued: Queued['entries'] = entries.map((entry) => {
+      const index = this.#options.tree.append(leafHash(entry.bytes));
+      this.#pendingHashes.set(toHex(entry.hash), index);
+      const file =
+        entry.bytes.length >= INLINE_LIMIT ? this.#options.blobs.write(toHex(entry.hash), entry.bytes) : undefined;
+      file?.catch(() => {}); // awaited in the flush; this keeps an early failure from being unhandled
+      return file ? { index, entry, file } : { index, entry };
+    });
+    if (nonce) this.#pendingNonces.add(`${nonce.keyId}|${nonce.nonce}`);
+    const committed = new Promise<number[]>((resolve, reject) => {
+      this.#queue.push({ entries: queued, ...(nonce && { nonce }), resolve, reject });
+    });
+    setImmediate(() => void this.#flush());
+    return { indices: queued.map((q) => q.index), committed };
+  }
+
+  /** The receipt of a committed entry: the first checkpoint that contains it, and the proof. */
+  receipt(index: number): Receipt {
+    if (index >= this.#committedSize) throw new RelayError('NOT_FOUND', `entry ${index} is not committed`);
+    const row = this.#options.db
+      .prepare('SELECT size, note FROM checkpoints WHERE size > ? ORDER BY size LIMIT 1')
+      .get(index) as { size: number; note: string };
+    return { index, proof: this.#options.tree.inclusionProof(index, row.size), checkpoint: row.note };
+  }
+
+  /** Resolves when entry `index` is committed (for a resent envelope still in flight). */
+  async whenCommitted(index: number): Promise<void> {
+    while (index >= this.#committedSize) {
+      if (this.#failed !== undefined) throw new RelayError('STORAGE_FAILED', 'the relay cannot write its log');
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+  }
+
+  /** Resolves when everything queued so far is committed. */
+  async drain(): Promise<void> {
+    while (this.#queue.length > 0 || this.#flushing) await new Promise((r) => setTimeout(r, 5));
+  }
+
+  async #flush(): Promise<void> {
+    if (this.#flushing || this.#queue.length === 0 || this.#failed !== undefined) return;
+    this.#flushing = true;
+    const batch = this.#queue.splice(0);
+    try {
+      for (const queued of batch) for (const { file } of queued.entries) if (file) await file;
+      const visible = this.#commit(batch);
+      for (const queued of batch) queued.resolve(queued.entries.map((e) => e.index));
+      this.#options.onCommitted?.(visible);
+    } catch (error) {
+      // A write that did not commit leaves the in-memory tree ahead of the database: nothing more
+      // can be acknowledged. Fail every waiter; the operator restarts the relay, which rebuilds its
+      // state from what was committed.
+      this.#failed = error;
+      for (const queued of [...batch, ...this.#queue.splice(0)]) queued.reject(error);
+    } finally {
+      this.#flushing = false;
+    }
+    if (this.#queue.length > 0) setImmediate(() => void this.#flush());
+  }
+
+  #commit(batch: Queued[]): { session: string; lab: string }[] {
+    const { db } = this.#options;
+    const now = (this.#options.now ?? Date.now)();
+    const insertEntry = db.prepare(
+      'INSERT INTO entries (idx, leaf_hash, hash, length, inline, type, sender, session, seq, received) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+    const insertInbox = db.prepare('INSERT INTO inbox (session, lab, n, type, entry, hop) VALUES (?, ?, ?, ?, ?, ?)');
+    const insertNonce = db.prepare('INSERT INTO nonces (key_id, nonce, expires) VALUES (?, ?, ?)');
+    const insertSession = db.prepare('INSERT INTO sessions (id, proposal, deadline) VALUES (?, ?, ?)');
+    const visible: { session: string; lab: string }[] = [];
+    let size = this.#committedSize;
+    db.transaction(() => {
+      for (const queued of batch) {
+        if (queued.nonce) insertNonce.run(queued.nonce.keyId, queued.nonce.nonce, queued.nonce.expires);
+        for (const { index, entry } of queued.entries) {
+          insertEntry.run(
+            index,
+            leafHash(entry.bytes),
+            entry.hash,
+            entry.bytes.length,
+            entry.bytes.length >= INLINE_LIMIT ? null : entry.bytes,
+            entry.type,
+            entry.sender,
+            entry.session,
+            entry.seq,
+            now,
+          );
+          if (entry.sessionDeadline !== undefined) insertSession.run(entry.session, index, entry.sessionDeadline);
+          const session = toHex(entry.session);
+          for (const item of entry.inbox ?? []) {
+            const key = `${session}|${item.lab}`;
+            const n = this.#inboxNext.get(key) ?? 0;
+            this.#inboxNext.set(key, n + 1);
+            insertInbox.run(entry.session, item.lab, n, item.type, item.entry ?? index, item.hop ?? null);
+            visible.push({ session, lab: item.lab });
+          }
+          size = Math.max(size, index + 1);
+        }
+      }
+      if (size > this.#committedSize) this.#latest = this.#signAndStore(size);
+      if (Math.random() < 0.01) db.prepare('DELETE FROM nonces WHERE expires < ?').run(Math.floor(now / 1000) - 60);
+    })();
+    for (const queued of batch) {
+      if (queued.nonce) this.#pendingNonces.delete(`${queued.nonce.keyId}|${queued.nonce.nonce}`);
+      for (const { entry } of queued.entries) this.#pendingHashes.delete(toHex(entry.hash));
+    }
+    this.#committedSize = size;
+    return visible;
+  }
+
+  #signAndStore(size: number): { size: number; note: string } {
+    const { tree, signer, origin, db } = this.#options;
+    const rootHash = tree.root(size);
+    const note = signNote(formatCheckpoint({ origin, size, rootHash, extensions: [] }), [signer]);
+    db.prepare('INSERT INTO checkpoints (size, root, note) VALUES (?, ?, ?)').run(size, rootHash, note);
+    return { size, note };
+  }
+}
