@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { addCryptoCommands } from './commands/crypto.js';
 import { addNormalizeCommand } from './commands/normalize.js';
+import { addRelayCommands } from './commands/relay.js';
 import { CliError } from './errors.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 import type { ProgramIo } from './io.js';
@@ -33,6 +34,7 @@ export function buildProgram(io: ProgramIo): Command {
     );
   addCryptoCommands(program, io);
   addNormalizeCommand(program, io);
+  addRelayCommands(program, io);
   // Subcommands inherit the output and exit behaviour.
   for (const command of allCommands(program)) {
     command.configureOutput({ writeOut: (text) => void io.out(text), writeErr: io.err }).exitOverride();

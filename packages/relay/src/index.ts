@@ -1,5 +1,7 @@
 export type { RelayErrorCode, RelayHttpErrorCode, RelayOperatorErrorCode } from './errors.js';
 export { HTTP_ERROR_CODES, httpStatusOf, RelayError } from './errors.js';
+export type { FsckProgress, FsckReport } from './fsck.js';
+export { fsckRelay } from './fsck.js';
 export { ROUTES } from './http/routes.js';
 export type { RelayLimits } from './limits.js';
 export { DEFAULT_LIMITS } from './limits.js';

@@ -75,6 +75,7 @@ export async function initRelay(options: InitOptions = {}): Promise<InitResult> 
   await mkdir(dirname(paths.db), { recursive: true, mode: 0o700 });
   const relayKeys = generateLabKeys();
   const relayKeyId = relayKeys.keyId;
+  const relayPublicKey = Uint8Array.from(relayKeys.signing.publicKey);
   const origin = options.origin ?? `overlap-relay/${relayKeyId.slice(0, 16)}`;
   let adminPublicKey = options.adminPublicKey;
   let adminKeyFile: string | undefined;
@@ -97,6 +98,7 @@ export async function initRelay(options: InitOptions = {}): Promise<InitResult> 
       setMeta(db, 'origin', origin);
       setMeta(db, 'admin_key', toHex(adminPublicKey));
       setMeta(db, 'relay_key_id', relayKeyId);
+      setMeta(db, 'relay_key', toHex(relayPublicKey));
     })();
   } finally {
     db.close();

@@ -17,7 +17,13 @@ import {
   sealEnvelope,
   signRequest,
 } from '@overlap/protocol';
-import { initRelay, MEMBERSHIP_SESSION, type RelayServer, type RelayServerOptions, startRelayServer } from '../../src/index.js';
+import {
+  initRelay,
+  MEMBERSHIP_SESSION,
+  type RelayServer,
+  type RelayServerOptions,
+  startRelayServer,
+} from '../../src/index.js';
 
 export interface Actor {
   keys: LabKeys;
@@ -63,6 +69,8 @@ export interface RequestOptions {
   expires?: number;
   nonce?: string;
   contentType?: string;
+  /** Sign (and digest) these bytes instead of the body sent. */
+  signedBody?: Uint8Array;
 }
 
 export class TestRelay {
@@ -113,7 +121,7 @@ export class TestRelay {
         signRequest({
           method,
           targetUri: `${this.url}${path}`,
-          ...(body !== undefined && { body }),
+          ...(body !== undefined && { body: options.signedBody ?? body }),
           keyId: options.signer.keyId,
           secretKey: options.signer.keys.signing.secretKey,
           created,

@@ -1,0 +1,185 @@
+/**
+ * `overlap relay fsck`: checks a relay's stored state without trusting any derived value. It
+ * recomputes every envelope's hashes from its bytes (inline or blob file), rebuilds the Merkle tree,
+ * checks every stored checkpoint against the tree and the relay's key, requires indices to be
+ * contiguous, every envelope to open under its sender's key with an unbroken per-sender chain, and
+ * every inbox item to point at an entry. It only reads (the relay must be stopped: it holds the
+ * database's lock while it runs).
+ */
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { equalBytes, fromHex, keyId, toHex } from '@overlap/crypto';
+import { ed25519NoteVerifier, leafHash, MerkleTree, parseCheckpoint, verifySignedNote } from '@overlap/log';
+import { type ChainState, openEnvelope } from '@overlap/protocol';
+import { Membership } from './membership.js';
+import { homePaths } from './relay-home.js';
+import { getMeta, openDatabase } from './store/database.js';
+
+export interface FsckReport {
+  entries: number;
+  checkpoints: number;
+  blobs: number;
+  /** Problems: any one makes fsck fail. */
+  findings: string[];
+  /** Harmless leftovers worth knowing about (unreferenced blob files of an interrupted write). */
+  notes: string[];
+}
+
+export interface FsckProgress {
+  checked: number;
+  total: number;
+}
+
+export function fsckRelay(dbPath?: string, onProgress?: (p: FsckProgress) => void): FsckReport {
+  const paths = homePaths(dbPath);
+  const db = openDatabase(paths.db);
+  const findings: string[] = [];
+  const notes: string[] = [];
+  try {
+    const origin = getMeta(db, 'origin');
+    const relayKeyHex = getMeta(db, 'relay_key');
+    const adminHex = getMeta(db, 'admin_key');
+    if (!origin || !relayKeyHex || !adminHex) {
+      return {
+        entries: 0,
+        checkpoints: 0,
+        blobs: 0,
+        findings: ['the database lacks its origin or keys (meta)'],
+        notes,
+      };
+    }
+    const relayKey = fromHex(relayKeyHex);
+    const membership = new Membership(fromHex(adminHex));
+    const publicKeyOf = (id: string) =>
+      id === membership.adminKeyId
+        ? membership.adminKey
+        : id === keyId(relayKey)
+          ? relayKey
+          : membership.signingKeyOf(id);
+    const total = db.prepare('SELECT count(*) FROM entries').pluck().get() as number;
+    const tree = new MerkleTree();
+    const chains = new Map<string, ChainState>();
+    const referenced = new Set<string>();
+    let expected = 0;
+    const rows = db
+      .prepare('SELECT idx, leaf_hash, hash, length, inline, type, sender, session, seq FROM entries ORDER BY idx')
+      .iterate() as Iterable<{
+      idx: number;
+      leaf_hash: Buffer;
+      hash: Buffer;
+      length: number;
+      inline: Buffer | null;
+      type: string;
+      sender: string;
+      session: Buffer;
+      seq: number;
+    }>;
+    for (const row of rows) {
+      const at = `entry ${row.idx}`;
+      if (row.idx !== expected) {
+        findings.push(`entries are not contiguous: ${row.idx} follows ${expected - 1}`);
+        expected = row.idx;
+      }
+      expected++;
+      let bytes: Uint8Array | undefined = row.inline ?? undefined;
+      if (!bytes) {
+        const file = join(paths.blobs, toHex(row.hash).slice(0, 2), toHex(row.hash));
+        referenced.add(toHex(row.hash));
+        try {
+          bytes = new Uint8Array(readFileSync(file));
+        } catch {
+          findings.push(`${at}: blob file ${file} is missing`);
+        }
+      }
+      const recomputedLeaf = bytes ? leafHash(bytes) : Uint8Array.from(row.leaf_hash);
+      tree.append(recomputedLeaf);
+      if (!bytes) continue;
+      if (bytes.length !== row.length) findings.push(`${at}: ${bytes.length} bytes stored, ${row.length} recorded`);
+      if (!equalBytes(createHash('sha256').update(bytes).digest(), row.hash)) {
+        findings.push(`${at}: the stored bytes do not match their hash`);
+        continue;
+      }
+      if (!equalBytes(recomputedLeaf, row.leaf_hash)) findings.push(`${at}: the recorded leaf hash is wrong`);
+      try {
+        const opened = openEnvelope(bytes, publicKeyOf);
+        const key = `${toHex(opened.header.session)}|${opened.header.sender}`;
+        const previous = chains.get(key);
+        const seq = previous ? previous.seq + 1 : 0;
+        const prev = previous ? previous.hash : new Uint8Array(32);
+        if (opened.header.seq !== seq || !equalBytes(opened.header.prev, prev)) {
+          findings.push(
+            `${at}: envelope ${opened.header.seq} of ${opened.header.sender} breaks its chain (expected ${seq})`,
+          );
+        }
+        chains.set(key, { seq: opened.header.seq, hash: opened.hash });
+        if (opened.header.type !== row.type || opened.header.sender !== row.sender || opened.header.seq !== row.seq) {
+          findings.push(`${at}: the recorded type, sender or seq differ from the envelope's`);
+        }
+        if (row.type === 'enrollment' || row.type === 'revocation') {
+          const problem = membership.problem(opened);
+          if (problem) findings.push(`${at}: ${problem}`);
+          else membership.apply(opened, row.idx);
+        }
+      } catch (error) {
+        findings.push(`${at}: the envelope does not open: ${(error as Error).message}`);
+      }
+      if (row.idx % 256 === 0) onProgress?.({ checked: row.idx, total });
+    }
+    const verifier = ed25519NoteVerifier(origin, relayKey);
+    const checkpoints = db.prepare('SELECT size, root, note FROM checkpoints ORDER BY size').all() as {
+      size: number;
+      root: Buffer;
+      note: string;
+    }[];
+    for (const checkpoint of checkpoints) {
+      const at = `checkpoint ${checkpoint.size}`;
+      if (checkpoint.size > tree.size) {
+        findings.push(`${at}: covers more entries than are stored (${tree.size})`);
+        continue;
+      }
+      const root = tree.root(checkpoint.size);
+      if (!equalBytes(root, checkpoint.root)) findings.push(`${at}: its root is not the root of the stored entries`);
+      try {
+        const { text } = verifySignedNote(checkpoint.note, [verifier]);
+        const parsed = parseCheckpoint(text);
+        if (parsed.origin !== origin || parsed.size !== checkpoint.size || !equalBytes(parsed.rootHash, root)) {
+          findings.push(`${at}: the signed note says ${parsed.origin} ${parsed.size}, not this tree`);
+        }
+      } catch (error) {
+        findings.push(`${at}: the signed note does not verify: ${(error as Error).message}`);
+      }
+    }
+    if (tree.size > 0 && (checkpoints.at(-1)?.size ?? 0) !== tree.size) {
+      findings.push(`entries ${checkpoints.at(-1)?.size ?? 0}..${tree.size - 1} are not covered by any checkpoint`);
+    }
+    const dangling = db
+      .prepare('SELECT count(*) FROM inbox i LEFT JOIN entries e ON e.idx = i.entry WHERE e.idx IS NULL')
+      .pluck()
+      .get() as number;
+    if (dangling > 0) findings.push(`${dangling} inbox items point at no entry`);
+    const blobs = listBlobs(paths.blobs);
+    for (const name of blobs)
+      if (!referenced.has(name)) notes.push(`blob ${name} is not referenced (an interrupted write)`);
+    onProgress?.({ checked: total, total });
+    return { entries: tree.size, checkpoints: checkpoints.length, blobs: referenced.size, findings, notes };
+  } finally {
+    db.close();
+  }
+}
+
+function listBlobs(root: string): string[] {
+  const names: string[] = [];
+  let dirs: string[];
+  try {
+    dirs = readdirSync(root);
+  } catch {
+    return names;
+  }
+  for (const dir of dirs) {
+    const path = join(root, dir);
+    if (!statSync(path).isDirectory()) continue;
+    for (const name of readdirSync(path)) if (/^[0-9a-f]{64}$/.test(name)) names.push(name);
+  }
+  return names;
+}
