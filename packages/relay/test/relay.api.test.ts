@@ -1,0 +1,193 @@
+/**
+ * The relay's API surface over real HTTP: the OpenAPI document agrees with the routes the server
+ * answers, metrics are Prometheus text with the promised series, log endpoints give proofs that
+ * verify, uploads are idempotent with the original receipt, reads are limited to a session's labs,
+ * deadlines abort naming the late lab, and a second relay on the same database is refused.
+ */
+import { randomBytes } from 'node:crypto';
+import { toHex } from '@overlap/crypto';
+import {
+  leafHash,
+  parseCheckpoint,
+  parseVerifierKey,
+  verifyConsistency,
+  verifyInclusion,
+  verifyReceipt,
+  verifySignedNote,
+} from '@overlap/log';
+import { openEnvelope } from '@overlap/protocol';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { type RelayError, ROUTES, startRelayServer } from '../src/index.js';
+import { hex, seal, TestRelay } from './support/harness.js';
+
+describe('relay API', () => {
+  let t: TestRelay;
+  beforeAll(async () => {
+    t = await TestRelay.start();
+  });
+  afterAll(async () => t.close());
+
+  test('the OpenAPI document and the routes agree', async () => {
+    const answer = await t.request('GET', '/openapi.json');
+    expect(answer.status).toBe(200);
+    const doc = answer.body as { openapi: string; paths: Record<string, Record<string, unknown>> };
+    expect(doc.openapi).toBe('3.1.0');
+    const documented = Object.entries(doc.paths).flatMap(([path, ops]) =>
+      Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`),
+    );
+    expect(documented.sort()).toEqual(ROUTES.map((r) => `${r.method} ${r.path}`).sort());
+    // Every documented operation is served: probing it never gives 404 NOT_FOUND or 405.
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      const concrete = path.replace('{id}', '00'.repeat(16)).replace('{index}', '0');
+      for (const method of Object.keys(ops)) {
+        const probe = await t.request(method.toUpperCase(), concrete);
+        const code = (probe.body as { error?: { code?: string } }).error?.code;
+        expect({
+          route: `${method} ${path}`,
+          status: probe.status === 405 ? 405 : 'served',
+          code: code === 'NOT_FOUND' ? code : 'ok',
+        }).toEqual({
+          route: `${method} ${path}`,
+          status: 'served',
+          code: 'ok',
+        });
+      }
+    }
+    // And a path outside the document is a 404.
+    expect((await fetch(`${t.url}/v1/nothing-here`)).status).toBe(404);
+  });
+
+  test('metrics are Prometheus text with requests, errors, bytes, log size and sessions', async () => {
+    await t.request('GET', '/v1/nothing-here');
+    const answer = await t.request('GET', '/metrics');
+    expect(answer.status).toBe(200);
+    expect(answer.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    const text = answer.body as string;
+    for (const series of [
+      'overlap_relay_requests_total{',
+      'overlap_relay_errors_total{code="NOT_FOUND"}',
+      'overlap_relay_bytes_in_total ',
+      'overlap_relay_bytes_out_total ',
+      'overlap_relay_log_size ',
+      'overlap_relay_sessions{state="joining"}',
+    ]) {
+      expect(text).toContain(series);
+    }
+    for (const line of text.trimEnd().split('\n')) {
+      expect(line).toMatch(/^(# (HELP|TYPE) \w+ .+|\w+(\{(\w+="[^"]*",?)+\})? \d+)$/);
+    }
+  });
+
+  test('receipts verify, resends return the original receipt, and log proofs hold', async () => {
+    const info = (await t.request('GET', '/v1/relay')).body as { vkey: string; origin: string };
+    const verifier = parseVerifierKey(info.vkey);
+    const a = await t.enroll('a');
+    const b = await t.enroll('b');
+    const session = await t.propose([a, b]);
+    const join = seal(a, 'join', session, { sizes: { email: 3 } });
+    const path = `/v1/sessions/${hex(session)}/envelopes`;
+    const first = await t.request('POST', path, join.bytes, { signer: a });
+    expect(first.status).toBe(200);
+    const receipt = first.body as { index: number; proof: Uint8Array[]; checkpoint: string };
+    const checkpoint = verifyReceipt(join.bytes, receipt, [verifier]);
+    expect(checkpoint.origin).toBe(info.origin);
+    const again = await t.request('POST', path, join.bytes, { signer: a });
+    expect(again.status).toBe(200);
+    expect(again.body).toEqual(receipt);
+
+    const latestNote = (await t.request('GET', '/v1/log/checkpoint')).body as string;
+    const latest = parseCheckpoint(verifySignedNote(latestNote, [verifier]).text);
+    const consistency = (await t.request('GET', `/v1/log/consistency?from=${checkpoint.size}&to=${latest.size}`))
+      .body as { proof: Uint8Array[] };
+    if (checkpoint.size < latest.size) {
+      expect(
+        verifyConsistency(checkpoint.size, latest.size, consistency.proof, checkpoint.rootHash, latest.rootHash),
+      ).toBe(true);
+    }
+    const byLeaf = (await t.request('GET', `/v1/log/inclusion?leaf=${toHex(leafHash(join.bytes))}`)).body as {
+      index: number;
+      size: number;
+      proof: Uint8Array[];
+    };
+    expect(byLeaf.index).toBe(receipt.index);
+    expect(verifyInclusion(leafHash(join.bytes), byLeaf.index, byLeaf.size, byLeaf.proof, latest.rootHash)).toBe(true);
+
+    // Entries: leaf hashes for all, bytes only for membership entries.
+    const entries = (await t.request('GET', `/v1/log/entries?start=0&end=${latest.size}`)).body as {
+      entries: { index: number; type: string; leaf_hash: Uint8Array; envelope?: Uint8Array }[];
+    };
+    expect(entries.entries).toHaveLength(latest.size);
+    for (const entry of entries.entries) {
+      if (entry.type === 'enrollment') expect(leafHash(entry.envelope as Uint8Array)).toEqual(entry.leaf_hash);
+      else expect(entry.envelope).toBeUndefined();
+    }
+    const membership = (await t.request('GET', '/v1/membership')).body as { entries: { envelope: Uint8Array }[] };
+    const admin = t.admin.keys.signing.publicKey;
+    for (const { envelope } of membership.entries) {
+      expect(openEnvelope(envelope, () => admin).header.type).toBe('enrollment');
+    }
+  });
+
+  test('a session is readable only by its labs', async () => {
+    const a = await t.enroll('r1');
+    const b = await t.enroll('r2');
+    const c = await t.enroll('r3');
+    const session = await t.propose([a, b]);
+    expect((await t.request('GET', `/v1/sessions/${hex(session)}`, undefined, { signer: b })).status).toBe(200);
+    const outsider = await t.request('GET', `/v1/sessions/${hex(session)}`, undefined, { signer: c });
+    expect(outsider.status).toBe(403);
+    expect((await t.request('GET', `/v1/sessions/${hex(session)}`)).status).toBe(401);
+    const mine = (await t.request('GET', '/v1/sessions', undefined, { signer: c })).body as { sessions: unknown[] };
+    expect(mine.sessions).toEqual([]);
+  });
+
+  test('a missed deadline aborts the session with a relay-signed abort naming the late lab', async () => {
+    const a = await t.enroll('d1');
+    const b = await t.enroll('d2');
+    const session = await t.propose([a, b], { deadline: Date.now() + 600 });
+    const path = `/v1/sessions/${hex(session)}`;
+    // a commits an empty set, so it owes nothing more: only b is late.
+    const join = seal(a, 'join', session, { sizes: { email: 0 } });
+    expect((await t.request('POST', `${path}/envelopes`, join.bytes, { signer: a })).status).toBe(200);
+    const inbox = await t.request('GET', `${path}/inbox?after=0&wait=5000`, undefined, { signer: a });
+    const items = (inbox.body as { items: { type: string; envelope: Uint8Array }[]; state: string }).items;
+    expect(items.map((i) => i.type)).toEqual(['abort']);
+    const relayKey = ((await t.request('GET', '/v1/relay')).body as { log_key: Uint8Array }).log_key;
+    const abort = openEnvelope((items[0] as { envelope: Uint8Array }).envelope, (id) =>
+      id === t.relay.relayKeyId ? relayKey : undefined,
+    );
+    expect(abort.payload).toMatchObject({ culprit: b.keyId });
+    const status = (await t.request('GET', path, undefined, { signer: b })).body as { state: string };
+    expect(status.state).toBe('aborted');
+    const late = seal(b, 'join', session, { sizes: { email: 1 } });
+    const refused = await t.request('POST', `${path}/envelopes`, late.bytes, { signer: b });
+    expect(refused.status).toBe(409);
+    expect((refused.body as { error: { code: string } }).error.code).toBe('SESSION_CLOSED');
+  });
+
+  test('a second relay on the same database is refused', async () => {
+    await expect(startRelayServer({ db: t.options.db as string, port: 0 })).rejects.toMatchObject({
+      code: 'DB_LOCKED',
+    } satisfies Partial<RelayError>);
+  });
+
+  test('state survives a restart: sessions, membership, chains and the log', async () => {
+    const a = await t.enroll('s1');
+    const b = await t.enroll('s2');
+    const session = await t.propose([a, b]);
+    const join = seal(a, 'join', session, { sizes: { email: 2 } });
+    const path = `/v1/sessions/${hex(session)}`;
+    const receipt = (await t.request('POST', `${path}/envelopes`, join.bytes, { signer: a })).body;
+    const before = t.relay.core.options.writer.latest;
+    await t.restart();
+    expect(t.relay.core.options.writer.latest.size).toBe(before.size);
+    const status = (await t.request('GET', path, undefined, { signer: b })).body as { joined: string[] };
+    expect(status.joined).toEqual([a.keyId]);
+    expect((await t.request('POST', `${path}/envelopes`, join.bytes, { signer: a })).body).toEqual(receipt);
+    const next = seal(b, 'join', session, { sizes: { email: 2 } });
+    expect((await t.request('POST', `${path}/envelopes`, next.bytes, { signer: b })).status).toBe(200);
+    // A fresh random session id still works after the restart.
+    expect(await t.propose([a, b], { maxItemsPerKind: 10 })).toHaveLength(16);
+    expect(randomBytes(1)).toHaveLength(1);
+  });
+});
