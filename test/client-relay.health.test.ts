@@ -1,13 +1,19 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { checkRelayHealth } from '@overlap/client';
-import { RELAY_VERSION, type RelayServer, startRelayServer } from '@overlap/relay';
+import { initRelay, RELAY_VERSION, type RelayServer, startRelayServer } from '@overlap/relay';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 
 let relay: RelayServer;
+const dir = mkdtempSync(join(tmpdir(), 'overlap-health-'));
 beforeAll(async () => {
-  relay = await startRelayServer({ port: 0 });
+  await initRelay({ db: join(dir, 'relay.db') });
+  relay = await startRelayServer({ db: join(dir, 'relay.db'), port: 0 });
 });
 afterAll(async () => {
   await relay.close();
+  rmSync(dir, { recursive: true, force: true });
 });
 
 test('the SDK sees a real relay on loopback as healthy', async () => {

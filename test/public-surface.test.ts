@@ -183,8 +183,25 @@ const surfaces: [string, object, string[]][] = [
       'verifySignedNote',
     ],
   ],
-  ['relay', relay, ['RELAY_VERSION', 'RelayError', 'startRelayServer']],
-  ['client', client, ['ClientError', 'checkRelayHealth', 'parseRelayUrl']],
+  [
+    'relay',
+    relay,
+    [
+      'DEFAULT_DB_PATH',
+      'DEFAULT_LIMITS',
+      'HTTP_ERROR_CODES',
+      'MEMBERSHIP_SESSION',
+      'RELAY_VERSION',
+      'ROUTES',
+      'RelayError',
+      'fsckRelay',
+      'homePaths',
+      'httpStatusOf',
+      'initRelay',
+      'startRelayServer',
+    ],
+  ],
+  ['client', client, ['ClientError', 'RelayClient', 'checkRelayHealth', 'parseRelayUrl']],
   ['cli', cli, ['CLI_VERSION', 'CliError', 'EXIT', 'buildProgram', 'runProgram']],
 ];
 

@@ -1,15 +1,43 @@
 /**
- * The one error type of @overlap/client. Callers branch on `code`, never on the message.
+ * The one error type of @overlap/client. Callers branch on `code` (and, for `RELAY_REFUSED`, on
+ * `relayCode`, the relay's own code from spec/relay-api.md §6), never on the message.
  */
 
-export type ClientErrorCode = 'BAD_RELAY_URL' | 'RELAY_UNREACHABLE' | 'RELAY_UNHEALTHY';
+export type ClientErrorCode =
+  | 'BAD_RELAY_URL'
+  | 'RELAY_UNREACHABLE'
+  | 'RELAY_UNHEALTHY'
+  /** The relay answered 4xx (other than 408 and 429, which are retried): `status` and `relayCode` say why. */
+  | 'RELAY_REFUSED'
+  /** Every attempt failed (network errors, 5xx, 408, 429): the relay may be down or overloaded. */
+  | 'RELAY_UNAVAILABLE'
+  /** The relay's answer does not decode or does not have the shape spec/relay-api.md gives it. */
+  | 'BAD_RESPONSE'
+  /** A receipt or checkpoint does not verify against the log's key, or the log is not append-only. */
+  | 'RECEIPT_INVALID'
+  /** A signed request (a POST or a read of session data) on a client built without a signer. */
+  | 'NO_SIGNER'
+  /** A method was called with an argument the API cannot carry (a malformed session id, a negative index). */
+  | 'BAD_ARGUMENT';
+
+export interface ClientErrorOptions {
+  cause?: unknown;
+  /** HTTP status of the answer that caused the error, when there was one. */
+  status?: number;
+  /** The relay's error code (`error.code` of the body), for `RELAY_REFUSED`. */
+  relayCode?: string;
+}
 
 export class ClientError extends Error {
   override readonly name = 'ClientError';
   readonly code: ClientErrorCode;
+  readonly status: number | undefined;
+  readonly relayCode: string | undefined;
 
-  constructor(code: ClientErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(code: ClientErrorCode, message: string, options: ClientErrorOptions = {}) {
+    super(message, 'cause' in options ? { cause: options.cause } : undefined);
     this.code = code;
+    this.status = options.status;
+    this.relayCode = options.relayCode;
   }
 }

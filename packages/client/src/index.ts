@@ -1,5 +1,22 @@
-export type { ClientErrorCode } from './errors.js';
+export type { ClientErrorCode, ClientErrorOptions } from './errors.js';
 export { ClientError } from './errors.js';
 export type { RelayHealth } from './health.js';
 export { checkRelayHealth } from './health.js';
+export type { RelayClientOptions } from './relay-client.js';
+export { RelayClient } from './relay-client.js';
 export { parseRelayUrl } from './relay-url.js';
+export type {
+  ConsistencyAnswer,
+  Inbox,
+  InboxItem,
+  InboxItemType,
+  InclusionAnswer,
+  LogEntry,
+  MembershipEntry,
+  RelayInfo,
+  RelayLimits,
+  SessionAbort,
+  SessionState,
+  SessionStatus,
+} from './responses.js';
+export type { RetryOptions } from './retry.js';

@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { RELAY_VERSION, type RelayServer, startRelayServer } from '../src/index.js';
+import { RELAY_VERSION, startRelayServer } from '../src/index.js';
+import { TestRelay } from './support/harness.js';
 
 describe('relay HTTP server on loopback', () => {
-  let relay: RelayServer;
+  let relay: TestRelay;
   beforeAll(async () => {
-    relay = await startRelayServer({ port: 0 });
+    relay = await TestRelay.start();
   });
   afterAll(async () => {
     await relay.close();
@@ -18,9 +19,10 @@ describe('relay HTTP server on loopback', () => {
   });
 
   test('an unknown path is a 404 naming the path', async () => {
-    const response = await fetch(`${relay.url}/nope`);
-    expect(response.status).toBe(404);
-    expect(await response.json()).toMatchObject({ error: { code: 'NOT_FOUND', message: 'no route for /nope' } });
+    const answer = await relay.request('GET', '/nope');
+    expect(answer.status).toBe(404);
+    expect(answer.headers.get('content-type')).toBe('application/cbor');
+    expect(answer.body).toMatchObject({ error: { code: 'NOT_FOUND', message: 'no route for /nope' } });
   });
 
   test('a wrong method is a 405 with Allow', async () => {
@@ -36,12 +38,27 @@ describe('listen errors', () => {
   });
 
   test('a port already in use is a LISTEN_FAILED error, not a crash', async () => {
-    const first = await startRelayServer({ port: 0 });
+    const first = await TestRelay.start();
+    const second = await TestRelay.start();
     try {
+      await second.relay.close();
       const port = Number(new URL(first.url).port);
-      await expect(startRelayServer({ port })).rejects.toMatchObject({ code: 'LISTEN_FAILED' });
+      await expect(startRelayServer({ db: second.options.db as string, port })).rejects.toMatchObject({
+        code: 'LISTEN_FAILED',
+      });
+      // The failed start released the database: it can start now on a free port.
+      const again = await startRelayServer({ db: second.options.db as string, port: 0 });
+      await again.close();
     } finally {
       await first.close();
+      await second.close();
     }
+  });
+
+  test('a relay without a home is a NOT_INITIALIZED error naming the init command', async () => {
+    await expect(startRelayServer({ db: '/nonexistent/overlap/relay.db', port: 0 })).rejects.toMatchObject({
+      code: 'NOT_INITIALIZED',
+      message: expect.stringContaining('overlap relay init'),
+    });
   });
 });

@@ -1,0 +1,249 @@
+/**
+ * The typed HTTP client of the relay API (spec/relay-api.md, version 1): one method per endpoint,
+ * every answer checked for shape before use (responses.ts). Requests are signed and retried by
+ * transport.ts; with the log's verifier key, every receipt and checkpoint is verified by
+ * log-monitor.ts.
+ *
+ * Threat: the relay is not trusted with the log. A receipt must prove that the very bytes this
+ * client posted are in a checkpoint signed by the log, and each checkpoint must extend the ones
+ * seen before: a relay that dropped, rewrote or forked its history is caught (RECEIPT_INVALID).
+ */
+import { equalBytes } from '@overlap/crypto';
+import type { Checkpoint, NoteVerifier, Receipt } from '@overlap/log';
+import { decodeDeterministic } from '@overlap/protocol';
+import { decodeAnswer } from './cbor-body.js';
+import { ClientError } from './errors.js';
+import { LogMonitor } from './log-monitor.js';
+import { parseRelayUrl } from './relay-url.js';
+import {
+  type ConsistencyAnswer,
+  consistencyAnswer,
+  createdSessionAnswer,
+  entriesAnswer,
+  type Inbox,
+  type InclusionAnswer,
+  inboxAnswer,
+  inclusionAnswer,
+  type LogEntry,
+  type MembershipEntry,
+  membershipAnswer,
+  type RelayInfo,
+  receiptAnswer,
+  relayInfoAnswer,
+  type SessionStatus,
+  sessionsAnswer,
+  statusAnswer,
+} from './responses.js';
+import { type RetryOptions, retryPolicy } from './retry.js';
+import { type Check, parseAnswer } from './shape.js';
+import { type RequestSigner, send, type TransportOptions } from './transport.js';
+
+export interface RelayClientOptions {
+  /** The relay's base URL, exactly as the relay was configured with it (it is part of what is signed). */
+  url: string;
+  /** The lab's (or the admin's) Ed25519 identity key, for signed requests. */
+  signer?: RequestSigner;
+  /** The log's note verifier: when given, every receipt and checkpoint is verified. */
+  logVerifier?: NoteVerifier;
+  retry?: RetryOptions;
+  /** Aborts the request in flight and any backoff wait. */
+  signal?: AbortSignal;
+  /** The clock, in ms since the epoch (default Date.now). */
+  now?: () => number;
+}
+
+const CBOR = 'application/cbor';
+const MAX_WAIT_MS = 25_000;
+const SESSION_HEX = /^[0-9a-f]{32}$/;
+
+export class RelayClient {
+  /** The base URL, without a trailing slash. */
+  readonly url: string;
+  readonly #transport: TransportOptions;
+  readonly #log: LogMonitor | undefined;
+
+  constructor(options: RelayClientOptions) {
+    this.url = parseRelayUrl(options.url).href.replace(/\/$/, '');
+    this.#transport = {
+      baseUrl: this.url,
+      signer: options.signer,
+      retry: retryPolicy(options.retry),
+      signal: options.signal,
+      now: options.now ?? Date.now,
+    };
+    this.#log =
+      options.logVerifier === undefined
+        ? undefined
+        : new LogMonitor(options.logVerifier, async (from, to) => (await this.consistency(from, to)).proof);
+  }
+
+  /** The largest checkpoint verified so far (undefined without a log verifier, or before the first). */
+  get lastCheckpoint(): Checkpoint | undefined {
+    return this.#log?.largest;
+  }
+
+  async relayInfo(): Promise<RelayInfo> {
+    return this.#getCbor('/v1/relay', false, relayInfoAnswer, 'GET /v1/relay');
+  }
+
+  async membership(): Promise<{ entries: MembershipEntry[] }> {
+    return this.#getCbor('/v1/membership', false, membershipAnswer, 'GET /v1/membership');
+  }
+
+  /** Posts an enrollment or revocation envelope signed by the admin key; the client's signer must be the admin's. */
+  async postAdmin(envelope: Uint8Array): Promise<Receipt> {
+    const receipt = await this.#postCbor('/v1/admin', envelope, receiptAnswer, 'POST /v1/admin');
+    await this.#checkReceipt(envelope, receipt);
+    return receipt;
+  }
+
+  /** Posts a session proposal envelope; answers the session id (the proposal header's `session`). */
+  async createSession(envelope: Uint8Array): Promise<{ session: Uint8Array; receipt: Receipt }> {
+    const answer = await this.#postCbor('/v1/sessions', envelope, createdSessionAnswer, 'POST /v1/sessions');
+    const proposed = sessionOfEnvelope(envelope);
+    if (proposed !== undefined && !equalBytes(proposed, answer.session)) {
+      throw new ClientError('BAD_RESPONSE', 'the relay answered a session id other than the proposal names');
+    }
+    await this.#checkReceipt(envelope, answer.receipt);
+    return answer;
+  }
+
+  /** Posts a join, tag_chunk, blind_result or abort envelope of a session. */
+  async postEnvelope(sessionHex: string, envelope: Uint8Array): Promise<Receipt> {
+    const path = `/v1/sessions/${sessionPath(sessionHex)}/envelopes`;
+    const receipt = await this.#postCbor(path, envelope, receiptAnswer, `POST ${path}`);
+    await this.#checkReceipt(envelope, receipt);
+    return receipt;
+  }
+
+  async sessionStatus(sessionHex: string): Promise<SessionStatus> {
+    const path = `/v1/sessions/${sessionPath(sessionHex)}`;
+    return this.#getCbor(path, true, statusAnswer, `GET ${path}`);
+  }
+
+  /** The sessions the signer's lab is in. */
+  async listSessions(): Promise<{ sessions: SessionStatus[] }> {
+    return this.#getCbor('/v1/sessions', true, sessionsAnswer, 'GET /v1/sessions');
+  }
+
+  /**
+   * The lab's inbox items from number `after` on; with `waitMs` (at most 25,000) the relay holds an
+   * empty answer until an item arrives or the time passes.
+   */
+  async inbox(sessionHex: string, after: number, waitMs?: number): Promise<Inbox> {
+    const base = `/v1/sessions/${sessionPath(sessionHex)}/inbox`;
+    let query = `?after=${uintArgument(after, 'after')}`;
+    if (waitMs !== undefined) {
+      if (uintArgument(waitMs, 'waitMs') > MAX_WAIT_MS) {
+        throw new ClientError('BAD_ARGUMENT', `waitMs must be at most ${MAX_WAIT_MS}, got ${waitMs}`);
+      }
+      query += `&wait=${waitMs}`;
+    }
+    return this.#getCbor(`${base}${query}`, true, inboxAnswer, `GET ${base}`);
+  }
+
+  /**
+   * The receipt of an entry of a session (for an envelope whose answer was lost, say). When the
+   * envelope bytes are given and the client has a log verifier, the receipt is verified against them.
+   */
+  async sessionReceipt(sessionHex: string, index: number, envelope?: Uint8Array): Promise<Receipt> {
+    const path = `/v1/sessions/${sessionPath(sessionHex)}/receipts/${uintArgument(index, 'index')}`;
+    const receipt = await this.#getCbor(path, true, receiptAnswer, `GET ${path}`);
+    if (receipt.index !== index)
+      throw new ClientError('BAD_RESPONSE', `asked for receipt ${index}, got ${receipt.index}`);
+    if (envelope !== undefined) await this.#checkReceipt(envelope, receipt);
+    return receipt;
+  }
+
+  /** The latest signed checkpoint note; verified and checked for consistency when the client has a log verifier. */
+  async checkpoint(): Promise<string> {
+    const what = 'GET /v1/log/checkpoint';
+    const answer = await send(this.#transport, {
+      method: 'GET',
+      path: '/v1/log/checkpoint',
+      signed: false,
+      accept: 'text/plain',
+      what,
+    });
+    let note: string;
+    try {
+      note = new TextDecoder('utf-8', { fatal: true }).decode(answer.body);
+    } catch (cause) {
+      throw new ClientError('BAD_RESPONSE', 'the checkpoint is not UTF-8 text', { cause });
+    }
+    await this.#log?.checkNote(note);
+    return note;
+  }
+
+  async inclusion(index: number, size: number): Promise<InclusionAnswer> {
+    const query = `?index=${uintArgument(index, 'index')}&size=${uintArgument(size, 'size')}`;
+    const answer = await this.#getCbor(`/v1/log/inclusion${query}`, false, inclusionAnswer, 'GET /v1/log/inclusion');
+    if (answer.index !== index || answer.size !== size) {
+      throw new ClientError(
+        'BAD_RESPONSE',
+        `asked for inclusion of ${index} in ${size}, got ${answer.index} in ${answer.size}`,
+      );
+    }
+    return answer;
+  }
+
+  async consistency(from: number, to: number): Promise<ConsistencyAnswer> {
+    const query = `?from=${uintArgument(from, 'from')}&to=${uintArgument(to, 'to')}`;
+    const answer = await this.#getCbor(
+      `/v1/log/consistency${query}`,
+      false,
+      consistencyAnswer,
+      'GET /v1/log/consistency',
+    );
+    if (answer.from !== from || answer.to !== to) {
+      throw new ClientError('BAD_RESPONSE', `asked for consistency ${from}→${to}, got ${answer.from}→${answer.to}`);
+    }
+    return answer;
+  }
+
+  /** Log entries `start` ≤ index < `end` (the relay serves at most 1,000 per request). */
+  async entries(start: number, end: number): Promise<{ entries: LogEntry[] }> {
+    const query = `?start=${uintArgument(start, 'start')}&end=${uintArgument(end, 'end')}`;
+    return this.#getCbor(`/v1/log/entries${query}`, false, entriesAnswer, 'GET /v1/log/entries');
+  }
+
+  async #getCbor<T>(path: string, signed: boolean, check: Check<T>, what: string): Promise<T> {
+    const answer = await send(this.#transport, { method: 'GET', path, signed, accept: CBOR, what });
+    return parseAnswer(check, decodeAnswer(answer.body, what), what);
+  }
+
+  async #postCbor<T>(path: string, body: Uint8Array, check: Check<T>, what: string): Promise<T> {
+    const answer = await send(this.#transport, { method: 'POST', path, body, signed: true, accept: CBOR, what });
+    return parseAnswer(check, decodeAnswer(answer.body, what), what);
+  }
+
+  async #checkReceipt(leaf: Uint8Array, receipt: Receipt): Promise<void> {
+    await this.#log?.checkReceipt(leaf, receipt);
+  }
+}
+
+function sessionPath(sessionHex: string): string {
+  if (typeof sessionHex !== 'string' || !SESSION_HEX.test(sessionHex)) {
+    throw new ClientError('BAD_ARGUMENT', 'a session id is 32 lowercase hex digits');
+  }
+  return sessionHex;
+}
+
+function uintArgument(value: number, name: string): number {
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new ClientError('BAD_ARGUMENT', `${name} must be a whole number ≥ 0, got ${value}`);
+  }
+  return value;
+}
+
+/** The `session` of an envelope's header, read without checking the signature (our own bytes). */
+function sessionOfEnvelope(envelope: Uint8Array): Uint8Array | undefined {
+  try {
+    const outer = decodeDeterministic(envelope) as { h?: unknown };
+    if (!(outer.h instanceof Uint8Array)) return undefined;
+    const session = (decodeDeterministic(outer.h) as { session?: unknown }).session;
+    return session instanceof Uint8Array ? session : undefined;
+  } catch {
+    return undefined;
+  }
+}

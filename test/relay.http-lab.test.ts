@@ -1,0 +1,229 @@
+/**
+ * Whole sessions over real HTTP on loopback: a relay on a fresh home, an admin that enrolls three
+ * labs through RelayClient, and the three labs running concurrently with runLabOverHttp, each with
+ * its own client that verifies every receipt and the log's consistency. Each lab's results must
+ * equal the plaintext truth computed here; a restart of the relay mid-session must change nothing.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { RelayClient } from '@overlap/client';
+import { generateLabKeys, type LabKeys, readKeyFile, toHex } from '@overlap/crypto';
+import { parseVerifierKey } from '@overlap/log';
+import { type CborValue, type LabResult, type SessionProposal, sealEnvelope } from '@overlap/protocol';
+import { initRelay, MEMBERSHIP_SESSION, type RelayServer, startRelayServer } from '@overlap/relay';
+import { afterEach, describe, expect, test } from 'vitest';
+import { runLabOverHttp } from './support/http-lab.js';
+
+type Sets = Record<string, string[]>;
+
+/** Three labs' sets with overlaps of every shape: all three, each pair, and none. */
+const SETS: Record<'a' | 'b' | 'c', Sets> = {
+  a: {
+    email: ['all@x.example', 'ab@x.example', 'ac@x.example', 'only-a@x.example', 'a2@x.example'],
+    ip: ['203.0.113.1', '203.0.113.2', '198.51.100.7'],
+  },
+  b: {
+    email: ['all@x.example', 'ab@x.example', 'bc@x.example', 'only-b@x.example'],
+    ip: ['203.0.113.1', '192.0.2.44'],
+  },
+  c: {
+    email: ['all@x.example', 'ac@x.example', 'bc@x.example'],
+    ip: ['203.0.113.2', '203.0.113.1', '192.0.2.44', '192.0.2.45'],
+  },
+};
+
+/** What each lab must learn under `policy`, computed from the plaintext sets. */
+function truth(labs: readonly { id: string; sets: Sets }[], kinds: readonly string[], policy: 'labs' | 'count') {
+  const out = new Map<string, Map<string, LabResult[]>>();
+  for (const lab of labs) {
+    const perKind = new Map<string, LabResult[]>();
+    for (const kind of kinds) {
+      const rows: LabResult[] = [];
+      for (const value of lab.sets[kind] ?? []) {
+        const holders = labs.filter((o) => o.id !== lab.id && (o.sets[kind] ?? []).includes(value)).map((o) => o.id);
+        if (holders.length === 0) continue;
+        rows.push(policy === 'labs' ? { value, labs: holders.sort() } : { value, count: holders.length });
+      }
+      perKind.set(kind, sortRows(rows));
+    }
+    out.set(lab.id, perKind);
+  }
+  return out;
+}
+
+const sortRows = (rows: readonly LabResult[]) => [...rows].sort((x, y) => (x.value < y.value ? -1 : 1));
+
+interface Lab {
+  name: 'a' | 'b' | 'c';
+  keys: LabKeys;
+  client: RelayClient;
+}
+
+const homes: string[] = [];
+const servers: RelayServer[] = [];
+afterEach(async () => {
+  for (const server of servers.splice(0)) await server.close().catch(() => undefined);
+  for (const dir of homes.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+const retry = { attempts: 30, baseDelayMs: 20, maxDelayMs: 500 };
+
+/** A relay on a fresh home, with labs a, b, c enrolled by the admin over HTTP. */
+async function forum() {
+  const dir = mkdtempSync(join(tmpdir(), 'overlap-http-lab-'));
+  homes.push(dir);
+  const db = join(dir, 'relay.db');
+  const init = await initRelay({ db });
+  const admin = await readKeyFile(init.adminKeyFile as string);
+  let relay = await startRelayServer({ db, port: 0 });
+  servers.push(relay);
+  const logVerifier = parseVerifierKey(relay.vkey);
+  const clientFor = (keys: LabKeys) =>
+    new RelayClient({
+      url: relay.url,
+      signer: { keyId: keys.keyId, secretKey: keys.signing.secretKey },
+      logVerifier,
+      retry,
+    });
+
+  const adminClient = clientFor(admin);
+  const labs: Lab[] = [];
+  let prev: Uint8Array | undefined;
+  for (const [seq, name] of (['a', 'b', 'c'] as const).entries()) {
+    const keys = generateLabKeys();
+    const input = {
+      type: 'enrollment' as const,
+      session: MEMBERSHIP_SESSION,
+      seq,
+      created: Date.now(),
+      payload: {
+        lab: name,
+        name: `Lab ${name}`,
+        signing_key: keys.signing.publicKey,
+        sealing_key: keys.sealing.publicKey,
+        valid_from: Date.now() - 60_000,
+        valid_until: Date.now() + 86_400_000,
+      },
+    };
+    const envelope = sealEnvelope(prev ? { ...input, prev } : input, {
+      keyId: admin.keyId,
+      secretKey: admin.signing.secretKey,
+    });
+    prev = envelope.hash;
+    await adminClient.postAdmin(envelope.bytes);
+    labs.push({ name, keys, client: clientFor(keys) });
+  }
+
+  const info = await adminClient.relayInfo();
+  expect(info.relay_key_id).toBe(relay.relayKeyId);
+  expect((await adminClient.membership()).entries).toHaveLength(3);
+  const publicKeys = new Map(labs.map((lab) => [lab.keys.keyId, lab.keys.signing.publicKey]));
+  publicKeys.set(info.relay_key_id, info.log_key);
+
+  return {
+    labs,
+    adminClient,
+    relayKeyId: info.relay_key_id,
+    publicKeyOf: (id: string) => publicKeys.get(id),
+    /** Stops the relay and starts it again on the same database and port. */
+    async restart() {
+      const port = Number(new URL(relay.url).port);
+      await relay.close();
+      relay = await startRelayServer({ db, port });
+      servers.push(relay);
+    },
+  };
+}
+
+async function runSession(
+  f: Awaited<ReturnType<typeof forum>>,
+  proposalFields: { kinds: string[]; policy: { kind: 'labs' | 'count' } },
+  duringRun?: (sessionHex: string) => Promise<void>,
+) {
+  const [proposer] = f.labs as [Lab, ...Lab[]];
+  const proposal: SessionProposal = {
+    labs: f.labs.map((lab) => lab.keys.keyId),
+    maxItemsPerKind: 100,
+    ...proposalFields,
+  };
+  const sessionId = globalThis.crypto.getRandomValues(new Uint8Array(16));
+  const proposed = sealEnvelope(
+    { type: 'session_proposal', session: sessionId, seq: 0, created: Date.now(), payload: proposal as CborValue },
+    { keyId: proposer.keys.keyId, secretKey: proposer.keys.signing.secretKey },
+  );
+  const created = await proposer.client.createSession(proposed.bytes);
+  expect(created.session).toEqual(sessionId);
+
+  const runs = Promise.all(
+    f.labs.map((lab) =>
+      runLabOverHttp({
+        client: lab.client,
+        me: lab.keys.keyId,
+        secretKey: lab.keys.signing.secretKey,
+        sessionId,
+        proposal,
+        sets: SETS[lab.name],
+        publicKeyOf: f.publicKeyOf,
+        relayKeyId: f.relayKeyId,
+        ...(lab === proposer && { previous: { seq: 0, hash: proposed.hash } }),
+        chunkSize: 2,
+        pollWaitMs: 500,
+      }),
+    ),
+  );
+  try {
+    await duringRun?.(toHex(sessionId));
+  } finally {
+    // Even when the interruption failed, let the labs finish before the relay is torn down.
+    await runs.catch(() => undefined);
+  }
+  const results = await runs;
+
+  const expected = truth(
+    f.labs.map((lab) => ({ id: lab.keys.keyId, sets: SETS[lab.name] })),
+    proposal.kinds,
+    proposalFields.policy.kind,
+  );
+  for (const [i, lab] of f.labs.entries()) {
+    const run = results[i] as Awaited<ReturnType<typeof runLabOverHttp>>;
+    expect(run.abortReason).toBeUndefined();
+    const got = new Map([...run.results].map(([kind, rows]) => [kind, sortRows(rows)]));
+    expect(got).toEqual(expected.get(lab.keys.keyId));
+    // Every receipt this lab got verified, against a log it saw grow consistently.
+    expect(lab.client.lastCheckpoint?.size).toBeGreaterThan(3);
+  }
+  const status = await proposer.client.sessionStatus(toHex(sessionId));
+  expect(status.state).toBe('done');
+  expect([...status.joined].sort()).toEqual([...proposal.labs].sort());
+  await f.adminClient.checkpoint();
+  return results;
+}
+
+describe('three labs over HTTP against a real relay', () => {
+  test('the labs policy: each lab learns which other labs hold each of its values', async () => {
+    const f = await forum();
+    await runSession(f, { kinds: ['email', 'ip'], policy: { kind: 'labs' } });
+  });
+
+  test('the count policy: each lab learns how many other labs hold each of its values', async () => {
+    const f = await forum();
+    await runSession(f, { kinds: ['email'], policy: { kind: 'count' } });
+  });
+
+  test('a relay restart mid-session: the labs re-send what had no receipt and finish with the same results', async () => {
+    const f = await forum();
+    await runSession(f, { kinds: ['email', 'ip'], policy: { kind: 'labs' } }, async (sessionHex) => {
+      // Once the joins and a first chunk are in the log (3 enrollments, the proposal, 3 joins, …),
+      // take the relay down under the labs' feet and bring it back on the same database.
+      for (;;) {
+        await f.adminClient.checkpoint();
+        if ((f.adminClient.lastCheckpoint?.size ?? 0) >= 10) break;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      const before = await f.labs[0]?.client.sessionStatus(sessionHex);
+      expect(before?.state).toMatch(/^(joining|exchanging)$/);
+      await f.restart();
+    });
+  });
+});

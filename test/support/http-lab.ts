@@ -1,0 +1,168 @@
+/**
+ * One lab's side of a session over the relay's HTTP API (spec/relay-api.md), for cross-package
+ * tests: the LabSession engine of @overlap/protocol, its messages sealed in a per-lab envelope
+ * chain (seq, prev) and posted with RelayClient, and the lab's inbox read until the session is done
+ * or aborted.
+ *
+ * Resumable (spec §4): the chain lives in memory, every sealed envelope stays queued until the relay
+ * gave its receipt, and the inbox is read again from the last item handled. If the relay restarts
+ * mid-way, the client's retries re-post the same bytes (the relay answers them with the original
+ * receipt) and the loop carries on.
+ *
+ * What the relay hands out is checked as a lab would: a blind task's source envelope must open under
+ * the previous hop's key (LabSession checks the rest of its provenance), and result rows and aborts
+ * must be envelopes of this session signed by the relay's key.
+ */
+import type { InboxItem, RelayClient } from '@overlap/client';
+import { equalBytes, toHex } from '@overlap/crypto';
+import {
+  type CborValue,
+  type ChainState,
+  type LabResult,
+  LabSession,
+  type MessageType,
+  openEnvelope,
+  parseMessage,
+  type SessionMessage,
+  type SessionProposal,
+  sealEnvelope,
+} from '@overlap/protocol';
+
+export interface HttpLabOptions {
+  client: RelayClient;
+  /** This lab's key id. */
+  me: string;
+  secretKey: Uint8Array;
+  sessionId: Uint8Array;
+  proposal: SessionProposal;
+  sets: Record<string, readonly string[]>;
+  /** Signing keys of the session's labs and of the relay. */
+  publicKeyOf: (keyId: string) => Uint8Array | undefined;
+  relayKeyId: string;
+  /**
+   * The lab's last envelope in this session before its join, if any: the proposer's
+   * session_proposal is seq 0 of its chain (spec/protocol.md §3), so its join is seq 1.
+   */
+  previous?: ChainState;
+  chunkSize?: number;
+  /** Long-poll of each inbox read, ms (default 2000). */
+  pollWaitMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface HttpLabRun {
+  results: ReadonlyMap<string, LabResult[]>;
+  abortReason?: string;
+}
+
+export async function runLabOverHttp(options: HttpLabOptions): Promise<HttpLabRun> {
+  const { client, me, sessionId, publicKeyOf, relayKeyId, signal } = options;
+  const sessionHex = toHex(sessionId);
+  const lab = new LabSession({
+    me,
+    sessionId,
+    publicKeyOf,
+    proposal: options.proposal,
+    sets: options.sets,
+    ...(options.chunkSize !== undefined && { chunkSize: options.chunkSize }),
+  });
+  let chain: { seq: number; prev?: Uint8Array } =
+    options.previous === undefined ? { seq: 0 } : { seq: options.previous.seq + 1, prev: options.previous.hash };
+  /** Sealed envelopes without a receipt yet, in chain order. */
+  const unacknowledged: Uint8Array[] = [];
+  /** An abort this driver raised itself (the relay handed out something a lab must refuse). */
+  let ownAbort: string | undefined;
+
+  const seal = (message: SessionMessage): void => {
+    const input = {
+      type: message.type as MessageType,
+      session: sessionId,
+      seq: chain.seq,
+      created: Date.now(),
+      payload: message.body as CborValue,
+    };
+    const envelope = sealEnvelope(chain.prev ? { ...input, prev: chain.prev } : input, {
+      keyId: me,
+      secretKey: options.secretKey,
+    });
+    chain = { seq: chain.seq + 1, prev: envelope.hash };
+    unacknowledged.push(envelope.bytes);
+  };
+
+  const flush = async (): Promise<void> => {
+    while (unacknowledged.length > 0) {
+      signal?.throwIfAborted();
+      await client.postEnvelope(sessionHex, unacknowledged[0] as Uint8Array);
+      unacknowledged.shift();
+    }
+  };
+
+  const refuse = (reason: string): void => {
+    ownAbort = reason;
+    seal({ type: 'abort', body: { reason } });
+  };
+
+  /** The message an inbox item stands for, or undefined (after refusing it) when it is not acceptable. */
+  const messageOf = (item: InboxItem): SessionMessage | undefined => {
+    let opened: ReturnType<typeof openEnvelope>;
+    try {
+      opened = openEnvelope(item.envelope, publicKeyOf);
+    } catch (error) {
+      refuse(`inbox item ${item.n}: its envelope does not open (${(error as Error).message})`);
+      return undefined;
+    }
+    if (!equalBytes(opened.header.session, sessionId)) {
+      refuse(`inbox item ${item.n}: an envelope of another session`);
+      return undefined;
+    }
+    try {
+      if (item.type === 'blind_task') {
+        if (item.hop === undefined) throw new Error('a blind task without a hop');
+        // The source's sender, type and place are LabSession's to check (provenance).
+        const chunk = parseMessage('tag_chunk', opened.payload);
+        return { type: 'blind_task', body: { ...chunk, hop: item.hop, source: item.envelope } };
+      }
+      if (opened.header.sender !== relayKeyId || opened.header.type !== item.type) {
+        throw new Error(
+          `a ${opened.header.type} from ${opened.header.sender} where a ${item.type} of the relay belongs`,
+        );
+      }
+      return item.type === 'result_rows'
+        ? { type: 'result_rows', body: parseMessage('result_rows', opened.payload) }
+        : { type: 'abort', body: parseMessage('abort', opened.payload) };
+    } catch (error) {
+      refuse(`inbox item ${item.n}: ${(error as Error).message}`);
+      return undefined;
+    }
+  };
+
+  const finished = () => lab.done || lab.abortReason !== undefined || ownAbort !== undefined;
+
+  try {
+    for (const message of await lab.start()) seal(message);
+    await flush();
+    let after = 0;
+    while (!finished()) {
+      signal?.throwIfAborted();
+      const inbox = await client.inbox(sessionHex, after, options.pollWaitMs ?? 2000);
+      for (const item of inbox.items) {
+        if (item.n < after) continue; // already handled (an answer repeated after a restart)
+        if (item.n > after) throw new Error(`inbox item ${item.n} arrived before item ${after}`);
+        const message = messageOf(item);
+        if (message !== undefined) for (const reply of await lab.receive(message)) seal(reply);
+        await flush();
+        after = item.n + 1;
+        if (finished()) break;
+      }
+      if (inbox.items.length === 0 && (inbox.state === 'done' || inbox.state === 'aborted') && !finished()) {
+        // The relay closed the session and has nothing more for this lab.
+        ownAbort = `the relay reports the session ${inbox.state}, but this lab has no results`;
+      }
+    }
+    await flush();
+  } finally {
+    lab.dispose();
+  }
+  const abortReason = lab.abortReason ?? ownAbort;
+  return abortReason === undefined ? { results: lab.results } : { results: lab.results, abortReason };
+}
