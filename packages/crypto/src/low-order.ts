@@ -24,9 +24,12 @@ export const LOW_ORDER_ENCODINGS: readonly string[] = BASE.flatMap((hex) => [
 ]);
 
 const LOW_ORDER = new Set(LOW_ORDER_ENCODINGS);
+/** First bytes of the low-order encodings: a relay checks millions of tags, most rejected here. */
+const FIRST_BYTES = new Uint8Array(256);
+for (const hex of LOW_ORDER_ENCODINGS) FIRST_BYTES[Number.parseInt(hex.slice(0, 2), 16)] = 1;
 
 export function isLowOrderEncoding(u: Uint8Array): boolean {
-  return u.length === 32 && LOW_ORDER.has(toHex(u));
+  return u.length === 32 && FIRST_BYTES[u[0] as number] === 1 && LOW_ORDER.has(toHex(u));
 }
 
 /** Bit 255 clear and the value below p = 2^255 - 19: the one encoding X25519 outputs. */
