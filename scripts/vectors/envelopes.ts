@@ -5,7 +5,7 @@
  * byte for byte and re-opens every entry.
  */
 import { keyId, sha256, signingPublicKey, toHex } from '@overlap/crypto';
-import { type CborValue, type OpenedEnvelope, sealEnvelope } from '@overlap/protocol';
+import { type CborValue, type OpenedEnvelope, packTags, sealEnvelope } from '@overlap/protocol';
 
 const utf8 = (text: string) => new TextEncoder().encode(text);
 
@@ -16,7 +16,10 @@ export function buildEnvelopeVectors(): string {
   const session = sha256(utf8('OVERLAP-V1 test vector: session')).subarray(0, 16);
   const payloads: [string, CborValue][] = [
     ['join', { sizes: { email: 1024, ip: 256 } }],
-    ['tag_chunk', { kind: 'email', first: 0, tags: [new Uint8Array(32).fill(1), new Uint8Array(32).fill(2)] }],
+    [
+      'tag_chunk',
+      { kind: 'email', first: 0, tags: packTags([new Uint8Array(32).fill(1), new Uint8Array(32).fill(2)]) },
+    ],
   ];
   const envelopes: OpenedEnvelope[] = [];
   for (const [i, [type, payload]] of payloads.entries()) {

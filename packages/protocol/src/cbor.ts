@@ -12,6 +12,7 @@
  * nothing in proportion to a claimed length. After decoding, the value is re-encoded and must give
  * the same bytes. Signatures and hashes are always computed over the bytes as received.
  */
+import { equalBytes } from '@overlap/crypto';
 import { Decoder, Encoder } from 'cbor-x';
 import { ProtocolError } from './errors.js';
 
@@ -53,8 +54,8 @@ export function decodeDeterministic(bytes: Uint8Array, limits: CborLimits = DEFA
   const end = scanItem(bytes, 0, 0, limits);
   if (end !== bytes.length) fail(end, `${bytes.length - end} trailing byte(s) after the value`);
   const value = normalize(decoder.decode(bytes));
-  const again = encodeDeterministic(value);
-  if (again.length !== bytes.length || !again.every((b, i) => b === bytes[i])) {
+  // encoder.encode returns a view of its reusable buffer: compared at once, never kept.
+  if (!equalBytes(encoder.encode(prepare(value, '')), bytes)) {
     fail(0, 'the bytes are not the deterministic encoding of their value');
   }
   return value;
@@ -101,17 +102,17 @@ function scanItem(bytes: Uint8Array, at: number, depth: number, limits: CborLimi
   const { major, argument, next } = readHead(bytes, at);
   switch (major) {
     case 0:
-      if (argument > BigInt(Number.MAX_SAFE_INTEGER)) fail(at, 'an integer beyond 2^53 - 1');
+      if (argument > Number.MAX_SAFE_INTEGER) fail(at, 'an integer beyond 2^53 - 1');
       return next;
     case 1: // the value is -1 - argument
-      if (argument > BigInt(Number.MAX_SAFE_INTEGER) - 1n) fail(at, 'an integer below -(2^53 - 1)');
+      if (argument > Number.MAX_SAFE_INTEGER - 1) fail(at, 'an integer below -(2^53 - 1)');
       return next;
     case 2:
     case 3: {
       const limit = major === 2 ? limits.maxByteStringLength : limits.maxTextLength;
       // the length comes from the input: bound it before using it
-      if (argument > BigInt(limit)) fail(at, `a ${major === 2 ? 'byte string' : 'text string'} longer than ${limit}`);
-      const end = next + Number(argument);
+      if (argument > limit) fail(at, `a ${major === 2 ? 'byte string' : 'text string'} longer than ${limit}`);
+      const end = next + argument;
       if (end > bytes.length) fail(at, 'a string runs past the end of the input');
       if (major === 3) {
         try {
@@ -123,16 +124,16 @@ function scanItem(bytes: Uint8Array, at: number, depth: number, limits: CborLimi
       return end;
     }
     case 4: {
-      if (argument > BigInt(limits.maxArrayLength)) fail(at, `an array longer than ${limits.maxArrayLength}`);
+      if (argument > limits.maxArrayLength) fail(at, `an array longer than ${limits.maxArrayLength}`);
       let position = next;
-      for (let i = 0; i < Number(argument); i++) position = scanItem(bytes, position, depth + 1, limits);
+      for (let i = 0; i < argument; i++) position = scanItem(bytes, position, depth + 1, limits);
       return position;
     }
     case 5: {
-      if (argument > BigInt(limits.maxMapSize)) fail(at, `a map with more than ${limits.maxMapSize} entries`);
+      if (argument > limits.maxMapSize) fail(at, `a map with more than ${limits.maxMapSize} entries`);
       let position = next;
       let previousKey: Uint8Array | undefined;
-      for (let i = 0; i < Number(argument); i++) {
+      for (let i = 0; i < argument; i++) {
         if (position >= bytes.length) fail(position, 'a map runs past the end of the input');
         if ((bytes[position] as number) >> 5 !== 3) fail(position, 'a map key that is not a text string');
         const keyEnd = scanItem(bytes, position, depth + 1, limits);
@@ -155,22 +156,50 @@ function scanItem(bytes: Uint8Array, at: number, depth: number, limits: CborLimi
   }
 }
 
-function readHead(bytes: Uint8Array, at: number): { major: number; argument: bigint; next: number } {
+/**
+ * The head of an item. `argument` is a number: exact up to 2^53 − 1, and Infinity for anything
+ * larger (which every caller rejects), so the scan needs no BigInt arithmetic per item.
+ */
+function readHead(bytes: Uint8Array, at: number): { major: number; argument: number; next: number } {
   if (at >= bytes.length) fail(at, 'unexpected end of input');
   const initial = bytes[at] as number;
   const major = initial >> 5;
   const info = initial & 0x1f;
-  if (info < 24) return { major, argument: BigInt(info), next: at + 1 };
+  if (info < 24) return { major, argument: info, next: at + 1 };
   if (info === 31) fail(at, 'an indefinite length');
   if (info > 27) fail(at, 'a reserved additional-information value');
-  if (major === 7) return { major, argument: 0n, next: at + 1 }; // a float: rejected by the caller
+  if (major === 7) return { major, argument: 0, next: at + 1 }; // a float: rejected by the caller
   const size = 1 << (info - 24);
   if (at + 1 + size > bytes.length) fail(at, 'unexpected end of input');
-  let argument = 0n;
-  for (let i = 0; i < size; i++) argument = (argument << 8n) | BigInt(bytes[at + 1 + i] as number);
-  const minimum = size === 1 ? 24n : size === 2 ? 0x100n : size === 4 ? 0x10000n : 0x100000000n;
+  const p = at + 1;
+  let argument: number;
+  let minimum: number;
+  if (size === 1) {
+    argument = bytes[p] as number;
+    minimum = 24;
+  } else if (size === 2) {
+    argument = ((bytes[p] as number) << 8) | (bytes[p + 1] as number);
+    minimum = 0x100;
+  } else if (size === 4) {
+    argument = read32(bytes, p);
+    minimum = 0x10000;
+  } else {
+    const high = read32(bytes, p);
+    const low = read32(bytes, p + 4);
+    if (high === 0) fail(at, 'a length or integer not in its shortest form');
+    // above 2^53 − 1: not representable exactly, and beyond every limit here
+    argument = high > 0x1fffff ? Number.POSITIVE_INFINITY : high * 0x100000000 + low;
+    minimum = 0;
+  }
   if (argument < minimum) fail(at, 'a length or integer not in its shortest form');
-  return { major, argument, next: at + 1 + size };
+  return { major, argument, next: p + size };
+}
+
+function read32(bytes: Uint8Array, p: number): number {
+  return (
+    (bytes[p] as number) * 0x1000000 +
+    (((bytes[p + 1] as number) << 16) | ((bytes[p + 2] as number) << 8) | (bytes[p + 3] as number))
+  );
 }
 
 function compareBytes(a: Uint8Array, b: Uint8Array): number {

@@ -48,5 +48,6 @@ export {
 export type { RelaySessionState } from './session/relay-session.js';
 export { RelaySession } from './session/relay-session.js';
 export { hopLab, hopOf, lastHopOwner } from './session/schedule.js';
+export { eachTag, MAX_TAGS_PER_CHUNK, packTags, TAG_LENGTH, tagAt, tagCount } from './session/tags.js';
 export { parseWithSchema } from './validate.js';
 export { PROTOCOL_VERSION } from './version.js';

@@ -5,7 +5,13 @@
  */
 import { hashToGroup, toHex } from '@overlap/crypto';
 import { describe, expect, test } from 'vitest';
-import { encodeDeterministic, type RevealPolicy, runSessionInMemory, type SessionMessage } from '../src/index.js';
+import {
+  eachTag,
+  encodeDeterministic,
+  type RevealPolicy,
+  runSessionInMemory,
+  type SessionMessage,
+} from '../src/index.js';
 import { labIds, plaintextTruth, sortedResults } from './session.helpers.js';
 
 const ids = labIds(3);
@@ -43,11 +49,11 @@ describe.each(['native', 'portable'] as const)('leakage on the %s backend', (bac
       onRelayReceives: (_from, message) => {
         received.push(bytesOf(message));
         if (message.type === 'blind_result' && message.body.hop === ids.length - 1) {
-          for (const tag of message.body.tags) finalTags.add(toHex(tag));
+          for (const tag of eachTag(message.body.tags)) finalTags.add(toHex(tag));
         }
       },
       onRelaySends: (_to, message) => {
-        if (message.type === 'blind_task') for (const tag of message.body.tags) handedOut.add(toHex(tag));
+        if (message.type === 'blind_task') for (const tag of eachTag(message.body.tags)) handedOut.add(toHex(tag));
       },
     });
     expect(run.relay.state).toBe('done');

@@ -3,7 +3,7 @@
  */
 import { generateSigningKeyPair, hashToGroup } from '@overlap/crypto';
 import { describe, expect, test } from 'vitest';
-import { LabSession, ProtocolError, RelaySession, type SessionMessage, sealEnvelope } from '../src/index.js';
+import { LabSession, ProtocolError, packTags, RelaySession, type SessionMessage, sealEnvelope } from '../src/index.js';
 import { labIds } from './session.helpers.js';
 
 const [a, b, c] = labIds(3) as [string, string, string];
@@ -17,7 +17,7 @@ const chunk = (owner: string, hop: number, first: number, tags: Uint8Array[]) =>
   owner,
   hop,
   first,
-  tags,
+  tags: packTags(tags),
 });
 
 function joined(): RelaySession {
@@ -161,7 +161,7 @@ describe('the lab engine', () => {
     ).bytes;
   const task = (owner: string, hop: number, tags: Uint8Array[], source: Uint8Array, first = 0): SessionMessage => ({
     type: 'blind_task',
-    body: { kind: 'email', owner, hop, first, tags, source },
+    body: { kind: 'email', owner, hop, first, tags: packTags(tags), source },
   });
 
   test('an honest blind task is blinded, once', async () => {
@@ -222,7 +222,7 @@ describe('the lab engine', () => {
     ]);
     const other: SessionMessage = {
       type: 'blind_task',
-      body: { kind: 'phone', owner: a, hop: 1, first: 0, tags: [tag(1)], source },
+      body: { kind: 'phone', owner: a, hop: 1, first: 0, tags: packTags([tag(1)]), source },
     };
     expect(await newLab(b).receive(other)).toMatchObject([
       { type: 'abort', body: { reason: expect.stringMatching(/not in the session/) } },

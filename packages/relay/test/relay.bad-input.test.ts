@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { BlindingKey, fromHex, generateLabKeys, hashAndBlind, LOW_ORDER_ENCODINGS } from '@overlap/crypto';
-import { decodeDeterministic } from '@overlap/protocol';
+import { decodeDeterministic, packTags } from '@overlap/protocol';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type Actor, type Answer, actor, hex, seal, TestRelay } from './support/harness.js';
 
@@ -63,7 +63,13 @@ describe('relay bad-input suite', () => {
     return envelope;
   }
 
-  const chunk = (first: number, list: Uint8Array[]) => ({ kind: 'email', owner: a.keyId, hop: 0, first, tags: list });
+  const chunk = (first: number, list: Uint8Array[]) => ({
+    kind: 'email',
+    owner: a.keyId,
+    hop: 0,
+    first,
+    tags: packTags(list),
+  });
 
   test('truncated CBOR', async () => {
     const envelope = unsent(a, 'tag_chunk', chunk(0, tags(2)));

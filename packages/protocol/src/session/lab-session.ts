@@ -31,6 +31,7 @@ import {
   tagChunkSchema,
 } from './messages.js';
 import { hopLab } from './schedule.js';
+import { eachTag, packTags } from './tags.js';
 
 export interface LabResult {
   value: string;
@@ -116,7 +117,7 @@ export class LabSession {
           owner: this.me,
           hop: 0,
           first,
-          tags: tags.slice(first, first + this.#chunkSize),
+          tags: packTags(tags.slice(first, first + this.#chunkSize)),
         };
         out.push({ type: 'tag_chunk', body });
       }
@@ -183,14 +184,14 @@ export class LabSession {
     this.#answered.add(id);
     const blinded: Uint8Array[] = [];
     try {
-      for await (const tag of blindBatch(this.#key, task.tags, this.#batchOptions())) blinded.push(tag);
+      for await (const tag of blindBatch(this.#key, eachTag(task.tags), this.#batchOptions())) blinded.push(tag);
     } catch (error) {
       if ((error as { code?: string }).code === 'LOW_ORDER_POINT')
         return this.#abort('a blind task carried a low-order point');
       throw error;
     }
     const { source: _source, ...chunk } = task;
-    return [{ type: 'blind_result', body: { ...chunk, tags: blinded } }];
+    return [{ type: 'blind_result', body: { ...chunk, tags: packTags(blinded) } }];
   }
 
   /**
@@ -225,10 +226,7 @@ export class LabSession {
     ) {
       return 'its source is another part of the exchange';
     }
-    if (
-      chunk.tags.length !== task.tags.length ||
-      chunk.tags.some((tag, i) => !equalBytes(tag, task.tags[i] as Uint8Array))
-    ) {
+    if (!equalBytes(chunk.tags, task.tags)) {
       return 'its tags are not the tags its source carries';
     }
     return undefined;

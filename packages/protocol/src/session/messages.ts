@@ -5,10 +5,19 @@
 import { z } from 'zod';
 import { revealPolicySchema } from '../reveal-policy.js';
 import { parseWithSchema } from '../validate.js';
+import { MAX_TAGS_PER_CHUNK, TAG_LENGTH } from './tags.js';
 
 const keyId = z.string().regex(/^[0-9a-f]{32}$/, 'must be a key id');
 const kind = z.string().regex(/^[a-z][a-z0-9_]{0,31}$/, 'must be an indicator kind name');
-const tag = z.custom<Uint8Array>((v) => v instanceof Uint8Array && v.length === 32, { message: 'must be 32 bytes' });
+/** 1 to 65,536 tags of 32 bytes, concatenated (tags.ts). */
+const packedTags = z.custom<Uint8Array>(
+  (v) =>
+    v instanceof Uint8Array &&
+    v.length > 0 &&
+    v.length % TAG_LENGTH === 0 &&
+    v.length <= MAX_TAGS_PER_CHUNK * TAG_LENGTH,
+  { message: `must be 1 to ${MAX_TAGS_PER_CHUNK} tags of ${TAG_LENGTH} bytes, concatenated` },
+);
 const count = z.int().min(0);
 
 const key32 = z.custom<Uint8Array>((v) => v instanceof Uint8Array && v.length === 32, { message: 'must be 32 bytes' });
@@ -61,7 +70,7 @@ export const tagChunkSchema = z.strictObject({
   owner: keyId,
   hop: z.int().min(0),
   first: count,
-  tags: z.array(tag).min(1).max(65_536),
+  tags: packedTags,
 });
 
 /**

@@ -27,6 +27,7 @@ import {
   tagChunkSchema,
 } from './messages.js';
 import { hopLab } from './schedule.js';
+import { eachTag, TAG_LENGTH, tagCount } from './tags.js';
 
 export type RelaySessionState = 'joining' | 'exchanging' | 'done' | 'aborted';
 
@@ -176,15 +177,18 @@ export class RelaySession {
     if (chunk.hop >= labs.length || hopLab(ownerIndex, chunk.hop, labs.length) !== index) {
       return `${from} is not the lab for hop ${chunk.hop} of ${chunk.owner}'s set`;
     }
-    if (chunk.first + chunk.tags.length > set.size) {
+    const count = tagCount(chunk.tags);
+    if (chunk.first + count > set.size) {
       return `${from} sent tags beyond the committed size ${set.size} of ${chunk.owner}'s ${chunk.kind} set`;
     }
-    if (chunk.tags.some(isLowOrderEncoding)) return `${from} sent a low-order tag`;
-    if (!chunk.tags.every(isCanonicalEncoding)) return `${from} sent a tag that is not canonically encoded`;
+    for (const tag of eachTag(chunk.tags)) {
+      if (isLowOrderEncoding(tag)) return `${from} sent a low-order tag`;
+      if (!isCanonicalEncoding(tag)) return `${from} sent a tag that is not canonically encoded`;
+    }
     if (type === 'blind_result') {
       const expected = set.pending.get(`${chunk.hop}:${chunk.first}`);
       if (expected === undefined) return `${from} answered a blind task it was not given`;
-      if (expected !== chunk.tags.length) return `${from} returned ${chunk.tags.length} tags for a task of ${expected}`;
+      if (expected !== count) return `${from} returned ${count} tags for a task of ${expected}`;
     } else if (set.received[0] !== chunk.first) {
       return `${from} uploaded chunk at ${chunk.first}; expected ${set.received[0]}`;
     }
@@ -202,13 +206,10 @@ export class RelaySession {
     if (violation !== undefined) return this.#abortAll(violation, from);
     const set = this.#sets.get(setKey(chunk.owner, chunk.kind)) as SetProgress;
     if (type === 'blind_result') set.pending.delete(`${chunk.hop}:${chunk.first}`);
-    set.received[chunk.hop] = (set.received[chunk.hop] as number) + chunk.tags.length;
+    set.received[chunk.hop] = (set.received[chunk.hop] as number) + tagCount(chunk.tags);
     if (chunk.hop === this.proposal.labs.length - 1) {
-      set.final ??= new Uint8Array(set.size * 32);
-      const final = set.final;
-      chunk.tags.forEach((tag, i) => {
-        final.set(tag, (chunk.first + i) * 32);
-      });
+      set.final ??= new Uint8Array(set.size * TAG_LENGTH);
+      set.final.set(chunk.tags, chunk.first * TAG_LENGTH);
       return this.#finishIfComplete();
     }
     if (this.#state === 'joining') {
@@ -224,7 +225,7 @@ export class RelaySession {
     const owner = labs.indexOf(chunk.owner);
     const hop = chunk.hop + 1;
     const set = this.#sets.get(setKey(chunk.owner, chunk.kind)) as SetProgress;
-    set.pending.set(`${hop}:${chunk.first}`, chunk.tags.length);
+    set.pending.set(`${hop}:${chunk.first}`, tagCount(chunk.tags));
     const to = labs[hopLab(owner, hop, labs.length)] as string;
     return [{ to, message: { type: 'blind_task', body: { ...chunk, hop, source: envelope } } }];
   }
