@@ -31,7 +31,7 @@ export type { ReadKeyFileOptions, WriteKeyFileOptions } from './key-file-io.js';
 export { readKeyFile, writeKeyFile } from './key-file-io.js';
 export type { LabKeys } from './lab-keys.js';
 export { createLabKeys, generateLabKeys } from './lab-keys.js';
-export { isCanonicalEncoding, isLowOrderEncoding, LOW_ORDER_ENCODINGS } from './low-order.js';
+export { findUnsafeTag, isCanonicalEncoding, isLowOrderEncoding, LOW_ORDER_ENCODINGS } from './low-order.js';
 export type { SealingKeyPair } from './sealed-box.js';
 export {
   generateSealingKeyPair,

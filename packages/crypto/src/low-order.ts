@@ -39,3 +39,25 @@ export function isCanonicalEncoding(u: Uint8Array): boolean {
   for (let i = 30; i >= 1; i--) if (u[i] !== 0xff) return true;
   return (u[0] as number) < 0xed;
 }
+
+/**
+ * Checks a run of concatenated 32-byte tags at once (a relay checks millions): the index of the first
+ * tag that is a low-order or a non-canonical encoding, and which, or undefined if all are sound.
+ */
+export function findUnsafeTag(
+  packed: Uint8Array,
+): { index: number; reason: 'low_order' | 'non_canonical' } | undefined {
+  for (let offset = 0, index = 0; offset + 32 <= packed.length; offset += 32, index++) {
+    const top = packed[offset + 31] as number;
+    if ((top & 0x80) !== 0 || (top === 0x7f && !isCanonicalEncoding(packed.subarray(offset, offset + 32)))) {
+      // bit 255 set (or a value ≥ p): low-order encodings with bit 255 set are both; report low order first
+      return isLowOrderEncoding(packed.subarray(offset, offset + 32))
+        ? { index, reason: 'low_order' }
+        : { index, reason: 'non_canonical' };
+    }
+    if (FIRST_BYTES[packed[offset] as number] === 1 && LOW_ORDER.has(toHex(packed.subarray(offset, offset + 32)))) {
+      return { index, reason: 'low_order' };
+    }
+  }
+  return undefined;
+}

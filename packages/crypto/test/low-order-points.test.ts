@@ -10,6 +10,7 @@ import {
   BlindingKey,
   blind,
   CryptoError,
+  findUnsafeTag,
   isCanonicalEncoding,
   isLowOrderEncoding,
   LOW_ORDER_ENCODINGS,
@@ -88,5 +89,30 @@ describe('the byte-level checks a keyless relay uses', () => {
     expect(isCanonicalEncoding(numberToBytesLE(P))).toBe(false);
     expect(isCanonicalEncoding(numberToBytesLE(P + 18n))).toBe(false);
     expect(isCanonicalEncoding(numberToBytesLE(P - 1n))).toBe(true);
+  });
+});
+
+describe('findUnsafeTag over concatenated tags', () => {
+  const oneByOne = (packed: Uint8Array) => {
+    for (let i = 0; i * 32 < packed.length; i++) {
+      const tag = packed.subarray(i * 32, i * 32 + 32);
+      if (isLowOrderEncoding(tag)) return { index: i, reason: 'low_order' };
+      if (!isCanonicalEncoding(tag)) return { index: i, reason: 'non_canonical' };
+    }
+    return undefined;
+  };
+  const special = [
+    ...LOW_ORDER_ENCODINGS.map((hex) => unhex(hex)),
+    unhex(`${'ff'.repeat(31)}7f`),
+    unhex(`${'ec'}${'ff'.repeat(30)}7f`),
+  ];
+  test.prop([
+    fc.array(fc.oneof(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.constantFrom(...special)), { maxLength: 12 }),
+  ])('agrees with isLowOrderEncoding and isCanonicalEncoding tag by tag', (tags) => {
+    const packed = new Uint8Array(tags.length * 32);
+    tags.forEach((tag, i) => {
+      packed.set(tag, i * 32);
+    });
+    expect(findUnsafeTag(packed)).toEqual(oneByOne(packed));
   });
 });
