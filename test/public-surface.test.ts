@@ -78,6 +78,7 @@ const surfaces: [string, object, string[]][] = [
       'decodeKeyFile',
       'encodeKeyFile',
       'equalBytes',
+      'findUnsafeTag',
       'fromHex',
       'generateLabKeys',
       'generateSealingKeyPair',

@@ -9,10 +9,12 @@
  * integer and length encodings, tags, floats and other simple values, map keys that are not text
  * or not strictly increasing (duplicates included), invalid UTF-8, nesting deeper than the limit,
  * strings, byte strings, arrays or maps over their limits, and trailing bytes; the scan allocates
- * nothing in proportion to a claimed length. After decoding, the value is re-encoded and must give
- * the same bytes. Signatures and hashes are always computed over the bytes as received.
+ * nothing in proportion to a claimed length. What it admits is exactly the deterministic encoding of
+ * a value (re-encoding gives the same bytes; tested by mutating valid encodings); the one map key a
+ * JavaScript object cannot hold, `__proto__`, is refused. Signatures and hashes are always computed
+ * over the bytes as received. Byte strings in the decoded value are views into the input (no
+ * copies): neither may be modified afterwards.
  */
-import { equalBytes } from '@overlap/crypto';
 import { Decoder, Encoder } from 'cbor-x';
 import { ProtocolError } from './errors.js';
 
@@ -53,12 +55,10 @@ export function decodeDeterministic(bytes: Uint8Array, limits: CborLimits = DEFA
   if (!(bytes instanceof Uint8Array)) throw new ProtocolError('BAD_ENCODING', 'expected bytes');
   const end = scanItem(bytes, 0, 0, limits);
   if (end !== bytes.length) fail(end, `${bytes.length - end} trailing byte(s) after the value`);
-  const value = normalize(decoder.decode(bytes));
-  // encoder.encode returns a view of its reusable buffer: compared at once, never kept.
-  if (!equalBytes(encoder.encode(prepare(value, '')), bytes)) {
-    fail(0, 'the bytes are not the deterministic encoding of their value');
-  }
-  return value;
+  // The scan admitted only the deterministic encoding of a value of this data model, so the value
+  // re-encodes to exactly these bytes (a property test mutates valid encodings to hold the scan to
+  // that); re-encoding here as well would double the cost of every large chunk.
+  return normalize(decoder.decode(bytes));
 }
 
 /** cbor-x input for `value`: maps in key order, large integers as BigInt; rejects what CBOR here cannot carry. */
@@ -74,7 +74,7 @@ function prepare(value: CborValue, path: string): unknown {
   if (typeof value === 'object') {
     const entries = Object.entries(value).map(([key, item]) => {
       if (item === undefined) throw new ProtocolError('UNENCODABLE', `${path}.${key} is undefined`);
-      return [key, prepare(item, path ? `${path}.${key}` : key), encoder.encode(key)] as const;
+      return [key, prepare(item, path ? `${path}.${key}` : key), encodedKey(key)] as const;
     });
     entries.sort((a, b) => compareBytes(a[2], b[2]));
     return new Map(entries.map(([key, item]) => [key, item]));
@@ -82,10 +82,25 @@ function prepare(value: CborValue, path: string): unknown {
   throw new ProtocolError('UNENCODABLE', `${path || 'value'}: ${typeof value} cannot be encoded`);
 }
 
+const PROTO_KEY = Uint8Array.from([0x69, ...new TextEncoder().encode('__proto__')]);
+
+/** Map keys are few and repeat (a result has a million rows with the same two keys): encode each once. */
+const keyCache = new Map<string, Uint8Array>();
+function encodedKey(key: string): Uint8Array {
+  let bytes = keyCache.get(key);
+  if (bytes === undefined) {
+    bytes = Uint8Array.from(encoder.encode(key));
+    if (keyCache.size < 4096) keyCache.set(key, bytes);
+  }
+  return bytes;
+}
+
 function normalize(value: unknown): CborValue {
   if (typeof value === 'bigint') return Number(value); // the scan admitted only safe integers
   if (Array.isArray(value)) return value.map(normalize);
-  if (value instanceof Uint8Array) return Uint8Array.from(value);
+  // A view into the input, not a copy: decoded values and the bytes they came from are both treated
+  // as immutable, and a 2 MB tag chunk is then not copied once more per decode.
+  if (value instanceof Uint8Array) return value;
   if (value !== null && typeof value === 'object') {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, normalize(v)]));
   }
@@ -139,6 +154,8 @@ function scanItem(bytes: Uint8Array, at: number, depth: number, limits: CborLimi
         const keyEnd = scanItem(bytes, position, depth + 1, limits);
         const key = bytes.subarray(position, keyEnd);
         if (previousKey && compareBytes(previousKey, key) >= 0) fail(position, 'map keys out of order or repeated');
+        // JavaScript objects cannot hold this key faithfully (cbor-x renames it): refuse it outright.
+        if (compareBytes(key, PROTO_KEY) === 0) fail(position, 'the map key __proto__ is not allowed');
         previousKey = key;
         position = scanItem(bytes, keyEnd, depth + 1, limits);
       }

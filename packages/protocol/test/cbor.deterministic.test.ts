@@ -120,4 +120,41 @@ describe('hostile decoder inputs', () => {
       }
     },
   );
+
+  // The decoder no longer re-encodes at run time (a 2 MB chunk paid for it twice): the scan alone
+  // must admit only canonical encodings. Mutations of valid encodings probe its edges.
+  test.prop(
+    [
+      value,
+      fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 }), fc.constantFrom('set', 'insert', 'delete')), {
+        minLength: 1,
+        maxLength: 3,
+      }),
+    ],
+    { numRuns: 2000 },
+  )('whatever the scan admits re-encodes to exactly the same bytes', (v, edits) => {
+    const bytes = [...encodeDeterministic(v)];
+    for (const [at, byte, op] of edits) {
+      const i = at % (bytes.length + 1);
+      if (op === 'set' && i < bytes.length) bytes[i] = byte;
+      else if (op === 'insert') bytes.splice(i, 0, byte);
+      else if (op === 'delete' && i < bytes.length) bytes.splice(i, 1);
+    }
+    const mutated = Uint8Array.from(bytes);
+    let decoded: ReturnType<typeof decodeDeterministic>;
+    try {
+      decoded = decodeDeterministic(mutated);
+    } catch (error) {
+      expect(error).toMatchObject({ name: 'ProtocolError', code: 'BAD_ENCODING' });
+      return;
+    }
+    expect(hex(encodeDeterministic(decoded))).toBe(hex(mutated));
+  });
+
+  test('the map key __proto__ is refused (a JavaScript object cannot hold it faithfully)', () => {
+    const key = [...new TextEncoder().encode('__proto__')];
+    expect(() => decodeDeterministic(Uint8Array.from([0xa1, 0x69, ...key, 0x01]))).toThrow(
+      expect.objectContaining({ code: 'BAD_ENCODING', message: expect.stringContaining('__proto__') }),
+    );
+  });
 });

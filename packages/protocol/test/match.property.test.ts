@@ -43,6 +43,11 @@ describe('matchFinalTags', () => {
           const matched = matchFinalTags(sets);
           const expected = truth(sets);
           for (const [lab, positions] of expected.entries()) {
+            const shared: [number, number[]][] = [];
+            matched.forEachShared(lab, (position, others) => shared.push([position, others]));
+            expect(shared).toEqual(
+              positions.flatMap((others, position) => (others.length > 0 ? [[position, others]] : [])),
+            );
             for (const [position, others] of positions.entries())
               expect(matched.othersAt(lab, position)).toEqual(others);
           }

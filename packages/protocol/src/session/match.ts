@@ -14,8 +14,13 @@ const TAG = 32;
 const WORDS = TAG / 4;
 
 export interface HolderSets {
-  /** For each lab of `sets`, in order, a function from position to the other labs' indices. */
+  /** The other labs (indices into `sets`) that hold the tag at `position` of lab `lab`'s set. */
   othersAt(lab: number, position: number): number[];
+  /**
+   * Calls `visit` for each position of lab `lab`'s set whose tag another lab also holds, in order
+   * of position: most positions of a large set are held by one lab only and cost one mask test.
+   */
+  forEachShared(lab: number, visit: (position: number, others: number[]) => void): void;
 }
 
 /**
@@ -36,8 +41,9 @@ export function matchFinalTags(sets: readonly Uint8Array[]): HolderSets {
       ? new Uint32Array(set.buffer, set.byteOffset, set.length / 4)
       : new Uint32Array(new Uint8Array(set).buffer),
   );
+  // A load factor of at most 3/4: probes stay short and 3,000,000 tags need 2^22 slots, not 2^23.
   let capacity = 1024;
-  while (capacity < total * 2) capacity *= 2;
+  while (capacity * 3 < total * 4) capacity *= 2;
   const mask = capacity - 1;
   // slot -> 1 + record; a record is (lab, position) packed as lab * 2^26... kept as two arrays instead.
   const slotRecord = new Int32Array(capacity).fill(-1);
@@ -45,7 +51,7 @@ export function matchFinalTags(sets: readonly Uint8Array[]): HolderSets {
   const recordPos = new Uint32Array(total);
   // Holder bitmasks of each distinct tag, two 32-bit words (labs 0–31, 32–63).
   const holdersLow = new Uint32Array(capacity);
-  const holdersHigh = new Uint32Array(capacity);
+  const holdersHigh = new Uint32Array(sets.length > 32 ? capacity : 0); // labs 32–63 only when there are any
   // For every (lab, position), the slot its tag landed in.
   const slotOf = counts.map((n) => new Int32Array(n));
 
@@ -74,13 +80,25 @@ export function matchFinalTags(sets: readonly Uint8Array[]): HolderSets {
       else holdersHigh[slot] = ((holdersHigh[slot] as number) | (1 << (lab - 32))) >>> 0;
     }
   }
+  const own = (lab: number, slot: number): boolean =>
+    lab < 32
+      ? holdersLow[slot] === (1 << lab) >>> 0 && (holdersHigh[slot] ?? 0) === 0
+      : holdersLow[slot] === 0 && holdersHigh[slot] === (1 << (lab - 32)) >>> 0;
   return {
+    forEachShared(lab, visit) {
+      const slots = slotOf[lab];
+      if (!slots) throw new ProtocolError('INVALID_MESSAGE', `no set ${lab}`);
+      for (let position = 0; position < slots.length; position++) {
+        if (own(lab, slots[position] as number)) continue;
+        visit(position, this.othersAt(lab, position));
+      }
+    },
     othersAt(lab, position) {
       const slot = (slotOf[lab] as Int32Array)[position];
       if (slot === undefined) throw new ProtocolError('INVALID_MESSAGE', `no position ${position} in set ${lab}`);
       const others: number[] = [];
       const low = holdersLow[slot] as number;
-      const high = holdersHigh[slot] as number;
+      const high = holdersHigh[slot] ?? 0;
       for (let other = 0; other < sets.length; other++) {
         if (other === lab) continue;
         const bit = other < 32 ? (low >>> other) & 1 : (high >>> (other - 32)) & 1;

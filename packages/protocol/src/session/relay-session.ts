@@ -9,7 +9,7 @@
  * with an abort message naming it; a message that is simply not allowed (unknown sender, wrong
  * state) is a ProtocolError for the shell to refuse.
  */
-import { isCanonicalEncoding, isLowOrderEncoding } from '@overlap/crypto';
+import { findUnsafeTag } from '@overlap/crypto';
 import { ProtocolError } from '../errors.js';
 import type { RevealPolicy } from '../reveal-policy.js';
 import { parseWithSchema } from '../validate.js';
@@ -27,7 +27,7 @@ import {
   tagChunkSchema,
 } from './messages.js';
 import { hopLab } from './schedule.js';
-import { eachTag, TAG_LENGTH, tagCount } from './tags.js';
+import { TAG_LENGTH, tagCount } from './tags.js';
 
 export type RelaySessionState = 'joining' | 'exchanging' | 'done' | 'aborted';
 
@@ -181,10 +181,9 @@ export class RelaySession {
     if (chunk.first + count > set.size) {
       return `${from} sent tags beyond the committed size ${set.size} of ${chunk.owner}'s ${chunk.kind} set`;
     }
-    for (const tag of eachTag(chunk.tags)) {
-      if (isLowOrderEncoding(tag)) return `${from} sent a low-order tag`;
-      if (!isCanonicalEncoding(tag)) return `${from} sent a tag that is not canonically encoded`;
-    }
+    const unsafe = findUnsafeTag(chunk.tags);
+    if (unsafe?.reason === 'low_order') return `${from} sent a low-order tag (at ${chunk.first + unsafe.index})`;
+    if (unsafe) return `${from} sent a tag that is not canonically encoded (at ${chunk.first + unsafe.index})`;
     if (type === 'blind_result') {
       const expected = set.pending.get(`${chunk.hop}:${chunk.first}`);
       if (expected === undefined) return `${from} answered a blind task it was not given`;
@@ -295,12 +294,15 @@ function computeResults(proposal: SessionProposal, sets: ReadonlyMap<string, Set
     const matched = matchFinalTags(finals);
     labs.forEach((owner, lab) => {
       const rows: ResultRow[] = [];
-      const size = (finals[lab] as Uint8Array).length / 32;
-      for (let position = 0; position < size; position++) {
-        const others = matched.othersAt(lab, position).map((other) => labs[other] as string);
-        const row = rowFor(proposal.policy, position, others);
+      // Only positions another lab also holds can give a row (every policy needs |H| ≥ 2).
+      matched.forEachShared(lab, (position, others) => {
+        const row = rowFor(
+          proposal.policy,
+          position,
+          others.map((other) => labs[other] as string),
+        );
         if (row) rows.push(row);
-      }
+      });
       out.push({ to: owner, message: { type: 'result_rows', body: { kind, rows } } });
     });
   }
