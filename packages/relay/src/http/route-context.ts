@@ -129,7 +129,7 @@ export class RouteContext {
     let bytes = 0;
     for (const row of rows) {
       if (items.length > 0 && bytes + row.length > this.core.options.limits.maxInboxBytes) break;
-      const envelope = await readEntryBytes(this.#services.blobs, row);
+      const envelope = await readEntryBytes(this.#services.blobs, row, false);
       bytes += row.length;
       items.push({
         n: row.n,

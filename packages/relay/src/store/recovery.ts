@@ -51,9 +51,13 @@ export function loadTree(db: Db): MerkleTree {
   return tree;
 }
 
-export async function readEntryBytes(blobs: BlobFiles, row: Pick<StoredEntry, 'inline' | 'hash'>): Promise<Uint8Array> {
+export async function readEntryBytes(
+  blobs: BlobFiles,
+  row: Pick<StoredEntry, 'inline' | 'hash'>,
+  verify = true,
+): Promise<Uint8Array> {
   if (row.inline) return new Uint8Array(row.inline.buffer, row.inline.byteOffset, row.inline.length);
-  return blobs.read(toHex(row.hash));
+  return blobs.read(toHex(row.hash), verify);
 }
 
 /** Replays the log into `core`: membership, chains, sessions. */
