@@ -5,6 +5,7 @@
 const BENCHMARKS: Record<string, () => Promise<unknown>> = {
   crypto: () => import('./crypto.js'),
   indicators: () => import('./indicators.js'),
+  relay: () => import('./relay.js'),
   session: () => import('./session.js'),
 };
 

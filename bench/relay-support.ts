@@ -1,0 +1,154 @@
+/**
+ * What the relay benchmarks share: a relay started for real as a child process (`overlap relay
+ * serve` on a fresh home), its peak memory read from /proc, labs enrolled by the admin over HTTP,
+ * and latency statistics.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { RelayClient } from '@overlap/client';
+import { generateLabKeys, type LabKeys, readKeyFile } from '@overlap/crypto';
+import { parseVerifierKey } from '@overlap/log';
+import { sealEnvelope } from '@overlap/protocol';
+import { initRelay, MEMBERSHIP_SESSION } from '@overlap/relay';
+
+export const line = (text: string) => process.stdout.write(`${text}\n`);
+
+const main = join(import.meta.dirname, '..', 'packages', 'cli', 'src', 'main.ts');
+
+export interface BenchRelay {
+  url: string;
+  pid: number;
+  dir: string;
+  admin: LabKeys;
+  info: Awaited<ReturnType<RelayClient['relayInfo']>>;
+  clientFor(keys: LabKeys, timings?: number[]): RelayClient;
+  enroll(count: number): Promise<LabKeys[]>;
+  /** Peak resident memory of the relay process so far, MB (VmHWM). */
+  peakMb(): number;
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+export async function startBenchRelay(): Promise<BenchRelay> {
+  const dir = mkdtempSync(join(tmpdir(), 'overlap-bench-relay-'));
+  const db = join(dir, 'relay.db');
+  const init = await initRelay({ db });
+  const admin = await readKeyFile(init.adminKeyFile as string);
+  const port = await freePort();
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [
+      ...(process.env.OVERLAP_BENCH_RELAY_NODE_OPTIONS?.split(' ').filter(Boolean) ?? []),
+      '--import',
+      'tsx',
+      '--conditions=@overlap/source',
+      main,
+      'relay',
+      'serve',
+      '--db',
+      db,
+      '--port',
+      String(port),
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('relay listening on')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`relay exited with ${code}`)));
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const bootstrap = new RelayClient({ url });
+  const info = await bootstrap.relayInfo();
+  const verifier = parseVerifierKey(info.vkey);
+  const clientFor = (keys: LabKeys, timings?: number[]) => {
+    const client = new RelayClient({
+      url,
+      signer: { keyId: keys.keyId, secretKey: keys.signing.secretKey },
+      logVerifier: verifier,
+    });
+    if (timings) {
+      const post = client.postEnvelope.bind(client);
+      client.postEnvelope = async (session, envelope) => {
+        const started = performance.now();
+        const receipt = await post(session, envelope);
+        timings.push(performance.now() - started);
+        return receipt;
+      };
+    }
+    return client;
+  };
+  const adminClient = clientFor(admin);
+  let adminSeq = 0;
+  let adminPrev: Uint8Array | undefined;
+  return {
+    url,
+    pid: child.pid as number,
+    dir,
+    admin,
+    info,
+    clientFor,
+    async enroll(count) {
+      const labs: LabKeys[] = [];
+      for (let i = 0; i < count; i++) {
+        const keys = generateLabKeys();
+        const input = {
+          type: 'enrollment' as const,
+          session: MEMBERSHIP_SESSION,
+          seq: adminSeq++,
+          created: Date.now(),
+          payload: {
+            lab: `bench-${adminSeq}`,
+            name: `Bench lab ${adminSeq}`,
+            signing_key: keys.signing.publicKey,
+            sealing_key: keys.sealing.publicKey,
+            valid_from: Date.now() - 60_000,
+            valid_until: Date.now() + 86_400_000,
+          },
+        };
+        const envelope = sealEnvelope(adminPrev ? { ...input, prev: adminPrev } : input, {
+          keyId: admin.keyId,
+          secretKey: admin.signing.secretKey,
+        });
+        adminPrev = envelope.hash;
+        await adminClient.postAdmin(envelope.bytes);
+        labs.push(keys);
+      }
+      return labs;
+    },
+    peakMb() {
+      const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+      const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+      return kb / 1024;
+    },
+    async stop() {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
+}
+
+export function selfPeakMb(): number {
+  const status = readFileSync('/proc/self/status', 'utf8');
+  return Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+}
