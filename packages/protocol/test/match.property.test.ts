@@ -74,3 +74,16 @@ describe('matchFinalTags', () => {
     expect(() => matchFinalTags([new Uint8Array(32)]).othersAt(0, 1)).toThrow(/position 1/);
   });
 });
+
+describe('matchFinalTags against crafted tags', () => {
+  it('keeps probe runs short when every tag shares its first 28 bytes (no run a lab can aim at)', () => {
+    const n = 200_000;
+    const set = new Uint8Array(n * 32);
+    for (let i = 0; i < n; i++) new DataView(set.buffer).setUint32(i * 32 + 28, i);
+    const matched = matchFinalTags([set, set.slice(0, 32 * 10)]);
+    expect(matched.othersAt(1, 9)).toEqual([0]);
+    expect(matched.othersAt(0, n - 1)).toEqual([]);
+    // Slots from the first bytes alone would put all 200,000 tags in one run (probes up to 200,000).
+    expect(matched.longestProbe).toBeLessThan(100);
+  });
+});
