@@ -61,25 +61,90 @@ export function decodeDeterministic(bytes: Uint8Array, limits: CborLimits = DEFA
   return normalize(decoder.decode(bytes));
 }
 
-/** cbor-x input for `value`: maps in key order, large integers as BigInt; rejects what CBOR here cannot carry. */
+/**
+ * cbor-x input for `value`: maps in key order, large integers as BigInt. The fast path builds no
+ * error paths (a result of a million rows would pay for a million strings); when it meets a value
+ * CBOR here cannot carry, the slow path walks again to name where it is.
+ */
 function prepare(value: CborValue, path: string): unknown {
+  try {
+    return prepareFast(value);
+  } catch (error) {
+    if (error !== UNENCODABLE) throw error;
+    prepareSlow(value, path);
+    throw new ProtocolError('UNENCODABLE', `${path || 'value'} cannot be encoded`);
+  }
+}
+
+const UNENCODABLE = Symbol('unencodable');
+
+function prepareFast(value: CborValue): unknown {
   if (value === null || typeof value === 'boolean' || typeof value === 'string') return value;
   if (typeof value === 'number') {
-    if (!Number.isSafeInteger(value))
-      throw new ProtocolError('UNENCODABLE', `${path || 'value'}: ${value} is not a safe integer`);
+    if (!Number.isSafeInteger(value)) throw UNENCODABLE;
     return Math.abs(value) > 0xffffffff ? BigInt(value) : value;
   }
   if (value instanceof Uint8Array) return value.constructor === Uint8Array ? value : Uint8Array.from(value);
-  if (Array.isArray(value)) return value.map((item, i) => prepare(item, `${path}[${i}]`));
+  if (Array.isArray(value)) return value.map(prepareFast);
   if (typeof value === 'object') {
-    const entries = Object.entries(value).map(([key, item]) => {
-      if (item === undefined) throw new ProtocolError('UNENCODABLE', `${path}.${key} is undefined`);
-      return [key, prepare(item, path ? `${path}.${key}` : key), encodedKey(key)] as const;
+    const shape = shapeOf(Object.keys(value));
+    if (shape.asObject) {
+      // Plain objects keep string keys in insertion order, which cbor-x follows: no Map needed.
+      const out: Record<string, unknown> = {};
+      for (const key of shape.sorted) {
+        const item = (value as Record<string, CborValue>)[key];
+        if (item === undefined) throw UNENCODABLE;
+        out[key] = prepareFast(item);
+      }
+      return out;
+    }
+    const out = new Map<string, unknown>();
+    for (const key of shape.sorted) {
+      const item = (value as Record<string, CborValue>)[key];
+      if (item === undefined) throw UNENCODABLE;
+      out.set(key, prepareFast(item));
+    }
+    return out;
+  }
+  throw UNENCODABLE;
+}
+
+/** Finds and names what cannot be encoded (only called once the fast path has failed). */
+function prepareSlow(value: CborValue, path: string): void {
+  if (value === null || typeof value === 'boolean' || typeof value === 'string' || value instanceof Uint8Array) return;
+  if (typeof value === 'number') {
+    if (!Number.isSafeInteger(value))
+      throw new ProtocolError('UNENCODABLE', `${path || 'value'}: ${value} is not a safe integer`);
+    return;
+  }
+  if (Array.isArray(value)) {
+    value.forEach((item, i) => {
+      prepareSlow(item, `${path}[${i}]`);
     });
-    entries.sort((a, b) => compareBytes(a[2], b[2]));
-    return new Map(entries.map(([key, item]) => [key, item]));
+    return;
+  }
+  if (typeof value === 'object') {
+    for (const [key, item] of Object.entries(value)) {
+      if (item === undefined) throw new ProtocolError('UNENCODABLE', `${path}.${key} is undefined`);
+      prepareSlow(item, path ? `${path}.${key}` : key);
+    }
+    return;
   }
   throw new ProtocolError('UNENCODABLE', `${path || 'value'}: ${typeof value} cannot be encoded`);
+}
+
+/** Key order of an object shape, cached: a million rows share one or two shapes. */
+const shapes = new Map<string, { sorted: string[]; asObject: boolean }>();
+function shapeOf(keys: string[]): { sorted: string[]; asObject: boolean } {
+  const id = JSON.stringify(keys);
+  let shape = shapes.get(id);
+  if (shape === undefined) {
+    const sorted = [...keys].sort((a, b) => compareBytes(encodedKey(a), encodedKey(b)));
+    // Integer-like keys would be reordered by any plain object: those shapes go through a Map.
+    shape = { sorted, asObject: !keys.some((key) => /^(0|[1-9][0-9]*)$/.test(key)) };
+    if (shapes.size < 4096) shapes.set(id, shape);
+  }
+  return shape;
 }
 
 const PROTO_KEY = Uint8Array.from([0x69, ...new TextEncoder().encode('__proto__')]);
