@@ -165,7 +165,11 @@ function normalize(value: unknown): CborValue {
   if (Array.isArray(value)) return value.map(normalize);
   // A view into the input, not a copy: decoded values and the bytes they came from are both treated
   // as immutable, and a 2 MB tag chunk is then not copied once more per decode.
-  if (value instanceof Uint8Array) return value;
+  if (value instanceof Uint8Array) {
+    // cbor-x hands out Buffer views; callers get plain Uint8Array views of the same memory (Buffer's
+    // slice() semantics differ, and one class keeps hot loops over tags monomorphic).
+    return value.constructor === Uint8Array ? value : new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+  }
   if (value !== null && typeof value === 'object') {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, normalize(v)]));
   }

@@ -121,6 +121,8 @@ export function openEnvelope(
   bytes: Uint8Array,
   publicKeyOf: (keyId: string) => Uint8Array | undefined,
   limits: CborLimits = DEFAULT_CBOR_LIMITS,
+  /** SHA-256 of `bytes` if the caller has it already (it must be of exactly these bytes). */
+  bytesSha256?: Uint8Array,
 ): OpenedEnvelope {
   const outer = parseWithSchema(envelopeSchema, decodeDeterministic(bytes, limits), 'envelope');
   const header = parseWithSchema(envelopeHeaderSchema, decodeDeterministic(outer.h, limits), 'envelope header');
@@ -140,7 +142,7 @@ export function openEnvelope(
     });
   }
   if (!verified) throw new ProtocolError('BAD_ENVELOPE', `signature of ${header.sender} does not verify`);
-  return { header, payload: decodeDeterministic(outer.p, limits), hash: sha256(bytes), bytes };
+  return { header, payload: decodeDeterministic(outer.p, limits), hash: bytesSha256 ?? sha256(bytes), bytes };
 }
 
 /** The last accepted envelope of one sender in one session. */

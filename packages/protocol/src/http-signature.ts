@@ -89,6 +89,11 @@ export interface VerifyRequestInput {
   /** Lowercase names, as node:http gives them. */
   headers: Record<string, string | string[] | undefined>;
   body?: Uint8Array;
+  /**
+   * SHA-256 of `body`, when the caller has computed it already (a relay hashes each large body once
+   * for both the digest check and the envelope's hash). Must be of exactly these bytes.
+   */
+  bodySha256?: Uint8Array;
   /** Unix seconds, from the caller's clock. */
   now: number;
   maxWindowSeconds?: number;
@@ -184,7 +189,7 @@ export function verifyRequest(input: VerifyRequestInput): VerifiedRequest {
     throw new HttpSignatureError('UNKNOWN_KEY', `the key for keyid "${keyId}" is not a usable Ed25519 key`, { cause });
   }
   if (verified !== true) throw new HttpSignatureError('SIGNATURE_INVALID', 'signature: does not verify');
-  if (expectedDigest !== undefined && !equalBytes(expectedDigest, sha256(body))) {
+  if (expectedDigest !== undefined && !equalBytes(expectedDigest, input.bodySha256 ?? sha256(body))) {
     throw new HttpSignatureError('DIGEST_MISMATCH', 'content-digest: sha-256 does not match the body');
   }
   return { keyId, created, expires, nonce };

@@ -48,6 +48,8 @@ export class RelaySession {
   readonly #sets = new Map<string, SetProgress>(); // by setKey(owner, kind)
   readonly #held: { chunk: TagChunk; envelope: Uint8Array }[] = []; // hop-0 chunks waiting for every join
   #abort: { reason: string; culprit?: string } | undefined;
+  /** The message `violation()` last found sound, so `receive()` need not check it twice. */
+  #approved: SessionMessage | undefined;
 
   constructor(proposal: unknown) {
     this.proposal = parseWithSchema(sessionProposalSchema, proposal, 'session proposal');
@@ -67,6 +69,9 @@ export class RelaySession {
    * forwarded with their envelope, so the next lab can check where they came from.
    */
   receive(from: string, message: SessionMessage, envelope?: Uint8Array): Outgoing[] {
+    // Only the very message violation() just found sound, with nothing received in between.
+    const approved = this.#approved === message;
+    this.#approved = undefined;
     const index = this.proposal.labs.indexOf(from);
     if (index < 0) throw new ProtocolError('INVALID_MESSAGE', `${from} is not a lab of this session`);
     if (this.#state === 'aborted' || this.#state === 'done') {
@@ -86,6 +91,7 @@ export class RelaySession {
           message.type,
           parseWithSchema(tagChunkSchema, message.body, message.type),
           envelope,
+          approved,
         );
       case 'abort': {
         const body = parseWithSchema(abortSchema, message.body, 'abort');
@@ -105,6 +111,7 @@ export class RelaySession {
    * the same ProtocolErrors as `receive` for messages that are simply not allowed.
    */
   violation(from: string, message: SessionMessage): string | undefined {
+    this.#approved = undefined;
     const index = this.proposal.labs.indexOf(from);
     if (index < 0) throw new ProtocolError('INVALID_MESSAGE', `${from} is not a lab of this session`);
     if (this.#state === 'aborted' || this.#state === 'done') {
@@ -200,8 +207,9 @@ export class RelaySession {
     type: 'tag_chunk' | 'blind_result',
     chunk: TagChunk,
     envelope: Uint8Array,
+    approved: boolean,
   ): Outgoing[] {
-    const violation = this.#tagViolation(from, index, type, chunk);
+    const violation = approved ? undefined : this.#tagViolation(from, index, type, chunk);
     if (violation !== undefined) return this.#abortAll(violation, from);
     const set = this.#sets.get(setKey(chunk.owner, chunk.kind)) as SetProgress;
     if (type === 'blind_result') set.pending.delete(`${chunk.hop}:${chunk.first}`);
@@ -242,6 +250,7 @@ export class RelaySession {
    * naming the culprit if there is one.
    */
   abort(reason: string, culprit?: string): Outgoing[] {
+    this.#approved = undefined;
     if (this.#state === 'aborted' || this.#state === 'done') {
       throw new ProtocolError('INVALID_MESSAGE', `the session is ${this.#state}`);
     }
