@@ -75,9 +75,9 @@ export class RelayCore {
   };
 
   /** Opens an envelope from the network, mapping protocol errors to HTTP-facing codes. */
-  open(bytes: Uint8Array): OpenedEnvelope {
+  open(bytes: Uint8Array, bytesSha256?: Uint8Array): OpenedEnvelope {
     try {
-      return openEnvelope(bytes, this.publicKeyOf);
+      return openEnvelope(bytes, this.publicKeyOf, undefined, bytesSha256);
     } catch (error) {
       throw fromProtocolError(error);
     }

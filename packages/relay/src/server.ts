@@ -6,6 +6,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
+import { sha256 } from '@overlap/crypto';
 import { ed25519NoteSigner, formatVerifierKey } from '@overlap/log';
 import { RelayError } from './errors.js';
 import { authenticate } from './http/auth.js';
@@ -166,11 +167,14 @@ async function listen(o: ListenOptions): Promise<RelayServer> {
       }
       const body = await readBody(request, o.limits.maxBodyBytes, o.limits.requestTimeoutMs);
       metrics.bytesIn += body.length;
+      // One SHA-256 of the body serves the Content-Digest check and the envelope's hash.
+      const bodySha256 = isWrite ? sha256(body) : undefined;
       let auth: ReturnType<typeof authenticate> | undefined;
       if (route.auth !== 'none') {
         auth = authenticate(o.core, request, `${baseUrl}${request.url ?? '/'}`, body, {
           write: isWrite,
           clockSkewSeconds: o.limits.clockSkewSeconds,
+          ...(bodySha256 && { bodySha256 }),
         });
         if (route.auth === 'admin' && !auth.isAdmin)
           throw new RelayError('NOT_ADMIN', 'only the admin key may do this');
@@ -178,7 +182,7 @@ async function listen(o: ListenOptions): Promise<RelayServer> {
         if (wait > 0)
           throw new RelayError('RATE_LIMITED', `too many requests from ${auth.keyId}`, { retryAfter: wait });
       }
-      const opened = isWrite ? o.core.open(body) : undefined;
+      const opened = isWrite ? o.core.open(body, bodySha256) : undefined;
       const context = new RouteContext(services, params, url.searchParams, opened, auth, aborted.signal);
       const payload = await route.handle(context);
       if (!response.headersSent && !response.destroyed) {

@@ -19,7 +19,7 @@ export function authenticate(
   request: IncomingMessage,
   targetUri: string,
   body: Uint8Array,
-  options: { write: boolean; clockSkewSeconds: number },
+  options: { write: boolean; clockSkewSeconds: number; bodySha256?: Uint8Array },
 ): Authenticated {
   const now = core.options.now();
   let verified: ReturnType<typeof verifyRequest>;
@@ -29,6 +29,7 @@ export function authenticate(
       targetUri,
       headers: request.headers,
       body,
+      ...(options.bodySha256 && { bodySha256: options.bodySha256 }),
       now: Math.floor(now / 1000),
       clockSkewSeconds: options.clockSkewSeconds,
       publicKeyOf: (id) =>

@@ -27,7 +27,11 @@ export class BlobFiles {
     return join(this.#root, hashHex.slice(0, 2), hashHex);
   }
 
-  /** Writes `bytes` under its hash, durably: temp file, fsync, rename, fsync of the directory. */
+  /**
+   * Writes `bytes` under its hash: temp file, fsync, rename. The rename is durable once its
+   * directory is synced: the log writer calls `syncDirectories` once per commit for every blob of
+   * that commit, instead of once per blob.
+   */
   async write(hashHex: string, bytes: Uint8Array): Promise<void> {
     const directory = join(this.#root, hashHex.slice(0, 2));
     if (!this.#synced.has(directory)) {
@@ -45,7 +49,12 @@ export class BlobFiles {
       await handle.close();
     }
     await rename(temporary, target);
-    await syncDirectory(directory);
+  }
+
+  /** Makes the renames of these blobs durable (one fsync per directory). */
+  async syncDirectories(hashHexes: Iterable<string>): Promise<void> {
+    const directories = new Set([...hashHexes].map((hex) => join(this.#root, hex.slice(0, 2))));
+    await Promise.all([...directories].map(syncDirectory));
   }
 
   /**

@@ -169,7 +169,15 @@ export class LogWriter {
     this.#flushing = true;
     const batch = this.#queue.splice(0);
     try {
-      for (const queued of batch) for (const { file } of queued.entries) if (file) await file;
+      const files: string[] = [];
+      for (const queued of batch) {
+        for (const { file, entry } of queued.entries) {
+          if (!file) continue;
+          await file;
+          files.push(toHex(entry.hash));
+        }
+      }
+      if (files.length > 0) await this.#options.blobs.syncDirectories(files);
       const visible = this.#commit(batch);
       for (const queued of batch) queued.resolve(queued.entries.map((e) => e.index));
       this.#options.onCommitted?.(visible);
