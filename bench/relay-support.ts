@@ -28,6 +28,8 @@ export interface BenchRelay {
   enroll(count: number): Promise<LabKeys[]>;
   /** Peak resident memory of the relay process so far, MB (VmHWM). */
   peakMb(): number;
+  /** CPU time the relay process has used so far (user + system), seconds. */
+  cpuSeconds(): number;
   stop(): Promise<void>;
 }
 
@@ -70,6 +72,15 @@ export async function startBenchRelay(): Promise<BenchRelay> {
     });
     child.once('exit', (code) => reject(new Error(`relay exited with ${code}`)));
   });
+  // A failed run must not leave the relay process behind (its pipes would keep this one alive).
+  const fail = (error: unknown) => {
+    child.kill('SIGKILL');
+    process.stderr.write(`bench: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  };
+  process.once('unhandledRejection', fail);
+  process.once('uncaughtException', fail);
+  process.once('exit', () => child.kill('SIGKILL'));
   const url = `http://127.0.0.1:${port}`;
   const bootstrap = new RelayClient({ url });
   const info = await bootstrap.relayInfo();
@@ -78,7 +89,7 @@ export async function startBenchRelay(): Promise<BenchRelay> {
     const client = new RelayClient({
       url,
       signer: { keyId: keys.keyId, secretKey: keys.signing.secretKey },
-      logVerifier: verifier,
+      ...(process.env.OVERLAP_BENCH_NO_VERIFY ? {} : { logVerifier: verifier }),
     });
     if (timings) {
       const post = client.postEnvelope.bind(client);
@@ -128,6 +139,12 @@ export async function startBenchRelay(): Promise<BenchRelay> {
         labs.push(keys);
       }
       return labs;
+    },
+    cpuSeconds() {
+      // /proc/<pid>/stat fields 14 and 15 (utime, stime) in clock ticks; the name field may hold spaces.
+      const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return (Number(fields[11]) + Number(fields[12])) / 100;
     },
     peakMb() {
       const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
