@@ -208,7 +208,7 @@ const surfaces: [string, object, string[]][] = [
       'startRelayServer',
     ],
   ],
-  ['client', client, ['ClientError', 'RelayClient', 'checkRelayHealth', 'parseRelayUrl']],
+  ['client', client, ['ClientError', 'RelayClient', 'checkRelayHealth', 'parseRelayUrl', 'runLabSession']],
   ['cli', cli, ['CLI_VERSION', 'CliError', 'EXIT', 'buildProgram', 'runProgram']],
 ];
 

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RelayClient } from '@overlap/client';
+import { RelayClient, runLabSession } from '@overlap/client';
 import { generateLabKeys, type LabKeys, readKeyFile, toHex } from '@overlap/crypto';
 import {
   type Checkpoint,
@@ -23,7 +23,6 @@ import {
 import { type CborValue, type LabResult, type SessionProposal, sealEnvelope } from '@overlap/protocol';
 import { fsckRelay, initRelay, MEMBERSHIP_SESSION } from '@overlap/relay';
 import { afterAll, expect, test } from 'vitest';
-import { runLabOverHttp } from './support/http-lab.js';
 
 const SESSIONS = 6;
 const LABS_PER_SESSION = 4;
@@ -184,7 +183,7 @@ test('SIGKILL during concurrent uploads loses no acknowledged envelope; fsck is 
     await proposer.client.createSession(proposed.bytes);
     members.forEach((member, l) => {
       runs.push(
-        runLabOverHttp({
+        runLabSession({
           client: member.client,
           me: member.keys.keyId,
           secretKey: member.keys.signing.secretKey,

@@ -1,19 +1,18 @@
 /**
  * Whole sessions over real HTTP on loopback: a relay on a fresh home, an admin that enrolls three
- * labs through RelayClient, and the three labs running concurrently with runLabOverHttp, each with
+ * labs through RelayClient, and the three labs running concurrently with runLabSession, each with
  * its own client that verifies every receipt and the log's consistency. Each lab's results must
  * equal the plaintext truth computed here; a restart of the relay mid-session must change nothing.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RelayClient } from '@overlap/client';
+import { RelayClient, runLabSession } from '@overlap/client';
 import { generateLabKeys, type LabKeys, readKeyFile, toHex } from '@overlap/crypto';
 import { parseVerifierKey } from '@overlap/log';
 import { type CborValue, type LabResult, type SessionProposal, sealEnvelope } from '@overlap/protocol';
 import { initRelay, MEMBERSHIP_SESSION, type RelayServer, startRelayServer } from '@overlap/relay';
 import { afterEach, describe, expect, test } from 'vitest';
-import { runLabOverHttp } from './support/http-lab.js';
 
 type Sets = Record<string, string[]>;
 
@@ -157,7 +156,7 @@ async function runSession(
 
   const runs = Promise.all(
     f.labs.map((lab) =>
-      runLabOverHttp({
+      runLabSession({
         client: lab.client,
         me: lab.keys.keyId,
         secretKey: lab.keys.signing.secretKey,
@@ -186,7 +185,7 @@ async function runSession(
     proposalFields.policy.kind,
   );
   for (const [i, lab] of f.labs.entries()) {
-    const run = results[i] as Awaited<ReturnType<typeof runLabOverHttp>>;
+    const run = results[i] as Awaited<ReturnType<typeof runLabSession>>;
     expect(run.abortReason).toBeUndefined();
     const got = new Map([...run.results].map(([kind, rows]) => [kind, sortRows(rows)]));
     expect(got).toEqual(expected.get(lab.keys.keyId));

@@ -2,6 +2,8 @@ export type { ClientErrorCode, ClientErrorOptions } from './errors.js';
 export { ClientError } from './errors.js';
 export type { RelayHealth } from './health.js';
 export { checkRelayHealth } from './health.js';
+export type { LabRun, LabRunOptions } from './lab-runner.js';
+export { runLabSession } from './lab-runner.js';
 export type { RelayClientOptions } from './relay-client.js';
 export { RelayClient } from './relay-client.js';
 export { parseRelayUrl } from './relay-url.js';

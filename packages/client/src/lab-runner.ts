@@ -1,6 +1,5 @@
 /**
- * One lab's side of a session over the relay's HTTP API (spec/relay-api.md), for cross-package
- * tests: the LabSession engine of @overlap/protocol, its messages sealed in a per-lab envelope
+ * One lab's side of a session over the relay's HTTP API (spec/relay-api.md): the LabSession engine of @overlap/protocol, its messages sealed in a per-lab envelope
  * chain (seq, prev) and posted with RelayClient, and the lab's inbox read until the session is done
  * or aborted.
  *
@@ -13,8 +12,7 @@
  * the previous hop's key (LabSession checks the rest of its provenance), and result rows and aborts
  * must be envelopes of this session signed by the relay's key.
  */
-import type { InboxItem, RelayClient } from '@overlap/client';
-import { equalBytes, toHex } from '@overlap/crypto';
+import { type BatchPool, equalBytes, toHex } from '@overlap/crypto';
 import {
   type CborValue,
   type ChainState,
@@ -27,8 +25,10 @@ import {
   type SessionProposal,
   sealEnvelope,
 } from '@overlap/protocol';
+import type { RelayClient } from './relay-client.js';
+import type { InboxItem } from './responses.js';
 
-export interface HttpLabOptions {
+export interface LabRunOptions {
   client: RelayClient;
   /** This lab's key id. */
   me: string;
@@ -45,17 +45,19 @@ export interface HttpLabOptions {
    */
   previous?: ChainState;
   chunkSize?: number;
+  /** Worker pool for hashing and blinding (default: on the calling thread). */
+  pool?: BatchPool;
   /** Long-poll of each inbox read, ms (default 2000). */
   pollWaitMs?: number;
   signal?: AbortSignal;
 }
 
-export interface HttpLabRun {
+export interface LabRun {
   results: ReadonlyMap<string, LabResult[]>;
   abortReason?: string;
 }
 
-export async function runLabOverHttp(options: HttpLabOptions): Promise<HttpLabRun> {
+export async function runLabSession(options: LabRunOptions): Promise<LabRun> {
   const { client, me, sessionId, publicKeyOf, relayKeyId, signal } = options;
   const sessionHex = toHex(sessionId);
   const lab = new LabSession({
@@ -65,6 +67,7 @@ export async function runLabOverHttp(options: HttpLabOptions): Promise<HttpLabRu
     proposal: options.proposal,
     sets: options.sets,
     ...(options.chunkSize !== undefined && { chunkSize: options.chunkSize }),
+    ...(options.pool && { pool: options.pool }),
   });
   let chain: { seq: number; prev?: Uint8Array } =
     options.previous === undefined ? { seq: 0 } : { seq: options.previous.seq + 1, prev: options.previous.hash };
