@@ -6,6 +6,7 @@ const BENCHMARKS: Record<string, () => Promise<unknown>> = {
   crypto: () => import('./crypto.js'),
   indicators: () => import('./indicators.js'),
   relay: () => import('./relay.js'),
+  'relay-load': () => import('./relay-load.js'),
   session: () => import('./session.js'),
 };
 
