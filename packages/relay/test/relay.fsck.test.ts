@@ -1,0 +1,121 @@
+/**
+ * fsck over a real relay home: clean after real traffic (including large envelopes stored as blob
+ * files), and each kind of damage — a changed blob, a missing blob, a changed inline envelope, a
+ * missing entry, a forged checkpoint — is a finding; the CLI exits 1 on findings, 0 when clean.
+ */
+import { spawnSync } from 'node:child_process';
+import { readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BlindingKey, hashAndBlind } from '@overlap/crypto';
+import { packTags } from '@overlap/protocol';
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, test } from 'vitest';
+import { fsckRelay } from '../src/index.js';
+import { hex, seal, TestRelay } from './support/harness.js';
+
+const main = join(import.meta.dirname, '..', '..', 'cli', 'src', 'main.ts');
+const relays: TestRelay[] = [];
+afterEach(async () => {
+  for (const t of relays.splice(0)) await t.close();
+});
+
+/** A stopped relay home with enrollments, a session and one large (blob-file) chunk. */
+async function home(): Promise<{ db: string; dir: string }> {
+  const t = await TestRelay.start();
+  relays.push(t);
+  const a = await t.enroll('a');
+  const b = await t.enroll('b');
+  const session = await t.propose([a, b], { maxItemsPerKind: 5000 });
+  const path = `/v1/sessions/${hex(session)}/envelopes`;
+  expect(
+    (await t.request('POST', path, seal(a, 'join', session, { sizes: { email: 3000 } }).bytes, { signer: a })).status,
+  ).toBe(200);
+  const key = BlindingKey.generate();
+  const tags = packTags(Array.from({ length: 3000 }, (_, i) => hashAndBlind(key, 'email', `u${i}@fsck.example`)));
+  key.dispose();
+  const chunk = seal(a, 'tag_chunk', session, { kind: 'email', owner: a.keyId, hop: 0, first: 0, tags });
+  expect((await t.request('POST', path, chunk.bytes, { signer: a })).status).toBe(200);
+  await t.relay.close();
+  return { db: t.options.db as string, dir: t.dir };
+}
+
+function cli(db: string): { status: number | null; stdout: string } {
+  const run = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', '--conditions=@overlap/source', main, 'relay', 'fsck', '--db', db],
+    {
+      encoding: 'utf8',
+    },
+  );
+  return { status: run.status, stdout: run.stdout };
+}
+
+describe('overlap relay fsck', () => {
+  test('a relay home after real traffic is clean, and the CLI says so with exit 0', async () => {
+    const { db, dir } = await home();
+    const report = fsckRelay(db);
+    expect(report.findings).toEqual([]);
+    expect(report.blobs).toBe(1);
+    expect(readdirSync(join(dir, 'blobs')).length).toBe(1);
+    const run = cli(db);
+    expect(run.status).toBe(0);
+    expect(run.stdout).toContain('fsck: clean');
+  });
+
+  const damage: [string, (db: string, dir: string) => void, RegExp][] = [
+    [
+      'a changed blob file',
+      (_db, dir) => {
+        const sub = readdirSync(join(dir, 'blobs'))[0] as string;
+        const file = readdirSync(join(dir, 'blobs', sub))[0] as string;
+        writeFileSync(join(dir, 'blobs', sub, file), 'not the envelope');
+      },
+      /do not match their hash|bytes stored/,
+    ],
+    ['a missing blob file', (_db, dir) => rmSync(join(dir, 'blobs'), { recursive: true }), /blob file .* is missing/],
+    [
+      'a changed inline envelope',
+      (db) => {
+        const sql = new Database(db);
+        const row = sql
+          .prepare('SELECT idx, inline FROM entries WHERE inline IS NOT NULL ORDER BY idx LIMIT 1')
+          .get() as { idx: number; inline: Buffer };
+        const last = row.inline.length - 1;
+        row.inline[last] = (row.inline[last] as number) ^ 1;
+        sql.prepare('UPDATE entries SET inline = ? WHERE idx = ?').run(row.inline, row.idx);
+        sql.close();
+      },
+      /entry 0: the stored bytes do not match their hash/,
+    ],
+    [
+      'a missing entry',
+      (db) => {
+        const sql = new Database(db);
+        sql.prepare('DELETE FROM entries WHERE idx = 1').run();
+        sql.close();
+      },
+      /not contiguous/,
+    ],
+    [
+      'a forged checkpoint root',
+      (db) => {
+        const sql = new Database(db);
+        sql
+          .prepare('UPDATE checkpoints SET root = zeroblob(32) WHERE size = (SELECT max(size) FROM checkpoints)')
+          .run();
+        sql.close();
+      },
+      /its root is not the root of the stored entries/,
+    ],
+  ];
+
+  test.each(damage)('%s is a finding, and the CLI exits 1', async (_name, harm, finding) => {
+    const { db, dir } = await home();
+    harm(db, dir);
+    const report = fsckRelay(db);
+    expect(report.findings.join('\n')).toMatch(finding);
+    const run = cli(db);
+    expect(run.status).toBe(1);
+    expect(run.stdout).toContain('FINDING');
+  });
+});
