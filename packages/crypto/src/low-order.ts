@@ -40,24 +40,38 @@ export function isCanonicalEncoding(u: Uint8Array): boolean {
   return (u[0] as number) < 0xed;
 }
 
+/** The low-order encodings as bytes, by first byte, for the packed check below. */
+const BY_FIRST_BYTE = new Map<number, Uint8Array[]>();
+for (const hex of LOW_ORDER_ENCODINGS) {
+  const bytes = Uint8Array.from(hex.match(/../g) as string[], (pair) => Number.parseInt(pair, 16));
+  const list = BY_FIRST_BYTE.get(bytes[0] as number) ?? [];
+  list.push(bytes);
+  BY_FIRST_BYTE.set(bytes[0] as number, list);
+}
+
 /**
  * Checks a run of concatenated 32-byte tags at once (a relay checks millions): the index of the first
- * tag that is a low-order or a non-canonical encoding, and which, or undefined if all are sound.
+ * tag that is a low-order or a non-canonical encoding, and which, or undefined if all are sound. No
+ * allocation per tag: most tags are decided by their last and first bytes.
  */
 export function findUnsafeTag(
   packed: Uint8Array,
 ): { index: number; reason: 'low_order' | 'non_canonical' } | undefined {
   for (let offset = 0, index = 0; offset + 32 <= packed.length; offset += 32, index++) {
     const top = packed[offset + 31] as number;
-    if ((top & 0x80) !== 0 || (top === 0x7f && !isCanonicalEncoding(packed.subarray(offset, offset + 32)))) {
-      // bit 255 set (or a value ≥ p): low-order encodings with bit 255 set are both; report low order first
-      return isLowOrderEncoding(packed.subarray(offset, offset + 32))
-        ? { index, reason: 'low_order' }
-        : { index, reason: 'non_canonical' };
-    }
-    if (FIRST_BYTES[packed[offset] as number] === 1 && LOW_ORDER.has(toHex(packed.subarray(offset, offset + 32)))) {
+    const candidates =
+      FIRST_BYTES[packed[offset] as number] === 1 ? BY_FIRST_BYTE.get(packed[offset] as number) : undefined;
+    if (candidates && candidates.some((encoding) => equalAt(packed, offset, encoding))) {
       return { index, reason: 'low_order' };
+    }
+    if ((top & 0x80) !== 0 || (top === 0x7f && !isCanonicalEncoding(packed.subarray(offset, offset + 32)))) {
+      return { index, reason: 'non_canonical' };
     }
   }
   return undefined;
+}
+
+function equalAt(packed: Uint8Array, offset: number, encoding: Uint8Array): boolean {
+  for (let i = 0; i < 32; i++) if (packed[offset + i] !== encoding[i]) return false;
+  return true;
 }

@@ -270,3 +270,19 @@ describe('the lab engine', () => {
     );
   });
 });
+
+describe('RelaySession.violation', () => {
+  test('reports what receive() would abort for, without changing anything; an approved chunk is not checked twice', () => {
+    const relay = new RelaySession(proposal);
+    for (const lab of [a, b, c]) relay.receive(lab, join(2), ENV);
+    const beyond: SessionMessage = { type: 'tag_chunk', body: chunk(a, 0, 1, [tag(1), tag(2)]) };
+    expect(relay.violation(a, beyond)).toMatch(/beyond the committed size/);
+    expect(relay.state).toBe('exchanging');
+    const good: SessionMessage = { type: 'tag_chunk', body: chunk(a, 0, 0, [tag(1), tag(2)]) };
+    expect(relay.violation(a, good)).toBeUndefined();
+    expect(relay.receive(a, good, ENV).map((o) => o.message.type)).toEqual(['blind_task']);
+    // The same chunk again is now out of place: violation() says so, and receive() aborts.
+    expect(relay.violation(a, good)).toMatch(/expected 2/);
+    expect(relay.receive(a, good, ENV)[0]?.message.type).toBe('abort');
+  });
+});

@@ -121,13 +121,12 @@ export class RelaySession {
       case 'join':
         return this.#joinViolation(from, parseWithSchema(joinSchema, message.body, 'join'));
       case 'tag_chunk':
-      case 'blind_result':
-        return this.#tagViolation(
-          from,
-          index,
-          message.type,
-          parseWithSchema(tagChunkSchema, message.body, message.type),
-        );
+      case 'blind_result': {
+        const chunk = parseWithSchema(tagChunkSchema, message.body, message.type);
+        const violation = this.#tagViolation(from, index, message.type, chunk);
+        if (violation === undefined) this.#approved = message;
+        return violation;
+      }
       case 'abort':
         parseWithSchema(abortSchema, message.body, 'abort');
         return undefined;
