@@ -15,3 +15,21 @@ key.dispose();
 if (got.length !== expected.length || got.some((t, i) => t !== expected[i]))
   throw new Error('dist batch results differ');
 console.log(`dist smoke: ${got.length} items hashed and blinded on 2 workers from dist/, identical to one-at-a-time`);
+
+// The relay from dist/: a fresh home (SQLite through better-sqlite3, key files), HTTP on loopback.
+const { mkdtempSync, rmSync } = await import('node:fs');
+const { tmpdir } = await import('node:os');
+const { join } = await import('node:path');
+const relayPackage = await import(require.resolve('@overlap/relay'));
+if (!require.resolve('@overlap/relay').includes('/dist/')) throw new Error('relay did not resolve to dist/');
+const home = mkdtempSync(join(tmpdir(), 'overlap-dist-smoke-'));
+try {
+  await relayPackage.initRelay({ db: join(home, 'relay.db') });
+  const relay = await relayPackage.startRelayServer({ db: join(home, 'relay.db'), port: 0 });
+  const health = await (await fetch(`${relay.url}/healthz`)).json();
+  await relay.close();
+  if (health.status !== 'ok') throw new Error('the built relay is not healthy');
+  console.log(`dist smoke: relay from dist/ served /healthz (${relay.origin})`);
+} finally {
+  rmSync(home, { recursive: true, force: true });
+}

@@ -61,7 +61,7 @@ export function findUnsafeTag(
     const top = packed[offset + 31] as number;
     const candidates =
       FIRST_BYTES[packed[offset] as number] === 1 ? BY_FIRST_BYTE.get(packed[offset] as number) : undefined;
-    if (candidates && candidates.some((encoding) => equalAt(packed, offset, encoding))) {
+    if (candidates?.some((encoding) => equalAt(packed, offset, encoding))) {
       return { index, reason: 'low_order' };
     }
     if ((top & 0x80) !== 0 || (top === 0x7f && !isCanonicalEncoding(packed.subarray(offset, offset + 32)))) {
