@@ -43,6 +43,8 @@ export interface SessionStatus {
   session: Uint8Array;
   /** Log index of the session proposal. */
   proposal: number;
+  /** The signed session_proposal envelope, as the relay received it. */
+  proposal_envelope: Uint8Array;
   labs: string[];
   joined: string[];
   state: SessionState;
@@ -131,6 +133,7 @@ export const statusAnswer: Check<SessionStatus> = object(
   {
     session: sessionId,
     proposal: uint,
+    proposal_envelope: bytes(),
     labs: arrayOf(keyId),
     joined: arrayOf(keyId),
     state,

@@ -10,6 +10,7 @@ import { RelaySession, type RelaySessionState, type SessionProposal, type TagChu
 export interface SessionSummary {
   session: Uint8Array;
   proposal: number;
+  proposal_envelope: Uint8Array;
   labs: string[];
   joined: string[];
   state: RelaySessionState;
@@ -22,6 +23,8 @@ export class HostedSession {
   readonly id: Uint8Array;
   readonly idHex: string;
   readonly proposalIndex: number;
+  /** The signed session_proposal as received: labs need it to learn the session and to check it. */
+  readonly proposalEnvelope: Uint8Array;
   readonly proposal: SessionProposal;
   readonly deadline: number;
   readonly joined = new Set<string>();
@@ -31,10 +34,17 @@ export class HostedSession {
   readonly places = new Map<string, string>();
   timer: NodeJS.Timeout | undefined;
 
-  constructor(id: Uint8Array, proposalIndex: number, proposal: unknown, deadline: number) {
+  constructor(
+    id: Uint8Array,
+    proposalIndex: number,
+    proposalEnvelope: Uint8Array,
+    proposal: unknown,
+    deadline: number,
+  ) {
     this.id = id;
     this.idHex = toHex(id);
     this.proposalIndex = proposalIndex;
+    this.proposalEnvelope = proposalEnvelope;
     this.engine = new RelaySession(proposal);
     this.proposal = this.engine.proposal;
     this.deadline = deadline;
@@ -68,6 +78,7 @@ export class HostedSession {
     return {
       session: this.id,
       proposal: this.proposalIndex,
+      proposal_envelope: this.proposalEnvelope,
       labs: [...this.proposal.labs],
       joined: this.proposal.labs.filter((lab) => this.joined.has(lab)),
       state: this.state,

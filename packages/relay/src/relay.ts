@@ -134,7 +134,7 @@ export class RelayCore {
     const deadline = proposal.deadline ?? now + this.options.limits.defaultSessionMs;
     const entry = { ...this.#entry(opened), sessionDeadline: deadline };
     const { indices, committed } = this.options.writer.append([entry], auth);
-    const session = new HostedSession(opened.header.session, indices[0] as number, proposal, deadline);
+    const session = new HostedSession(opened.header.session, indices[0] as number, opened.bytes, proposal, deadline);
     this.sessions.set(idHex, session);
     this.scheduleDeadline(session);
     return { ...(await this.#acknowledge(indices[0] as number, committed)), session };

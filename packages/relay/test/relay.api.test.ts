@@ -191,3 +191,61 @@ describe('relay API', () => {
     expect(randomBytes(1)).toHaveLength(1);
   });
 });
+
+describe('session transcript', () => {
+  test('the admin gets every envelope of the session with receipts and consistent checkpoints; labs do not', async () => {
+    const t = await TestRelay.start();
+    try {
+      const a = await t.enroll('ta');
+      const b = await t.enroll('tb');
+      const session = await t.propose([a, b]);
+      const path = `/v1/sessions/${hex(session)}`;
+      for (const lab of [a, b]) {
+        const join = seal(lab, 'join', session, { sizes: { email: 0 } });
+        expect((await t.request('POST', `${path}/envelopes`, join.bytes, { signer: lab })).status).toBe(200);
+      }
+      expect((await t.request('GET', `${path}/transcript`, undefined, { signer: a })).status).toBe(403);
+      const answer = await t.request('GET', `${path}/transcript`, undefined, { signer: t.admin });
+      expect(answer.status).toBe(200);
+      const transcript = answer.body as {
+        relay: { origin: string; log_key: Uint8Array };
+        membership: unknown[];
+        envelopes: {
+          index: number;
+          envelope: Uint8Array;
+          receipt: { index: number; proof: Uint8Array[]; checkpoint: string };
+        }[];
+        checkpoints: { size: number; note: string }[];
+        consistency: { from: number; to: number; proof: Uint8Array[] }[];
+      };
+      const { ed25519NoteVerifier } = await import('@overlap/log');
+      const verifier = ed25519NoteVerifier(transcript.relay.origin, transcript.relay.log_key);
+      // The proposal, two joins (both sets empty, so the session is done at once), the result rows.
+      const keyOf = (id: string) =>
+        id === a.keyId
+          ? a.keys.signing.publicKey
+          : id === b.keyId
+            ? b.keys.signing.publicKey
+            : transcript.relay.log_key;
+      expect(transcript.envelopes.map((e) => openEnvelope(e.envelope, keyOf).header.type)).toEqual([
+        'session_proposal',
+        'join',
+        'join',
+        'result_rows',
+        'result_rows',
+      ]);
+      expect(transcript.membership).toHaveLength(2);
+      for (const { envelope, receipt } of transcript.envelopes) verifyReceipt(envelope, receipt, [verifier]);
+      const checkpoints = transcript.checkpoints.map((c) => parseCheckpoint(verifySignedNote(c.note, [verifier]).text));
+      transcript.consistency.forEach((c, i) => {
+        const from = checkpoints[i] as (typeof checkpoints)[number];
+        const to = checkpoints[i + 1] as (typeof checkpoints)[number];
+        expect(verifyConsistency(c.from, c.to, c.proof, from.rootHash, to.rootHash)).toBe(true);
+      });
+      const status = (await t.request('GET', path, undefined, { signer: b })).body as { proposal_envelope: Uint8Array };
+      expect(toHex(status.proposal_envelope)).toBe(toHex(transcript.envelopes[0]?.envelope as Uint8Array));
+    } finally {
+      await t.close();
+    }
+  });
+});

@@ -142,6 +142,53 @@ export class RouteContext {
     return items;
   }
 
+  /**
+   * A session's transcript (spec/relay-api.md §3): membership envelopes, every envelope of the
+   * session in log order with its receipt, the checkpoints those receipts name plus the latest, and
+   * a consistency proof between each consecutive pair.
+   */
+  async transcript(): Promise<Payload> {
+    const id = this.sessionId();
+    const session = this.core.sessions.get(id);
+    if (!session) throw new RelayError('NO_SUCH_SESSION', `no session ${id}`);
+    const writer = this.writerState();
+    const latest = writer.latest;
+    const rows = this.core.options.db
+      .prepare('SELECT idx, hash, inline FROM entries WHERE session = ? AND idx < ? ORDER BY idx')
+      .all(session.id, latest.size) as Pick<StoredEntry, 'idx' | 'hash' | 'inline'>[];
+    const envelopes: unknown[] = [];
+    const checkpoints = new Map<number, string>([[latest.size, latest.note]]);
+    for (const row of rows) {
+      const receipt = writer.receipt(row.idx);
+      const size = Number(receipt.checkpoint.split('\n')[1]);
+      checkpoints.set(size, receipt.checkpoint);
+      envelopes.push({ index: row.idx, envelope: await readEntryBytes(this.#services.blobs, row, false), receipt });
+    }
+    const sizes = [...checkpoints.keys()].sort((a, b) => a - b);
+    const consistency = sizes.slice(1).map((to, i) => {
+      const from = sizes[i] as number;
+      return { from, to, proof: this.core.options.tree.consistencyProof(from, to) };
+    });
+    const { identity } = this.core.options;
+    return {
+      kind: 'cbor',
+      value: {
+        version: 1,
+        relay: {
+          origin: identity.origin,
+          log_key: identity.publicKey,
+          relay_key_id: identity.keyId,
+          admin_key: this.core.membership.adminKey,
+        },
+        session: session.id,
+        membership: this.core.membership.entries.filter((e) => e.index < latest.size),
+        envelopes,
+        checkpoints: sizes.map((size) => ({ size, note: checkpoints.get(size) as string })),
+        consistency,
+      },
+    };
+  }
+
   sessionReceipt(): Payload {
     const session = this.sessionForReader();
     const index = this.#integer('index', undefined, this.params.index);

@@ -171,6 +171,15 @@ export const ROUTES: Route[] = [
   },
   {
     method: 'GET',
+    path: '/v1/sessions/{id}/transcript',
+    auth: 'admin',
+    summary:
+      "Everything an auditor needs of a session (admin key only: it holds every set's final tags): membership, the session's envelopes with receipts, checkpoints and consistency proofs.",
+    errors: ['NO_SUCH_SESSION', 'NOT_ADMIN'],
+    handle: (c) => c.transcript(),
+  },
+  {
+    method: 'GET',
     path: '/v1/log/checkpoint',
     auth: 'none',
     summary: 'The latest signed checkpoint (C2SP signed note).',

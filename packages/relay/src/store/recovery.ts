@@ -89,6 +89,7 @@ export async function replayLog(core: RelayCore, db: Db, blobs: BlobFiles, membe
       const session = new HostedSession(
         opened.header.session,
         row.idx,
+        bytes,
         parseMessage('session_proposal', opened.payload),
         stored.deadline,
       );
