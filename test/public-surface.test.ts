@@ -139,6 +139,7 @@ const surfaces: [string, object, string[]][] = [
       'packTags',
       'parseMessage',
       'parseRevealPolicy',
+      'parseRevealPolicyText',
       'parseWithSchema',
       'resultRowSchema',
       'resultRowsSchema',
@@ -208,7 +209,22 @@ const surfaces: [string, object, string[]][] = [
       'startRelayServer',
     ],
   ],
-  ['client', client, ['ClientError', 'RelayClient', 'checkRelayHealth', 'parseRelayUrl', 'runLabSession']],
+  [
+    'client',
+    client,
+    [
+      'ClientError',
+      'ForumAdmin',
+      'OverlapClient',
+      'RelayClient',
+      'checkRelayHealth',
+      'labIdentityOf',
+      'parseLabIdentity',
+      'parseRelayUrl',
+      'readIndicatorFile',
+      'runLabSession',
+    ],
+  ],
   ['cli', cli, ['CLI_VERSION', 'CliError', 'EXIT', 'buildProgram', 'runProgram']],
 ];
 

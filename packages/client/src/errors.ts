@@ -18,7 +18,9 @@ export type ClientErrorCode =
   /** A signed request (a POST or a read of session data) on a client built without a signer. */
   | 'NO_SIGNER'
   /** A method was called with an argument the API cannot carry (a malformed session id, a negative index). */
-  | 'BAD_ARGUMENT';
+  | 'BAD_ARGUMENT'
+  /** This lab's key is not (or no longer) enrolled at the relay. */
+  | 'NOT_ENROLLED';
 
 export interface ClientErrorOptions {
   cause?: unknown;

@@ -1,9 +1,15 @@
 export type { ClientErrorCode, ClientErrorOptions } from './errors.js';
 export { ClientError } from './errors.js';
+export type { LabIdentity } from './forum-admin.js';
+export { ForumAdmin, labIdentityOf, parseLabIdentity } from './forum-admin.js';
 export type { RelayHealth } from './health.js';
 export { checkRelayHealth } from './health.js';
-export type { LabRun, LabRunOptions } from './lab-runner.js';
+export type { IndicatorInput, IndicatorInputOptions } from './indicator-input.js';
+export { readIndicatorFile } from './indicator-input.js';
+export type { LabProgress, LabRun, LabRunOptions } from './lab-runner.js';
 export { runLabSession } from './lab-runner.js';
+export type { Member, OverlapClientOptions, SessionOutcome, SessionTerms, SharedIndicator } from './overlap-client.js';
+export { OverlapClient } from './overlap-client.js';
 export type { RelayClientOptions } from './relay-client.js';
 export { RelayClient } from './relay-client.js';
 export { parseRelayUrl } from './relay-url.js';

@@ -28,6 +28,14 @@ import {
 import type { RelayClient } from './relay-client.js';
 import type { InboxItem } from './responses.js';
 
+/** What a lab is doing, for progress displays: counts so far and, where known, the total. */
+export type LabProgress =
+  | { phase: 'hashing'; items: number }
+  | { phase: 'uploading'; sent: number; total: number }
+  | { phase: 'blinding'; tasks: number; tags: number }
+  | { phase: 'waiting' }
+  | { phase: 'done'; aborted: boolean };
+
 export interface LabRunOptions {
   client: RelayClient;
   /** This lab's key id. */
@@ -47,6 +55,7 @@ export interface LabRunOptions {
   chunkSize?: number;
   /** Worker pool for hashing and blinding (default: on the calling thread). */
   pool?: BatchPool;
+  onProgress?: (event: LabProgress) => void;
   /** Long-poll of each inbox read, ms (default 2000). */
   pollWaitMs?: number;
   signal?: AbortSignal;
@@ -92,11 +101,12 @@ export async function runLabSession(options: LabRunOptions): Promise<LabRun> {
     unacknowledged.push(envelope.bytes);
   };
 
-  const flush = async (): Promise<void> => {
+  const flush = async (onSent?: () => void): Promise<void> => {
     while (unacknowledged.length > 0) {
       signal?.throwIfAborted();
       await client.postEnvelope(sessionHex, unacknowledged[0] as Uint8Array);
       unacknowledged.shift();
+      onSent?.();
     }
   };
 
@@ -142,8 +152,15 @@ export async function runLabSession(options: LabRunOptions): Promise<LabRun> {
   const finished = () => lab.done || lab.abortReason !== undefined || ownAbort !== undefined;
 
   try {
+    const progress = options.onProgress ?? (() => {});
+    progress({ phase: 'hashing', items: Object.values(options.sets).reduce((n, set) => n + set.length, 0) });
     for (const message of await lab.start()) seal(message);
-    await flush();
+    const total = unacknowledged.length;
+    progress({ phase: 'uploading', sent: 0, total });
+    await flush(() => progress({ phase: 'uploading', sent: total - unacknowledged.length, total }));
+    progress({ phase: 'waiting' });
+    let tasks = 0;
+    let tags = 0;
     let after = 0;
     while (!finished()) {
       signal?.throwIfAborted();
@@ -154,6 +171,11 @@ export async function runLabSession(options: LabRunOptions): Promise<LabRun> {
         const message = messageOf(item);
         if (message !== undefined) for (const reply of await lab.receive(message)) seal(reply);
         await flush();
+        if (message?.type === 'blind_task') {
+          tasks++;
+          tags += message.body.tags.length / 32;
+          progress({ phase: 'blinding', tasks, tags });
+        }
         after = item.n + 1;
         if (finished()) break;
       }
@@ -167,5 +189,6 @@ export async function runLabSession(options: LabRunOptions): Promise<LabRun> {
     lab.dispose();
   }
   const abortReason = lab.abortReason ?? ownAbort;
+  options.onProgress?.({ phase: 'done', aborted: abortReason !== undefined });
   return abortReason === undefined ? { results: lab.results } : { results: lab.results, abortReason };
 }

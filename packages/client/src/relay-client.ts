@@ -201,6 +201,24 @@ export class RelayClient {
     return answer;
   }
 
+  /**
+   * A session's transcript as the relay sends it (deterministic CBOR, spec/relay-api.md §3): for
+   * the forum's auditors, so the client's signer must be the admin key. The bytes are kept as they
+   * are, to be written to a file and verified by `overlap audit verify`.
+   */
+  async transcript(sessionHex: string, maxBytes = 1024 * 1024 * 1024): Promise<Uint8Array> {
+    const path = `/v1/sessions/${sessionPath(sessionHex)}/transcript`;
+    const answer = await send(this.#transport, {
+      method: 'GET',
+      path,
+      signed: true,
+      accept: CBOR,
+      what: `GET ${path}`,
+      maxBytes,
+    });
+    return answer.body;
+  }
+
   /** Log entries `start` ≤ index < `end` (the relay serves at most 1,000 per request). */
   async entries(start: number, end: number): Promise<{ entries: LogEntry[] }> {
     const query = `?start=${uintArgument(start, 'start')}&end=${uintArgument(end, 'end')}`;

@@ -39,6 +39,8 @@ export interface RequestSpec {
   accept: 'application/cbor' | 'text/plain';
   /** What the request is, for error messages. */
   what: string;
+  /** Largest answer accepted (default MAX_ANSWER_BYTES). */
+  maxBytes?: number;
 }
 
 export interface Answer {
@@ -73,7 +75,7 @@ export async function send(options: TransportOptions, spec: RequestSpec): Promis
         ...(spec.body !== undefined && { body: spec.body }),
         ...(signal !== undefined && { signal }),
       });
-      body = await readBounded(response);
+      body = await readBounded(response, spec.maxBytes);
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
       if (error instanceof ClientError) throw error;

@@ -15,7 +15,7 @@ export { ProtocolError } from './errors.js';
 export type { HttpSignatureErrorCode, VerifiedRequest } from './http-signature.js';
 export { contentDigest, HttpSignatureError, signRequest, verifyRequest } from './http-signature.js';
 export type { RevealPolicy } from './reveal-policy.js';
-export { formatRevealPolicy, parseRevealPolicy, revealPolicySchema } from './reveal-policy.js';
+export { formatRevealPolicy, parseRevealPolicy, parseRevealPolicyText, revealPolicySchema } from './reveal-policy.js';
 export type { InMemoryLab, InMemoryOptions, InMemoryRun } from './session/in-memory.js';
 export { runSessionInMemory } from './session/in-memory.js';
 export type { LabResult, LabSessionOptions } from './session/lab-session.js';

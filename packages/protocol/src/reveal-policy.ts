@@ -7,6 +7,7 @@
  * - `threshold` t: only my items that t or more labs (me included) hold, t >= 2.
  */
 import { z } from 'zod';
+import { ProtocolError } from './errors.js';
 import { parseWithSchema } from './validate.js';
 
 export const revealPolicySchema = z.discriminatedUnion('kind', [
@@ -25,4 +26,17 @@ export function parseRevealPolicy(input: unknown): RevealPolicy {
 /** The policy as the short text the CLI and reports use: `labs`, `count` or `threshold:t`. */
 export function formatRevealPolicy(policy: RevealPolicy): string {
   return policy.kind === 'threshold' ? `threshold:${policy.t}` : policy.kind;
+}
+
+/** The inverse of `formatRevealPolicy`: `labs`, `count` or `threshold:T` (T ≥ 2, decimal). */
+export function parseRevealPolicyText(text: string): RevealPolicy {
+  const match = /^(labs|count|threshold:([1-9][0-9]{0,3}))$/.exec(text);
+  if (!match) {
+    throw new ProtocolError(
+      'INVALID_MESSAGE',
+      `reveal policy must be labs, count or threshold:T, got ${JSON.stringify(text)}`,
+    );
+  }
+  if (match[2] !== undefined) return parseRevealPolicy({ kind: 'threshold', t: Number(match[2]) });
+  return parseRevealPolicy({ kind: match[1] });
 }

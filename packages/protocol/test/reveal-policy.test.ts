@@ -1,6 +1,6 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect } from 'vitest';
-import { formatRevealPolicy, ProtocolError, parseRevealPolicy } from '../src/index.js';
+import { formatRevealPolicy, ProtocolError, parseRevealPolicy, parseRevealPolicyText } from '../src/index.js';
 
 describe('reveal policy', () => {
   test.each([
@@ -35,4 +35,22 @@ describe('reveal policy', () => {
   test.prop([fc.integer({ min: 2, max: 1024 })])('every threshold from 2 round-trips', (t) => {
     expect(parseRevealPolicy({ kind: 'threshold', t })).toEqual({ kind: 'threshold', t });
   });
+});
+
+describe('parseRevealPolicyText', () => {
+  test.each([
+    ['labs', { kind: 'labs' }],
+    ['count', { kind: 'count' }],
+    ['threshold:2', { kind: 'threshold', t: 2 }],
+    ['threshold:17', { kind: 'threshold', t: 17 }],
+  ])('%s', (text, policy) => {
+    expect(parseRevealPolicyText(text)).toEqual(policy);
+    expect(formatRevealPolicy(parseRevealPolicyText(text))).toBe(text);
+  });
+  test.each(['', 'Labs', 'threshold', 'threshold:1', 'threshold:0', 'threshold:02', 'threshold:x', 'count '])(
+    '%j is refused',
+    (text) => {
+      expect(() => parseRevealPolicyText(text)).toThrow(expect.objectContaining({ code: 'INVALID_MESSAGE' }));
+    },
+  );
 });

@@ -1,0 +1,277 @@
+/**
+ * The lab SDK's front door: from a lab's key and a relay URL to the suspects it shares with other
+ * labs. `OverlapClient` checks the lab's enrollment, reads membership as the admin signed it,
+ * proposes or inspects sessions (the proposal's signature is checked, never taken from the relay's
+ * word), and runs the lab's whole side of a session with `runLabSession`: hashing and blinding on a
+ * worker pool, chunked uploads whose receipts are all verified against the log's key and kept
+ * consistent, the blinding hops, and the signed result rows mapped back to the lab's own values and
+ * to other labs' names.
+ */
+import { type BatchPool, keyId as keyIdOf, type LabKeys, toHex } from '@overlap/crypto';
+import { type NoteVerifier, parseVerifierKey } from '@overlap/log';
+import {
+  type CborValue,
+  type Enrollment,
+  openEnvelope,
+  parseMessage,
+  parseRevealPolicy,
+  parseRevealPolicyText,
+  type RevealPolicy,
+  type SessionProposal,
+  sealEnvelope,
+} from '@overlap/protocol';
+import { ClientError } from './errors.js';
+import { type LabProgress, runLabSession } from './lab-runner.js';
+import { RelayClient } from './relay-client.js';
+import type { RelayInfo, SessionStatus } from './responses.js';
+import type { RetryOptions } from './retry.js';
+
+export interface OverlapClientOptions {
+  relayUrl: string;
+  keys: LabKeys;
+  /**
+   * The relay log's verifier key (C2SP vkey), as the forum publishes it. Without it the key the
+   * relay itself announces is used (trust on first use): `logKeyPinned` tells which.
+   */
+  logKey?: string;
+  /** The forum admin's Ed25519 public key, pinned; without it the relay's `admin_key` is used. */
+  adminKey?: Uint8Array;
+  pool?: BatchPool;
+  retry?: RetryOptions;
+  signal?: AbortSignal;
+  onProgress?: (event: LabProgress) => void;
+}
+
+export interface Member {
+  keyId: string;
+  lab: string;
+  name: string;
+  signingKey: Uint8Array;
+  revoked: boolean;
+  validUntil: number;
+}
+
+export interface SessionTerms {
+  session: string;
+  proposer: string;
+  labs: Member[];
+  kinds: string[];
+  policy: RevealPolicy;
+  maxItemsPerKind: number;
+  deadline?: number;
+  status: SessionStatus;
+}
+
+export interface SharedIndicator {
+  kind: string;
+  value: string;
+  /** `labs` policy: the other labs (by name) that hold it, sorted. */
+  labs?: string[];
+  /** `count` policy: how many other labs hold it. */
+  count?: number;
+}
+
+export interface SessionOutcome {
+  session: string;
+  policy: RevealPolicy;
+  /** Shared indicators, sorted by kind then value; empty when the session was aborted. */
+  results: SharedIndicator[];
+  abortReason?: string;
+}
+
+export class OverlapClient {
+  readonly relay: RelayClient;
+  readonly info: RelayInfo;
+  readonly keys: LabKeys;
+  /** Whether the log key was given by the caller (true) or taken from the relay (false). */
+  readonly logKeyPinned: boolean;
+  readonly #adminKey: Uint8Array;
+  readonly #options: OverlapClientOptions;
+
+  private constructor(options: OverlapClientOptions, relay: RelayClient, info: RelayInfo, adminKey: Uint8Array) {
+    this.#options = options;
+    this.relay = relay;
+    this.info = info;
+    this.keys = options.keys;
+    this.logKeyPinned = options.logKey !== undefined;
+    this.#adminKey = adminKey;
+  }
+
+  /** Connects: reads the relay's identity and checks it against what the caller pinned. */
+  static async connect(options: OverlapClientOptions): Promise<OverlapClient> {
+    const bootstrap = new RelayClient({
+      url: options.relayUrl,
+      ...(options.retry && { retry: options.retry }),
+      ...(options.signal && { signal: options.signal }),
+    });
+    const info = await bootstrap.relayInfo();
+    let verifier: NoteVerifier;
+    try {
+      verifier = parseVerifierKey(options.logKey ?? info.vkey);
+    } catch (cause) {
+      throw new ClientError('BAD_ARGUMENT', 'the log key is not a verifier key (name+id+key)', { cause });
+    }
+    if (options.logKey !== undefined && options.logKey !== info.vkey) {
+      throw new ClientError('RECEIPT_INVALID', `the relay announces log key ${info.vkey}, not the pinned one`);
+    }
+    if (options.adminKey !== undefined && toHex(options.adminKey) !== toHex(info.admin_key)) {
+      throw new ClientError('BAD_RESPONSE', 'the relay announces another admin key than the pinned one');
+    }
+    const relay = new RelayClient({
+      url: options.relayUrl,
+      signer: { keyId: options.keys.keyId, secretKey: options.keys.signing.secretKey },
+      logVerifier: verifier,
+      ...(options.retry && { retry: options.retry }),
+      ...(options.signal && { signal: options.signal }),
+    });
+    return new OverlapClient(options, relay, info, options.adminKey ?? info.admin_key);
+  }
+
+  get keyId(): string {
+    return this.keys.keyId;
+  }
+
+  /** Every enrolled lab, from the admin-signed envelopes (each signature checked here). */
+  async members(): Promise<Member[]> {
+    const { entries } = await this.relay.membership();
+    const members = new Map<string, Member>();
+    for (const { envelope } of entries) {
+      const opened = openEnvelope(envelope, () => this.#adminKey);
+      if (opened.header.type === 'enrollment') {
+        const e = parseMessage('enrollment', opened.payload) as Enrollment;
+        const keyId = keyIdOf(e.signing_key);
+        members.set(keyId, {
+          keyId,
+          lab: e.lab,
+          name: e.name,
+          signingKey: e.signing_key,
+          revoked: false,
+          validUntil: e.valid_until,
+        });
+      } else if (opened.header.type === 'revocation') {
+        const member = members.get(parseMessage('revocation', opened.payload).key);
+        if (member) member.revoked = true;
+      }
+    }
+    return [...members.values()];
+  }
+
+  /** This lab's own membership, or a NOT_ENROLLED error. */
+  async me(): Promise<Member> {
+    const me = (await this.members()).find((m) => m.keyId === this.keyId);
+    if (!me) throw new ClientError('NOT_ENROLLED', `key ${this.keyId} is not enrolled at ${this.relay.url}`);
+    if (me.revoked) throw new ClientError('NOT_ENROLLED', `key ${this.keyId} is revoked at ${this.relay.url}`);
+    return me;
+  }
+
+  /** Proposes a session among `labs` (lab names or key ids; this lab must be one). Answers its id. */
+  async createSession(terms: {
+    labs: string[];
+    kinds: string[];
+    policy: RevealPolicy | string;
+    maxItemsPerKind: number;
+    deadline?: number;
+  }): Promise<string> {
+    const members = await this.members();
+    const labs = terms.labs.map((name) => {
+      const member = members.find((m) => (m.lab === name || m.keyId === name) && !m.revoked);
+      if (!member) throw new ClientError('BAD_ARGUMENT', `no enrolled lab ${name}`);
+      return member.keyId;
+    });
+    if (!labs.includes(this.keyId)) throw new ClientError('BAD_ARGUMENT', 'a lab may only propose a session it is in');
+    const policy =
+      typeof terms.policy === 'string' ? parseRevealPolicyText(terms.policy) : parseRevealPolicy(terms.policy);
+    const proposal: SessionProposal = {
+      labs,
+      kinds: terms.kinds,
+      policy,
+      maxItemsPerKind: terms.maxItemsPerKind,
+      ...(terms.deadline !== undefined && { deadline: terms.deadline }),
+    };
+    const session = globalThis.crypto.getRandomValues(new Uint8Array(16));
+    const envelope = sealEnvelope(
+      { type: 'session_proposal', session, seq: 0, created: Date.now(), payload: proposal as CborValue },
+      { keyId: this.keyId, secretKey: this.keys.signing.secretKey },
+    );
+    await this.relay.createSession(envelope.bytes);
+    return toHex(session);
+  }
+
+  /** A session's terms, from its signed proposal (checked against the proposer's enrolled key). */
+  async terms(session: string): Promise<SessionTerms> {
+    const [status, members] = await Promise.all([this.relay.sessionStatus(session), this.members()]);
+    const byId = new Map(members.map((m) => [m.keyId, m]));
+    const opened = openEnvelope(status.proposal_envelope, (id) => byId.get(id)?.signingKey);
+    if (opened.header.type !== 'session_proposal' || toHex(opened.header.session) !== session) {
+      throw new ClientError('BAD_RESPONSE', `the relay's proposal envelope is not session ${session}'s`);
+    }
+    const proposal = parseMessage('session_proposal', opened.payload);
+    if (!proposal.labs.includes(opened.header.sender)) {
+      throw new ClientError('BAD_RESPONSE', 'the proposal is not signed by one of its labs');
+    }
+    return {
+      session,
+      proposer: opened.header.sender,
+      labs: proposal.labs.map((id) => {
+        const member = byId.get(id);
+        if (!member) throw new ClientError('BAD_RESPONSE', `lab ${id} of the session is not enrolled`);
+        return member;
+      }),
+      kinds: proposal.kinds,
+      policy: proposal.policy,
+      maxItemsPerKind: proposal.maxItemsPerKind,
+      ...(proposal.deadline !== undefined && { deadline: proposal.deadline }),
+      status,
+    };
+  }
+
+  /**
+   * Runs this lab's whole side of `session` with its canonical values per kind (kinds the session
+   * does not name are ignored; kinds it names and `sets` lacks are committed as empty).
+   */
+  async run(session: string, sets: Record<string, readonly string[]>): Promise<SessionOutcome> {
+    await this.me();
+    const terms = await this.terms(session);
+    if (!terms.labs.some((lab) => lab.keyId === this.keyId)) {
+      throw new ClientError('BAD_ARGUMENT', `this lab is not in session ${session}`);
+    }
+    const keys = new Map(terms.labs.map((m) => [m.keyId, m.signingKey]));
+    keys.set(this.info.relay_key_id, this.info.log_key);
+    const names = new Map(terms.labs.map((m) => [m.keyId, m.lab]));
+    const sessionId = Uint8Array.from(Buffer.from(session, 'hex'));
+    const proposed = openEnvelope(terms.status.proposal_envelope, (id) => keys.get(id));
+    const run = await runLabSession({
+      client: this.relay,
+      me: this.keyId,
+      secretKey: this.keys.signing.secretKey,
+      sessionId,
+      proposal: parseMessage('session_proposal', proposed.payload),
+      sets: Object.fromEntries(terms.kinds.map((kind) => [kind, sets[kind] ?? []])),
+      publicKeyOf: (id) => keys.get(id),
+      relayKeyId: this.info.relay_key_id,
+      ...(proposed.header.sender === this.keyId && { previous: { seq: 0, hash: proposed.hash } }),
+      ...(this.#options.pool && { pool: this.#options.pool }),
+      ...(this.#options.signal && { signal: this.#options.signal }),
+      ...(this.#options.onProgress && { onProgress: this.#options.onProgress }),
+      pollWaitMs: 10_000,
+    });
+    const results: SharedIndicator[] = [];
+    for (const kind of [...run.results.keys()].sort()) {
+      for (const row of run.results.get(kind) ?? []) {
+        results.push({
+          kind,
+          value: row.value,
+          ...(row.labs && { labs: row.labs.map((id) => names.get(id) ?? id).sort() }),
+          ...(row.count !== undefined && { count: row.count }),
+        });
+      }
+    }
+    results.sort((x, y) => (x.kind === y.kind ? compare(x.value, y.value) : compare(x.kind, y.kind)));
+    const outcome: SessionOutcome = { session, policy: terms.policy, results };
+    return run.abortReason === undefined ? outcome : { ...outcome, results: [], abortReason: run.abortReason };
+  }
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
