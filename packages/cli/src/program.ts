@@ -6,8 +6,11 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { addCryptoCommands } from './commands/crypto.js';
+import { addKeysAndAdminCommands } from './commands/keys-admin.js';
 import { addNormalizeCommand } from './commands/normalize.js';
 import { addRelayCommands } from './commands/relay.js';
+import { addSessionCommands } from './commands/session.js';
+import { addSimulationCommands } from './commands/simulate.js';
 import { CliError } from './errors.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 import type { ProgramIo } from './io.js';
@@ -34,7 +37,10 @@ export function buildProgram(io: ProgramIo): Command {
     );
   addCryptoCommands(program, io);
   addNormalizeCommand(program, io);
+  addKeysAndAdminCommands(program, io);
   addRelayCommands(program, io);
+  addSessionCommands(program, io);
+  addSimulationCommands(program, io);
   // Subcommands inherit the output and exit behaviour.
   for (const command of allCommands(program)) {
     command.configureOutput({ writeOut: (text) => void io.out(text), writeErr: io.err }).exitOverride();

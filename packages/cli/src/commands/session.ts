@@ -1,0 +1,250 @@
+/**
+ * `overlap session create|join|run|status`: a lab's sessions.
+ *
+ *   overlap session create --labs a,b,c --kinds email,ip [--reveal labs|count|threshold:T] [--max-items N] [--deadline-minutes M]
+ *   overlap session join   --session ID          the terms, checked (proposal signature, membership)
+ *   overlap session run    --session ID --input FILE [--kind K] [--region CC] [--out FILE]
+ *   overlap session status --session ID
+ *
+ * plus `--relay`, `--key`, `--log-key` (lab-context.ts) and `--json`. `run` does all of the lab's
+ * work until results or abort, shows progress on a TTY (plain lines otherwise), writes the shared
+ * indicators as JSON lines to `--out` (default `<state-dir>/<session>.results.jsonl`) and the
+ * session's result document to `<state-dir>/<session>.json` for `overlap results`. Exit 0 with
+ * results, 1 when the session was aborted or the relay failed, 64 usage, 65 bad input, 66 unreadable.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { type LabProgress, readIndicatorFile } from '@overlap/client';
+import { BatchPool } from '@overlap/crypto';
+import { INDICATOR_KIND_NAMES } from '@overlap/indicators';
+import { formatRevealPolicy } from '@overlap/protocol';
+import type { Command } from 'commander';
+import { CliError } from '../errors.js';
+import type { ProgramIo } from '../io.js';
+import {
+  addLabOptions,
+  connectLab,
+  DEFAULT_STATE_DIR,
+  type LabFlags,
+  sdkCall,
+  sessionArgument,
+} from '../lab-context.js';
+import { formatResults, type SessionResults } from '../results-format.js';
+
+export function addSessionCommands(program: Command, io: ProgramIo): void {
+  const session = program.command('session').description("a lab's sessions: propose, inspect, run, follow");
+
+  addLabOptions(session.command('create'))
+    .description('propose a session among enrolled labs (this lab among them); prints its id')
+    .requiredOption('--labs <names>', 'comma-separated lab ids (or key ids), this lab included')
+    .requiredOption('--kinds <kinds>', `comma-separated indicator kinds (${INDICATOR_KIND_NAMES.join(', ')})`)
+    .option('--reveal <policy>', 'labs, count or threshold:T', 'labs')
+    .option('--max-items <n>', 'most items a lab may commit per kind', '1000000')
+    .option('--deadline-minutes <m>', "abort if not done within this many minutes (default: the relay's)")
+    .option('--json', 'print {"session": ID}')
+    .action(
+      async (
+        flags: LabFlags & {
+          labs: string;
+          kinds: string;
+          reveal: string;
+          maxItems: string;
+          deadlineMinutes?: string;
+          json?: boolean;
+        },
+      ) => {
+        const kinds = list(flags.kinds);
+        for (const kind of kinds) {
+          if (!(INDICATOR_KIND_NAMES as readonly string[]).includes(kind))
+            throw new CliError('USAGE', `unknown kind ${kind}`);
+        }
+        const maxItems = Number(flags.maxItems);
+        if (!Number.isInteger(maxItems) || maxItems < 1)
+          throw new CliError('USAGE', '--max-items must be a positive integer');
+        const minutes = flags.deadlineMinutes === undefined ? undefined : Number(flags.deadlineMinutes);
+        if (minutes !== undefined && !(minutes > 0)) throw new CliError('USAGE', '--deadline-minutes must be positive');
+        const { client, warnings } = await connectLab(flags);
+        for (const w of warnings) io.err(`overlap: warning: ${w}\n`);
+        const id = await sdkCall(() =>
+          client.createSession({
+            labs: list(flags.labs),
+            kinds,
+            policy: flags.reveal,
+            maxItemsPerKind: maxItems,
+            ...(minutes !== undefined && { deadline: Date.now() + minutes * 60_000 }),
+          }),
+        );
+        io.out(flags.json ? `${JSON.stringify({ session: id })}\n` : `${id}\n`);
+      },
+    );
+
+  addLabOptions(session.command('join'))
+    .description("show a session's terms, checked against its signed proposal and the membership")
+    .requiredOption('--session <id>', 'the session id')
+    .option('--json', 'print the terms as JSON')
+    .action(async (flags: LabFlags & { session: string; json?: boolean }) => {
+      const id = sessionArgument(flags.session);
+      const { client, warnings } = await connectLab(flags);
+      for (const w of warnings) io.err(`overlap: warning: ${w}\n`);
+      const terms = await sdkCall(() => client.terms(id));
+      const mine = terms.labs.some((lab) => lab.keyId === client.keyId);
+      const summary = {
+        session: id,
+        proposer: terms.labs.find((l) => l.keyId === terms.proposer)?.lab ?? terms.proposer,
+        labs: terms.labs.map((l) => l.lab),
+        kinds: terms.kinds,
+        reveal: formatRevealPolicy(terms.policy),
+        max_items_per_kind: terms.maxItemsPerKind,
+        state: terms.status.state,
+        this_lab_is_in_it: mine,
+      };
+      if (flags.json) io.out(`${JSON.stringify(summary)}\n`);
+      else
+        for (const [k, v] of Object.entries(summary))
+          io.out(`${k.padEnd(20)} ${Array.isArray(v) ? v.join(', ') : v}\n`);
+      if (!mine) throw new CliError('USAGE', 'this lab is not in that session');
+    });
+
+  addLabOptions(session.command('run'))
+    .description("do all of this lab's work in a session until results or abort")
+    .requiredOption('--session <id>', 'the session id')
+    .requiredOption('--input <file>', 'suspects: .csv, .jsonl, .json (STIX 2.1) or one value per line with --kind')
+    .option('--kind <kind>', 'kind of records that name none')
+    .option('--region <cc>', 'region for phone numbers without a country code')
+    .option('--out <file>', 'where to write the shared indicators (JSON lines)')
+    .option('--state-dir <dir>', 'where the session files go', DEFAULT_STATE_DIR)
+    .option('--workers <n>', 'worker threads for hashing and blinding (default: one per core)')
+    .option('--json', 'print a JSON summary at the end')
+    .action(
+      async (
+        flags: LabFlags & {
+          session: string;
+          input: string;
+          kind?: string;
+          region?: string;
+          out?: string;
+          stateDir: string;
+          workers?: string;
+          json?: boolean;
+        },
+      ) => {
+        const id = sessionArgument(flags.session);
+        const input = await sdkCall(() =>
+          readIndicatorFile(flags.input, {
+            ...(flags.kind !== undefined && { kind: flags.kind }),
+            ...(flags.region !== undefined && { region: flags.region }),
+          }),
+        );
+        for (const r of input.rejected)
+          io.err(`overlap: ${flags.input}:${r.line}: rejected (${r.code}): ${r.message}\n`);
+        const { summary } = input;
+        io.err(
+          `overlap: ${flags.input}: ${summary.records} records, ${summary.accepted} accepted (${summary.duplicates} duplicates), ${summary.rejected} rejected\n`,
+        );
+        const workers = flags.workers === undefined ? undefined : Number(flags.workers);
+        const pool = new BatchPool(workers === undefined ? {} : { workers });
+        const progress = progressReporter(io);
+        try {
+          const { client, warnings } = await connectLab(flags, { pool, onProgress: progress });
+          for (const w of warnings) io.err(`overlap: warning: ${w}\n`);
+          const me = await sdkCall(() => client.me());
+          const outcome = await sdkCall(() => client.run(id, input.sets));
+          progress.end();
+          const doc: SessionResults = {
+            session: id,
+            lab: me.lab,
+            relay: client.info.origin,
+            policy: outcome.policy,
+            finished: new Date().toISOString(),
+            results: outcome.results,
+          };
+          const out = flags.out ?? join(flags.stateDir, `${id}.results.jsonl`);
+          await mkdir(dirname(out), { recursive: true });
+          await writeFile(out, formatResults(doc, 'jsonl'));
+          await mkdir(flags.stateDir, { recursive: true });
+          await writeFile(join(flags.stateDir, `${id}.json`), `${JSON.stringify(doc)}\n`);
+          if (outcome.abortReason !== undefined) {
+            throw new CliError('FAILURE', `session ${id} was aborted: ${outcome.abortReason}`);
+          }
+          if (flags.json)
+            io.out(`${JSON.stringify({ session: id, lab: me.lab, shared: outcome.results.length, out })}\n`);
+          else
+            io.out(`session ${id}: ${outcome.results.length} of this lab's indicators are shared; written to ${out}\n`);
+        } finally {
+          await pool.close();
+        }
+      },
+    );
+
+  addLabOptions(session.command('status'))
+    .description("a session's state: who joined, whom it waits on, the abort if any")
+    .requiredOption('--session <id>', 'the session id')
+    .option('--json', 'print the status as JSON')
+    .action(async (flags: LabFlags & { session: string; json?: boolean }) => {
+      const id = sessionArgument(flags.session);
+      const { client } = await connectLab(flags);
+      const terms = await sdkCall(() => client.terms(id));
+      const name = (keyId: string) => terms.labs.find((l) => l.keyId === keyId)?.lab ?? keyId;
+      const s = terms.status;
+      const status = {
+        session: id,
+        state: s.state,
+        labs: terms.labs.map((l) => l.lab),
+        joined: s.joined.map(name),
+        waiting_on: s.waiting_on.map(name),
+        ...(s.deadline !== undefined && { deadline: new Date(s.deadline).toISOString() }),
+        ...(s.abort && { abort: s.abort.reason }),
+      };
+      if (flags.json) io.out(`${JSON.stringify(status)}\n`);
+      else
+        for (const [k, v] of Object.entries(status)) io.out(`${k.padEnd(12)} ${Array.isArray(v) ? v.join(', ') : v}\n`);
+    });
+}
+
+function list(text: string): string[] {
+  return text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+/** Progress: one rewritten line on a TTY (with rates), plain lines otherwise. */
+function progressReporter(io: ProgramIo): ((event: LabProgress) => void) & { end(): void } {
+  const started = Date.now();
+  let lastPlain = '';
+  let shownOnTty = false;
+  const report = (event: LabProgress) => {
+    const seconds = Math.max((Date.now() - started) / 1000, 0.001);
+    let text: string;
+    switch (event.phase) {
+      case 'hashing':
+        text = `hashing and blinding ${event.items.toLocaleString('en-US')} indicators`;
+        break;
+      case 'uploading': {
+        const eta = event.sent > 0 ? ((seconds / event.sent) * (event.total - event.sent)).toFixed(0) : '?';
+        text = `uploading chunks ${event.sent}/${event.total} (ETA ${eta} s)`;
+        break;
+      }
+      case 'blinding':
+        text = `blinding other labs' sets: ${event.tasks} tasks, ${event.tags.toLocaleString('en-US')} tags (${(event.tags / seconds).toFixed(0)} tags/s)`;
+        break;
+      case 'waiting':
+        text = 'waiting for the other labs';
+        break;
+      default:
+        text = event.aborted ? 'aborted' : 'results received';
+    }
+    if (io.stderrIsTTY) {
+      io.err(`\r\x1b[2K${text}`);
+      shownOnTty = true;
+    } else if (text.split(' ')[0] !== lastPlain.split(' ')[0] || event.phase === 'done') {
+      io.err(`overlap: ${text}\n`);
+      lastPlain = text;
+    }
+  };
+  return Object.assign(report, {
+    end() {
+      if (shownOnTty) io.err('\n');
+    },
+  });
+}

@@ -1,0 +1,205 @@
+/**
+ * A complete exchange on one machine, for real: a relay on a free loopback port with a fresh SQLite
+ * database, the forum admin, one key per lab enrolled over HTTP, a session, and one `overlap
+ * session run` process per lab talking HTTP to the relay. Writes `DIR/NAME.results.jsonl` for each
+ * lab and `DIR/transcript.cbor` (fetched with the admin key), and answers what happened.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ForumAdmin, type IndicatorInput, labIdentityOf, OverlapClient, readIndicatorFile } from '@overlap/client';
+import { generateLabKeys, type LabKeys, readKeyFile, writeKeyFile } from '@overlap/crypto';
+import { parseRevealPolicyText, type RevealPolicy } from '@overlap/protocol';
+import { initRelay, startRelayServer } from '@overlap/relay';
+import { CliError } from './errors.js';
+
+export interface SimulationLab {
+  name: string;
+  file: string;
+}
+
+export interface SimulationOptions {
+  labs: SimulationLab[];
+  reveal: string;
+  region?: string;
+  kind?: string;
+  out: string;
+  log: (line: string) => void;
+}
+
+export interface SimulationLabOutcome {
+  name: string;
+  input: IndicatorInput['summary'];
+  /** Distinct canonical values per kind. */
+  distinct: Record<string, number>;
+  /** Lines of DIR/NAME.results.jsonl. */
+  results: { kind: string; value: string; labs?: string[]; count?: number }[];
+}
+
+export interface SimulationOutcome {
+  session: string;
+  policy: RevealPolicy;
+  kinds: string[];
+  labs: SimulationLabOutcome[];
+  transcript: string;
+  relayOrigin: string;
+  seconds: number;
+}
+
+const LAB_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+export async function runSimulation(options: SimulationOptions): Promise<SimulationOutcome> {
+  const started = performance.now();
+  const { labs, log } = options;
+  if (labs.length < 2) throw new CliError('USAGE', 'a simulation needs at least two --lab NAME=FILE');
+  if (labs.length > 64) throw new CliError('USAGE', 'at most 64 labs');
+  const names = new Set<string>();
+  for (const lab of labs) {
+    if (!LAB_NAME.test(lab.name))
+      throw new CliError('USAGE', `lab name ${JSON.stringify(lab.name)}: lowercase letters, digits, -`);
+    if (names.has(lab.name)) throw new CliError('USAGE', `lab ${lab.name} is given twice`);
+    names.add(lab.name);
+    if (!existsSync(lab.file)) throw new CliError('NO_INPUT', `${lab.name}: cannot read ${lab.file}`);
+  }
+  let policy: RevealPolicy;
+  try {
+    policy = parseRevealPolicyText(options.reveal);
+  } catch (cause) {
+    throw new CliError('USAGE', `--reveal: ${(cause as Error).message}`, { cause });
+  }
+  if (policy.kind === 'threshold' && policy.t > labs.length) {
+    throw new CliError('USAGE', `threshold:${policy.t} needs at least ${policy.t} labs`);
+  }
+
+  // Each lab's file, read here too: the session's kinds and cap come from what the labs hold.
+  const inputs = await Promise.all(
+    labs.map((lab) =>
+      readIndicatorFile(lab.file, {
+        ...(options.kind !== undefined && { kind: options.kind }),
+        ...(options.region !== undefined && { region: options.region }),
+      }).catch((cause) => {
+        throw new CliError('DATA', `${lab.name}: ${(cause as Error).message}`, { cause });
+      }),
+    ),
+  );
+  const kinds = [...new Set(inputs.flatMap((input) => Object.keys(input.sets)))].sort();
+  if (kinds.length === 0) throw new CliError('DATA', 'no lab has any accepted indicator');
+  if (kinds.length > 16) throw new CliError('DATA', `${kinds.length} kinds; a session holds at most 16`);
+  const maxItems = Math.max(1, ...inputs.flatMap((input) => Object.values(input.sets).map((set) => set.length)));
+
+  await mkdir(options.out, { recursive: true });
+  const work = await mkdtemp(join(tmpdir(), 'overlap-simulate-'));
+  const init = await initRelay({ db: join(work, 'relay', 'relay.db') });
+  const relay = await startRelayServer({ db: init.db, port: 0 });
+  log(`relay ${relay.url} (log ${relay.origin}), fresh database in ${work}`);
+  try {
+    const admin = new ForumAdmin(relay.url, await readKeyFile(init.adminKeyFile as string));
+    const keys: LabKeys[] = [];
+    for (const lab of labs) {
+      const k = generateLabKeys();
+      await writeKeyFile(join(work, `${lab.name}.key`), k);
+      await admin.enroll({ signingKey: k.signing.publicKey, sealingKey: k.sealing.publicKey }, lab.name);
+      keys.push(k);
+      log(`enrolled ${lab.name} (key ${labIdentityOf(k).key_id})`);
+    }
+    const proposer = await OverlapClient.connect({ relayUrl: relay.url, keys: keys[0] as LabKeys, logKey: relay.vkey });
+    const session = await proposer.createSession({
+      labs: labs.map((l) => l.name),
+      kinds,
+      policy,
+      maxItemsPerKind: maxItems,
+      deadline: Date.now() + 60 * 60_000,
+    });
+    log(`session ${session}: kinds ${kinds.join(', ')}; reveal ${options.reveal}; ${labs.length} lab processes`);
+
+    const workers = Math.max(1, Math.floor(availableParallelism() / labs.length));
+    const runs = labs.map((lab, i) =>
+      runLabProcess(
+        [
+          'session',
+          'run',
+          '--relay',
+          relay.url,
+          '--key',
+          join(work, `${lab.name}.key`),
+          '--log-key',
+          relay.vkey,
+          '--session',
+          session,
+          '--input',
+          lab.file,
+          '--out',
+          join(options.out, `${lab.name}.results.jsonl`),
+          '--state-dir',
+          join(work, `state-${i}`),
+          '--workers',
+          String(workers),
+          '--json',
+          ...(options.kind !== undefined ? ['--kind', options.kind] : []),
+          ...(options.region !== undefined ? ['--region', options.region] : []),
+        ],
+        lab.name,
+      ),
+    );
+    const exits = await Promise.all(runs);
+    const failed = exits.filter((e) => e.code !== 0);
+    for (const f of failed) log(`${f.name} failed (exit ${f.code}):\n${f.stderr.trim()}`);
+
+    const transcript = join(options.out, 'transcript.cbor');
+    await writeFile(transcript, await admin.relay.transcript(session));
+    if (failed.length > 0) throw new CliError('FAILURE', `${failed.map((f) => f.name).join(', ')} did not finish`);
+
+    const outcomes: SimulationLabOutcome[] = [];
+    for (const [i, lab] of labs.entries()) {
+      const text = await readFile(join(options.out, `${lab.name}.results.jsonl`), 'utf8');
+      const input = inputs[i] as IndicatorInput;
+      outcomes.push({
+        name: lab.name,
+        input: input.summary,
+        distinct: Object.fromEntries(Object.entries(input.sets).map(([k, set]) => [k, set.length])),
+        results: text
+          .split('\n')
+          .filter(Boolean)
+          .map((line) => JSON.parse(line)),
+      });
+    }
+    for (const k of keys) k.dispose();
+    return {
+      session,
+      policy,
+      kinds,
+      labs: outcomes,
+      transcript,
+      relayOrigin: relay.origin,
+      seconds: (performance.now() - started) / 1000,
+    };
+  } finally {
+    await relay.close();
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+/** The `overlap` entry point this process runs (source under tsx, or dist), for child processes. */
+function cliEntry(): string {
+  const source = fileURLToPath(new URL('./main.ts', import.meta.url));
+  return existsSync(source) ? source : fileURLToPath(new URL('./main.js', import.meta.url));
+}
+
+function runLabProcess(args: string[], name: string): Promise<{ name: string; code: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [...process.execArgv, cliEntry(), ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, OVERLAP_KEY_PASSPHRASE: '' },
+    });
+    let stderr = '';
+    child.stdout.resume();
+    child.stderr.on('data', (data: Buffer) => {
+      stderr += data.toString();
+    });
+    child.on('error', (error) => resolve({ name, code: -1, stderr: error.message }));
+    child.on('exit', (code) => resolve({ name, code, stderr }));
+  });
+}
