@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ForumAdmin, type IndicatorInput, labIdentityOf, OverlapClient, readIndicatorFile } from '@overlap/client';
 import { generateLabKeys, type LabKeys, readKeyFile, writeKeyFile } from '@overlap/crypto';
@@ -53,7 +53,10 @@ const LAB_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
 export async function runSimulation(options: SimulationOptions): Promise<SimulationOutcome> {
   const started = performance.now();
-  const { labs, log } = options;
+  const { log } = options;
+  // Child processes may run from another directory: every path they get is absolute.
+  const labs = options.labs.map((lab) => ({ ...lab, file: resolve(lab.file) }));
+  options = { ...options, out: resolve(options.out) };
   if (labs.length < 2) throw new CliError('USAGE', 'a simulation needs at least two --lab NAME=FILE');
   if (labs.length > 64) throw new CliError('USAGE', 'at most 64 labs');
   const names = new Set<string>();
@@ -182,16 +185,25 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   }
 }
 
-/** The `overlap` entry point this process runs (source under tsx, or dist), for child processes. */
-function cliEntry(): string {
+/**
+ * How to start the `overlap` command in a child process: the built `main.js` with plain node, or,
+ * in a source checkout, `main.ts` through tsx (as `pnpm overlap` does), from the repository root
+ * where tsx is installed.
+ */
+function cliCommand(): { args: string[]; cwd: string | undefined } {
+  const built = fileURLToPath(new URL('./main.js', import.meta.url));
+  if (existsSync(built)) return { args: [built], cwd: undefined };
   const source = fileURLToPath(new URL('./main.ts', import.meta.url));
-  return existsSync(source) ? source : fileURLToPath(new URL('./main.js', import.meta.url));
+  const root = fileURLToPath(new URL('../../../', import.meta.url));
+  return { args: ['--import', 'tsx', '--conditions=@overlap/source', source], cwd: root };
 }
 
 function runLabProcess(args: string[], name: string): Promise<{ name: string; code: number | null; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [...process.execArgv, cliEntry(), ...args], {
+    const command = cliCommand();
+    const child = spawn(process.execPath, [...command.args, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
+      ...(command.cwd !== undefined && { cwd: command.cwd }),
       env: { ...process.env, OVERLAP_KEY_PASSPHRASE: '' },
     });
     let stderr = '';

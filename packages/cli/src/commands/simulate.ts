@@ -154,7 +154,7 @@ async function printSummary(io: ProgramIo, outcome: SimulationOutcome, out: stri
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
   for (const row of [header, ...rows])
-    io.out(`  ${row.map((cell, i) => cell.padEnd(widths[i] as number)).join('  ')}\n`);
+    io.out(`  ${row.map((cell, i) => cell.padEnd(widths[i] as number)).join('  ').trimEnd()}\n`);
   io.out(
     `\nresults: ${outcome.labs.map((l) => join(out, `${l.name}.results.jsonl`)).join(', ')}\ntranscript: ${outcome.transcript}\n`,
   );
