@@ -122,7 +122,14 @@ describe('overlap simulate, end to end', () => {
       let stderr = '';
       const code = await runProgram(
         ['simulate', ...labs.flatMap((l) => ['--lab', l]), '--reveal', reveal, '--out', out, '--json'],
-        { out: (t) => void (stdout += t), err: (t) => void (stderr += t) },
+        {
+          out: (text) => {
+            stdout += text;
+          },
+          err: (text) => {
+            stderr += text;
+          },
+        },
       );
       expect(code, stderr).toBe(0);
       const summary = JSON.parse(stdout) as { labs: { name: string; rejected: number }[]; reveal: string };

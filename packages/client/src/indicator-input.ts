@@ -65,7 +65,10 @@ export async function readIndicatorFile(path: string, options: IndicatorInputOpt
       continue;
     }
     let set = sets.get(record.kind);
-    if (!set) sets.set(record.kind, (set = new Set()));
+    if (!set) {
+      set = new Set();
+      sets.set(record.kind, set);
+    }
     set.add(record.value);
   }
   return { sets: Object.fromEntries([...sets].map(([kind, set]) => [kind, [...set]])), summary, rejected, format };

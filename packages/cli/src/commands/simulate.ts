@@ -68,7 +68,6 @@ export function addSimulationCommands(program: Command, io: ProgramIo): void {
         labs,
         reveal: 'labs',
         out: flags.out,
-        region: 'US',
         log: (line) => io.err(`overlap: ${line}\n`),
       });
       await printSummary(io, outcome, flags.out);
@@ -144,20 +143,38 @@ async function printSummary(io: ProgramIo, outcome: SimulationOutcome, out: stri
   io.out(
     `session ${outcome.session} (reveal ${formatRevealPolicy(outcome.policy)}), ${outcome.seconds.toFixed(1)} s\n\n`,
   );
-  const header = ['lab', 'records', 'accepted', 'rejected', ...outcome.kinds.map((k) => `${k} shared/held`)];
-  const rows = outcome.labs.map((lab) => [
-    lab.name,
-    String(lab.input.records),
-    String(lab.input.accepted),
-    String(lab.input.rejected),
-    ...outcome.kinds.map((k) => `${lab.results.filter((r) => r.kind === k).length}/${lab.distinct[k] ?? 0}`),
-  ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
-  for (const row of [header, ...rows])
-    io.out(`  ${row.map((cell, i) => cell.padEnd(widths[i] as number)).join('  ').trimEnd()}\n`);
+  const names = outcome.labs.map((lab) => lab.name);
+  table(
+    io,
+    ['input', ...names],
+    [
+      ['records', ...outcome.labs.map((lab) => String(lab.input.records))],
+      ['accepted', ...outcome.labs.map((lab) => String(lab.input.accepted))],
+      ['duplicates', ...outcome.labs.map((lab) => String(lab.input.duplicates))],
+      ['rejected', ...outcome.labs.map((lab) => String(lab.input.rejected))],
+    ],
+  );
+  io.out('\n');
+  table(
+    io,
+    ['revealed / held', ...names],
+    outcome.kinds.map((kind) => [
+      kind,
+      ...outcome.labs.map((lab) => `${lab.results.filter((r) => r.kind === kind).length} / ${lab.distinct[kind] ?? 0}`),
+    ]),
+  );
   io.out(
     `\nresults: ${outcome.labs.map((l) => join(out, `${l.name}.results.jsonl`)).join(', ')}\ntranscript: ${outcome.transcript}\n`,
   );
+}
+
+function table(io: ProgramIo, header: string[], rows: string[][]): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  for (const row of [header, ...rows]) {
+    io.out(
+      `  ${row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] as number) : cell.padStart(widths[i] as number))).join('  ')}\n`,
+    );
+  }
 }
 
 /** Per kind, how many suspects each group of labs shares (read from lab-a's and the others' rows). */
@@ -173,7 +190,7 @@ function printOverlapReport(io: ProgramIo, outcome: SimulationOutcome): void {
     }
     const parts = [...groups].sort((a, b) => b[0].length - a[0].length || a[0].localeCompare(b[0]));
     io.out(
-      `  ${kind.padEnd(18)} ${parts.map(([holders, values]) => `${holders}: ${values.size}`).join('; ') || 'nothing shared'}\n`,
+      `  ${kind.padEnd(20)} ${parts.map(([holders, values]) => `${holders}: ${values.size}`).join('; ') || 'nothing shared'}\n`,
     );
   }
 }
