@@ -4,6 +4,7 @@
  */
 const BENCHMARKS: Record<string, () => Promise<unknown>> = {
   crypto: () => import('./crypto.js'),
+  e2e: () => import('./e2e.js'),
   indicators: () => import('./indicators.js'),
   relay: () => import('./relay.js'),
   'relay-load': () => import('./relay-load.js'),

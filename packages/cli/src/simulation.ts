@@ -37,6 +37,8 @@ export interface SimulationLabOutcome {
   distinct: Record<string, number>;
   /** Lines of DIR/NAME.results.jsonl. */
   results: { kind: string; value: string; labs?: string[]; count?: number }[];
+  /** What the lab process reported: wall time per phase and its peak memory. */
+  process: { phases_ms?: Record<string, number>; peak_rss_mb?: number };
 }
 
 export interface SimulationOutcome {
@@ -47,6 +49,8 @@ export interface SimulationOutcome {
   transcript: string;
   relayOrigin: string;
   seconds: number;
+  /** Peak memory of this process (the relay ran in it), MB. */
+  relayPeakRssMb: number;
 }
 
 const LAB_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -167,6 +171,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
           .split('\n')
           .filter(Boolean)
           .map((line) => JSON.parse(line)),
+        process: lastJsonLine((exits[i] as { stdout: string }).stdout),
       });
     }
     for (const k of keys) k.dispose();
@@ -178,6 +183,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
       transcript,
       relayOrigin: relay.origin,
       seconds: (performance.now() - started) / 1000,
+      relayPeakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
     };
   } finally {
     await relay.close();
@@ -198,7 +204,19 @@ function cliCommand(): { args: string[]; cwd: string | undefined } {
   return { args: ['--import', 'tsx', '--conditions=@overlap/source', source], cwd: root };
 }
 
-function runLabProcess(args: string[], name: string): Promise<{ name: string; code: number | null; stderr: string }> {
+function lastJsonLine(text: string): SimulationLabOutcome['process'] {
+  const line = text.trim().split('\n').at(-1);
+  try {
+    return line ? (JSON.parse(line) as SimulationLabOutcome['process']) : {};
+  } catch {
+    return {};
+  }
+}
+
+function runLabProcess(
+  args: string[],
+  name: string,
+): Promise<{ name: string; code: number | null; stderr: string; stdout: string }> {
   return new Promise((resolve) => {
     const command = cliCommand();
     const child = spawn(process.execPath, [...command.args, ...args], {
@@ -207,11 +225,14 @@ function runLabProcess(args: string[], name: string): Promise<{ name: string; co
       env: { ...process.env, OVERLAP_KEY_PASSPHRASE: '' },
     });
     let stderr = '';
-    child.stdout.resume();
+    let stdout = '';
+    child.stdout.on('data', (data: Buffer) => {
+      stdout += data.toString();
+    });
     child.stderr.on('data', (data: Buffer) => {
       stderr += data.toString();
     });
-    child.on('error', (error) => resolve({ name, code: -1, stderr: error.message }));
-    child.on('exit', (code) => resolve({ name, code, stderr }));
+    child.on('error', (error) => resolve({ name, code: -1, stderr: error.message, stdout }));
+    child.on('close', (code) => resolve({ name, code, stderr, stdout }));
   });
 }

@@ -144,8 +144,15 @@ export function addSessionCommands(program: Command, io: ProgramIo): void {
         const workers = flags.workers === undefined ? undefined : Number(flags.workers);
         const pool = new BatchPool(workers === undefined ? {} : { workers });
         const progress = progressReporter(io);
+        const phases = phaseClock();
         try {
-          const { client, warnings } = await connectLab(flags, { pool, onProgress: progress });
+          const { client, warnings } = await connectLab(flags, {
+            pool,
+            onProgress: (event) => {
+              phases.mark(event.phase);
+              progress(event);
+            },
+          });
           for (const w of warnings) io.err(`overlap: warning: ${w}\n`);
           const me = await sdkCall(() => client.me());
           const outcome = await sdkCall(() => client.run(id, input.sets));
@@ -199,6 +206,28 @@ export function addSessionCommands(program: Command, io: ProgramIo): void {
       else
         for (const [k, v] of Object.entries(status)) io.out(`${k.padEnd(12)} ${Array.isArray(v) ? v.join(', ') : v}\n`);
     });
+}
+
+/** Wall time of each phase of a lab's run (hashing, uploading, the exchange until results). */
+function phaseClock() {
+  const started = performance.now();
+  const at: Partial<Record<LabProgress['phase'], number>> = {};
+  return {
+    mark(phase: LabProgress['phase']) {
+      at[phase] ??= performance.now();
+    },
+    done(): Record<string, number> {
+      const end = at.done ?? performance.now();
+      const uploading = at.uploading ?? end;
+      const waiting = at.waiting ?? end;
+      return {
+        hashing_and_blinding: Math.round(uploading - (at.hashing ?? started)),
+        uploading: Math.round(waiting - uploading),
+        exchange: Math.round(end - waiting),
+        total: Math.round(end - started),
+      };
+    },
+  };
 }
 
 function list(text: string): string[] {

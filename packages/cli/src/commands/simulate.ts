@@ -129,12 +129,14 @@ function summaryJson(outcome: SimulationOutcome) {
     kinds: outcome.kinds,
     transcript: outcome.transcript,
     seconds: Number(outcome.seconds.toFixed(1)),
+    relay_process_peak_rss_mb: outcome.relayPeakRssMb,
     labs: outcome.labs.map((lab) => ({
       name: lab.name,
       records: lab.input.records,
       accepted: lab.input.accepted,
       rejected: lab.input.rejected,
       revealed: lab.results.length,
+      ...lab.process,
     })),
   };
 }
