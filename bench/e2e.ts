@@ -40,6 +40,10 @@ line(
   `  crypto on all cores: hash_to_group ${(1 / hashSeconds).toFixed(0)}/s, X25519 ${(1 / blindSeconds).toFixed(0)}/s → floor ${floor.toFixed(1)} s`,
 );
 
+function pairName(a: number, b: number): string {
+  return `${Math.min(a, b)}${Math.max(a, b)}`;
+}
+
 const dir = mkdtempSync(join(tmpdir(), 'overlap-bench-e2e-'));
 try {
   const labs = ['lab-a', 'lab-b', 'lab-c'];
@@ -48,10 +52,8 @@ try {
     const lines: string[] = [];
     for (let k = 0; k < N; k++) {
       if (k < tenth) lines.push(`all-${k}@bench.example`);
-      else if (k < 2 * tenth)
-        lines.push(`pair-${Math.min(i, (i + 1) % 3)}${Math.max(i, (i + 1) % 3)}-${k}@bench.example`);
-      else if (k < 3 * tenth)
-        lines.push(`pair-${Math.min(i, (i + 2) % 3)}${Math.max(i, (i + 2) % 3)}-${k}@bench.example`);
+      else if (k < 2 * tenth) lines.push(`pair-${pairName(i, (i + 1) % 3)}-${k - tenth}@bench.example`);
+      else if (k < 3 * tenth) lines.push(`pair-${pairName(i, (i + 2) % 3)}-${k - 2 * tenth}@bench.example`);
       else lines.push(`own-${i}-${k}@bench.example`);
     }
     writeFileSync(join(dir, `${name}.txt`), `${lines.join('\n')}\n`);

@@ -173,9 +173,11 @@ export function addSessionCommands(program: Command, io: ProgramIo): void {
           if (outcome.abortReason !== undefined) {
             throw new CliError('FAILURE', `session ${id} was aborted: ${outcome.abortReason}`);
           }
-          if (flags.json)
-            io.out(`${JSON.stringify({ session: id, lab: me.lab, shared: outcome.results.length, out })}\n`);
-          else
+          if (flags.json) {
+            const peakRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
+            const summary = { session: id, lab: me.lab, shared: outcome.results.length, out };
+            io.out(`${JSON.stringify({ ...summary, phases_ms: phases.done(), peak_rss_mb: peakRssMb })}\n`);
+          } else
             io.out(`session ${id}: ${outcome.results.length} of this lab's indicators are shared; written to ${out}\n`);
         } finally {
           await pool.close();
