@@ -15,12 +15,19 @@ export interface RelayErrorBody {
 }
 
 /** The whole body of `response`, refused (BAD_RESPONSE) beyond `maxBytes`. */
-export async function readBounded(response: Response, maxBytes: number = MAX_ANSWER_BYTES): Promise<Uint8Array> {
+export async function readBounded(
+  response: Response,
+  maxBytes: number = MAX_ANSWER_BYTES,
+  what = 'the answer',
+): Promise<Uint8Array> {
   // content-length comes from the relay: a hint to refuse early, never trusted to size a buffer
   const declared = Number(response.headers.get('content-length') ?? Number.NaN);
   if (declared > maxBytes) {
     await response.body?.cancel();
-    throw new ClientError('BAD_RESPONSE', `the relay's answer is ${declared} bytes, over the ${maxBytes} limit`);
+    throw new ClientError(
+      'BAD_RESPONSE',
+      `${what}: the relay's answer is ${declared} bytes, over the ${maxBytes} limit`,
+    );
   }
   if (response.body === null) return new Uint8Array(0);
   const chunks: Uint8Array[] = [];
@@ -29,7 +36,7 @@ export async function readBounded(response: Response, maxBytes: number = MAX_ANS
     total += chunk.length;
     if (total > maxBytes) {
       await response.body.cancel().catch(() => undefined);
-      throw new ClientError('BAD_RESPONSE', `the relay's answer runs over the ${maxBytes} byte limit`);
+      throw new ClientError('BAD_RESPONSE', `${what}: the relay's answer runs over the ${maxBytes} byte limit`);
     }
     chunks.push(chunk);
   }

@@ -12,7 +12,7 @@
  * the previous hop's key (LabSession checks the rest of its provenance), and result rows and aborts
  * must be envelopes of this session signed by the relay's key.
  */
-import { type BatchPool, equalBytes, toHex } from '@overlap/crypto';
+import { type BatchPool, equalBytes, fromHex, toHex } from '@overlap/crypto';
 import {
   type CborValue,
   type ChainState,
@@ -25,6 +25,7 @@ import {
   type SessionProposal,
   sealEnvelope,
 } from '@overlap/protocol';
+import type { LabStateStore } from './lab-state-store.js';
 import type { RelayClient } from './relay-client.js';
 import type { InboxItem } from './responses.js';
 
@@ -59,6 +60,11 @@ export interface LabRunOptions {
   /** Long-poll of each inbox read, ms (default 2000). */
   pollWaitMs?: number;
   signal?: AbortSignal;
+  /**
+   * Where to keep this session's state so that a new process resumes after this one dies
+   * (lab-state-store.ts). Without it, the state lives only in memory.
+   */
+  store?: LabStateStore;
 }
 
 export interface LabRun {
@@ -69,6 +75,9 @@ export interface LabRun {
 export async function runLabSession(options: LabRunOptions): Promise<LabRun> {
   const { client, me, sessionId, publicKeyOf, relayKeyId, signal } = options;
   const sessionHex = toHex(sessionId);
+  const store = options.store;
+  const resumed = store !== undefined && (await store.exists()) ? await store.loadProgress() : undefined;
+  const secrets = resumed && store ? await store.loadSecrets() : undefined;
   const lab = new LabSession({
     me,
     sessionId,
@@ -77,11 +86,39 @@ export async function runLabSession(options: LabRunOptions): Promise<LabRun> {
     sets: options.sets,
     ...(options.chunkSize !== undefined && { chunkSize: options.chunkSize }),
     ...(options.pool && { pool: options.pool }),
+    ...(resumed &&
+      secrets && {
+        resume: { key: secrets.key, order: secrets.order, answered: resumed.answered, results: resumed.results },
+      }),
   });
-  let chain: { seq: number; prev?: Uint8Array } =
-    options.previous === undefined ? { seq: 0 } : { seq: options.previous.seq + 1, prev: options.previous.hash };
-  /** Sealed envelopes without a receipt yet, in chain order. */
-  const unacknowledged: Uint8Array[] = [];
+  secrets?.key.fill(0);
+  let chain: { seq: number; prev?: Uint8Array } = resumed
+    ? { seq: resumed.seq, ...(resumed.prev !== undefined && { prev: fromHex(resumed.prev) }) }
+    : options.previous === undefined
+      ? { seq: 0 }
+      : { seq: options.previous.seq + 1, prev: options.previous.hash };
+  /** Sealed envelopes without a receipt yet, in chain order, with their sequence numbers. */
+  const unacknowledged: { seq: number; bytes: Uint8Array }[] =
+    resumed && store ? (await store.outbox(resumed.seq)).map(({ seq, envelope }) => ({ seq, bytes: envelope })) : [];
+  let started = resumed?.started ?? false;
+  let after = resumed?.inboxAfter ?? 0;
+  if (store && !resumed) {
+    const state = lab.state();
+    await store.saveSecrets(state.key, state.order);
+    state.key.fill(0);
+  }
+  /** Records where the lab is, after the outbox holds everything sealed so far. */
+  const checkpoint = async (): Promise<void> => {
+    if (!store) return;
+    await store.saveProgress({
+      seq: chain.seq,
+      ...(chain.prev && { prev: toHex(chain.prev) }),
+      started,
+      inboxAfter: after,
+      answered: lab.answered,
+      results: Object.fromEntries(lab.results),
+    });
+  };
   /** An abort this driver raised itself (the relay handed out something a lab must refuse). */
   let ownAbort: string | undefined;
 
@@ -97,15 +134,24 @@ export async function runLabSession(options: LabRunOptions): Promise<LabRun> {
       keyId: me,
       secretKey: options.secretKey,
     });
+    unacknowledged.push({ seq: chain.seq, bytes: envelope.bytes });
     chain = { seq: chain.seq + 1, prev: envelope.hash };
-    unacknowledged.push(envelope.bytes);
+  };
+
+  /** Writes what was just sealed to the outbox, then records the progress (write-ahead). */
+  const persist = async (): Promise<void> => {
+    if (!store) return;
+    for (const { seq, bytes } of unacknowledged) await store.putOutbox(seq, bytes);
+    await checkpoint();
   };
 
   const flush = async (onSent?: () => void): Promise<void> => {
     while (unacknowledged.length > 0) {
       signal?.throwIfAborted();
-      await client.postEnvelope(sessionHex, unacknowledged[0] as Uint8Array);
+      const next = unacknowledged[0] as { seq: number; bytes: Uint8Array };
+      await client.postEnvelope(sessionHex, next.bytes);
       unacknowledged.shift();
+      await store?.dropOutbox(next.seq);
       onSent?.();
     }
   };
@@ -153,15 +199,18 @@ export async function runLabSession(options: LabRunOptions): Promise<LabRun> {
 
   try {
     const progress = options.onProgress ?? (() => {});
-    progress({ phase: 'hashing', items: Object.values(options.sets).reduce((n, set) => n + set.length, 0) });
-    for (const message of await lab.start()) seal(message);
+    if (!started) {
+      progress({ phase: 'hashing', items: Object.values(options.sets).reduce((n, set) => n + set.length, 0) });
+      for (const message of await lab.start()) seal(message);
+      started = true;
+      await persist();
+    }
     const total = unacknowledged.length;
     progress({ phase: 'uploading', sent: 0, total });
     await flush(() => progress({ phase: 'uploading', sent: total - unacknowledged.length, total }));
     progress({ phase: 'waiting' });
     let tasks = 0;
     let tags = 0;
-    let after = 0;
     while (!finished()) {
       signal?.throwIfAborted();
       const inbox = await client.inbox(sessionHex, after, options.pollWaitMs ?? 2000);
@@ -170,13 +219,14 @@ export async function runLabSession(options: LabRunOptions): Promise<LabRun> {
         if (item.n > after) throw new Error(`inbox item ${item.n} arrived before item ${after}`);
         const message = messageOf(item);
         if (message !== undefined) for (const reply of await lab.receive(message)) seal(reply);
+        after = item.n + 1;
+        await persist();
         await flush();
         if (message?.type === 'blind_task') {
           tasks++;
           tags += message.body.tags.length / 32;
           progress({ phase: 'blinding', tasks, tags });
         }
-        after = item.n + 1;
         if (finished()) break;
       }
       if (inbox.items.length === 0 && (inbox.state === 'done' || inbox.state === 'aborted') && !finished()) {
@@ -185,6 +235,8 @@ export async function runLabSession(options: LabRunOptions): Promise<LabRun> {
       }
     }
     await flush();
+    // The session is over for this lab: its key and state go (results are the caller's to keep).
+    await store?.erase();
   } finally {
     lab.dispose();
   }

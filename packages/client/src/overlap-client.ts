@@ -7,6 +7,8 @@
  * consistent, the blinding hops, and the signed result rows mapped back to the lab's own values and
  * to other labs' names.
  */
+
+import { join } from 'node:path';
 import { type BatchPool, keyId as keyIdOf, type LabKeys, toHex } from '@overlap/crypto';
 import { type NoteVerifier, parseVerifierKey } from '@overlap/log';
 import {
@@ -22,6 +24,7 @@ import {
 } from '@overlap/protocol';
 import { ClientError } from './errors.js';
 import { type LabProgress, runLabSession } from './lab-runner.js';
+import { LabStateStore } from './lab-state-store.js';
 import { RelayClient } from './relay-client.js';
 import type { RelayInfo, SessionStatus } from './responses.js';
 import type { RetryOptions } from './retry.js';
@@ -40,6 +43,12 @@ export interface OverlapClientOptions {
   retry?: RetryOptions;
   signal?: AbortSignal;
   onProgress?: (event: LabProgress) => void;
+  /**
+   * A directory for each running session's state (`<stateDir>/<session>.state/`, 0700): with it, a
+   * lab process that dies mid-session resumes there when `run` is called again; the state (and
+   * the session key in it) is erased when the session ends.
+   */
+  stateDir?: string;
 }
 
 export interface Member {
@@ -253,6 +262,9 @@ export class OverlapClient {
       ...(this.#options.pool && { pool: this.#options.pool }),
       ...(this.#options.signal && { signal: this.#options.signal }),
       ...(this.#options.onProgress && { onProgress: this.#options.onProgress }),
+      ...(this.#options.stateDir !== undefined && {
+        store: new LabStateStore(join(this.#options.stateDir, `${session}.state`)),
+      }),
       pollWaitMs: 10_000,
     });
     const results: SharedIndicator[] = [];

@@ -75,7 +75,7 @@ export async function send(options: TransportOptions, spec: RequestSpec): Promis
         ...(spec.body !== undefined && { body: spec.body }),
         ...(signal !== undefined && { signal }),
       });
-      body = await readBounded(response, spec.maxBytes);
+      body = await readBounded(response, spec.maxBytes, spec.what);
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
       if (error instanceof ClientError) throw error;

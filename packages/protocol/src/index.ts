@@ -18,7 +18,7 @@ export type { RevealPolicy } from './reveal-policy.js';
 export { formatRevealPolicy, parseRevealPolicy, parseRevealPolicyText, revealPolicySchema } from './reveal-policy.js';
 export type { InMemoryLab, InMemoryOptions, InMemoryRun } from './session/in-memory.js';
 export { runSessionInMemory } from './session/in-memory.js';
-export type { LabResult, LabSessionOptions } from './session/lab-session.js';
+export type { LabResult, LabSessionOptions, LabSessionState } from './session/lab-session.js';
 export { LabSession } from './session/lab-session.js';
 export type {
   Abort,

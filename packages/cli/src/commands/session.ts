@@ -148,6 +148,7 @@ export function addSessionCommands(program: Command, io: ProgramIo): void {
         try {
           const { client, warnings } = await connectLab(flags, {
             pool,
+            stateDir: flags.stateDir,
             onProgress: (event) => {
               phases.mark(event.phase);
               progress(event);

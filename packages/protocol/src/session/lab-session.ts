@@ -57,13 +57,31 @@ export interface LabSessionOptions {
   pool?: BatchPool;
   /** Crypto backend when no pool is given (default: OVERLAP_CRYPTO_BACKEND or auto). */
   backend?: BackendPreference;
+  /**
+   * Resume from a state saved by `state()` (a lab process that stopped mid-session): the same
+   * session key, the same secret order, the tasks already answered and the results so far. `sets`
+   * is then ignored: the order holds the values.
+   */
+  resume?: LabSessionState;
+}
+
+/** What a lab must keep to resume a session: secret (the key and the order); keep it 0600, erase it at the end. */
+export interface LabSessionState {
+  /** The session's blinding key (32 bytes). A copy: wipe it when stored. */
+  key: Uint8Array;
+  /** The lab's values per kind in their secret shuffled order (position i is value i). */
+  order: Record<string, string[]>;
+  /** Blind tasks already answered, by owner|kind|hop|first. */
+  answered: string[];
+  /** Result rows received so far, mapped to values. */
+  results: Record<string, LabResult[]>;
 }
 
 export class LabSession {
   readonly proposal: SessionProposal;
   readonly me: string;
   readonly #index: number;
-  readonly #key = BlindingKey.generate();
+  readonly #key: BlindingKey;
   readonly #shuffled = new Map<string, string[]>();
   readonly #results = new Map<string, LabResult[]>();
   readonly #chunkSize: number;
@@ -85,6 +103,19 @@ export class LabSession {
     this.#sessionId = options.sessionId;
     this.#publicKeyOf = options.publicKeyOf;
     this.#backend = options.backend;
+    if (options.resume) {
+      const { resume } = options;
+      this.#key = BlindingKey.fromBytes(resume.key);
+      for (const kind of this.proposal.kinds) {
+        const order = resume.order[kind];
+        if (!order) throw new ProtocolError('INVALID_MESSAGE', `the saved state has no ${kind} set`);
+        this.#shuffled.set(kind, [...order]);
+      }
+      for (const id of resume.answered) this.#answered.add(id);
+      for (const [kind, rows] of Object.entries(resume.results)) this.#results.set(kind, rows);
+      return;
+    }
+    this.#key = BlindingKey.generate();
     for (const kind of this.proposal.kinds) {
       const values = [...new Set(Object.hasOwn(options.sets, kind) ? (options.sets[kind] ?? []) : [])];
       if (values.length > this.proposal.maxItemsPerKind) {
@@ -157,6 +188,21 @@ export class LabSession {
 
   get abortReason(): string | undefined {
     return this.#aborted;
+  }
+
+  /** Blind tasks answered so far (owner|kind|hop|first): with `results`, what changes as a session goes on. */
+  get answered(): string[] {
+    return [...this.#answered];
+  }
+
+  /** What a lab must keep to resume (see LabSessionState); the key is a copy the caller must wipe. */
+  state(): LabSessionState {
+    return {
+      key: Uint8Array.from(this.#key.exposeSecret()),
+      order: Object.fromEntries([...this.#shuffled].map(([kind, values]) => [kind, [...values]])),
+      answered: [...this.#answered],
+      results: Object.fromEntries(this.#results),
+    };
   }
 
   /** Erases the session key. */

@@ -1,0 +1,127 @@
+/**
+ * A lab's local store for one session, so that a lab process that dies mid-session resumes where
+ * it stopped (the relay's log is the other half: it keeps everything acknowledged).
+ *
+ *   <dir>/key            the session's blinding key (32 bytes, 0600) — erased when the session ends
+ *   <dir>/order.json     the lab's values in their secret shuffled order (0600)
+ *   <dir>/progress.json  the sender chain (seq, prev), the next inbox item, tasks answered, results
+ *   <dir>/outbox/<seq>   sealed envelopes not yet acknowledged, written before they are sent
+ *
+ * Write-ahead: an envelope is sealed and written to the outbox, then progress records it, then it
+ * is sent; its file is removed once its receipt is verified. Sending the outbox again after a crash
+ * sends the same bytes, which the relay answers with the original receipt. Every file is written to
+ * a temporary name, synced and renamed, so a crash never leaves half a file.
+ */
+import { mkdir, open, readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { LabResult } from '@overlap/protocol';
+import { ClientError } from './errors.js';
+
+export interface LabProgressRecord {
+  /** The next sequence number of this lab's chain in the session, and the hash of the last envelope. */
+  seq: number;
+  prev?: string;
+  /** True once the join and the lab's own chunks are all in the outbox. */
+  started: boolean;
+  /** The next inbox item to handle. */
+  inboxAfter: number;
+  answered: string[];
+  results: Record<string, LabResult[]>;
+}
+
+export class LabStateStore {
+  readonly dir: string;
+
+  constructor(dir: string) {
+    this.dir = dir;
+  }
+
+  async exists(): Promise<boolean> {
+    try {
+      await readFile(join(this.dir, 'progress.json'));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Saves the secret half (key and order); called once, before anything is sent. */
+  async saveSecrets(key: Uint8Array, order: Record<string, string[]>): Promise<void> {
+    await mkdir(join(this.dir, 'outbox'), { recursive: true, mode: 0o700 });
+    await writeAtomic(join(this.dir, 'key'), key);
+    await writeAtomic(join(this.dir, 'order.json'), Buffer.from(JSON.stringify(order)));
+  }
+
+  async loadSecrets(): Promise<{ key: Uint8Array; order: Record<string, string[]> }> {
+    try {
+      const key = new Uint8Array(await readFile(join(this.dir, 'key')));
+      const order = JSON.parse(await readFile(join(this.dir, 'order.json'), 'utf8')) as Record<string, string[]>;
+      if (key.length !== 32) throw new Error('the key file is not 32 bytes');
+      return { key, order };
+    } catch (cause) {
+      throw new ClientError('BAD_ARGUMENT', `cannot resume from ${this.dir}: ${(cause as Error).message}`, { cause });
+    }
+  }
+
+  async saveProgress(progress: LabProgressRecord): Promise<void> {
+    await writeAtomic(join(this.dir, 'progress.json'), Buffer.from(JSON.stringify(progress)));
+  }
+
+  async loadProgress(): Promise<LabProgressRecord> {
+    return JSON.parse(await readFile(join(this.dir, 'progress.json'), 'utf8')) as LabProgressRecord;
+  }
+
+  async putOutbox(seq: number, envelope: Uint8Array): Promise<void> {
+    await writeAtomic(join(this.dir, 'outbox', String(seq).padStart(10, '0')), envelope);
+  }
+
+  async dropOutbox(seq: number): Promise<void> {
+    await unlink(join(this.dir, 'outbox', String(seq).padStart(10, '0'))).catch(() => {});
+  }
+
+  /** Outbox envelopes by sequence number, in order; those at or beyond `below` were never recorded and are dropped. */
+  async outbox(below: number): Promise<{ seq: number; envelope: Uint8Array }[]> {
+    const names = (await readdir(join(this.dir, 'outbox')).catch(() => [] as string[])).filter((n) =>
+      /^\d{10}$/.test(n),
+    );
+    const out: { seq: number; envelope: Uint8Array }[] = [];
+    for (const name of names.sort()) {
+      const seq = Number(name);
+      if (seq >= below) {
+        await this.dropOutbox(seq);
+        continue;
+      }
+      out.push({ seq, envelope: new Uint8Array(await readFile(join(this.dir, 'outbox', name))) });
+    }
+    return out;
+  }
+
+  /** The session is over: the key is overwritten and removed, then the whole directory. */
+  async erase(): Promise<void> {
+    const keyPath = join(this.dir, 'key');
+    try {
+      const handle = await open(keyPath, 'r+');
+      try {
+        await handle.write(new Uint8Array(32), 0, 32, 0);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+    } catch {
+      // no key file: nothing to overwrite
+    }
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+async function writeAtomic(path: string, bytes: Uint8Array): Promise<void> {
+  const temporary = `${path}.${process.pid}.tmp`;
+  const handle = await open(temporary, 'w', 0o600);
+  try {
+    await handle.writeFile(bytes);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(temporary, path);
+}
