@@ -49,6 +49,8 @@ export interface OverlapClientOptions {
    * the session key in it) is erased when the session ends.
    */
   stateDir?: string;
+  /** Tags per uploaded chunk (default 16,384: 512 KiB chunks; the protocol allows up to 65,536). */
+  chunkSize?: number;
 }
 
 export interface Member {
@@ -265,6 +267,7 @@ export class OverlapClient {
       ...(this.#options.stateDir !== undefined && {
         store: new LabStateStore(join(this.#options.stateDir, `${session}.state`)),
       }),
+      chunkSize: this.#options.chunkSize ?? 16_384,
       pollWaitMs: 10_000,
     });
     const results: SharedIndicator[] = [];

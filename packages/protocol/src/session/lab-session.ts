@@ -134,23 +134,23 @@ export class LabSession {
     for (const [kind, values] of this.#shuffled) sizes[kind] = values.length;
     const out: SessionMessage[] = [{ type: 'join', body: { sizes } }];
     for (const [kind, values] of this.#shuffled) {
-      const tags: Uint8Array[] = [];
-      for await (const tag of hashAndBlindBatch(
-        this.#key,
-        values.map((value) => ({ kind, value })),
-        this.#batchOptions(),
-      )) {
-        tags.push(tag);
-      }
-      for (let first = 0; first < tags.length; first += this.#chunkSize) {
-        const body: TagChunk = {
-          kind,
-          owner: this.me,
-          hop: 0,
-          first,
-          tags: packTags(tags.slice(first, first + this.#chunkSize)),
-        };
-        out.push({ type: 'tag_chunk', body });
+      // Tags go straight into packed chunks: a million-item set is 32 MB of chunks, not a million
+      // small arrays.
+      let chunk = new Uint8Array(Math.min(this.#chunkSize, values.length) * 32);
+      let filled = 0;
+      let first = 0;
+      const items = (function* () {
+        for (const value of values) yield { kind, value };
+      })();
+      for await (const tag of hashAndBlindBatch(this.#key, items, this.#batchOptions())) {
+        chunk.set(tag, filled * 32);
+        filled++;
+        if (filled * 32 === chunk.length) {
+          out.push({ type: 'tag_chunk', body: { kind, owner: this.me, hop: 0, first, tags: chunk } });
+          first += filled;
+          filled = 0;
+          chunk = new Uint8Array(Math.min(this.#chunkSize, values.length - first) * 32);
+        }
       }
     }
     return out;
