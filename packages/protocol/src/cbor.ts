@@ -30,9 +30,11 @@ export interface CborLimits {
 
 export const DEFAULT_CBOR_LIMITS: Readonly<CborLimits> = {
   maxDepth: 16,
-  maxByteStringLength: 16 * 1024 * 1024,
+  // A relay's result rows for a 2,000,000-item set can be tens of MB in one envelope. The scan never
+  // allocates by a claimed length (a string must fit in the input), so these bound work, not memory.
+  maxByteStringLength: 1024 * 1024 * 1024,
   maxTextLength: 64 * 1024,
-  maxArrayLength: 1_000_000,
+  maxArrayLength: 4_000_000,
   maxMapSize: 64,
 };
 
