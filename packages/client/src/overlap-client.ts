@@ -183,6 +183,7 @@ export class OverlapClient {
     maxItemsPerKind: number;
     deadline?: number;
   }): Promise<string> {
+    await this.me();
     const members = await this.members();
     const labs = terms.labs.map((name) => {
       const member = members.find((m) => (m.lab === name || m.keyId === name) && !m.revoked);

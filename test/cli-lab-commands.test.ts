@@ -1,0 +1,211 @@
+/**
+ * The CLI as a forum and two labs use it, against a real relay on loopback: keygen, admin enroll /
+ * list / revoke, session create / join / run / status, results in all three formats — and the
+ * errors a user meets: a usage error (64), an unreadable key file (66), a revoked key (1).
+ */
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runProgram } from '@overlap/cli';
+import { initRelay, type RelayServer, startRelayServer } from '@overlap/relay';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+
+const dir = mkdtempSync(join(tmpdir(), 'overlap-cli-'));
+let relay: RelayServer;
+let adminKey: string;
+beforeAll(async () => {
+  const init = await initRelay({ db: join(dir, 'relay.db') });
+  adminKey = init.adminKeyFile as string;
+  relay = await startRelayServer({ db: init.db, port: 0 });
+});
+afterAll(async () => {
+  await relay.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await runProgram(argv, {
+    out: (text) => {
+      out += text;
+    },
+    err: (text) => {
+      err += text;
+    },
+  });
+  return { code, out, err };
+}
+
+test('two labs go from keygen to a STIX bundle of what they share, through the CLI', async () => {
+  const lab = (name: string) => ({ key: join(dir, `${name}.key`), identity: join(dir, `${name}.identity.json`) });
+  for (const name of ['north', 'south']) {
+    const made = await cli('keygen', '--out', lab(name).key, '--public', lab(name).identity);
+    expect(made.code, made.err).toBe(0);
+    expect(statSync(lab(name).key).mode & 0o777).toBe(0o600);
+    const enrolled = await cli(
+      'admin',
+      'enroll',
+      '--relay',
+      relay.url,
+      '--admin-key',
+      adminKey,
+      '--identity',
+      lab(name).identity,
+      '--lab',
+      name,
+    );
+    expect(enrolled.code, enrolled.err).toBe(0);
+  }
+  const listed = await cli('admin', 'list', '--relay', relay.url, '--json');
+  expect(
+    listed.out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).lab),
+  ).toEqual(['north', 'south']);
+
+  const common = ['--relay', relay.url, '--log-key', relay.vkey];
+  const created = await cli(
+    'session',
+    'create',
+    ...common,
+    '--key',
+    lab('north').key,
+    '--labs',
+    'north,south',
+    '--kinds',
+    'email,ip',
+    '--json',
+  );
+  expect(created.code, created.err).toBe(0);
+  const session = JSON.parse(created.out).session as string;
+  const joined = await cli('session', 'join', ...common, '--key', lab('south').key, '--session', session, '--json');
+  expect(JSON.parse(joined.out)).toMatchObject({
+    labs: ['north', 'south'],
+    kinds: ['email', 'ip'],
+    reveal: 'labs',
+    proposer: 'north',
+  });
+
+  writeFileSync(
+    join(dir, 'north.csv'),
+    'kind,value\nemail,Shared@Example.com\nip,198.51.100.9\nemail,north@example.com\n',
+  );
+  writeFileSync(join(dir, 'south.txt'), 'shared@example.com\nsouth@example.com\n');
+  const runs = await Promise.all([
+    cli(
+      'session',
+      'run',
+      ...common,
+      '--key',
+      lab('north').key,
+      '--session',
+      session,
+      '--input',
+      join(dir, 'north.csv'),
+      '--state-dir',
+      join(dir, 'state-n'),
+      '--workers',
+      '1',
+    ),
+    cli(
+      'session',
+      'run',
+      ...common,
+      '--key',
+      lab('south').key,
+      '--session',
+      session,
+      '--input',
+      join(dir, 'south.txt'),
+      '--kind',
+      'email',
+      '--state-dir',
+      join(dir, 'state-s'),
+      '--workers',
+      '1',
+    ),
+  ]);
+  for (const run of runs) expect(run.code, run.err).toBe(0);
+  expect(readFileSync(join(dir, 'state-n', `${session}.results.jsonl`), 'utf8')).toBe(
+    '{"kind":"email","value":"shared@example.com","labs":["south"]}\n',
+  );
+  const status = await cli('session', 'status', ...common, '--key', lab('south').key, '--session', session, '--json');
+  expect(JSON.parse(status.out)).toMatchObject({
+    state: 'done',
+    joined: expect.arrayContaining(['north', 'south']),
+    waiting_on: [],
+  });
+
+  const stix = await cli('results', '--session', session, '--format', 'stix', '--state-dir', join(dir, 'state-s'));
+  const bundle = JSON.parse(stix.out) as { type: string; objects: { type: string; pattern?: string }[] };
+  expect(bundle.type).toBe('bundle');
+  expect(bundle.objects.filter((o) => o.type === 'indicator').map((o) => o.pattern)).toEqual([
+    "[email-addr:value = 'shared@example.com']",
+  ]);
+  expect(bundle.objects.filter((o) => o.type === 'sighting')).toHaveLength(1);
+  const csv = await cli('results', '--session', session, '--format', 'csv', '--state-dir', join(dir, 'state-s'));
+  expect(csv.out).toBe('kind,value,labs,count\r\nemail,shared@example.com,north,\r\n');
+
+  // A revoked lab can no longer act.
+  const southId = JSON.parse(readFileSync(lab('south').identity, 'utf8')).key_id as string;
+  const revoked = await cli(
+    'admin',
+    'revoke',
+    '--relay',
+    relay.url,
+    '--admin-key',
+    adminKey,
+    '--key-id',
+    southId,
+    '--reason',
+    'test',
+  );
+  expect(revoked.code, revoked.err).toBe(0);
+  const refused = await cli(
+    'session',
+    'create',
+    ...common,
+    '--key',
+    lab('south').key,
+    '--labs',
+    'north,south',
+    '--kinds',
+    'email',
+  );
+  expect(refused.code).toBe(1);
+  expect(refused.err).toMatch(/revoked/);
+}, 120_000);
+
+test('usage errors exit 64, an unreadable key file 66', async () => {
+  expect(
+    (
+      await cli(
+        'session',
+        'run',
+        '--relay',
+        relay.url,
+        '--key',
+        join(dir, 'none.key'),
+        '--session',
+        'nope',
+        '--input',
+        'x',
+      )
+    ).code,
+  ).toBe(64);
+  const missing = await cli(
+    'session',
+    'status',
+    '--relay',
+    relay.url,
+    '--key',
+    join(dir, 'none.key'),
+    '--session',
+    'a'.repeat(32),
+  );
+  expect(missing.code).toBe(66);
+  expect((await cli('simulate', '--lab', 'only=x.csv')).code).toBe(64);
+  expect((await cli('results', '--session', 'a'.repeat(32), '--format', 'xml')).code).toBe(64);
+});
