@@ -81,21 +81,23 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     throw new CliError('USAGE', `threshold:${policy.t} needs at least ${policy.t} labs`);
   }
 
-  // Each lab's file, read here too: the session's kinds and cap come from what the labs hold.
-  const inputs = await Promise.all(
-    labs.map((lab) =>
-      readIndicatorFile(lab.file, {
-        ...(options.kind !== undefined && { kind: options.kind }),
-        ...(options.region !== undefined && { region: options.region }),
-      }).catch((cause) => {
-        throw new CliError('DATA', `${lab.name}: ${(cause as Error).message}`, { cause });
-      }),
-    ),
-  );
-  const kinds = [...new Set(inputs.flatMap((input) => Object.keys(input.sets)))].sort();
+  // Each lab's file, read here too: the session's kinds and cap come from what the labs hold. Only
+  // the counts are kept (one file at a time), not the values: the lab processes read their own.
+  const inputs: { summary: IndicatorInput['summary']; distinct: Record<string, number> }[] = [];
+  for (const lab of labs) {
+    const input = await readIndicatorFile(lab.file, {
+      ...(options.kind !== undefined && { kind: options.kind }),
+      ...(options.region !== undefined && { region: options.region }),
+    }).catch((cause) => {
+      throw new CliError('DATA', `${lab.name}: ${(cause as Error).message}`, { cause });
+    });
+    const distinct = Object.fromEntries(Object.entries(input.sets).map(([kind, set]) => [kind, set.length]));
+    inputs.push({ summary: input.summary, distinct });
+  }
+  const kinds = [...new Set(inputs.flatMap((input) => Object.keys(input.distinct)))].sort();
   if (kinds.length === 0) throw new CliError('DATA', 'no lab has any accepted indicator');
   if (kinds.length > 16) throw new CliError('DATA', `${kinds.length} kinds; a session holds at most 16`);
-  const maxItems = Math.max(1, ...inputs.flatMap((input) => Object.values(input.sets).map((set) => set.length)));
+  const maxItems = Math.max(1, ...inputs.flatMap((input) => Object.values(input.distinct)));
 
   await mkdir(options.out, { recursive: true });
   const work = await mkdtemp(join(tmpdir(), 'overlap-simulate-'));
@@ -162,11 +164,11 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     const outcomes: SimulationLabOutcome[] = [];
     for (const [i, lab] of labs.entries()) {
       const text = await readFile(join(options.out, `${lab.name}.results.jsonl`), 'utf8');
-      const input = inputs[i] as IndicatorInput;
+      const input = inputs[i] as (typeof inputs)[number];
       outcomes.push({
         name: lab.name,
         input: input.summary,
-        distinct: Object.fromEntries(Object.entries(input.sets).map(([k, set]) => [k, set.length])),
+        distinct: input.distinct,
         results: text
           .split('\n')
           .filter(Boolean)
