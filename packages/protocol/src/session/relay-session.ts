@@ -72,11 +72,7 @@ export class RelaySession {
     // Only the very message violation() just found sound, with nothing received in between.
     const approved = this.#approved === message;
     this.#approved = undefined;
-    const index = this.proposal.labs.indexOf(from);
-    if (index < 0) throw new ProtocolError('INVALID_MESSAGE', `${from} is not a lab of this session`);
-    if (this.#state === 'aborted' || this.#state === 'done') {
-      throw new ProtocolError('INVALID_MESSAGE', `the session is ${this.#state}`);
-    }
+    const index = this.#senderIndex(from);
     switch (message.type) {
       case 'join':
         return this.#join(from, parseWithSchema(joinSchema, message.body, 'join'));
@@ -112,11 +108,7 @@ export class RelaySession {
    */
   violation(from: string, message: SessionMessage): string | undefined {
     this.#approved = undefined;
-    const index = this.proposal.labs.indexOf(from);
-    if (index < 0) throw new ProtocolError('INVALID_MESSAGE', `${from} is not a lab of this session`);
-    if (this.#state === 'aborted' || this.#state === 'done') {
-      throw new ProtocolError('INVALID_MESSAGE', `the session is ${this.#state}`);
-    }
+    const index = this.#senderIndex(from);
     switch (message.type) {
       case 'join':
         return this.#joinViolation(from, parseWithSchema(joinSchema, message.body, 'join'));
@@ -133,6 +125,16 @@ export class RelaySession {
       default:
         throw new ProtocolError('INVALID_MESSAGE', `a lab does not send ${message.type}`);
     }
+  }
+
+  /** The sender's place in the session's labs; throws for an outsider or a session that is over. */
+  #senderIndex(from: string): number {
+    const index = this.proposal.labs.indexOf(from);
+    if (index < 0) throw new ProtocolError('INVALID_MESSAGE', `${from} is not a lab of this session`);
+    if (this.#state === 'aborted' || this.#state === 'done') {
+      throw new ProtocolError('INVALID_MESSAGE', `the session is ${this.#state}`);
+    }
+    return index;
   }
 
   #join(from: string, join: Join): Outgoing[] {
