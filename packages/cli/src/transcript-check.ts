@@ -15,7 +15,7 @@ import {
   verifyReceipt,
   verifySignedNote,
 } from '@overlap/log';
-import { type ChainState, decodeDeterministic, openEnvelope, parseMessage } from '@overlap/protocol';
+import { type ChainState, checkChain, decodeDeterministic, openEnvelope, parseMessage } from '@overlap/protocol';
 
 export interface TranscriptCheck {
   name: string;
@@ -70,12 +70,11 @@ export function checkTranscript(bytes: Uint8Array, pinnedAdminKey?: Uint8Array):
         throw new Error(`entry ${index}: ${(error as Error).message}`);
       }
       if (!equalBytes(opened.header.session, t.session)) throw new Error(`entry ${index} is of another session`);
-      const previous = chains.get(opened.header.sender);
-      const seq = previous ? previous.seq + 1 : 0;
-      if (opened.header.seq !== seq || !equalBytes(opened.header.prev, previous?.hash ?? new Uint8Array(32))) {
-        throw new Error(`entry ${index}: envelope ${opened.header.seq} of ${opened.header.sender} breaks its chain`);
+      try {
+        chains.set(opened.header.sender, checkChain(chains.get(opened.header.sender), opened));
+      } catch (error) {
+        throw new Error(`entry ${index}: ${(error as Error).message}`);
       }
-      chains.set(opened.header.sender, { seq, hash: opened.hash });
       senders.add(opened.header.sender);
     }
     return `${t.envelopes.length} envelopes from ${senders.size} signers, every chain unbroken`;
