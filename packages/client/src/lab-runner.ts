@@ -138,10 +138,13 @@ export async function runLabSession(options: LabRunOptions): Promise<LabRun> {
     chain = { seq: chain.seq + 1, prev: envelope.hash };
   };
 
+  /** Sequence numbers below this are in the outbox already (written, or loaded from it on resume). */
+  let outboxUpTo = unacknowledged.reduce((top, { seq }) => Math.max(top, seq + 1), 0);
   /** Writes what was just sealed to the outbox, then records the progress (write-ahead). */
   const persist = async (): Promise<void> => {
     if (!store) return;
-    for (const { seq, bytes } of unacknowledged) await store.putOutbox(seq, bytes);
+    for (const { seq, bytes } of unacknowledged) if (seq >= outboxUpTo) await store.putOutbox(seq, bytes);
+    outboxUpTo = chain.seq;
     await checkpoint();
   };
 
