@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RelayClient, runLabSession } from '@overlap/client';
+import { ForumAdmin, RelayClient, runLabSession } from '@overlap/client';
 import { generateLabKeys, type LabKeys, readKeyFile, toHex } from '@overlap/crypto';
 import {
   type Checkpoint,
@@ -21,7 +21,7 @@ import {
   verifySignedNote,
 } from '@overlap/log';
 import { type CborValue, type LabResult, type SessionProposal, sealEnvelope } from '@overlap/protocol';
-import { fsckRelay, initRelay, MEMBERSHIP_SESSION } from '@overlap/relay';
+import { fsckRelay, initRelay } from '@overlap/relay';
 import { afterAll, expect, test } from 'vitest';
 
 const SESSIONS = 6;
@@ -127,31 +127,12 @@ test('SIGKILL during concurrent uploads loses no acknowledged envelope; fsck is 
   vkey = info.vkey;
   const verifier = parseVerifierKey(info.vkey);
 
-  // Enroll every lab (admin chain in the zero session).
+  // Enroll every lab.
+  const forum = new ForumAdmin(url, admin, { retry, logVerifier: verifier });
   const labs: { keys: LabKeys; client: RelayClient }[] = [];
-  let prev: Uint8Array | undefined;
   for (let i = 0; i < SESSIONS * LABS_PER_SESSION; i++) {
     const keys = generateLabKeys();
-    const input = {
-      type: 'enrollment' as const,
-      session: MEMBERSHIP_SESSION,
-      seq: i,
-      created: Date.now(),
-      payload: {
-        lab: `lab-${i}`,
-        name: `Lab ${i}`,
-        signing_key: keys.signing.publicKey,
-        sealing_key: keys.sealing.publicKey,
-        valid_from: Date.now() - 60_000,
-        valid_until: Date.now() + 86_400_000,
-      },
-    };
-    const envelope = sealEnvelope(prev ? { ...input, prev } : input, {
-      keyId: admin.keyId,
-      secretKey: admin.signing.secretKey,
-    });
-    prev = envelope.hash;
-    await adminClient.postAdmin(envelope.bytes);
+    await forum.enroll({ signingKey: keys.signing.publicKey, sealingKey: keys.sealing.publicKey }, `lab-${i}`);
     labs.push({ keys, client: clientFor(keys) });
   }
   const publicKeys = new Map(labs.map((lab) => [lab.keys.keyId, lab.keys.signing.publicKey]));

@@ -7,11 +7,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RelayClient, runLabSession } from '@overlap/client';
+import { ForumAdmin, RelayClient, runLabSession } from '@overlap/client';
 import { generateLabKeys, type LabKeys, readKeyFile, toHex } from '@overlap/crypto';
 import { parseVerifierKey } from '@overlap/log';
 import { type CborValue, type LabResult, type SessionProposal, sealEnvelope } from '@overlap/protocol';
-import { initRelay, MEMBERSHIP_SESSION, type RelayServer, startRelayServer } from '@overlap/relay';
+import { initRelay, type RelayServer, startRelayServer } from '@overlap/relay';
 import { afterEach, describe, expect, test } from 'vitest';
 
 type Sets = Record<string, string[]>;
@@ -87,30 +87,13 @@ async function forum() {
     });
 
   const adminClient = clientFor(admin);
+  const forum = new ForumAdmin(relay.url, admin, { retry, logVerifier });
   const labs: Lab[] = [];
-  let prev: Uint8Array | undefined;
-  for (const [seq, name] of (['a', 'b', 'c'] as const).entries()) {
+  for (const name of ['a', 'b', 'c'] as const) {
     const keys = generateLabKeys();
-    const input = {
-      type: 'enrollment' as const,
-      session: MEMBERSHIP_SESSION,
-      seq,
-      created: Date.now(),
-      payload: {
-        lab: name,
-        name: `Lab ${name}`,
-        signing_key: keys.signing.publicKey,
-        sealing_key: keys.sealing.publicKey,
-        valid_from: Date.now() - 60_000,
-        valid_until: Date.now() + 86_400_000,
-      },
-    };
-    const envelope = sealEnvelope(prev ? { ...input, prev } : input, {
-      keyId: admin.keyId,
-      secretKey: admin.signing.secretKey,
+    await forum.enroll({ signingKey: keys.signing.publicKey, sealingKey: keys.sealing.publicKey }, name, {
+      name: `Lab ${name}`,
     });
-    prev = envelope.hash;
-    await adminClient.postAdmin(envelope.bytes);
     labs.push({ name, keys, client: clientFor(keys) });
   }
 

@@ -5,6 +5,7 @@
  * from the relay's membership list (every entry there is the admin's), so the admin keeps no state.
  */
 import { keyId, type LabKeys, sha256 } from '@overlap/crypto';
+import type { NoteVerifier } from '@overlap/log';
 import { type CborValue, type MessageType, openEnvelope, sealEnvelope } from '@overlap/protocol';
 import { ClientError } from './errors.js';
 import { RelayClient } from './relay-client.js';
@@ -50,7 +51,11 @@ export class ForumAdmin {
   readonly relay: RelayClient;
   readonly #keys: LabKeys;
 
-  constructor(relayUrl: string, adminKeys: LabKeys, options: { retry?: RetryOptions; signal?: AbortSignal } = {}) {
+  constructor(
+    relayUrl: string,
+    adminKeys: LabKeys,
+    options: { retry?: RetryOptions; signal?: AbortSignal; logVerifier?: NoteVerifier } = {},
+  ) {
     this.#keys = adminKeys;
     this.relay = new RelayClient({
       url: relayUrl,
