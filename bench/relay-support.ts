@@ -8,11 +8,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RelayClient } from '@overlap/client';
+import { ForumAdmin, RelayClient } from '@overlap/client';
 import { generateLabKeys, type LabKeys, readKeyFile } from '@overlap/crypto';
 import { parseVerifierKey } from '@overlap/log';
-import { sealEnvelope } from '@overlap/protocol';
-import { initRelay, MEMBERSHIP_SESSION } from '@overlap/relay';
+import { initRelay } from '@overlap/relay';
 
 export const line = (text: string) => process.stdout.write(`${text}\n`);
 
@@ -102,9 +101,8 @@ export async function startBenchRelay(): Promise<BenchRelay> {
     }
     return client;
   };
-  const adminClient = clientFor(admin);
-  let adminSeq = 0;
-  let adminPrev: Uint8Array | undefined;
+  const forum = new ForumAdmin(url, admin, { logVerifier: verifier });
+  let enrolled = 0;
   return {
     url,
     pid: child.pid as number,
@@ -116,26 +114,14 @@ export async function startBenchRelay(): Promise<BenchRelay> {
       const labs: LabKeys[] = [];
       for (let i = 0; i < count; i++) {
         const keys = generateLabKeys();
-        const input = {
-          type: 'enrollment' as const,
-          session: MEMBERSHIP_SESSION,
-          seq: adminSeq++,
-          created: Date.now(),
-          payload: {
-            lab: `bench-${adminSeq}`,
-            name: `Bench lab ${adminSeq}`,
-            signing_key: keys.signing.publicKey,
-            sealing_key: keys.sealing.publicKey,
-            valid_from: Date.now() - 60_000,
-            valid_until: Date.now() + 86_400_000,
+        enrolled++;
+        await forum.enroll(
+          { signingKey: keys.signing.publicKey, sealingKey: keys.sealing.publicKey },
+          `bench-${enrolled}`,
+          {
+            name: `Bench lab ${enrolled}`,
           },
-        };
-        const envelope = sealEnvelope(adminPrev ? { ...input, prev: adminPrev } : input, {
-          keyId: admin.keyId,
-          secretKey: admin.signing.secretKey,
-        });
-        adminPrev = envelope.hash;
-        await adminClient.postAdmin(envelope.bytes);
+        );
         labs.push(keys);
       }
       return labs;
