@@ -58,15 +58,23 @@ try {
     }
     writeFileSync(join(dir, `${name}.txt`), `${lines.join('\n')}\n`);
   });
-  const main = join(import.meta.dirname, '..', 'packages', 'cli', 'src', 'main.ts');
+  // OVERLAP_BENCH_BUILT=1: the built CLI (`pnpm build` first), as a lab's installed `overlap` runs;
+  // otherwise the sources through tsx, as `pnpm overlap` runs in a checkout.
+  const built = process.env.OVERLAP_BENCH_BUILT === '1';
+  const cli = built
+    ? [join(import.meta.dirname, '..', 'packages', 'cli', 'dist', 'main.js')]
+    : [
+        '--import',
+        'tsx',
+        '--conditions=@overlap/source',
+        join(import.meta.dirname, '..', 'packages', 'cli', 'src', 'main.ts'),
+      ];
+  line(`  lab processes run ${built ? 'the built CLI (dist)' : 'the sources through tsx'}`);
   started = performance.now();
   const run = spawnSync(
     process.execPath,
     [
-      '--import',
-      'tsx',
-      '--conditions=@overlap/source',
-      main,
+      ...cli,
       'simulate',
       ...labs.flatMap((name) => ['--lab', `${name}=${join(dir, `${name}.txt`)}`]),
       '--kind',
@@ -82,7 +90,13 @@ try {
   const outcome = JSON.parse(run.stdout.trim().split('\n').at(-1) as string) as {
     seconds: number;
     relay_process_peak_rss_mb: number;
-    labs: { name: string; revealed: number; phases_ms?: Record<string, number>; peak_rss_mb?: number }[];
+    labs: {
+      name: string;
+      revealed: number;
+      phases_ms?: Record<string, number>;
+      peak_rss_mb?: number;
+      peak_rss_mb_by_phase?: Record<string, number>;
+    }[];
   };
   const expectedRevealed = 3 * tenth;
   let correct = true;
@@ -92,6 +106,8 @@ try {
     line(
       `  ${lab.name}: hashing+blinding own set ${((p.hashing_and_blinding ?? 0) / 1000).toFixed(1)} s, uploading ${((p.uploading ?? 0) / 1000).toFixed(1)} s, exchange ${((p.exchange ?? 0) / 1000).toFixed(1)} s, total ${((p.total ?? 0) / 1000).toFixed(1)} s; peak ${lab.peak_rss_mb} MB (target < 400)`,
     );
+    const byPhase = Object.entries(lab.peak_rss_mb_by_phase ?? {}).map(([phase, mb]) => `${phase} ${mb}`);
+    line(`    peak MB by phase: ${byPhase.join(', ')}`);
   }
   line(`  relay and orchestrator process: peak ${outcome.relay_process_peak_rss_mb} MB`);
   line(

@@ -215,6 +215,7 @@ const surfaces: [string, object, string[]][] = [
     [
       'ClientError',
       'ForumAdmin',
+      'LabStateStore',
       'OverlapClient',
       'RelayClient',
       'checkRelayHealth',

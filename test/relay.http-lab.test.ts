@@ -4,10 +4,10 @@
  * its own client that verifies every receipt and the log's consistency. Each lab's results must
  * equal the plaintext truth computed here; a restart of the relay mid-session must change nothing.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ForumAdmin, RelayClient, runLabSession } from '@overlap/client';
+import { ForumAdmin, type LabProgressRecord, LabStateStore, RelayClient, runLabSession } from '@overlap/client';
 import { generateLabKeys, type LabKeys, readKeyFile, toHex } from '@overlap/crypto';
 import { parseVerifierKey } from '@overlap/log';
 import { type CborValue, type LabResult, type SessionProposal, sealEnvelope } from '@overlap/protocol';
@@ -207,5 +207,69 @@ describe('three labs over HTTP against a real relay', () => {
       expect(before?.state).toMatch(/^(joining|exchanging)$/);
       await f.restart();
     });
+  });
+
+  test("a lab that dies between its kinds' result rows resumes from its store with both kinds right", async () => {
+    const f = await forum();
+    const [proposer, ,] = f.labs as [Lab, Lab, Lab];
+    const proposal: SessionProposal = {
+      labs: f.labs.map((lab) => lab.keys.keyId),
+      maxItemsPerKind: 100,
+      // Three kinds (no lab has phones): the crash falls between the second and the third rows.
+      kinds: ['email', 'ip', 'phone'],
+      policy: { kind: 'labs' },
+    };
+    const sessionId = globalThis.crypto.getRandomValues(new Uint8Array(16));
+    const proposed = sealEnvelope(
+      { type: 'session_proposal', session: sessionId, seq: 0, created: Date.now(), payload: proposal as CborValue },
+      { keyId: proposer.keys.keyId, secretKey: proposer.keys.signing.secretKey },
+    );
+    await proposer.client.createSession(proposed.bytes);
+    const stateDir = join(mkdtempSync(join(tmpdir(), 'overlap-lab-state-')), 'session');
+    homes.push(stateDir);
+
+    /** The real store, which "crashes" when it records progress with the second kind's rows kept. */
+    class CrashAfterBothRows extends LabStateStore {
+      override async saveProgress(progress: LabProgressRecord): Promise<void> {
+        if (readdirSync(join(this.dir, 'results')).length === 2) throw new Error('simulated crash');
+        await super.saveProgress(progress);
+      }
+    }
+    const run = (lab: Lab, store?: LabStateStore) =>
+      runLabSession({
+        client: lab.client,
+        me: lab.keys.keyId,
+        secretKey: lab.keys.signing.secretKey,
+        sessionId,
+        proposal,
+        sets: SETS[lab.name],
+        publicKeyOf: f.publicKeyOf,
+        relayKeyId: f.relayKeyId,
+        ...(lab === proposer && { previous: { seq: 0, hash: proposed.hash } }),
+        ...(store && { store }),
+        chunkSize: 2,
+        pollWaitMs: 500,
+      });
+    const [crashed, ...others] = await Promise.allSettled([
+      run(proposer, new CrashAfterBothRows(stateDir)),
+      ...f.labs.slice(1).map((lab) => run(lab)),
+    ]);
+    expect(crashed.status).toBe('rejected');
+    expect(String((crashed as PromiseRejectedResult).reason)).toMatch(/simulated crash/);
+    for (const other of others) expect(other.status).toBe('fulfilled');
+    // The first kind's rows were recorded as handled; the second's are kept but not yet recorded,
+    // so they come again from the inbox and must not count twice.
+    expect(readdirSync(join(stateDir, 'results'))).toHaveLength(2);
+
+    const resumed = await run(proposer, new LabStateStore(stateDir));
+    expect(resumed.abortReason).toBeUndefined();
+    const expected = truth(
+      f.labs.map((lab) => ({ id: lab.keys.keyId, sets: SETS[lab.name] })),
+      proposal.kinds,
+      'labs',
+    );
+    const got = new Map([...resumed.results].map(([kind, rows]) => [kind, sortRows(rows)]));
+    expect(got).toEqual(expected.get(proposer.keys.keyId));
+    expect(existsSync(stateDir)).toBe(false);
   });
 });

@@ -67,7 +67,7 @@ export function formatResults(doc: SessionResults, format: ResultFormat, options
     throw new CliError('USAGE', `unknown results format ${show(format)}; use one of ${RESULT_FORMATS.join(', ')}`);
   }
   const results = checkResults(doc);
-  if (format === 'jsonl') return results.map((r) => `${JSON.stringify(jsonRecord(doc.policy, r))}\n`).join('');
+  if (format === 'jsonl') return results.map((r) => resultJsonLine(doc.policy, r)).join('');
   if (format === 'csv') return csvTable(results);
   return stixBundle(doc, results, options.idSeed ?? '');
 }
@@ -158,10 +158,14 @@ function compare(a: string, b: string): number {
 
 // ---- JSON Lines and CSV -----------------------------------------------------------------------
 
-function jsonRecord(policy: ResultsPolicy, r: CheckedResult): object {
-  if (policy.kind === 'labs') return { kind: r.kind, value: r.value, labs: r.labs };
-  if (policy.kind === 'count') return { kind: r.kind, value: r.value, count: r.count };
-  return { kind: r.kind, value: r.value };
+/** One result as a line of the JSON lines format (what the policy reveals, nothing else). */
+export function resultJsonLine(
+  policy: ResultsPolicy,
+  r: { kind: string; value: string; labs?: string[]; count?: number | undefined },
+): string {
+  if (policy.kind === 'labs') return `${JSON.stringify({ kind: r.kind, value: r.value, labs: r.labs ?? [] })}\n`;
+  if (policy.kind === 'count') return `${JSON.stringify({ kind: r.kind, value: r.value, count: r.count })}\n`;
+  return `${JSON.stringify({ kind: r.kind, value: r.value })}\n`;
 }
 
 function csvTable(results: CheckedResult[]): string {

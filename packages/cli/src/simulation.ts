@@ -38,7 +38,7 @@ export interface SimulationLabOutcome {
   /** Lines of DIR/NAME.results.jsonl. */
   results: { kind: string; value: string; labs?: string[]; count?: number }[];
   /** What the lab process reported: wall time per phase and its peak memory. */
-  process: { phases_ms?: Record<string, number>; peak_rss_mb?: number };
+  process: { phases_ms?: Record<string, number>; peak_rss_mb?: number; peak_rss_mb_by_phase?: Record<string, number> };
 }
 
 export interface SimulationOutcome {

@@ -8,6 +8,8 @@ export type { IndicatorInput, IndicatorInputOptions } from './indicator-input.js
 export { readIndicatorFile } from './indicator-input.js';
 export type { LabProgress, LabRun, LabRunOptions } from './lab-runner.js';
 export { runLabSession } from './lab-runner.js';
+export type { LabProgressRecord } from './lab-state-store.js';
+export { LabStateStore } from './lab-state-store.js';
 export type { Member, OverlapClientOptions, SessionOutcome, SessionTerms, SharedIndicator } from './overlap-client.js';
 export { OverlapClient } from './overlap-client.js';
 export type { RelayClientOptions } from './relay-client.js';

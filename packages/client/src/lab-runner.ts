@@ -21,6 +21,7 @@ import {
   type MessageType,
   openEnvelope,
   parseMessage,
+  type ResultRows,
   type SessionMessage,
   type SessionProposal,
   sealEnvelope,
@@ -88,7 +89,8 @@ export async function runLabSession(options: LabRunOptions): Promise<LabRun> {
     ...(options.pool && { pool: options.pool }),
     ...(resumed &&
       secrets && {
-        resume: { key: secrets.key, order: secrets.order, answered: resumed.answered, results: resumed.results },
+        // Results come back below, from the result rows envelopes the store kept.
+        resume: { key: secrets.key, order: secrets.order, answered: resumed.answered, results: {} },
       }),
   });
   secrets?.key.fill(0);
@@ -97,9 +99,13 @@ export async function runLabSession(options: LabRunOptions): Promise<LabRun> {
     : options.previous === undefined
       ? { seq: 0 }
       : { seq: options.previous.seq + 1, prev: options.previous.hash };
-  /** Sealed envelopes without a receipt yet, in chain order, with their sequence numbers. */
-  const unacknowledged: { seq: number; bytes: Uint8Array }[] =
-    resumed && store ? (await store.outbox(resumed.seq)).map(({ seq, envelope }) => ({ seq, bytes: envelope })) : [];
+  /**
+   * Sealed envelopes without a receipt yet, in chain order. With a store, an envelope's bytes are
+   * dropped from memory once the outbox holds them and read back to be sent: a million-item set's
+   * chunks are not held twice.
+   */
+  const unacknowledged: { seq: number; bytes?: Uint8Array }[] =
+    resumed && store ? (await store.outbox(resumed.seq)).map((seq) => ({ seq })) : [];
   let started = resumed?.started ?? false;
   let after = resumed?.inboxAfter ?? 0;
   if (store && !resumed) {
@@ -116,13 +122,12 @@ export async function runLabSession(options: LabRunOptions): Promise<LabRun> {
       started,
       inboxAfter: after,
       answered: lab.answered,
-      results: Object.fromEntries(lab.results),
     });
   };
   /** An abort this driver raised itself (the relay handed out something a lab must refuse). */
   let ownAbort: string | undefined;
 
-  const seal = (message: SessionMessage): void => {
+  const seal = (message: SessionMessage): { seq: number; bytes?: Uint8Array } => {
     const input = {
       type: message.type as MessageType,
       session: sessionId,
@@ -134,25 +139,35 @@ export async function runLabSession(options: LabRunOptions): Promise<LabRun> {
       keyId: me,
       secretKey: options.secretKey,
     });
-    unacknowledged.push({ seq: chain.seq, bytes: envelope.bytes });
+    const sealed = { seq: chain.seq, bytes: envelope.bytes };
+    unacknowledged.push(sealed);
     chain = { seq: chain.seq + 1, prev: envelope.hash };
+    return sealed;
   };
 
   /** Sequence numbers below this are in the outbox already (written, or loaded from it on resume). */
   let outboxUpTo = unacknowledged.reduce((top, { seq }) => Math.max(top, seq + 1), 0);
+  /** Moves what was sealed and not yet stored into the outbox (and out of memory). */
+  const toOutbox = async (): Promise<void> => {
+    if (!store) return;
+    for (const entry of unacknowledged) {
+      if (entry.seq < outboxUpTo || entry.bytes === undefined) continue;
+      await store.putOutbox(entry.seq, entry.bytes);
+      delete entry.bytes;
+    }
+    outboxUpTo = chain.seq;
+  };
   /** Writes what was just sealed to the outbox, then records the progress (write-ahead). */
   const persist = async (): Promise<void> => {
-    if (!store) return;
-    for (const { seq, bytes } of unacknowledged) if (seq >= outboxUpTo) await store.putOutbox(seq, bytes);
-    outboxUpTo = chain.seq;
+    await toOutbox();
     await checkpoint();
   };
 
   const flush = async (onSent?: () => void): Promise<void> => {
     while (unacknowledged.length > 0) {
       signal?.throwIfAborted();
-      const next = unacknowledged[0] as { seq: number; bytes: Uint8Array };
-      await client.postEnvelope(sessionHex, next.bytes);
+      const next = unacknowledged[0] as { seq: number; bytes?: Uint8Array };
+      await client.postEnvelope(sessionHex, next.bytes ?? (await (store as LabStateStore).readOutbox(next.seq)));
       unacknowledged.shift();
       await store?.dropOutbox(next.seq);
       onSent?.();
@@ -189,8 +204,10 @@ export async function runLabSession(options: LabRunOptions): Promise<LabRun> {
           `a ${opened.header.type} from ${opened.header.sender} where a ${item.type} of the relay belongs`,
         );
       }
+      // Result rows go to LabSession as decoded (a million-item set's rows are ~20 MB): it checks
+      // them, and aborts on rows that do not parse, so they are not copied twice.
       return item.type === 'result_rows'
-        ? { type: 'result_rows', body: parseMessage('result_rows', opened.payload) }
+        ? { type: 'result_rows', body: opened.payload as ResultRows }
         : { type: 'abort', body: parseMessage('abort', opened.payload) };
     } catch (error) {
       refuse(`inbox item ${item.n}: ${(error as Error).message}`);
@@ -202,9 +219,23 @@ export async function runLabSession(options: LabRunOptions): Promise<LabRun> {
 
   try {
     const progress = options.onProgress ?? (() => {});
+    if (store && resumed) {
+      // Result rows already handled: the store kept the relay's envelopes, not their decoding.
+      // An envelope kept for an item that progress had not yet moved past comes again from the inbox.
+      for (const kept of await store.results()) {
+        if (kept.n >= after) continue;
+        const message = messageOf({ n: kept.n, type: 'result_rows', index: -1, envelope: kept.envelope });
+        if (message !== undefined) await lab.receive(message);
+      }
+    }
     if (!started) {
       progress({ phase: 'hashing', items: Object.values(options.sets).reduce((n, set) => n + set.length, 0) });
-      for (const message of await lab.start()) seal(message);
+      // Each chunk goes to the outbox as it fills (see `unacknowledged`); progress records them
+      // all at once, so a lab that dies half-way through starts its session side afresh.
+      for await (const message of lab.opening()) {
+        seal(message);
+        await toOutbox();
+      }
       started = true;
       await persist();
     }
@@ -221,6 +252,7 @@ export async function runLabSession(options: LabRunOptions): Promise<LabRun> {
         if (item.n < after) continue; // already handled (an answer repeated after a restart)
         if (item.n > after) throw new Error(`inbox item ${item.n} arrived before item ${after}`);
         const message = messageOf(item);
+        if (message?.type === 'result_rows') await store?.putResult(item.n, item.envelope);
         if (message !== undefined) for (const reply of await lab.receive(message)) seal(reply);
         after = item.n + 1;
         await persist();

@@ -4,8 +4,9 @@
  *
  *   <dir>/key            the session's blinding key (32 bytes, 0600) — erased when the session ends
  *   <dir>/order.json     the lab's values in their secret shuffled order (0600)
- *   <dir>/progress.json  the sender chain (seq, prev), the next inbox item, tasks answered, results
+ *   <dir>/progress.json  the sender chain (seq, prev), the next inbox item, tasks answered
  *   <dir>/outbox/<seq>   sealed envelopes not yet acknowledged, written before they are sent
+ *   <dir>/results/<n>    the relay's signed result rows, as inbox item n handed them out
  *
  * Write-ahead: an envelope is sealed and written to the outbox, then progress records it, then it
  * is sent; its file is removed once its receipt is verified. Sending the outbox again after a crash
@@ -14,7 +15,6 @@
  */
 import { mkdir, open, readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { LabResult } from '@overlap/protocol';
 import { ClientError } from './errors.js';
 
 export interface LabProgressRecord {
@@ -26,7 +26,6 @@ export interface LabProgressRecord {
   /** The next inbox item to handle. */
   inboxAfter: number;
   answered: string[];
-  results: Record<string, LabResult[]>;
 }
 
 export class LabStateStore {
@@ -48,8 +47,10 @@ export class LabStateStore {
   /** Saves the secret half (key and order); called once, before anything is sent. */
   async saveSecrets(key: Uint8Array, order: Record<string, string[]>): Promise<void> {
     await mkdir(join(this.dir, 'outbox'), { recursive: true, mode: 0o700 });
+    await mkdir(join(this.dir, 'results'), { recursive: true, mode: 0o700 });
     await writeAtomic(join(this.dir, 'key'), key);
-    await writeAtomic(join(this.dir, 'order.json'), Buffer.from(JSON.stringify(order)));
+    // A million values are ~30 MB of JSON: written a kind and a few thousand values at a time.
+    await writeAtomic(join(this.dir, 'order.json'), orderJsonPieces(order));
   }
 
   async loadSecrets(): Promise<{ key: Uint8Array; order: Record<string, string[]> }> {
@@ -72,28 +73,53 @@ export class LabStateStore {
   }
 
   async putOutbox(seq: number, envelope: Uint8Array): Promise<void> {
-    await writeAtomic(join(this.dir, 'outbox', String(seq).padStart(10, '0')), envelope);
+    await writeAtomic(this.#outboxPath(seq), envelope);
+  }
+
+  async readOutbox(seq: number): Promise<Uint8Array> {
+    return new Uint8Array(await readFile(this.#outboxPath(seq)));
   }
 
   async dropOutbox(seq: number): Promise<void> {
-    await unlink(join(this.dir, 'outbox', String(seq).padStart(10, '0'))).catch(() => {});
+    await unlink(this.#outboxPath(seq)).catch(() => {});
   }
 
-  /** Outbox envelopes by sequence number, in order; those at or beyond `below` were never recorded and are dropped. */
-  async outbox(below: number): Promise<{ seq: number; envelope: Uint8Array }[]> {
+  /**
+   * Sequence numbers in the outbox, in order; envelopes at or beyond `below` were never recorded
+   * in progress and are dropped.
+   */
+  async outbox(below: number): Promise<number[]> {
     const names = (await readdir(join(this.dir, 'outbox')).catch(() => [] as string[])).filter((n) =>
       /^\d{10}$/.test(n),
     );
-    const out: { seq: number; envelope: Uint8Array }[] = [];
+    const out: number[] = [];
     for (const name of names.sort()) {
       const seq = Number(name);
-      if (seq >= below) {
-        await this.dropOutbox(seq);
-        continue;
-      }
-      out.push({ seq, envelope: new Uint8Array(await readFile(join(this.dir, 'outbox', name))) });
+      if (seq >= below) await this.dropOutbox(seq);
+      else out.push(seq);
     }
     return out;
+  }
+
+  /** Keeps the relay's result rows envelope that inbox item `n` handed out (before progress moves past it). */
+  async putResult(n: number, envelope: Uint8Array): Promise<void> {
+    await writeAtomic(join(this.dir, 'results', String(n).padStart(10, '0')), envelope);
+  }
+
+  /** The result rows envelopes kept so far, by inbox item, in order. */
+  async results(): Promise<{ n: number; envelope: Uint8Array }[]> {
+    const names = (await readdir(join(this.dir, 'results')).catch(() => [] as string[])).filter((n) =>
+      /^\d{10}$/.test(n),
+    );
+    const out: { n: number; envelope: Uint8Array }[] = [];
+    for (const name of names.sort()) {
+      out.push({ n: Number(name), envelope: new Uint8Array(await readFile(join(this.dir, 'results', name))) });
+    }
+    return out;
+  }
+
+  #outboxPath(seq: number): string {
+    return join(this.dir, 'outbox', String(seq).padStart(10, '0'));
   }
 
   /** The session is over: the key is overwritten and removed, then the whole directory. */
@@ -114,11 +140,28 @@ export class LabStateStore {
   }
 }
 
-async function writeAtomic(path: string, bytes: Uint8Array): Promise<void> {
+/** The order as one JSON document, in pieces. */
+function* orderJsonPieces(order: Record<string, string[]>): Generator<string> {
+  const kinds = Object.entries(order);
+  yield '{';
+  for (const [k, [kind, values]] of kinds.entries()) {
+    yield `${k === 0 ? '' : ','}${JSON.stringify(kind)}:[`;
+    for (let i = 0; i < values.length; i += 4096) {
+      const piece = values.slice(i, i + 4096).map((value) => JSON.stringify(value));
+      yield `${i === 0 ? '' : ','}${piece.join(',')}`;
+    }
+    yield ']';
+  }
+  yield '}';
+}
+
+/** Writes `content` (bytes, or text in pieces) to a temporary file, syncs it and renames it over `path`. */
+async function writeAtomic(path: string, content: Uint8Array | Iterable<string>): Promise<void> {
   const temporary = `${path}.${process.pid}.tmp`;
   const handle = await open(temporary, 'w', 0o600);
   try {
-    await handle.writeFile(bytes);
+    if (content instanceof Uint8Array) await handle.writeFile(content);
+    else for (const piece of content) await handle.write(piece);
     await handle.sync();
   } finally {
     await handle.close();

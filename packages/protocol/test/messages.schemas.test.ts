@@ -64,7 +64,7 @@ test('parseMessage validates a payload by its envelope type, for every type', ()
   expect(parseMessage('blind_task', task)).toEqual(task);
   expect(parseMessage('join', { sizes: { email: 3 } })).toEqual({ sizes: { email: 3 } });
   expect(parseMessage('abort', { reason: 'timeout' })).toEqual({ reason: 'timeout' });
-  expect(() => parseMessage('result_rows', { kind: 'email', rows: [{ position: -1 }] })).toThrow(
+  expect(() => parseMessage('result_rows', { kind: 'email', lab: 'a'.repeat(32), rows: [{ position: -1 }] })).toThrow(
     expect.objectContaining({
       code: 'INVALID_MESSAGE',
       issues: [expect.objectContaining({ path: ['rows', 0, 'position'] })],

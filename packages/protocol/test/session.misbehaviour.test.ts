@@ -210,9 +210,32 @@ describe('the lab engine', () => {
   test('a result row for a position the lab does not own aborts, telling why', async () => {
     const lab = newLab(a);
     await lab.start();
-    const out = await lab.receive({ type: 'result_rows', body: { kind: 'email', rows: [{ position: 5, labs: [b] }] } });
+    const out = await lab.receive({
+      type: 'result_rows',
+      body: { kind: 'email', lab: a, rows: [{ position: 5, labs: [b] }] },
+    });
     expect(out).toMatchObject([{ type: 'abort', body: { reason: expect.stringMatching(/does not own/) } }]);
     expect(lab.abortReason).toMatch(/does not own/);
+  });
+
+  test("another lab's result rows abort: the relay names the recipient under its signature", async () => {
+    const lab = newLab(a);
+    await lab.start();
+    const out = await lab.receive({ type: 'result_rows', body: { kind: 'email', lab: b, rows: [] } });
+    expect(out).toMatchObject([{ type: 'abort', body: { reason: expect.stringMatching(/not for this lab/) } }]);
+  });
+
+  test('result rows that do not parse abort, naming the field', async () => {
+    const lab = newLab(a);
+    await lab.start();
+    const out = await lab.receive({
+      type: 'result_rows',
+      body: { kind: 'email', lab: a, rows: [{ position: -1, labs: [b] }] } as never,
+    });
+    expect(out).toMatchObject([
+      { type: 'abort', body: { reason: expect.stringMatching(/rows\.0\.position|position/) } },
+    ]);
+    expect(lab.abortReason).toBeDefined();
   });
 
   test("a blind task for a hop that is not this lab's, or of another kind, aborts", async () => {
@@ -238,11 +261,13 @@ describe('the lab engine', () => {
   test('after its results, a lab refuses everything; rows that do not fit the policy abort', async () => {
     const lab = newLab(a);
     await lab.start();
-    await lab.receive({ type: 'result_rows', body: { kind: 'email', rows: [{ position: 0, labs: [b] }] } });
+    await lab.receive({ type: 'result_rows', body: { kind: 'email', lab: a, rows: [{ position: 0, labs: [b] }] } });
     expect(lab.done).toBe(true);
-    await expect(lab.receive({ type: 'result_rows', body: { kind: 'email', rows: [] } })).rejects.toMatchObject({
-      code: 'INVALID_MESSAGE',
-    });
+    await expect(lab.receive({ type: 'result_rows', body: { kind: 'email', lab: a, rows: [] } })).rejects.toMatchObject(
+      {
+        code: 'INVALID_MESSAGE',
+      },
+    );
     for (const row of [
       { position: 0, labs: [a] }, // itself
       { position: 0, labs: ['f'.repeat(32)] }, // not in the session
@@ -252,7 +277,7 @@ describe('the lab engine', () => {
     ]) {
       const fresh = newLab(a);
       await fresh.start();
-      const out = await fresh.receive({ type: 'result_rows', body: { kind: 'email', rows: [row] } });
+      const out = await fresh.receive({ type: 'result_rows', body: { kind: 'email', lab: a, rows: [row] } });
       expect(out, JSON.stringify(row)).toMatchObject([
         { type: 'abort', body: { reason: expect.stringMatching(/does not fit/) } },
       ]);

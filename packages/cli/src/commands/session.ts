@@ -12,7 +12,8 @@
  * session's result document to `<state-dir>/<session>.json` for `overlap results`. Exit 0 with
  * results, 1 when the session was aborted or the relay failed, 64 usage, 65 bad input, 66 unreadable.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { appendFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { type LabProgress, readIndicatorFile } from '@overlap/client';
 import { BatchPool } from '@overlap/crypto';
@@ -29,7 +30,8 @@ import {
   sdkCall,
   sessionArgument,
 } from '../lab-context.js';
-import { formatResults, type SessionResults } from '../results-format.js';
+import { writeResultsDocument, writeResultsJsonl } from '../results-files.js';
+import type { SessionResults } from '../results-format.js';
 
 export function addSessionCommands(program: Command, io: ProgramIo): void {
   const session = program.command('session').description("a lab's sessions: propose, inspect, run, follow");
@@ -129,6 +131,7 @@ export function addSessionCommands(program: Command, io: ProgramIo): void {
         },
       ) => {
         const id = sessionArgument(flags.session);
+        const phases = phaseClock();
         const input = await sdkCall(() =>
           readIndicatorFile(flags.input, {
             ...(flags.kind !== undefined && { kind: flags.kind }),
@@ -144,7 +147,6 @@ export function addSessionCommands(program: Command, io: ProgramIo): void {
         const workers = flags.workers === undefined ? undefined : Number(flags.workers);
         const pool = new BatchPool(workers === undefined ? {} : { workers });
         const progress = progressReporter(io);
-        const phases = phaseClock();
         try {
           const { client, warnings } = await connectLab(flags, {
             pool,
@@ -158,6 +160,8 @@ export function addSessionCommands(program: Command, io: ProgramIo): void {
           const me = await sdkCall(() => client.me());
           const outcome = await sdkCall(() => client.run(id, input.sets));
           progress.end();
+          // The workers' memory is not needed to write the results.
+          await pool.close();
           const doc: SessionResults = {
             session: id,
             lab: me.lab,
@@ -168,16 +172,16 @@ export function addSessionCommands(program: Command, io: ProgramIo): void {
           };
           const out = flags.out ?? join(flags.stateDir, `${id}.results.jsonl`);
           await mkdir(dirname(out), { recursive: true });
-          await writeFile(out, formatResults(doc, 'jsonl'));
+          await writeResultsJsonl(out, doc);
           await mkdir(flags.stateDir, { recursive: true });
-          await writeFile(join(flags.stateDir, `${id}.json`), `${JSON.stringify(doc)}\n`);
+          await writeResultsDocument(join(flags.stateDir, `${id}.json`), doc);
           if (outcome.abortReason !== undefined) {
             throw new CliError('FAILURE', `session ${id} was aborted: ${outcome.abortReason}`);
           }
           if (flags.json) {
             const peakRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
             const summary = { session: id, lab: me.lab, shared: outcome.results.length, out };
-            io.out(`${JSON.stringify({ ...summary, phases_ms: phases.done(), peak_rss_mb: peakRssMb })}\n`);
+            io.out(`${JSON.stringify({ ...summary, ...phases.done(), peak_rss_mb: peakRssMb })}\n`);
           } else
             io.out(`session ${id}: ${outcome.results.length} of this lab's indicators are shared; written to ${out}\n`);
         } finally {
@@ -211,23 +215,56 @@ export function addSessionCommands(program: Command, io: ProgramIo): void {
     });
 }
 
-/** Wall time of each phase of a lab's run (hashing, uploading, the exchange until results). */
+/**
+ * Wall time of each phase of a lab's run (reading the input, hashing, uploading, the exchange
+ * until results, writing them) and the peak resident memory seen in each, sampled every 100 ms.
+ */
 function phaseClock() {
   const started = performance.now();
   const at: Partial<Record<LabProgress['phase'], number>> = {};
+  const peakMb: Record<string, number> = {};
+  let current = 'reading';
+  // OVERLAP_MEMORY_TRACE=FILE appends every sample (phase, resident, heap, buffers) as a JSON line.
+  const trace = process.env.OVERLAP_MEMORY_TRACE;
+  const sample = () => {
+    const mb = Math.round(process.memoryUsage.rss() / 1048576);
+    if (mb > (peakMb[current] ?? 0)) peakMb[current] = mb;
+    if (trace) {
+      const m = process.memoryUsage();
+      const line = { t: Math.round(performance.now() - started), pid: process.pid, phase: current, rss: mb };
+      const more = { heap: Math.round(m.heapUsed / 1048576), buffers: Math.round(m.arrayBuffers / 1048576) };
+      appendFileSync(trace, `${JSON.stringify({ ...line, ...more })}\n`);
+    }
+  };
+  const timer = setInterval(sample, 100);
+  timer.unref();
+  const phaseName: Record<LabProgress['phase'], string> = {
+    hashing: 'hashing_and_blinding',
+    uploading: 'uploading',
+    blinding: 'exchange',
+    waiting: 'exchange',
+    done: 'writing',
+  };
   return {
     mark(phase: LabProgress['phase']) {
+      sample();
+      current = phaseName[phase];
       at[phase] ??= performance.now();
     },
-    done(): Record<string, number> {
+    done(): { phases_ms: Record<string, number>; peak_rss_mb_by_phase: Record<string, number> } {
+      sample();
+      clearInterval(timer);
       const end = at.done ?? performance.now();
       const uploading = at.uploading ?? end;
       const waiting = at.waiting ?? end;
       return {
-        hashing_and_blinding: Math.round(uploading - (at.hashing ?? started)),
-        uploading: Math.round(waiting - uploading),
-        exchange: Math.round(end - waiting),
-        total: Math.round(end - started),
+        phases_ms: {
+          hashing_and_blinding: Math.round(uploading - (at.hashing ?? started)),
+          uploading: Math.round(waiting - uploading),
+          exchange: Math.round(end - waiting),
+          total: Math.round(end - started),
+        },
+        peak_rss_mb_by_phase: peakMb,
       };
     },
   };

@@ -106,8 +106,16 @@ export class WorkerPool {
   }
 }
 
+/**
+ * A worker holds one chunk of a few hundred items at a time, so its heap stays small. Without
+ * limits V8 sizes each worker's heap for the whole machine and lets garbage pile up: measured with
+ * two workers over 60,000 items, the process peaked at ~203 MB without limits and 166–176 MB with
+ * these, at the same rate.
+ */
+const WORKER_LIMITS = { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 48 };
+
 function startWorker(init: WorkerInit): Worker {
-  const options = { workerData: init };
+  const options = { workerData: init, resourceLimits: WORKER_LIMITS };
   if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./worker-entry.js', import.meta.url), options);
   const entry = new URL('./worker-entry.ts', import.meta.url).href;
   let loader: string;

@@ -90,7 +90,14 @@ export const resultRowSchema = z.strictObject({
   count: z.int().min(1).optional(),
 });
 
-export const resultRowsSchema = z.strictObject({ kind, rows: z.array(resultRowSchema) });
+/** `lab`: the lab these rows are for (the relay signs it, so an auditor can tell whose rows they are). */
+export const resultRowsSchema = z.strictObject({ kind, lab: keyId, rows: z.array(resultRowSchema) });
+
+/**
+ * result_rows with the rows left unchecked, for a reader that checks them one at a time with
+ * resultRowSchema (a million-item set's rows are then not copied whole).
+ */
+export const resultRowsShapeSchema = z.strictObject({ kind, lab: keyId, rows: z.array(z.unknown()) });
 
 export const abortSchema = z.strictObject({ reason: z.string().max(1024), culprit: keyId.optional() });
 

@@ -313,7 +313,7 @@ function computeResults(proposal: SessionProposal, sets: ReadonlyMap<string, Set
         );
         if (row) rows.push(row);
       });
-      out.push({ to: owner, message: { type: 'result_rows', body: { kind, rows } } });
+      out.push({ to: owner, message: { type: 'result_rows', body: { kind, lab: owner, rows } } });
     });
   }
   return out;
