@@ -6,9 +6,9 @@
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runProgram } from '@overlap/cli';
 import { initRelay, type RelayServer, startRelayServer } from '@overlap/relay';
 import { afterAll, beforeAll, expect, test } from 'vitest';
+import { cli } from './support/run-cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'overlap-cli-'));
 let relay: RelayServer;
@@ -22,20 +22,6 @@ afterAll(async () => {
   await relay.close();
   rmSync(dir, { recursive: true, force: true });
 });
-
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await runProgram(argv, {
-    out: (text) => {
-      out += text;
-    },
-    err: (text) => {
-      err += text;
-    },
-  });
-  return { code, out, err };
-}
 
 test('two labs go from keygen to a STIX bundle of what they share, through the CLI', async () => {
   const lab = (name: string) => ({ key: join(dir, `${name}.key`), identity: join(dir, `${name}.identity.json`) });

@@ -226,7 +226,7 @@ const surfaces: [string, object, string[]][] = [
       'runLabSession',
     ],
   ],
-  ['cli', cli, ['CLI_VERSION', 'CliError', 'EXIT', 'buildProgram', 'runProgram']],
+  ['cli', cli, ['AUDIT_CHECKS', 'CLI_VERSION', 'CliError', 'EXIT', 'buildProgram', 'runProgram', 'verifyTranscript']],
 ];
 
 describe.each(surfaces)('@overlap/%s', (name, module, expected) => {

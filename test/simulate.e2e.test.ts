@@ -7,7 +7,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runProgram } from '@overlap/cli';
+import { runProgram, verifyTranscript } from '@overlap/cli';
 import { canonicalize } from '@overlap/indicators';
 import { afterAll, describe, expect, test } from 'vitest';
 
@@ -142,7 +142,9 @@ describe('overlap simulate, end to end', () => {
           .filter(Boolean);
         expect(got, name).toEqual(expected.get(name));
       }
-      expect(readFileSync(join(out, 'transcript.cbor')).length).toBeGreaterThan(1000);
+      // The auditor's view of the same run: every check holds, the results recomputed included.
+      const audit = verifyTranscript(readFileSync(join(out, 'transcript.cbor')));
+      expect(audit.checks.filter((c) => c.ok !== true)).toEqual([]);
     },
     120_000,
   );

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { addAuditCommands } from './commands/audit.js';
 import { addCryptoCommands } from './commands/crypto.js';
 import { addKeysAndAdminCommands } from './commands/keys-admin.js';
 import { addNormalizeCommand } from './commands/normalize.js';
@@ -41,6 +42,7 @@ export function buildProgram(io: ProgramIo): Command {
   addRelayCommands(program, io);
   addSessionCommands(program, io);
   addSimulationCommands(program, io);
+  addAuditCommands(program, io);
   // Subcommands inherit the output and exit behaviour.
   for (const command of allCommands(program)) {
     command.configureOutput({ writeOut: (text) => void io.out(text), writeErr: io.err }).exitOverride();

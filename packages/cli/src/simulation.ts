@@ -47,6 +47,8 @@ export interface SimulationOutcome {
   kinds: string[];
   labs: SimulationLabOutcome[];
   transcript: string;
+  /** The forum admin's public key (auditors pin it). */
+  adminPublicKey: Uint8Array;
   relayOrigin: string;
   seconds: number;
   /** Peak memory of this process (the relay ran in it), MB. */
@@ -105,7 +107,9 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   const relay = await startRelayServer({ db: init.db, port: 0 });
   log(`relay ${relay.url} (log ${relay.origin}), fresh database in ${work}`);
   try {
-    const admin = new ForumAdmin(relay.url, await readKeyFile(init.adminKeyFile as string));
+    const adminKeys = await readKeyFile(init.adminKeyFile as string);
+    const adminPublicKey = Uint8Array.from(adminKeys.signing.publicKey);
+    const admin = new ForumAdmin(relay.url, adminKeys);
     const keys: LabKeys[] = [];
     for (const lab of labs) {
       const k = generateLabKeys();
@@ -183,6 +187,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
       kinds,
       labs: outcomes,
       transcript,
+      adminPublicKey,
       relayOrigin: relay.origin,
       seconds: (performance.now() - started) / 1000,
       relayPeakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),

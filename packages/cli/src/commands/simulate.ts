@@ -8,14 +8,16 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { toHex } from '@overlap/crypto';
 import { formatRevealPolicy } from '@overlap/protocol';
 import type { Command } from 'commander';
+import { verifyTranscript } from '../audit/verify.js';
 import { CliError } from '../errors.js';
 import type { ProgramIo } from '../io.js';
 import { DEFAULT_STATE_DIR, sessionArgument } from '../lab-context.js';
 import { formatResults, RESULT_FORMATS, type ResultFormat, type SessionResults } from '../results-format.js';
 import { runSimulation, type SimulationLab, type SimulationOutcome } from '../simulation.js';
-import { checkTranscript } from '../transcript-check.js';
+import { printAuditReport } from './audit.js';
 
 export function addSimulationCommands(program: Command, io: ProgramIo): void {
   program
@@ -73,10 +75,13 @@ export function addSimulationCommands(program: Command, io: ProgramIo): void {
       await printSummary(io, outcome, flags.out);
       io.out("\nWho shares which suspects (from each lab's own results):\n");
       printOverlapReport(io, outcome);
-      io.out(`\nAudit of ${outcome.transcript}:\n`);
-      const checks = checkTranscript(new Uint8Array(await readFile(outcome.transcript)));
-      for (const c of checks) io.out(`  ${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}\n`);
-      if (checks.some((c) => !c.ok)) throw new CliError('FAILURE', 'the transcript check failed');
+      const adminKey = toHex(outcome.adminPublicKey);
+      io.out(`\n$ overlap audit verify --transcript ${outcome.transcript} --admin-key ${adminKey}\n`);
+      const report = verifyTranscript(new Uint8Array(await readFile(outcome.transcript)), {
+        adminKey: outcome.adminPublicKey,
+      });
+      printAuditReport(io, report, outcome.transcript);
+      if (!report.ok) throw new CliError('FAILURE', `the audit failed: ${report.failed ?? 'a check did not run'}`);
       io.out(
         `\nDemo done in ${outcome.seconds.toFixed(1)} s: every result came from a real exchange, and the audit passed.\n`,
       );

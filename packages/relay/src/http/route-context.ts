@@ -164,6 +164,15 @@ export class RouteContext {
       checkpoints.set(size, receipt.checkpoint);
       envelopes.push({ index: row.idx, envelope: await readEntryBytes(this.#services.blobs, row, false), receipt });
     }
+    // Membership entries come with receipts too: an auditor checks who was enrolled (or revoked)
+    // before each envelope by log index, so the indexes must be proven.
+    const membership = this.core.membership.entries
+      .filter((e) => e.index < latest.size)
+      .map((e) => {
+        const receipt = writer.receipt(e.index);
+        checkpoints.set(Number(receipt.checkpoint.split('\n')[1]), receipt.checkpoint);
+        return { index: e.index, envelope: e.envelope, receipt };
+      });
     const sizes = [...checkpoints.keys()].sort((a, b) => a - b);
     const consistency = sizes.slice(1).map((to, i) => {
       const from = sizes[i] as number;
@@ -181,7 +190,7 @@ export class RouteContext {
           admin_key: this.core.membership.adminKey,
         },
         session: session.id,
-        membership: this.core.membership.entries.filter((e) => e.index < latest.size),
+        membership,
         envelopes,
         checkpoints: sizes.map((size) => ({ size, note: checkpoints.get(size) as string })),
         consistency,

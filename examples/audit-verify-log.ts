@@ -1,0 +1,100 @@
+/**
+ * Verify the relay's log over time: its signed checkpoints (C2SP signed notes of tlog-checkpoint
+ * text) and the consistency proofs between them (RFC 9162), so that a log that rewrote, dropped or
+ * forked its history is caught.
+ *
+ *   pnpm example examples/audit-verify-log.ts --transcript FILE
+ *   pnpm example examples/audit-verify-log.ts --relay URL --log-key VKEY [--samples N] [--every MS]
+ *
+ * From a transcript: every checkpoint's signature, each consecutive pair's consistency proof, and
+ * every receipt's inclusion proof. From a running relay: the latest checkpoint, N times, MS apart,
+ * each verified against the log's verifier key (as the forum publishes it) and proven consistent
+ * with the one before. Exits 1 at the first thing that does not verify.
+ */
+import { readFileSync } from 'node:fs';
+import { RelayClient } from '@overlap/client';
+import {
+  type Checkpoint,
+  ed25519NoteVerifier,
+  type NoteVerifier,
+  parseCheckpoint,
+  parseVerifierKey,
+  verifyConsistency,
+  verifyReceipt,
+  verifySignedNote,
+} from '@overlap/log';
+import { decodeDeterministic } from '@overlap/protocol';
+
+const args = process.argv.slice(2);
+const option = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
+const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex').slice(0, 16);
+
+/** Checks that `next` extends `previous` with `proof`, and says so. */
+function extend(previous: Checkpoint | undefined, next: Checkpoint, proof: Uint8Array[]): void {
+  const tree = `size ${String(next.size).padStart(6)}  root ${hex(next.rootHash)}…`;
+  if (previous === undefined) {
+    console.log(`${tree}  signed (first checkpoint)`);
+    return;
+  }
+  if (next.size < previous.size) throw new Error(`the log went back from ${previous.size} to ${next.size}`);
+  const holds =
+    previous.size === 0 || verifyConsistency(previous.size, next.size, proof, previous.rootHash, next.rootHash);
+  if (!holds) throw new Error(`checkpoint ${next.size} is not consistent with checkpoint ${previous.size}`);
+  console.log(`${tree}  signed, consistent with size ${previous.size}`);
+}
+
+function fromTranscript(file: string): void {
+  const t = decodeDeterministic(new Uint8Array(readFileSync(file))) as unknown as {
+    relay: { origin: string; log_key: Uint8Array };
+    membership: { envelope: Uint8Array; receipt: { index: number; proof: Uint8Array[]; checkpoint: string } }[];
+    envelopes: { envelope: Uint8Array; receipt: { index: number; proof: Uint8Array[]; checkpoint: string } }[];
+    checkpoints: { size: number; note: string }[];
+    consistency: { from: number; to: number; proof: Uint8Array[] }[];
+  };
+  const verifier: NoteVerifier = ed25519NoteVerifier(t.relay.origin, t.relay.log_key);
+  console.log(`log ${t.relay.origin}: ${t.checkpoints.length} checkpoints`);
+  let previous: Checkpoint | undefined;
+  t.checkpoints.forEach(({ note }, i) => {
+    const next = parseCheckpoint(verifySignedNote(note, [verifier]).text);
+    const proof = i === 0 ? [] : (t.consistency[i - 1]?.proof ?? []);
+    extend(previous, next, proof);
+    previous = next;
+  });
+  const entries = [...t.membership, ...t.envelopes];
+  for (const { envelope, receipt } of entries) verifyReceipt(envelope, receipt, [verifier]);
+  console.log(`${entries.length} receipts: every inclusion proof holds in a signed checkpoint`);
+}
+
+async function fromRelay(url: string, vkey: string, samples: number, every: number): Promise<void> {
+  const verifier = parseVerifierKey(vkey);
+  const relay = new RelayClient({ url });
+  console.log(`log ${verifier.name} at ${url}: ${samples} samples, ${every} ms apart`);
+  let previous: Checkpoint | undefined;
+  for (let i = 0; i < samples; i++) {
+    if (i > 0) await new Promise((resolve) => setTimeout(resolve, every));
+    const next = parseCheckpoint(verifySignedNote(await relay.checkpoint(), [verifier]).text);
+    const proof =
+      previous && previous.size > 0 && next.size > previous.size
+        ? (await relay.consistency(previous.size, next.size)).proof
+        : [];
+    extend(previous, next, proof);
+    previous = next;
+  }
+}
+
+try {
+  const transcript = option('--transcript');
+  const url = option('--relay');
+  const vkey = option('--log-key');
+  if (transcript) fromTranscript(transcript);
+  else if (url && vkey) await fromRelay(url, vkey, Number(option('--samples') ?? 3), Number(option('--every') ?? 1000));
+  else {
+    console.error(
+      'usage: audit-verify-log.ts --transcript FILE | --relay URL --log-key VKEY [--samples N] [--every MS]',
+    );
+    process.exitCode = 64;
+  }
+} catch (error) {
+  console.error(`FAIL: ${(error as Error).message}`);
+  process.exitCode = 1;
+}
