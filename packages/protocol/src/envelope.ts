@@ -124,6 +124,28 @@ export function openEnvelope(
   /** SHA-256 of `bytes` if the caller has it already (it must be of exactly these bytes). */
   bytesSha256?: Uint8Array,
 ): OpenedEnvelope {
+  const { payloadBytes, ...verified } = verifyEnvelope(bytes, publicKeyOf, limits, bytesSha256);
+  return { ...verified, payload: decodeDeterministic(payloadBytes, limits) };
+}
+
+/** An envelope whose checks all passed, its payload left as the bytes that were signed. */
+export interface VerifiedEnvelope {
+  header: EnvelopeHeader;
+  payloadBytes: Uint8Array;
+  hash: Uint8Array;
+  bytes: Uint8Array;
+}
+
+/**
+ * What `openEnvelope` checks, without decoding the payload: for a reader that decodes a large
+ * payload its own way (a result's rows one at a time: `StreamedResultRows`).
+ */
+export function verifyEnvelope(
+  bytes: Uint8Array,
+  publicKeyOf: (keyId: string) => Uint8Array | undefined,
+  limits: CborLimits = DEFAULT_CBOR_LIMITS,
+  bytesSha256?: Uint8Array,
+): VerifiedEnvelope {
   const outer = parseWithSchema(envelopeSchema, decodeDeterministic(bytes, limits), 'envelope');
   const header = parseWithSchema(envelopeHeaderSchema, decodeDeterministic(outer.h, limits), 'envelope header');
   if (header.len !== outer.p.length) {
@@ -142,7 +164,7 @@ export function openEnvelope(
     });
   }
   if (!verified) throw new ProtocolError('BAD_ENVELOPE', `signature of ${header.sender} does not verify`);
-  return { header, payload: decodeDeterministic(outer.p, limits), hash: bytesSha256 ?? sha256(bytes), bytes };
+  return { header, payloadBytes: outer.p, hash: bytesSha256 ?? sha256(bytes), bytes };
 }
 
 /** The last accepted envelope of one sender in one session. */

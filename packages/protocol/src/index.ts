@@ -1,6 +1,14 @@
 export type { CborLimits, CborValue } from './cbor.js';
 export { DEFAULT_CBOR_LIMITS, decodeDeterministic, encodeDeterministic } from './cbor.js';
-export type { ChainState, EnvelopeHeader, EnvelopeSigner, MessageType, OpenedEnvelope, SealInput } from './envelope.js';
+export type {
+  ChainState,
+  EnvelopeHeader,
+  EnvelopeSigner,
+  MessageType,
+  OpenedEnvelope,
+  SealInput,
+  VerifiedEnvelope,
+} from './envelope.js';
 export {
   checkChain,
   ENVELOPE_DOMAIN,
@@ -9,6 +17,7 @@ export {
   openEnvelope,
   SESSION_ID_LENGTH,
   sealEnvelope,
+  verifyEnvelope,
 } from './envelope.js';
 export type { ProtocolErrorCode, ProtocolIssue } from './errors.js';
 export { ProtocolError } from './errors.js';
@@ -48,6 +57,7 @@ export {
 export type { RelaySessionState } from './session/relay-session.js';
 export { RelaySession } from './session/relay-session.js';
 export { hopLab, hopOf, lastHopOwner } from './session/schedule.js';
+export { StreamedResultRows } from './session/streamed-result-rows.js';
 export { eachTag, MAX_TAGS_PER_CHUNK, packTags, TAG_LENGTH, tagAt, tagCount } from './session/tags.js';
 export { parseWithSchema } from './validate.js';
 export { PROTOCOL_VERSION } from './version.js';

@@ -3,7 +3,17 @@
  */
 import { generateSigningKeyPair, hashToGroup } from '@overlap/crypto';
 import { describe, expect, test } from 'vitest';
-import { LabSession, ProtocolError, packTags, RelaySession, type SessionMessage, sealEnvelope } from '../src/index.js';
+import {
+  type CborValue,
+  encodeDeterministic,
+  LabSession,
+  ProtocolError,
+  packTags,
+  RelaySession,
+  type SessionMessage,
+  StreamedResultRows,
+  sealEnvelope,
+} from '../src/index.js';
 import { labIds } from './session.helpers.js';
 
 const [a, b, c] = labIds(3) as [string, string, string];
@@ -223,6 +233,40 @@ describe('the lab engine', () => {
     await lab.start();
     const out = await lab.receive({ type: 'result_rows', body: { kind: 'email', lab: b, rows: [] } });
     expect(out).toMatchObject([{ type: 'abort', body: { reason: expect.stringMatching(/not for this lab/) } }]);
+  });
+
+  test('result rows read one at a time from the signed bytes give the same results, and the same aborts', async () => {
+    const sets = { email: ['p@example.com', 'q@example.com', 'r@example.com'] };
+    const rows = [
+      { position: 2, labs: [b] },
+      { position: 0, labs: [b, c].sort() },
+    ];
+    // Each lab shuffles its own way: results are compared as what each lab's positions stand for.
+    const expected = (lab: LabSession) => {
+      const state = lab.state();
+      state.key.fill(0);
+      const order = state.order.email as string[];
+      return new Map([['email', rows.map((r) => ({ value: order[r.position], labs: r.labs }))]]);
+    };
+    const decoded = newLab(a, sets);
+    await decoded.start();
+    const decodedWants = expected(decoded);
+    await decoded.receive({ type: 'result_rows', body: { kind: 'email', lab: a, rows } });
+    expect(decoded.results).toEqual(decodedWants);
+    const streamed = newLab(a, sets);
+    await streamed.start();
+    const streamedWants = expected(streamed);
+    const payload = encodeDeterministic({ kind: 'email', lab: a, rows } as CborValue);
+    expect(await streamed.receive({ type: 'result_rows', body: new StreamedResultRows(payload) })).toEqual([]);
+    expect(streamed.done).toBe(true);
+    expect(streamed.results).toEqual(streamedWants);
+
+    const bad = newLab(a, sets);
+    await bad.start();
+    const badPayload = encodeDeterministic({ kind: 'email', lab: a, rows: [rows[0], { position: 'x' }] } as CborValue);
+    const out = await bad.receive({ type: 'result_rows', body: new StreamedResultRows(badPayload) });
+    expect(out).toMatchObject([{ type: 'abort', body: { reason: expect.stringMatching(/result row 1 of email/) } }]);
+    expect(() => new StreamedResultRows(badPayload.subarray(0, badPayload.length - 2))).toThrow(ProtocolError);
   });
 
   test('result rows that do not parse abort, naming the field', async () => {

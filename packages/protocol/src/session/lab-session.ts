@@ -33,6 +33,7 @@ import {
   tagChunkSchema,
 } from './messages.js';
 import { hopLab } from './schedule.js';
+import { StreamedResultRows } from './streamed-result-rows.js';
 import { eachTag, packTags } from './tags.js';
 
 export interface LabResult {
@@ -119,7 +120,7 @@ export class LabSession {
     }
     this.#key = BlindingKey.generate();
     for (const kind of this.proposal.kinds) {
-      const values = [...new Set(Object.hasOwn(options.sets, kind) ? (options.sets[kind] ?? []) : [])];
+      const values = distinct(Object.hasOwn(options.sets, kind) ? (options.sets[kind] ?? []) : []);
       if (values.length > this.proposal.maxItemsPerKind) {
         throw new ProtocolError(
           'INVALID_MESSAGE',
@@ -169,7 +170,13 @@ export class LabSession {
     }
   }
 
-  async receive(message: SessionMessage): Promise<SessionMessage[]> {
+  /**
+   * Handles what the relay hands this lab. Result rows may come as the decoded payload or, for a
+   * large set, as `StreamedResultRows` over the signed bytes (read one row at a time).
+   */
+  async receive(
+    message: SessionMessage | { type: 'result_rows'; body: StreamedResultRows },
+  ): Promise<SessionMessage[]> {
     if (this.#aborted !== undefined || this.done) {
       throw new ProtocolError(
         'INVALID_MESSAGE',
@@ -299,9 +306,12 @@ export class LabSession {
   #rows(body: unknown): SessionMessage[] {
     let kind: string;
     let lab: string;
-    let rows: unknown[];
+    let rows: Iterable<unknown>;
     try {
-      ({ kind, lab, rows } = parseWithSchema(resultRowsShapeSchema, body, 'result rows'));
+      if (body instanceof StreamedResultRows) {
+        ({ kind, lab } = parseWithSchema(resultRowsShapeSchema, body.head, 'result rows'));
+        rows = body.rows();
+      } else ({ kind, lab, rows } = parseWithSchema(resultRowsShapeSchema, body, 'result rows'));
     } catch (error) {
       return this.#abort((error as Error).message);
     }
@@ -313,10 +323,11 @@ export class LabSession {
     const policy = this.proposal.policy;
     const seen = new Uint8Array(values.length);
     const results: LabResult[] = [];
-    for (const [i, item] of rows.entries()) {
+    let i = 0;
+    for (const item of rows) {
       let row: ResultRow;
       try {
-        row = parseWithSchema(resultRowSchema, item, `result row ${i} of ${kind}`);
+        row = parseWithSchema(resultRowSchema, item, `result row ${i++} of ${kind}`);
       } catch (error) {
         return this.#abort((error as Error).message);
       }
@@ -355,6 +366,21 @@ export class LabSession {
     if (this.#pool) return { pool: this.#pool };
     return this.#backend === undefined ? { workers: 0 } : { workers: 0, backend: this.#backend };
   }
+}
+
+/**
+ * The distinct values, in a new array (in sorted order: the shuffle that follows makes any order
+ * uniform). Sorting a copy and dropping neighbours that repeat leaves a few MB of garbage for a
+ * million values where a Set would leave its tables (~40 MB) to the next full collection.
+ */
+function distinct(values: readonly string[]): string[] {
+  const sorted = values.slice().sort();
+  let kept = 0;
+  for (let i = 0; i < sorted.length; i++) {
+    if (i === 0 || sorted[i] !== sorted[kept - 1]) sorted[kept++] = sorted[i] as string;
+  }
+  sorted.length = kept;
+  return sorted;
 }
 
 /** Fisher–Yates with the platform CSPRNG, in place: positions reveal nothing about input order. */
