@@ -272,12 +272,22 @@ export class OverlapClient {
       pollWaitMs: 10_000,
     });
     const results: SharedIndicator[] = [];
+    // One array of names per distinct list of labs, shared by the results that name it.
+    const namesOf = new Map<readonly string[], string[]>();
+    const labNames = (ids: readonly string[]): string[] => {
+      let list = namesOf.get(ids);
+      if (list === undefined) {
+        list = Object.freeze(ids.map((id) => names.get(id) ?? id).sort()) as string[];
+        namesOf.set(ids, list);
+      }
+      return list;
+    };
     for (const kind of [...run.results.keys()].sort()) {
       for (const row of run.results.get(kind) ?? []) {
         results.push({
           kind,
           value: row.value,
-          ...(row.labs && { labs: row.labs.map((id) => names.get(id) ?? id).sort() }),
+          ...(row.labs && { labs: labNames(row.labs) }),
           ...(row.count !== undefined && { count: row.count }),
         });
       }
