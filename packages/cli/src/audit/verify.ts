@@ -53,12 +53,11 @@ export interface AuditReport {
   failed?: AuditCheckName;
 }
 
-/** An enrollment's key and the log indexes between which it may sign. */
+/** A lab key and the log index ranges in which it may sign: from each enrollment to the next revocation. */
 interface MemberKey {
   key: Uint8Array;
   lab: string;
-  enrolledAt: number;
-  revokedAt?: number;
+  periods: { from: number; until?: number }[];
 }
 
 export function verifyTranscript(bytes: Uint8Array, options: { adminKey?: Uint8Array } = {}): AuditReport {
@@ -165,11 +164,18 @@ export function verifyTranscript(bytes: Uint8Array, options: { adminKey?: Uint8A
       proveLogged('membership entry', entry);
       if (opened.header.type === 'enrollment') {
         const e = parseMessage('enrollment', opened.payload);
-        members.set(keyIdOf(e.signing_key), { key: e.signing_key, lab: e.lab, enrolledAt: entry.index });
+        const id = keyIdOf(e.signing_key);
+        const member = members.get(id) ?? { key: e.signing_key, lab: e.lab, periods: [] };
+        if (member.periods.at(-1)?.until === undefined && member.periods.length > 0) {
+          throw new Error(`membership entry ${entry.index} enrolls ${id}, which is enrolled already`);
+        }
+        member.periods.push({ from: entry.index });
+        members.set(id, member);
         enrolled++;
       } else if (opened.header.type === 'revocation') {
         const member = members.get(parseMessage('revocation', opened.payload).key);
-        if (member && member.revokedAt === undefined) member.revokedAt = entry.index;
+        const open = member?.periods.at(-1);
+        if (open && open.until === undefined) open.until = entry.index;
         revoked++;
       } else throw new Error(`membership entry ${entry.index} is a ${opened.header.type}`);
     }
@@ -203,9 +209,10 @@ export function verifyTranscript(bytes: Uint8Array, options: { adminKey?: Uint8A
         const envelope = openEnvelope(entry.envelope, (id) => {
           if (id === relayKeyId) return transcript.relay.log_key;
           const member = members.get(id);
-          if (!member || member.enrolledAt > entry.index) throw new Error(`${id} was not enrolled`);
-          if (member.revokedAt !== undefined && member.revokedAt < entry.index) {
-            throw new Error(`${id} (${member.lab}) was revoked at log index ${member.revokedAt}`);
+          const period = member?.periods.findLast((p) => p.from < entry.index);
+          if (!member || !period) throw new Error(`${id} was not enrolled`);
+          if (period.until !== undefined && period.until < entry.index) {
+            throw new Error(`${id} (${member.lab}) was revoked at log index ${period.until}`);
           }
           return member.key;
         });
