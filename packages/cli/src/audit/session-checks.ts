@@ -231,7 +231,7 @@ export function checkResults(view: SessionView, s: SessionFacts, finals: FinalTa
     }
     return {
       ok: true,
-      detail: `${rows} rows for ${labs.length} labs × ${kinds.length} kinds equal the matching recomputed from the final tags`,
+      detail: `${rows.toLocaleString('en-US')} rows for ${labs.length} labs × ${kinds.length} kinds equal the matching recomputed from the final tags`,
     };
   } catch (error) {
     return { ok: false, detail: (error as Error).message };

@@ -154,13 +154,15 @@ export function addSessionCommands(program: Command, io: ProgramIo): void {
             onProgress: (event) => {
               phases.mark(event.phase);
               progress(event);
+              // The lab's crypto is over (its key is erased before 'done'): the workers' memory
+              // goes before the results are mapped and written.
+              if (event.phase === 'done') void pool.close();
             },
           });
           for (const w of warnings) io.err(`overlap: warning: ${w}\n`);
           const me = await sdkCall(() => client.me());
           const outcome = await sdkCall(() => client.run(id, input.sets));
           progress.end();
-          // The workers' memory is not needed to write the results.
           await pool.close();
           const doc: SessionResults = {
             session: id,
