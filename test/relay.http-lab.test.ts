@@ -118,10 +118,10 @@ async function forum() {
   };
 }
 
-async function runSession(
+/** The first lab proposes a session among all three; answers what the labs need to run it. */
+async function proposeSession(
   f: Awaited<ReturnType<typeof forum>>,
   proposalFields: { kinds: string[]; policy: { kind: 'labs' | 'count' } },
-  duringRun?: (sessionHex: string) => Promise<void>,
 ) {
   const [proposer] = f.labs as [Lab, ...Lab[]];
   const proposal: SessionProposal = {
@@ -136,24 +136,40 @@ async function runSession(
   );
   const created = await proposer.client.createSession(proposed.bytes);
   expect(created.session).toEqual(sessionId);
+  return { proposer, proposal, sessionId, proposed };
+}
 
-  const runs = Promise.all(
-    f.labs.map((lab) =>
-      runLabSession({
-        client: lab.client,
-        me: lab.keys.keyId,
-        secretKey: lab.keys.signing.secretKey,
-        sessionId,
-        proposal,
-        sets: SETS[lab.name],
-        publicKeyOf: f.publicKeyOf,
-        relayKeyId: f.relayKeyId,
-        ...(lab === proposer && { previous: { seq: 0, hash: proposed.hash } }),
-        chunkSize: 2,
-        pollWaitMs: 500,
-      }),
-    ),
-  );
+/** One lab's whole side of the session (with a state store, if given). */
+function runLab(
+  f: Awaited<ReturnType<typeof forum>>,
+  s: Awaited<ReturnType<typeof proposeSession>>,
+  lab: Lab,
+  store?: LabStateStore,
+) {
+  return runLabSession({
+    client: lab.client,
+    me: lab.keys.keyId,
+    secretKey: lab.keys.signing.secretKey,
+    sessionId: s.sessionId,
+    proposal: s.proposal,
+    sets: SETS[lab.name],
+    publicKeyOf: f.publicKeyOf,
+    relayKeyId: f.relayKeyId,
+    ...(lab === s.proposer && { previous: { seq: 0, hash: s.proposed.hash } }),
+    ...(store && { store }),
+    chunkSize: 2,
+    pollWaitMs: 500,
+  });
+}
+
+async function runSession(
+  f: Awaited<ReturnType<typeof forum>>,
+  proposalFields: { kinds: string[]; policy: { kind: 'labs' | 'count' } },
+  duringRun?: (sessionHex: string) => Promise<void>,
+) {
+  const session = await proposeSession(f, proposalFields);
+  const { proposer, proposal, sessionId } = session;
+  const runs = Promise.all(f.labs.map((lab) => runLab(f, session, lab)));
   try {
     await duringRun?.(toHex(sessionId));
   } finally {
@@ -211,22 +227,12 @@ describe('three labs over HTTP against a real relay', () => {
 
   test("a lab that dies between its kinds' result rows resumes from its store with both kinds right", async () => {
     const f = await forum();
-    const [proposer, ,] = f.labs as [Lab, Lab, Lab];
-    const proposal: SessionProposal = {
-      labs: f.labs.map((lab) => lab.keys.keyId),
-      maxItemsPerKind: 100,
-      // Three kinds (no lab has phones): the crash falls between the second and the third rows.
-      kinds: ['email', 'ip', 'phone'],
-      policy: { kind: 'labs' },
-    };
-    const sessionId = globalThis.crypto.getRandomValues(new Uint8Array(16));
-    const proposed = sealEnvelope(
-      { type: 'session_proposal', session: sessionId, seq: 0, created: Date.now(), payload: proposal as CborValue },
-      { keyId: proposer.keys.keyId, secretKey: proposer.keys.signing.secretKey },
-    );
-    await proposer.client.createSession(proposed.bytes);
-    const stateDir = join(mkdtempSync(join(tmpdir(), 'overlap-lab-state-')), 'session');
-    homes.push(stateDir);
+    // Three kinds (no lab has phones): the crash falls between the second and the third rows.
+    const session = await proposeSession(f, { kinds: ['email', 'ip', 'phone'], policy: { kind: 'labs' } });
+    const { proposer, proposal } = session;
+    const stateRoot = mkdtempSync(join(tmpdir(), 'overlap-lab-state-'));
+    homes.push(stateRoot);
+    const stateDir = join(stateRoot, 'session');
 
     /** The real store, which "crashes" when it records progress with the second kind's rows kept. */
     class CrashAfterBothRows extends LabStateStore {
@@ -235,21 +241,7 @@ describe('three labs over HTTP against a real relay', () => {
         await super.saveProgress(progress);
       }
     }
-    const run = (lab: Lab, store?: LabStateStore) =>
-      runLabSession({
-        client: lab.client,
-        me: lab.keys.keyId,
-        secretKey: lab.keys.signing.secretKey,
-        sessionId,
-        proposal,
-        sets: SETS[lab.name],
-        publicKeyOf: f.publicKeyOf,
-        relayKeyId: f.relayKeyId,
-        ...(lab === proposer && { previous: { seq: 0, hash: proposed.hash } }),
-        ...(store && { store }),
-        chunkSize: 2,
-        pollWaitMs: 500,
-      });
+    const run = (lab: Lab, store?: LabStateStore) => runLab(f, session, lab, store);
     const [crashed, ...others] = await Promise.allSettled([
       run(proposer, new CrashAfterBothRows(stateDir)),
       ...f.labs.slice(1).map((lab) => run(lab)),
