@@ -28,13 +28,12 @@ import {
   type VerifiedEnvelope,
   verifyEnvelope,
 } from '@overlap/protocol';
-
-/** What the runner hands LabSession: a message, or result rows to read one row at a time. */
-type LabInput = Parameters<LabSession['receive']>[0];
-
 import type { LabStateStore } from './lab-state-store.js';
 import type { RelayClient } from './relay-client.js';
 import type { InboxItem } from './responses.js';
+
+/** What the runner hands LabSession: a message, or result rows to read one row at a time. */
+type LabInput = Parameters<LabSession['receive']>[0];
 
 /** What a lab is doing, for progress displays: counts so far and, where known, the total. */
 export type LabProgress =

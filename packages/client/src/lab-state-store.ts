@@ -73,15 +73,15 @@ export class LabStateStore {
   }
 
   async putOutbox(seq: number, envelope: Uint8Array): Promise<void> {
-    await writeAtomic(this.#outboxPath(seq), envelope);
+    await writeAtomic(this.#path('outbox', seq), envelope);
   }
 
   async readOutbox(seq: number): Promise<Uint8Array> {
-    return new Uint8Array(await readFile(this.#outboxPath(seq)));
+    return new Uint8Array(await readFile(this.#path('outbox', seq)));
   }
 
   async dropOutbox(seq: number): Promise<void> {
-    await unlink(this.#outboxPath(seq)).catch(() => {});
+    await unlink(this.#path('outbox', seq)).catch(() => {});
   }
 
   /**
@@ -89,12 +89,8 @@ export class LabStateStore {
    * in progress and are dropped.
    */
   async outbox(below: number): Promise<number[]> {
-    const names = (await readdir(join(this.dir, 'outbox')).catch(() => [] as string[])).filter((n) =>
-      /^\d{10}$/.test(n),
-    );
     const out: number[] = [];
-    for (const name of names.sort()) {
-      const seq = Number(name);
+    for (const seq of await this.#numbered('outbox')) {
       if (seq >= below) await this.dropOutbox(seq);
       else out.push(seq);
     }
@@ -103,23 +99,30 @@ export class LabStateStore {
 
   /** Keeps the relay's result rows envelope that inbox item `n` handed out (before progress moves past it). */
   async putResult(n: number, envelope: Uint8Array): Promise<void> {
-    await writeAtomic(join(this.dir, 'results', String(n).padStart(10, '0')), envelope);
+    await writeAtomic(this.#path('results', n), envelope);
   }
 
   /** The result rows envelopes kept so far, by inbox item, in order. */
   async results(): Promise<{ n: number; envelope: Uint8Array }[]> {
-    const names = (await readdir(join(this.dir, 'results')).catch(() => [] as string[])).filter((n) =>
-      /^\d{10}$/.test(n),
-    );
     const out: { n: number; envelope: Uint8Array }[] = [];
-    for (const name of names.sort()) {
-      out.push({ n: Number(name), envelope: new Uint8Array(await readFile(join(this.dir, 'results', name))) });
+    for (const n of await this.#numbered('results')) {
+      out.push({ n, envelope: new Uint8Array(await readFile(this.#path('results', n))) });
     }
     return out;
   }
 
-  #outboxPath(seq: number): string {
-    return join(this.dir, 'outbox', String(seq).padStart(10, '0'));
+  /** The file of number `n` in `folder` (outbox, results). */
+  #path(folder: string, n: number): string {
+    return join(this.dir, folder, String(n).padStart(10, '0'));
+  }
+
+  /** The numbers of the files in `folder`, ascending (anything else there is ignored). */
+  async #numbered(folder: string): Promise<number[]> {
+    const names = await readdir(join(this.dir, folder)).catch(() => [] as string[]);
+    return names
+      .filter((name) => /^\d{10}$/.test(name))
+      .sort()
+      .map(Number);
   }
 
   /** The session is over: the key is overwritten and removed, then the whole directory. */

@@ -54,9 +54,7 @@ export function encodeDeterministic(value: CborValue): Uint8Array {
 }
 
 export function decodeDeterministic(bytes: Uint8Array, limits: CborLimits = DEFAULT_CBOR_LIMITS): CborValue {
-  if (!(bytes instanceof Uint8Array)) throw new ProtocolError('BAD_ENCODING', 'expected bytes');
-  const end = scanItem(bytes, 0, 0, limits);
-  if (end !== bytes.length) fail(end, `${bytes.length - end} trailing byte(s) after the value`);
+  scanWhole(bytes, limits);
   // The scan admitted only the deterministic encoding of a value of this data model, so the value
   // re-encodes to exactly these bytes (a property test mutates valid encodings to hold the scan to
   // that); re-encoding here as well would double the cost of every large chunk.
@@ -74,9 +72,7 @@ export function decodeWithLazyArray(
   key: string,
   limits: CborLimits = DEFAULT_CBOR_LIMITS,
 ): { value: Record<string, CborValue>; count: number; items(): Generator<CborValue, void, undefined> } {
-  if (!(bytes instanceof Uint8Array)) throw new ProtocolError('BAD_ENCODING', 'expected bytes');
-  const end = scanItem(bytes, 0, 0, limits);
-  if (end !== bytes.length) fail(end, `${bytes.length - end} trailing byte(s) after the value`);
+  scanWhole(bytes, limits);
   const map = readHead(bytes, 0);
   if (map.major !== 5) fail(0, 'expected a map');
   const value: Record<string, CborValue> = {};
@@ -109,6 +105,13 @@ export function decodeWithLazyArray(
       }
     },
   };
+}
+
+/** Validates `bytes` as exactly one deterministic item of this data model (throws BAD_ENCODING). */
+function scanWhole(bytes: Uint8Array, limits: CborLimits): void {
+  if (!(bytes instanceof Uint8Array)) throw new ProtocolError('BAD_ENCODING', 'expected bytes');
+  const end = scanItem(bytes, 0, 0, limits);
+  if (end !== bytes.length) fail(end, `${bytes.length - end} trailing byte(s) after the value`);
 }
 
 /**

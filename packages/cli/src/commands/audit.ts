@@ -9,11 +9,12 @@
  * ideally, the admin's public key to pin (64 hex digits, or the admin key file): one line per
  * check with counts, exit 0 only when every check holds, 1 when one fails.
  */
-import { open, readFile, rename, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { RelayClient } from '@overlap/client';
 import { fromHex } from '@overlap/crypto';
 import { parseVerifierKey } from '@overlap/log';
 import type { Command } from 'commander';
+import { writeFileAtomic } from '../atomic-file.js';
 import { type AuditReport, verifyTranscript } from '../audit/verify.js';
 import { CliError } from '../errors.js';
 import type { ProgramIo } from '../io.js';
@@ -50,7 +51,11 @@ export function addAuditCommands(program: Command, io: ProgramIo): void {
       });
       try {
         const bytes = await sdkCall(() => relay.transcript(session));
-        await writeAtomic(flags.out, bytes);
+        try {
+          await writeFileAtomic(flags.out, 0o644, () => [bytes]);
+        } catch (cause) {
+          throw new CliError('FAILURE', `cannot write ${flags.out}: ${(cause as Error).message}`, { cause });
+        }
         io.out(
           `session ${session}: transcript of ${bytes.length.toLocaleString('en-US')} bytes written to ${flags.out}\n`,
         );
@@ -101,21 +106,4 @@ async function adminPublicKey(text: string): Promise<Uint8Array> {
   const publicKey = Uint8Array.from(keys.signing.publicKey);
   keys.dispose();
   return publicKey;
-}
-
-async function writeAtomic(path: string, bytes: Uint8Array): Promise<void> {
-  const temporary = `${path}.${process.pid}.tmp`;
-  try {
-    const handle = await open(temporary, 'w', 0o644);
-    try {
-      await handle.writeFile(bytes);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temporary, path);
-  } catch (cause) {
-    await rm(temporary, { force: true });
-    throw new CliError('FAILURE', `cannot write ${path}: ${(cause as Error).message}`, { cause });
-  }
 }

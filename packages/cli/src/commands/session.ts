@@ -163,7 +163,6 @@ export function addSessionCommands(program: Command, io: ProgramIo): void {
           const me = await sdkCall(() => client.me());
           const outcome = await sdkCall(() => client.run(id, input.sets));
           progress.end();
-          await pool.close();
           const doc: SessionResults = {
             session: id,
             lab: me.lab,

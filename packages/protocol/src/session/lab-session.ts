@@ -323,12 +323,14 @@ export class LabSession {
     const others = new Map(this.proposal.labs.filter((lab) => lab !== this.me).map((lab) => [lab, lab]));
     const policy = this.proposal.policy;
     const seen = new Uint8Array(values.length);
-    // Rows name few distinct lists of labs: results share one array per list (frozen).
+    // Rows name few distinct lists of labs: results share one array per list (frozen), made of
+    // the session's own lab id strings.
     const lists = new Map<string, string[]>();
-    const sameLabs = (key: string): string[] => {
+    const sameLabs = (labs: readonly string[]): string[] => {
+      const key = labs.join();
       let list = lists.get(key);
       if (list === undefined) {
-        list = Object.freeze(key.split(',').map((lab) => others.get(lab) as string)) as string[];
+        list = Object.freeze(labs.map((lab) => others.get(lab) as string)) as string[];
         lists.set(key, list);
       }
       return list;
@@ -358,7 +360,7 @@ export class LabSession {
       if (!labsOk || !countOk)
         return this.#abort(`a result row for position ${row.position} does not fit the ${policy.kind} policy`);
       const result: LabResult = { value: values[row.position] as string };
-      if (row.labs !== undefined) result.labs = sameLabs(row.labs.join());
+      if (row.labs !== undefined) result.labs = sameLabs(row.labs);
       if (row.count !== undefined) result.count = row.count;
       results.push(result);
     }
