@@ -19,7 +19,7 @@ import {
   type NoteVerifier,
   parseCheckpoint,
   parseVerifierKey,
-  verifyConsistency,
+  requireConsistent,
   verifyReceipt,
   verifySignedNote,
 } from '@overlap/log';
@@ -29,18 +29,11 @@ const args = process.argv.slice(2);
 const option = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex').slice(0, 16);
 
-/** Checks that `next` extends `previous` with `proof`, and says so. */
+/** Checks that `next` extends `previous` with `proof` (RFC 9162 consistency), and says so. */
 function extend(previous: Checkpoint | undefined, next: Checkpoint, proof: Uint8Array[]): void {
+  requireConsistent(previous, next, proof); // throws when the log went back, forked or was rewritten
   const tree = `size ${String(next.size).padStart(6)}  root ${hex(next.rootHash)}…`;
-  if (previous === undefined) {
-    console.log(`${tree}  signed (first checkpoint)`);
-    return;
-  }
-  if (next.size < previous.size) throw new Error(`the log went back from ${previous.size} to ${next.size}`);
-  const holds =
-    previous.size === 0 || verifyConsistency(previous.size, next.size, proof, previous.rootHash, next.rootHash);
-  if (!holds) throw new Error(`checkpoint ${next.size} is not consistent with checkpoint ${previous.size}`);
-  console.log(`${tree}  signed, consistent with size ${previous.size}`);
+  console.log(`${tree}  signed${previous ? `, consistent with size ${previous.size}` : ' (first checkpoint)'}`);
 }
 
 function fromTranscript(file: string): void {

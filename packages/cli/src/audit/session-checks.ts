@@ -245,20 +245,23 @@ function sameRow(a: ResultRow, b: ResultRow): boolean {
 /** Each lab's rows, by position, from the final tags: which other labs hold the same tag. */
 function recompute(finals: Uint8Array[], labs: readonly string[], policy: RevealPolicy): Map<number, ResultRow>[] {
   const holders = new Map<string, number[]>();
-  finals.forEach((tags, owner) => {
-    for (let p = 0; p < tags.length / TAG_LENGTH; p++) {
+  /** For each owner and position, the list of owners of that position's tag (shared with `holders`). */
+  const heldBy = finals.map((tags, owner) =>
+    Array.from({ length: tags.length / TAG_LENGTH }, (_, p) => {
       const tag = toHex(tags.subarray(p * TAG_LENGTH, (p + 1) * TAG_LENGTH));
-      const list = holders.get(tag);
-      if (list === undefined) holders.set(tag, [owner]);
-      else if (!list.includes(owner)) list.push(owner);
-    }
-  });
-  return finals.map((tags, owner) => {
+      let list = holders.get(tag);
+      if (list === undefined) {
+        list = [];
+        holders.set(tag, list);
+      }
+      if (!list.includes(owner)) list.push(owner);
+      return list;
+    }),
+  );
+  return heldBy.map((lists, owner) => {
     const rows = new Map<number, ResultRow>();
-    for (let p = 0; p < tags.length / TAG_LENGTH; p++) {
-      const others = (holders.get(toHex(tags.subarray(p * TAG_LENGTH, (p + 1) * TAG_LENGTH))) ?? []).filter(
-        (o) => o !== owner,
-      );
+    lists.forEach((list, p) => {
+      const others = list.filter((o) => o !== owner);
       if (policy.kind === 'threshold') {
         if (others.length + 1 >= policy.t) rows.set(p, { position: p });
       } else if (others.length > 0) {
@@ -269,7 +272,7 @@ function recompute(finals: Uint8Array[], labs: readonly string[], policy: Reveal
             : { position: p, count: others.length },
         );
       }
-    }
+    });
     return rows;
   });
 }
