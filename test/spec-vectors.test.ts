@@ -124,7 +124,7 @@ describe('spec/vectors/indicators.json', () => {
   });
 });
 
-test('the installed field libraries are the versions rules version 1 was written against', () => {
+test('the installed field libraries are the versions the rules were written against', () => {
   const installed = (name: string) =>
     (
       JSON.parse(

@@ -26,4 +26,5 @@ export { INDICATOR_KIND_NAMES, isIndicatorKindName, parseIndicatorKindName } fro
 export { DEFAULT_PREFIX_LENGTH, deriveIpPrefix } from './kinds/ip-prefix.js';
 export { deriveRegistrableDomain, registrableDomainOf } from './kinds/registrable-domain.js';
 export { canonicalize, getIndicatorKind, INDICATOR_KINDS } from './kinds.js';
-export { RULE_DEPENDENCIES } from './rule-dependencies.js';
+export { RULE_DATA, RULE_DEPENDENCIES } from './rule-dependencies.js';
+export { TRIMMED_CODE_POINTS } from './text.js';

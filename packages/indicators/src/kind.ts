@@ -10,6 +10,7 @@
 import type { z } from 'zod';
 import { IndicatorError, type IndicatorErrorCode } from './errors.js';
 import type { IndicatorKindName } from './kind-names.js';
+import { isBlank } from './text.js';
 
 export interface CanonicalizeOptions {
   /** ISO 3166-1 alpha-2 region (e.g. `US`) to read phone numbers written without `+` or `00`. */
@@ -34,6 +35,11 @@ export interface IndicatorKind {
   readonly name: IndicatorKindName;
   /** Version of this kind's canonicalization rules; a change of output is a new version. */
   readonly rulesVersion: number;
+  /**
+   * Longest raw input accepted, in UTF-16 code units of the untrimmed input (a code point above
+   * U+FFFF counts 2); longer is `TOO_LONG` (spec/indicators.md §1).
+   */
+  readonly maxLength: number;
   /** One line for people: what the canonical form is. */
   readonly summary: string;
   /** The canonical form: everything `canonicalize` returns matches it. */
@@ -45,15 +51,19 @@ export interface IndicatorKind {
 }
 
 export interface KindDefinition extends Omit<IndicatorKind, 'canonicalize'> {
-  /** Longest raw input accepted, in UTF-16 code units (bounds work on hostile input). */
-  maxLength: number;
   canonicalize(raw: string, options: CanonicalizeOptions): string;
 }
 
+/**
+ * The checks every kind shares, in this order (spec/indicators.md §1): `BAD_TYPE`, `TOO_LONG` (on the
+ * untrimmed input), `EMPTY` (nothing but white space), `BAD_TEXT` (an unpaired surrogate); then the
+ * kind's own rules.
+ */
 export function defineKind(definition: KindDefinition): IndicatorKind {
   const { maxLength, canonicalize, ...rest } = definition;
   return {
     ...rest,
+    maxLength,
     canonicalize(raw: string, options: CanonicalizeOptions = {}): string {
       if (typeof raw !== 'string') {
         throw new IndicatorError('BAD_TYPE', `${definition.name} value must be a string, got ${typeof raw}`);
@@ -64,7 +74,7 @@ export function defineKind(definition: KindDefinition): IndicatorKind {
           `${definition.name} value is ${raw.length} characters; at most ${maxLength}`,
         );
       }
-      if (raw.trim() === '') throw new IndicatorError('EMPTY', `${definition.name} value is empty`);
+      if (isBlank(raw)) throw new IndicatorError('EMPTY', `${definition.name} value is empty`);
       // A lone surrogate cannot be encoded as UTF-8 (it would become U+FFFD and collide with it).
       if (!isWellFormed(raw))
         throw new IndicatorError('BAD_TEXT', `${definition.name} value is not well-formed Unicode`);

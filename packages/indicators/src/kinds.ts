@@ -1,4 +1,4 @@
-/** Every indicator kind of rules version 1, by name. */
+/** Every indicator kind (spec/indicators.md; each names its rules version), by name. */
 import { IndicatorError } from './errors.js';
 import type { CanonicalizeOptions, IndicatorKind } from './kind.js';
 import { type IndicatorKindName, parseIndicatorKindName } from './kind-names.js';

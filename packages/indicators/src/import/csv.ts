@@ -9,6 +9,7 @@
 import { pipeline, Readable } from 'node:stream';
 import { type Options, parse } from 'csv-parse';
 import { IndicatorError } from '../errors.js';
+import { trimWhiteSpace } from '../text.js';
 import { fieldsToRecord } from './jsonl.js';
 import { utf8Strings } from './lines.js';
 import type { RawRecord, TextSource } from './record.js';
@@ -68,7 +69,7 @@ export async function* readCsv(source: TextSource): AsyncGenerator<RawRecord> {
 }
 
 function checkHeader(record: string[], line: number): string[] {
-  const header = record.map((name) => name.trim().toLowerCase());
+  const header = record.map((name) => trimWhiteSpace(name).toLowerCase());
   const unknown = header.filter((name) => !COLUMNS.has(name));
   const repeated = header.filter((name, i) => header.indexOf(name) !== i);
   if (unknown.length > 0 || repeated.length > 0 || !header.includes('value')) {

@@ -4,6 +4,7 @@
  * object becomes an error record naming the line and the fields at fault; blank lines are not records.
  */
 import { z } from 'zod';
+import { isBlank } from '../text.js';
 import { numberedLines } from './lines.js';
 import type { RawRecord, TextSource } from './record.js';
 
@@ -20,7 +21,7 @@ export type ImportedFields = z.infer<typeof importedFieldsSchema>;
 
 export async function* readJsonl(source: TextSource): AsyncGenerator<RawRecord> {
   for await (const { number, text } of numberedLines(source)) {
-    if (text.trim() === '') continue;
+    if (isBlank(text)) continue;
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);

@@ -5,6 +5,7 @@
  * one chunk, rejects lines over `MAX_LINE_LENGTH`, and scans each character once.
  */
 import { IndicatorError } from '../errors.js';
+import { isBlank } from '../text.js';
 import type { TextSource } from './record.js';
 
 /** Longest line accepted (characters): a real record is far shorter; a file without line breaks is not records. */
@@ -79,7 +80,7 @@ export async function* readPlainLines(
   source: TextSource,
 ): AsyncGenerator<{ line: number; kind: undefined; value: string }> {
   for await (const { number, text } of numberedLines(source)) {
-    if (text.trim() === '') continue;
+    if (isBlank(text)) continue;
     yield { line: number, kind: undefined, value: text };
   }
 }

@@ -10,6 +10,7 @@
 import { z } from 'zod';
 import { IndicatorError } from '../errors.js';
 import { defineKind, quote } from '../kind.js';
+import { trimWhiteSpace } from '../text.js';
 
 const PLATFORM = /^[A-Za-z][A-Za-z0-9._-]{0,31}$/;
 const BAD_HANDLE = /[\s\p{Cc}\p{Cf}]/u;
@@ -35,7 +36,7 @@ export const accountKind = defineKind({
   schema: z.string().regex(/^[a-z][a-z0-9._-]{0,31}:[^\s]+$/u, 'not a canonical account'),
   maxLength: 512,
   canonicalize(raw) {
-    const text = raw.trim();
+    const text = trimWhiteSpace(raw);
     const colon = text.indexOf(':');
     if (colon < 0) throw new IndicatorError('INVALID_ACCOUNT', `${quote(raw)} is not platform:handle`);
     const platformRaw = text.slice(0, colon);

@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import { IndicatorError } from '../errors.js';
 import { defineKind, quote } from '../kind.js';
+import { trimWhiteSpace } from '../text.js';
 
 const MAX_ASN = 4294967295;
 
@@ -18,7 +19,7 @@ export const asnKind = defineKind({
   schema: z.string().regex(/^AS(?:0|[1-9][0-9]{0,9})$/, 'not a canonical ASN'),
   maxLength: 32,
   canonicalize(raw) {
-    const match = /^(?:as ?)?(?:([0-9]+)\.([0-9]+)|([0-9]+))$/i.exec(raw.trim());
+    const match = /^(?:as ?)?(?:([0-9]+)\.([0-9]+)|([0-9]+))$/i.exec(trimWhiteSpace(raw));
     if (!match) throw new IndicatorError('INVALID_ASN', `${quote(raw)} is not an AS number`);
     const [, high, low, plain] = match;
     let n: number;

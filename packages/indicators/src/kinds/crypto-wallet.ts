@@ -18,6 +18,7 @@ import { bech32, bech32m, createBase58check } from '@scure/base';
 import { z } from 'zod';
 import { IndicatorError } from '../errors.js';
 import { defineKind, quote } from '../kind.js';
+import { trimWhiteSpace } from '../text.js';
 
 const base58check = createBase58check(sha256);
 const BASE58_VERSIONS = new Set([0x00, 0x05, 0x6f, 0xc4]);
@@ -99,7 +100,7 @@ export const cryptoWalletKind = defineKind({
     .regex(/^(?:eth:0x[0-9a-f]{40}|btc:[1-9A-HJ-NP-Za-km-z]{25,40}|btc:(?:bc|tb)1[02-9ac-hj-np-z]{8,87})$/),
   maxLength: 128,
   canonicalize(raw) {
-    const text = raw.trim();
+    const text = trimWhiteSpace(raw);
     const colon = text.indexOf(':');
     const chain = colon < 0 ? '' : text.slice(0, colon).toLowerCase();
     const address = text.slice(colon + 1);

@@ -13,6 +13,7 @@
 import { z } from 'zod';
 import { IndicatorError } from '../errors.js';
 import { defineKind, quote } from '../kind.js';
+import { trimWhiteSpace } from '../text.js';
 import { canonicalDomain } from './domain.js';
 
 // RFC 5322 atext, plus (RFC 6531) any non-ASCII character that is not white space, a control or
@@ -23,12 +24,12 @@ const GMAIL_DOMAINS = new Set(['gmail.com', 'googlemail.com']);
 
 export const emailKind = defineKind({
   name: 'email',
-  rulesVersion: 1,
+  rulesVersion: 2,
   summary: 'lowercase local@domain, subaddress dropped, gmail dots dropped, IDNA domain',
   schema: z.string().regex(/^[^\s@"()<>[\]]+@[a-z0-9.-]+$/u, 'not a canonical email address'),
   maxLength: 512,
   canonicalize(raw) {
-    const text = raw.trim();
+    const text = trimWhiteSpace(raw);
     const at = text.lastIndexOf('@');
     if (at <= 0 || text.indexOf('@') !== at) {
       throw new IndicatorError('INVALID_EMAIL', `${quote(raw)} is not a plain local@domain address`);
@@ -70,6 +71,16 @@ export const emailKind = defineKind({
       canonical: '😀@example.com',
       note: 'RFC 6531 allows non-ASCII, astral characters included',
     },
+    { raw: 'a.+x@gmail.com', canonical: 'a@gmail.com', note: 'the subaddress goes first, then the gmail dots' },
+    { raw: 'a+.x@example.com', canonical: 'a@example.com', note: 'everything from the first + goes' },
+    { raw: 'a+b+c@example.com', canonical: 'a@example.com' },
+    { raw: 'user@faß.de', canonical: 'user@xn--fa-hia.de', note: 'the domain is mapped as a domain' },
+    { raw: 'İ@example.com', canonical: 'i\u0307@example.com', note: 'Unicode full lowercase mapping, no locale' },
+    {
+      raw: `${'😀'.repeat(250)}@example.com`,
+      canonical: `${'😀'.repeat(250)}@example.com`,
+      note: '512 UTF-16 code units (262 code points): the longest accepted',
+    },
   ],
   counterExamples: [
     { raw: 'Some One <someone@example.com>', code: 'INVALID_EMAIL', note: 'display name' },
@@ -85,5 +96,18 @@ export const emailKind = defineKind({
     { raw: 'someone@', code: 'INVALID_EMAIL' },
     { raw: 'a\u00a0b@example.com', code: 'INVALID_EMAIL', note: 'a no-break space is white space' },
     { raw: 'a\u202eb@example.com', code: 'INVALID_EMAIL', note: 'a bidi override is a format character' },
+    {
+      raw: 'a.+x@example.com',
+      code: 'INVALID_EMAIL',
+      note: 'without the subaddress the local part ends with a dot (kept outside gmail)',
+    },
+    { raw: '+x@gmail.com', code: 'INVALID_EMAIL', note: 'nothing left of the local part' },
+    { raw: '.+x@gmail.com', code: 'INVALID_EMAIL', note: 'not a dot-atom as written, before anything is removed' },
+    { raw: 'someone@example.com..', code: 'INVALID_EMAIL', note: 'the domain rules: one root dot at most' },
+    {
+      raw: `${'😀'.repeat(250)}a@example.com`,
+      code: 'TOO_LONG',
+      note: '513 UTF-16 code units',
+    },
   ],
 });

@@ -11,6 +11,7 @@ import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 import { IndicatorError } from '../errors.js';
 import { defineKind, quote } from '../kind.js';
+import { trimWhiteSpace } from '../text.js';
 import { formatIp, isIpv4Mapped, type ParsedIp, parseIp, parseIpv6 } from './ip.js';
 
 export const DEFAULT_PREFIX_LENGTH = { ipv4: 24, ipv6: 48 } as const;
@@ -49,7 +50,7 @@ export const ipPrefixKind = defineKind({
   schema: z.string().regex(/^[0-9a-f:.]+\/(?:0|[1-9][0-9]{0,2})$/, 'not a canonical prefix'),
   maxLength: 128,
   canonicalize(raw) {
-    const text = raw.trim();
+    const text = trimWhiteSpace(raw);
     const parts = text.split('/');
     if (parts.length !== 2 || !/^(?:0|[1-9][0-9]{0,2})$/.test(parts[1] as string)) {
       throw new IndicatorError('INVALID_IP_PREFIX', `${quote(raw)} is not address/length`);

@@ -12,6 +12,7 @@ import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 import { IndicatorError } from '../errors.js';
 import { defineKind, quote } from '../kind.js';
+import { trimWhiteSpace } from '../text.js';
 
 const STRICT_IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
 
@@ -59,7 +60,7 @@ export const ipKind = defineKind({
   summary: 'IPv4 in strict dotted decimal, IPv6 in RFC 5952 form, IPv4-mapped IPv6 as IPv4',
   schema: z.string().min(2).max(45),
   maxLength: 128,
-  canonicalize: (raw) => formatIp(parseIp(raw.trim(), raw)),
+  canonicalize: (raw) => formatIp(parseIp(trimWhiteSpace(raw), raw)),
   examples: [
     { raw: '192.0.2.1', canonical: '192.0.2.1' },
     { raw: ' 203.0.113.255 ', canonical: '203.0.113.255' },

@@ -12,6 +12,7 @@
 import { z } from 'zod';
 import { IndicatorError } from '../errors.js';
 import { defineKind, quote } from '../kind.js';
+import { trimWhiteSpace } from '../text.js';
 
 const JA4 = /^[tqd](?:13|12|11|10|s3|s2|d1|d2|d3|00)[di]\d{2}\d{2}[0-9a-z]{2}_[0-9a-f]{12}_[0-9a-f]{12}$/;
 
@@ -22,7 +23,7 @@ export const ja4Kind = defineKind({
   schema: z.string().regex(JA4, 'not a canonical JA4 fingerprint'),
   maxLength: 128,
   canonicalize(raw) {
-    const value = raw.trim().toLowerCase();
+    const value = trimWhiteSpace(raw).toLowerCase();
     if (!JA4.test(value)) throw new IndicatorError('INVALID_JA4', `${quote(raw)} is not a JA4 fingerprint`);
     return value;
   },

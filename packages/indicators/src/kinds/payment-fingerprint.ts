@@ -9,6 +9,7 @@
 import { z } from 'zod';
 import { IndicatorError } from '../errors.js';
 import { defineKind, quote } from '../kind.js';
+import { trimWhiteSpace } from '../text.js';
 
 const ISSUER = /^[A-Za-z][A-Za-z0-9._-]{0,31}$/;
 const BAD_TOKEN = /[\s\p{Cc}\p{Cf}]/u;
@@ -20,7 +21,7 @@ export const paymentFingerprintKind = defineKind({
   schema: z.string().regex(/^[a-z][a-z0-9._-]{0,31}:[^\s]+$/u, 'not a canonical payment fingerprint'),
   maxLength: 512,
   canonicalize(raw) {
-    const text = raw.trim();
+    const text = trimWhiteSpace(raw);
     const colon = text.indexOf(':');
     if (colon < 0) throw new IndicatorError('INVALID_PAYMENT_FINGERPRINT', `${quote(raw)} is not issuer:token`);
     const issuerRaw = text.slice(0, colon);

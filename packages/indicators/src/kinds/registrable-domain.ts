@@ -26,7 +26,7 @@ export function registrableDomainOf(canonicalHost: string, raw: string = canonic
 
 export const registrableDomainKind = defineKind({
   name: 'registrable_domain',
-  rulesVersion: 1,
+  rulesVersion: 2,
   summary: 'eTLD+1 of a canonical domain, by the Public Suffix List (ICANN and private sections)',
   schema: DOMAIN_SCHEMA,
   maxLength: 1024,
@@ -36,11 +36,19 @@ export const registrableDomainKind = defineKind({
     { raw: 'a.b.c.example.com', canonical: 'example.com' },
     { raw: 'alice.github.io', canonical: 'alice.github.io', note: 'a private-section suffix' },
     { raw: 'Shop.Bücher.example', canonical: 'xn--bcher-kva.example', note: 'an unknown TLD counts as a suffix' },
+    // The rule types a Public Suffix List implementation is most likely to get wrong.
+    { raw: 'a.b.ck', canonical: 'a.b.ck', note: 'wildcard rule *.ck: b.ck is a public suffix' },
+    { raw: 'x.www.ck', canonical: 'www.ck', note: 'exception rule !www.ck' },
+    { raw: 'a.city.kawasaki.jp', canonical: 'city.kawasaki.jp', note: 'wildcard *.kawasaki.jp with exception !city' },
+    { raw: 'shop.example.公司.cn', canonical: 'example.xn--55qx5d.cn', note: 'an IDN suffix, matched in A-label form' },
+    { raw: 'x.y.s3.amazonaws.com', canonical: 'y.s3.amazonaws.com', note: 'a private-section suffix of three labels' },
   ],
   counterExamples: [
     { raw: 'co.uk', code: 'NO_REGISTRABLE_DOMAIN' },
     { raw: 'github.io', code: 'NO_REGISTRABLE_DOMAIN' },
     { raw: '192.0.2.1', code: 'INVALID_DOMAIN' },
+    { raw: 'b.ck', code: 'NO_REGISTRABLE_DOMAIN', note: 'matched by the wildcard *.ck' },
+    { raw: 'foo.kawasaki.jp', code: 'NO_REGISTRABLE_DOMAIN', note: 'matched by the wildcard *.kawasaki.jp' },
   ],
 });
 

@@ -2,26 +2,27 @@
  * `url`: a web URL in the Safe Browsing canonical form (Google Safe Browsing v4 / Web Risk,
  * "URLs and hashing: canonicalization"), so that labs match the same page however it was written.
  *
- * Rules (version 1), on the URL's UTF-8 bytes:
- *  1. trim surrounding white space; remove every tab, CR and LF; drop the fragment (from the first `#`);
+ * Rules (version 2; version 1 used node's IDNA in step 5), on the URL's UTF-8 bytes:
+ *  1. trim surrounding white space (text.ts); remove every tab, CR and LF; drop the fragment (from the first `#`);
  *  2. percent-unescape repeatedly until no `%XX` escape is left;
  *  3. percent-escape (uppercase hex) every byte <= 0x20, >= 0x7F, `#` and `%`;
  *  4. take the scheme (`http` if none; only `http` and `https` are accepted), then the authority up to
  *     the first `/` (user info and port removed), the path, and the query (from the first `?`, kept
  *     as is — an empty query keeps its `?`);
  *  5. host: leading and trailing dots removed, runs of dots collapsed, lowercase; a name with
- *     non-ASCII letters becomes its IDNA A-label (as Web Risk does); a host that reads as an IPv4
+ *     non-ASCII letters becomes its IDNA A-label (as Web Risk does, with the mapping of idna.ts); a host that reads as an IPv4
  *     address in any of the forms resolvers accept (1–4 parts, each decimal, octal `0…` or hex
  *     `0x…`) becomes dotted decimal; a one-label name must be ASCII letters, digits and hyphens (an
  *     Overlap rule, so that text which is no URL at all is rejected);
  *  6. path: `/./` and `/../` resolved, runs of `/` collapsed, `/` when empty.
- * Written by hand (with node's IDNA for step 5) because no maintained library implements this
+ * Written by hand (with the shared UTS #46 mapping for step 5) because no maintained library implements this
  * canonicalization; the published examples are tests.
  */
-import { domainToASCII } from 'node:url';
 import { z } from 'zod';
 import { IndicatorError } from '../errors.js';
 import { defineKind, quote } from '../kind.js';
+import { trimWhiteSpace } from '../text.js';
+import { uts46ToAscii } from './idna.js';
 import { parseIpv6 } from './ip.js';
 
 const ESCAPE = /%([0-9a-fA-F]{2})/g;
@@ -95,12 +96,14 @@ function canonicalHost(authority: string, raw: string): string {
   if (/[\x80-\xff]/.test(host)) {
     // Non-ASCII letters: the IDNA A-label, if the name is a valid IDN (else it stays escaped).
     // The mapping can turn characters such as U+3002 into dots, so dots are trimmed again after.
+    let unicode: string | undefined;
     try {
-      const ascii = domainToASCII(
-        new TextDecoder('utf-8', { fatal: true }).decode(Uint8Array.from(host, (c) => c.charCodeAt(0))),
-      );
-      if (ascii !== '') host = trimDots(ascii);
-    } catch {}
+      unicode = new TextDecoder('utf-8', { fatal: true }).decode(Uint8Array.from(host, (c) => c.charCodeAt(0)));
+    } catch {
+      unicode = undefined; // not UTF-8 once unescaped: no IDN, the bytes stay escaped
+    }
+    const ascii = unicode === undefined ? undefined : uts46ToAscii(unicode);
+    if (ascii !== undefined) host = trimDots(ascii);
   }
   const ipv4 = ipv4FromHost(host);
   if (ipv4 !== undefined) return ipv4;
@@ -131,7 +134,7 @@ function canonicalPath(path: string): string {
 }
 
 export function canonicalUrl(raw: string): string {
-  let text = raw.trim().replace(/[\t\r\n]/g, '');
+  let text = trimWhiteSpace(raw).replace(/[\t\r\n]/g, '');
   const hash = text.indexOf('#');
   if (hash >= 0) text = text.slice(0, hash);
   const bytes = escapeBytes(unescapeRepeatedly(toByteString(text)));
@@ -155,7 +158,7 @@ export function canonicalUrl(raw: string): string {
 
 export const urlKind = defineKind({
   name: 'url',
-  rulesVersion: 1,
+  rulesVersion: 2,
   summary: 'the Safe Browsing canonical form of an http(s) URL',
   schema: z.string().regex(/^https?:\/\/[^\s/?#]+\/[^\s#]*$/, 'not a canonical URL'),
   maxLength: 8192,
@@ -221,6 +224,21 @@ export const urlKind = defineKind({
     },
     { raw: 'http://bücher。example/', canonical: 'http://xn--bcher-kva.example/', note: 'U+3002 maps to a dot' },
     { raw: 'http://256.1.1.1/', canonical: 'http://256.1.1.1/', note: 'a part over 255 makes it no IPv4 address' },
+    {
+      raw: 'http://faß.de/',
+      canonical: 'http://xn--fa-hia.de/',
+      note: 'the UTS #46 mapping of spec §2, nontransitional',
+    },
+    {
+      raw: 'http://١٢.example/',
+      canonical: 'http://%D9%A1%D9%A2.example/',
+      note: 'not a valid IDN (CheckBidi): the host stays escaped, as Web Risk does',
+    },
+    {
+      raw: 'http://a\u200db.example/',
+      canonical: 'http://a%E2%80%8Db.example/',
+      note: 'not a valid IDN (CheckJoiners)',
+    },
   ],
   counterExamples: [
     { raw: 'ftp://files.example/x', code: 'INVALID_URL', note: 'only http and https' },
