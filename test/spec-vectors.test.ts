@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { BlindingKey, blind, fromHex, hashToGroup, toHex } from '@overlap/crypto';
+import { BlindingKey, blind, fromHex, hashToGroup, keyId, sha256, signingPublicKey, toHex } from '@overlap/crypto';
 import { canonicalize, IndicatorError, RULE_DEPENDENCIES } from '@overlap/indicators';
 import {
   leafHash as logLeafHash,
@@ -16,7 +16,7 @@ import {
   verifyInclusion,
   verifySignedNote,
 } from '@overlap/log';
-import { checkChain, openEnvelope } from '@overlap/protocol';
+import { checkChain, openEnvelope, parseMessage } from '@overlap/protocol';
 import { describe, expect, test } from 'vitest';
 import { buildCiphersuiteVectors } from '../scripts/vectors/ciphersuite.js';
 import { buildEnvelopeVectors } from '../scripts/vectors/envelopes.js';
@@ -174,11 +174,27 @@ describe('spec/vectors/envelopes.json', () => {
     expect(buildEnvelopeVectors()).toBe(read('spec/vectors/envelopes.json'));
   });
 
-  const v = JSON.parse(read('spec/vectors/envelopes.json'));
-  const keys = (id: string) => (id === v.signer_key_id ? fromHex(v.signer_public_key) : undefined);
+  const v = JSON.parse(read('spec/vectors/envelopes.json')) as {
+    signers: { label: string; seed: string; public_key: string; key_id: string }[];
+    envelopes: { bytes: string; hash: string; header: Record<string, unknown>; payload: string }[];
+    rejected: { why: string; bytes: string; error: string }[];
+  };
+  const keys = (id: string) => {
+    const signer = v.signers.find((s) => s.key_id === id);
+    return signer === undefined ? undefined : fromHex(signer.public_key);
+  };
 
-  test('every envelope opens, chains, and has the stated hash and header', () => {
-    let chain: ReturnType<typeof checkChain> | undefined;
+  test('every signer key is derived from its label as the description says', () => {
+    for (const s of v.signers) {
+      const seed = sha256(new TextEncoder().encode(`OVERLAP-V1 test vector: ${s.label}`));
+      expect(toHex(seed)).toBe(s.seed);
+      expect(toHex(signingPublicKey(seed))).toBe(s.public_key);
+      expect(keyId(signingPublicKey(seed))).toBe(s.key_id);
+    }
+  });
+
+  test('every envelope opens, chains per signer and session, and has the stated hash and header', () => {
+    const chains = new Map<string, ReturnType<typeof checkChain>>();
     for (const e of v.envelopes) {
       const opened = openEnvelope(fromHex(e.bytes), keys);
       expect(toHex(opened.hash)).toBe(e.hash);
@@ -188,8 +204,27 @@ describe('spec/vectors/envelopes.json', () => {
         prev: toHex(opened.header.prev),
         digest: toHex(opened.header.digest),
       }).toEqual(e.header);
-      chain = checkChain(chain, opened);
+      const chain = `${opened.header.sender}/${toHex(opened.header.session)}`;
+      chains.set(chain, checkChain(chains.get(chain), opened));
     }
+  });
+
+  test('every payload is a valid message of its header type (the check the relay makes)', () => {
+    const types = new Set<string>();
+    for (const e of v.envelopes) {
+      const opened = openEnvelope(fromHex(e.bytes), keys);
+      expect(() => parseMessage(opened.header.type, opened.payload), opened.header.type).not.toThrow();
+      types.add(opened.header.type);
+    }
+    expect([...types].sort()).toEqual([
+      'abort',
+      'blind_result',
+      'enrollment',
+      'join',
+      'revocation',
+      'session_proposal',
+      'tag_chunk',
+    ]);
   });
 
   test('every altered envelope is refused with the stated code', () => {

@@ -1,37 +1,97 @@
 /**
- * spec/vectors/envelopes.json: signed envelopes on fixed data (a test key from a fixed label, a fixed
- * session id and clock), with their bytes, decoded headers and hashes, and altered copies that a
- * decoder must refuse with the given error code. test/spec-vectors.test.ts regenerates the file
- * byte for byte and re-opens every entry.
+ * spec/vectors/envelopes.json: one signed envelope of every message type a lab or the forum's
+ * admin sends (spec/protocol.md §3–4), on fixed data (test keys from fixed labels, a fixed session
+ * id and clock), with their bytes, decoded headers, payloads in CBOR diagnostic notation and hashes,
+ * and altered copies that a decoder must refuse with the given error code. Every payload is built as
+ * the real message and checked with protocol's `parseMessage` before it is sealed, so a vector
+ * cannot show a shape the relay refuses. test/spec-vectors.test.ts regenerates the file byte for
+ * byte, re-opens every entry and parses every payload as its type.
  */
 import { keyId, sha256, signingPublicKey, toHex } from '@overlap/crypto';
-import { type CborValue, type OpenedEnvelope, packTags, sealEnvelope } from '@overlap/protocol';
+import {
+  type CborValue,
+  decodeDeterministic,
+  type MessageType,
+  type OpenedEnvelope,
+  packTags,
+  parseMessage,
+  sealEnvelope,
+} from '@overlap/protocol';
 
 const utf8 = (text: string) => new TextEncoder().encode(text);
+const CREATED = 1_798_761_600_000;
+
+function testSigner(label: string) {
+  const seed = sha256(utf8(`OVERLAP-V1 test vector: ${label}`));
+  const publicKey = signingPublicKey(seed);
+  return { label, seed, publicKey, keyId: keyId(publicKey), secretKey: seed };
+}
+
+/** CBOR diagnostic notation (RFC 8949 §8) of a decoded payload, map keys in their encoded order. */
+function diagnostic(value: CborValue): string {
+  if (value instanceof Uint8Array) return `h'${toHex(value)}'`;
+  if (Array.isArray(value)) return `[${value.map(diagnostic).join(', ')}]`;
+  if (value !== null && typeof value === 'object') {
+    return `{${Object.entries(value)
+      .map(([k, v]) => `${JSON.stringify(k)}: ${diagnostic(v as CborValue)}`)
+      .join(', ')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** Seals one chain of envelopes (seq from 0, each `prev` the hash of the one before). */
+function sealChain(
+  signer: ReturnType<typeof testSigner>,
+  session: Uint8Array,
+  messages: [MessageType, CborValue][],
+): OpenedEnvelope[] {
+  const chain: OpenedEnvelope[] = [];
+  for (const [seq, [type, payload]] of messages.entries()) {
+    parseMessage(type, payload); // the vector must be a valid message of its type
+    const prev = chain[seq - 1]?.hash;
+    chain.push(sealEnvelope({ type, session, seq, ...(prev && { prev }), created: CREATED + seq, payload }, signer));
+  }
+  return chain;
+}
 
 export function buildEnvelopeVectors(): string {
-  const seed = sha256(utf8('OVERLAP-V1 test vector: envelope signer'));
-  const publicKey = signingPublicKey(seed);
-  const signer = { keyId: keyId(publicKey), secretKey: seed };
+  const lab = testSigner('envelope signer');
+  const other = testSigner('second lab');
+  const admin = testSigner('forum admin');
   const session = sha256(utf8('OVERLAP-V1 test vector: session')).subarray(0, 16);
-  const payloads: [string, CborValue][] = [
-    ['join', { sizes: { email: 1024, ip: 256 } }],
+  const zeroSession = new Uint8Array(16);
+  const tags = packTags([new Uint8Array(32).fill(1), new Uint8Array(32).fill(2)]);
+  const labChain = sealChain(lab, session, [
     [
-      'tag_chunk',
-      { kind: 'email', first: 0, tags: packTags([new Uint8Array(32).fill(1), new Uint8Array(32).fill(2)]) },
+      'session_proposal',
+      {
+        labs: [lab.keyId, other.keyId],
+        kinds: ['email', 'ip'],
+        policy: { kind: 'threshold', t: 2 },
+        maxItemsPerKind: 1_000_000,
+        deadline: CREATED + 86_400_000,
+      },
     ],
-  ];
-  const envelopes: OpenedEnvelope[] = [];
-  for (const [i, [type, payload]] of payloads.entries()) {
-    const prev = envelopes[i - 1]?.hash;
-    envelopes.push(
-      sealEnvelope(
-        { type: type as 'join', session, seq: i, ...(prev && { prev }), created: 1_798_761_600_000 + i, payload },
-        signer,
-      ),
-    );
-  }
-  const first = envelopes[0] as OpenedEnvelope;
+    ['join', { sizes: { email: 1024, ip: 256 } }],
+    ['tag_chunk', { kind: 'email', owner: lab.keyId, hop: 0, first: 0, tags }],
+    ['blind_result', { kind: 'ip', owner: other.keyId, hop: 1, first: 65_536, tags }],
+    ['abort', { reason: 'the lab stopped its run', culprit: other.keyId }],
+  ]);
+  const adminChain = sealChain(admin, zeroSession, [
+    [
+      'enrollment',
+      {
+        lab: 'lab-a',
+        name: 'Lab A',
+        signing_key: lab.publicKey,
+        sealing_key: sha256(utf8('OVERLAP-V1 test vector: sealing key')),
+        valid_from: CREATED,
+        valid_until: CREATED + 365 * 86_400_000,
+      },
+    ],
+    ['revocation', { key: lab.keyId, reason: 'key rotated', effective: CREATED + 86_400_000 }],
+  ]);
+  const first = labChain[1] as OpenedEnvelope;
   const alter = (bytes: Uint8Array, at: number) => {
     const copy = Uint8Array.from(bytes);
     copy[at] = (copy[at] as number) ^ 0x01;
@@ -39,11 +99,14 @@ export function buildEnvelopeVectors(): string {
   };
   const vectors = {
     description:
-      'Signed envelopes (spec/protocol.md, "Envelopes"): deterministic CBOR {h, p, s}, Ed25519 over "OVERLAP-V1-ENVELOPE" || 0x00 || h. Byte strings are hex. The signer is a test key: its seed is SHA-256 of a fixed label.',
-    signer_seed: toHex(seed),
-    signer_public_key: toHex(publicKey),
-    signer_key_id: signer.keyId,
-    envelopes: envelopes.map((e) => ({
+      'Signed envelopes (spec/protocol.md §3–4): deterministic CBOR {h, p, s}, Ed25519 over "OVERLAP-V1-ENVELOPE" || 0x00 || h, one of every message type a lab or the admin signs. Byte strings are hex; "payload" is the decoded payload in CBOR diagnostic notation (RFC 8949 §8). Each signer is a test key whose seed is SHA-256 of "OVERLAP-V1 test vector: " and its label. Envelopes of one signer in one session form a chain, in the order given.',
+    signers: [lab, other, admin].map((s) => ({
+      label: s.label,
+      seed: toHex(s.seed),
+      public_key: toHex(s.publicKey),
+      key_id: s.keyId,
+    })),
+    envelopes: [...labChain, ...adminChain].map((e) => ({
       bytes: toHex(e.bytes),
       hash: toHex(e.hash),
       header: {
@@ -52,6 +115,7 @@ export function buildEnvelopeVectors(): string {
         prev: toHex(e.header.prev),
         digest: toHex(e.header.digest),
       },
+      payload: diagnostic(decodeDeterministic(payloadOf(e))),
     })),
     rejected: [
       { why: 'a trailing byte', bytes: `${toHex(first.bytes)}00`, error: 'BAD_ENCODING' },
@@ -68,4 +132,10 @@ export function buildEnvelopeVectors(): string {
     ],
   };
   return `${JSON.stringify(vectors, null, 2)}\n`;
+}
+
+/** The payload bytes ("p") of an envelope, as signed. */
+function payloadOf(envelope: OpenedEnvelope): Uint8Array {
+  const outer = decodeDeterministic(envelope.bytes) as { p: Uint8Array };
+  return outer.p;
 }
