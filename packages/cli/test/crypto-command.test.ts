@@ -29,6 +29,19 @@ describe('overlap crypto hash', () => {
     expect(err).toMatch(/^overlap: line 3: .*BAD_INPUT/);
   });
 
+  test('a bad line 40 of 100: lines 1–39 are written first, then the error', async () => {
+    const values = Array.from({ length: 100 }, (_, i) => (i === 39 ? '' : `user${i}@example.com`));
+    const { code, out, err } = await run(['crypto', 'hash', '--kind', 'email'], `${values.join('\n')}\n`);
+    expect(code).toBe(EXIT.DATA);
+    expect(err).toMatch(/^overlap: line 40: /);
+    expect(out).toBe(
+      `${values
+        .slice(0, 39)
+        .map((v) => toHex(hashToGroup('email', v)))
+        .join('\n')}\n`,
+    );
+  });
+
   test('a missing --kind is a usage error (64)', async () => {
     const { code, err } = await run(['crypto', 'hash'], 'x\n');
     expect(code).toBe(EXIT.USAGE);
@@ -56,6 +69,25 @@ describe('overlap crypto blind', () => {
     expect(code).toBe(EXIT.DATA);
     expect(err).toContain('line 2: ');
     expect(err).toContain(reason);
+  });
+
+  test.each([
+    ['a low-order point', () => '00'.repeat(32), 'LOW_ORDER_POINT'],
+    ['bad hex', () => 'xy'.repeat(32), 'expected 64 lowercase hex digits'],
+  ])('%s on line 51 of 200: lines 1–50 are written first, then the error', async (_label, spoil, reason) => {
+    const many = Array.from({ length: 200 }, (_, i) => toHex(hashToGroup('email', `user${i}@example.com`)));
+    many[50] = spoil();
+    const { code, out, err } = await run(['crypto', 'blind', '--key', KEY], `${many.join('\n')}\n`);
+    const key = BlindingKey.fromBytes(fromHex(KEY));
+    expect(code).toBe(EXIT.DATA);
+    expect(err).toContain('line 51: ');
+    expect(err).toContain(reason);
+    expect(out).toBe(
+      `${many
+        .slice(0, 50)
+        .map((u) => toHex(blind(key, fromHex(u))))
+        .join('\n')}\n`,
+    );
   });
 
   test.each([['0a'], ['ZZ'.repeat(32)], ['0A'.repeat(32)]])(

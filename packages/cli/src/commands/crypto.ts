@@ -6,9 +6,20 @@
  *   overlap crypto blind --key HEX    < points.txt   one u (lowercase hex) per line -> X25519(key, u)
  *
  * Both stream: input is read as it comes and results are written in input order, computed on every
- * core. A bad line stops the run with an error naming its line number (exit 65).
+ * core. A bad line stops the run with an error naming its line number (exit 65), after the result
+ * of every line before it has been written (spec/ciphersuite.md §8): the lines of the failing batch
+ * that came before the bad one are computed again, one at a time.
  */
-import { BlindingKey, blindBatch, CryptoError, fromHex, hashToGroupBatch, toHex } from '@overlap/crypto';
+import {
+  BlindingKey,
+  blind,
+  blindBatch,
+  CryptoError,
+  fromHex,
+  hashToGroup,
+  hashToGroupBatch,
+  toHex,
+} from '@overlap/crypto';
 import type { Command } from 'commander';
 import { CliError } from '../errors.js';
 import { LineWriter, type NumberedLine, numberedLines, type ProgramIo } from '../io.js';
@@ -24,8 +35,8 @@ export function addCryptoCommands(program: Command, io: ProgramIo): void {
     .requiredOption('--kind <kind>', 'indicator kind the values belong to (e.g. email)')
     .action(async (options: { kind: string }) => {
       const lines = numberedLines(requireStdin(io));
-      const items = mapLines(lines, (line) => ({ kind: options.kind, value: line.text }));
-      await writeResults(io, hashToGroupBatch(items.source), items.lineOf);
+      const items = new MappedLines(lines, (line) => ({ kind: options.kind, value: line.text }));
+      await writeResults(io, hashToGroupBatch(items.source), items, (item) => hashToGroup(item.kind, item.value));
     });
 
   crypto
@@ -41,14 +52,14 @@ export function addCryptoCommands(program: Command, io: ProgramIo): void {
       }
       try {
         const lines = numberedLines(requireStdin(io));
-        const points = mapLines(lines, (line) => {
+        const points = new MappedLines(lines, (line) => {
           try {
             return fromHex(line.text, 32);
           } catch (cause) {
             throw new CliError('DATA', `line ${line.number}: expected 64 lowercase hex digits`, { cause });
           }
         });
-        await writeResults(io, blindBatch(key, points.source), points.lineOf);
+        await writeResults(io, blindBatch(key, points.source), points, (u) => blind(key, u));
       } finally {
         key.dispose();
       }
@@ -60,24 +71,69 @@ function requireStdin(io: ProgramIo) {
   return io.stdin;
 }
 
-/** Maps numbered lines to batch items: every line is one item, so item i is line i + 1. */
-function mapLines<T>(lines: AsyncIterable<NumberedLine>, map: (line: NumberedLine) => T) {
-  async function* source(): AsyncGenerator<T> {
-    for await (const line of lines) yield map(line);
+/** Line i + 1 is item i. The items read but not yet written are kept, to finish them after an error. */
+class MappedLines<T> {
+  /** Items handed to the batch and not yet written, by index. */
+  readonly pending = new Map<number, T>();
+  /** Line number of the first line that could not be mapped, once there is one. */
+  failedLine: number | undefined;
+  readonly source: AsyncGenerator<T>;
+
+  constructor(lines: AsyncIterable<NumberedLine>, map: (line: NumberedLine) => T) {
+    this.source = this.#items(lines, map);
   }
-  return { source: source(), lineOf: (index: number) => index + 1 };
+
+  async *#items(lines: AsyncIterable<NumberedLine>, map: (line: NumberedLine) => T): AsyncGenerator<T> {
+    for await (const line of lines) {
+      let item: T;
+      try {
+        item = map(line);
+      } catch (error) {
+        this.failedLine = line.number;
+        throw error;
+      }
+      this.pending.set(line.number - 1, item);
+      yield item;
+    }
+  }
 }
 
-async function writeResults(io: ProgramIo, results: AsyncIterable<Uint8Array>, lineOf: (index: number) => number) {
+/**
+ * Writes each result as a line, in order. On an error naming an item (the batch's "item N: …") or a
+ * line the mapping refused, the items before it that the batch had not given back yet are computed
+ * with `single` and written first, so the output holds every result before the bad line.
+ */
+async function writeResults<T>(
+  io: ProgramIo,
+  results: AsyncIterable<Uint8Array>,
+  items: MappedLines<T>,
+  single: (item: T) => Uint8Array,
+) {
   const writer = new LineWriter(io.out);
+  let written = 0;
   try {
-    for await (const result of results) await writer.line(toHex(result));
+    for await (const result of results) {
+      items.pending.delete(written++);
+      await writer.line(toHex(result));
+    }
   } catch (error) {
+    const batchItem = error instanceof CryptoError ? /^item (\d+): (.*)$/s.exec(error.message) : null;
+    const failedIndex = batchItem
+      ? Number(batchItem[1])
+      : items.failedLine === undefined
+        ? undefined
+        : items.failedLine - 1;
+    if (failedIndex !== undefined) {
+      for (let index = written; index < failedIndex; index++) {
+        const item = items.pending.get(index);
+        if (item === undefined) break;
+        await writer.line(toHex(single(item)));
+      }
+    }
     await writer.flush();
     if (error instanceof CryptoError) {
       // Batch errors say "item N: …"; a person wants the line number.
-      const match = /^item (\d+): (.*)$/s.exec(error.message);
-      const detail = match ? `line ${lineOf(Number(match[1]))}: ${match[2]}` : error.message;
+      const detail = batchItem ? `line ${Number(batchItem[1]) + 1}: ${batchItem[2]}` : error.message;
       throw new CliError('DATA', `${detail} (${error.code})`, { cause: error });
     }
     throw error;
