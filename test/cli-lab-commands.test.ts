@@ -195,3 +195,23 @@ test('usage errors exit 64, an unreadable key file 66', async () => {
   expect((await cli('simulate', '--lab', 'only=x.csv')).code).toBe(64);
   expect((await cli('results', '--session', 'a'.repeat(32), '--format', 'xml')).code).toBe(64);
 });
+
+test('an invalid lab id or name is refused before anything is sent (64, naming the flag or field)', async () => {
+  const identity = join(dir, 'badly-named.identity.json');
+  expect((await cli('keygen', '--out', join(dir, 'badly-named.key'), '--public', identity)).code).toBe(0);
+  const members = async () =>
+    (await cli('admin', 'list', '--relay', relay.url, '--json')).out.trim().split('\n').length;
+  const before = await members();
+  const enroll = (...extra: string[]) =>
+    cli('admin', 'enroll', '--relay', relay.url, '--admin-key', adminKey, '--identity', identity, ...extra);
+
+  const spaced = await enroll('--lab', 'Lab A');
+  expect(spaced.code).toBe(64);
+  expect(spaced.err).toContain('--lab "Lab A" is not a lab id');
+
+  const longName = await enroll('--lab', 'lab-z', '--name', 'n'.repeat(201));
+  expect(longName.code).toBe(64);
+  expect(longName.err).toMatch(/name/);
+
+  expect(await members()).toBe(before);
+});

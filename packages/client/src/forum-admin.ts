@@ -6,7 +6,7 @@
  */
 import { keyId, type LabKeys, sha256 } from '@overlap/crypto';
 import type { NoteVerifier } from '@overlap/log';
-import { type CborValue, type MessageType, openEnvelope, sealEnvelope } from '@overlap/protocol';
+import { type CborValue, openEnvelope, ProtocolError, parseMessage, sealEnvelope } from '@overlap/protocol';
 import { ClientError } from './errors.js';
 import { RelayClient } from './relay-client.js';
 import type { RetryOptions } from './retry.js';
@@ -86,7 +86,15 @@ export class ForumAdmin {
     return { index: receipt.index };
   }
 
-  async #post(type: MessageType, payload: Record<string, unknown>) {
+  async #post(type: 'enrollment' | 'revocation', payload: Record<string, unknown>) {
+    // Checked here, before anything is sent: the relay would refuse it, and a caller should learn
+    // which field is wrong without a round trip.
+    try {
+      parseMessage(type, payload);
+    } catch (cause) {
+      if (!(cause instanceof ProtocolError)) throw cause;
+      throw new ClientError('BAD_ARGUMENT', cause.message, { cause });
+    }
     const info = await this.relay.relayInfo();
     if (Buffer.from(info.admin_key).toString('hex') !== Buffer.from(this.#keys.signing.publicKey).toString('hex')) {
       throw new ClientError('BAD_ARGUMENT', 'this key is not the admin key of that relay');

@@ -47,6 +47,7 @@ export {
   blindTaskSchema,
   enrollmentSchema,
   joinSchema,
+  LAB_ID_PATTERN,
   parseMessage,
   resultRowSchema,
   resultRowsSchema,

@@ -12,6 +12,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { ForumAdmin, labIdentityOf, OverlapClient, parseLabIdentity } from '@overlap/client';
 import { CryptoError, generateLabKeys, writeKeyFile } from '@overlap/crypto';
+import { LAB_ID_PATTERN } from '@overlap/protocol';
 import type { Command } from 'commander';
 import { CliError } from '../errors.js';
 import type { ProgramIo } from '../io.js';
@@ -64,6 +65,12 @@ export function addKeysAndAdminCommands(program: Command, io: ProgramIo): void {
         name?: string;
         validDays: string;
       }) => {
+        if (!LAB_ID_PATTERN.test(flags.lab)) {
+          throw new CliError(
+            'USAGE',
+            `--lab ${JSON.stringify(flags.lab)} is not a lab id: 1 to 63 of a-z, 0-9 and -, not starting with - (e.g. lab-a)`,
+          );
+        }
         const days = Number(flags.validDays);
         if (!Number.isInteger(days) || days < 1 || days > 3650)
           throw new CliError('USAGE', '--valid-days must be 1 to 3650');

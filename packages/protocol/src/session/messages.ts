@@ -23,10 +23,13 @@ const count = z.int().min(0);
 const key32 = z.custom<Uint8Array>((v) => v instanceof Uint8Array && v.length === 32, { message: 'must be 32 bytes' });
 const millis = z.int().min(0);
 
+/** A lab id as enrollments carry it (spec/protocol.md §4 `lab-id`): what other labs see. */
+export const LAB_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
 /** Signed by the forum's admin key: a lab's membership. */
 export const enrollmentSchema = z
   .strictObject({
-    lab: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be a lowercase lab id'),
+    lab: z.string().regex(LAB_ID_PATTERN, 'must be a lab id: 1 to 63 of a-z, 0-9 and -, not starting with -'),
     name: z.string().min(1).max(200),
     signing_key: key32,
     sealing_key: key32,
