@@ -1,6 +1,8 @@
 /**
  * The one error type of @overlap/relay. Callers branch on `code`, never on the message. Every code
- * that can reach a client has its HTTP status here, in one place (spec/relay-api.md §6).
+ * that can reach a client has its HTTP status here, in one place: the table of spec/errors.md §2
+ * (a test checks that the two agree). Operator-side codes never reach a client: the server answers
+ * them as 500 INTERNAL.
  */
 
 const STATUS = {
@@ -67,6 +69,11 @@ export class RelayError extends Error {
     this.code = code;
     this.retryAfter = options?.retryAfter;
   }
+}
+
+/** Whether a code is one a client can receive (the others are answered as INTERNAL). */
+export function isHttpErrorCode(code: RelayErrorCode): code is RelayHttpErrorCode {
+  return Object.hasOwn(STATUS, code);
 }
 
 /** The HTTP status of an error code; operator-side codes are 500. */

@@ -5,6 +5,7 @@
  */
 import { keyId, toHex } from '@overlap/crypto';
 import { type Enrollment, type OpenedEnvelope, parseMessage, type Revocation } from '@overlap/protocol';
+import { checkMessage } from './protocol-errors.js';
 
 /** The session id under which admin envelopes are sent: 16 zero bytes. */
 export const MEMBERSHIP_SESSION = new Uint8Array(16);
@@ -36,12 +37,15 @@ export class Membership {
     this.adminKeyId = keyId(adminKey);
   }
 
-  /** Why this admin envelope cannot be applied, or undefined. */
+  /**
+   * Why this admin envelope cannot be applied, or undefined. A payload that is not a valid
+   * enrollment or revocation throws PROTOCOL_VIOLATION naming every invalid field.
+   */
   problem(opened: OpenedEnvelope): string | undefined {
     if (opened.header.sender !== this.adminKeyId) return 'membership changes must be signed by the admin key';
     if (toHex(opened.header.session) !== toHex(MEMBERSHIP_SESSION)) return 'membership envelopes use the zero session';
     if (opened.header.type === 'enrollment') {
-      const enrollment = parseMessage('enrollment', opened.payload) as Enrollment;
+      const enrollment: Enrollment = checkMessage(() => parseMessage('enrollment', opened.payload));
       const id = keyId(enrollment.signing_key);
       if (this.#members.has(id)) return `key ${id} is already enrolled`;
       for (const member of this.#members.values()) {
@@ -55,7 +59,7 @@ export class Membership {
       return undefined;
     }
     if (opened.header.type === 'revocation') {
-      const revocation = parseMessage('revocation', opened.payload) as Revocation;
+      const revocation: Revocation = checkMessage(() => parseMessage('revocation', opened.payload));
       const member = this.#members.get(revocation.key);
       if (!member) return `key ${revocation.key} is not enrolled`;
       if (member.revokedFrom !== undefined) return `key ${revocation.key} is already revoked`;

@@ -16,7 +16,6 @@ import {
   type OpenedEnvelope,
   type Outgoing,
   openEnvelope,
-  ProtocolError,
   parseMessage,
   type SessionMessage,
   sealEnvelope,
@@ -25,6 +24,7 @@ import { RelayError } from './errors.js';
 import { HostedSession } from './hosted-session.js';
 import type { RelayLimits } from './limits.js';
 import { MEMBERSHIP_SESSION, type Membership } from './membership.js';
+import { checkMessage, envelopeError } from './protocol-errors.js';
 import type { BlobFiles } from './store/blob-files.js';
 import type { Db } from './store/database.js';
 import type { InboxItem, LogWriter, NewEntry, NonceUse } from './store/log-writer.js';
@@ -74,12 +74,12 @@ export class RelayCore {
     return this.membership.signingKeyOf(id);
   };
 
-  /** Opens an envelope from the network, mapping protocol errors to HTTP-facing codes. */
+  /** Opens an envelope from the network: BAD_CBOR or BAD_ENVELOPE when it does not (spec/errors.md §3). */
   open(bytes: Uint8Array, bytesSha256?: Uint8Array): OpenedEnvelope {
     try {
       return openEnvelope(bytes, this.publicKeyOf, undefined, bytesSha256);
     } catch (error) {
-      throw fromProtocolError(error);
+      throw envelopeError(error);
     }
   }
 
@@ -111,7 +111,7 @@ export class RelayCore {
     if (this.sessions.has(idHex) || idHex === toHex(MEMBERSHIP_SESSION)) {
       throw new RelayError('SESSION_EXISTS', `session ${idHex} already exists`);
     }
-    const proposal = parseMessage('session_proposal', opened.payload);
+    const proposal = checkMessage(() => parseMessage('session_proposal', opened.payload));
     if (!proposal.labs.includes(opened.header.sender)) {
       throw new RelayError('NOT_A_SESSION_LAB', 'a lab may only propose a session it is in');
     }
@@ -158,7 +158,7 @@ export class RelayCore {
     if (type !== 'join' && type !== 'tag_chunk' && type !== 'blind_result' && type !== 'abort') {
       throw new RelayError('PROTOCOL_VIOLATION', `a lab does not send ${type} into a session`);
     }
-    const message = { type, body: parseOrViolation(type, opened.payload) } as SessionMessage;
+    const message = { type, body: checkMessage(() => parseMessage(type, opened.payload)) } as SessionMessage;
     this.#checkChain(opened);
     const engine = session.engine;
     if (!engine) throw new RelayError('SESSION_CLOSED', `session ${idHex} is ${session.state}`);
@@ -178,12 +178,7 @@ export class RelayCore {
         throw new RelayError('CONFLICT', `that part of the exchange was already sent with other bytes (${filled})`);
       }
     }
-    let violation: string | undefined;
-    try {
-      violation = engine.violation(from, message);
-    } catch (error) {
-      throw fromProtocolError(error);
-    }
+    const violation = checkMessage(() => engine.violation(from, message));
     if (violation !== undefined) throw new RelayError('PROTOCOL_VIOLATION', violation);
     const outgoing = engine.receive(from, message, opened.bytes);
     this.#advanceChain(opened);
@@ -359,22 +354,4 @@ export class RelayCore {
     await committed;
     return { receipt: this.options.writer.receipt(index), duplicate: false };
   }
-}
-
-function parseOrViolation(type: 'join' | 'tag_chunk' | 'blind_result' | 'abort', payload: unknown): unknown {
-  try {
-    return parseMessage(type, payload);
-  } catch (error) {
-    throw fromProtocolError(error);
-  }
-}
-
-/** Protocol errors as the relay reports them (spec/relay-api.md §6). */
-export function fromProtocolError(error: unknown): unknown {
-  if (!(error instanceof ProtocolError)) return error;
-  const issues = error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-  const message = issues ? `${error.message}: ${issues}` : error.message;
-  const code =
-    error.code === 'BAD_ENCODING' ? 'BAD_CBOR' : error.code === 'BAD_ENVELOPE' ? 'BAD_ENVELOPE' : 'PROTOCOL_VIOLATION';
-  return new RelayError(code, message, { cause: error });
 }

@@ -2,13 +2,14 @@
  * The relay's HTTP server on node:http (chosen over Fastify and Hono by measurement: ~13k small
  * CBOR POSTs/s against ~9k and ~2.7k on the project's machine). It opens the relay's home, rebuilds
  * its state from the log, and serves the routes of routes.ts. Every error is answered with its
- * status and a typed code (errors.ts); every request is counted in the metrics.
+ * status and a typed code (errors.ts, spec/errors.md) — whatever the peer sends, a 4xx, never a
+ * 5xx or a crash; every request is counted in the metrics.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
 import { sha256 } from '@overlap/crypto';
 import { ed25519NoteSigner, formatVerifierKey } from '@overlap/log';
-import { RelayError } from './errors.js';
+import { isHttpErrorCode, RelayError } from './errors.js';
 import { authenticate } from './http/auth.js';
 import { InboxWaiters } from './http/inbox-waiters.js';
 import { errorPayload, readBody, send, statusOf } from './http/io.js';
@@ -143,13 +144,16 @@ async function listen(o: ListenOptions): Promise<RelayServer> {
   server.headersTimeout = Math.min(o.limits.requestTimeoutMs, 60_000);
 
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const url = new URL(request.url ?? '/', 'http://relay.invalid');
-    const json = url.pathname === '/healthz' || url.pathname === '/openapi.json';
+    // The request target comes from the peer: a target the URL parser refuses is a 400, not a crash.
+    const target = request.url ?? '/';
+    const url = URL.canParse(target, 'http://relay.invalid') ? new URL(target, 'http://relay.invalid') : null;
+    const json = url?.pathname === '/healthz' || url?.pathname === '/openapi.json';
     let routeName = 'unmatched';
     const aborted = new AbortController();
     response.once('close', () => aborted.abort());
     try {
       if (closing) throw new RelayError('UNAVAILABLE', 'the relay is shutting down');
+      if (url === null) throw new RelayError('BAD_REQUEST', 'the request target is not a valid path');
       const match = matchRoute(request.method ?? '', url.pathname);
       if (!match) throw new RelayError('NOT_FOUND', `no route for ${url.pathname}`);
       if ('allow' in match) {
@@ -190,8 +194,7 @@ async function listen(o: ListenOptions): Promise<RelayServer> {
         metrics.request(routeName, request.method ?? '', 200);
       }
     } catch (error) {
-      const relayError =
-        error instanceof RelayError ? error : new RelayError('INTERNAL', 'internal error', { cause: error });
+      const relayError = onTheWire(error);
       if (relayError.code === 'INTERNAL')
         process.stderr.write(`overlap relay: internal error: ${(error as Error)?.stack ?? error}\n`);
       const status = statusOf(relayError);
@@ -202,8 +205,7 @@ async function listen(o: ListenOptions): Promise<RelayServer> {
       if (relayError.retryAfter !== undefined) headers['retry-after'] = String(relayError.retryAfter);
       const cutOff = relayError.code === 'REQUEST_TIMEOUT' || relayError.code === 'BODY_TOO_LARGE';
       if (cutOff) headers.connection = 'close';
-      const message = relayError.code === 'INTERNAL' ? 'internal error' : relayError.message;
-      metrics.bytesOut += send(response, status, errorPayload(relayError.code, message, json), headers);
+      metrics.bytesOut += send(response, status, errorPayload(relayError.code, relayError.message, json), headers);
       if (cutOff) response.once('finish', () => request.destroy());
     }
   }
@@ -238,4 +240,15 @@ async function listen(o: ListenOptions): Promise<RelayServer> {
       o.close();
     },
   };
+}
+
+/**
+ * The error a client gets (spec/errors.md §2): a request's own error as it is; a relay-side failure
+ * (an operator code such as STORAGE_FAILED, or a bug) as 500 INTERNAL, its message naming at most
+ * the operator code: paths and stack traces stay in the operator's log.
+ */
+function onTheWire(error: unknown): RelayError {
+  if (error instanceof RelayError && error.code !== 'INTERNAL' && isHttpErrorCode(error.code)) return error;
+  const message = error instanceof RelayError ? `internal error (${error.code})` : 'internal error';
+  return new RelayError('INTERNAL', message, { cause: error });
 }

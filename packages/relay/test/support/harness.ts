@@ -5,6 +5,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateLabKeys, type LabKeys, readKeyFile } from '@overlap/crypto';
@@ -61,6 +63,16 @@ export function seal(who: Actor, type: MessageType, session: Uint8Array, payload
   return envelope;
 }
 
+/** Seals the actor's next envelope in `session` without advancing its chain (for one that will be refused). */
+export function sealAside(who: Actor, type: MessageType, session: Uint8Array, payload: unknown): OpenedEnvelope {
+  const key = Buffer.from(session).toString('hex');
+  const saved = who.chains.get(key);
+  const envelope = seal(who, type, session, payload);
+  if (saved) who.chains.set(key, saved);
+  else who.chains.delete(key);
+  return envelope;
+}
+
 export interface RequestOptions {
   signer?: Actor;
   headers?: Record<string, string>;
@@ -71,6 +83,8 @@ export interface RequestOptions {
   contentType?: string;
   /** Sign (and digest) these bytes instead of the body sent. */
   signedBody?: Uint8Array;
+  /** Sign this "@target-uri" instead of the relay's URL followed by the path. */
+  signedTarget?: string;
 }
 
 export class TestRelay {
@@ -78,30 +92,40 @@ export class TestRelay {
   relay: RelayServer;
   admin: Actor;
   options: RelayServerOptions;
+  /** Where the tests connect: the relay's URL, unless it was given a public URL of its own. */
+  address: string;
 
-  constructor(dir: string, relay: RelayServer, admin: Actor, options: RelayServerOptions) {
+  constructor(dir: string, relay: RelayServer, admin: Actor, options: RelayServerOptions, address: string) {
     this.dir = dir;
     this.relay = relay;
     this.admin = admin;
     this.options = options;
+    this.address = address;
   }
 
+  /**
+   * A relay on loopback. With a `publicUrl` (which the tests sign, but cannot connect to), it
+   * listens on a free port picked first, and the tests connect there.
+   */
   static async start(options: Omit<RelayServerOptions, 'db'> = {}): Promise<TestRelay> {
     const dir = mkdtempSync(join(tmpdir(), 'overlap-relay-'));
     const db = join(dir, 'relay.db');
     const init = await initRelay({ db });
     const adminKeys = await readKeyFile(init.adminKeyFile as string);
-    const relay = await startRelayServer({ ...options, db, port: options.port ?? 0 });
-    return new TestRelay(dir, relay, actor(adminKeys), { ...options, db });
+    const port = options.port ?? (options.publicUrl === undefined ? 0 : await freePort());
+    const relay = await startRelayServer({ ...options, db, port });
+    const address = options.publicUrl === undefined ? relay.url : `http://127.0.0.1:${port}`;
+    return new TestRelay(dir, relay, actor(adminKeys), { ...options, db }, address);
   }
 
+  /** The relay's public URL: what requests sign as "@target-uri". */
   get url(): string {
     return this.relay.url;
   }
 
   /** Stops the server and starts it again on the same database (and port). */
   async restart(): Promise<void> {
-    const port = Number(new URL(this.relay.url).port);
+    const port = Number(new URL(this.address).port);
     await this.relay.close();
     this.relay = await startRelayServer({ ...this.options, port });
   }
@@ -112,6 +136,17 @@ export class TestRelay {
   }
 
   async request(method: string, path: string, body?: Uint8Array, options: RequestOptions = {}): Promise<Answer> {
+    const response = await fetch(`${this.address}${path}`, {
+      method,
+      headers: this.headersFor(method, path, body, options),
+      ...(body !== undefined && { body }),
+    });
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    return { status: response.status, body: parseBody(bytes, response.headers), headers: response.headers };
+  }
+
+  /** The headers `request` sends: the content type and, with a signer, the signature fields. */
+  headersFor(method: string, path: string, body?: Uint8Array, options: RequestOptions = {}): Record<string, string> {
     const headers: Record<string, string> = { ...options.headers };
     if (body !== undefined) headers['content-type'] = options.contentType ?? 'application/cbor';
     if (options.signer) {
@@ -120,7 +155,7 @@ export class TestRelay {
         headers,
         signRequest({
           method,
-          targetUri: `${this.url}${path}`,
+          targetUri: options.signedTarget ?? `${this.url}${path}`,
           ...(body !== undefined && { body: options.signedBody ?? body }),
           keyId: options.signer.keyId,
           secretKey: options.signer.keys.signing.secretKey,
@@ -131,18 +166,39 @@ export class TestRelay {
         options.headers,
       );
     }
-    const response = await fetch(`${this.url}${path}`, {
-      method,
-      headers,
-      ...(body !== undefined && { body }),
+    return headers;
+  }
+
+  /**
+   * Sends exactly these headers through node:http, which fetch cannot: a Host of the test's
+   * choosing, and a header repeated on several lines (an array value is sent as one line each).
+   */
+  async rawRequest(
+    method: string,
+    path: string,
+    body: Uint8Array | undefined,
+    headers: Record<string, string | string[]>,
+  ): Promise<Answer> {
+    const url = new URL(`${this.address}${path}`);
+    return new Promise<Answer>((resolve, reject) => {
+      const req = httpRequest(
+        { host: url.hostname, port: url.port, path: `${url.pathname}${url.search}`, method, headers },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('end', () => {
+            const answerHeaders = new Headers();
+            for (const [name, value] of Object.entries(res.headers)) {
+              for (const one of [value ?? []].flat()) answerHeaders.append(name, one);
+            }
+            const bytes = new Uint8Array(Buffer.concat(chunks));
+            resolve({ status: res.statusCode ?? 0, body: parseBody(bytes, answerHeaders), headers: answerHeaders });
+          });
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
     });
-    const bytes = new Uint8Array(await response.arrayBuffer());
-    const type = response.headers.get('content-type') ?? '';
-    let parsed: unknown = bytes;
-    if (type.startsWith('application/cbor')) parsed = decodeDeterministic(bytes);
-    else if (type.startsWith('application/json')) parsed = JSON.parse(Buffer.from(bytes).toString('utf8'));
-    else if (type.startsWith('text/')) parsed = Buffer.from(bytes).toString('utf8');
-    return { status: response.status, body: parsed, headers: response.headers };
   }
 
   /** Enrolls a fresh lab (admin-signed enrollment over HTTP) and returns it. */
@@ -185,6 +241,34 @@ export class TestRelay {
     if (answer.status !== 200) throw new Error(`proposal failed: ${JSON.stringify(answer.body)}`);
     return session;
   }
+}
+
+/** An answer's body, decoded by its content type. */
+function parseBody(bytes: Uint8Array, headers: Headers): unknown {
+  const type = headers.get('content-type') ?? '';
+  if (type.startsWith('application/cbor')) return decodeDeterministic(bytes);
+  if (type.startsWith('application/json')) return JSON.parse(Buffer.from(bytes).toString('utf8'));
+  if (type.startsWith('text/')) return Buffer.from(bytes).toString('utf8');
+  return bytes;
+}
+
+/** The error code of an answer, or undefined. */
+export function codeOf(answer: Answer): string | undefined {
+  return (answer.body as { error?: { code?: string } }).error?.code;
+}
+
+/** The error message of an answer, or undefined. */
+export function messageOf(answer: Answer): string | undefined {
+  return (answer.body as { error?: { message?: string } }).error?.message;
+}
+
+/** A TCP port free on loopback now. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }
 
 export function hex(bytes: Uint8Array): string {
