@@ -3,7 +3,10 @@
  * Content-Digest (RFC 9530), in one fixed profile. Pure: the caller passes the clock (`now`).
  *
  * Profile:
- *   - one signature, label `sig1`, algorithm `ed25519` (RFC 9421 §3.3.6) under the lab's identity key;
+ *   - exactly one signature, labelled `sig1`, algorithm `ed25519` (RFC 9421 §3.3.6) under the lab's
+ *     identity key. RFC 9421 lets a request carry several signatures under any labels; this profile
+ *     does not: another label, a second member, or a field repeated on several header lines (which
+ *     HTTP combines into one list, RFC 9110 §5.3) is SIGNATURE_MALFORMED;
  *   - covered components, exactly in this order: "@method" (§2.2.1), "@target-uri" (§2.2.2) and, when
  *     the request has a body (even an empty one), "content-digest" (§2.1; RFC 9530 §2);
  *   - signature parameters (§2.3), exactly in this order: created, expires, nonce, keyid, alg="ed25519";
@@ -144,16 +147,68 @@ export function signRequest(input: SignRequestInput): Record<string, string> {
 /**
  * Checks a request's signature under the profile and returns who signed it and when. Throws
  * HttpSignatureError for anything else. Replay within the window is the caller's to refuse (by nonce).
+ *
+ * The checks run in this order, and the first that fails gives the code (spec/relay-api.md §2.2):
+ *   1. Signature-Input and Signature are both present                        SIGNATURE_MISSING
+ *   2. Signature-Input is in the profile: one field value with one member,
+ *      `sig1`, its components and parameters in the profile's order and form SIGNATURE_MALFORMED
+ *   3. Signature is in the profile: one field value, one member, `sig1`,
+ *      a byte sequence of 64 bytes                                           SIGNATURE_MALFORMED
+ *   4. 0 < expires - created <= the maximum window                            SIGNATURE_WINDOW_TOO_LONG
+ *   5. created <= now + skew                                                  SIGNATURE_NOT_YET_VALID
+ *   6. now <= expires + skew                                                  SIGNATURE_EXPIRED
+ *   7. a body comes with a covered Content-Digest that has a sha-256 member   DIGEST_MISSING
+ *      (a Structured Field dictionary, the member a byte sequence)            SIGNATURE_MALFORMED
+ *   8. keyid names a usable Ed25519 key                                       UNKNOWN_KEY
+ *   9. the Ed25519 signature verifies over the signature base                 SIGNATURE_INVALID
+ *  10. the body's SHA-256 is the Content-Digest's sha-256                     DIGEST_MISMATCH
+ * (A field given as several values, as a list of repeated header lines, fails 2 or 3: HTTP would
+ * have combined them into one list, which has more than one member.)
+ * The signature comes before the digest so that a body is compared only under a signature known to
+ * be good: what the signer covered is settled first, then whether these bytes are what it covered.
  */
 export function verifyRequest(input: VerifyRequestInput): VerifiedRequest {
-  const signatureInput = singleHeader(input.headers, 'signature-input');
-  const signatureField = singleHeader(input.headers, 'signature');
-  if (signatureInput === undefined || signatureField === undefined) {
+  const fields = signatureFields(input.headers);
+  const { covered, keyId, created, expires, nonce } = parseSignatureInput(fields.signatureInput);
+  const signature = parseSignature(fields.signature);
+  checkWindow(created, expires, input);
+  const body = input.body ?? EMPTY;
+  const digest = coveredDigest(covered, input.headers, body);
+  const publicKey = input.publicKeyOf(keyId);
+  if (publicKey === undefined) throw new HttpSignatureError('UNKNOWN_KEY', `no key for keyid "${keyId}"`);
+  const params = signatureParams(covered, { created, expires, nonce, keyId });
+  const base = utf8.encode(signatureBase(componentsOf(input.method, input.targetUri, digest?.field), params));
+  let verified: boolean;
+  try {
+    verified = verify(publicKey, base, signature);
+  } catch (cause) {
+    throw new HttpSignatureError('UNKNOWN_KEY', `the key for keyid "${keyId}" is not a usable Ed25519 key`, { cause });
+  }
+  if (verified !== true) throw new HttpSignatureError('SIGNATURE_INVALID', 'signature: does not verify');
+  if (digest !== undefined && !equalBytes(digest.sha256, input.bodySha256 ?? sha256(body))) {
+    throw new HttpSignatureError('DIGEST_MISMATCH', 'content-digest: sha-256 does not match the body');
+  }
+  return { keyId, created, expires, nonce };
+}
+
+/** Step 1, and the single-value part of steps 2 and 3: both signature fields, each one value. */
+function signatureFields(headers: VerifyRequestInput['headers']): { signatureInput: string; signature: string } {
+  const present = (name: string) => [headers[name]].flat().some((value) => value !== undefined);
+  if (!present('signature-input') || !present('signature')) {
     throw new HttpSignatureError('SIGNATURE_MISSING', 'the request has no signature-input or no signature header');
   }
-  const { covered, keyId, created, expires, nonce } = parseSignatureInput(signatureInput);
-  const signature = parseSignature(signatureField);
+  return {
+    signatureInput: singleHeader(headers, 'signature-input') as string,
+    signature: singleHeader(headers, 'signature') as string,
+  };
+}
 
+/** Steps 4 to 6: the signature's validity window, against the caller's clock. */
+function checkWindow(
+  created: number,
+  expires: number,
+  input: Pick<VerifyRequestInput, 'now' | 'maxWindowSeconds' | 'clockSkewSeconds'>,
+): void {
   const maxWindow = input.maxWindowSeconds ?? 300;
   const skew = input.clockSkewSeconds ?? 30;
   if (expires <= created || expires - created > maxWindow) {
@@ -166,33 +221,23 @@ export function verifyRequest(input: VerifyRequestInput): VerifiedRequest {
     throw new HttpSignatureError('SIGNATURE_NOT_YET_VALID', 'signature-input: created is in the future');
   }
   if (input.now > expires + skew) throw new HttpSignatureError('SIGNATURE_EXPIRED', 'signature-input: expired');
+}
 
-  const body = input.body ?? EMPTY;
-  let digestField: string | undefined;
-  let expectedDigest: Uint8Array | undefined;
-  if (covered === WITH_BODY) {
-    digestField = singleHeader(input.headers, 'content-digest');
-    if (digestField === undefined) throw new HttpSignatureError('DIGEST_MISSING', 'no content-digest header');
-    expectedDigest = parseContentDigest(digestField);
-  } else if (body.length > 0) {
-    throw new HttpSignatureError('DIGEST_MISSING', 'the request has a body but content-digest is not covered');
+/** Step 7: the Content-Digest field (as signed) and its sha-256, when content-digest is covered. */
+function coveredDigest(
+  covered: readonly string[],
+  headers: VerifyRequestInput['headers'],
+  body: Uint8Array,
+): { field: string; sha256: Uint8Array } | undefined {
+  if (covered !== WITH_BODY) {
+    if (body.length > 0) {
+      throw new HttpSignatureError('DIGEST_MISSING', 'the request has a body but content-digest is not covered');
+    }
+    return undefined;
   }
-
-  const publicKey = input.publicKeyOf(keyId);
-  if (publicKey === undefined) throw new HttpSignatureError('UNKNOWN_KEY', `no key for keyid "${keyId}"`);
-  const params = signatureParams(covered, { created, expires, nonce, keyId });
-  const base = utf8.encode(signatureBase(componentsOf(input.method, input.targetUri, digestField), params));
-  let verified: boolean;
-  try {
-    verified = verify(publicKey, base, signature);
-  } catch (cause) {
-    throw new HttpSignatureError('UNKNOWN_KEY', `the key for keyid "${keyId}" is not a usable Ed25519 key`, { cause });
-  }
-  if (verified !== true) throw new HttpSignatureError('SIGNATURE_INVALID', 'signature: does not verify');
-  if (expectedDigest !== undefined && !equalBytes(expectedDigest, input.bodySha256 ?? sha256(body))) {
-    throw new HttpSignatureError('DIGEST_MISMATCH', 'content-digest: sha-256 does not match the body');
-  }
-  return { keyId, created, expires, nonce };
+  const field = singleHeader(headers, 'content-digest');
+  if (field === undefined) throw new HttpSignatureError('DIGEST_MISSING', 'no content-digest header');
+  return { field, sha256: parseContentDigest(field) };
 }
 
 /**

@@ -175,7 +175,7 @@ async function listen(o: ListenOptions): Promise<RelayServer> {
       const bodySha256 = isWrite ? sha256(body) : undefined;
       let auth: ReturnType<typeof authenticate> | undefined;
       if (route.auth !== 'none') {
-        auth = authenticate(o.core, request, `${baseUrl}${request.url ?? '/'}`, body, {
+        auth = authenticate(o.core, request, baseUrl, body, {
           write: isWrite,
           clockSkewSeconds: o.limits.clockSkewSeconds,
           ...(bodySha256 && { bodySha256 }),

@@ -2,7 +2,13 @@
  * Transport authentication (spec/relay-api.md §2): RFC 9421 signatures with the profile of
  * @overlap/protocol's http-signature.ts, then the key's standing in the membership, then — for
  * requests that write — a nonce not used before (stored by the log writer in the same transaction
- * as the write). Only a verified signature counts; every failure is a typed 401 or 403.
+ * as the write). Only a verified signature counts; every failure is a typed 401 or 403, in the
+ * order of spec/relay-api.md §2.2.
+ *
+ * "@target-uri" is the relay's public URL followed by the request target: what the client signed
+ * must name the relay as the relay names itself. When a signature does not verify and the request
+ * came to another host than the public URL's (a client that signs `localhost` for a relay published
+ * as `127.0.0.1`), the error names the public URL, the likeliest fix.
  */
 import type { IncomingMessage } from 'node:http';
 import { HttpSignatureError, verifyRequest } from '@overlap/protocol';
@@ -17,11 +23,12 @@ export interface Authenticated extends NonceUse {
 export function authenticate(
   core: RelayCore,
   request: IncomingMessage,
-  targetUri: string,
+  publicUrl: string,
   body: Uint8Array,
   options: { write: boolean; clockSkewSeconds: number; bodySha256?: Uint8Array },
 ): Authenticated {
   const now = core.options.now();
+  const targetUri = `${publicUrl}${request.url ?? '/'}`;
   let verified: ReturnType<typeof verifyRequest>;
   try {
     verified = verifyRequest({
@@ -36,8 +43,12 @@ export function authenticate(
         id === core.membership.adminKeyId ? core.membership.adminKey : core.membership.signingKeyOf(id),
     });
   } catch (error) {
-    if (error instanceof HttpSignatureError) throw new RelayError(error.code, error.message, { cause: error });
-    throw error;
+    if (!(error instanceof HttpSignatureError)) throw error;
+    const message =
+      error.code === 'SIGNATURE_INVALID'
+        ? `${error.message}${targetHint(request, publicUrl, targetUri)}`
+        : error.message;
+    throw new RelayError(error.code, message, { cause: error });
   }
   const isAdmin = verified.keyId === core.membership.adminKeyId;
   if (!isAdmin) {
@@ -52,4 +63,19 @@ export function authenticate(
     throw new RelayError('NONCE_REPLAYED', 'this request was already received (its nonce is used)');
   }
   return { keyId: verified.keyId, nonce: verified.nonce, expires: verified.expires, isAdmin };
+}
+
+/**
+ * When the request came to another host than the public URL's: the public URL, and the
+ * "@target-uri" the relay verified. Empty otherwise (the host is right; the key or the bytes are not).
+ */
+function targetHint(request: IncomingMessage, publicUrl: string, targetUri: string): string {
+  if (!URL.canParse(publicUrl)) return '';
+  const { protocol, host: publicHost } = new URL(publicUrl);
+  // The Host header comes from the peer: only compared (as a URL's host, so ports compare alike) and quoted short.
+  const host = request.headers.host ?? '';
+  const sentTo = URL.canParse(`${protocol}//${host}`) ? new URL(`${protocol}//${host}`).host : host;
+  if (sentTo === publicHost) return '';
+  const shown = JSON.stringify(host.length > 100 ? `${host.slice(0, 100)}…` : host);
+  return `; the request came to host ${shown}, but the relay's public URL is ${publicUrl}: sign @target-uri with it (${targetUri})`;
 }
