@@ -1,6 +1,6 @@
 /**
  * The one error type of @overlap/client. Callers branch on `code` (and, for `RELAY_REFUSED`, on
- * `relayCode`, the relay's own code from spec/relay-api.md §6), never on the message.
+ * `relayCode`, the relay's own code from the table of spec/errors.md §2), never on the message.
  */
 
 export type ClientErrorCode =

@@ -1,11 +1,14 @@
 /**
  * The OpenAPI 3.1 document of the relay, built from the route table (routes.ts) so that it always
- * describes the routes the server really has. The prose contract is spec/relay-api.md.
+ * describes the routes the server really has. The prose contract is spec/relay-api.md; the error
+ * codes and their statuses are errors.ts's, which are spec/errors.md's (tests check both).
  */
-import { httpStatusOf, type RelayErrorCode } from '../errors.js';
+import { HTTP_ERROR_CODES, httpStatusOf, type RelayHttpErrorCode } from '../errors.js';
 import { ROUTES } from './routes.js';
 
-const COMMON_LAB_ERRORS = [
+/** Answered by every route: the relay is shutting down, or failed. */
+const COMMON_ERRORS: RelayHttpErrorCode[] = ['UNAVAILABLE', 'INTERNAL'];
+const COMMON_LAB_ERRORS: RelayHttpErrorCode[] = [
   'SIGNATURE_MISSING',
   'SIGNATURE_MALFORMED',
   'SIGNATURE_INVALID',
@@ -19,7 +22,15 @@ const COMMON_LAB_ERRORS = [
   'KEY_EXPIRED',
   'RATE_LIMITED',
 ];
-const COMMON_WRITE_ERRORS = ['NONCE_REPLAYED', 'BODY_TOO_LARGE', 'REQUEST_TIMEOUT', 'UNSUPPORTED_MEDIA_TYPE'];
+const COMMON_WRITE_ERRORS: RelayHttpErrorCode[] = [
+  'NONCE_REPLAYED',
+  'BODY_TOO_LARGE',
+  'REQUEST_TIMEOUT',
+  'UNSUPPORTED_MEDIA_TYPE',
+  'BAD_REQUEST',
+];
+/** Answered before any route is chosen, so listed in no operation. */
+const ROUTELESS_ERRORS: RelayHttpErrorCode[] = ['NOT_FOUND', 'METHOD_NOT_ALLOWED', 'BAD_REQUEST'];
 
 export function openApiDocument(version: string): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
@@ -37,20 +48,26 @@ export function openApiDocument(version: string): Record<string, unknown> {
       description: q.description,
       schema: { type: 'string', pattern: q.name === 'leaf' ? '^[0-9a-f]{64}$' : '^(0|[1-9][0-9]*)$' },
     }));
-    const errors = new Set<string>([
+    const errors = new Set<RelayHttpErrorCode>([
       ...route.errors,
       ...(route.auth === 'none' ? [] : COMMON_LAB_ERRORS),
       ...(route.method === 'POST' ? COMMON_WRITE_ERRORS : []),
+      ...COMMON_ERRORS,
     ]);
+    const byStatus = new Map<string, RelayHttpErrorCode[]>();
+    for (const code of [...errors].sort()) {
+      const status = String(httpStatusOf(code));
+      byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
+    }
     const responses: Record<string, unknown> = {
       '200': { description: 'OK', content: { [contentTypeOf(route.path)]: { schema: {} } } },
     };
-    for (const code of errors) {
-      const status = String(httpStatusOf(code as RelayErrorCode));
-      const existing = responses[status] as { description: string } | undefined;
+    const errorType =
+      route.path === '/healthz' || route.path === '/openapi.json' ? 'application/json' : 'application/cbor';
+    for (const [status, codes] of [...byStatus].sort()) {
       responses[status] = {
-        description: existing ? `${existing.description}, ${code}` : code,
-        content: { 'application/cbor': { schema: { $ref: '#/components/schemas/Error' } } },
+        description: codes.join(', '),
+        content: { [errorType]: { schema: errorSchema(codes) } },
       };
     }
     const operation: Record<string, unknown> = {
@@ -74,7 +91,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
     info: {
       title: 'Overlap relay',
       version,
-      description: 'The reference relay of the Overlap protocol. Normative prose: spec/relay-api.md.',
+      description: `The reference relay of the Overlap protocol. Normative prose: spec/relay-api.md; every error code and its status: spec/errors.md. Answered on any path, before a route is chosen: ${ROUTELESS_ERRORS.join(', ')}.`,
     },
     paths,
     components: {
@@ -88,17 +105,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
         },
       },
       schemas: {
-        Error: {
-          type: 'object',
-          required: ['error'],
-          properties: {
-            error: {
-              type: 'object',
-              required: ['code', 'message'],
-              properties: { code: { type: 'string' }, message: { type: 'string' } },
-            },
-          },
-        },
+        Error: errorSchema(HTTP_ERROR_CODES),
       },
     },
   };
@@ -108,4 +115,19 @@ function contentTypeOf(path: string): string {
   if (path === '/healthz' || path === '/openapi.json') return 'application/json';
   if (path === '/metrics' || path === '/v1/log/checkpoint') return 'text/plain';
   return 'application/cbor';
+}
+
+/** The error body of spec/relay-api.md §1, its code one of `codes`. */
+function errorSchema(codes: readonly string[]): Record<string, unknown> {
+  return {
+    type: 'object',
+    required: ['error'],
+    properties: {
+      error: {
+        type: 'object',
+        required: ['code', 'message'],
+        properties: { code: { type: 'string', enum: [...codes] }, message: { type: 'string' } },
+      },
+    },
+  };
 }

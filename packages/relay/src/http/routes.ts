@@ -4,7 +4,7 @@
  */
 import { toHex } from '@overlap/crypto';
 import { formatVerifierKey } from '@overlap/log';
-import { RelayError } from '../errors.js';
+import { RelayError, type RelayHttpErrorCode } from '../errors.js';
 import type { Payload } from './io.js';
 import type { RouteContext } from './route-context.js';
 
@@ -25,13 +25,21 @@ export interface Route {
   /** What the CBOR request body is, for POSTs. */
   body?: string;
   query?: QueryParam[];
-  /** Error codes this route can answer with (beyond the common ones). */
-  errors: string[];
+  /** Error codes this route can answer with (beyond the common ones of openapi.ts). */
+  errors: readonly RelayHttpErrorCode[];
   handle(context: RouteContext): Promise<Payload> | Payload;
 }
 
-const SESSION_ERRORS = ['NO_SUCH_SESSION', 'NOT_A_SESSION_LAB'];
-const WRITE_ERRORS = ['BAD_CBOR', 'BAD_ENVELOPE', 'SENDER_MISMATCH', 'CONFLICT', 'CHAIN_BROKEN', 'PROTOCOL_VIOLATION'];
+/** A session route: its id malformed (BAD_REQUEST), unknown, or not the signer's session. */
+const SESSION_ERRORS: RelayHttpErrorCode[] = ['BAD_REQUEST', 'NO_SUCH_SESSION', 'NOT_A_SESSION_LAB'];
+const WRITE_ERRORS: RelayHttpErrorCode[] = [
+  'BAD_CBOR',
+  'BAD_ENVELOPE',
+  'SENDER_MISMATCH',
+  'CONFLICT',
+  'CHAIN_BROKEN',
+  'PROTOCOL_VIOLATION',
+];
 
 export const ROUTES: Route[] = [
   {
@@ -175,7 +183,7 @@ export const ROUTES: Route[] = [
     auth: 'admin',
     summary:
       "Everything an auditor needs of a session (admin key only: it holds every set's final tags): membership, the session's envelopes with receipts, checkpoints and consistency proofs.",
-    errors: ['NO_SUCH_SESSION', 'NOT_ADMIN'],
+    errors: ['BAD_REQUEST', 'NO_SUCH_SESSION', 'NOT_ADMIN'],
     handle: (c) => c.transcript(),
   },
   {
