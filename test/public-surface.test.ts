@@ -136,6 +136,7 @@ const surfaces: [string, object, string[]][] = [
       'hopLab',
       'hopOf',
       'joinSchema',
+      'LAB_ID_PATTERN',
       'lastHopOwner',
       'openEnvelope',
       'packTags',
