@@ -129,6 +129,7 @@ const surfaces: [string, object, string[]][] = [
       'contentDigest',
       'decodeDeterministic',
       'eachTag',
+      'EnvelopeChain',
       'encodeDeterministic',
       'enrollmentSchema',
       'envelopeHeaderSchema',

@@ -11,11 +11,11 @@ import { keyId, sha256, signingPublicKey, toHex } from '@overlap/crypto';
 import {
   type CborValue,
   decodeDeterministic,
+  EnvelopeChain,
   type MessageType,
   type OpenedEnvelope,
   packTags,
   parseMessage,
-  sealEnvelope,
 } from '@overlap/protocol';
 
 const utf8 = (text: string) => new TextEncoder().encode(text);
@@ -39,19 +39,17 @@ function diagnostic(value: CborValue): string {
   return JSON.stringify(value);
 }
 
-/** Seals one chain of envelopes (seq from 0, each `prev` the hash of the one before). */
+/** Seals one chain of envelopes (seq from 0, each `prev` the hash of the one before), each payload checked first. */
 function sealChain(
   signer: ReturnType<typeof testSigner>,
   session: Uint8Array,
   messages: [MessageType, CborValue][],
 ): OpenedEnvelope[] {
-  const chain: OpenedEnvelope[] = [];
-  for (const [seq, [type, payload]] of messages.entries()) {
+  const chain = new EnvelopeChain(session, signer);
+  return messages.map(([type, payload], seq) => {
     parseMessage(type, payload); // the vector must be a valid message of its type
-    const prev = chain[seq - 1]?.hash;
-    chain.push(sealEnvelope({ type, session, seq, ...(prev && { prev }), created: CREATED + seq, payload }, signer));
-  }
-  return chain;
+    return chain.seal(type, payload, CREATED + seq);
+  });
 }
 
 export function buildEnvelopeVectors(): string {

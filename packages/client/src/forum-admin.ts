@@ -6,7 +6,7 @@
  */
 import { keyId, type LabKeys, sha256 } from '@overlap/crypto';
 import type { NoteVerifier } from '@overlap/log';
-import { type CborValue, openEnvelope, ProtocolError, parseMessage, sealEnvelope } from '@overlap/protocol';
+import { type CborValue, EnvelopeChain, openEnvelope, ProtocolError, parseMessage } from '@overlap/protocol';
 import { ClientError } from './errors.js';
 import { RelayClient } from './relay-client.js';
 import type { RetryOptions } from './retry.js';
@@ -101,18 +101,17 @@ export class ForumAdmin {
     }
     const { entries } = await this.relay.membership();
     const last = entries.at(-1);
-    if (last) openEnvelope(last.envelope, () => info.admin_key); // the chain we extend must be the admin's
-    const envelope = sealEnvelope(
-      {
-        type,
-        session: new Uint8Array(16),
-        seq: entries.length,
-        ...(last && { prev: sha256(last.envelope) }),
-        created: Date.now(),
-        payload: payload as CborValue,
-      },
+    // The chain we extend must be the admin's: its last entry opens under the admin key.
+    const head = last && {
+      seq: openEnvelope(last.envelope, () => info.admin_key).header.seq,
+      hash: sha256(last.envelope),
+    };
+    const chain = new EnvelopeChain(
+      new Uint8Array(16),
       { keyId: this.#keys.keyId, secretKey: this.#keys.signing.secretKey },
+      head,
     );
+    const envelope = chain.seal(type, payload as CborValue, Date.now());
     return this.relay.postAdmin(envelope.bytes);
   }
 }

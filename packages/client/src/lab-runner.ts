@@ -1,7 +1,11 @@
 /**
- * One lab's side of a session over the relay's HTTP API (spec/relay-api.md): the LabSession engine of @overlap/protocol, its messages sealed in a per-lab envelope
- * chain (seq, prev) and posted with RelayClient, and the lab's inbox read until the session is done
- * or aborted.
+ * One lab's side of a session over the relay's HTTP API (spec/relay-api.md): the LabSession engine
+ * of @overlap/protocol, its messages sealed in the lab's envelope chain (EnvelopeChain) and posted
+ * with RelayClient, and the lab's inbox read until the session is done or aborted.
+ *
+ * `LabRunner` is the driver, in named steps: `open` (resume or start the state), `sendOwnSets`
+ * (hash, blind and upload the lab's own sets), `exchange` (read the inbox, answer every blind task,
+ * take the results), and the helpers they share: `#seal`, `#persist`, `#flush`, `#messageOf`.
  *
  * Resumable (spec §4): the chain lives in memory, every sealed envelope stays queued until the relay
  * gave its receipt, and the inbox is read again from the last item handled. If the relay restarts
@@ -17,6 +21,7 @@ import {
   type CborValue,
   type ChainState,
   decodeDeterministic,
+  EnvelopeChain,
   type LabResult,
   LabSession,
   type MessageType,
@@ -24,7 +29,6 @@ import {
   type SessionMessage,
   type SessionProposal,
   StreamedResultRows,
-  sealEnvelope,
   type VerifiedEnvelope,
   verifyEnvelope,
 } from '@overlap/protocol';
@@ -78,125 +82,250 @@ export interface LabRun {
   abortReason?: string;
 }
 
+/** Runs this lab's side of the session to its end: its results, or why it was aborted. */
 export async function runLabSession(options: LabRunOptions): Promise<LabRun> {
-  const { client, me, sessionId, publicKeyOf, relayKeyId, signal } = options;
-  const sessionHex = toHex(sessionId);
-  const store = options.store;
-  const resumed = store !== undefined && (await store.exists()) ? await store.loadProgress() : undefined;
-  const secrets = resumed && store ? await store.loadSecrets() : undefined;
-  const lab = new LabSession({
-    me,
-    sessionId,
-    publicKeyOf,
-    proposal: options.proposal,
-    sets: options.sets,
-    ...(options.chunkSize !== undefined && { chunkSize: options.chunkSize }),
-    ...(options.pool && { pool: options.pool }),
-    ...(resumed &&
-      secrets && {
-        // Results come back below, from the result rows envelopes the store kept.
-        resume: { key: secrets.key, order: secrets.order, answered: resumed.answered, results: {} },
-      }),
-  });
-  secrets?.key.fill(0);
-  let chain: { seq: number; prev?: Uint8Array } = resumed
-    ? { seq: resumed.seq, ...(resumed.prev !== undefined && { prev: fromHex(resumed.prev) }) }
-    : options.previous === undefined
-      ? { seq: 0 }
-      : { seq: options.previous.seq + 1, prev: options.previous.hash };
+  const runner = await LabRunner.open(options);
+  return runner.run();
+}
+
+/** A sealed envelope without a receipt yet; its bytes leave memory once the outbox holds them. */
+interface Unacknowledged {
+  seq: number;
+  bytes?: Uint8Array;
+}
+
+/** Where a resumed lab was: what its store recorded at the last checkpoint. */
+type Resumed = Awaited<ReturnType<LabStateStore['loadProgress']>>;
+
+class LabRunner {
+  readonly #options: LabRunOptions;
+  readonly #sessionHex: string;
+  readonly #store: LabStateStore | undefined;
+  readonly #lab: LabSession;
+  readonly #chain: EnvelopeChain;
+  readonly #resumed: Resumed | undefined;
   /**
    * Sealed envelopes without a receipt yet, in chain order. With a store, an envelope's bytes are
    * dropped from memory once the outbox holds them and read back to be sent: a million-item set's
    * chunks are not held twice.
    */
-  const unacknowledged: { seq: number; bytes?: Uint8Array }[] =
-    resumed && store ? (await store.outbox(resumed.seq)).map((seq) => ({ seq })) : [];
-  let started = resumed?.started ?? false;
-  let after = resumed?.inboxAfter ?? 0;
-  if (store && !resumed) {
-    const state = lab.state();
-    await store.saveSecrets(state.key, state.order);
-    state.key.fill(0);
-  }
-  /** Records where the lab is, after the outbox holds everything sealed so far. */
-  const checkpoint = async (): Promise<void> => {
-    if (!store) return;
-    await store.saveProgress({
-      seq: chain.seq,
-      ...(chain.prev && { prev: toHex(chain.prev) }),
-      started,
-      inboxAfter: after,
-      answered: lab.answered,
-    });
-  };
-  /** An abort this driver raised itself (the relay handed out something a lab must refuse). */
-  let ownAbort: string | undefined;
-
-  const seal = (message: SessionMessage): { seq: number; bytes?: Uint8Array } => {
-    const input = {
-      type: message.type as MessageType,
-      session: sessionId,
-      seq: chain.seq,
-      created: Date.now(),
-      payload: message.body as CborValue,
-    };
-    const envelope = sealEnvelope(chain.prev ? { ...input, prev: chain.prev } : input, {
-      keyId: me,
-      secretKey: options.secretKey,
-    });
-    const sealed = { seq: chain.seq, bytes: envelope.bytes };
-    unacknowledged.push(sealed);
-    chain = { seq: chain.seq + 1, prev: envelope.hash };
-    return sealed;
-  };
-
+  readonly #unacknowledged: Unacknowledged[];
   /** Sequence numbers below this are in the outbox already (written, or loaded from it on resume). */
-  let outboxUpTo = unacknowledged.reduce((top, { seq }) => Math.max(top, seq + 1), 0);
+  #outboxUpTo: number;
+  /** Whether the lab's own sets were sealed (its opening messages). */
+  #started: boolean;
+  /** The next inbox item this lab will handle. */
+  #after: number;
+  /** An abort this driver raised itself (the relay handed out something a lab must refuse). */
+  #ownAbort: string | undefined;
+
+  private constructor(
+    options: LabRunOptions,
+    lab: LabSession,
+    resumed: Resumed | undefined,
+    unacknowledged: Unacknowledged[],
+  ) {
+    this.#options = options;
+    this.#sessionHex = toHex(options.sessionId);
+    this.#store = options.store;
+    this.#lab = lab;
+    this.#resumed = resumed;
+    this.#chain = new EnvelopeChain(
+      options.sessionId,
+      { keyId: options.me, secretKey: options.secretKey },
+      lastSealed(resumed, options.previous),
+    );
+    this.#unacknowledged = unacknowledged;
+    this.#outboxUpTo = unacknowledged.reduce((top, { seq }) => Math.max(top, seq + 1), 0);
+    this.#started = resumed?.started ?? false;
+    this.#after = resumed?.inboxAfter ?? 0;
+  }
+
+  /** Step 1: resume from the store (key, secret order, chain, outbox, inbox position) or start afresh. */
+  static async open(options: LabRunOptions): Promise<LabRunner> {
+    const store = options.store;
+    const resumed = store !== undefined && (await store.exists()) ? await store.loadProgress() : undefined;
+    const secrets = resumed && store ? await store.loadSecrets() : undefined;
+    const lab = new LabSession({
+      me: options.me,
+      sessionId: options.sessionId,
+      publicKeyOf: options.publicKeyOf,
+      proposal: options.proposal,
+      sets: options.sets,
+      ...(options.chunkSize !== undefined && { chunkSize: options.chunkSize }),
+      ...(options.pool && { pool: options.pool }),
+      ...(resumed &&
+        secrets && {
+          // Results come back in `run`, from the result rows envelopes the store kept.
+          resume: { key: secrets.key, order: secrets.order, answered: resumed.answered, results: {} },
+        }),
+    });
+    secrets?.key.fill(0);
+    const unacknowledged = resumed && store ? (await store.outbox(resumed.seq)).map((seq) => ({ seq })) : [];
+    if (store && !resumed) {
+      const state = lab.state();
+      await store.saveSecrets(state.key, state.order);
+      state.key.fill(0);
+    }
+    return new LabRunner(options, lab, resumed, unacknowledged);
+  }
+
+  async run(): Promise<LabRun> {
+    const progress = this.#options.onProgress ?? (() => {});
+    try {
+      await this.#replayKeptResults();
+      await this.#sendOwnSets(progress);
+      await this.#exchange(progress);
+      await this.#flush();
+      // The session is over for this lab: its key and state go (results are the caller's to keep).
+      await this.#store?.erase();
+    } finally {
+      this.#lab.dispose();
+    }
+    const lab = this.#lab;
+    const abortReason = lab.abortReason ?? this.#ownAbort;
+    progress({ phase: 'done', aborted: abortReason !== undefined });
+    return abortReason === undefined ? { results: lab.results } : { results: lab.results, abortReason };
+  }
+
+  /**
+   * On resume: the result rows already handled, from the relay's envelopes the store kept (not
+   * their decoding). One kept for an item that progress had not yet moved past comes again from the inbox.
+   */
+  async #replayKeptResults(): Promise<void> {
+    if (!this.#store || !this.#resumed) return;
+    for (const kept of await this.#store.results()) {
+      if (kept.n >= this.#after) continue;
+      const message = this.#messageOf({ n: kept.n, type: 'result_rows', index: -1, envelope: kept.envelope });
+      if (message !== undefined) await this.#lab.receive(message);
+    }
+  }
+
+  /** Step 2: hash and blind the lab's own sets into chunks, each into the outbox as it fills, and upload them. */
+  async #sendOwnSets(progress: (event: LabProgress) => void): Promise<void> {
+    if (!this.#started) {
+      const items = Object.values(this.#options.sets).reduce((n, set) => n + set.length, 0);
+      progress({ phase: 'hashing', items });
+      // Progress records the chunks all at once, so a lab that dies half-way through starts its
+      // session side afresh.
+      for await (const message of this.#lab.opening()) {
+        this.#seal(message);
+        await this.#toOutbox();
+      }
+      this.#started = true;
+      await this.#persist();
+    }
+    const total = this.#unacknowledged.length;
+    progress({ phase: 'uploading', sent: 0, total });
+    await this.#flush(() => progress({ phase: 'uploading', sent: total - this.#unacknowledged.length, total }));
+  }
+
+  /** Step 3: read the inbox until the session is over for this lab, answering every item in order. */
+  async #exchange(progress: (event: LabProgress) => void): Promise<void> {
+    const { client, signal } = this.#options;
+    progress({ phase: 'waiting' });
+    let tasks = 0;
+    let tags = 0;
+    while (!this.#finished()) {
+      signal?.throwIfAborted();
+      const inbox = await client.inbox(this.#sessionHex, this.#after, this.#options.pollWaitMs ?? 2000);
+      for (const item of inbox.items) {
+        if (item.n < this.#after) continue; // already handled (an answer repeated after a restart)
+        if (item.n > this.#after) throw new Error(`inbox item ${item.n} arrived before item ${this.#after}`);
+        const message = await this.#handle(item);
+        if (message?.type === 'blind_task') {
+          tasks++;
+          tags += message.body.tags.length / 32;
+          progress({ phase: 'blinding', tasks, tags });
+        }
+        if (this.#finished()) break;
+      }
+      if (inbox.items.length === 0 && (inbox.state === 'done' || inbox.state === 'aborted') && !this.#finished()) {
+        // The relay closed the session and has nothing more for this lab.
+        this.#ownAbort = `the relay reports the session ${inbox.state}, but this lab has no results`;
+      }
+    }
+  }
+
+  /** One inbox item: checked, given to the engine, its replies sealed, progress recorded, replies sent. */
+  async #handle(item: InboxItem): Promise<LabInput | undefined> {
+    const message = this.#messageOf(item);
+    if (message?.type === 'result_rows') await this.#store?.putResult(item.n, item.envelope);
+    if (message !== undefined) for (const reply of await this.#lab.receive(message)) this.#seal(reply);
+    this.#after = item.n + 1;
+    await this.#persist();
+    await this.#flush();
+    return message;
+  }
+
+  #finished(): boolean {
+    return this.#lab.done || this.#lab.abortReason !== undefined || this.#ownAbort !== undefined;
+  }
+
+  #seal(message: SessionMessage): void {
+    const envelope = this.#chain.seal(message.type as MessageType, message.body as CborValue, Date.now());
+    this.#unacknowledged.push({ seq: envelope.header.seq, bytes: envelope.bytes });
+  }
+
+  /** Refuses what the relay handed out: this lab aborts the session, naming why. */
+  #refuse(reason: string): void {
+    this.#ownAbort = reason;
+    this.#seal({ type: 'abort', body: { reason } });
+  }
+
   /** Moves what was sealed and not yet stored into the outbox (and out of memory). */
-  const toOutbox = async (): Promise<void> => {
-    if (!store) return;
-    for (const entry of unacknowledged) {
-      if (entry.seq < outboxUpTo || entry.bytes === undefined) continue;
-      await store.putOutbox(entry.seq, entry.bytes);
+  async #toOutbox(): Promise<void> {
+    if (!this.#store) return;
+    for (const entry of this.#unacknowledged) {
+      if (entry.seq < this.#outboxUpTo || entry.bytes === undefined) continue;
+      await this.#store.putOutbox(entry.seq, entry.bytes);
       delete entry.bytes;
     }
-    outboxUpTo = chain.seq;
-  };
-  /** Writes what was just sealed to the outbox, then records the progress (write-ahead). */
-  const persist = async (): Promise<void> => {
-    await toOutbox();
-    await checkpoint();
-  };
+    this.#outboxUpTo = this.#chain.nextSeq;
+  }
 
-  const flush = async (onSent?: () => void): Promise<void> => {
-    while (unacknowledged.length > 0) {
+  /** Writes what was just sealed to the outbox, then records the progress (write-ahead). */
+  async #persist(): Promise<void> {
+    await this.#toOutbox();
+    if (!this.#store) return;
+    const last = this.#chain.last;
+    await this.#store.saveProgress({
+      seq: this.#chain.nextSeq,
+      ...(last && { prev: toHex(last.hash) }),
+      started: this.#started,
+      inboxAfter: this.#after,
+      answered: this.#lab.answered,
+    });
+  }
+
+  /** Posts every envelope without a receipt, in chain order (the relay answers a resend with the original receipt). */
+  async #flush(onSent?: () => void): Promise<void> {
+    const { client, signal } = this.#options;
+    while (this.#unacknowledged.length > 0) {
       signal?.throwIfAborted();
-      const next = unacknowledged[0] as { seq: number; bytes?: Uint8Array };
-      await client.postEnvelope(sessionHex, next.bytes ?? (await (store as LabStateStore).readOutbox(next.seq)));
-      unacknowledged.shift();
-      await store?.dropOutbox(next.seq);
+      const next = this.#unacknowledged[0] as Unacknowledged;
+      const bytes = next.bytes ?? (await (this.#store as LabStateStore).readOutbox(next.seq));
+      await client.postEnvelope(this.#sessionHex, bytes);
+      this.#unacknowledged.shift();
+      await this.#store?.dropOutbox(next.seq);
       onSent?.();
     }
-  };
-
-  const refuse = (reason: string): void => {
-    ownAbort = reason;
-    seal({ type: 'abort', body: { reason } });
-  };
+  }
 
   /** The message an inbox item stands for, or undefined (after refusing it) when it is not acceptable. */
-  const messageOf = (item: InboxItem): LabInput | undefined => {
+  #messageOf(item: InboxItem): LabInput | undefined {
+    const { sessionId, publicKeyOf, relayKeyId } = this.#options;
     // The payload is decoded below as its type needs: result rows one row at a time.
     let verified: VerifiedEnvelope;
     try {
       verified = verifyEnvelope(item.envelope, publicKeyOf);
     } catch (error) {
-      refuse(`inbox item ${item.n}: its envelope does not open (${(error as Error).message})`);
+      this.#refuse(`inbox item ${item.n}: its envelope does not open (${(error as Error).message})`);
       return undefined;
     }
     const { header, payloadBytes } = verified;
     if (!equalBytes(header.session, sessionId)) {
-      refuse(`inbox item ${item.n}: an envelope of another session`);
+      this.#refuse(`inbox item ${item.n}: an envelope of another session`);
       return undefined;
     }
     try {
@@ -215,72 +344,14 @@ export async function runLabSession(options: LabRunOptions): Promise<LabRun> {
         ? { type: 'result_rows', body: new StreamedResultRows(payloadBytes) }
         : { type: 'abort', body: parseMessage('abort', decodeDeterministic(payloadBytes)) };
     } catch (error) {
-      refuse(`inbox item ${item.n}: ${(error as Error).message}`);
+      this.#refuse(`inbox item ${item.n}: ${(error as Error).message}`);
       return undefined;
     }
-  };
-
-  const finished = () => lab.done || lab.abortReason !== undefined || ownAbort !== undefined;
-
-  try {
-    const progress = options.onProgress ?? (() => {});
-    if (store && resumed) {
-      // Result rows already handled: the store kept the relay's envelopes, not their decoding.
-      // An envelope kept for an item that progress had not yet moved past comes again from the inbox.
-      for (const kept of await store.results()) {
-        if (kept.n >= after) continue;
-        const message = messageOf({ n: kept.n, type: 'result_rows', index: -1, envelope: kept.envelope });
-        if (message !== undefined) await lab.receive(message);
-      }
-    }
-    if (!started) {
-      progress({ phase: 'hashing', items: Object.values(options.sets).reduce((n, set) => n + set.length, 0) });
-      // Each chunk goes to the outbox as it fills (see `unacknowledged`); progress records them
-      // all at once, so a lab that dies half-way through starts its session side afresh.
-      for await (const message of lab.opening()) {
-        seal(message);
-        await toOutbox();
-      }
-      started = true;
-      await persist();
-    }
-    const total = unacknowledged.length;
-    progress({ phase: 'uploading', sent: 0, total });
-    await flush(() => progress({ phase: 'uploading', sent: total - unacknowledged.length, total }));
-    progress({ phase: 'waiting' });
-    let tasks = 0;
-    let tags = 0;
-    while (!finished()) {
-      signal?.throwIfAborted();
-      const inbox = await client.inbox(sessionHex, after, options.pollWaitMs ?? 2000);
-      for (const item of inbox.items) {
-        if (item.n < after) continue; // already handled (an answer repeated after a restart)
-        if (item.n > after) throw new Error(`inbox item ${item.n} arrived before item ${after}`);
-        const message = messageOf(item);
-        if (message?.type === 'result_rows') await store?.putResult(item.n, item.envelope);
-        if (message !== undefined) for (const reply of await lab.receive(message)) seal(reply);
-        after = item.n + 1;
-        await persist();
-        await flush();
-        if (message?.type === 'blind_task') {
-          tasks++;
-          tags += message.body.tags.length / 32;
-          progress({ phase: 'blinding', tasks, tags });
-        }
-        if (finished()) break;
-      }
-      if (inbox.items.length === 0 && (inbox.state === 'done' || inbox.state === 'aborted') && !finished()) {
-        // The relay closed the session and has nothing more for this lab.
-        ownAbort = `the relay reports the session ${inbox.state}, but this lab has no results`;
-      }
-    }
-    await flush();
-    // The session is over for this lab: its key and state go (results are the caller's to keep).
-    await store?.erase();
-  } finally {
-    lab.dispose();
   }
-  const abortReason = lab.abortReason ?? ownAbort;
-  options.onProgress?.({ phase: 'done', aborted: abortReason !== undefined });
-  return abortReason === undefined ? { results: lab.results } : { results: lab.results, abortReason };
+}
+
+/** The lab's last sealed envelope: as the store recorded it on resume, else the proposal (for the proposer), else none. */
+function lastSealed(resumed: Resumed | undefined, previous: ChainState | undefined): ChainState | undefined {
+  if (resumed) return resumed.prev === undefined ? undefined : { seq: resumed.seq - 1, hash: fromHex(resumed.prev) };
+  return previous;
 }

@@ -26,7 +26,8 @@ import { PROTOCOL_VERSION } from './version.js';
 export const ENVELOPE_DOMAIN = 'OVERLAP-V1-ENVELOPE';
 export const SESSION_ID_LENGTH = 16;
 const DOMAIN_PREFIX = new TextEncoder().encode(`${ENVELOPE_DOMAIN}\0`);
-const ZERO_HASH = new Uint8Array(32);
+/** `prev` of a sender's first envelope in a session (seq 0). */
+export const ZERO_HASH = new Uint8Array(32);
 
 export const MESSAGE_TYPES = [
   'enrollment',
@@ -165,35 +166,6 @@ export function verifyEnvelope(
   }
   if (!verified) throw new ProtocolError('BAD_ENVELOPE', `signature of ${header.sender} does not verify`);
   return { header, payloadBytes: outer.p, hash: bytesSha256 ?? sha256(bytes), bytes };
-}
-
-/** The last accepted envelope of one sender in one session. */
-export interface ChainState {
-  seq: number;
-  hash: Uint8Array;
-}
-
-/**
- * Checks that `envelope` continues its sender's chain in the session, given the sender's last
- * accepted envelope (`previous`, undefined before the first): the next sequence number and the
- * previous envelope's hash. A gap, a replay or a fork is BAD_ENVELOPE. Returns the new chain state.
- */
-export function checkChain(previous: ChainState | undefined, envelope: OpenedEnvelope): ChainState {
-  const { header } = envelope;
-  const expectedSeq = previous === undefined ? 0 : previous.seq + 1;
-  if (header.seq !== expectedSeq) {
-    throw new ProtocolError(
-      'BAD_ENVELOPE',
-      `sequence number ${header.seq} from ${header.sender}; expected ${expectedSeq}`,
-    );
-  }
-  if (!equalBytes(header.prev, previous?.hash ?? ZERO_HASH)) {
-    throw new ProtocolError(
-      'BAD_ENVELOPE',
-      `envelope ${header.seq} of ${header.sender} does not follow its previous one`,
-    );
-  }
-  return { seq: header.seq, hash: envelope.hash };
 }
 
 function signingInput(headerBytes: Uint8Array): Uint8Array {

@@ -1,7 +1,6 @@
 export type { CborLimits, CborValue } from './cbor.js';
 export { DEFAULT_CBOR_LIMITS, decodeDeterministic, encodeDeterministic } from './cbor.js';
 export type {
-  ChainState,
   EnvelopeHeader,
   EnvelopeSigner,
   MessageType,
@@ -10,7 +9,6 @@ export type {
   VerifiedEnvelope,
 } from './envelope.js';
 export {
-  checkChain,
   ENVELOPE_DOMAIN,
   envelopeHeaderSchema,
   MESSAGE_TYPES,
@@ -19,6 +17,8 @@ export {
   sealEnvelope,
   verifyEnvelope,
 } from './envelope.js';
+export type { ChainState } from './envelope-chain.js';
+export { checkChain, EnvelopeChain } from './envelope-chain.js';
 export type { ProtocolErrorCode, ProtocolIssue } from './errors.js';
 export { ProtocolError } from './errors.js';
 export type { HttpSignatureErrorCode, VerifiedRequest } from './http-signature.js';

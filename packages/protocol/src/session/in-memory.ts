@@ -7,7 +7,8 @@
  */
 import { type BackendPreference, type BatchPool, generateSigningKeyPair } from '@overlap/crypto';
 import type { CborValue } from '../cbor.js';
-import { type ChainState, checkChain, type MessageType, openEnvelope, sealEnvelope } from '../envelope.js';
+import { type MessageType, openEnvelope } from '../envelope.js';
+import { type ChainState, checkChain, EnvelopeChain } from '../envelope-chain.js';
 import { type LabResult, LabSession } from './lab-session.js';
 import type { SessionMessage } from './messages.js';
 import { RelaySession } from './relay-session.js';
@@ -59,21 +60,20 @@ export async function runSessionInMemory(
   );
   const byId = new Map(sessions.map((s) => [s.me, s]));
   // Each lab's outgoing chain, and the relay's view of each lab's chain.
-  const sent = new Map<string, { seq: number; prev?: Uint8Array }>();
+  const sent = new Map(
+    labs.map((lab) => [
+      lab.keyId,
+      new EnvelopeChain(sessionId, {
+        keyId: lab.keyId,
+        secretKey: (keys.get(lab.keyId) as { secretKey: Uint8Array }).secretKey,
+      }),
+    ]),
+  );
   const seen = new Map<string, ChainState>();
   const queue: { from: string; envelope: Uint8Array }[] = [];
   const seal = (from: string, message: SessionMessage) => {
-    const chain = sent.get(from) ?? { seq: 0 };
-    const signer = { keyId: from, secretKey: (keys.get(from) as { secretKey: Uint8Array }).secretKey };
-    const input = {
-      type: message.type as MessageType,
-      session: sessionId,
-      seq: chain.seq,
-      created: 0,
-      payload: message.body as CborValue,
-    };
-    const envelope = sealEnvelope(chain.prev ? { ...input, prev: chain.prev } : input, signer);
-    sent.set(from, { seq: chain.seq + 1, prev: envelope.hash });
+    const chain = sent.get(from) as EnvelopeChain;
+    const envelope = chain.seal(message.type as MessageType, message.body as CborValue, 0);
     queue.push({ from, envelope: envelope.bytes });
   };
   const phases = { upload: 0, hops: 0, results: 0 };
