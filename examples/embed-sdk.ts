@@ -9,10 +9,11 @@
  * key that never leaves this process, a signed upload per chunk, every receipt checked against
  * the pinned log key, the other labs' sets blinded in turn, and result rows mapped back to this
  * lab's own values. The job's part is the input, the progress, and what to do with the results —
- * here, a CSV for the trust-and-safety queue, one line per shared suspect.
+ * here, a CSV for the trust-and-safety queue, one line per shared suspect, written with the SDK's
+ * results formats (CSV, JSON lines, STIX 2.1).
  */
 import { writeFileSync } from 'node:fs';
-import { OverlapClient, readIndicatorFile } from '@overlap/client';
+import { formatResults, OverlapClient, readIndicatorFile, type SessionResults } from '@overlap/client';
 import { BatchPool, readKeyFile } from '@overlap/crypto';
 
 const args = process.argv.slice(2);
@@ -59,11 +60,19 @@ try {
 
   // 3. Act on it: which of our suspects other labs hold too, and who.
   console.log(`${outcome.results.length} of our suspects are held by other labs:`);
-  const rows = outcome.results.map((r) => `${r.kind},${r.value},${(r.labs ?? []).join(';')}`);
-  for (const row of rows.slice(0, 10)) console.log(`  ${row}`);
+  for (const r of outcome.results.slice(0, 10)) console.log(`  ${r.kind} ${r.value} (${(r.labs ?? []).join(', ')})`);
   const out = option('--out');
   if (out) {
-    writeFileSync(out, `kind,value,also_held_by\n${rows.map((r) => `${r}\n`).join('')}`);
+    // The SDK's CSV: RFC 4180, and cells that a spreadsheet would run as formulas are guarded.
+    const doc: SessionResults = {
+      session,
+      lab: terms.labs.find((l) => l.keyId === client.keyId)?.lab ?? client.keyId,
+      relay: client.info.origin,
+      policy: outcome.policy,
+      finished: new Date().toISOString(),
+      results: outcome.results,
+    };
+    writeFileSync(out, formatResults(doc, 'csv'), { mode: 0o600 });
     console.log(`written to ${out}`);
   }
 } finally {

@@ -169,7 +169,7 @@ test('embed-sdk: a lab job reads its export, runs the session with another lab, 
   expect(run.out).toContain('3 indicators accepted, 1 rejected');
   expect(run.out).toContain('2 of our suspects are held by other labs:');
   expect(readFileSync(out, 'utf8')).toBe(
-    'kind,value,also_held_by\nemail,shared.actor@example.com,peer-lab\nip,203.0.113.9,peer-lab\n',
+    'kind,value,labs,count\r\nemail,shared.actor@example.com,peer-lab,\r\nip,203.0.113.9,peer-lab,\r\n',
   );
   expect(peerOutcome.results.map((r) => r.value)).toEqual(['shared.actor@example.com', '203.0.113.9']);
 }, 90_000);

@@ -59,7 +59,12 @@ export async function sdkCall<T>(run: () => Promise<T>): Promise<T> {
     return await run();
   } catch (error) {
     if (error instanceof ClientError) {
-      const code = error.code === 'BAD_ARGUMENT' || error.code === 'BAD_RELAY_URL' ? 'USAGE' : 'FAILURE';
+      const code =
+        error.code === 'BAD_ARGUMENT' || error.code === 'BAD_RELAY_URL'
+          ? 'USAGE'
+          : error.code === 'BAD_RESULTS'
+            ? 'DATA'
+            : 'FAILURE';
       const detail = error.relayCode ? ` (${error.relayCode})` : '';
       throw new CliError(code, `${error.message}${detail}`, { cause: error });
     }

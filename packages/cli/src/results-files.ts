@@ -4,8 +4,9 @@
  * synced and renamed. A million shared indicators are never one string in memory, and a process
  * that dies mid-way leaves the previous file or none, not half of one.
  */
+
+import { resultJsonLine, type SessionResults } from '@overlap/client';
 import { writeFileAtomic } from './atomic-file.js';
-import { resultJsonLine, type SessionResults } from './results-format.js';
 
 /** Writes `doc.results` (already sorted, as the SDK answers them) as JSON lines to `path`. */
 export async function writeResultsJsonl(path: string, doc: SessionResults): Promise<void> {

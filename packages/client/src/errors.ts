@@ -19,6 +19,8 @@ export type ClientErrorCode =
   | 'NO_SIGNER'
   /** A method was called with an argument the API cannot carry (a malformed session id, a negative index). */
   | 'BAD_ARGUMENT'
+  /** A session results document (formatResults) that does not have the shape results have. */
+  | 'BAD_RESULTS'
   /** This lab's key is not (or no longer) enrolled at the relay. */
   | 'NOT_ENROLLED';
 

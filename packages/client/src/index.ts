@@ -29,4 +29,6 @@ export type {
   SessionState,
   SessionStatus,
 } from './responses.js';
+export type { FormatResultsOptions, ResultFormat, SessionResults } from './results-format.js';
+export { csvField, formatResults, RESULT_FORMATS, resultJsonLine } from './results-format.js';
 export type { RetryOptions } from './retry.js';

@@ -15,6 +15,7 @@
 import { appendFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import type { SessionResults } from '@overlap/client';
 import { type LabProgress, readIndicatorFile } from '@overlap/client';
 import { BatchPool } from '@overlap/crypto';
 import { INDICATOR_KIND_NAMES } from '@overlap/indicators';
@@ -31,7 +32,6 @@ import {
   sessionArgument,
 } from '../lab-context.js';
 import { writeResultsDocument, writeResultsJsonl } from '../results-files.js';
-import type { SessionResults } from '../results-format.js';
 
 export function addSessionCommands(program: Command, io: ProgramIo): void {
   const session = program.command('session').description("a lab's sessions: propose, inspect, run, follow");

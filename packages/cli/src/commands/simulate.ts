@@ -8,14 +8,14 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { formatResults, RESULT_FORMATS, type ResultFormat, type SessionResults } from '@overlap/client';
 import { toHex } from '@overlap/crypto';
 import { formatRevealPolicy } from '@overlap/protocol';
 import type { Command } from 'commander';
 import { verifyTranscript } from '../audit/verify.js';
 import { CliError } from '../errors.js';
 import type { ProgramIo } from '../io.js';
-import { DEFAULT_STATE_DIR, sessionArgument } from '../lab-context.js';
-import { formatResults, RESULT_FORMATS, type ResultFormat, type SessionResults } from '../results-format.js';
+import { DEFAULT_STATE_DIR, sdkCall, sessionArgument } from '../lab-context.js';
 import { runSimulation, type SimulationLab, type SimulationOutcome } from '../simulation.js';
 import { printAuditReport } from './audit.js';
 
@@ -110,7 +110,7 @@ export function addSimulationCommands(program: Command, io: ProgramIo): void {
           { cause },
         );
       }
-      const text = formatResults(doc, flags.format as ResultFormat);
+      const text = await sdkCall(async () => formatResults(doc, flags.format as ResultFormat));
       if (flags.out) await writeFile(flags.out, text);
       else await io.out(text);
     });

@@ -1,8 +1,9 @@
 /**
  * A lab's session results written for people and tools: CSV (RFC 4180), JSON Lines, or a STIX 2.1
- * bundle (OASIS STIX 2.1, patterning in §9) that OpenCTI or MISP can import. Pure: no I/O and no
- * clock; the STIX ids are derived from the document, so writing the same results twice gives the
- * same bytes and a platform that imports both sees one set of objects.
+ * bundle (results-stix.ts) that OpenCTI or MISP can import. Pure: no I/O and no clock, so writing
+ * the same results twice gives the same bytes. `overlap results` and `overlap session run` write
+ * these; an SDK user calls `formatResults` on a `SessionResults` document built from a
+ * `SessionOutcome` (its `results` are the outcome's `SharedIndicator`s).
  *
  * The policies and what they reveal are spec/protocol.md §5: `labs` names the other labs holding
  * an item, `count` says how many, `threshold` t says only that at least t labs hold it.
@@ -12,23 +13,14 @@
  * formula injection (analysts open these files in spreadsheets, which run a cell starting with `=`);
  * STIX pattern strings are escaped so a value cannot end its string and add comparisons.
  */
-import { createHash } from 'node:crypto';
 import { INDICATOR_KIND_NAMES, type IndicatorKindName, isIndicatorKindName } from '@overlap/indicators';
-import { CliError } from './errors.js';
+import type { RevealPolicy } from '@overlap/protocol';
+import { ClientError } from './errors.js';
+import type { SharedIndicator } from './overlap-client.js';
+import { stixBundle } from './results-stix.js';
 
 export const RESULT_FORMATS = ['csv', 'jsonl', 'stix'] as const;
 export type ResultFormat = (typeof RESULT_FORMATS)[number];
-
-export type ResultsPolicy = { kind: 'labs' } | { kind: 'count' } | { kind: 'threshold'; t: number };
-
-export interface SessionResult {
-  kind: string;
-  value: string;
-  /** Under `labs`: the other labs holding the item. */
-  labs?: string[];
-  /** Under `count`: how many other labs hold the item. */
-  count?: number;
-}
 
 export interface SessionResults {
   /** 32 lowercase hex digits. */
@@ -37,11 +29,11 @@ export interface SessionResults {
   lab: string;
   /** The relay log's origin, e.g. `overlap-relay/0123abcd`. */
   relay: string;
-  policy: ResultsPolicy;
+  policy: RevealPolicy;
   /** ISO 8601 UTC timestamp of when the results arrived. */
   finished: string;
   /** The canonical indicators of this lab that the policy reveals. */
-  results: SessionResult[];
+  results: SharedIndicator[];
 }
 
 export interface FormatResultsOptions {
@@ -54,17 +46,21 @@ export interface FormatResultsOptions {
   idSeed?: string;
 }
 
-interface CheckedResult {
+/** A result once checked: a known kind, its labs sorted (empty unless the policy is `labs`). */
+export interface CheckedResult {
   kind: IndicatorKindName;
   value: string;
   labs: string[];
   count: number | undefined;
 }
 
-/** The results of `doc` in `format`; `CliError('DATA')` listing every problem with the document. */
+/** The results of `doc` in `format`; `ClientError('BAD_RESULTS')` listing every problem with the document. */
 export function formatResults(doc: SessionResults, format: ResultFormat, options: FormatResultsOptions = {}): string {
   if (!(RESULT_FORMATS as readonly string[]).includes(format)) {
-    throw new CliError('USAGE', `unknown results format ${show(format)}; use one of ${RESULT_FORMATS.join(', ')}`);
+    throw new ClientError(
+      'BAD_ARGUMENT',
+      `unknown results format ${show(format)}; use one of ${RESULT_FORMATS.join(', ')}`,
+    );
   }
   const results = checkResults(doc);
   if (format === 'jsonl') return results.map((r) => resultJsonLine(doc.policy, r)).join('');
@@ -140,7 +136,10 @@ function checkResults(doc: SessionResults): CheckedResult[] {
   }
   if (issues.length > 0) {
     const more = issues.length > MAX_ISSUES_SHOWN ? `; and ${issues.length - MAX_ISSUES_SHOWN} more` : '';
-    throw new CliError('DATA', `invalid session results: ${issues.slice(0, MAX_ISSUES_SHOWN).join('; ')}${more}`);
+    throw new ClientError(
+      'BAD_RESULTS',
+      `invalid session results: ${issues.slice(0, MAX_ISSUES_SHOWN).join('; ')}${more}`,
+    );
   }
   return checked.sort((a, b) => compare(a.kind, b.kind) || compare(a.value, b.value));
 }
@@ -160,7 +159,7 @@ function compare(a: string, b: string): number {
 
 /** One result as a line of the JSON lines format (what the policy reveals, nothing else). */
 export function resultJsonLine(
-  policy: ResultsPolicy,
+  policy: RevealPolicy,
   r: { kind: string; value: string; labs?: string[]; count?: number | undefined },
 ): string {
   if (policy.kind === 'labs') return `${JSON.stringify({ kind: r.kind, value: r.value, labs: r.labs ?? [] })}\n`;
@@ -184,114 +183,4 @@ function csvTable(results: CheckedResult[]): string {
 export function csvField(text: string): string {
   const guarded = /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
   return /[",\r\n]/.test(guarded) ? `"${guarded.replaceAll('"', '""')}"` : guarded;
-}
-
-// ---- STIX 2.1 ---------------------------------------------------------------------------------
-
-/** A STIX pattern string literal (STIX 2.1 §9, Patterning): `'` and `\` are backslash-escaped, nothing else is. */
-function stixString(text: string): string {
-  return `'${text.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
-}
-
-function stixPattern(kind: IndicatorKindName, value: string): string {
-  switch (kind) {
-    case 'email':
-      return `[email-addr:value = ${stixString(value)}]`;
-    case 'ip':
-    case 'ip_prefix':
-      // canonical IPv6 always has a colon and IPv4 never does; a prefix keeps its CIDR length
-      return `[${value.includes(':') ? 'ipv6-addr' : 'ipv4-addr'}:value = ${stixString(value)}]`;
-    case 'domain':
-    case 'registrable_domain':
-      return `[domain-name:value = ${stixString(value)}]`;
-    case 'url':
-      return `[url:value = ${stixString(value)}]`;
-    case 'asn':
-      return `[autonomous-system:number = ${value.slice(2)}]`;
-    case 'phone':
-    case 'account':
-    case 'payment_fingerprint':
-    case 'crypto_wallet':
-    case 'ja4':
-      // STIX 2.1 has no cyber-observable object for these: a custom object path (patterns may name any
-      // object type name; `x-` marks it as ours), so platforms keep the pattern even if they
-      // cannot turn it into an observable.
-      return `[x-overlap-indicator:kind = ${stixString(kind)} AND x-overlap-indicator:value = ${stixString(value)}]`;
-  }
-}
-
-/**
- * An RFC 4122 UUID from SHA-256 of the parts (JSON-encoded, so no two lists of parts collide),
- * with the version nibble set to 5 and the variant bits to 10, like a name-based UUIDv5. STIX
- * prefers UUIDv4 for SDOs; determinism matters more here (a re-import updates, not duplicates).
- */
-function stableUuid(...parts: string[]): string {
-  const bytes = createHash('sha256').update(JSON.stringify(parts)).digest().subarray(0, 16);
-  bytes.writeUInt8((bytes.readUInt8(6) & 0x0f) | 0x50, 6);
-  bytes.writeUInt8((bytes.readUInt8(8) & 0x3f) | 0x80, 8);
-  const hex = bytes.toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-}
-
-function policyText(policy: ResultsPolicy): string {
-  if (policy.kind === 'labs') return 'labs (each indicator comes with the other labs that hold it)';
-  if (policy.kind === 'count') return 'count (each indicator comes with how many other labs hold it)';
-  return `threshold ${policy.t} (only indicators held by at least ${policy.t} labs, without who or how many)`;
-}
-
-function revealed(policy: ResultsPolicy, r: CheckedResult): string {
-  if (policy.kind === 'labs') return `also held by ${r.labs.join(', ')}`;
-  if (policy.kind === 'count') return `held by ${r.count} other ${r.count === 1 ? 'lab' : 'labs'}`;
-  return `held by at least ${policy.t} labs`;
-}
-
-function sightingCount(policy: ResultsPolicy, r: CheckedResult): { count?: number } {
-  if (policy.kind === 'labs') return { count: r.labs.length };
-  if (policy.kind === 'count' && r.count !== undefined) return { count: r.count };
-  return {};
-}
-
-function stixBundle(doc: SessionResults, results: CheckedResult[], seed: string): string {
-  // STIX timestamps are RFC 3339 UTC with created/modified to the millisecond: toISOString is both.
-  const at = new Date(doc.finished).toISOString();
-  // The identity is the session, the same for every lab in it; indicators and sightings are per lab.
-  const identityId = `identity--${stableUuid('identity', seed, doc.session)}`;
-  const head = (type: string, id: string) => ({ type, spec_version: '2.1', id, created: at, modified: at });
-  const objects: object[] = [
-    {
-      ...head('identity', identityId),
-      name: `Overlap session ${doc.session}`,
-      description: `Overlap private set intersection session ${doc.session}, recorded in the relay log ${doc.relay}. Policy: ${policyText(doc.policy)}.`,
-      identity_class: 'system',
-    },
-  ];
-  for (const r of results) {
-    const item = [seed, doc.session, doc.lab, r.kind, r.value];
-    const indicatorId = `indicator--${stableUuid('indicator', ...item)}`;
-    const what = revealed(doc.policy, r);
-    objects.push(
-      {
-        ...head('indicator', indicatorId),
-        created_by_ref: identityId,
-        name: `${r.kind} ${r.value}`,
-        description: `An indicator of ${doc.lab}, ${what} (Overlap session ${doc.session}).`,
-        indicator_types: ['malicious-activity'],
-        pattern: stixPattern(r.kind, r.value),
-        pattern_type: 'stix',
-        valid_from: at,
-      },
-      {
-        ...head('sighting', `sighting--${stableUuid('sighting', ...item)}`),
-        created_by_ref: identityId,
-        description: `${doc.lab} holds this indicator; it is ${what}.`,
-        first_seen: at,
-        last_seen: at,
-        ...sightingCount(doc.policy, r),
-        sighting_of_ref: indicatorId,
-        where_sighted_refs: [identityId],
-      },
-    );
-  }
-  const bundle = { type: 'bundle', id: `bundle--${stableUuid('bundle', seed, doc.session, doc.lab)}`, objects };
-  return `${JSON.stringify(bundle, null, 2)}\n`;
 }

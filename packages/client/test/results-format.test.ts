@@ -1,6 +1,6 @@
 import { isErrorRecord, parseStixPattern, readStix } from '@overlap/indicators';
 import { describe, expect, test } from 'vitest';
-import { CliError } from '../src/errors.js';
+import { ClientError } from '../src/errors.js';
 import { csvField, formatResults, RESULT_FORMATS, type SessionResults } from '../src/results-format.js';
 
 const SESSION = '0123456789abcdef0123456789abcdef';
@@ -75,15 +75,15 @@ const patternOf = (bundle: StixBundle, name: string) =>
 
 const UUID_V5 = /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
-function dataError(run: () => unknown): CliError {
+function dataError(run: () => unknown): ClientError {
   try {
     run();
   } catch (error) {
-    expect(error).toBeInstanceOf(CliError);
-    expect((error as CliError).code).toBe('DATA');
-    return error as CliError;
+    expect(error).toBeInstanceOf(ClientError);
+    expect((error as ClientError).code).toBe('BAD_RESULTS');
+    return error as ClientError;
   }
-  throw new Error('expected a CliError');
+  throw new Error('expected a ClientError');
 }
 
 describe('golden outputs', () => {
@@ -388,6 +388,6 @@ describe('bad input is a DATA error naming the field', () => {
   });
 
   test('an unknown format is a USAGE error', () => {
-    expect(() => formatResults(labsDoc, 'xml' as 'csv')).toThrow(expect.objectContaining({ code: 'USAGE' }));
+    expect(() => formatResults(labsDoc, 'xml' as 'csv')).toThrow(expect.objectContaining({ code: 'BAD_ARGUMENT' }));
   });
 });
