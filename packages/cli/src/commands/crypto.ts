@@ -25,9 +25,7 @@ import { CliError } from '../errors.js';
 import { LineWriter, type NumberedLine, numberedLines, type ProgramIo } from '../io.js';
 
 export function addCryptoCommands(program: Command, io: ProgramIo): void {
-  const crypto = program
-    .command('crypto')
-    .description('the OVERLAP-V1 ciphersuite as line filters, for interoperability checks');
+  const crypto = program.command('crypto');
 
   crypto
     .command('hash')

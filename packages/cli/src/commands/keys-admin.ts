@@ -21,7 +21,6 @@ import { readKeys, sdkCall } from '../lab-context.js';
 export function addKeysAndAdminCommands(program: Command, io: ProgramIo): void {
   program
     .command('keygen')
-    .description("create a lab's keys (Ed25519 signing, X25519 sealing) in a 0600 key file; print its public identity")
     .requiredOption('--out <file>', 'where to write the key file (never overwritten)')
     .option('--public <file>', 'also write the public identity (JSON) to this file, for the forum')
     .option('--json', 'print the identity as JSON only')
@@ -46,7 +45,7 @@ export function addKeysAndAdminCommands(program: Command, io: ProgramIo): void {
       }
     });
 
-  const admin = program.command('admin').description("the forum admin's membership actions (signed by the admin key)");
+  const admin = program.command('admin');
   admin
     .command('enroll')
     .description('enroll a lab: an enrollment envelope signed by the admin key, logged by the relay')

@@ -35,7 +35,6 @@ interface NormalizeFlags {
 export function addNormalizeCommand(program: Command, io: ProgramIo): void {
   program
     .command('normalize')
-    .description('canonicalize a suspect list; one JSON line per record on stdout, a summary on stderr')
     .argument('[file]', 'input file, or - for standard input', '-')
     .option('--kind <kind>', 'kind of records that name none (plain lines; CSV/JSONL without a kind)')
     .option('--format <format>', 'lines, csv, jsonl or stix (default: from the file extension, else lines)')

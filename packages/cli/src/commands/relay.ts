@@ -16,7 +16,7 @@ import { CliError } from '../errors.js';
 import type { ProgramIo } from '../io.js';
 
 export function addRelayCommands(program: Command, io: ProgramIo): void {
-  const relay = program.command('relay').description("run the forum's relay: init its keys, serve, check its storage");
+  const relay = program.command('relay');
 
   relay
     .command('init')

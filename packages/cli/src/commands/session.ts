@@ -34,7 +34,7 @@ import {
 import { writeResultsDocument, writeResultsJsonl } from '../results-files.js';
 
 export function addSessionCommands(program: Command, io: ProgramIo): void {
-  const session = program.command('session').description("a lab's sessions: propose, inspect, run, follow");
+  const session = program.command('session');
 
   addLabOptions(session.command('create'))
     .description('propose a session among enrolled labs (this lab among them); prints its id')

@@ -22,9 +22,6 @@ import { printAuditReport } from './audit.js';
 export function addSimulationCommands(program: Command, io: ProgramIo): void {
   program
     .command('simulate')
-    .description(
-      'run a complete exchange locally and for real: a relay, the forum admin, one process per lab over HTTP',
-    )
     .option(
       '--lab <name=file>',
       'a lab and its suspect file (.csv, .jsonl, .json STIX, .txt with --kind); two or more',
@@ -54,7 +51,6 @@ export function addSimulationCommands(program: Command, io: ProgramIo): void {
 
   program
     .command('demo')
-    .description('the README demo: three labs over examples/data, who shares which suspects, then the transcript check')
     .option('--out <dir>', 'where the results and the transcript go', '.overlap/demo')
     .action(async (flags: { out: string }) => {
       const data = fileURLToPath(new URL('../../../../examples/data/', import.meta.url));
@@ -89,7 +85,6 @@ export function addSimulationCommands(program: Command, io: ProgramIo): void {
 
   program
     .command('results')
-    .description("write a finished session's shared indicators as CSV, JSON lines or a STIX 2.1 bundle")
     .requiredOption('--session <id>', 'the session id')
     .requiredOption('--format <format>', RESULT_FORMATS.join(', '))
     .option('--state-dir <dir>', 'where overlap session run left its files', DEFAULT_STATE_DIR)
