@@ -62,3 +62,38 @@ export { StreamedResultRows } from './session/streamed-result-rows.js';
 export { eachTag, MAX_TAGS_PER_CHUNK, packTags, TAG_LENGTH, tagAt, tagCount } from './session/tags.js';
 export { parseWithSchema } from './validate.js';
 export { PROTOCOL_VERSION } from './version.js';
+export type {
+  AnnouncedLimits,
+  ConsistencyAnswer,
+  InboxAnswer,
+  InboxItem,
+  InboxItemType,
+  InclusionAnswer,
+  LogEntries,
+  LogEntry,
+  MembershipEntry,
+  MembershipList,
+  RelayAnswerSchema,
+  RelayErrorBody,
+  RelayHealth,
+  RelayInfo,
+  SessionAbort,
+  SessionCreated,
+  SessionList,
+  SessionStatus,
+} from './wire/relay-api.js';
+export {
+  consistencyAnswerSchema,
+  inboxAnswerSchema,
+  inclusionAnswerSchema,
+  logEntriesSchema,
+  membershipListSchema,
+  receiptSchema,
+  relayAnswerJsonSchema,
+  relayErrorBodySchema,
+  relayHealthSchema,
+  relayInfoSchema,
+  sessionCreatedSchema,
+  sessionListSchema,
+  sessionStatusSchema,
+} from './wire/relay-api.js';
