@@ -10,7 +10,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ForumAdmin, type IndicatorInput, labIdentityOf, OverlapClient, readIndicatorFile } from '@overlap/client';
+import { ForumAdmin, type IndicatorFile, labIdentityOf, OverlapClient, readIndicatorFile } from '@overlap/client';
 import { generateLabKeys, type LabKeys, readKeyFile, writeKeyFile } from '@overlap/crypto';
 import { parseRevealPolicyText, type RevealPolicy } from '@overlap/protocol';
 import { initRelay, startRelayServer } from '@overlap/relay';
@@ -32,7 +32,7 @@ export interface SimulationOptions {
 
 export interface SimulationLabOutcome {
   name: string;
-  input: IndicatorInput['summary'];
+  input: IndicatorFile['summary'];
   /** Distinct canonical values per kind. */
   distinct: Record<string, number>;
   /** Lines of DIR/NAME.results.jsonl. */
@@ -85,7 +85,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
 
   // Each lab's file, read here too: the session's kinds and cap come from what the labs hold. Only
   // the counts are kept (one file at a time), not the values: the lab processes read their own.
-  const inputs: { summary: IndicatorInput['summary']; distinct: Record<string, number> }[] = [];
+  const inputs: { summary: IndicatorFile['summary']; distinct: Record<string, number> }[] = [];
   for (const lab of labs) {
     const input = await readIndicatorFile(lab.file, {
       ...(options.kind !== undefined && { kind: options.kind }),

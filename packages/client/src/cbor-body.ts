@@ -1,18 +1,31 @@
 /**
  * Reading the relay's answers: the body, bounded before it is buffered (a hostile or broken relay
- * could otherwise stream without end), decoded as deterministic CBOR (spec/relay-api.md §1), and
- * the error body `{ error: { code, message } }` of a refusal.
+ * could otherwise stream without end), decoded as deterministic CBOR (spec/relay-api.md §1), then
+ * checked against the answer's schema in @overlap/protocol (wire/relay-api.ts), and the error body
+ * `{ error: { code, message } }` of a refusal.
+ *
+ * Decoding is lenient about unknown fields (a newer relay may add some: they are ignored and not
+ * copied) and strict about every declared one: each problem is reported with its path, in one
+ * BAD_RESPONSE, before anything in the answer is used. Byte strings are not copied: a result_rows
+ * envelope of tens of MB is the decoded bytes themselves, read row by row later.
  */
-import { type CborValue, decodeDeterministic } from '@overlap/protocol';
+import {
+  type CborValue,
+  decodeDeterministic,
+  ProtocolError,
+  type ProtocolIssue,
+  parseWithSchema,
+  type RelayAnswerSchema,
+  type RelayErrorBody,
+  relayErrorBodySchema,
+} from '@overlap/protocol';
 import { ClientError } from './errors.js';
 
 /** An inbox answer holds at most 8 MiB of envelopes (spec §3); the rest is framing. */
 export const MAX_ANSWER_BYTES = 16 * 1024 * 1024;
 
-export interface RelayErrorBody {
-  code: string;
-  message: string;
-}
+/** Issues shown in a BAD_RESPONSE message; the rest are counted. */
+const SHOWN_ISSUES = 10;
 
 /** The whole body of `response`, refused (BAD_RESPONSE) beyond `maxBytes`. */
 export async function readBounded(
@@ -49,20 +62,38 @@ export async function readBounded(
   return out;
 }
 
-/** Decodes a CBOR answer; BAD_RESPONSE if it is not deterministic CBOR. */
-export function decodeAnswer(body: Uint8Array, what: string): CborValue {
+/** Decodes a CBOR answer and checks it against `schema`; BAD_RESPONSE naming every problem if it does not hold. */
+export function decodeAnswer<T>(body: Uint8Array, schema: RelayAnswerSchema<T>, what: string): T {
+  let value: CborValue;
   try {
-    return decodeDeterministic(body);
+    value = decodeDeterministic(body);
   } catch (cause) {
     throw new ClientError('BAD_RESPONSE', `the relay's answer to ${what} is not deterministic CBOR`, { cause });
   }
+  try {
+    return parseWithSchema(schema, value, what);
+  } catch (error) {
+    if (!(error instanceof ProtocolError)) throw error;
+    const shown = error.issues.slice(0, SHOWN_ISSUES).map((i) => `${pathText(i.path)}: ${i.message}`);
+    const more = error.issues.length > SHOWN_ISSUES ? ` (and ${error.issues.length - SHOWN_ISSUES} more)` : '';
+    throw new ClientError('BAD_RESPONSE', `the relay's answer to ${what} is malformed: ${shown.join('; ')}${more}`, {
+      cause: error,
+    });
+  }
+}
+
+/** `items[0].type`, or `answer` for the root. */
+function pathText(path: ProtocolIssue['path']): string {
+  let text = '';
+  for (const key of path) text += typeof key === 'number' ? `[${key}]` : text === '' ? key : `.${key}`;
+  return text || 'answer';
 }
 
 /**
  * The `{ error: { code, message } }` of an error answer (CBOR, or JSON from the JSON endpoints),
  * or undefined when the body is something else (a proxy's HTML page, say).
  */
-export function parseRelayError(body: Uint8Array, contentType: string | null): RelayErrorBody | undefined {
+export function parseRelayError(body: Uint8Array, contentType: string | null): RelayErrorBody['error'] | undefined {
   let value: unknown;
   try {
     value = /^application\/json\b/i.test(contentType ?? '')
@@ -71,10 +102,9 @@ export function parseRelayError(body: Uint8Array, contentType: string | null): R
   } catch {
     return undefined;
   }
-  if (typeof value !== 'object' || value === null) return undefined;
-  const error = (value as { error?: unknown }).error;
-  if (typeof error !== 'object' || error === null) return undefined;
-  const { code, message } = error as { code?: unknown; message?: unknown };
-  if (typeof code !== 'string' || !/^[A-Z][A-Z0-9_]{0,63}$/.test(code)) return undefined;
-  return { code, message: typeof message === 'string' ? message.slice(0, 1024) : '' };
+  const parsed = relayErrorBodySchema.safeParse(value);
+  if (!parsed.success) return undefined;
+  // The message comes from the relay and ends up in our error messages: keep it short.
+  const { code, message } = parsed.data.error;
+  return { code, message: message.slice(0, 1024) };
 }

@@ -1,13 +1,10 @@
 /**
- * Asks a relay whether it is up (`GET /healthz`), so a job can fail fast with a clear reason.
+ * Asks a relay whether it is up (`GET /healthz`, spec/relay-api.md §3), so a job can fail fast with
+ * a clear reason. The answer is JSON, checked against @overlap/protocol's `relayHealthSchema`.
  */
+import { type RelayHealth, relayHealthSchema } from '@overlap/protocol';
 import { ClientError } from './errors.js';
 import { parseRelayUrl } from './relay-url.js';
-
-export interface RelayHealth {
-  status: 'ok';
-  version: string;
-}
 
 export async function checkRelayHealth(relayUrl: string, options: { signal?: AbortSignal } = {}): Promise<RelayHealth> {
   const base = parseRelayUrl(relayUrl);
@@ -21,14 +18,9 @@ export async function checkRelayHealth(relayUrl: string, options: { signal?: Abo
   }
   // The body comes from the relay: parse it defensively and check its shape before trusting it.
   const body: unknown = await response.json().catch(() => undefined);
-  if (
-    response.status !== 200 ||
-    typeof body !== 'object' ||
-    body === null ||
-    (body as { status?: unknown }).status !== 'ok' ||
-    typeof (body as { version?: unknown }).version !== 'string'
-  ) {
+  const health = relayHealthSchema.safeParse(body);
+  if (response.status !== 200 || !health.success) {
     throw new ClientError('RELAY_UNHEALTHY', `relay at ${base.host} answered /healthz with HTTP ${response.status}`);
   }
-  return { status: 'ok', version: (body as { version: string }).version };
+  return health.data;
 }

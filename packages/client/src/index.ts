@@ -1,10 +1,23 @@
+// The relay's answers as RelayClient returns them, declared once in @overlap/protocol (wire/relay-api.ts).
+export type {
+  ConsistencyAnswer,
+  InboxAnswer,
+  InboxItem,
+  InclusionAnswer,
+  LogEntries,
+  MembershipList,
+  RelayHealth,
+  RelayInfo,
+  SessionCreated,
+  SessionList,
+  SessionStatus,
+} from '@overlap/protocol';
 export type { ClientErrorCode, ClientErrorOptions } from './errors.js';
 export { ClientError } from './errors.js';
 export type { LabIdentity } from './forum-admin.js';
 export { ForumAdmin, labIdentityOf, parseLabIdentity } from './forum-admin.js';
-export type { RelayHealth } from './health.js';
 export { checkRelayHealth } from './health.js';
-export type { IndicatorInput, IndicatorInputOptions } from './indicator-input.js';
+export type { IndicatorFile, IndicatorFileOptions } from './indicator-input.js';
 export { readIndicatorFile } from './indicator-input.js';
 export type { LabProgress, LabRun, LabRunOptions } from './lab-runner.js';
 export { runLabSession } from './lab-runner.js';
@@ -15,20 +28,6 @@ export { OverlapClient } from './overlap-client.js';
 export type { RelayClientOptions } from './relay-client.js';
 export { RelayClient } from './relay-client.js';
 export { parseRelayUrl } from './relay-url.js';
-export type {
-  ConsistencyAnswer,
-  Inbox,
-  InboxItem,
-  InboxItemType,
-  InclusionAnswer,
-  LogEntry,
-  MembershipEntry,
-  RelayInfo,
-  RelayLimits,
-  SessionAbort,
-  SessionState,
-  SessionStatus,
-} from './responses.js';
 export type { FormatResultsOptions, ResultFormat, SessionResults } from './results-format.js';
 export { csvField, formatResults, RESULT_FORMATS, resultJsonLine } from './results-format.js';
 export type { RetryOptions } from './retry.js';

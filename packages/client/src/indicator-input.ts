@@ -20,7 +20,7 @@ import {
 } from '@overlap/indicators';
 import { ClientError, type ClientErrorCode } from './errors.js';
 
-export interface IndicatorInput {
+export interface IndicatorFile {
   /** Distinct canonical values per kind, in first-seen order. */
   sets: Record<string, string[]>;
   summary: NormalizeSummary;
@@ -29,7 +29,7 @@ export interface IndicatorInput {
   format: ImportFormat;
 }
 
-export interface IndicatorInputOptions {
+export interface IndicatorFileOptions {
   /** Kind for records that name none (plain lines, CSV without a kind column). */
   kind?: string;
   /** Region for phone numbers without a country code. */
@@ -52,12 +52,12 @@ export interface PackedSet {
 }
 
 export type ReaderReply =
-  | { ok: true; sets: PackedSet[]; input: Omit<IndicatorInput, 'sets'> }
+  | { ok: true; sets: PackedSet[]; input: Omit<IndicatorFile, 'sets'> }
   | { ok: false; error: { name: string; code?: string; message: string } };
 
 const ISOLATE_FROM_BYTES = 4 * 1024 * 1024;
 
-export async function readIndicatorFile(path: string, options: IndicatorInputOptions = {}): Promise<IndicatorInput> {
+export async function readIndicatorFile(path: string, options: IndicatorFileOptions = {}): Promise<IndicatorFile> {
   let size: number;
   try {
     size = (await stat(path)).size;
@@ -69,11 +69,11 @@ export async function readIndicatorFile(path: string, options: IndicatorInputOpt
 }
 
 /** readIndicatorFile's work, on the calling thread (the worker's entry calls it too). */
-export async function readIndicatorsHere(path: string, options: IndicatorInputOptions): Promise<IndicatorInput> {
+export async function readIndicatorsHere(path: string, options: IndicatorFileOptions): Promise<IndicatorFile> {
   const format = options.format ?? formatFromPath(path);
   const summary = emptySummary();
   const sets = new Map<string, Set<string>>();
-  const rejected: IndicatorInput['rejected'] = [];
+  const rejected: IndicatorFile['rejected'] = [];
   // Duplicates are found with the sets below, so the normalizer's own duplicate map (a second copy
   // of every kind and value: ~100 MB for a million indicators) is not built.
   const records = normalizeRecords(
@@ -118,7 +118,7 @@ function detached(value: string): string {
   return Buffer.from(value, 'utf8').toString('utf8');
 }
 
-async function readInWorker(path: string, options: IndicatorInputOptions): Promise<IndicatorInput> {
+async function readInWorker(path: string, options: IndicatorFileOptions): Promise<IndicatorFile> {
   const worker = startReader({ path, options });
   const reply = await new Promise<ReaderReply>((resolve, reject) => {
     worker.once('message', resolve);
@@ -147,7 +147,7 @@ async function readInWorker(path: string, options: IndicatorInputOptions): Promi
 }
 
 /** The reader worker: the built `.js` entry, or in a source checkout the `.ts` one through tsx. */
-function startReader(workerData: { path: string; options: IndicatorInputOptions }): Worker {
+function startReader(workerData: { path: string; options: IndicatorFileOptions }): Worker {
   if (!import.meta.url.endsWith('.ts'))
     return new Worker(new URL('./indicator-reader-worker.js', import.meta.url), { workerData });
   const entry = new URL('./indicator-reader-worker.ts', import.meta.url).href;

@@ -6,9 +6,9 @@
  * records).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { type IndicatorInputOptions, type PackedSet, type ReaderReply, readIndicatorsHere } from './indicator-input.js';
+import { type IndicatorFileOptions, type PackedSet, type ReaderReply, readIndicatorsHere } from './indicator-input.js';
 
-const { path, options } = workerData as { path: string; options: IndicatorInputOptions };
+const { path, options } = workerData as { path: string; options: IndicatorFileOptions };
 try {
   const { sets, ...input } = await readIndicatorsHere(path, options);
   const packed: PackedSet[] = Object.entries(sets).map(([kind, values]) => {

@@ -22,6 +22,7 @@ import {
   type ChainState,
   decodeDeterministic,
   EnvelopeChain,
+  type InboxItem,
   type LabResult,
   LabSession,
   type MessageType,
@@ -34,7 +35,6 @@ import {
 } from '@overlap/protocol';
 import type { LabStateStore } from './lab-state-store.js';
 import type { RelayClient } from './relay-client.js';
-import type { InboxItem } from './responses.js';
 
 /** What the runner hands LabSession: a message, or result rows to read one row at a time. */
 type LabInput = Parameters<LabSession['receive']>[0];

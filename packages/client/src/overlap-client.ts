@@ -18,15 +18,16 @@ import {
   parseMessage,
   parseRevealPolicy,
   parseRevealPolicyText,
+  type RelayInfo,
   type RevealPolicy,
   type SessionProposal,
+  type SessionStatus,
   sealEnvelope,
 } from '@overlap/protocol';
 import { ClientError } from './errors.js';
 import { type LabProgress, runLabSession } from './lab-runner.js';
 import { LabStateStore } from './lab-state-store.js';
 import { RelayClient } from './relay-client.js';
-import type { RelayInfo, SessionStatus } from './responses.js';
 import type { RetryOptions } from './retry.js';
 
 export interface OverlapClientOptions {

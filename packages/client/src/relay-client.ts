@@ -1,8 +1,9 @@
 /**
  * The typed HTTP client of the relay API (spec/relay-api.md, version 1): one method per endpoint,
- * every answer checked for shape before use (responses.ts). Requests are signed and retried by
- * transport.ts; with the log's verifier key, every receipt and checkpoint is verified by
- * log-monitor.ts.
+ * every answer checked before use against its schema in @overlap/protocol (wire/relay-api.ts, the
+ * declaration the relay encodes with), leniently about unknown fields (cbor-body.ts). Requests are
+ * signed and retried by transport.ts; with the log's verifier key, every receipt and checkpoint is
+ * verified by log-monitor.ts.
  *
  * Threat: the relay is not trusted with the log. A receipt must prove that the very bytes this
  * client posted are in a checkpoint signed by the log, and each checkpoint must extend the ones
@@ -10,32 +11,34 @@
  */
 import { equalBytes } from '@overlap/crypto';
 import type { Checkpoint, NoteVerifier, Receipt } from '@overlap/log';
-import { decodeDeterministic } from '@overlap/protocol';
+import {
+  type ConsistencyAnswer,
+  consistencyAnswerSchema,
+  decodeDeterministic,
+  type InboxAnswer,
+  type InclusionAnswer,
+  inboxAnswerSchema,
+  inclusionAnswerSchema,
+  type LogEntries,
+  logEntriesSchema,
+  type MembershipList,
+  membershipListSchema,
+  type RelayAnswerSchema,
+  type RelayInfo,
+  receiptSchema,
+  relayInfoSchema,
+  type SessionCreated,
+  type SessionList,
+  type SessionStatus,
+  sessionCreatedSchema,
+  sessionListSchema,
+  sessionStatusSchema,
+} from '@overlap/protocol';
 import { decodeAnswer } from './cbor-body.js';
 import { ClientError } from './errors.js';
 import { LogMonitor } from './log-monitor.js';
 import { parseRelayUrl } from './relay-url.js';
-import {
-  type ConsistencyAnswer,
-  consistencyAnswer,
-  createdSessionAnswer,
-  entriesAnswer,
-  type Inbox,
-  type InclusionAnswer,
-  inboxAnswer,
-  inclusionAnswer,
-  type LogEntry,
-  type MembershipEntry,
-  membershipAnswer,
-  type RelayInfo,
-  receiptAnswer,
-  relayInfoAnswer,
-  type SessionStatus,
-  sessionsAnswer,
-  statusAnswer,
-} from './responses.js';
 import { type RetryOptions, retryPolicy } from './retry.js';
-import { type Check, parseAnswer } from './shape.js';
 import { type RequestSigner, send, type TransportOptions } from './transport.js';
 
 export interface RelayClientOptions {
@@ -86,23 +89,23 @@ export class RelayClient {
   }
 
   async relayInfo(): Promise<RelayInfo> {
-    return this.#getCbor('/v1/relay', false, relayInfoAnswer, 'GET /v1/relay');
+    return this.#getCbor('/v1/relay', false, relayInfoSchema, 'GET /v1/relay');
   }
 
-  async membership(): Promise<{ entries: MembershipEntry[] }> {
-    return this.#getCbor('/v1/membership', false, membershipAnswer, 'GET /v1/membership');
+  async membership(): Promise<MembershipList> {
+    return this.#getCbor('/v1/membership', false, membershipListSchema, 'GET /v1/membership');
   }
 
   /** Posts an enrollment or revocation envelope signed by the admin key; the client's signer must be the admin's. */
   async postAdmin(envelope: Uint8Array): Promise<Receipt> {
-    const receipt = await this.#postCbor('/v1/admin', envelope, receiptAnswer, 'POST /v1/admin');
+    const receipt = await this.#postCbor('/v1/admin', envelope, receiptSchema, 'POST /v1/admin');
     await this.#checkReceipt(envelope, receipt);
     return receipt;
   }
 
   /** Posts a session proposal envelope; answers the session id (the proposal header's `session`). */
-  async createSession(envelope: Uint8Array): Promise<{ session: Uint8Array; receipt: Receipt }> {
-    const answer = await this.#postCbor('/v1/sessions', envelope, createdSessionAnswer, 'POST /v1/sessions');
+  async createSession(envelope: Uint8Array): Promise<SessionCreated> {
+    const answer = await this.#postCbor('/v1/sessions', envelope, sessionCreatedSchema, 'POST /v1/sessions');
     const proposed = sessionOfEnvelope(envelope);
     if (proposed !== undefined && !equalBytes(proposed, answer.session)) {
       throw new ClientError('BAD_RESPONSE', 'the relay answered a session id other than the proposal names');
@@ -114,26 +117,26 @@ export class RelayClient {
   /** Posts a join, tag_chunk, blind_result or abort envelope of a session. */
   async postEnvelope(sessionHex: string, envelope: Uint8Array): Promise<Receipt> {
     const path = `/v1/sessions/${sessionPath(sessionHex)}/envelopes`;
-    const receipt = await this.#postCbor(path, envelope, receiptAnswer, `POST ${path}`);
+    const receipt = await this.#postCbor(path, envelope, receiptSchema, `POST ${path}`);
     await this.#checkReceipt(envelope, receipt);
     return receipt;
   }
 
   async sessionStatus(sessionHex: string): Promise<SessionStatus> {
     const path = `/v1/sessions/${sessionPath(sessionHex)}`;
-    return this.#getCbor(path, true, statusAnswer, `GET ${path}`);
+    return this.#getCbor(path, true, sessionStatusSchema, `GET ${path}`);
   }
 
   /** The sessions the signer's lab is in. */
-  async listSessions(): Promise<{ sessions: SessionStatus[] }> {
-    return this.#getCbor('/v1/sessions', true, sessionsAnswer, 'GET /v1/sessions');
+  async listSessions(): Promise<SessionList> {
+    return this.#getCbor('/v1/sessions', true, sessionListSchema, 'GET /v1/sessions');
   }
 
   /**
    * The lab's inbox items from number `after` on; with `waitMs` (at most 25,000) the relay holds an
    * empty answer until an item arrives or the time passes.
    */
-  async inbox(sessionHex: string, after: number, waitMs?: number): Promise<Inbox> {
+  async inbox(sessionHex: string, after: number, waitMs?: number): Promise<InboxAnswer> {
     const base = `/v1/sessions/${sessionPath(sessionHex)}/inbox`;
     let query = `?after=${uintArgument(after, 'after')}`;
     if (waitMs !== undefined) {
@@ -152,7 +155,7 @@ export class RelayClient {
       what: `GET ${base}`,
       maxBytes: MAX_INBOX_ANSWER_BYTES,
     });
-    return parseAnswer(inboxAnswer, decodeAnswer(answer.body, `GET ${base}`), `GET ${base}`);
+    return decodeAnswer(answer.body, inboxAnswerSchema, `GET ${base}`);
   }
 
   /**
@@ -161,7 +164,7 @@ export class RelayClient {
    */
   async sessionReceipt(sessionHex: string, index: number, envelope?: Uint8Array): Promise<Receipt> {
     const path = `/v1/sessions/${sessionPath(sessionHex)}/receipts/${uintArgument(index, 'index')}`;
-    const receipt = await this.#getCbor(path, true, receiptAnswer, `GET ${path}`);
+    const receipt = await this.#getCbor(path, true, receiptSchema, `GET ${path}`);
     if (receipt.index !== index)
       throw new ClientError('BAD_RESPONSE', `asked for receipt ${index}, got ${receipt.index}`);
     if (envelope !== undefined) await this.#checkReceipt(envelope, receipt);
@@ -190,7 +193,12 @@ export class RelayClient {
 
   async inclusion(index: number, size: number): Promise<InclusionAnswer> {
     const query = `?index=${uintArgument(index, 'index')}&size=${uintArgument(size, 'size')}`;
-    const answer = await this.#getCbor(`/v1/log/inclusion${query}`, false, inclusionAnswer, 'GET /v1/log/inclusion');
+    const answer = await this.#getCbor(
+      `/v1/log/inclusion${query}`,
+      false,
+      inclusionAnswerSchema,
+      'GET /v1/log/inclusion',
+    );
     if (answer.index !== index || answer.size !== size) {
       throw new ClientError(
         'BAD_RESPONSE',
@@ -205,7 +213,7 @@ export class RelayClient {
     const answer = await this.#getCbor(
       `/v1/log/consistency${query}`,
       false,
-      consistencyAnswer,
+      consistencyAnswerSchema,
       'GET /v1/log/consistency',
     );
     if (answer.from !== from || answer.to !== to) {
@@ -233,19 +241,19 @@ export class RelayClient {
   }
 
   /** Log entries `start` ≤ index < `end` (the relay serves at most 1,000 per request). */
-  async entries(start: number, end: number): Promise<{ entries: LogEntry[] }> {
+  async entries(start: number, end: number): Promise<LogEntries> {
     const query = `?start=${uintArgument(start, 'start')}&end=${uintArgument(end, 'end')}`;
-    return this.#getCbor(`/v1/log/entries${query}`, false, entriesAnswer, 'GET /v1/log/entries');
+    return this.#getCbor(`/v1/log/entries${query}`, false, logEntriesSchema, 'GET /v1/log/entries');
   }
 
-  async #getCbor<T>(path: string, signed: boolean, check: Check<T>, what: string): Promise<T> {
+  async #getCbor<T>(path: string, signed: boolean, schema: RelayAnswerSchema<T>, what: string): Promise<T> {
     const answer = await send(this.#transport, { method: 'GET', path, signed, accept: CBOR, what });
-    return parseAnswer(check, decodeAnswer(answer.body, what), what);
+    return decodeAnswer(answer.body, schema, what);
   }
 
-  async #postCbor<T>(path: string, body: Uint8Array, check: Check<T>, what: string): Promise<T> {
+  async #postCbor<T>(path: string, body: Uint8Array, schema: RelayAnswerSchema<T>, what: string): Promise<T> {
     const answer = await send(this.#transport, { method: 'POST', path, body, signed: true, accept: CBOR, what });
-    return parseAnswer(check, decodeAnswer(answer.body, what), what);
+    return decodeAnswer(answer.body, schema, what);
   }
 
   async #checkReceipt(leaf: Uint8Array, receipt: Receipt): Promise<void> {

@@ -17,7 +17,13 @@ import {
   type Receipt,
   signNote,
 } from '@overlap/log';
-import { type CborValue, decodeDeterministic, encodeDeterministic, verifyRequest } from '@overlap/protocol';
+import {
+  type CborValue,
+  decodeDeterministic,
+  encodeDeterministic,
+  type receiptSchema,
+  verifyRequest,
+} from '@overlap/protocol';
 import { afterEach, describe, expect, test } from 'vitest';
 import { ClientError, RelayClient } from '../src/index.js';
 
@@ -272,10 +278,56 @@ describe('malformed answers are BAD_RESPONSE', () => {
     expect(error.message).toContain('state');
   });
 
+  test('past ten problems, the rest are counted', async () => {
+    const items = Array.from({ length: 12 }, (_, n) => ({
+      n,
+      type: 'blind_task',
+      index: -1,
+      envelope: new Uint8Array(1),
+    }));
+    const relay = await fakeRelay(() => ({ status: 200, body: { items, state: 'joining' } }));
+    const client = new RelayClient({ url: relay.url, signer, retry: fast });
+    const error = (await client.inbox(SESSION, 0).catch((e: unknown) => e)) as ClientError;
+    expect(error.code).toBe('BAD_RESPONSE');
+    expect(error.message).toContain('items[9].index');
+    expect(error.message).not.toContain('items[10].index');
+    expect(error.message).toContain('(and 2 more)');
+  });
+
   test('an answer to another question (consistency of other sizes)', async () => {
     const relay = await fakeRelay(() => ({ status: 200, body: { from: 1, to: 3, proof: [] } }));
     const client = new RelayClient({ url: relay.url, retry: fast });
     await expect(client.consistency(2, 3)).rejects.toMatchObject({ code: 'BAD_RESPONSE' });
+  });
+});
+
+describe('a newer relay', () => {
+  test('fields the client does not know are ignored, at every depth, and not copied', async () => {
+    const status = {
+      session: new Uint8Array(16),
+      proposal: 0,
+      proposal_envelope: Uint8Array.of(1),
+      labs: [labId],
+      joined: [],
+      state: 'joining',
+      deadline: 9,
+      waiting_on: [labId],
+      abort: { reason: 'r', culprit: labId, since: 3 },
+      priority: 'high',
+    };
+    const relay = await fakeRelay(() => ({ status: 200, body: { sessions: [status], next_page: 'x' } }));
+    const client = new RelayClient({ url: relay.url, signer, retry: fast });
+    const { priority: _, ...known } = status;
+    expect(await client.listSessions()).toStrictEqual({
+      sessions: [{ ...known, abort: { reason: 'r', culprit: labId } }],
+    });
+  });
+
+  test("a receipt as the relay's schema declares it is log's Receipt", () => {
+    // Both ways: a change to either shape fails to compile here.
+    const fromLog: ReturnType<typeof receiptSchema.parse> = receiptFor(0, 1);
+    const toLog: Receipt = fromLog;
+    expect(toLog.index).toBe(0);
   });
 });
 
