@@ -13,6 +13,7 @@ import ts from 'typescript';
 
 /** Which workspace packages each package may depend on (DESIGN.md's table). */
 export const ALLOWED_WORKSPACE_DEPENDENCIES: Readonly<Record<string, readonly string[]>> = {
+  errors: [],
   indicators: [],
   crypto: [],
   protocol: ['crypto'],
@@ -23,6 +24,9 @@ export const ALLOWED_WORKSPACE_DEPENDENCIES: Readonly<Record<string, readonly st
 };
 
 /** Packages that must do no I/O: they may not import these built-ins. */
+/** The error base (pure, no dependencies): every package may depend on it, besides its row above. */
+const SHARED_PACKAGES: readonly string[] = ['errors'];
+
 const PURE_PACKAGES = new Set(['protocol', 'log']);
 const IO_BUILTINS = new Set([
   'child_process',
@@ -67,7 +71,7 @@ export function checkWorkspace(root: string): Violation[] {
     for (const dep of pkg.dependencies) {
       if (!dep.startsWith('@overlap/')) continue;
       const target = dep.slice('@overlap/'.length);
-      if (!allowed.includes(target)) {
+      if (!allowed.includes(target) && !(SHARED_PACKAGES.includes(target) && target !== pkg.name)) {
         violations.push({ file: manifest, message: `@overlap/${pkg.name} may not depend on ${dep} (DESIGN.md)` });
       }
     }

@@ -114,7 +114,7 @@ const surfaces: [string, object, string[]][] = [
     [
       'DEFAULT_CBOR_LIMITS',
       'ENVELOPE_DOMAIN',
-      'HttpSignatureError',
+      'HTTP_SIGNATURE_ERROR_CODES',
       'LabSession',
       'MAX_TAGS_PER_CHUNK',
       'MESSAGE_TYPES',

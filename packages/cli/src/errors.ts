@@ -2,6 +2,7 @@
  * The one error type of the CLI: what went wrong, said for a person, and which exit code it maps
  * to (exit-codes.ts). Errors from the other packages are turned into one of these at the edge.
  */
+import { OverlapError } from '@overlap/errors';
 import { EXIT, type ExitCode } from './exit-codes.js';
 
 export type CliErrorCode = 'USAGE' | 'DATA' | 'NO_INPUT' | 'FAILURE';
@@ -13,14 +14,8 @@ const EXIT_FOR: Record<CliErrorCode, ExitCode> = {
   FAILURE: EXIT.FAILURE,
 };
 
-export class CliError extends Error {
+export class CliError extends OverlapError<CliErrorCode> {
   override readonly name = 'CliError';
-  readonly code: CliErrorCode;
-
-  constructor(code: CliErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-  }
 
   get exitCode(): ExitCode {
     return EXIT_FOR[this.code];

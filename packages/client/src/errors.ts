@@ -2,6 +2,7 @@
  * The one error type of @overlap/client. Callers branch on `code` (and, for `RELAY_REFUSED`, on
  * `relayCode`, the relay's own code from the table of spec/errors.md §2), never on the message.
  */
+import { OverlapError } from '@overlap/errors';
 
 export type ClientErrorCode =
   | 'BAD_RELAY_URL'
@@ -32,15 +33,13 @@ export interface ClientErrorOptions {
   relayCode?: string;
 }
 
-export class ClientError extends Error {
+export class ClientError extends OverlapError<ClientErrorCode> {
   override readonly name = 'ClientError';
-  readonly code: ClientErrorCode;
   readonly status: number | undefined;
   readonly relayCode: string | undefined;
 
   constructor(code: ClientErrorCode, message: string, options: ClientErrorOptions = {}) {
-    super(message, 'cause' in options ? { cause: options.cause } : undefined);
-    this.code = code;
+    super(code, message, 'cause' in options ? { cause: options.cause } : {});
     this.status = options.status;
     this.relayCode = options.relayCode;
   }

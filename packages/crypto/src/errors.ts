@@ -4,6 +4,7 @@
  * A primitive that checks something (a signature, a MAC) returns `false` when the check fails;
  * it throws a `CryptoError` only when its input is malformed. Messages never contain key material.
  */
+import { OverlapError } from '@overlap/errors';
 
 export type CryptoErrorCode =
   /** An input is not of the expected type (a string where bytes belong, …). */
@@ -33,12 +34,11 @@ export type CryptoErrorCode =
   /** A sealed box cannot be opened: wrong recipient, altered or truncated. */
   | 'SEALED_BOX_OPEN_FAILED';
 
-export class CryptoError extends Error {
-  override readonly name = 'CryptoError';
-  readonly code: CryptoErrorCode;
+export interface CryptoErrorDetails {
+  /** For an error about one item of a batch: its position in the batch's input. */
+  readonly index?: number;
+}
 
-  constructor(code: CryptoErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-  }
+export class CryptoError extends OverlapError<CryptoErrorCode, CryptoErrorDetails> {
+  override readonly name = 'CryptoError';
 }

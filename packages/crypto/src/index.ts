@@ -10,7 +10,7 @@ export { assertBytes, assertLength, concatBytes, isAllZero, wipe } from './bytes
 export { CIPHERSUITE_ID, HASH_TO_CURVE_SUITE, HASH_TO_GROUP_DST, POINT_LENGTH } from './ciphersuite.js';
 export { sha256 } from './digest.js';
 export { equalBytes } from './equal-bytes.js';
-export type { CryptoErrorCode } from './errors.js';
+export type { CryptoErrorCode, CryptoErrorDetails } from './errors.js';
 export { CryptoError } from './errors.js';
 export { fromHex, toHex } from './hex.js';
 export type { IdentityOptions, SigningKeyPair } from './identity.js';

@@ -65,7 +65,7 @@ test('a process whose native addon fails to load still hashes, after one warning
     console.log(toHex(hashToGroup('email', 'c@d.example')));`;
   const { stdout, stderr } = await promisify(execFile)(
     process.execPath,
-    ['--import', register, '--import', 'tsx', '--input-type=module', '-e', script],
+    ['--import', register, '--import', 'tsx', '--conditions=@overlap/source', '--input-type=module', '-e', script],
     { cwd: fileURLToPath(new URL('..', import.meta.url)), env: { ...process.env, [BACKEND_ENV_VAR]: '' } },
   );
   expect(stdout.trim().split('\n')).toEqual([

@@ -3,6 +3,7 @@
  * Every rejected value carries one of these codes (spec/indicators.md lists what each means), so a
  * lab can count and fix rejections by reason.
  */
+import { OverlapError } from '@overlap/errors';
 
 export type IndicatorErrorCode =
   /** The kind name is not one Overlap knows. */
@@ -41,12 +42,6 @@ export type IndicatorErrorCode =
   /** A STIX object that is not an indicator this importer reads (other types, patterns, operators). */
   | 'UNSUPPORTED_STIX';
 
-export class IndicatorError extends Error {
+export class IndicatorError extends OverlapError<IndicatorErrorCode> {
   override readonly name = 'IndicatorError';
-  readonly code: IndicatorErrorCode;
-
-  constructor(code: IndicatorErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-  }
 }

@@ -27,7 +27,7 @@ test('600,000 CSV rows normalize in a process limited to a 40 MB heap', async ()
   `;
   const { stdout } = await promisify(execFile)(
     process.execPath,
-    ['--max-old-space-size=40', '--import', 'tsx', '--input-type=module', '-e', script],
+    ['--max-old-space-size=40', '--import', 'tsx', '--conditions=@overlap/source', '--input-type=module', '-e', script],
     { cwd: fileURLToPath(new URL('..', import.meta.url)), maxBuffer: 1 << 20 },
   );
   const result = JSON.parse(stdout);

@@ -2,6 +2,7 @@
  * The one error type of @overlap/log. Callers branch on `code`, never on the message.
  * A proof that does not verify is a `false` result, not an error; errors are for malformed input.
  */
+import { OverlapError } from '@overlap/errors';
 
 export type LogErrorCode =
   /** A hash is not 32 bytes. */
@@ -17,12 +18,6 @@ export type LogErrorCode =
   /** A signer or verifier key that cannot be used (bad name, bad public key). */
   | 'BAD_KEY';
 
-export class LogError extends Error {
+export class LogError extends OverlapError<LogErrorCode> {
   override readonly name = 'LogError';
-  readonly code: LogErrorCode;
-
-  constructor(code: LogErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-  }
 }

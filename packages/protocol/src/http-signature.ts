@@ -24,46 +24,18 @@
  * endpoint or with another method (both covered), or with its body swapped (the digest is covered and
  * compared in constant time; a body without a covered digest is refused, never accepted unsigned).
  * Every header value is attacker-controlled and parsed strictly; only `verify() === true` is accepted.
+ * Every failure is a ProtocolError whose code is one of HTTP_SIGNATURE_ERROR_CODES (errors.ts): wire
+ * codes of spec/errors.md §2, which the relay answers as they are.
  */
 import { equalBytes, sha256, sign, verify } from '@overlap/crypto';
+import { ProtocolError } from './errors.js';
 import {
   type DictionaryMember,
   type InnerList,
   parseDictionary,
-  StructuredFieldError,
   serializeBareItem,
   serializeInnerList,
 } from './structured-fields.js';
-
-export type HttpSignatureErrorCode =
-  /** No Signature-Input or no Signature header. */
-  | 'SIGNATURE_MISSING'
-  /** A header or parameter outside the profile (or signRequest inputs that cannot make a valid one). */
-  | 'SIGNATURE_MALFORMED'
-  /** A body without a covered Content-Digest, or a Content-Digest without sha-256. */
-  | 'DIGEST_MISSING'
-  /** The body's SHA-256 is not the one in Content-Digest. */
-  | 'DIGEST_MISMATCH'
-  /** now > expires + clock skew. */
-  | 'SIGNATURE_EXPIRED'
-  /** created > now + clock skew. */
-  | 'SIGNATURE_NOT_YET_VALID'
-  /** expires <= created, or expires - created is more than the maximum window. */
-  | 'SIGNATURE_WINDOW_TOO_LONG'
-  /** No usable public key for the keyid. */
-  | 'UNKNOWN_KEY'
-  /** The Ed25519 signature does not verify. */
-  | 'SIGNATURE_INVALID';
-
-export class HttpSignatureError extends Error {
-  override readonly name = 'HttpSignatureError';
-  readonly code: HttpSignatureErrorCode;
-
-  constructor(code: HttpSignatureErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-  }
-}
 
 export interface VerifiedRequest {
   keyId: string;
@@ -145,8 +117,8 @@ export function signRequest(input: SignRequestInput): Record<string, string> {
 }
 
 /**
- * Checks a request's signature under the profile and returns who signed it and when. Throws
- * HttpSignatureError for anything else. Replay within the window is the caller's to refuse (by nonce).
+ * Checks a request's signature under the profile and returns who signed it and when. Throws a
+ * ProtocolError with one of the HTTP_SIGNATURE_ERROR_CODES (errors.ts) for anything else. Replay within the window is the caller's to refuse (by nonce).
  *
  * The checks run in this order, and the first that fails gives the code (spec/relay-api.md §2.2):
  *   1. Signature-Input and Signature are both present                        SIGNATURE_MISSING
@@ -175,18 +147,18 @@ export function verifyRequest(input: VerifyRequestInput): VerifiedRequest {
   const body = input.body ?? EMPTY;
   const digest = coveredDigest(covered, input.headers, body);
   const publicKey = input.publicKeyOf(keyId);
-  if (publicKey === undefined) throw new HttpSignatureError('UNKNOWN_KEY', `no key for keyid "${keyId}"`);
+  if (publicKey === undefined) throw new ProtocolError('UNKNOWN_KEY', `no key for keyid "${keyId}"`);
   const params = signatureParams(covered, { created, expires, nonce, keyId });
   const base = utf8.encode(signatureBase(componentsOf(input.method, input.targetUri, digest?.field), params));
   let verified: boolean;
   try {
     verified = verify(publicKey, base, signature);
   } catch (cause) {
-    throw new HttpSignatureError('UNKNOWN_KEY', `the key for keyid "${keyId}" is not a usable Ed25519 key`, { cause });
+    throw new ProtocolError('UNKNOWN_KEY', `the key for keyid "${keyId}" is not a usable Ed25519 key`, { cause });
   }
-  if (verified !== true) throw new HttpSignatureError('SIGNATURE_INVALID', 'signature: does not verify');
+  if (verified !== true) throw new ProtocolError('SIGNATURE_INVALID', 'signature: does not verify');
   if (digest !== undefined && !equalBytes(digest.sha256, input.bodySha256 ?? sha256(body))) {
-    throw new HttpSignatureError('DIGEST_MISMATCH', 'content-digest: sha-256 does not match the body');
+    throw new ProtocolError('DIGEST_MISMATCH', 'content-digest: sha-256 does not match the body');
   }
   return { keyId, created, expires, nonce };
 }
@@ -195,7 +167,7 @@ export function verifyRequest(input: VerifyRequestInput): VerifiedRequest {
 function signatureFields(headers: VerifyRequestInput['headers']): { signatureInput: string; signature: string } {
   const present = (name: string) => [headers[name]].flat().some((value) => value !== undefined);
   if (!present('signature-input') || !present('signature')) {
-    throw new HttpSignatureError('SIGNATURE_MISSING', 'the request has no signature-input or no signature header');
+    throw new ProtocolError('SIGNATURE_MISSING', 'the request has no signature-input or no signature header');
   }
   return {
     signatureInput: singleHeader(headers, 'signature-input') as string,
@@ -212,15 +184,15 @@ function checkWindow(
   const maxWindow = input.maxWindowSeconds ?? 300;
   const skew = input.clockSkewSeconds ?? 30;
   if (expires <= created || expires - created > maxWindow) {
-    throw new HttpSignatureError(
+    throw new ProtocolError(
       'SIGNATURE_WINDOW_TOO_LONG',
       `signature-input: expires - created must be between 1 and ${maxWindow} seconds`,
     );
   }
   if (created > input.now + skew) {
-    throw new HttpSignatureError('SIGNATURE_NOT_YET_VALID', 'signature-input: created is in the future');
+    throw new ProtocolError('SIGNATURE_NOT_YET_VALID', 'signature-input: created is in the future');
   }
-  if (input.now > expires + skew) throw new HttpSignatureError('SIGNATURE_EXPIRED', 'signature-input: expired');
+  if (input.now > expires + skew) throw new ProtocolError('SIGNATURE_EXPIRED', 'signature-input: expired');
 }
 
 /** Step 7: the Content-Digest field (as signed) and its sha-256, when content-digest is covered. */
@@ -231,12 +203,12 @@ function coveredDigest(
 ): { field: string; sha256: Uint8Array } | undefined {
   if (covered !== WITH_BODY) {
     if (body.length > 0) {
-      throw new HttpSignatureError('DIGEST_MISSING', 'the request has a body but content-digest is not covered');
+      throw new ProtocolError('DIGEST_MISSING', 'the request has a body but content-digest is not covered');
     }
     return undefined;
   }
   const field = singleHeader(headers, 'content-digest');
-  if (field === undefined) throw new HttpSignatureError('DIGEST_MISSING', 'no content-digest header');
+  if (field === undefined) throw new ProtocolError('DIGEST_MISSING', 'no content-digest header');
   return { field, sha256: parseContentDigest(field) };
 }
 
@@ -323,7 +295,7 @@ function parseSignature(text: string): Uint8Array {
 
 function parseContentDigest(text: string): Uint8Array {
   const member = parseField('content-digest', text).get('sha-256');
-  if (member === undefined) throw new HttpSignatureError('DIGEST_MISSING', 'content-digest: no sha-256 member');
+  if (member === undefined) throw new ProtocolError('DIGEST_MISSING', 'content-digest: no sha-256 member');
   if (member.kind !== 'item' || !(member.value instanceof Uint8Array) || member.params.length > 0) {
     malformed('content-digest: sha-256 must be a byte sequence');
   }
@@ -341,8 +313,8 @@ function parseField(header: string, text: string): Map<string, DictionaryMember>
   try {
     return parseDictionary(text);
   } catch (cause) {
-    if (!(cause instanceof StructuredFieldError)) throw cause;
-    throw new HttpSignatureError('SIGNATURE_MALFORMED', `${header}: ${cause.message}`, { cause });
+    if (!(cause instanceof ProtocolError)) throw cause;
+    throw new ProtocolError('SIGNATURE_MALFORMED', `${header}: ${cause.message}`, { cause });
   }
 }
 
@@ -369,5 +341,5 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
 }
 
 function malformed(message: string): never {
-  throw new HttpSignatureError('SIGNATURE_MALFORMED', message);
+  throw new ProtocolError('SIGNATURE_MALFORMED', message);
 }

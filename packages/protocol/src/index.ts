@@ -19,10 +19,10 @@ export {
 } from './envelope.js';
 export type { ChainState } from './envelope-chain.js';
 export { checkChain, EnvelopeChain } from './envelope-chain.js';
-export type { ProtocolErrorCode, ProtocolIssue } from './errors.js';
-export { ProtocolError } from './errors.js';
-export type { HttpSignatureErrorCode, VerifiedRequest } from './http-signature.js';
-export { contentDigest, HttpSignatureError, signRequest, verifyRequest } from './http-signature.js';
+export type { HttpSignatureErrorCode, MessageErrorCode, ProtocolErrorCode, ProtocolIssue } from './errors.js';
+export { HTTP_SIGNATURE_ERROR_CODES, ProtocolError } from './errors.js';
+export type { VerifiedRequest } from './http-signature.js';
+export { contentDigest, signRequest, verifyRequest } from './http-signature.js';
 export type { RevealPolicy } from './reveal-policy.js';
 export { formatRevealPolicy, parseRevealPolicy, parseRevealPolicyText, revealPolicySchema } from './reveal-policy.js';
 export type { InMemoryLab, InMemoryOptions, InMemoryRun } from './session/in-memory.js';

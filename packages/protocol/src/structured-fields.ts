@@ -14,23 +14,12 @@
  *   - a repeated dictionary or parameter key fails (§4.2.2 would silently keep the last one);
  *   - a Byte Sequence must be canonical padded base64 (§4.2.7 only SHOULD NOT fail on missing
  *     padding or non-zero pad bits; we do fail).
+ * Every field parsed or serialized here is a header of the request-signature profile, so a failure
+ * either way is the protocol's SIGNATURE_MALFORMED: text that is not a field of the supported subset
+ * (the offset is in the message), or a value that cannot be serialized (§4.1: an out-of-range
+ * integer, a non-ASCII string, a bad key).
  */
-
-export type StructuredFieldErrorCode =
-  /** The text is not a Structured Field of the supported subset (the offset is in the message). */
-  | 'PARSE'
-  /** A value cannot be serialized (§4.1): an out-of-range integer, a non-ASCII string, a bad key. */
-  | 'SERIALIZE';
-
-export class StructuredFieldError extends Error {
-  override readonly name = 'StructuredFieldError';
-  readonly code: StructuredFieldErrorCode;
-
-  constructor(code: StructuredFieldErrorCode, message: string) {
-    super(message);
-    this.code = code;
-  }
-}
+import { ProtocolError } from './errors.js';
 
 /** An Integer (a safe integer, at most 15 digits), a String, or a Byte Sequence. */
 export type BareItem = number | string | Uint8Array;
@@ -88,7 +77,7 @@ export function serializeInnerList(list: InnerList): string {
 export function serializeParams(params: Parameters): string {
   return params
     .map(([key, value]) => {
-      if (!KEY.test(key)) throw new StructuredFieldError('SERIALIZE', `"${key}" is not a valid key`);
+      if (!KEY.test(key)) throw malformed(`"${key}" is not a valid key`);
       return `;${key}=${serializeBareItem(value)}`;
     })
     .join('');
@@ -98,13 +87,13 @@ export function serializeParams(params: Parameters): string {
 export function serializeBareItem(value: BareItem): string {
   if (typeof value === 'number') {
     if (!Number.isInteger(value) || Math.abs(value) > MAX_INTEGER) {
-      throw new StructuredFieldError('SERIALIZE', `${value} is not an integer of at most 15 digits`);
+      throw malformed(`${value} is not an integer of at most 15 digits`);
     }
     return String(value);
   }
   if (typeof value === 'string') {
     if (!/^[\x20-\x7e]*$/.test(value)) {
-      throw new StructuredFieldError('SERIALIZE', 'a string may hold only printable ASCII characters');
+      throw malformed('a string may hold only printable ASCII characters');
     }
     return `"${value.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
   }
@@ -128,8 +117,8 @@ class Parser {
     while (!this.done() && chars.includes(this.text[this.at] as string)) this.at++;
   }
 
-  fail(message: string, at = this.at): StructuredFieldError {
-    return new StructuredFieldError('PARSE', `${message} (at offset ${at})`);
+  fail(message: string, at = this.at): ProtocolError {
+    return malformed(`${message} (at offset ${at})`);
   }
 
   /** §4.2.3.3 */
@@ -259,4 +248,8 @@ function decodeBase64(text: string): Uint8Array | undefined {
   // leftover pad bits must be zero, or two encodings would decode to the same bytes
   if ((n & ((1 << bits) - 1)) !== 0) return undefined;
   return bytes;
+}
+
+function malformed(message: string): ProtocolError {
+  return new ProtocolError('SIGNATURE_MALFORMED', message);
 }

@@ -6,10 +6,9 @@
 import { fc, test } from '@fast-check/vitest';
 import { generateSigningKeyPair, keyId, sign, signingPublicKey, verify } from '@overlap/crypto';
 import { describe, expect } from 'vitest';
+import { HTTP_SIGNATURE_ERROR_CODES, type HttpSignatureErrorCode, ProtocolError } from '../src/errors.js';
 import {
   contentDigest,
-  HttpSignatureError,
-  type HttpSignatureErrorCode,
   signatureBase,
   signRequest,
   type VerifyRequestInput,
@@ -79,7 +78,7 @@ function codeOf(run: () => unknown): HttpSignatureErrorCode | 'ACCEPTED' {
     run();
     return 'ACCEPTED';
   } catch (error) {
-    if (error instanceof HttpSignatureError) return error.code;
+    if (error instanceof ProtocolError && error.isHttpSignatureError()) return error.code;
     throw error;
   }
 }
@@ -313,6 +312,10 @@ describe('each error code is reached by its mutation', () => {
       expect(codeOf(run)).toBe(code);
     });
   });
+
+  test('together they reach every request-signature code, and only those', () => {
+    expect(new Set(cases.map(([, , code]) => code))).toEqual(new Set(HTTP_SIGNATURE_ERROR_CODES));
+  });
 });
 
 describe('signRequest refuses inputs outside the profile', () => {
@@ -333,8 +336,8 @@ describe('signRequest refuses inputs outside the profile', () => {
       } catch (error) {
         caught = error;
       }
-      expect(caught).toBeInstanceOf(HttpSignatureError);
-      expect((caught as HttpSignatureError).code).toBe('SIGNATURE_MALFORMED');
+      expect(caught).toBeInstanceOf(ProtocolError);
+      expect((caught as ProtocolError).code).toBe('SIGNATURE_MALFORMED');
       expect((caught as Error).message).not.toContain(Buffer.from(lab.secretKey).toString('hex'));
     });
   });

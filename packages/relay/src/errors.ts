@@ -4,6 +4,7 @@
  * (a test checks that the two agree). Operator-side codes never reach a client: the server answers
  * them as 500 INTERNAL.
  */
+import { OverlapError } from '@overlap/errors';
 
 const STATUS = {
   BAD_CBOR: 400,
@@ -58,15 +59,13 @@ export type RelayOperatorErrorCode =
 
 export type RelayErrorCode = RelayHttpErrorCode | RelayOperatorErrorCode;
 
-export class RelayError extends Error {
+export class RelayError extends OverlapError<RelayErrorCode> {
   override readonly name = 'RelayError';
-  readonly code: RelayErrorCode;
   /** Seconds, for RATE_LIMITED. */
   readonly retryAfter: number | undefined;
 
   constructor(code: RelayErrorCode, message: string, options?: { cause?: unknown; retryAfter?: number }) {
-    super(message, options);
-    this.code = code;
+    super(code, message, options && 'cause' in options ? { cause: options.cause } : {});
     this.retryAfter = options?.retryAfter;
   }
 }

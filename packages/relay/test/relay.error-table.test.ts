@@ -8,7 +8,13 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { BlindingKey, hashAndBlind } from '@overlap/crypto';
 import type { LogErrorCode } from '@overlap/log';
-import { type HttpSignatureErrorCode, type ProtocolErrorCode, packTags } from '@overlap/protocol';
+import {
+  HTTP_SIGNATURE_ERROR_CODES,
+  type HttpSignatureErrorCode,
+  type MessageErrorCode,
+  type ProtocolErrorCode,
+  packTags,
+} from '@overlap/protocol';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { HTTP_ERROR_CODES, httpStatusOf, type RelayHttpErrorCode } from '../src/index.js';
 import { codeOf, hex, messageOf, seal, TestRelay } from './support/harness.js';
@@ -58,15 +64,16 @@ const SIGNATURE_CODES = [
   'SIGNATURE_INVALID',
 ] as const;
 const exhaustive: [
-  Exactly<ProtocolErrorCode, (typeof PROTOCOL_CODES)[number]>,
+  Exactly<MessageErrorCode, (typeof PROTOCOL_CODES)[number]>,
+  Exactly<ProtocolErrorCode, (typeof PROTOCOL_CODES)[number] | (typeof SIGNATURE_CODES)[number]>,
   Exactly<LogErrorCode, (typeof LOG_CODES)[number]>,
   Exactly<HttpSignatureErrorCode, (typeof SIGNATURE_CODES)[number]>,
   Exactly<RelayHttpErrorCode, (typeof HTTP_ERROR_CODES)[number]>,
-] = [true, true, true, true];
+] = [true, true, true, true, true];
 
 describe('spec/errors.md is the table of codes', () => {
   test('the table is well formed: one row per code, each with a status', () => {
-    expect(exhaustive).toEqual([true, true, true, true]);
+    expect(exhaustive).toEqual([true, true, true, true, true]);
     const rows = tableRows('2. Codes the relay answers');
     expect(rows.length).toBe(WIRE.size);
     for (const [code, status] of WIRE) {
@@ -82,10 +89,11 @@ describe('spec/errors.md is the table of codes', () => {
   });
 
   test('every HTTP-signature code is a code of §2, a 401', () => {
+    expect([...HTTP_SIGNATURE_ERROR_CODES].sort()).toEqual([...SIGNATURE_CODES].sort());
     for (const code of SIGNATURE_CODES) expect({ code, status: WIRE.get(code) }).toEqual({ code, status: 401 });
   });
 
-  test('§3 lists exactly the codes of the protocol and log libraries', () => {
+  test('§3 lists exactly the message codes of the protocol library and the codes of the log', () => {
     expect([...LOCAL].sort()).toEqual([...PROTOCOL_CODES, ...LOG_CODES].sort());
   });
 });

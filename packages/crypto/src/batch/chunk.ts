@@ -61,15 +61,14 @@ export function computeChunk(backend: CryptoBackend, scalar: Uint8Array | undefi
   return out;
 }
 
-/** Rebuilds a worker's failure as a `CryptoError` naming the item. */
+/** Rebuilds a worker's failure as a `CryptoError` naming the item (in its message and `details.index`). */
 export function failureToError(failure: ChunkFailure): CryptoError {
-  return new CryptoError(failure.code, failure.message);
+  return new CryptoError(failure.code, failure.message, { details: { index: failure.index } });
 }
 
 export function errorToFailure(error: unknown, fallbackIndex: number): ChunkFailure {
   if (error instanceof CryptoError) {
-    const index = (error as CryptoError & { itemIndex?: number }).itemIndex ?? fallbackIndex;
-    return { code: error.code, message: error.message, index };
+    return { code: error.code, message: error.message, index: error.details?.index ?? fallbackIndex };
   }
   return { code: 'WORKER_FAILED', message: `batch worker failed: ${String(error)}`, index: fallbackIndex };
 }
@@ -79,9 +78,7 @@ function atItem<T>(index: number, compute: () => T): T {
     return compute();
   } catch (error) {
     if (error instanceof CryptoError) {
-      const named = new CryptoError(error.code, `item ${index}: ${error.message}`, { cause: error });
-      (named as CryptoError & { itemIndex?: number }).itemIndex = index;
-      throw named;
+      throw new CryptoError(error.code, `item ${index}: ${error.message}`, { cause: error, details: { index } });
     }
     throw error;
   }

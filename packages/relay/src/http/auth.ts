@@ -11,7 +11,7 @@
  * as `127.0.0.1`), the error names the public URL, the likeliest fix.
  */
 import type { IncomingMessage } from 'node:http';
-import { HttpSignatureError, verifyRequest } from '@overlap/protocol';
+import { ProtocolError, verifyRequest } from '@overlap/protocol';
 import { RelayError } from '../errors.js';
 import type { RelayCore } from '../relay.js';
 import type { NonceUse } from '../store/log-writer.js';
@@ -43,7 +43,7 @@ export function authenticate(
         id === core.membership.adminKeyId ? core.membership.adminKey : core.membership.signingKeyOf(id),
     });
   } catch (error) {
-    if (!(error instanceof HttpSignatureError)) throw error;
+    if (!(error instanceof ProtocolError) || !error.isHttpSignatureError()) throw error;
     const message =
       error.code === 'SIGNATURE_INVALID'
         ? `${error.message}${targetHint(request, publicUrl, targetUri)}`

@@ -1,0 +1,2 @@
+export type { NoDetails, OverlapErrorOptions } from './overlap-error.js';
+export { OverlapError } from './overlap-error.js';
