@@ -2,7 +2,7 @@ export type { Checkpoint } from './checkpoint.js';
 export { formatCheckpoint, parseCheckpoint } from './checkpoint.js';
 export type { LogErrorCode } from './errors.js';
 export { LogError } from './errors.js';
-export { MerkleTree } from './merkle-tree.js';
+export { consistencyProof, inclusionProof, MerkleTree } from './merkle-tree.js';
 export type { CosignatureVerifier } from './note-keys.js';
 export {
   ED25519_COSIGNATURE_TYPE,
@@ -14,7 +14,7 @@ export {
   formatVerifierKey,
   parseVerifierKey,
 } from './note-keys.js';
-export { consistencyProof, inclusionProof, verifyConsistency, verifyInclusion } from './proofs.js';
+export { verifyConsistency, verifyInclusion } from './proofs.js';
 export type { Receipt } from './receipt.js';
 export { requireConsistent, verifyReceipt } from './receipt.js';
 export type {

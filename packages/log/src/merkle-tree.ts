@@ -1,12 +1,23 @@
 /**
- * An in-memory Merkle tree over leaf hashes with cached subtree roots, so that proofs for many
- * leaves and sizes cost O(log n) hashes each after the first: what a relay (or a test walking every
- * leaf of every tree) needs. Proofs are the same as `inclusionProof` / `consistencyProof` give.
+ * The one generator of RFC 9162 (Certificate Transparency 2.0) proofs: an in-memory Merkle tree over
+ * leaf hashes that walks PATH(m, D[n]) (§2.1.3.1) and PROOF(m, D[n]) (§2.1.4.1) from the root down,
+ * with cached subtree roots, so that proofs for many leaves and sizes cost O(log n) hashes each after
+ * the first: what a relay (or a test walking every leaf of every tree) needs. `inclusionProof` and
+ * `consistencyProof` are the same walk over a one-off tree. Verification is proofs.ts.
  */
-
 import { sha256 } from '@overlap/crypto';
 import { LogError } from './errors.js';
 import { nodeHash, splitPoint } from './tree-hash.js';
+
+/** RFC 9162 §2.1.3.1 PATH(m, D[n]): the inclusion proof of leaf `index` in the tree of these leaves. */
+export function inclusionProof(leafHashes: readonly Uint8Array[], index: number): Uint8Array[] {
+  return new MerkleTree(leafHashes).inclusionProof(index);
+}
+
+/** RFC 9162 §2.1.4.1 PROOF(m, D[n]): the consistency proof from the first `size1` leaves to all of them. */
+export function consistencyProof(leafHashes: readonly Uint8Array[], size1: number): Uint8Array[] {
+  return new MerkleTree(leafHashes).consistencyProof(size1);
+}
 
 export class MerkleTree {
   readonly #leaves: Uint8Array[] = [];

@@ -1,9 +1,9 @@
 /**
- * Inclusion and consistency proofs of RFC 9162 (Certificate Transparency 2.0), §2.1.3 and §2.1.4:
- * generation (PATH and SUBPROOF over the leaf hashes) and verification (the bitwise algorithms of
- * §2.1.3.2 and §2.1.4.2), with the strict checks of the transparency-dev/merkle verifier: the proof
- * length must be exact, 0 <= index < size, size1 <= size2, an empty proof for equal sizes, and a
- * consistency proof from the empty tree is meaningless (rejected).
+ * Verification of the inclusion and consistency proofs of RFC 9162 (Certificate Transparency 2.0),
+ * §2.1.3.2 and §2.1.4.2 (the bitwise algorithms), with the strict checks of the transparency-dev/merkle
+ * verifier: the proof length must be exact, 0 <= index < size, size1 <= size2, an empty proof for
+ * equal sizes, and a consistency proof from the empty tree is meaningless (rejected). Proofs are
+ * generated in one place, merkle-tree.ts.
  *
  * Threat: the relay builds every proof; labs and auditors verify them. A verifier that accepted
  * extra or missing hashes, or an index past the end, would let a relay prove what is not in its log.
@@ -13,53 +13,10 @@
  */
 import { equalBytes } from '@overlap/crypto';
 import { LogError } from './errors.js';
-import { HASH_LENGTH, nodeHash, rootFromLeafHashes, splitPoint } from './tree-hash.js';
+import { HASH_LENGTH, nodeHash } from './tree-hash.js';
 
 const isOdd = (n: number) => n % 2 === 1;
 const half = (n: number) => Math.floor(n / 2);
-
-/** RFC 9162 §2.1.3.1 PATH(m, D[n]): the inclusion proof of leaf `index` in the tree of these leaves. */
-export function inclusionProof(leafHashes: readonly Uint8Array[], index: number): Uint8Array[] {
-  checkSize(leafHashes.length, 'tree size');
-  checkSize(index, 'leaf index');
-  if (index >= leafHashes.length) {
-    throw new LogError('BAD_INDEX', `leaf index ${index} is not below the tree size ${leafHashes.length}`);
-  }
-  return path(leafHashes, index, 0, leafHashes.length);
-}
-
-function path(hashes: readonly Uint8Array[], m: number, start: number, end: number): Uint8Array[] {
-  const n = end - start;
-  if (n === 1) return [];
-  const k = splitPoint(n);
-  return m < k
-    ? [...path(hashes, m, start, start + k), rootFromLeafHashes(hashes.slice(start + k, end))]
-    : [...path(hashes, m - k, start + k, end), rootFromLeafHashes(hashes.slice(start, start + k))];
-}
-
-/** RFC 9162 §2.1.4.1 PROOF(m, D[n]): the consistency proof from the first `size1` leaves to all of them. */
-export function consistencyProof(leafHashes: readonly Uint8Array[], size1: number): Uint8Array[] {
-  const size2 = leafHashes.length;
-  checkSize(size1, 'size1');
-  if (size1 > size2) throw new LogError('BAD_INDEX', `size1 ${size1} is larger than the tree (${size2})`);
-  if (size1 === 0 || size1 === size2) return [];
-  return subproof(leafHashes, size1, 0, size2, true);
-}
-
-function subproof(
-  hashes: readonly Uint8Array[],
-  m: number,
-  start: number,
-  end: number,
-  complete: boolean,
-): Uint8Array[] {
-  const n = end - start;
-  if (m === n) return complete ? [] : [rootFromLeafHashes(hashes.slice(start, end))];
-  const k = splitPoint(n);
-  return m <= k
-    ? [...subproof(hashes, m, start, start + k, complete), rootFromLeafHashes(hashes.slice(start + k, end))]
-    : [...subproof(hashes, m - k, start + k, end, false), rootFromLeafHashes(hashes.slice(start, start + k))];
-}
 
 /** RFC 9162 §2.1.3.2: does `proof` show `leafHash` at `index` in the tree of `size` with `root`? */
 export function verifyInclusion(

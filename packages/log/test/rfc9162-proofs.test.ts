@@ -8,6 +8,7 @@ import {
   leafHash,
   MerkleTree,
   rootFromLeafHashes,
+  splitPoint,
   verifyConsistency,
   verifyInclusion,
 } from '../src/index.js';
@@ -89,7 +90,7 @@ const leavesUpTo = (max: number) =>
     .map((n) => Array.from({ length: n }, (_, i) => leafHash(Uint8Array.of(i & 0xff, i >> 8))));
 
 describe('every leaf of every tree up to 300 leaves', () => {
-  test('has a valid inclusion proof, every earlier size a valid consistency proof, and MerkleTree agrees with the naive definitions', () => {
+  test("has a valid inclusion proof, every earlier size a valid consistency proof, and the proofs are the RFC's recursive definitions", () => {
     const hashes = Array.from({ length: 300 }, (_, i) => leafHash(Uint8Array.of(i & 0xff, i >> 8)));
     const tree = new MerkleTree(hashes);
     for (let size = 1; size <= 300; size++) {
@@ -105,15 +106,42 @@ describe('every leaf of every tree up to 300 leaves', () => {
           throw new Error(`consistency ${m} to ${size}`);
       }
     }
-    // The cached proofs are the RFC's PATH and PROOF exactly.
-    for (const size of [1, 7, 64, 100, 255, 300]) {
+    // The cached walk gives the RFC's PATH and PROOF exactly, as the recursive definitions below do,
+    // and the one-off functions are the same walk.
+    for (const size of [1, 2, 3, 7, 8, 64, 100, 255, 300]) {
       const leaves = hashes.slice(0, size);
-      for (const i of [0, size >> 1, size - 1]) expect(tree.inclusionProof(i, size)).toEqual(inclusionProof(leaves, i));
-      for (const m of [1, size >> 1, size - 1].filter((x) => x > 0))
-        expect(tree.consistencyProof(m, size)).toEqual(consistencyProof(leaves, m));
+      for (const i of [0, size >> 1, size - 1]) {
+        expect(tree.inclusionProof(i, size)).toEqual(rfcPath(leaves, i));
+        expect(inclusionProof(leaves, i)).toEqual(rfcPath(leaves, i));
+      }
+      for (const m of [1, size >> 1, size - 1].filter((x) => x > 0)) {
+        expect(tree.consistencyProof(m, size)).toEqual(rfcProof(leaves, m));
+        expect(consistencyProof(leaves, m)).toEqual(rfcProof(leaves, m));
+      }
     }
   });
 });
+
+/** RFC 9162 §2.1.3.1, as written: PATH(m, D[n]), recursive, recomputing every subtree root. */
+function rfcPath(d: readonly Uint8Array[], m: number): Uint8Array[] {
+  if (d.length === 1) return [];
+  const k = splitPoint(d.length);
+  return m < k
+    ? [...rfcPath(d.slice(0, k), m), rootFromLeafHashes(d.slice(k))]
+    : [...rfcPath(d.slice(k), m - k), rootFromLeafHashes(d.slice(0, k))];
+}
+
+/** RFC 9162 §2.1.4.1, as written: PROOF(m, D[n]) = SUBPROOF(m, D[n], true). */
+function rfcProof(d: readonly Uint8Array[], m: number): Uint8Array[] {
+  const subproof = (d: readonly Uint8Array[], m: number, b: boolean): Uint8Array[] => {
+    if (m === d.length) return b ? [] : [rootFromLeafHashes(d)];
+    const k = splitPoint(d.length);
+    return m <= k
+      ? [...subproof(d.slice(0, k), m, b), rootFromLeafHashes(d.slice(k))]
+      : [...subproof(d.slice(k), m - k, false), rootFromLeafHashes(d.slice(0, k))];
+  };
+  return m === d.length ? [] : subproof(d, m, true);
+}
 
 describe('proof properties', () => {
   test('every leaf of every tree up to 64 leaves has a valid inclusion proof, and every earlier size a consistency proof', () => {
