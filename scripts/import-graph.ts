@@ -14,6 +14,7 @@ import ts from 'typescript';
 /** Which workspace packages each package may depend on (DESIGN.md's table). */
 export const ALLOWED_WORKSPACE_DEPENDENCIES: Readonly<Record<string, readonly string[]>> = {
   errors: [],
+  files: [],
   indicators: [],
   crypto: [],
   protocol: ['crypto'],
@@ -23,10 +24,18 @@ export const ALLOWED_WORKSPACE_DEPENDENCIES: Readonly<Record<string, readonly st
   cli: ['indicators', 'crypto', 'protocol', 'log', 'relay', 'client'],
 };
 
-/** Packages that must do no I/O: they may not import these built-ins. */
 /** The error base (pure, no dependencies): every package may depend on it, besides its row above. */
 const SHARED_PACKAGES: readonly string[] = ['errors'];
 
+/**
+ * Node-only packages (they touch the disk by design), each with the packages that may depend on it
+ * besides their rows above: never a pure one.
+ */
+const NODE_ONLY_PACKAGES: Readonly<Record<string, readonly string[]>> = {
+  files: ['crypto', 'relay', 'client', 'cli'],
+};
+
+/** Packages that must do no I/O: they may not import these built-ins. */
 const PURE_PACKAGES = new Set(['protocol', 'log']);
 const IO_BUILTINS = new Set([
   'child_process',
@@ -71,7 +80,8 @@ export function checkWorkspace(root: string): Violation[] {
     for (const dep of pkg.dependencies) {
       if (!dep.startsWith('@overlap/')) continue;
       const target = dep.slice('@overlap/'.length);
-      if (!allowed.includes(target) && !(SHARED_PACKAGES.includes(target) && target !== pkg.name)) {
+      const shared = SHARED_PACKAGES.includes(target) && target !== pkg.name;
+      if (!allowed.includes(target) && !shared && !NODE_ONLY_PACKAGES[target]?.includes(pkg.name)) {
         violations.push({ file: manifest, message: `@overlap/${pkg.name} may not depend on ${dep} (DESIGN.md)` });
       }
     }

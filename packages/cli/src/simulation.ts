@@ -6,12 +6,13 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ForumAdmin, type IndicatorFile, labIdentityOf, OverlapClient, readIndicatorFile } from '@overlap/client';
 import { generateLabKeys, type LabKeys, readKeyFile, writeKeyFile } from '@overlap/crypto';
+import { makePrivateDirectory, writeFileAtomic } from '@overlap/files';
 import { parseRevealPolicyText, type RevealPolicy } from '@overlap/protocol';
 import { initRelay, startRelayServer } from '@overlap/relay';
 import { CliError } from './errors.js';
@@ -101,7 +102,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   if (kinds.length > 16) throw new CliError('DATA', `${kinds.length} kinds; a session holds at most 16`);
   const maxItems = Math.max(1, ...inputs.flatMap((input) => Object.values(input.distinct)));
 
-  await mkdir(options.out, { recursive: true });
+  await makePrivateDirectory(options.out); // the labs' results and the transcript: 0600 files in a 0700 folder
   const work = await mkdtemp(join(tmpdir(), 'overlap-simulate-'));
   const init = await initRelay({ db: join(work, 'relay', 'relay.db') });
   const relay = await startRelayServer({ db: init.db, port: 0 });
@@ -162,7 +163,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     for (const f of failed) log(`${f.name} failed (exit ${f.code}):\n${f.stderr.trim()}`);
 
     const transcript = join(options.out, 'transcript.cbor');
-    await writeFile(transcript, await admin.relay.transcript(session));
+    await writeFileAtomic(transcript, await admin.relay.transcript(session), { replace: true });
     if (failed.length > 0) throw new CliError('FAILURE', `${failed.map((f) => f.name).join(', ')} did not finish`);
 
     const outcomes: SimulationLabOutcome[] = [];

@@ -10,11 +10,13 @@
  *
  * Write-ahead: an envelope is sealed and written to the outbox, then progress records it, then it
  * is sent; its file is removed once its receipt is verified. Sending the outbox again after a crash
- * sends the same bytes, which the relay answers with the original receipt. Every file is written to
- * a temporary name, synced and renamed, so a crash never leaves half a file.
+ * sends the same bytes, which the relay answers with the original receipt. Every file is written with
+ * @overlap/files (a temporary name, the file and its directory flushed, then renamed), so a crash
+ * never leaves half a file; files are 0600 in 0700 folders, whatever the umask.
  */
-import { mkdir, open, readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
+import { open, readdir, readFile, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { makePrivateDirectory, writeFileAtomic } from '@overlap/files';
 import { ClientError } from './errors.js';
 
 export interface LabProgressRecord {
@@ -46,8 +48,8 @@ export class LabStateStore {
 
   /** Saves the secret half (key and order); called once, before anything is sent. */
   async saveSecrets(key: Uint8Array, order: Record<string, string[]>): Promise<void> {
-    await mkdir(join(this.dir, 'outbox'), { recursive: true, mode: 0o700 });
-    await mkdir(join(this.dir, 'results'), { recursive: true, mode: 0o700 });
+    await makePrivateDirectory(join(this.dir, 'outbox'));
+    await makePrivateDirectory(join(this.dir, 'results'));
     await writeAtomic(join(this.dir, 'key'), key);
     // A million values are ~30 MB of JSON: written a kind and a few thousand values at a time.
     await writeAtomic(join(this.dir, 'order.json'), orderJsonPieces(order));
@@ -158,16 +160,10 @@ function* orderJsonPieces(order: Record<string, string[]>): Generator<string> {
   yield '}';
 }
 
-/** Writes `content` (bytes, or text in pieces) to a temporary file, syncs it and renames it over `path`. */
-async function writeAtomic(path: string, content: Uint8Array | Iterable<string>): Promise<void> {
-  const temporary = `${path}.${process.pid}.tmp`;
-  const handle = await open(temporary, 'w', 0o600);
-  try {
-    if (content instanceof Uint8Array) await handle.writeFile(content);
-    else for (const piece of content) await handle.write(piece);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await rename(temporary, path);
+/**
+ * Every file of the store is rewritten in place as the session moves on (progress) or after a crash
+ * (the same outbox envelope, the same secrets): replacing is what the store asks for.
+ */
+function writeAtomic(path: string, content: Uint8Array | Iterable<string>): Promise<void> {
+  return writeFileAtomic(path, content, { replace: true });
 }

@@ -1,17 +1,17 @@
 /**
  * Lab key files on disk (the format is key-file-format.ts).
  *
- * Writing is atomic and private: the text goes to a new temporary file created with mode 0600 in
- * the same directory, is flushed to disk, then linked (or, with `overwrite`, renamed) into place,
- * so a crash never leaves a half-written key file and nothing else can read it meanwhile.
+ * Writing is @overlap/files' atomic write: a temporary file of mode 0600 (exactly, whatever the
+ * umask) in the same directory, flushed, then linked into place (or, with `overwrite`, renamed over
+ * the old file) and the directory flushed, so a crash never leaves a half-written key file and
+ * nothing else can read it meanwhile.
  * Reading checks and reads one open handle (no check-then-open race), warns (one line) when the
  * file is readable by group or others, and turns every failure (missing, not a regular file, too
  * large, malformed, wrong passphrase) into a `CryptoError` naming the path.
  */
-import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { link, open, rename, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { open } from 'node:fs/promises';
+import { FilesError, writeFileAtomic } from '@overlap/files';
 import { CryptoError } from './errors.js';
 import {
   type DecodeKeyFileOptions,
@@ -31,30 +31,14 @@ export interface WriteKeyFileOptions extends EncodeKeyFileOptions {
 
 export async function writeKeyFile(path: string, keys: LabKeys, options: WriteKeyFileOptions = {}): Promise<void> {
   const text = encodeKeyFile(keys, options);
-  const temporary = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   try {
-    const handle = await open(temporary, 'wx', 0o600);
-    try {
-      await handle.writeFile(text, 'utf8');
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    if (options.overwrite) {
-      await rename(temporary, path);
-    } else {
-      await link(temporary, path);
-      await unlink(temporary);
-    }
+    await writeFileAtomic(path, text, { mode: 0o600, replace: options.overwrite === true });
   } catch (cause) {
-    await unlink(temporary).catch(() => {});
-    const code = (cause as NodeJS.ErrnoException).code;
-    const reason = code === 'EEXIST' ? 'it already exists (refusing to overwrite a key file)' : describeFsError(cause);
+    if (!(cause instanceof FilesError)) throw cause;
+    const reason =
+      cause.code === 'EXISTS' ? 'it already exists (refusing to overwrite a key file)' : describeFsError(cause.cause);
     throw new CryptoError('BAD_KEY_FILE', `cannot write key file ${path}: ${reason}`, { cause });
   }
-  // The file is in place; making its directory entry durable is best effort (not possible on
-  // every platform), and must not turn a written key file into a reported failure.
-  await syncDirectory(dirname(path)).catch(() => {});
 }
 
 export interface ReadKeyFileOptions extends Omit<DecodeKeyFileOptions, 'source'> {
@@ -96,15 +80,6 @@ export async function readKeyFile(path: string, options: ReadKeyFileOptions = {}
   const decodeOptions: DecodeKeyFileOptions = { source: `key file ${path}` };
   if (options.passphrase !== undefined) decodeOptions.passphrase = options.passphrase;
   return decodeKeyFile(text, decodeOptions);
-}
-
-async function syncDirectory(directory: string): Promise<void> {
-  const handle = await open(directory, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }
 
 function describeFsError(error: unknown): string {

@@ -9,7 +9,6 @@
  * `initRelay` creates them once; `openRelayHome` reads them and refuses a half-initialized home.
  */
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import {
   assertPublicKey,
@@ -20,6 +19,7 @@ import {
   toHex,
   writeKeyFile,
 } from '@overlap/crypto';
+import { makePrivateDirectory } from '@overlap/files';
 import { RelayError } from './errors.js';
 import { type Db, getMeta, openDatabase, setMeta } from './store/database.js';
 
@@ -72,7 +72,7 @@ export async function initRelay(options: InitOptions = {}): Promise<InitResult> 
       throw new RelayError('BAD_CONFIG', 'the admin public key is not a valid Ed25519 public key', { cause });
     }
   }
-  await mkdir(dirname(paths.db), { recursive: true, mode: 0o700 });
+  await makePrivateDirectory(dirname(paths.db));
   const relayKeys = generateLabKeys();
   const relayKeyId = relayKeys.keyId;
   const relayPublicKey = Uint8Array.from(relayKeys.signing.publicKey);

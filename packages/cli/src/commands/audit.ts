@@ -12,9 +12,9 @@
 import { readFile } from 'node:fs/promises';
 import { RelayClient } from '@overlap/client';
 import { fromHex } from '@overlap/crypto';
+import { writeFileAtomic } from '@overlap/files';
 import { parseVerifierKey } from '@overlap/log';
 import type { Command } from 'commander';
-import { writeFileAtomic } from '../atomic-file.js';
 import { type AuditReport, verifyTranscript } from '../audit/verify.js';
 import { CliError } from '../errors.js';
 import type { ProgramIo } from '../io.js';
@@ -52,7 +52,7 @@ export function addAuditCommands(program: Command, io: ProgramIo): void {
       try {
         const bytes = await sdkCall(() => relay.transcript(session));
         try {
-          await writeFileAtomic(flags.out, 0o644, () => [bytes]);
+          await writeFileAtomic(flags.out, bytes, { replace: true }); // 0600: it holds every set's final tags
         } catch (cause) {
           throw new CliError('FAILURE', `cannot write ${flags.out}: ${(cause as Error).message}`, { cause });
         }

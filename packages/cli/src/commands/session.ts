@@ -13,11 +13,11 @@
  * results, 1 when the session was aborted or the relay failed, 64 usage, 65 bad input, 66 unreadable.
  */
 import { appendFileSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { SessionResults } from '@overlap/client';
 import { type LabProgress, readIndicatorFile } from '@overlap/client';
 import { BatchPool } from '@overlap/crypto';
+import { makePrivateDirectory } from '@overlap/files';
 import { INDICATOR_KIND_NAMES } from '@overlap/indicators';
 import { formatRevealPolicy } from '@overlap/protocol';
 import type { Command } from 'commander';
@@ -172,9 +172,9 @@ export function addSessionCommands(program: Command, io: ProgramIo): void {
             results: outcome.results,
           };
           const out = flags.out ?? join(flags.stateDir, `${id}.results.jsonl`);
-          await mkdir(dirname(out), { recursive: true });
+          await makePrivateDirectory(dirname(out));
           await writeResultsJsonl(out, doc);
-          await mkdir(flags.stateDir, { recursive: true });
+          await makePrivateDirectory(flags.stateDir);
           await writeResultsDocument(join(flags.stateDir, `${id}.json`), doc);
           if (outcome.abortReason !== undefined) {
             throw new CliError('FAILURE', `session ${id} was aborted: ${outcome.abortReason}`);

@@ -5,11 +5,12 @@
  *   overlap demo [--out DIR]           simulate over examples/data, the overlap report, the transcript check
  *   overlap results --session ID --format csv|jsonl|stix [--state-dir DIR] [--out FILE]
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatResults, RESULT_FORMATS, type ResultFormat, type SessionResults } from '@overlap/client';
 import { toHex } from '@overlap/crypto';
+import { writeFileAtomic } from '@overlap/files';
 import { formatRevealPolicy } from '@overlap/protocol';
 import type { Command } from 'commander';
 import { verifyTranscript } from '../audit/verify.js';
@@ -106,7 +107,7 @@ export function addSimulationCommands(program: Command, io: ProgramIo): void {
         );
       }
       const text = await sdkCall(async () => formatResults(doc, flags.format as ResultFormat));
-      if (flags.out) await writeFile(flags.out, text);
+      if (flags.out) await writeFileAtomic(flags.out, text, { replace: true });
       else await io.out(text);
     });
 }

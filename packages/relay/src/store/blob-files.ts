@@ -7,10 +7,13 @@
  *
  * A file is complete and synced before the transaction that refers to it commits; a crash between
  * the two leaves an unreferenced file that fsck reports and a later write of the same bytes reuses.
+ * Files are written with @overlap/files (0600 in 0700 folders), all but the directory flush, which
+ * the log writer does once per commit.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { makePrivateDirectory, syncDirectory, writeFileAtomic } from '@overlap/files';
 import { RelayError } from '../errors.js';
 
 export const INLINE_LIMIT = 64 * 1024;
@@ -28,27 +31,17 @@ export class BlobFiles {
   }
 
   /**
-   * Writes `bytes` under its hash: temp file, fsync, rename. The rename is durable once its
-   * directory is synced: the log writer calls `syncDirectories` once per commit for every blob of
-   * that commit, instead of once per blob.
+   * Writes `bytes` under its hash: temp file, fsync, rename (over a file of the same bytes, if a
+   * crash left one). The rename is durable once its directory is synced: the log writer calls
+   * `syncDirectories` once per commit for every blob of that commit, instead of once per blob.
    */
   async write(hashHex: string, bytes: Uint8Array): Promise<void> {
     const directory = join(this.#root, hashHex.slice(0, 2));
     if (!this.#synced.has(directory)) {
-      await mkdir(directory, { recursive: true, mode: 0o700 });
-      await syncDirectory(this.#root);
+      await makePrivateDirectory(directory); // flushes the parent of each directory it creates
       this.#synced.add(directory);
     }
-    const target = this.pathOf(hashHex);
-    const temporary = `${target}.${process.pid}.tmp`;
-    const handle = await open(temporary, 'w', 0o600);
-    try {
-      await handle.writeFile(bytes);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temporary, target);
+    await writeFileAtomic(this.pathOf(hashHex), bytes, { replace: true, syncDirectory: false });
   }
 
   /** Makes the renames of these blobs durable (one fsync per directory). */
@@ -76,14 +69,5 @@ export class BlobFiles {
 
   async remove(hashHex: string): Promise<void> {
     await rm(this.pathOf(hashHex), { force: true });
-  }
-}
-
-async function syncDirectory(directory: string): Promise<void> {
-  const handle = await open(directory, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }

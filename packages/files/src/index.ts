@@ -1,0 +1,5 @@
+export type { FileContent, WriteFileOptions } from './atomic-file.js';
+export { writeFileAtomic } from './atomic-file.js';
+export { makePrivateDirectory, syncDirectory } from './directory.js';
+export type { FilesErrorCode, FilesErrorDetails } from './errors.js';
+export { FilesError } from './errors.js';
