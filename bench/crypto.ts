@@ -7,7 +7,6 @@
 import { createRequire } from 'node:module';
 import { availableParallelism, cpus } from 'node:os';
 import {
-  BatchPool,
   BlindingKey,
   blind,
   blindBatch,
@@ -18,6 +17,7 @@ import {
   type IndicatorInput,
   toHex,
 } from '@overlap/crypto';
+import { BatchPool } from '@overlap/crypto/node';
 
 type Backend = 'native' | 'portable';
 const cores = availableParallelism();

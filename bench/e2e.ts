@@ -10,7 +10,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BatchPool, BlindingKey, blindBatch, hashToGroupBatch } from '@overlap/crypto';
+import { BlindingKey, blindBatch, hashToGroupBatch } from '@overlap/crypto';
+import { BatchPool } from '@overlap/crypto/node';
 
 const line = (text: string) => process.stdout.write(`${text}\n`);
 const N = Number(process.argv[3] ?? 1_000_000);

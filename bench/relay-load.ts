@@ -10,7 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { type LabRun, runLabSession } from '@overlap/client';
-import { BatchPool } from '@overlap/crypto';
+import { BatchPool } from '@overlap/crypto/node';
 import { type CborValue, type SessionProposal, sealEnvelope } from '@overlap/protocol';
 import { line, percentile, selfPeakMb, startBenchRelay } from './relay-support.js';
 

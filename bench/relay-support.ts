@@ -9,7 +9,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ForumAdmin, RelayClient } from '@overlap/client';
-import { generateLabKeys, type LabKeys, readKeyFile } from '@overlap/crypto';
+import { generateLabKeys, type LabKeys } from '@overlap/crypto';
+import { readKeyFile } from '@overlap/crypto/node';
 import { parseVerifierKey } from '@overlap/log';
 import { initRelay } from '@overlap/relay';
 

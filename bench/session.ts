@@ -4,7 +4,7 @@
  * phase took and checks every lab's results against the plaintext truth.
  */
 import { availableParallelism } from 'node:os';
-import { BatchPool } from '@overlap/crypto';
+import { BatchPool } from '@overlap/crypto/node';
 import { runSessionInMemory } from '@overlap/protocol';
 
 const line = (text: string) => process.stdout.write(`${text}\n`);

@@ -14,7 +14,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { formatResults, OverlapClient, readIndicatorFile, type SessionResults } from '@overlap/client';
-import { BatchPool, readKeyFile } from '@overlap/crypto';
+import { BatchPool, readKeyFile } from '@overlap/crypto/node';
 
 const args = process.argv.slice(2);
 const option = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);

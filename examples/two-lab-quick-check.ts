@@ -9,7 +9,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ForumAdmin, OverlapClient } from '@overlap/client';
-import { generateLabKeys, readKeyFile } from '@overlap/crypto';
+import { generateLabKeys } from '@overlap/crypto';
+import { readKeyFile } from '@overlap/crypto/node';
 import { initRelay, startRelayServer } from '@overlap/relay';
 
 const home = mkdtempSync(join(tmpdir(), 'overlap-quick-check-'));

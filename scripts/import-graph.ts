@@ -2,7 +2,9 @@
  * The import graph of the workspace and the rules it must keep (DESIGN.md, "Packages"):
  * - a package imports only the workspace packages DESIGN.md lets it depend on, and declares them;
  * - a package's source imports only dependencies it declares (or node: built-ins);
- * - the pure packages (protocol, log) import no network, disk or process modules;
+ * - the pure packages (protocol, log), and everything crypto's main entry reaches, import no Node.js
+ *   built-in, no node-only package (@overlap/files) and not `@overlap/crypto/node`: they load in a
+ *   browser (packages/crypto/test/browser-bundle.test.ts bundles crypto's main entry to show it);
  * - there are no import cycles, neither between packages nor between files of one package.
  *
  * Imports are read with TypeScript's own `preProcessFile`, so comments and strings never count.
@@ -35,22 +37,16 @@ const NODE_ONLY_PACKAGES: Readonly<Record<string, readonly string[]>> = {
   files: ['crypto', 'relay', 'client', 'cli'],
 };
 
-/** Packages that must do no I/O: they may not import these built-ins. */
+/** Packages that must do no I/O and load in a browser: no Node.js built-in, no node-only package. */
 const PURE_PACKAGES = new Set(['protocol', 'log']);
-const IO_BUILTINS = new Set([
-  'child_process',
-  'cluster',
-  'dgram',
-  'dns',
-  'fs',
-  'fs/promises',
-  'http',
-  'http2',
-  'https',
-  'net',
-  'readline',
-  'tls',
-]);
+/**
+ * Packages with a pure main entry and a node-only one: what `src/index.ts` reaches is held to the
+ * pure packages' rules, and no pure package may import the node-only entry (`src/node/`).
+ */
+const PURE_MAIN_ENTRY: Readonly<Record<string, { main: string; nodeEntry: string }>> = {
+  crypto: { main: 'src/index.ts', nodeEntry: '@overlap/crypto/node' },
+};
+const NODE_ENTRIES = new Set(Object.values(PURE_MAIN_ENTRY).map((entry) => entry.nodeEntry));
 
 export interface Violation {
   file: string;
@@ -87,21 +83,18 @@ export function checkWorkspace(root: string): Violation[] {
     }
 
     const fileGraph = new Map<string, string[]>();
+    const external = new Map<string, string[]>();
     for (const file of sourceFiles(join(pkg.dir, 'src'))) {
       const shown = relative(root, file);
       const local: string[] = [];
+      external.set(file, []);
       for (const specifier of importsOf(file)) {
         if (specifier.startsWith('.')) {
           local.push(resolveLocal(file, specifier));
           continue;
         }
-        const builtin = specifier.startsWith('node:') ? specifier.slice(5) : undefined;
-        if (builtin !== undefined) {
-          if (PURE_PACKAGES.has(pkg.name) && IO_BUILTINS.has(builtin)) {
-            violations.push({ file: shown, message: `pure package ${pkg.name} imports ${specifier}` });
-          }
-          continue;
-        }
+        external.get(file)?.push(specifier);
+        if (specifier.startsWith('node:')) continue;
         const dep = packageNameOf(specifier);
         if (!pkg.dependencies.has(dep)) {
           violations.push({ file: shown, message: `imports ${dep}, which package.json does not declare` });
@@ -110,6 +103,7 @@ export function checkWorkspace(root: string): Violation[] {
       }
       fileGraph.set(file, local);
     }
+    violations.push(...purityViolations(root, pkg.name, fileGraph, external));
     for (const cycle of findCycles(fileGraph)) {
       violations.push({
         file: relative(root, cycle[0] as string),
@@ -121,6 +115,53 @@ export function checkWorkspace(root: string): Violation[] {
     violations.push({ file: 'packages/', message: `package cycle: ${cycle.join(' -> ')}` });
   }
   return violations;
+}
+
+/**
+ * The pure rules: in a pure package every file, in a package with a pure main entry every file that
+ * entry reaches, imports no Node.js built-in, no node-only package and no node-only entry.
+ */
+function purityViolations(
+  root: string,
+  name: string,
+  fileGraph: ReadonlyMap<string, readonly string[]>,
+  external: ReadonlyMap<string, readonly string[]>,
+): Violation[] {
+  const entry = PURE_MAIN_ENTRY[name];
+  let files: Iterable<string>;
+  let who: string;
+  if (PURE_PACKAGES.has(name)) {
+    files = fileGraph.keys();
+    who = `pure package ${name}`;
+  } else if (entry !== undefined) {
+    files = reachable(fileGraph, join(root, 'packages', name, entry.main));
+    who = `${name}'s main entry (${entry.main}, pure) reaches this file, which`;
+  } else {
+    return [];
+  }
+  const violations: Violation[] = [];
+  for (const file of files) {
+    for (const specifier of external.get(file) ?? []) {
+      const nodeOnly =
+        specifier.startsWith('node:') ||
+        NODE_ENTRIES.has(specifier) ||
+        Object.hasOwn(NODE_ONLY_PACKAGES, packageNameOf(specifier).slice('@overlap/'.length));
+      if (nodeOnly) violations.push({ file: relative(root, file), message: `${who} imports ${specifier}` });
+    }
+  }
+  return violations;
+}
+
+/** The files `start` imports, directly or not, itself included. */
+function reachable(graph: ReadonlyMap<string, readonly string[]>, start: string): Set<string> {
+  const seen = new Set<string>();
+  const stack = [start];
+  for (let file = stack.pop(); file !== undefined; file = stack.pop()) {
+    if (seen.has(file) || !graph.has(file)) continue;
+    seen.add(file);
+    stack.push(...(graph.get(file) ?? []));
+  }
+  return seen;
 }
 
 /** Every elementary cycle found by depth-first search, each closed (first node repeated last). */

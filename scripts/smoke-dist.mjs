@@ -5,6 +5,10 @@ import { createRequire } from 'node:module';
 const require = createRequire(new URL('../test/package.json', import.meta.url));
 const crypto = await import(require.resolve('@overlap/crypto'));
 if (!require.resolve('@overlap/crypto').includes('/dist/')) throw new Error('did not resolve to dist/');
+// The Node.js entry installs the native backend and the worker threads the batch below runs on.
+await import(require.resolve('@overlap/crypto/node'));
+if (crypto.getBackend().name !== 'native')
+  throw new Error('dist: @overlap/crypto/node did not install the native backend');
 
 const items = Array.from({ length: 1000 }, (_, i) => ({ kind: 'email', value: `smoke${i}@example.com` }));
 const key = crypto.BlindingKey.generate();

@@ -7,7 +7,8 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AUDIT_CHECKS } from '@overlap/cli';
-import { toHex, writeKeyFile } from '@overlap/crypto';
+import { toHex } from '@overlap/crypto';
+import { writeKeyFile } from '@overlap/crypto/node';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { type AuditSession, runAuditSession } from './support/audit-session.js';
 import { cli } from './support/run-cli.js';

@@ -71,6 +71,34 @@ describe('checkWorkspace', () => {
     expect(messages).toHaveLength(4);
   });
 
+  test("keeps the pure packages and what crypto's main entry reaches off Node.js", () => {
+    fixture = mkdtempSync(join(tmpdir(), 'overlap-imports-'));
+    write('packages/files/package.json', manifest({}));
+    write('packages/crypto/package.json', manifest({ '@overlap/files': 'workspace:*' }));
+    write('packages/crypto/src/index.ts', "export { a } from './a.js';\n");
+    write('packages/crypto/src/a.ts', "import { cpus } from 'node:os';\nexport const a = cpus;\n");
+    // The Node.js entry may use all of Node.js: the main entry does not reach it.
+    write(
+      'packages/crypto/src/node/index.ts',
+      "import { writeFileAtomic } from '@overlap/files';\nimport 'node:worker_threads';\nexport const w = writeFileAtomic;\n",
+    );
+    write('packages/protocol/package.json', manifest({ '@overlap/crypto': 'workspace:*' }));
+    write(
+      'packages/protocol/src/index.ts',
+      "import { BatchPool } from '@overlap/crypto/node';\nimport { randomBytes } from 'node:crypto';\nexport const b = [BatchPool, randomBytes];\n",
+    );
+    write('packages/log/package.json', manifest({ '@overlap/files': 'workspace:*' }));
+    write('packages/log/src/index.ts', "export { writeFileAtomic } from '@overlap/files';\n");
+    const messages = checkWorkspace(fixture).map((v) => `${v.file}: ${v.message}`);
+    expect(messages.sort()).toEqual([
+      "packages/crypto/src/a.ts: crypto's main entry (src/index.ts, pure) reaches this file, which imports node:os",
+      'packages/log/package.json: @overlap/log may not depend on @overlap/files (DESIGN.md)',
+      'packages/log/src/index.ts: pure package log imports @overlap/files',
+      'packages/protocol/src/index.ts: pure package protocol imports @overlap/crypto/node',
+      'packages/protocol/src/index.ts: pure package protocol imports node:crypto',
+    ]);
+  });
+
   test('reports a cycle between packages', () => {
     fixture = mkdtempSync(join(tmpdir(), 'overlap-imports-'));
     write('packages/relay/package.json', manifest({ '@overlap/cli': 'workspace:*' }));

@@ -9,7 +9,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ForumAdmin, OverlapClient } from '@overlap/client';
-import { BatchPool, generateLabKeys, readKeyFile, writeKeyFile } from '@overlap/crypto';
+import { generateLabKeys } from '@overlap/crypto';
+import { BatchPool, readKeyFile, writeKeyFile } from '@overlap/crypto/node';
 import { initRelay, type RelayServer, startRelayServer } from '@overlap/relay';
 import { afterAll, expect, test } from 'vitest';
 

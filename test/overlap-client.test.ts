@@ -8,7 +8,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ForumAdmin, labIdentityOf, OverlapClient, parseLabIdentity, readIndicatorFile } from '@overlap/client';
-import { BatchPool, generateLabKeys, readKeyFile } from '@overlap/crypto';
+import { generateLabKeys } from '@overlap/crypto';
+import { BatchPool, readKeyFile } from '@overlap/crypto/node';
 import { initRelay, type RelayServer, startRelayServer } from '@overlap/relay';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 

@@ -11,7 +11,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ForumAdmin, RelayClient, runLabSession } from '@overlap/client';
-import { generateLabKeys, type LabKeys, readKeyFile, toHex } from '@overlap/crypto';
+import { generateLabKeys, type LabKeys, toHex } from '@overlap/crypto';
+import { readKeyFile } from '@overlap/crypto/node';
 import {
   type Checkpoint,
   leafHash,

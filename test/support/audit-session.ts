@@ -8,7 +8,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ForumAdmin, OverlapClient, RelayClient } from '@overlap/client';
-import { BatchPool, generateLabKeys, type LabKeys, readKeyFile } from '@overlap/crypto';
+import { generateLabKeys, type LabKeys } from '@overlap/crypto';
+import { BatchPool, readKeyFile } from '@overlap/crypto/node';
 import { homePaths, initRelay, type RelayServer, startRelayServer } from '@overlap/relay';
 
 export interface AuditSession {

@@ -5,7 +5,8 @@
  * (`--state-dir`, default `.overlap/lab`). Errors of the SDK become CLI errors with exit codes.
  */
 import { ClientError, OverlapClient, type OverlapClientOptions } from '@overlap/client';
-import { CryptoError, type LabKeys, readKeyFile } from '@overlap/crypto';
+import { CryptoError, type LabKeys } from '@overlap/crypto';
+import { readKeyFile } from '@overlap/crypto/node';
 import type { Command } from 'commander';
 import { CliError } from './errors.js';
 

@@ -16,7 +16,8 @@
  * the previous hop's key (LabSession checks the rest of its provenance), and result rows and aborts
  * must be envelopes of this session signed by the relay's key.
  */
-import { type BatchPool, equalBytes, fromHex, toHex } from '@overlap/crypto';
+import { equalBytes, fromHex, toHex } from '@overlap/crypto';
+import type { BatchPool } from '@overlap/crypto/node';
 import {
   type CborValue,
   type ChainState,

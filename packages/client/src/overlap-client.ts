@@ -9,7 +9,10 @@
  */
 
 import { join } from 'node:path';
-import { type BatchPool, keyId as keyIdOf, type LabKeys, toHex } from '@overlap/crypto';
+import { keyId as keyIdOf, type LabKeys, toHex } from '@overlap/crypto';
+// A lab's process runs on Node.js's crypto: the native backend, node:crypto's SHA-256, worker threads.
+import '@overlap/crypto/node';
+import type { BatchPool } from '@overlap/crypto/node';
 import { type NoteVerifier, parseVerifierKey } from '@overlap/log';
 import {
   type CborValue,

@@ -1,6 +1,7 @@
 /**
  * The narrow interface both implementations of the ciphersuite satisfy: a native one (libsodium
- * through sodium-native, node:crypto) and a portable one (@noble/curves, runs in a browser).
+ * through sodium-native, node:crypto; in the Node.js entry, node/native-backend.ts) and a portable
+ * one (@noble/curves, runs in a browser).
  * The same tests and vectors run against both, and property tests require byte-identical output.
  *
  * Backends take already-validated inputs (lengths checked by the callers in suite.ts and
@@ -8,6 +9,15 @@
  */
 
 export type BackendName = 'native' | 'portable';
+
+/** Which backend a caller asks for: one by name, or `auto` (native where it is available). */
+export type BackendPreference = BackendName | 'auto';
+
+export const BACKEND_PREFERENCES: readonly BackendPreference[] = ['auto', 'native', 'portable'];
+
+export function isBackendPreference(value: unknown): value is BackendPreference {
+  return (BACKEND_PREFERENCES as readonly unknown[]).includes(value);
+}
 
 export interface CryptoBackend {
   readonly name: BackendName;

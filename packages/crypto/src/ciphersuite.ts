@@ -15,5 +15,8 @@ export const HASH_TO_CURVE_SUITE = 'curve25519_XMD:SHA-512_ELL2_NU_';
 /** RFC 9380 domain separation tag: binds every hashed indicator to this ciphersuite. */
 export const HASH_TO_GROUP_DST = `${CIPHERSUITE_ID}-CS01-with-${HASH_TO_CURVE_SUITE}`;
 
+/** HASH_TO_GROUP_DST as the bytes the backends take. */
+export const HASH_TO_GROUP_DST_BYTES: Uint8Array = new TextEncoder().encode(HASH_TO_GROUP_DST);
+
 /** Length in bytes of a curve point (an X25519 u-coordinate), a blinding key and a tag. */
 export const POINT_LENGTH = 32;

@@ -1,13 +1,23 @@
-export type { BackendName, CryptoBackend } from './backend.js';
-export type { BackendPreference, BackendSelection } from './backend-select.js';
-export { BACKEND_ENV_VAR, getBackend, selectBackend } from './backend-select.js';
+/**
+ * `@overlap/crypto`: ciphersuite OVERLAP-V1 (spec/ciphersuite.md) on the portable backend, with no
+ * Node.js built-in anywhere below it, so it loads in a browser. On Node.js, import
+ * `@overlap/crypto/node` once for the native backend, worker threads and key files on disk.
+ */
+export type { BackendName, BackendPreference, CryptoBackend } from './backend.js';
+export type { BackendSelection } from './backend-select.js';
+export { getBackend, selectBackend } from './backend-select.js';
 export type { BatchOptions, BatchProgress, IndicatorInput, ItemSource } from './batch/batch.js';
 export { blindBatch, hashAndBlindBatch, hashToGroupBatch } from './batch/batch.js';
-export type { BatchPoolOptions } from './batch/batch-pool.js';
-export { BatchPool } from './batch/batch-pool.js';
+export type { BatchRunner } from './batch/runner.js';
 export { BlindingKey } from './blinding-key.js';
 export { assertBytes, assertLength, concatBytes, isAllZero, wipe } from './bytes.js';
-export { CIPHERSUITE_ID, HASH_TO_CURVE_SUITE, HASH_TO_GROUP_DST, POINT_LENGTH } from './ciphersuite.js';
+export {
+  CIPHERSUITE_ID,
+  HASH_TO_CURVE_SUITE,
+  HASH_TO_GROUP_DST,
+  HASH_TO_GROUP_DST_BYTES,
+  POINT_LENGTH,
+} from './ciphersuite.js';
 export { sha256 } from './digest.js';
 export { equalBytes } from './equal-bytes.js';
 export type { CryptoErrorCode, CryptoErrorDetails } from './errors.js';
@@ -27,8 +37,6 @@ export {
 } from './identity.js';
 export type { DecodeKeyFileOptions, EncodeKeyFileOptions, ScryptParams } from './key-file-format.js';
 export { DEFAULT_SCRYPT, decodeKeyFile, encodeKeyFile, KEY_FILE_TYPE, KEY_FILE_VERSION } from './key-file-format.js';
-export type { ReadKeyFileOptions, WriteKeyFileOptions } from './key-file-io.js';
-export { readKeyFile, writeKeyFile } from './key-file-io.js';
 export type { LabKeys } from './lab-keys.js';
 export { createLabKeys, generateLabKeys } from './lab-keys.js';
 export { findUnsafeTag, isCanonicalEncoding, isLowOrderEncoding, LOW_ORDER_ENCODINGS } from './low-order.js';
@@ -42,4 +50,4 @@ export {
   sealingPublicKey,
 } from './sealed-box.js';
 export type { SuiteOptions } from './suite.js';
-export { blind, HASH_TO_GROUP_DST_BYTES, hashAndBlind, hashToGroup } from './suite.js';
+export { blind, hashAndBlind, hashToGroup } from './suite.js';

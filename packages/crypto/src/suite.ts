@@ -9,15 +9,13 @@ import type { CryptoBackend } from './backend.js';
 import { type BackendPreference, getBackend } from './backend-select.js';
 import type { BlindingKey } from './blinding-key.js';
 import { assertLength } from './bytes.js';
-import { HASH_TO_GROUP_DST, POINT_LENGTH } from './ciphersuite.js';
+import { HASH_TO_GROUP_DST_BYTES, POINT_LENGTH } from './ciphersuite.js';
 import { hashToGroupMessage } from './hash-input.js';
 
 export interface SuiteOptions {
   /** Which implementation to use; default: OVERLAP_CRYPTO_BACKEND or `auto`. */
   backend?: BackendPreference;
 }
-
-export const HASH_TO_GROUP_DST_BYTES: Uint8Array = new TextEncoder().encode(HASH_TO_GROUP_DST);
 
 /** hash_to_group(kind, value): a 32-byte u-coordinate (little-endian). */
 export function hashToGroup(kind: string, value: string, options: SuiteOptions = {}): Uint8Array {

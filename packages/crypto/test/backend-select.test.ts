@@ -2,8 +2,9 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, test } from 'vitest';
-import { BACKEND_ENV_VAR, hashToGroup, selectBackend } from '../src/index.js';
-import { loadNativeBackend } from '../src/native-backend.js';
+import { hashToGroup, selectBackend } from '../src/index.js';
+import { BACKEND_ENV_VAR } from '../src/node/index.js';
+import { loadNativeBackend } from '../src/node/native-backend.js';
 import { hex } from './backends.js';
 
 const missingAddon = () => loadNativeBackend('sodium-native-that-does-not-exist');
@@ -55,18 +56,30 @@ describe('backend selection', () => {
   });
 });
 
+/** Runs `script` in a fresh Node process on the TypeScript sources; `preload` goes first. */
+async function runNode(script: string, preload: string[] = []): Promise<{ stdout: string; stderr: string }> {
+  const loaders = preload.flatMap((url) => ['--import', url]);
+  return promisify(execFile)(
+    process.execPath,
+    [...loaders, '--import', 'tsx', '--conditions=@overlap/source', '--input-type=module', '-e', script],
+    { cwd: fileURLToPath(new URL('..', import.meta.url)), env: { ...process.env, [BACKEND_ENV_VAR]: '' } },
+  );
+}
+
+const MAIN = JSON.stringify(new URL('../src/index.ts', import.meta.url).href);
+const NODE = JSON.stringify(new URL('../src/node/index.ts', import.meta.url).href);
+
 test('a process whose native addon fails to load still hashes, after one warning line on stderr', async () => {
   // A real Node process in which loading the sodium-native addon fails (its resolution throws).
   const register = `data:text/javascript,${encodeURIComponent(
     "import Module from 'node:module'; const resolve = Module._resolveFilename; Module._resolveFilename = function (request, ...rest) { if (request === 'sodium-native') throw new Error('addon missing in this test'); return resolve.call(this, request, ...rest); };",
   )}`;
-  const script = `import { hashToGroup, toHex } from ${JSON.stringify(new URL('../src/index.ts', import.meta.url).href)};
+  const { stdout, stderr } = await runNode(
+    `import { hashToGroup, toHex } from ${MAIN};
+    import ${NODE};
     console.log(toHex(hashToGroup('email', 'a@b.example')));
-    console.log(toHex(hashToGroup('email', 'c@d.example')));`;
-  const { stdout, stderr } = await promisify(execFile)(
-    process.execPath,
-    ['--import', register, '--import', 'tsx', '--conditions=@overlap/source', '--input-type=module', '-e', script],
-    { cwd: fileURLToPath(new URL('..', import.meta.url)), env: { ...process.env, [BACKEND_ENV_VAR]: '' } },
+    console.log(toHex(hashToGroup('email', 'c@d.example')));`,
+    [register],
   );
   expect(stdout.trim().split('\n')).toEqual([
     hex(hashToGroup('email', 'a@b.example')),
@@ -74,4 +87,21 @@ test('a process whose native addon fails to load still hashes, after one warning
   ]);
   expect(stderr.trim().split('\n')).toHaveLength(1);
   expect(stderr).toContain('using the portable backend');
+});
+
+test('without @overlap/crypto/node a process has the portable backend only: auto is portable, silently; native is BACKEND_UNAVAILABLE', async () => {
+  const { stdout, stderr } = await runNode(
+    `import { getBackend, hashToGroup, selectBackend, toHex } from ${MAIN};
+    let forced;
+    try { selectBackend({ preference: 'native' }); forced = 'native'; } catch (error) { forced = error.code; }
+    const viaEnvironment = (process.env.OVERLAP_CRYPTO_BACKEND = 'native', getBackend().name);
+    console.log(JSON.stringify({ auto: getBackend().name, forced, viaEnvironment, hash: toHex(hashToGroup('email', 'a@b.example')) }));`,
+  );
+  expect(JSON.parse(stdout)).toEqual({
+    auto: 'portable',
+    forced: 'BACKEND_UNAVAILABLE',
+    viaEnvironment: 'portable', // the main entry does not read the environment
+    hash: hex(hashToGroup('email', 'a@b.example', { backend: 'native' })),
+  });
+  expect(stderr).toBe('');
 });

@@ -1,6 +1,11 @@
-/** Both implementations, so that every vector and law runs against each (voprf-ts style). */
+/**
+ * Both implementations, so that every vector and law runs against each (voprf-ts style). Importing
+ * this installs the Node.js platform (as `@overlap/crypto/node` does), so `{ backend: 'native' }`
+ * is there for the tests that name it.
+ */
 import type { BackendName, CryptoBackend } from '../src/backend.js';
-import { loadNativeBackend } from '../src/native-backend.js';
+import '../src/node/install.js';
+import { loadNativeBackend } from '../src/node/native-backend.js';
 import { portableBackend } from '../src/portable-backend.js';
 
 export const nativeBackend = loadNativeBackend();

@@ -1,5 +1,4 @@
 import { describe, expect, test } from 'vitest';
-import { WorkerPool } from '../src/batch/worker-pool.js';
 import {
   BlindingKey,
   blind,
@@ -10,6 +9,7 @@ import {
   hashToGroupBatch,
   type IndicatorInput,
 } from '../src/index.js';
+import { WorkerPool } from '../src/node/worker-pool.js';
 import { hex } from './backends.js';
 
 const items = (n: number, offset = 0): IndicatorInput[] =>

@@ -1,12 +1,16 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect } from 'vitest';
+import { portableEqualBytes } from '../src/equal-bytes.js';
 import { CryptoError, equalBytes } from '../src/index.js';
+import '../src/node/install.js'; // equalBytes is node:crypto's timingSafeEqual from here on
 
 describe('equalBytes', () => {
   test.prop([fc.uint8Array({ maxLength: 64 }), fc.uint8Array({ maxLength: 64 })])(
-    'agrees with Buffer.equals on arbitrary inputs',
+    'agrees with Buffer.equals on arbitrary inputs, on Node.js and portably',
     (a, b) => {
-      expect(equalBytes(a, b)).toBe(Buffer.from(a).equals(Buffer.from(b)));
+      const equal = Buffer.from(a).equals(Buffer.from(b));
+      expect(equalBytes(a, b)).toBe(equal);
+      if (a.length === b.length) expect(portableEqualBytes(a, b)).toBe(equal);
     },
   );
 
@@ -18,6 +22,7 @@ describe('equalBytes', () => {
       b[i] = ((b[i] ?? 0) + delta) & 0xff;
       expect(equalBytes(a, a.slice())).toBe(true);
       expect(equalBytes(a, b)).toBe(false);
+      expect([portableEqualBytes(a, a.slice()), portableEqualBytes(a, b)]).toEqual([true, false]);
     },
   );
 

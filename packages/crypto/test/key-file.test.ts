@@ -3,15 +3,8 @@ import { chmod, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import {
-  CryptoError,
-  decodeKeyFile,
-  encodeKeyFile,
-  generateLabKeys,
-  type LabKeys,
-  readKeyFile,
-  writeKeyFile,
-} from '../src/index.js';
+import { CryptoError, decodeKeyFile, encodeKeyFile, generateLabKeys, type LabKeys } from '../src/index.js';
+import { readKeyFile, writeKeyFile } from '../src/node/index.js';
 import { hex } from './backends.js';
 
 // Cheap scrypt parameters keep the suite fast; one test below uses the defaults.

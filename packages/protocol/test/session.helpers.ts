@@ -1,4 +1,9 @@
-/** Shared by the session tests: lab identities and the plaintext truth, computed directly. */
+/**
+ * Shared by the session tests: lab identities and the plaintext truth, computed directly. Importing
+ * it installs @overlap/crypto's Node.js platform, so the session tests run on the native backend
+ * (and name both backends where they compare them), as a lab's process does.
+ */
+import '@overlap/crypto/node';
 import type { RevealPolicy } from '../src/index.js';
 
 export const labIds = (n: number) => Array.from({ length: n }, (_, i) => (i + 1).toString(16).padStart(32, '0'));

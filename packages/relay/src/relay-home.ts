@@ -10,15 +10,8 @@
  */
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import {
-  assertPublicKey,
-  generateLabKeys,
-  keyId,
-  type LabKeys,
-  readKeyFile,
-  toHex,
-  writeKeyFile,
-} from '@overlap/crypto';
+import { assertPublicKey, generateLabKeys, keyId, type LabKeys, toHex } from '@overlap/crypto';
+import { readKeyFile, writeKeyFile } from '@overlap/crypto/node';
 import { makePrivateDirectory } from '@overlap/files';
 import { RelayError } from './errors.js';
 import { type Db, getMeta, openDatabase, setMeta } from './store/database.js';

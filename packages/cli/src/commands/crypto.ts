@@ -20,6 +20,7 @@ import {
   hashToGroupBatch,
   toHex,
 } from '@overlap/crypto';
+import '@overlap/crypto/node'; // the filter runs on the native backend and every core
 import type { Command } from 'commander';
 import { CliError } from '../errors.js';
 import { LineWriter, type NumberedLine, numberedLines, type ProgramIo } from '../io.js';

@@ -11,7 +11,8 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { ForumAdmin, labIdentityOf, OverlapClient, parseLabIdentity } from '@overlap/client';
-import { CryptoError, generateLabKeys, writeKeyFile } from '@overlap/crypto';
+import { CryptoError, generateLabKeys } from '@overlap/crypto';
+import { writeKeyFile } from '@overlap/crypto/node';
 import { LAB_ID_PATTERN } from '@overlap/protocol';
 import type { Command } from 'commander';
 import { CliError } from '../errors.js';

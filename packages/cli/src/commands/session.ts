@@ -16,7 +16,7 @@ import { appendFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { SessionResults } from '@overlap/client';
 import { type LabProgress, readIndicatorFile } from '@overlap/client';
-import { BatchPool } from '@overlap/crypto';
+import { BatchPool } from '@overlap/crypto/node';
 import { makePrivateDirectory } from '@overlap/files';
 import { INDICATOR_KIND_NAMES } from '@overlap/indicators';
 import { formatRevealPolicy } from '@overlap/protocol';

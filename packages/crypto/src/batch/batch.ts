@@ -6,17 +6,21 @@
  * stays near (maxChunksInFlight + 1) × chunkSize items whatever the set's size, provided the
  * caller consumes the results as they come (the generator never reads ahead of its consumer).
  *
- * Work runs on `workers` worker threads (default: one per core); `workers: 0` computes on the
- * calling thread (for environments without worker_threads, and as a reference in tests).
+ * Work runs on the caller's `pool` (a `BatchRunner`: a `BatchPool` of @overlap/crypto/node, kept
+ * for several batches), else on `workers` threads of its own: on Node.js with @overlap/crypto/node
+ * imported, one per core by default; elsewhere (a browser) on the calling thread, as `workers: 0`
+ * always is (the reference in tests).
  * `signal` cancels: the generator rejects with the signal's reason, stops reading its source, and
- * stops its own workers at once (chunks already queued on a shared `BatchPool` still finish there).
+ * stops its own workers at once (chunks already queued on a shared pool still finish there).
  */
-import type { BackendPreference } from '../backend-select.js';
+import type { BackendPreference } from '../backend.js';
+import { getBackend } from '../backend-select.js';
 import type { BlindingKey } from '../blinding-key.js';
 import { assertLength } from '../bytes.js';
 import { CryptoError } from '../errors.js';
-import { BatchPool, type BatchPoolOptions } from './batch-pool.js';
+import { currentPlatform } from '../platform.js';
 import { type ChunkOperation, type ChunkTask, chunkLength } from './chunk.js';
+import { type BatchRunner, inlineRunner } from './runner.js';
 
 export interface IndicatorInput {
   kind: string;
@@ -39,10 +43,13 @@ export interface BatchProgress {
 export interface BatchOptions {
   /**
    * Workers to use, kept open after the batch (the caller closes it). Without one, the batch
-   * starts its own pool from `workers` and `backend` and closes it at the end.
+   * starts its own from `workers` and `backend` and closes it at the end.
    */
-  pool?: BatchPool;
-  /** Worker threads; default one per core (os.availableParallelism()); 0 computes in this thread. */
+  pool?: BatchRunner;
+  /**
+   * Worker threads; 0 computes in this thread. Default: one per core on Node.js with
+   * @overlap/crypto/node imported (os.availableParallelism()), else 0.
+   */
   workers?: number;
   /**
    * Items per chunk sent to a worker; default 256: a few milliseconds of work, large enough that
@@ -90,7 +97,7 @@ async function* runBatch(
   options: BatchOptions,
 ): AsyncGenerator<Uint8Array> {
   const ownPool = options.pool === undefined;
-  const pool = options.pool ?? new BatchPool(poolOptions(options));
+  const pool = options.pool ?? startRunner(options);
   const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
   const maxInFlight = options.maxChunksInFlight ?? Math.max(4, 4 * pool.workers);
   const { signal, onProgress } = options;
@@ -197,11 +204,15 @@ async function readChunk(
   return { operation, firstIndex, kinds, values };
 }
 
-function poolOptions(options: BatchOptions): BatchPoolOptions {
-  const out: BatchPoolOptions = {};
-  if (options.workers !== undefined) out.workers = options.workers;
-  if (options.backend !== undefined) out.backend = options.backend;
-  return out;
+/** The batch's own runner: the platform's threads, or the calling thread where there are none. */
+function startRunner(options: BatchOptions): BatchRunner {
+  if (options.workers !== undefined) assertCount(options.workers, 0, 'workers');
+  const backend = getBackend(options.backend);
+  if (options.workers === 0) return inlineRunner(backend);
+  const startWorkers = currentPlatform().startWorkers;
+  if (startWorkers !== undefined) return startWorkers({ workers: options.workers, backend });
+  if (options.workers === undefined) return inlineRunner(backend);
+  throw new CryptoError('WORKER_FAILED', 'batch worker threads need Node.js and @overlap/crypto/node imported');
 }
 
 type SourceIterator = { sync: true; iterator: Iterator<unknown> } | { sync: false; iterator: AsyncIterator<unknown> };

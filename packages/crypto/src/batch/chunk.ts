@@ -4,9 +4,9 @@
  */
 import type { CryptoBackend } from '../backend.js';
 import { isAllZero } from '../bytes.js';
+import { HASH_TO_GROUP_DST_BYTES } from '../ciphersuite.js';
 import { CryptoError, type CryptoErrorCode } from '../errors.js';
 import { hashToGroupMessage } from '../hash-input.js';
-import { HASH_TO_GROUP_DST_BYTES } from '../suite.js';
 
 export type ChunkOperation = 'hash' | 'hash-blind' | 'blind';
 

@@ -5,7 +5,7 @@
  * sees it, exactly as the relay's shell does. Every message the relay receives and sends can be
  * observed (for leakage tests), and the time of each phase is measured.
  */
-import { type BackendPreference, type BatchPool, generateSigningKeyPair } from '@overlap/crypto';
+import { type BackendPreference, type BatchRunner, generateSigningKeyPair } from '@overlap/crypto';
 import type { CborValue } from '../cbor.js';
 import { type MessageType, openEnvelope } from '../envelope.js';
 import { type ChainState, checkChain, EnvelopeChain } from '../envelope-chain.js';
@@ -19,7 +19,7 @@ export interface InMemoryLab {
 }
 
 export interface InMemoryOptions {
-  pool?: BatchPool;
+  pool?: BatchRunner;
   backend?: BackendPreference;
   chunkSize?: number;
   /** Called with every message the relay receives (from which lab). */

@@ -10,7 +10,7 @@
  */
 import {
   type BackendPreference,
-  type BatchPool,
+  type BatchRunner,
   BlindingKey,
   blindBatch,
   equalBytes,
@@ -57,8 +57,8 @@ export interface LabSessionOptions {
   sets: Record<string, readonly string[]>;
   /** Tags per chunk (default 4096). */
   chunkSize?: number;
-  /** Worker pool for hashing and blinding (default: compute on the calling thread). */
-  pool?: BatchPool;
+  /** Where to hash and blind: a BatchPool of @overlap/crypto/node (default: on the calling thread). */
+  pool?: BatchRunner;
   /** Crypto backend when no pool is given (default: OVERLAP_CRYPTO_BACKEND or auto). */
   backend?: BackendPreference;
   /**
@@ -89,7 +89,7 @@ export class LabSession {
   readonly #shuffled = new Map<string, string[]>();
   readonly #results = new Map<string, LabResult[]>();
   readonly #chunkSize: number;
-  readonly #pool: BatchPool | undefined;
+  readonly #pool: BatchRunner | undefined;
   readonly #backend: BackendPreference | undefined;
   readonly #sessionId: Uint8Array;
   readonly #publicKeyOf: (keyId: string) => Uint8Array | undefined;

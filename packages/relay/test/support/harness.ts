@@ -9,7 +9,8 @@ import { request as httpRequest } from 'node:http';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateLabKeys, type LabKeys, readKeyFile } from '@overlap/crypto';
+import { generateLabKeys, type LabKeys } from '@overlap/crypto';
+import { readKeyFile } from '@overlap/crypto/node';
 import {
   type CborValue,
   decodeDeterministic,

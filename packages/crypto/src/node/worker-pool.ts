@@ -7,9 +7,9 @@
  * file, each worker first registers tsx's loader, then imports the `.ts` entry.
  */
 import { Worker } from 'node:worker_threads';
+import { type ChunkTask, failureToError } from '../batch/chunk.js';
 import { CryptoError } from '../errors.js';
-import { type ChunkTask, failureToError } from './chunk.js';
-import type { WorkerInit, WorkerReply, WorkerRequest } from './worker-entry.js';
+import type { WorkerInit, WorkerReply, WorkerRequest } from './worker-messages.js';
 
 interface Slot {
   worker: Worker;

@@ -1,14 +1,15 @@
 /**
- * A reusable set of batch workers. Starting worker threads costs tens to hundreds of
- * milliseconds, so a job that runs several batches (its own set, then every hop it owes other
- * labs) keeps one `BatchPool` and passes it to each batch call. Workers start on first use;
- * `close()` (or `await using`) stops them. `workers: 0` computes on the calling thread.
+ * A reusable set of batch workers on Node.js worker threads. Starting worker threads costs tens to
+ * hundreds of milliseconds, so a job that runs several batches (its own set, then every hop it owes
+ * other labs) keeps one `BatchPool` and passes it to each batch call as its `pool`. Workers start on
+ * first use; `close()` (or `await using`) stops them. `workers: 0` computes on the calling thread.
  */
 import { availableParallelism } from 'node:os';
-import type { CryptoBackend } from '../backend.js';
-import { type BackendPreference, getBackend } from '../backend-select.js';
+import type { BackendPreference, CryptoBackend } from '../backend.js';
+import { getBackend } from '../backend-select.js';
+import type { ChunkTask } from '../batch/chunk.js';
+import { type BatchRunner, inlineRunner } from '../batch/runner.js';
 import { CryptoError } from '../errors.js';
-import { type ChunkTask, computeChunk } from './chunk.js';
 import { WorkerPool } from './worker-pool.js';
 
 export interface BatchPoolOptions {
@@ -17,10 +18,11 @@ export interface BatchPoolOptions {
   backend?: BackendPreference;
 }
 
-export class BatchPool {
+export class BatchPool implements BatchRunner {
   readonly workers: number;
   readonly backend: CryptoBackend;
   #pool: WorkerPool | undefined;
+  readonly #inline: BatchRunner;
   #closed = false;
 
   constructor(options: BatchPoolOptions = {}) {
@@ -30,12 +32,13 @@ export class BatchPool {
     }
     this.workers = workers;
     this.backend = getBackend(options.backend);
+    this.#inline = inlineRunner(this.backend);
   }
 
   /** Computes one chunk; `key`, when given, is copied to the worker and zeroed there after use. */
   run(task: ChunkTask, key: Uint8Array | undefined): Promise<Uint8Array> {
     if (this.#closed) return Promise.reject(new CryptoError('WORKER_FAILED', 'this batch pool is closed'));
-    if (this.workers === 0) return Promise.resolve().then(() => computeChunk(this.backend, key, task));
+    if (this.workers === 0) return this.#inline.run(task, key);
     this.#pool ??= new WorkerPool(this.workers, { backend: this.backend.name });
     return this.#pool.run(task, key);
   }

@@ -1,5 +1,5 @@
 /**
- * Lab key files on disk (the format is key-file-format.ts).
+ * Lab key files on disk (spec/ciphersuite.md §7; the format, which is pure, is key-file-format.ts).
  *
  * Writing is @overlap/files' atomic write: a temporary file of mode 0600 (exactly, whatever the
  * umask) in the same directory, flushed, then linked into place (or, with `overwrite`, renamed over
@@ -12,14 +12,14 @@
 import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { FilesError, writeFileAtomic } from '@overlap/files';
-import { CryptoError } from './errors.js';
+import { CryptoError } from '../errors.js';
 import {
   type DecodeKeyFileOptions,
   decodeKeyFile,
   type EncodeKeyFileOptions,
   encodeKeyFile,
-} from './key-file-format.js';
-import type { LabKeys } from './lab-keys.js';
+} from '../key-file-format.js';
+import type { LabKeys } from '../lab-keys.js';
 
 /** A key file is a few hundred bytes; anything far larger is not one. */
 const MAX_KEY_FILE_BYTES = 64 * 1024;

@@ -18,9 +18,9 @@
  */
 import { createPrivateKey, createPublicKey, sign as nodeSign, verify as nodeVerify } from 'node:crypto';
 import { createRequire } from 'node:module';
-import type { CryptoBackend } from './backend.js';
-import { CryptoError } from './errors.js';
-import { edwardsToMontgomeryU, reduceBigEndianModP } from './field25519.js';
+import type { CryptoBackend } from '../backend.js';
+import { CryptoError } from '../errors.js';
+import { edwardsToMontgomeryU, reduceBigEndianModP } from '../field25519.js';
 
 interface Sodium {
   crypto_hash_sha512(out: Uint8Array, input: Uint8Array): void;

@@ -5,21 +5,10 @@
  * pool can serve several sessions' keys.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { BackendName } from '../backend.js';
 import { selectBackend } from '../backend-select.js';
-import { type ChunkTask, computeChunk, errorToFailure } from './chunk.js';
-
-export interface WorkerInit {
-  backend: BackendName;
-}
-
-export type WorkerRequest =
-  | { type: 'task'; id: number; task: ChunkTask; key: Uint8Array | undefined }
-  | { type: 'close' };
-
-export type WorkerReply =
-  | { type: 'result'; id: number; results: Uint8Array }
-  | { type: 'failure'; id: number; failure: ReturnType<typeof errorToFailure> };
+import { computeChunk, errorToFailure } from '../batch/chunk.js';
+import './install.js'; // this thread's own platform: the native backend loads here too
+import type { WorkerInit, WorkerReply, WorkerRequest } from './worker-messages.js';
 
 const init = workerData as WorkerInit;
 // The parent already chose (and warned about) the backend: no second warning from here.

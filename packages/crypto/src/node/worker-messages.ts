@@ -1,0 +1,19 @@
+/**
+ * The messages between a batch pool (worker-pool.ts) and its worker threads (worker-entry.ts), in
+ * one place so that neither side imports the other.
+ */
+import type { BackendName } from '../backend.js';
+import type { ChunkFailure, ChunkTask } from '../batch/chunk.js';
+
+/** What a worker starts with: the backend the parent chose (and warned about, if it fell back). */
+export interface WorkerInit {
+  backend: BackendName;
+}
+
+export type WorkerRequest =
+  | { type: 'task'; id: number; task: ChunkTask; key: Uint8Array | undefined }
+  | { type: 'close' };
+
+export type WorkerReply =
+  | { type: 'result'; id: number; results: Uint8Array }
+  | { type: 'failure'; id: number; failure: ChunkFailure };
