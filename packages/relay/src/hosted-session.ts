@@ -5,19 +5,13 @@
  * final tags do not stay in memory.
  */
 import { toHex } from '@overlap/crypto';
-import { RelaySession, type RelaySessionState, type SessionProposal, type TagChunk } from '@overlap/protocol';
-
-export interface SessionSummary {
-  session: Uint8Array;
-  proposal: number;
-  proposal_envelope: Uint8Array;
-  labs: string[];
-  joined: string[];
-  state: RelaySessionState;
-  deadline: number;
-  waiting_on: string[];
-  abort?: { reason: string; culprit?: string };
-}
+import {
+  RelaySession,
+  type RelaySessionState,
+  type SessionProposal,
+  type SessionStatus,
+  type TagChunk,
+} from '@overlap/protocol';
 
 export class HostedSession {
   readonly id: Uint8Array;
@@ -73,7 +67,8 @@ export class HostedSession {
     return `${chunk.owner}|${chunk.kind}|${chunk.hop}|${chunk.first}`;
   }
 
-  summary(): SessionSummary {
+  /** The session's status as `GET /v1/sessions/{id}` answers it (spec/relay-api.md §3). */
+  summary(): SessionStatus {
     const abort = this.#final?.abort ?? this.engine?.abortReason;
     return {
       session: this.id,

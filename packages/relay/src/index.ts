@@ -1,7 +1,5 @@
 export type { RelayErrorCode, RelayHttpErrorCode, RelayOperatorErrorCode } from './errors.js';
 export { HTTP_ERROR_CODES, httpStatusOf, RelayError } from './errors.js';
-export type { FsckProgress, FsckReport } from './fsck.js';
-export { fsckRelay } from './fsck.js';
 export { ROUTES } from './http/routes.js';
 export type { RelayLimits } from './limits.js';
 export { DEFAULT_LIMITS } from './limits.js';
@@ -10,3 +8,5 @@ export type { InitOptions, InitResult } from './relay-home.js';
 export { DEFAULT_DB_PATH, homePaths, initRelay } from './relay-home.js';
 export type { RelayServer, RelayServerOptions } from './server.js';
 export { RELAY_VERSION, startRelayServer } from './server.js';
+export type { FsckProgress, FsckReport } from './store/fsck.js';
+export { fsckRelay } from './store/fsck.js';

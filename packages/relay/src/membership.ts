@@ -10,7 +10,7 @@ import { checkMessage } from './protocol-errors.js';
 /** The session id under which admin envelopes are sent: 16 zero bytes. */
 export const MEMBERSHIP_SESSION = new Uint8Array(16);
 
-export interface Member {
+export interface EnrolledKey {
   keyId: string;
   lab: string;
   name: string;
@@ -28,7 +28,7 @@ export type KeyStanding = 'ok' | 'unknown' | 'revoked' | 'expired' | 'not_yet_va
 export class Membership {
   readonly adminKeyId: string;
   readonly adminKey: Uint8Array;
-  readonly #members = new Map<string, Member>();
+  readonly #members = new Map<string, EnrolledKey>();
   /** Index and bytes of every admin envelope, in log order (what GET /v1/membership serves). */
   readonly entries: { index: number; envelope: Uint8Array }[] = [];
 
@@ -84,18 +84,18 @@ export class Membership {
       });
     } else {
       const r = parseMessage('revocation', opened.payload) as Revocation;
-      const member = this.#members.get(r.key) as Member;
+      const member = this.#members.get(r.key) as EnrolledKey;
       member.revokedFrom = r.effective;
       member.revocationReason = r.reason;
     }
     this.entries.push({ index, envelope: opened.bytes });
   }
 
-  get(id: string): Member | undefined {
+  get(id: string): EnrolledKey | undefined {
     return this.#members.get(id);
   }
 
-  list(): Member[] {
+  list(): EnrolledKey[] {
     return [...this.#members.values()];
   }
 

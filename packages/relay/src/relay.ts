@@ -9,7 +9,7 @@
  * crash is exactly what it had acknowledged.
  */
 import { sha256, toHex } from '@overlap/crypto';
-import type { MerkleTree, Receipt } from '@overlap/log';
+import type { Receipt } from '@overlap/log';
 import {
   type ChainState,
   type MessageType,
@@ -25,21 +25,20 @@ import { HostedSession } from './hosted-session.js';
 import type { RelayLimits } from './limits.js';
 import { MEMBERSHIP_SESSION, type Membership } from './membership.js';
 import { checkMessage, envelopeError } from './protocol-errors.js';
-import type { BlobFiles } from './store/blob-files.js';
-import type { Db } from './store/database.js';
-import type { InboxItem, LogWriter, NewEntry, NonceUse } from './store/log-writer.js';
+import type { InboxWrite, LogWriter, NewEntry, NonceUse } from './store/log-writer.js';
 
-export interface RelayIdentity {
+/** What anyone may know of the relay's identity: its key (id) and its log's origin. */
+export interface RelayPublicIdentity {
   keyId: string;
   publicKey: Uint8Array;
-  secretKey: Uint8Array;
   origin: string;
 }
 
+export interface RelayIdentity extends RelayPublicIdentity {
+  secretKey: Uint8Array;
+}
+
 export interface RelayCoreOptions {
-  db: Db;
-  blobs: BlobFiles;
-  tree: MerkleTree;
   writer: LogWriter;
   membership: Membership;
   identity: RelayIdentity;
@@ -54,23 +53,55 @@ export interface Accepted {
 }
 
 export class RelayCore {
-  readonly options: RelayCoreOptions;
+  readonly #options: RelayCoreOptions;
   readonly sessions = new Map<string, HostedSession>();
   /** "session hex|sender" -> last accepted envelope. */
   readonly chains = new Map<string, ChainState>();
+  readonly identity: RelayPublicIdentity;
 
   constructor(options: RelayCoreOptions) {
-    this.options = options;
+    this.#options = options;
+    const { keyId, publicKey, origin } = options.identity;
+    this.identity = { keyId, publicKey, origin };
   }
 
   get membership(): Membership {
-    return this.options.membership;
+    return this.#options.membership;
+  }
+
+  get limits(): Readonly<RelayLimits> {
+    return this.#options.limits;
+  }
+
+  /** The relay's clock, in milliseconds. */
+  now(): number {
+    return this.#options.now();
+  }
+
+  /** The latest signed checkpoint: what the relay has committed. */
+  get latest(): { size: number; note: string } {
+    return this.#options.writer.latest;
+  }
+
+  /** Whether this request nonce was used by this key (committed or in the next commit). */
+  nonceUsed(keyId: string, nonce: string): boolean {
+    return this.#options.writer.nonceUsed(keyId, nonce);
+  }
+
+  /** Resolves when every write queued so far is committed (before shutting down). */
+  drain(): Promise<void> {
+    return this.#options.writer.drain();
+  }
+
+  /** Stops every session's deadline timer (on shutdown). */
+  stopDeadlines(): void {
+    for (const session of this.sessions.values()) if (session.timer) clearTimeout(session.timer);
   }
 
   /** Public key of any sender the relay knows: the admin, an enrolled lab, or itself. */
   publicKeyOf = (id: string): Uint8Array | undefined => {
     if (id === this.membership.adminKeyId) return this.membership.adminKey;
-    if (id === this.options.identity.keyId) return this.options.identity.publicKey;
+    if (id === this.#options.identity.keyId) return this.#options.identity.publicKey;
     return this.membership.signingKeyOf(id);
   };
 
@@ -92,7 +123,7 @@ export class RelayCore {
     if (problem !== undefined) throw new RelayError('PROTOCOL_VIOLATION', problem);
     this.#checkChain(opened);
     this.#advanceChain(opened);
-    const { indices, committed } = this.options.writer.append([this.#entry(opened)], auth);
+    const { indices, committed } = this.#options.writer.append([this.#entry(opened)], auth);
     this.membership.apply(opened, indices[0] as number);
     return this.#acknowledge(indices[0] as number, committed);
   }
@@ -115,15 +146,15 @@ export class RelayCore {
     if (!proposal.labs.includes(opened.header.sender)) {
       throw new RelayError('NOT_A_SESSION_LAB', 'a lab may only propose a session it is in');
     }
-    const now = this.options.now();
+    const now = this.#options.now();
     for (const lab of proposal.labs) {
       const standing = this.membership.standing(lab, now);
       if (standing !== 'ok') throw new RelayError('PROTOCOL_VIOLATION', `lab ${lab} of the proposal is ${standing}`);
     }
-    if (proposal.maxItemsPerKind > this.options.limits.maxItemsPerSet) {
+    if (proposal.maxItemsPerKind > this.#options.limits.maxItemsPerSet) {
       throw new RelayError(
         'SET_TOO_LARGE',
-        `maxItemsPerKind ${proposal.maxItemsPerKind} is over this relay's limit of ${this.options.limits.maxItemsPerSet}`,
+        `maxItemsPerKind ${proposal.maxItemsPerKind} is over this relay's limit of ${this.#options.limits.maxItemsPerSet}`,
       );
     }
     if (proposal.deadline !== undefined && proposal.deadline <= now) {
@@ -131,9 +162,9 @@ export class RelayCore {
     }
     this.#checkChain(opened);
     this.#advanceChain(opened);
-    const deadline = proposal.deadline ?? now + this.options.limits.defaultSessionMs;
+    const deadline = proposal.deadline ?? now + this.#options.limits.defaultSessionMs;
     const entry = { ...this.#entry(opened), sessionDeadline: deadline };
-    const { indices, committed } = this.options.writer.append([entry], auth);
+    const { indices, committed } = this.#options.writer.append([entry], auth);
     const session = new HostedSession(opened.header.session, indices[0] as number, opened.bytes, proposal, deadline);
     this.sessions.set(idHex, session);
     this.scheduleDeadline(session);
@@ -187,7 +218,7 @@ export class RelayCore {
       { ...this.#entry(opened), inbox: this.#blindTasks(outgoing, opened) },
       ...this.#relayEntries(session, outgoing),
     ];
-    const { indices, committed } = this.options.writer.append(entries, auth);
+    const { indices, committed } = this.#options.writer.append(entries, auth);
     session.settle();
     return this.#acknowledge(indices[0] as number, committed);
   }
@@ -204,7 +235,7 @@ export class RelayCore {
   replay(session: HostedSession, opened: OpenedEnvelope): void {
     const engine = session.engine;
     if (!engine) return;
-    if (opened.header.sender === this.options.identity.keyId) {
+    if (opened.header.sender === this.#options.identity.keyId) {
       if (opened.header.type === 'abort') {
         const body = parseMessage('abort', opened.payload);
         engine.abort(body.reason, body.culprit);
@@ -221,16 +252,16 @@ export class RelayCore {
   /** Arms the session's deadline timer (re-armed in steps: timers top out at ~24.8 days). */
   scheduleDeadline(session: HostedSession): void {
     if (!session.open) return;
-    const delay = Math.min(session.deadline - this.options.now(), 2 ** 31 - 1);
+    const delay = Math.min(session.deadline - this.#options.now(), 2 ** 31 - 1);
     session.timer = setTimeout(
       () => {
         if (!session.engine) return;
-        if (session.deadline > this.options.now()) return this.scheduleDeadline(session);
+        if (session.deadline > this.#options.now()) return this.scheduleDeadline(session);
         const waiting = session.engine.waitingOn();
         const reason = `the session deadline passed; waiting on ${waiting.join(', ') || 'no lab'}`;
         const outgoing = session.engine.abort(reason, waiting[0]);
         const entries = this.#relayEntries(session, outgoing);
-        this.options.writer.append(entries).committed.catch(() => {});
+        this.#options.writer.append(entries).committed.catch(() => {});
         session.settle();
       },
       Math.max(0, delay),
@@ -261,7 +292,7 @@ export class RelayCore {
   }
 
   #sealAsRelay(session: HostedSession, type: MessageType, body: unknown, inbox: NewEntry['inbox']): NewEntry {
-    const { identity } = this.options;
+    const { identity } = this.#options;
     const key = `${session.idHex}|${identity.keyId}`;
     const previous = this.chains.get(key);
     const sealed = sealEnvelope(
@@ -270,7 +301,7 @@ export class RelayCore {
         session: session.id,
         seq: previous ? previous.seq + 1 : 0,
         ...(previous && { prev: previous.hash }),
-        created: this.options.now(),
+        created: this.#options.now(),
         payload: body as never,
       },
       { keyId: identity.keyId, secretKey: identity.secretKey },
@@ -301,15 +332,15 @@ export class RelayCore {
   }
 
   #duplicate(opened: OpenedEnvelope): number | undefined {
-    return this.options.writer.indexOfHash(opened.hash);
+    return this.#options.writer.indexOfHash(opened.hash);
   }
 
   async #resend(index: number, auth: NonceUse): Promise<Accepted> {
     // The nonce is still spent (stored in the next commit), so the same request cannot be replayed.
-    const { committed } = this.options.writer.append([], auth);
-    await this.options.writer.whenCommitted(index);
+    const { committed } = this.#options.writer.append([], auth);
+    await this.#options.writer.whenCommitted(index);
     await committed;
-    return { receipt: this.options.writer.receipt(index), duplicate: true };
+    return { receipt: this.#options.writer.receipt(index), duplicate: true };
   }
 
   /** Sequence and previous-hash checks against the sender's last accepted envelope in the session. */
@@ -338,13 +369,13 @@ export class RelayCore {
    * source envelope: usually the one just received, but when the last join releases the chunks
    * held until then, the earlier tag_chunk entries.
    */
-  #blindTasks(outgoing: Outgoing[], current: OpenedEnvelope): InboxItem[] {
-    const items: InboxItem[] = [];
+  #blindTasks(outgoing: Outgoing[], current: OpenedEnvelope): InboxWrite[] {
+    const items: InboxWrite[] = [];
     for (const o of outgoing) {
       if (o.message.type !== 'blind_task') continue;
       const { hop, source } = o.message.body;
       const sourceHash = source === current.bytes ? current.hash : sha256(source);
-      const entry = source === current.bytes ? undefined : this.options.writer.indexOfHash(sourceHash);
+      const entry = source === current.bytes ? undefined : this.#options.writer.indexOfHash(sourceHash);
       items.push({ lab: o.to, type: 'blind_task', hop, ...(entry !== undefined && { entry }) });
     }
     return items;
@@ -352,6 +383,6 @@ export class RelayCore {
 
   async #acknowledge(index: number, committed: Promise<number[]>): Promise<Accepted> {
     await committed;
-    return { receipt: this.options.writer.receipt(index), duplicate: false };
+    return { receipt: this.#options.writer.receipt(index), duplicate: false };
   }
 }

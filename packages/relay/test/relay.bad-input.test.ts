@@ -39,7 +39,7 @@ describe('relay bad-input suite', () => {
   });
   afterAll(async () => t.close());
 
-  const logSize = () => t.relay.core.options.writer.latest.size;
+  const logSize = () => t.relay.core.latest.size;
 
   /** Sends, then checks status, code, that the log did not grow and that the relay is healthy. */
   async function refused(send: () => Promise<Answer>, status: number, code: string): Promise<Answer> {

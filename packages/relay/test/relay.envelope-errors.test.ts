@@ -76,7 +76,7 @@ describe('bad envelopes get the status and code of spec/errors.md', () => {
   });
   afterAll(async () => t.close());
 
-  const logSize = () => t.relay.core.options.writer.latest.size;
+  const logSize = () => t.relay.core.latest.size;
 
   async function expectRefused(send: () => Promise<Answer>, status: number, code: string): Promise<Answer> {
     const before = logSize();

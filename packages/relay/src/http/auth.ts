@@ -27,7 +27,7 @@ export function authenticate(
   body: Uint8Array,
   options: { write: boolean; clockSkewSeconds: number; bodySha256?: Uint8Array },
 ): Authenticated {
-  const now = core.options.now();
+  const now = core.now();
   const targetUri = `${publicUrl}${request.url ?? '/'}`;
   let verified: ReturnType<typeof verifyRequest>;
   try {
@@ -59,7 +59,7 @@ export function authenticate(
     }
     if (standing === 'unknown') throw new RelayError('UNKNOWN_KEY', `key ${verified.keyId} is not enrolled`);
   }
-  if (options.write && core.options.writer.nonceUsed(verified.keyId, verified.nonce)) {
+  if (options.write && core.nonceUsed(verified.keyId, verified.nonce)) {
     throw new RelayError('NONCE_REPLAYED', 'this request was already received (its nonce is used)');
   }
   return { keyId: verified.keyId, nonce: verified.nonce, expires: verified.expires, isAdmin };

@@ -1,6 +1,10 @@
 /**
- * Long polls of the inbox: a request with `wait` parks here until the log writer commits an item
- * for that lab, the time passes, or the client goes away.
+ * Long polls of the inbox (spec/relay-api.md §3, `wait`): a request with `wait` parks here until
+ * the log writer commits an item for that lab, the time passes, or the client goes away.
+ *
+ * Threat: a parked request costs the relay a timer and a closure, nothing more. The wait is capped
+ * by the relay's `maxWaitMs` (route-context.ts), and a client that hangs up is dropped at once, so
+ * idle polls cannot pile up.
  */
 export class InboxWaiters {
   readonly #waiting = new Map<string, Set<() => void>>();

@@ -1,10 +1,12 @@
 /**
- * Request bodies in, responses out. The body comes from the network: its size is bounded before
- * it is buffered (Content-Length first, then while it streams), and the whole body must arrive
- * within the request timeout, so a slow-drip client cannot hold a connection and memory for long.
+ * Request bodies in, responses out (spec/relay-api.md §1: CBOR bodies, JSON for the two JSON
+ * endpoints, and the error body every refusal carries). The body comes from the network: its size
+ * is bounded before it is buffered (Content-Length first, then while it streams), and the whole
+ * body must arrive within the request timeout, so a slow-drip client cannot hold a connection and
+ * memory for long.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { encodeDeterministic } from '@overlap/protocol';
+import { encodeDeterministic, type RelayErrorBody } from '@overlap/protocol';
 import { httpStatusOf, RelayError, type RelayErrorCode } from '../errors.js';
 
 export async function readBody(request: IncomingMessage, maxBytes: number, timeoutMs: number): Promise<Uint8Array> {
@@ -51,7 +53,7 @@ export type Payload =
   | { kind: 'text'; value: string; contentType: string };
 
 /** Writes a response and returns the number of body bytes sent. */
-export function send(
+export function sendPayload(
   response: ServerResponse,
   status: number,
   payload: Payload,
@@ -76,7 +78,7 @@ export function send(
 
 /** The error body of spec/relay-api.md §1, in CBOR or (for the JSON endpoints) JSON. */
 export function errorPayload(code: RelayErrorCode, message: string, json: boolean): Payload {
-  const value = { error: { code, message } };
+  const value: RelayErrorBody = { error: { code, message } };
   return json ? { kind: 'json', value } : { kind: 'cbor', value };
 }
 

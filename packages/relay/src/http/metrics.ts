@@ -1,6 +1,11 @@
 /**
- * The relay's metrics in the Prometheus text exposition format (version 0.0.4): requests by route,
- * method and status; errors by code; bytes in and out; the log's size; sessions by state.
+ * The relay's metrics (`GET /metrics`, spec/relay-api.md §3) in the Prometheus text exposition
+ * format (version 0.0.4): requests by route, method and status; errors by code; bytes in and out;
+ * the log's size; sessions by state.
+ *
+ * Labels never carry what a peer chose freely: the route is the template of the route table (or
+ * `unmatched`), the method one node:http accepted, the code one of errors.ts. So a client cannot
+ * grow the series without bound, and no session id or key id is published.
  */
 export class Metrics {
   readonly #requests = new Map<string, number>();

@@ -1,8 +1,11 @@
 /**
  * The OpenAPI 3.1 document of the relay, built from the route table (routes.ts) so that it always
- * describes the routes the server really has. The prose contract is spec/relay-api.md; the error
- * codes and their statuses are errors.ts's, which are spec/errors.md's (tests check both).
+ * describes the routes the server really has, and each answer from the schema its route encodes
+ * with (@overlap/protocol's wire/relay-api.ts, as JSON Schema: what a client accepts, so unknown
+ * fields are allowed). The prose contract is spec/relay-api.md; the error codes and their statuses
+ * are errors.ts's, which are spec/errors.md's (tests check both).
  */
+import { relayAnswerJsonSchema, relayErrorBodySchema } from '@overlap/protocol';
 import { HTTP_ERROR_CODES, httpStatusOf, type RelayHttpErrorCode } from '../errors.js';
 import { ROUTES } from './routes.js';
 
@@ -59,8 +62,9 @@ export function openApiDocument(version: string): Record<string, unknown> {
       const status = String(httpStatusOf(code));
       byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
     }
+    const answer = route.answer === undefined ? {} : relayAnswerJsonSchema(route.answer);
     const responses: Record<string, unknown> = {
-      '200': { description: 'OK', content: { [contentTypeOf(route.path)]: { schema: {} } } },
+      '200': { description: 'OK', content: { [contentTypeOf(route.path)]: { schema: answer } } },
     };
     const errorType =
       route.path === '/healthz' || route.path === '/openapi.json' ? 'application/json' : 'application/cbor';
@@ -117,17 +121,13 @@ function contentTypeOf(path: string): string {
   return 'application/cbor';
 }
 
-/** The error body of spec/relay-api.md §1, its code one of `codes`. */
+interface ErrorBodyJsonSchema {
+  properties: { error: { properties: { code: Record<string, unknown> } } };
+}
+
+/** The error body of spec/relay-api.md §1 (relay-api.ts's schema), its code one of `codes`. */
 function errorSchema(codes: readonly string[]): Record<string, unknown> {
-  return {
-    type: 'object',
-    required: ['error'],
-    properties: {
-      error: {
-        type: 'object',
-        required: ['code', 'message'],
-        properties: { code: { type: 'string', enum: [...codes] }, message: { type: 'string' } },
-      },
-    },
-  };
+  const schema = relayAnswerJsonSchema(relayErrorBodySchema);
+  (schema as unknown as ErrorBodyJsonSchema).properties.error.properties.code = { type: 'string', enum: [...codes] };
+  return schema;
 }

@@ -1,27 +1,36 @@
 /**
- * What a route handler sees of one request: its parameters, its verified signer, and the relay's
- * read paths (inbox, receipts, proofs, entries). Attacker-controlled values (path parameters and
- * query strings) are parsed strictly here, each failure a BAD_REQUEST that names the parameter.
+ * What a route handler sees of one request: its path and query parameters, its verified signer,
+ * and the relay (the core for writes, the read model for answers). Attacker-controlled values
+ * (path parameters and query strings) are parsed strictly here, each failure a BAD_REQUEST that
+ * names the parameter (spec/relay-api.md §3, spec/errors.md); a session's data is answered only to
+ * the labs of that session (NOT_A_SESSION_LAB). Nothing here reads storage itself: the answers
+ * come from store/read-model.ts.
  */
-import { fromHex, toHex } from '@overlap/crypto';
-import type { OpenedEnvelope } from '@overlap/protocol';
+import { fromHex } from '@overlap/crypto';
+import type { Receipt } from '@overlap/log';
+import type {
+  ConsistencyAnswer,
+  InboxAnswer,
+  InclusionAnswer,
+  LogEntries,
+  OpenedEnvelope,
+  RelayHealth,
+} from '@overlap/protocol';
 import { RelayError } from '../errors.js';
 import type { HostedSession } from '../hosted-session.js';
 import type { RelayCore } from '../relay.js';
-import type { BlobFiles } from '../store/blob-files.js';
-import type { LogWriter } from '../store/log-writer.js';
-import { readEntryBytes, type StoredEntry } from '../store/recovery.js';
+import type { ReadModel } from '../store/read-model.js';
+import type { Transcript } from '../store/transcript.js';
 import type { Authenticated } from './auth.js';
 import type { InboxWaiters } from './inbox-waiters.js';
-import type { Payload } from './io.js';
 
 export interface RelayServices {
   core: RelayCore;
-  blobs: BlobFiles;
+  reads: ReadModel;
   waiters: InboxWaiters;
   openapi(): unknown;
   metricsText(): string;
-  health(): Payload;
+  health(): RelayHealth;
 }
 
 export class RouteContext {
@@ -48,8 +57,14 @@ export class RouteContext {
     this.#signal = signal;
   }
 
+  /** The relay's write path (and its membership, limits and clock). */
   get core(): RelayCore {
     return this.#services.core;
+  }
+
+  /** Every answer the relay reads from what it holds. */
+  get reads(): ReadModel {
+    return this.#services.reads;
   }
 
   openapi(): unknown {
@@ -60,12 +75,8 @@ export class RouteContext {
     return this.#services.metricsText();
   }
 
-  health(): Payload {
+  health(): RelayHealth {
     return this.#services.health();
-  }
-
-  writerState(): LogWriter {
-    return this.core.options.writer;
   }
 
   envelope(): OpenedEnvelope {
@@ -92,7 +103,7 @@ export class RouteContext {
   /** The session of the path, readable only by its labs. */
   sessionForReader(): HostedSession {
     const id = this.sessionId();
-    const session = this.core.sessions.get(id);
+    const session = this.reads.session(id);
     if (!session) throw new RelayError('NO_SUCH_SESSION', `no session ${id}`);
     const me = this.reader();
     if (!session.proposal.labs.includes(me))
@@ -100,173 +111,70 @@ export class RouteContext {
     return session;
   }
 
-  async inbox(): Promise<Payload> {
+  /** `GET /v1/sessions/{id}/inbox`: with `wait`, an empty answer is held until an item is committed. */
+  async inbox(): Promise<InboxAnswer> {
     const session = this.sessionForReader();
     const me = this.reader();
     const after = this.#integer('after', 0);
-    const wait = Math.min(this.#integer('wait', 0), this.core.options.limits.maxWaitMs);
-    let items = await this.#inboxItems(session, me, after);
-    if (items.length === 0 && wait > 0) {
-      await this.#services.waiters.wait(`${session.idHex}|${me}`, wait, this.#signal);
-      items = await this.#inboxItems(session, me, after);
-    }
-    return { kind: 'cbor', value: { items, state: session.state } };
+    const wait = Math.min(this.#integer('wait', 0), this.core.limits.maxWaitMs);
+    const answer = await this.reads.inbox(session, me, after);
+    if (answer.items.length > 0 || wait === 0) return answer;
+    await this.#services.waiters.wait(`${session.idHex}|${me}`, wait, this.#signal);
+    return this.reads.inbox(session, me, after);
   }
 
-  async #inboxItems(session: HostedSession, lab: string, after: number): Promise<unknown[]> {
-    const { db } = this.core.options;
-    const rows = db
-      .prepare(
-        `SELECT i.n, i.type, i.hop, e.idx, e.hash, e.length, e.inline FROM inbox i JOIN entries e ON e.idx = i.entry
-         WHERE i.session = ? AND i.lab = ? AND i.n >= ? ORDER BY i.n LIMIT 256`,
-      )
-      .all(session.id, lab, after) as (Pick<StoredEntry, 'idx' | 'hash' | 'length' | 'inline'> & {
-      n: number;
-      type: string;
-      hop: number | null;
-    })[];
-    const items: unknown[] = [];
-    let bytes = 0;
-    for (const row of rows) {
-      if (items.length > 0 && bytes + row.length > this.core.options.limits.maxInboxBytes) break;
-      const envelope = await readEntryBytes(this.#services.blobs, row, false);
-      bytes += row.length;
-      items.push({
-        n: row.n,
-        type: row.type,
-        index: row.idx,
-        envelope,
-        ...(row.hop !== null && { hop: row.hop }),
-      });
-    }
-    return items;
-  }
-
-  /**
-   * A session's transcript (spec/relay-api.md §3): membership envelopes, every envelope of the
-   * session in log order with its receipt, the checkpoints those receipts name plus the latest, and
-   * a consistency proof between each consecutive pair.
-   */
-  async transcript(): Promise<Payload> {
+  /** `GET /v1/sessions/{id}/transcript` (the admin only, checked by the route's auth). */
+  async transcript(): Promise<Transcript> {
     const id = this.sessionId();
-    const session = this.core.sessions.get(id);
+    const session = this.reads.session(id);
     if (!session) throw new RelayError('NO_SUCH_SESSION', `no session ${id}`);
-    const writer = this.writerState();
-    const latest = writer.latest;
-    const rows = this.core.options.db
-      .prepare('SELECT idx, hash, inline FROM entries WHERE session = ? AND idx < ? ORDER BY idx')
-      .all(session.id, latest.size) as Pick<StoredEntry, 'idx' | 'hash' | 'inline'>[];
-    const envelopes: unknown[] = [];
-    const checkpoints = new Map<number, string>([[latest.size, latest.note]]);
-    for (const row of rows) {
-      const receipt = writer.receipt(row.idx);
-      const size = Number(receipt.checkpoint.split('\n')[1]);
-      checkpoints.set(size, receipt.checkpoint);
-      envelopes.push({ index: row.idx, envelope: await readEntryBytes(this.#services.blobs, row, false), receipt });
-    }
-    // Membership entries come with receipts too: an auditor checks who was enrolled (or revoked)
-    // before each envelope by log index, so the indexes must be proven.
-    const membership = this.core.membership.entries
-      .filter((e) => e.index < latest.size)
-      .map((e) => {
-        const receipt = writer.receipt(e.index);
-        checkpoints.set(Number(receipt.checkpoint.split('\n')[1]), receipt.checkpoint);
-        return { index: e.index, envelope: e.envelope, receipt };
-      });
-    const sizes = [...checkpoints.keys()].sort((a, b) => a - b);
-    const consistency = sizes.slice(1).map((to, i) => {
-      const from = sizes[i] as number;
-      return { from, to, proof: this.core.options.tree.consistencyProof(from, to) };
-    });
-    const { identity } = this.core.options;
-    return {
-      kind: 'cbor',
-      value: {
-        version: 1,
-        relay: {
-          origin: identity.origin,
-          log_key: identity.publicKey,
-          relay_key_id: identity.keyId,
-          admin_key: this.core.membership.adminKey,
-        },
-        session: session.id,
-        membership,
-        envelopes,
-        checkpoints: sizes.map((size) => ({ size, note: checkpoints.get(size) as string })),
-        consistency,
-      },
-    };
+    return this.reads.transcript(session);
   }
 
-  sessionReceipt(): Payload {
+  sessionReceipt(): Receipt {
     const session = this.sessionForReader();
     const index = this.#integer('index', undefined, this.params.index);
-    const row = this.core.options.db.prepare('SELECT session FROM entries WHERE idx = ?').get(index) as
-      | { session: Buffer }
-      | undefined;
-    if (!row || toHex(row.session) !== session.idHex || index >= this.writerState().latest.size) {
-      throw new RelayError('NOT_FOUND', `entry ${index} is not a committed entry of this session`);
-    }
-    return { kind: 'cbor', value: this.writerState().receipt(index) };
+    const receipt = this.reads.sessionReceipt(session, index);
+    if (!receipt) throw new RelayError('NOT_FOUND', `entry ${index} is not a committed entry of this session`);
+    return receipt;
   }
 
-  inclusion(): Payload {
+  inclusion(): InclusionAnswer {
     const size = this.#size('size');
     const leaf = this.query.get('leaf');
     let index: number;
     if (leaf !== null) {
       if (!/^[0-9a-f]{64}$/.test(leaf)) throw new RelayError('BAD_REQUEST', 'leaf must be 64 lowercase hex digits');
-      const found = this.core.options.db
-        .prepare('SELECT idx FROM entries WHERE leaf_hash = ?')
-        .pluck()
-        .get(fromHex(leaf)) as number | undefined;
-      if (found === undefined || found >= size)
-        throw new RelayError('NOT_FOUND', `no leaf ${leaf} in the tree of size ${size}`);
+      const found = this.reads.leafIndex(fromHex(leaf), size);
+      if (found === undefined) throw new RelayError('NOT_FOUND', `no leaf ${leaf} in the tree of size ${size}`);
       index = found;
     } else {
       index = this.#integer('index');
       if (index >= size) throw new RelayError('BAD_REQUEST', `index ${index} is not below the size ${size}`);
     }
-    return { kind: 'cbor', value: { index, size, proof: this.core.options.tree.inclusionProof(index, size) } };
+    return this.reads.inclusion(index, size);
   }
 
-  consistency(): Payload {
+  consistency(): ConsistencyAnswer {
     const to = this.#size('to');
     const from = this.#integer('from');
     if (from > to) throw new RelayError('BAD_REQUEST', `from ${from} is larger than to ${to}`);
-    return { kind: 'cbor', value: { from, to, proof: this.core.options.tree.consistencyProof(from, to) } };
+    return this.reads.consistency(from, to);
   }
 
-  async entries(): Promise<Payload> {
+  entries(): Promise<LogEntries> {
     const start = this.#integer('start');
     const end = this.#integer('end');
-    const committed = this.writerState().latest.size;
+    const committed = this.reads.latest.size;
     if (end < start || end - start > 1000)
       throw new RelayError('BAD_REQUEST', 'end must be from start to start + 1000');
     if (end > committed) throw new RelayError('BAD_REQUEST', `end ${end} is beyond the log size ${committed}`);
-    const rows = this.core.options.db
-      .prepare(
-        'SELECT idx, leaf_hash, hash, length, inline, type, sender, session, seq FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx',
-      )
-      .all(start, end) as StoredEntry[];
-    const entries: unknown[] = [];
-    for (const row of rows) {
-      const membership = row.type === 'enrollment' || row.type === 'revocation';
-      entries.push({
-        index: row.idx,
-        leaf_hash: row.leaf_hash,
-        type: row.type,
-        sender: row.sender,
-        session: row.session,
-        ...(membership && { envelope: await readEntryBytes(this.#services.blobs, row) }),
-      });
-    }
-    return { kind: 'cbor', value: { entries } };
+    return this.reads.logEntries(start, end);
   }
 
   /** A tree size from the query, at most the latest signed checkpoint's (default: that one). */
   #size(name: string): number {
-    const latest = this.writerState().latest.size;
+    const latest = this.reads.latest.size;
     const size = this.#integer(name, latest);
     if (size > latest)
       throw new RelayError('BAD_REQUEST', `${name} ${size} is beyond the latest checkpoint (${latest})`);

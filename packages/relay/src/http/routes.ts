@@ -1,10 +1,30 @@
 /**
- * The relay's routes: one table that both the server dispatches on and the OpenAPI document is
- * built from (openapi.ts), so the two cannot drift apart (and a test checks that they agree).
+ * The relay's routes (spec/relay-api.md §3): one table that the server dispatches on and the
+ * OpenAPI document is built from (openapi.ts), so the two cannot drift apart (a test checks that
+ * they agree). A route that answers CBOR or JSON names the schema of its answer in
+ * @overlap/protocol's wire/relay-api.ts, and its handler's value is typed by that schema: what the
+ * relay encodes, what the client decodes and what the document describes are one declaration.
+ *
+ * Each route names who may call it (`auth`), and the server checks that before the handler runs:
+ * session data only to a signed request of an enrolled lab (route-context.ts then requires a lab of
+ * that session), membership changes only to the admin key, and the transcript, which holds every
+ * set's fully blinded tags, only to the admin key (spec/relay-api.md §3).
  */
-import { toHex } from '@overlap/crypto';
-import { formatVerifierKey } from '@overlap/log';
-import { RelayError, type RelayHttpErrorCode } from '../errors.js';
+import {
+  consistencyAnswerSchema,
+  inboxAnswerSchema,
+  inclusionAnswerSchema,
+  logEntriesSchema,
+  membershipListSchema,
+  type RelayAnswerSchema,
+  receiptSchema,
+  relayHealthSchema,
+  relayInfoSchema,
+  sessionCreatedSchema,
+  sessionListSchema,
+  sessionStatusSchema,
+} from '@overlap/protocol';
+import type { RelayHttpErrorCode } from '../errors.js';
 import type { Payload } from './io.js';
 import type { RouteContext } from './route-context.js';
 
@@ -27,7 +47,17 @@ export interface Route {
   query?: QueryParam[];
   /** Error codes this route can answer with (beyond the common ones of openapi.ts). */
   errors: readonly RelayHttpErrorCode[];
+  /** The schema of the 200 answer (CBOR or JSON routes), which the OpenAPI document describes. */
+  answer?: RelayAnswerSchema;
   handle(context: RouteContext): Promise<Payload> | Payload;
+}
+
+/** A route answering CBOR: the handler's value must be what `answer` declares. */
+function cbor<T>(
+  answer: RelayAnswerSchema<T>,
+  handle: (context: RouteContext) => Promise<T> | T,
+): Pick<Route, 'answer' | 'handle'> {
+  return { answer, handle: async (context) => ({ kind: 'cbor', value: await handle(context) }) };
 }
 
 /** A session route: its id malformed (BAD_REQUEST), unknown, or not the signer's session. */
@@ -48,7 +78,8 @@ export const ROUTES: Route[] = [
     auth: 'none',
     summary: 'Liveness: the relay is up and its log is writable.',
     errors: ['UNAVAILABLE'],
-    handle: (c) => c.health(),
+    answer: relayHealthSchema,
+    handle: (c) => ({ kind: 'json', value: c.health() }),
   },
   {
     method: 'GET',
@@ -72,26 +103,7 @@ export const ROUTES: Route[] = [
     auth: 'none',
     summary: "The relay's identity: log origin and key, verifier key, relay key id, admin key, limits.",
     errors: [],
-    handle: (c) => {
-      const { identity, limits } = c.core.options;
-      return {
-        kind: 'cbor',
-        value: {
-          origin: identity.origin,
-          log_key: identity.publicKey,
-          vkey: formatVerifierKey(identity.origin, identity.publicKey),
-          relay_key_id: identity.keyId,
-          admin_key: c.core.membership.adminKey,
-          limits: {
-            max_body_bytes: limits.maxBodyBytes,
-            max_items_per_set: limits.maxItemsPerSet,
-            request_timeout_ms: limits.requestTimeoutMs,
-            rate_per_second: limits.rate.perSecond,
-            rate_burst: limits.rate.burst,
-          },
-        },
-      };
-    },
+    ...cbor(relayInfoSchema, (c) => c.reads.relayInfo()),
   },
   {
     method: 'GET',
@@ -99,7 +111,7 @@ export const ROUTES: Route[] = [
     auth: 'none',
     summary: 'Every enrollment and revocation envelope, in log order.',
     errors: [],
-    handle: (c) => ({ kind: 'cbor', value: { entries: c.core.membership.entries } }),
+    ...cbor(membershipListSchema, (c) => c.reads.membershipList()),
   },
   {
     method: 'POST',
@@ -108,7 +120,7 @@ export const ROUTES: Route[] = [
     summary: 'Enroll or revoke a lab: an enrollment or revocation envelope signed by the admin key.',
     body: 'an enrollment or revocation envelope',
     errors: [...WRITE_ERRORS, 'NOT_ADMIN'],
-    handle: async (c) => ({ kind: 'cbor', value: (await c.core.submitAdmin(c.envelope(), c.writer())).receipt }),
+    ...cbor(receiptSchema, async (c) => (await c.core.submitAdmin(c.envelope(), c.writer())).receipt),
   },
   {
     method: 'POST',
@@ -117,10 +129,10 @@ export const ROUTES: Route[] = [
     summary: 'Propose a session: a session_proposal envelope signed by one of its labs.',
     body: 'a session_proposal envelope',
     errors: [...WRITE_ERRORS, 'SESSION_EXISTS', 'SET_TOO_LARGE', 'NOT_A_SESSION_LAB'],
-    handle: async (c) => {
+    ...cbor(sessionCreatedSchema, async (c) => {
       const accepted = await c.core.createSession(c.envelope(), c.writer());
-      return { kind: 'cbor', value: { session: accepted.session.id, receipt: accepted.receipt } };
-    },
+      return { session: accepted.session.id, receipt: accepted.receipt };
+    }),
   },
   {
     method: 'GET',
@@ -128,13 +140,7 @@ export const ROUTES: Route[] = [
     auth: 'lab',
     summary: 'The sessions the requesting lab is in, with their status.',
     errors: [],
-    handle: (c) => {
-      const me = c.reader();
-      const sessions = [...c.core.sessions.values()]
-        .filter((s) => s.proposal.labs.includes(me))
-        .map((s) => s.summary());
-      return { kind: 'cbor', value: { sessions } };
-    },
+    ...cbor(sessionListSchema, (c) => c.reads.sessionsOf(c.reader())),
   },
   {
     method: 'GET',
@@ -142,7 +148,7 @@ export const ROUTES: Route[] = [
     auth: 'lab',
     summary: "A session's status: labs, who joined, state, deadline, whom it waits on, the abort if any.",
     errors: SESSION_ERRORS,
-    handle: (c) => ({ kind: 'cbor', value: c.sessionForReader().summary() }),
+    ...cbor(sessionStatusSchema, (c) => c.sessionForReader().summary()),
   },
   {
     method: 'POST',
@@ -151,11 +157,10 @@ export const ROUTES: Route[] = [
     summary: "A lab's join, tag_chunk, blind_result or abort envelope; answered with its receipt.",
     body: 'a join, tag_chunk, blind_result or abort envelope',
     errors: [...WRITE_ERRORS, ...SESSION_ERRORS, 'SESSION_CLOSED', 'SET_TOO_LARGE'],
-    handle: async (c) => {
-      const id = c.sessionId();
-      const accepted = await c.core.submitToSession(id, c.envelope(), c.writer());
-      return { kind: 'cbor', value: accepted.receipt };
-    },
+    ...cbor(
+      receiptSchema,
+      async (c) => (await c.core.submitToSession(c.sessionId(), c.envelope(), c.writer())).receipt,
+    ),
   },
   {
     method: 'GET',
@@ -167,7 +172,7 @@ export const ROUTES: Route[] = [
       { name: 'wait', required: false, description: 'milliseconds to wait for an item when there is none (max 25000)' },
     ],
     errors: SESSION_ERRORS,
-    handle: (c) => c.inbox(),
+    ...cbor(inboxAnswerSchema, (c) => c.inbox()),
   },
   {
     method: 'GET',
@@ -175,7 +180,7 @@ export const ROUTES: Route[] = [
     auth: 'lab',
     summary: 'The receipt of a log entry of this session.',
     errors: [...SESSION_ERRORS, 'NOT_FOUND'],
-    handle: (c) => c.sessionReceipt(),
+    ...cbor(receiptSchema, (c) => c.sessionReceipt()),
   },
   {
     method: 'GET',
@@ -184,7 +189,7 @@ export const ROUTES: Route[] = [
     summary:
       "Everything an auditor needs of a session (admin key only: it holds every set's final tags): membership, the session's envelopes with receipts, checkpoints and consistency proofs.",
     errors: ['BAD_REQUEST', 'NO_SUCH_SESSION', 'NOT_ADMIN'],
-    handle: (c) => c.transcript(),
+    handle: async (c) => ({ kind: 'cbor', value: await c.transcript() }),
   },
   {
     method: 'GET',
@@ -192,7 +197,7 @@ export const ROUTES: Route[] = [
     auth: 'none',
     summary: 'The latest signed checkpoint (C2SP signed note).',
     errors: [],
-    handle: (c) => ({ kind: 'text', value: c.writerState().latest.note, contentType: 'text/plain; charset=utf-8' }),
+    handle: (c) => ({ kind: 'text', value: c.reads.latest.note, contentType: 'text/plain; charset=utf-8' }),
   },
   {
     method: 'GET',
@@ -205,7 +210,7 @@ export const ROUTES: Route[] = [
       { name: 'size', required: false, description: 'tree size (default: the latest checkpoint)' },
     ],
     errors: ['BAD_REQUEST', 'NOT_FOUND'],
-    handle: (c) => c.inclusion(),
+    ...cbor(inclusionAnswerSchema, (c) => c.inclusion()),
   },
   {
     method: 'GET',
@@ -217,7 +222,7 @@ export const ROUTES: Route[] = [
       { name: 'to', required: false, description: 'the newer tree size (default: the latest checkpoint)' },
     ],
     errors: ['BAD_REQUEST'],
-    handle: (c) => c.consistency(),
+    ...cbor(consistencyAnswerSchema, (c) => c.consistency()),
   },
   {
     method: 'GET',
@@ -229,13 +234,9 @@ export const ROUTES: Route[] = [
       { name: 'end', required: true, description: 'one past the last index (at most start + 1000)' },
     ],
     errors: ['BAD_REQUEST'],
-    handle: (c) => c.entries(),
+    ...cbor(logEntriesSchema, (c) => c.entries()),
   },
 ];
-
-export function hexId(id: Uint8Array): string {
-  return toHex(id);
-}
 
 /** Matches a path against the table: the route and its path parameters, or why not. */
 export function matchRoute(
@@ -267,8 +268,4 @@ function matchTemplate(template: string, path: string): Record<string, string> |
     } else if (w !== g) return undefined;
   }
   return params;
-}
-
-export function badRequest(message: string): RelayError {
-  return new RelayError('BAD_REQUEST', message);
 }

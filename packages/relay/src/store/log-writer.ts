@@ -16,7 +16,8 @@ import { RelayError } from '../errors.js';
 import { type BlobFiles, INLINE_LIMIT } from './blob-files.js';
 import type { Db } from './database.js';
 
-export interface InboxItem {
+/** An inbox item to store with an entry (what GET /v1/sessions/{id}/inbox later serves). */
+export interface InboxWrite {
   lab: string;
   type: 'blind_task' | 'result_rows' | 'abort';
   hop?: number;
@@ -33,7 +34,7 @@ export interface NewEntry {
   session: Uint8Array;
   seq: number;
   /** Inbox items that point at this entry. */
-  inbox?: InboxItem[];
+  inbox?: InboxWrite[];
   /** For session proposals: the session row. */
   sessionDeadline?: number;
 }

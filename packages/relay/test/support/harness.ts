@@ -229,6 +229,16 @@ export class TestRelay {
 
   /** Proposes a session among `labs` (the first proposes); returns its id. */
   async propose(labs: Actor[], proposal: Record<string, unknown> = {}): Promise<Uint8Array> {
+    const { session, answer } = await this.postProposal(labs, proposal);
+    if (answer.status !== 200) throw new Error(`proposal failed: ${JSON.stringify(answer.body)}`);
+    return session;
+  }
+
+  /** Posts a proposal of a session among `labs` (the first proposes): its id and the relay's answer. */
+  async postProposal(
+    labs: Actor[],
+    proposal: Record<string, unknown> = {},
+  ): Promise<{ session: Uint8Array; answer: Answer }> {
     const session = randomBytes(16);
     const proposer = labs[0] as Actor;
     const envelope = seal(proposer, 'session_proposal', session, {
@@ -238,9 +248,7 @@ export class TestRelay {
       maxItemsPerKind: 1000,
       ...proposal,
     });
-    const answer = await this.request('POST', '/v1/sessions', envelope.bytes, { signer: proposer });
-    if (answer.status !== 200) throw new Error(`proposal failed: ${JSON.stringify(answer.body)}`);
-    return session;
+    return { session, answer: await this.request('POST', '/v1/sessions', envelope.bytes, { signer: proposer }) };
   }
 }
 

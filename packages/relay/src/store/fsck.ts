@@ -12,10 +12,10 @@ import { join } from 'node:path';
 import { equalBytes, fromHex, keyId, toHex } from '@overlap/crypto';
 import { ed25519NoteVerifier, leafHash, MerkleTree, parseCheckpoint, verifySignedNote } from '@overlap/log';
 import { type ChainState, checkChain, openEnvelope } from '@overlap/protocol';
-import { Membership } from './membership.js';
-import { homePaths } from './relay-home.js';
-import { getMeta, openDatabase } from './store/database.js';
-import type { StoredEntry } from './store/recovery.js';
+import { Membership } from '../membership.js';
+import { homePaths } from '../relay-home.js';
+import { getMeta, openDatabase } from './database.js';
+import type { StoredEntry } from './recovery.js';
 
 export interface FsckReport {
   entries: number;
