@@ -7,6 +7,7 @@ import { CliError } from '@overlap/cli';
 import { ClientError } from '@overlap/client';
 import { CryptoError } from '@overlap/crypto';
 import { OverlapError } from '@overlap/errors';
+import { FilesError } from '@overlap/files';
 import { IndicatorError } from '@overlap/indicators';
 import { LogError } from '@overlap/log';
 import { ProtocolError } from '@overlap/protocol';
@@ -23,6 +24,7 @@ const made: [string, Error & { code: string }][] = [
   ['CliError', new CliError('DATA', 'm', { cause })],
   ['ClientError', client],
   ['CryptoError', new CryptoError('BAD_HEX', 'm', { cause })],
+  ['FilesError', new FilesError('WRITE_FAILED', 'm', { cause, details: { path: '/x', errno: 'ENOSPC' } })],
   ['IndicatorError', new IndicatorError('INVALID_EMAIL', 'm', { cause })],
   ['LogError', new LogError('BAD_INDEX', 'm', { cause })],
   ['ProtocolError', protocol],
