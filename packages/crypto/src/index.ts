@@ -6,6 +6,7 @@
 export type { BackendName, BackendPreference, CryptoBackend } from './backend.js';
 export type { BackendSelection } from './backend-select.js';
 export { getBackend, selectBackend } from './backend-select.js';
+export { fromCanonicalBase64, toBase64 } from './base64.js';
 export type { BatchOptions, BatchProgress, IndicatorInput, ItemSource } from './batch/batch.js';
 export { blindBatch, hashAndBlindBatch, hashToGroupBatch } from './batch/batch.js';
 export type { BatchRunner } from './batch/runner.js';

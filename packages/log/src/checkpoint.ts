@@ -6,8 +6,7 @@
  * Parsing is strict: a non-empty origin, a canonical decimal size, canonical base64 of exactly 32
  * bytes, non-empty extension lines. Sign and verify the text with signed-note.ts.
  */
-
-import { decodeCanonicalBase64, encodeBase64 } from './base64.js';
+import { fromCanonicalBase64, toBase64 } from '@overlap/crypto';
 import { LogError } from './errors.js';
 import { HASH_LENGTH } from './tree-hash.js';
 
@@ -28,7 +27,7 @@ export function formatCheckpoint(checkpoint: Checkpoint): string {
   if (!(rootHash instanceof Uint8Array) || rootHash.length !== HASH_LENGTH) throw bad('the root hash must be 32 bytes');
   if (extensions.some((line) => line.length === 0 || line.includes('\n')))
     throw bad('extension lines must be non-empty single lines');
-  return [origin, String(size), encodeBase64(rootHash), ...extensions].map((line) => `${line}\n`).join('');
+  return [origin, String(size), toBase64(rootHash), ...extensions].map((line) => `${line}\n`).join('');
 }
 
 export function parseCheckpoint(text: string): Checkpoint {
@@ -41,7 +40,7 @@ export function parseCheckpoint(text: string): Checkpoint {
   if (!/^(?:0|[1-9][0-9]*)$/.test(sizeText)) throw bad('the size line is not a decimal number without leading zeros');
   const size = Number(sizeText);
   if (!Number.isSafeInteger(size)) throw bad('the size is too large');
-  const rootHash = decodeCanonicalBase64(rootText);
+  const rootHash = fromCanonicalBase64(rootText);
   if (rootHash === undefined || rootHash.length !== HASH_LENGTH) {
     throw bad('the root hash line is not the canonical base64 of 32 bytes');
   }

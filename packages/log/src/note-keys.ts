@@ -5,8 +5,16 @@
  *   "cosignature/v1\n" || "time <timestamp>\n" || <checkpoint note text>.
  * The log package does no I/O and reads no clock: a cosigner is given its timestamp.
  */
-import { assertPublicKey, concatBytes, sign, signingPublicKey, toHex, verify } from '@overlap/crypto';
-import { decodeCanonicalBase64, encodeBase64 } from './base64.js';
+import {
+  assertPublicKey,
+  concatBytes,
+  fromCanonicalBase64,
+  sign,
+  signingPublicKey,
+  toBase64,
+  toHex,
+  verify,
+} from '@overlap/crypto';
 import { LogError } from './errors.js';
 import { type NoteSigner, type NoteVerifier, noteKeyId } from './signed-note.js';
 
@@ -94,7 +102,7 @@ export function formatVerifierKey(
   signatureType = ED25519_NOTE_SIGNATURE_TYPE,
 ): string {
   const id = toHex(noteKeyId(name, signatureType, publicKey));
-  return `${name}+${id}+${encodeBase64(concatBytes(Uint8Array.of(signatureType), publicKey))}`;
+  return `${name}+${id}+${toBase64(concatBytes(Uint8Array.of(signatureType), publicKey))}`;
 }
 
 /** Parses a verifier key of type 0x01 (note signer) or 0x04 (cosigner), checking that its key ID matches. */
@@ -103,7 +111,7 @@ export function parseVerifierKey(vkey: string): NoteVerifier {
   const match = /^([^\s+]+)\+([0-9a-f]{8})\+([A-Za-z0-9+/]+={0,2})$/.exec(vkey);
   if (!match) throw bad('expected <name>+<8 hex digits>+<base64>');
   const [, name, id, encoded] = match as unknown as [string, string, string, string];
-  const material = decodeCanonicalBase64(encoded);
+  const material = fromCanonicalBase64(encoded);
   if (material === undefined || material.length !== 33) throw bad('expected a type byte and a 32-byte key');
   const type = material[0] as number;
   const publicKey = Uint8Array.from(material.subarray(1));

@@ -12,8 +12,7 @@
  * ignored; a signature from a known key must verify, else the whole note is rejected; at least one
  * known key must have signed, and every key the caller requires.
  */
-import { concatBytes, sha256 } from '@overlap/crypto';
-import { decodeCanonicalBase64, encodeBase64 } from './base64.js';
+import { concatBytes, fromCanonicalBase64, sha256, toBase64 } from '@overlap/crypto';
 import { LogError } from './errors.js';
 
 export const MAX_NOTE_SIGNATURES = 100;
@@ -69,7 +68,7 @@ export function parseSignedNote(note: string): SignedNote {
 export function formatSignedNote(note: SignedNote): string {
   if (!note.text.endsWith('\n')) throw new LogError('BAD_NOTE', 'a note text must end with a newline');
   if (note.signatures.length === 0) throw new LogError('BAD_NOTE', 'a signed note needs at least one signature');
-  const lines = note.signatures.map((s) => `${EM_DASH} ${s.name} ${encodeBase64(concatBytes(s.keyId, s.signature))}\n`);
+  const lines = note.signatures.map((s) => `${EM_DASH} ${s.name} ${toBase64(concatBytes(s.keyId, s.signature))}\n`);
   return `${note.text}\n${lines.join('')}`;
 }
 
@@ -132,7 +131,7 @@ function parseSignatureLine(line: string, n: number, bad: (detail: string) => Lo
   if (!match) throw bad(`signature line ${n} is not "— <name> <base64>"`);
   const [, name, encoded] = match as unknown as [string, string, string];
   checkKeyName(name, (detail) => bad(`signature line ${n}: ${detail}`));
-  const bytes = decodeCanonicalBase64(encoded);
+  const bytes = fromCanonicalBase64(encoded);
   if (bytes === undefined) throw bad(`signature line ${n} is not canonical base64`);
   if (bytes.length < 5) throw bad(`signature line ${n} is too short for a key ID and a signature`);
   return { name, keyId: Uint8Array.from(bytes.subarray(0, 4)), signature: Uint8Array.from(bytes.subarray(4)) };

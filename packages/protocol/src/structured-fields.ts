@@ -19,6 +19,7 @@
  * (the offset is in the message), or a value that cannot be serialized (§4.1: an out-of-range
  * integer, a non-ASCII string, a bad key).
  */
+import { fromCanonicalBase64, toBase64 } from '@overlap/crypto';
 import { ProtocolError } from './errors.js';
 
 /** An Integer (a safe integer, at most 15 digits), a String, or a Byte Sequence. */
@@ -42,7 +43,6 @@ export type DictionaryMember = Item | InnerList;
 
 const MAX_INTEGER = 999_999_999_999_999;
 const KEY = /^[a-z*][a-z0-9_\-.*]*$/;
-const BASE64_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 
 /** RFC 8941 §4.2 with §4.2.2 for the top level: a Dictionary, members kept in order. */
 export function parseDictionary(text: string): Map<string, DictionaryMember> {
@@ -97,7 +97,7 @@ export function serializeBareItem(value: BareItem): string {
     }
     return `"${value.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
   }
-  return `:${encodeBase64(value)}:`;
+  return `:${toBase64(value)}:`;
 }
 
 class Parser {
@@ -209,7 +209,7 @@ class Parser {
     const start = ++this.at;
     const end = this.text.indexOf(':', start);
     if (end < 0) throw this.fail('unterminated byte sequence');
-    const bytes = decodeBase64(this.text.slice(start, end));
+    const bytes = fromCanonicalBase64(this.text.slice(start, end));
     if (bytes === undefined) throw this.fail('a byte sequence must be canonical padded base64', start);
     this.at = end + 1;
     return bytes;
@@ -217,39 +217,6 @@ class Parser {
 }
 
 /** RFC 4648 §4 base64 with padding. */
-function encodeBase64(bytes: Uint8Array): string {
-  let out = '';
-  for (let i = 0; i < bytes.length; i += 3) {
-    const n = ((bytes[i] as number) << 16) | ((bytes[i + 1] ?? 0) << 8) | (bytes[i + 2] ?? 0);
-    const chars = [18, 12, 6, 0].map((shift) => BASE64_ALPHABET[(n >> shift) & 63] as string);
-    const kept = Math.min(4, bytes.length - i + 1);
-    out += chars.slice(0, kept).join('') + '='.repeat(4 - kept);
-  }
-  return out;
-}
-
-/** The bytes of canonical padded base64, or undefined for anything else (so encode ∘ decode = id). */
-function decodeBase64(text: string): Uint8Array | undefined {
-  if (!/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(text)) return undefined;
-  const padding = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
-  const bytes = new Uint8Array((text.length / 4) * 3 - padding);
-  let n = 0;
-  let bits = 0;
-  let j = 0;
-  for (const c of text) {
-    if (c === '=') break;
-    n = ((n << 6) | BASE64_ALPHABET.indexOf(c)) & 0xffffff;
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      bytes[j++] = (n >> bits) & 0xff;
-    }
-  }
-  // leftover pad bits must be zero, or two encodings would decode to the same bytes
-  if ((n & ((1 << bits) - 1)) !== 0) return undefined;
-  return bytes;
-}
-
 function malformed(message: string): ProtocolError {
   return new ProtocolError('SIGNATURE_MALFORMED', message);
 }
