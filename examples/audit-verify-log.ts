@@ -9,7 +9,9 @@
  * From a transcript: every checkpoint's signature, each consecutive pair's consistency proof, and
  * every receipt's inclusion proof. From a running relay: the latest checkpoint, N times, MS apart,
  * each verified against the log's verifier key (as the forum publishes it) and proven consistent
- * with the one before. Exits 1 at the first thing that does not verify.
+ * with the one before. Exits 1 at the first thing that does not verify. The transcript is read with
+ * its one declaration (`decodeTranscript`, spec/relay-api.md §3); the rest is @overlap/log's
+ * primitives, to show the log's public formats (the same checks, in full, are @overlap/audit's).
  */
 import { readFileSync } from 'node:fs';
 import { RelayClient } from '@overlap/client';
@@ -23,7 +25,7 @@ import {
   verifyReceipt,
   verifySignedNote,
 } from '@overlap/log';
-import { decodeDeterministic } from '@overlap/protocol';
+import { decodeTranscript } from '@overlap/protocol';
 
 const args = process.argv.slice(2);
 const option = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
@@ -37,13 +39,7 @@ function extend(previous: Checkpoint | undefined, next: Checkpoint, proof: Uint8
 }
 
 function fromTranscript(file: string): void {
-  const t = decodeDeterministic(new Uint8Array(readFileSync(file))) as unknown as {
-    relay: { origin: string; log_key: Uint8Array };
-    membership: { envelope: Uint8Array; receipt: { index: number; proof: Uint8Array[]; checkpoint: string } }[];
-    envelopes: { envelope: Uint8Array; receipt: { index: number; proof: Uint8Array[]; checkpoint: string } }[];
-    checkpoints: { size: number; note: string }[];
-    consistency: { from: number; to: number; proof: Uint8Array[] }[];
-  };
+  const t = decodeTranscript(new Uint8Array(readFileSync(file)));
   const verifier: NoteVerifier = ed25519NoteVerifier(t.relay.origin, t.relay.log_key);
   console.log(`log ${t.relay.origin}: ${t.checkpoints.length} checkpoints`);
   let previous: Checkpoint | undefined;

@@ -22,8 +22,9 @@ export const ALLOWED_WORKSPACE_DEPENDENCIES: Readonly<Record<string, readonly st
   protocol: ['crypto'],
   log: ['crypto'],
   relay: ['protocol', 'log', 'crypto'],
+  audit: ['protocol', 'log', 'crypto'],
   client: ['protocol', 'log', 'crypto', 'indicators'],
-  cli: ['indicators', 'crypto', 'protocol', 'log', 'relay', 'client'],
+  cli: ['indicators', 'crypto', 'protocol', 'log', 'audit', 'relay', 'client'],
 };
 
 /** The error base (pure, no dependencies): every package may depend on it, besides its row above. */
@@ -38,7 +39,7 @@ const NODE_ONLY_PACKAGES: Readonly<Record<string, readonly string[]>> = {
 };
 
 /** Packages that must do no I/O and load in a browser: no Node.js built-in, no node-only package. */
-const PURE_PACKAGES = new Set(['protocol', 'log']);
+const PURE_PACKAGES = new Set(['protocol', 'log', 'audit']);
 /**
  * Packages with a pure main entry and a node-only one: what `src/index.ts` reaches is held to the
  * pure packages' rules, and no pure package may import the node-only entry (`src/node/`).

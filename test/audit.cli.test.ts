@@ -6,7 +6,7 @@
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AUDIT_CHECKS } from '@overlap/cli';
+import { AUDIT_CHECKS } from '@overlap/audit';
 import { toHex } from '@overlap/crypto';
 import { writeKeyFile } from '@overlap/crypto/node';
 import { afterAll, beforeAll, expect, test } from 'vitest';
@@ -78,7 +78,14 @@ test('verify names the check that caught a tampered transcript and exits 1', asy
   const run = await cli('audit', 'verify', '--transcript', file);
   expect(run.code).toBe(1);
   expect(run.out).toMatch(/^ {2}FAIL sender chains/m);
-  expect(run.out).toContain('caught by the sender chains check');
+  expect(run.out).toMatch(/caught by the sender chains check \(CHAIN_BROKEN at log index \d+\)/);
+
+  const json = await cli('audit', 'verify', '--transcript', file, '--json');
+  expect(json.code).toBe(1);
+  const report = JSON.parse(json.out);
+  expect(report).toMatchObject({ ok: false, failed: 'sender chains', code: 'CHAIN_BROKEN', session: s.session });
+  const chains = report.checks.find((c: { name: string }) => c.name === 'sender chains');
+  expect(chains).toMatchObject({ ok: false, code: 'CHAIN_BROKEN', index: expect.any(Number) });
   expect(run.err).toContain('the audit failed: sender chains');
 });
 

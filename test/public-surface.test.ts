@@ -3,6 +3,7 @@
  * list too, so it is always a deliberate, reviewed change.
  */
 import { readFileSync } from 'node:fs';
+import * as audit from '@overlap/audit';
 import * as cli from '@overlap/cli';
 import * as client from '@overlap/client';
 import * as crypto from '@overlap/crypto';
@@ -128,9 +129,11 @@ const surfaces: [string, object, string[]][] = [
       'checkChain',
       'contentDigest',
       'decodeDeterministic',
+      'decodeTranscript',
       'eachTag',
       'EnvelopeChain',
       'encodeDeterministic',
+      'encodeTranscript',
       'enrollmentSchema',
       'envelopeHeaderSchema',
       'formatRevealPolicy',
@@ -157,6 +160,7 @@ const surfaces: [string, object, string[]][] = [
       'tagAt',
       'tagChunkSchema',
       'tagCount',
+      'transcriptSchema',
       'verifyEnvelope',
       'verifyRequest',
       // the relay's answers (wire/relay-api.ts)
@@ -246,7 +250,31 @@ const surfaces: [string, object, string[]][] = [
       'runLabSession',
     ],
   ],
-  ['cli', cli, ['AUDIT_CHECKS', 'CLI_VERSION', 'CliError', 'EXIT', 'buildProgram', 'runProgram', 'verifyTranscript']],
+  [
+    'audit',
+    audit,
+    [
+      'AUDIT_CHECKS',
+      'AuditError',
+      'checkAdminKey',
+      'checkCheckpoints',
+      'checkHops',
+      'checkLogOrder',
+      'checkMembership',
+      'checkReceipts',
+      'checkResults',
+      'checkSenderChains',
+      'checkSessionTerms',
+      'checkSignatures',
+      'checkTranscript',
+      'openSessionEnvelope',
+      'proveLogged',
+      'readTranscript',
+      'signingKeyAt',
+      'verifyTranscript',
+    ],
+  ],
+  ['cli', cli, ['CLI_VERSION', 'CliError', 'EXIT', 'buildProgram', 'runProgram']],
 ];
 
 describe.each(surfaces)('@overlap/%s', (name, module, expected) => {

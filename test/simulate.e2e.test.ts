@@ -7,7 +7,8 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runProgram, verifyTranscript } from '@overlap/cli';
+import { verifyTranscript } from '@overlap/audit';
+import { runProgram } from '@overlap/cli';
 import { canonicalize } from '@overlap/indicators';
 import { afterAll, describe, expect, test } from 'vitest';
 

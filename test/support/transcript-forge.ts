@@ -10,36 +10,22 @@ import { ed25519NoteSigner, formatCheckpoint, leafHash, MerkleTree, signNote } f
 import {
   type CborValue,
   decodeDeterministic,
+  decodeTranscript as decodeWireTranscript,
   ENVELOPE_DOMAIN,
   encodeDeterministic,
+  encodeTranscript,
   type OpenedEnvelope,
   openEnvelope,
   sealEnvelope,
+  type Transcript,
+  type TranscriptEntry,
 } from '@overlap/protocol';
 
-export interface Entry {
-  index: number;
-  envelope: Uint8Array;
-  receipt: { index: number; proof: Uint8Array[]; checkpoint: string };
-}
+export { encodeTranscript };
 
-export interface MutableTranscript {
-  version: number;
-  relay: { origin: string; log_key: Uint8Array; relay_key_id: string; admin_key: Uint8Array };
-  session: Uint8Array;
-  membership: Entry[];
-  envelopes: Entry[];
-  checkpoints: { size: number; note: string }[];
-  consistency: { from: number; to: number; proof: Uint8Array[] }[];
-}
-
-/** A transcript as plain objects whose byte strings are copies (safe to change). */
-export function decodeTranscript(bytes: Uint8Array): MutableTranscript {
-  return structuredClone(decodeDeterministic(Uint8Array.from(bytes))) as unknown as MutableTranscript;
-}
-
-export function encodeTranscript(t: MutableTranscript): Uint8Array {
-  return encodeDeterministic(t as unknown as CborValue);
+/** A transcript (spec/relay-api.md §3) as plain objects whose byte strings are copies (safe to change). */
+export function decodeTranscript(bytes: Uint8Array): Transcript {
+  return structuredClone(decodeWireTranscript(Uint8Array.from(bytes)));
 }
 
 /** Opens an envelope without checking whose it is (the sender's key comes from the caller's map). */
@@ -105,18 +91,18 @@ export function resealChain(
  * session's envelopes, with receipts against one checkpoint of it.
  */
 export function relog(
-  t: MutableTranscript,
+  t: Transcript,
   relayKeys: LabKeys,
   membership: Uint8Array[],
   envelopes: Uint8Array[],
-): MutableTranscript {
+): Transcript {
   const leaves = [...membership, ...envelopes];
   const tree = new MerkleTree(leaves.map((leaf) => leafHash(leaf)));
   const note = signNote(
     formatCheckpoint({ origin: t.relay.origin, size: tree.size, rootHash: tree.root(), extensions: [] }),
     [ed25519NoteSigner(t.relay.origin, relayKeys.signing.secretKey)],
   );
-  const entry = (envelope: Uint8Array, index: number): Entry => ({
+  const entry = (envelope: Uint8Array, index: number): TranscriptEntry => ({
     index,
     envelope,
     receipt: { index, proof: tree.inclusionProof(index), checkpoint: note },

@@ -1,5 +1,3 @@
-export type { AuditCheck, AuditCheckName, AuditReport } from './audit/verify.js';
-export { AUDIT_CHECKS, verifyTranscript } from './audit/verify.js';
 export type { CliErrorCode } from './errors.js';
 export { CliError } from './errors.js';
 export type { ExitCode } from './exit-codes.js';

@@ -5,43 +5,28 @@
  * module resolve hook that records every module the process loads.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { afterAll, expect, test } from 'vitest';
+import { resolveLog } from '../../../test/support/resolve-log.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'overlap-lazy-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-writeFileSync(
-  join(dir, 'hooks.mjs'),
-  `import { appendFileSync } from 'node:fs';
-let log;
-export function initialize(data) { log = data.log; }
-export async function resolve(specifier, context, next) {
-  const result = await next(specifier, context);
-  appendFileSync(log, result.url + '\\n');
-  return result;
-}
-`,
-);
-writeFileSync(
-  join(dir, 'register.mjs'),
-  `import { register } from 'node:module';
-register(${JSON.stringify(pathToFileURL(join(dir, 'hooks.mjs')).href)}, import.meta.url, { data: { log: process.env.LOAD_LOG } });
-`,
-);
 
 const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 
 /** Runs `overlap …args` as its own process and answers the URLs of every module it loaded. */
 async function modulesLoadedBy(name: string, args: string[], stdin = ''): Promise<string[]> {
-  const log = join(dir, `${name}.log`);
-  writeFileSync(log, '');
+  const loaded = resolveLog(dir, name);
   const child = spawn(
     process.execPath,
-    ['--import', join(dir, 'register.mjs'), '--import', 'tsx', '--conditions=@overlap/source', main, ...args],
-    { env: { ...process.env, LOAD_LOG: log }, cwd: fileURLToPath(new URL('..', import.meta.url)) },
+    [...loaded.args, '--import', 'tsx', '--conditions=@overlap/source', main, ...args],
+    {
+      env: { ...process.env, ...loaded.env },
+      cwd: fileURLToPath(new URL('..', import.meta.url)),
+    },
   );
   let err = '';
   child.stderr.on('data', (chunk: Buffer) => {
@@ -50,7 +35,7 @@ async function modulesLoadedBy(name: string, args: string[], stdin = ''): Promis
   child.stdin.end(stdin);
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   expect(code, err).toBe(0);
-  return readFileSync(log, 'utf8').trim().split('\n');
+  return loaded.urls();
 }
 
 const loads = (urls: string[], part: string) => urls.some((url) => url.includes(part));

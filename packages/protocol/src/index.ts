@@ -97,3 +97,5 @@ export {
   sessionListSchema,
   sessionStatusSchema,
 } from './wire/relay-api.js';
+export type { Transcript, TranscriptEntry } from './wire/transcript.js';
+export { decodeTranscript, encodeTranscript, transcriptSchema } from './wire/transcript.js';

@@ -1,5 +1,7 @@
 /**
- * `overlap audit export|verify`: what auditors run.
+ * `overlap audit export|verify`: what auditors run. Flags, a call and a display: the transcript
+ * comes from `RelayClient.transcript` (@overlap/client), the checks from `verifyTranscript`
+ * (@overlap/audit, spec/audit.md).
  *
  *   overlap audit export --session ID --relay URL --admin-key FILE --out FILE [--log-key VKEY]
  *   overlap audit verify --transcript FILE [--admin-key KEY] [--json]
@@ -7,15 +9,17 @@
  * `export` fetches a session's transcript with the forum admin's key (only the admin may: it holds
  * every set's final tags) and writes it atomically. `verify` needs nothing but the file and,
  * ideally, the admin's public key to pin (64 hex digits, or the admin key file): one line per
- * check with counts, exit 0 only when every check holds, 1 when one fails.
+ * check with counts, exit 0 only when every check holds, 1 when one fails; `--json` prints the
+ * report as `verifyTranscript` returns it (each check with its `code` and, where one applies, the
+ * log `index`).
  */
 import { readFile } from 'node:fs/promises';
+import { type AuditReport, verifyTranscript } from '@overlap/audit';
 import { RelayClient } from '@overlap/client';
 import { fromHex } from '@overlap/crypto';
 import { writeFileAtomic } from '@overlap/files';
 import { parseVerifierKey } from '@overlap/log';
 import type { Command } from 'commander';
-import { type AuditReport, verifyTranscript } from '../audit/verify.js';
 import { CliError } from '../errors.js';
 import type { ProgramIo } from '../io.js';
 import { readKeys, sdkCall, sessionArgument } from '../lab-context.js';
@@ -93,10 +97,14 @@ export function printAuditReport(io: ProgramIo, report: AuditReport, file: strin
     const mark = c.ok === true ? 'ok  ' : c.ok === false ? 'FAIL' : 'skip';
     io.out(`  ${mark} ${c.name.padEnd(width)}  ${c.detail}\n`);
   }
+  if (report.ok) {
+    io.out('Every check holds: the transcript is complete, consistent and its results are right.\n');
+    return;
+  }
+  const caught = report.checks.find((c) => c.ok === false);
+  const where = caught?.index === undefined ? '' : ` at log index ${caught.index}`;
   io.out(
-    report.ok
-      ? `Every check holds: the transcript is complete, consistent and its results are right.\n`
-      : `The audit FAILED: caught by the ${report.failed ?? '(unknown)'} check.\n`,
+    `The audit FAILED: caught by the ${report.failed ?? '(unknown)'} check (${report.code ?? 'NOT_CHECKED'}${where}).\n`,
   );
 }
 

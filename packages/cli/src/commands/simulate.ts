@@ -8,12 +8,12 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { verifyTranscript } from '@overlap/audit';
 import { formatResults, RESULT_FORMATS, type ResultFormat, type SessionResults } from '@overlap/client';
 import { toHex } from '@overlap/crypto';
 import { writeFileAtomic } from '@overlap/files';
 import { formatRevealPolicy } from '@overlap/protocol';
 import type { Command } from 'commander';
-import { verifyTranscript } from '../audit/verify.js';
 import { CliError } from '../errors.js';
 import type { ProgramIo } from '../io.js';
 import { DEFAULT_STATE_DIR, sdkCall, sessionArgument } from '../lab-context.js';
