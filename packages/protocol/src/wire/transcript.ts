@@ -17,23 +17,21 @@
 import { z } from 'zod';
 import { type CborValue, decodeDeterministic, encodeDeterministic } from '../cbor.js';
 import { parseWithSchema } from '../validate.js';
+import { receiptSchema } from './relay-api.js';
 
 const uint = z.int().min(0);
 const bytes = z.custom<Uint8Array>((v) => v instanceof Uint8Array, { message: 'must be a byte string' });
 const hash = z.custom<Uint8Array>((v) => v instanceof Uint8Array && v.length === 32, { message: 'must be 32 bytes' });
 
-/** A log receipt (spec/relay-api.md §3 `receipt`): the entry's inclusion proof in a signed checkpoint. */
-const receiptSchema = z.strictObject({
-  /** The entry's index in the log. */
+/**
+ * One log entry as the transcript holds it: its index, its bytes (a signed envelope), its receipt
+ * (spec/relay-api.md §3 `receipt`, the fields relay-api.ts declares, held strictly here).
+ */
+const loggedEntrySchema = z.strictObject({
   index: uint,
-  /** Its inclusion proof in the checkpoint's tree (RFC 9162). */
-  proof: z.array(hash),
-  /** The signed checkpoint note (C2SP signed note of a tlog-checkpoint). */
-  checkpoint: z.string(),
+  envelope: bytes,
+  receipt: z.strictObject(receiptSchema.shape),
 });
-
-/** One log entry as the transcript holds it: its index, its bytes (a signed envelope), its receipt. */
-const loggedEntrySchema = z.strictObject({ index: uint, envelope: bytes, receipt: receiptSchema });
 
 export const transcriptSchema = z.strictObject({
   version: z.literal(1),
