@@ -28,6 +28,7 @@ export { OverlapClient } from './overlap-client.js';
 export type { RelayClientOptions } from './relay-client.js';
 export { RelayClient } from './relay-client.js';
 export { parseRelayUrl } from './relay-url.js';
-export type { FormatResultsOptions, ResultFormat, SessionResults } from './results-format.js';
+export type { SessionResults } from './results-document.js';
+export type { FormatResultsOptions, ResultFormat } from './results-format.js';
 export { csvField, formatResults, RESULT_FORMATS, resultJsonLine } from './results-format.js';
 export type { RetryOptions } from './retry.js';

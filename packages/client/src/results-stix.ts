@@ -10,7 +10,7 @@
 import { sha256, toHex } from '@overlap/crypto';
 import type { IndicatorKindName } from '@overlap/indicators';
 import type { RevealPolicy } from '@overlap/protocol';
-import type { CheckedResult, SessionResults } from './results-format.js';
+import type { CheckedResult, SessionResults } from './results-document.js';
 
 /** A STIX pattern string literal (STIX 2.1 §9, Patterning): `'` and `\` are backslash-escaped, nothing else is. */
 function stixString(text: string): string {

@@ -1,7 +1,7 @@
 import { isErrorRecord, parseStixPattern, readStix } from '@overlap/indicators';
 import { describe, expect, test } from 'vitest';
 import { ClientError } from '../src/errors.js';
-import { csvField, formatResults, RESULT_FORMATS, type SessionResults } from '../src/results-format.js';
+import { csvField, formatResults, RESULT_FORMATS, type SessionResults } from '../src/index.js';
 
 const SESSION = '0123456789abcdef0123456789abcdef';
 const base = {
