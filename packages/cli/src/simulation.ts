@@ -3,6 +3,9 @@
  * database, the forum admin, one key per lab enrolled over HTTP, a session, and one `overlap
  * session run` process per lab talking HTTP to the relay. Writes `DIR/NAME.results.jsonl` for each
  * lab and `DIR/transcript.cbor` (fetched with the admin key), and answers what happened.
+ *
+ * `overlap simulate` and `overlap demo` run it; a lab's or the forum's own tests and benchmarks can
+ * too: `import { runSimulation } from '@overlap/cli/simulation'`.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -14,7 +17,7 @@ import { ForumAdmin, type IndicatorFile, labIdentityOf, OverlapClient, readIndic
 import { generateLabKeys, type LabKeys } from '@overlap/crypto';
 import { readKeyFile, writeKeyFile } from '@overlap/crypto/node';
 import { makePrivateDirectory, writeFileAtomic } from '@overlap/files';
-import { parseRevealPolicyText, type RevealPolicy } from '@overlap/protocol';
+import { LAB_ID_PATTERN, parseRevealPolicyText, type RevealPolicy } from '@overlap/protocol';
 import { initRelay, startRelayServer } from '@overlap/relay';
 import { CliError } from './errors.js';
 
@@ -57,8 +60,6 @@ export interface SimulationOutcome {
   relayPeakRssMb: number;
 }
 
-const LAB_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
-
 export async function runSimulation(options: SimulationOptions): Promise<SimulationOutcome> {
   const started = performance.now();
   const { log } = options;
@@ -69,7 +70,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   if (labs.length > 64) throw new CliError('USAGE', 'at most 64 labs');
   const names = new Set<string>();
   for (const lab of labs) {
-    if (!LAB_NAME.test(lab.name))
+    if (!LAB_ID_PATTERN.test(lab.name))
       throw new CliError('USAGE', `lab name ${JSON.stringify(lab.name)}: lowercase letters, digits, -`);
     if (names.has(lab.name)) throw new CliError('USAGE', `lab ${lab.name} is given twice`);
     names.add(lab.name);

@@ -60,3 +60,10 @@ test('session --help loads the SDK, not the relay or SQLite', async () => {
   expect(loads(urls, '/packages/relay/')).toBe(false);
   expect(loads(urls, 'better-sqlite3')).toBe(false);
 }, 60_000);
+
+test('audit --help loads the audit library, not the relay or SQLite', async () => {
+  const urls = await modulesLoadedBy('audit', ['audit', '--help']);
+  expect(loads(urls, '/packages/audit/')).toBe(true);
+  expect(loads(urls, '/packages/relay/')).toBe(false);
+  expect(loads(urls, 'better-sqlite3')).toBe(false);
+}, 60_000);

@@ -25,7 +25,7 @@ import type { ProgramIo } from '../io.js';
 import { readKeys, sdkCall, sessionArgument } from '../lab-context.js';
 
 export function addAuditCommands(program: Command, io: ProgramIo): void {
-  const audit = program.command('audit').description("auditors' commands: export a session's transcript, verify it");
+  const audit = program.command('audit');
 
   audit
     .command('export')
