@@ -1,5 +1,5 @@
 /**
- * `pnpm lint` runs this after biome: it fails when the workspace breaks DESIGN.md's package
+ * `pnpm lint` runs this after biome: it fails when the workspace breaks docs/architecture.md's package
  * boundaries or has an import cycle (see import-graph.ts for the rules).
  */
 import { fileURLToPath } from 'node:url';

@@ -1,6 +1,6 @@
 /**
- * The import graph of the workspace and the rules it must keep (DESIGN.md, "Packages"):
- * - a package imports only the workspace packages DESIGN.md lets it depend on, and declares them;
+ * The import graph of the workspace and the rules it must keep (docs/architecture.md §2):
+ * - a package imports only the workspace packages docs/architecture.md §2 lets it depend on, and declares them;
  * - a package's source imports only dependencies it declares (or node: built-ins);
  * - the pure packages (protocol, log), and everything crypto's main entry reaches, import no Node.js
  *   built-in, no node-only package (@overlap/files) and not `@overlap/crypto/node`: they load in a
@@ -13,7 +13,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import ts from 'typescript';
 
-/** Which workspace packages each package may depend on (DESIGN.md's table). */
+/** Which workspace packages each package may depend on (docs/architecture.md §2's table). */
 export const ALLOWED_WORKSPACE_DEPENDENCIES: Readonly<Record<string, readonly string[]>> = {
   errors: [],
   files: [],
@@ -69,7 +69,10 @@ export function checkWorkspace(root: string): Violation[] {
     const allowed = ALLOWED_WORKSPACE_DEPENDENCIES[pkg.name];
     const manifest = relative(root, join(pkg.dir, 'package.json'));
     if (allowed === undefined) {
-      violations.push({ file: manifest, message: `package ${pkg.name} is not in DESIGN.md's package table` });
+      violations.push({
+        file: manifest,
+        message: `package ${pkg.name} is not in docs/architecture.md's package table`,
+      });
       continue;
     }
     const workspaceDeps = new Set<string>();
@@ -79,7 +82,10 @@ export function checkWorkspace(root: string): Violation[] {
       const target = dep.slice('@overlap/'.length);
       const shared = SHARED_PACKAGES.includes(target) && target !== pkg.name;
       if (!allowed.includes(target) && !shared && !NODE_ONLY_PACKAGES[target]?.includes(pkg.name)) {
-        violations.push({ file: manifest, message: `@overlap/${pkg.name} may not depend on ${dep} (DESIGN.md)` });
+        violations.push({
+          file: manifest,
+          message: `@overlap/${pkg.name} may not depend on ${dep} (docs/architecture.md)`,
+        });
       }
     }
 

@@ -62,7 +62,7 @@ describe('checkWorkspace', () => {
     const messages = checkWorkspace(fixture).map((v) => `${v.file}: ${v.message}`);
     expect(messages).toEqual(
       expect.arrayContaining([
-        'packages/crypto/package.json: @overlap/crypto may not depend on @overlap/relay (DESIGN.md)',
+        'packages/crypto/package.json: @overlap/crypto may not depend on @overlap/relay (docs/architecture.md)',
         'packages/log/src/index.ts: pure package log imports node:fs',
         'packages/log/src/index.ts: imports zod, which package.json does not declare',
         expect.stringMatching(/^packages\/crypto\/src\/a\.ts: import cycle: .*a\.ts -> .*b\.ts -> .*a\.ts$/),
@@ -92,7 +92,7 @@ describe('checkWorkspace', () => {
     const messages = checkWorkspace(fixture).map((v) => `${v.file}: ${v.message}`);
     expect(messages.sort()).toEqual([
       "packages/crypto/src/a.ts: crypto's main entry (src/index.ts, pure) reaches this file, which imports node:os",
-      'packages/log/package.json: @overlap/log may not depend on @overlap/files (DESIGN.md)',
+      'packages/log/package.json: @overlap/log may not depend on @overlap/files (docs/architecture.md)',
       'packages/log/src/index.ts: pure package log imports @overlap/files',
       'packages/protocol/src/index.ts: pure package protocol imports @overlap/crypto/node',
       'packages/protocol/src/index.ts: pure package protocol imports node:crypto',
@@ -106,7 +106,7 @@ describe('checkWorkspace', () => {
     write('packages/cli/package.json', manifest({ '@overlap/relay': 'workspace:*' }));
     write('packages/cli/src/index.ts', "import '@overlap/relay';\n");
     const messages = checkWorkspace(fixture).map((v) => v.message);
-    expect(messages).toContain('@overlap/relay may not depend on @overlap/cli (DESIGN.md)');
+    expect(messages).toContain('@overlap/relay may not depend on @overlap/cli (docs/architecture.md)');
     expect(messages.some((m) => m.startsWith('package cycle:'))).toBe(true);
   });
 });

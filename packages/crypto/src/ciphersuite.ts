@@ -1,5 +1,5 @@
 /**
- * The fixed identifiers of ciphersuite OVERLAP-V1 (DESIGN.md, "Ciphersuite OVERLAP-V1"; the
+ * The fixed identifiers of ciphersuite OVERLAP-V1 (why these: docs/architecture.md §6; the
  * normative text is spec/ciphersuite.md).
  *
  * hash_to_group(kind, value) is RFC 9380 `encode_to_curve` for the suite

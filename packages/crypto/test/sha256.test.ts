@@ -44,6 +44,6 @@ describe('sha256', () => {
   });
 });
 
-test('the hash_to_group DST is the one DESIGN.md fixes', () => {
+test('the hash_to_group DST is the one spec/ciphersuite.md §2 fixes', () => {
   expect(HASH_TO_GROUP_DST).toBe('OVERLAP-V1-CS01-with-curve25519_XMD:SHA-512_ELL2_NU_');
 });

@@ -1,6 +1,6 @@
 /**
  * Reveal policies: what a lab learns about each of its own items at the end of a session
- * (DESIGN.md, "Exchange protocol"; spec/protocol.md is normative).
+ * (spec/protocol.md §5, normative; docs/architecture.md §1).
  *
  * - `labs`: for each of my items, which other labs also hold it;
  * - `count`: for each of my items, only how many other labs hold it;

@@ -6,7 +6,7 @@
  * need in Overlap's profile (see http-signature.ts).
  *
  * Hand-written rather than taken from a library because the profile needs a tiny strict subset,
- * and it keeps @overlap/protocol free of dependencies beyond those in DESIGN.md's table.
+ * and it keeps @overlap/protocol free of dependencies beyond those docs/architecture.md §2 allows.
  *
  * Every value parsed here comes from the peer. The parser is stricter than RFC 8941 where
  * leniency would let two different field values mean the same thing:

@@ -1,5 +1,5 @@
 /**
- * The hop schedule (DESIGN.md, "Exchange protocol"): the set of the lab at index i in the session's
+ * The hop schedule (spec/protocol.md §5): the set of the lab at index i in the session's
  * lab list is blinded by labs i, i+1, …, i+n−1 (mod n) in that order. So the owner always applies
  * its key first (an unkeyed hash never leaves a lab), every set receives every lab's key exactly
  * once, and each lab is the last hop of exactly one set (the set of the lab after it). The relay
