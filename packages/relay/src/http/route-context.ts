@@ -15,12 +15,12 @@ import type {
   LogEntries,
   OpenedEnvelope,
   RelayHealth,
+  Transcript,
 } from '@overlap/protocol';
 import { RelayError } from '../errors.js';
 import type { HostedSession } from '../hosted-session.js';
 import type { RelayCore } from '../relay.js';
 import type { ReadModel } from '../store/read-model.js';
-import type { Transcript } from '../store/transcript.js';
 import type { Authenticated } from './auth.js';
 import type { InboxWaiters } from './inbox-waiters.js';
 

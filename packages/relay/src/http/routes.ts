@@ -23,6 +23,7 @@ import {
   sessionCreatedSchema,
   sessionListSchema,
   sessionStatusSchema,
+  transcriptSchema,
 } from '@overlap/protocol';
 import type { RelayHttpErrorCode } from '../errors.js';
 import type { Payload } from './io.js';
@@ -189,7 +190,7 @@ export const ROUTES: Route[] = [
     summary:
       "Everything an auditor needs of a session (admin key only: it holds every set's final tags): membership, the session's envelopes with receipts, checkpoints and consistency proofs.",
     errors: ['BAD_REQUEST', 'NO_SUCH_SESSION', 'NOT_ADMIN'],
-    handle: async (c) => ({ kind: 'cbor', value: await c.transcript() }),
+    ...cbor(transcriptSchema, (c) => c.transcript()),
   },
   {
     method: 'GET',

@@ -26,6 +26,7 @@ import type {
   RelayInfo,
   RelaySessionState,
   SessionList,
+  Transcript,
 } from '@overlap/protocol';
 import type { HostedSession } from '../hosted-session.js';
 import type { RelayLimits } from '../limits.js';
@@ -35,7 +36,7 @@ import type { BlobFiles } from './blob-files.js';
 import type { Db } from './database.js';
 import type { LogWriter } from './log-writer.js';
 import { readEntryBytes, type StoredEntry } from './recovery.js';
-import { buildTranscript, type Transcript } from './transcript.js';
+import { buildTranscript } from './transcript.js';
 
 /** Most inbox rows read for one answer (before the byte bound applies). */
 const INBOX_ROWS = 256;

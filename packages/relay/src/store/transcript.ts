@@ -10,6 +10,7 @@
  * latest signed checkpoint, so an auditor can check all of it against one signed tree head.
  */
 import type { Receipt } from '@overlap/log';
+import type { Transcript } from '@overlap/protocol';
 import type { RelayPublicIdentity } from '../relay.js';
 
 export interface TranscriptParts {
@@ -25,7 +26,7 @@ export interface TranscriptParts {
   consistencyProof(from: number, to: number): Uint8Array[];
 }
 
-export function buildTranscript(parts: TranscriptParts) {
+export function buildTranscript(parts: TranscriptParts): Transcript {
   const checkpoints = new Map<number, string>([[parts.latest.size, parts.latest.note]]);
   const withReceipt = (entry: { index: number; envelope: Uint8Array }) => {
     const receipt = parts.receipt(entry.index);
@@ -55,5 +56,3 @@ export function buildTranscript(parts: TranscriptParts) {
     consistency,
   };
 }
-
-export type Transcript = ReturnType<typeof buildTranscript>;
