@@ -11,14 +11,15 @@
 import { sha256, toHex } from '@overlap/crypto';
 import type { Receipt } from '@overlap/log';
 import {
+  type CborValue,
   type ChainState,
+  EnvelopeChain,
   type MessageType,
   type OpenedEnvelope,
   type Outgoing,
   openEnvelope,
   parseMessage,
   type SessionMessage,
-  sealEnvelope,
 } from '@overlap/protocol';
 import { RelayError } from './errors.js';
 import { HostedSession } from './hosted-session.js';
@@ -294,19 +295,14 @@ export class RelayCore {
   #sealAsRelay(session: HostedSession, type: MessageType, body: unknown, inbox: NewEntry['inbox']): NewEntry {
     const { identity } = this.#options;
     const key = `${session.idHex}|${identity.keyId}`;
-    const previous = this.chains.get(key);
-    const sealed = sealEnvelope(
-      {
-        type,
-        session: session.id,
-        seq: previous ? previous.seq + 1 : 0,
-        ...(previous && { prev: previous.hash }),
-        created: this.#options.now(),
-        payload: body as never,
-      },
+    // The relay's own chain in the session continues from its last envelope (restored on recovery).
+    const chain = new EnvelopeChain(
+      session.id,
       { keyId: identity.keyId, secretKey: identity.secretKey },
+      this.chains.get(key),
     );
-    this.chains.set(key, { seq: sealed.header.seq, hash: sealed.hash });
+    const sealed = chain.seal(type, body as CborValue, this.#options.now());
+    this.chains.set(key, chain.last as ChainState);
     return { ...this.#entry(sealed), ...(inbox && { inbox }) };
   }
 
