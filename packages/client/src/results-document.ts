@@ -47,7 +47,7 @@ export function show(value: unknown): string {
 const isText = (value: unknown): value is string => typeof value === 'string' && value !== '';
 
 /** The results, checked and sorted by kind then value (code-unit order), labs sorted. */
-export function checkResults(doc: SessionResults): CheckedResult[] {
+export function validateResults(doc: SessionResults): CheckedResult[] {
   // The document may come straight from JSON.parse: check the shape, not only the values.
   const issues: string[] = [];
   const d = doc as unknown as Record<string, unknown>;

@@ -15,7 +15,7 @@
  */
 import type { RevealPolicy } from '@overlap/protocol';
 import { ClientError } from './errors.js';
-import { type CheckedResult, checkResults, type SessionResults, show } from './results-document.js';
+import { type CheckedResult, type SessionResults, show, validateResults } from './results-document.js';
 import { stixBundle } from './results-stix.js';
 
 export const RESULT_FORMATS = ['csv', 'jsonl', 'stix'] as const;
@@ -39,7 +39,7 @@ export function formatResults(doc: SessionResults, format: ResultFormat, options
       `unknown results format ${show(format)}; use one of ${RESULT_FORMATS.join(', ')}`,
     );
   }
-  const results = checkResults(doc);
+  const results = validateResults(doc);
   if (format === 'jsonl') return results.map((r) => resultJsonLine(doc.policy, r)).join('');
   if (format === 'csv') return csvTable(results);
   return stixBundle(doc, results, options.idSeed ?? '');
