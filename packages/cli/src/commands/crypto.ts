@@ -98,7 +98,7 @@ class MappedLines<T> {
 }
 
 /**
- * Writes each result as a line, in order. On an error naming an item (the batch's "item N: …") or a
+ * Writes each result as a line, in order. On an error naming an item (the batch's `details.index`) or a
  * line the mapping refused, the items before it that the batch had not given back yet are computed
  * with `single` and written first, so the output holds every result before the bad line.
  */
@@ -116,12 +116,9 @@ async function writeResults<T>(
       await writer.line(toHex(result));
     }
   } catch (error) {
-    const batchItem = error instanceof CryptoError ? /^item (\d+): (.*)$/s.exec(error.message) : null;
-    const failedIndex = batchItem
-      ? Number(batchItem[1])
-      : items.failedLine === undefined
-        ? undefined
-        : items.failedLine - 1;
+    // A batch names the failing item in `details.index`; the mapping records the line it refused.
+    const batchIndex = error instanceof CryptoError ? error.details?.index : undefined;
+    const failedIndex = batchIndex ?? (items.failedLine === undefined ? undefined : items.failedLine - 1);
     if (failedIndex !== undefined) {
       for (let index = written; index < failedIndex; index++) {
         const item = items.pending.get(index);
@@ -132,7 +129,10 @@ async function writeResults<T>(
     await writer.flush();
     if (error instanceof CryptoError) {
       // Batch errors say "item N: …"; a person wants the line number.
-      const detail = batchItem ? `line ${Number(batchItem[1]) + 1}: ${batchItem[2]}` : error.message;
+      const detail =
+        batchIndex === undefined
+          ? error.message
+          : `line ${batchIndex + 1}: ${error.message.replace(/^item \d+: /, '')}`;
       throw new CliError('DATA', `${detail} (${error.code})`, { cause: error });
     }
     throw error;
