@@ -37,6 +37,10 @@ export const MESSAGE_TYPES = [
   'tag_chunk',
   'blind_task',
   'blind_result',
+  'proof_request',
+  'reveal',
+  'challenge',
+  'hop_proof',
   'result_rows',
   'abort',
 ] as const;

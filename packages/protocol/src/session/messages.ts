@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { revealPolicySchema } from '../reveal-policy.js';
 import { parseWithSchema } from '../validate.js';
-import { MAX_TAGS_PER_CHUNK, TAG_LENGTH } from './tags.js';
+import { MAX_TAGS_PER_CHUNK, MIN_CHUNK_SIZE, TAG_LENGTH } from './tags.js';
 
 const keyId = z.string().regex(/^[0-9a-f]{32}$/, 'must be a key id');
 const kind = z.string().regex(/^[a-z][a-z0-9_]{0,31}$/, 'must be an indicator kind name');
@@ -60,11 +60,42 @@ export const sessionProposalSchema = z.strictObject({
   maxItemsPerKind: z.int().min(1).max(100_000_000),
   /** When the session must be complete (milliseconds since the epoch); the relay enforces it. */
   deadline: z.int().min(0).optional(),
+  /** Which positions of each chunk a hop proves (spec/protocol.md §5.2); absent means `spot`. */
+  proofs: z.enum(['spot', 'full']).optional(),
+  /** Tags per chunk, the same for every lab and hop (spec/protocol.md §5.1); absent means 65,536. */
+  chunkSize: z.int().min(MIN_CHUNK_SIZE).max(MAX_TAGS_PER_CHUNK).optional(),
 });
 
 export const joinSchema = z.strictObject({
   /** Committed set size per kind (padded, if the lab pads), before anyone's tags are visible. */
   sizes: z.record(kind, count),
+  /** Key commitment K = enc([s]B) of the lab's session key (spec/ciphersuite.md §10). */
+  key: key32,
+  /** Commitment to the lab's secret coin ρ, revealed after every hop is in (spec/protocol.md §5.2). */
+  coin: key32,
+});
+
+/** Relay -> every lab: every hop of every set is in; reveal your coin. */
+export const proofRequestSchema = z.strictObject({ chunks: count });
+
+/** Lab -> relay: its coin ρ, once the relay's proof_request is logged. */
+export const revealSchema = z.strictObject({ coin: key32 });
+
+/** Relay -> every lab: every lab's coin, in the order of the session's labs (σ is computed from them). */
+export const challengeSchema = z.strictObject({ coins: z.array(key32).min(2).max(64) });
+
+/** Lab -> relay: the proof for one chunk it blinded, at the positions σ chose (spec/ciphersuite.md §10). */
+export const hopProofSchema = z.strictObject({
+  kind,
+  owner: keyId,
+  hop: z.int().min(1),
+  first: count,
+  /** One sign bit per proven position, least significant bit first. */
+  signs: z.custom<Uint8Array>((v) => v instanceof Uint8Array && v.length <= MAX_TAGS_PER_CHUNK / 8, {
+    message: `must be at most ${MAX_TAGS_PER_CHUNK / 8} bytes`,
+  }),
+  /** c ‖ z, two scalars. */
+  proof: z.custom<Uint8Array>((v) => v instanceof Uint8Array && v.length === 64, { message: 'must be 64 bytes' }),
 });
 
 /** Tags on their way: the owner's own upload (hop 0) or one lab's hop result. */
@@ -113,6 +144,10 @@ export type BlindTask = z.infer<typeof blindTaskSchema>;
 export type ResultRow = z.infer<typeof resultRowSchema>;
 export type ResultRows = z.infer<typeof resultRowsSchema>;
 export type Abort = z.infer<typeof abortSchema>;
+export type ProofRequest = z.infer<typeof proofRequestSchema>;
+export type Reveal = z.infer<typeof revealSchema>;
+export type Challenge = z.infer<typeof challengeSchema>;
+export type HopProofMessage = z.infer<typeof hopProofSchema>;
 
 /** What the engines exchange; the shells wrap each one in a signed envelope. */
 export type SessionMessage =
@@ -120,6 +155,10 @@ export type SessionMessage =
   | { type: 'tag_chunk'; body: TagChunk }
   | { type: 'blind_task'; body: BlindTask }
   | { type: 'blind_result'; body: TagChunk }
+  | { type: 'proof_request'; body: ProofRequest }
+  | { type: 'reveal'; body: Reveal }
+  | { type: 'challenge'; body: Challenge }
+  | { type: 'hop_proof'; body: HopProofMessage }
   | { type: 'result_rows'; body: ResultRows }
   | { type: 'abort'; body: Abort };
 
@@ -137,6 +176,10 @@ const SCHEMAS = {
   tag_chunk: tagChunkSchema,
   blind_task: blindTaskSchema,
   blind_result: tagChunkSchema,
+  proof_request: proofRequestSchema,
+  reveal: revealSchema,
+  challenge: challengeSchema,
+  hop_proof: hopProofSchema,
   result_rows: resultRowsSchema,
   abort: abortSchema,
 } as const;

@@ -7,6 +7,10 @@
 
 export const TAG_LENGTH = 32;
 export const MAX_TAGS_PER_CHUNK = 65_536;
+/** The smallest `chunkSize` a proposal may fix (spec/protocol.md §5.1): small chunks multiply the proofs. */
+export const MIN_CHUNK_SIZE = 1024;
+/** The `chunkSize` of a proposal that fixes none. */
+export const DEFAULT_CHUNK_SIZE = MAX_TAGS_PER_CHUNK;
 
 /** How many tags a packed chunk holds. */
 export function tagCount(tags: Uint8Array): number {
