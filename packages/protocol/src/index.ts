@@ -27,16 +27,21 @@ export type { RevealPolicy } from './reveal-policy.js';
 export { formatRevealPolicy, parseRevealPolicy, parseRevealPolicyText, revealPolicySchema } from './reveal-policy.js';
 export type { InMemoryLab, InMemoryOptions, InMemoryRun } from './session/in-memory.js';
 export { runSessionInMemory } from './session/in-memory.js';
-export type { LabResult, LabSessionOptions, LabSessionState } from './session/lab-session.js';
+export type { LabResult } from './session/lab-rows.js';
+export type { LabSessionOptions, LabSessionState } from './session/lab-session.js';
 export { LabSession } from './session/lab-session.js';
 export type {
   Abort,
   BlindTask,
+  Challenge,
   Enrollment,
+  HopProofMessage,
   Join,
   Outgoing,
+  ProofRequest,
   ResultRow,
   ResultRows,
+  Reveal,
   Revocation,
   SessionMessage,
   SessionProposal,
@@ -45,21 +50,36 @@ export type {
 export {
   abortSchema,
   blindTaskSchema,
+  challengeSchema,
   enrollmentSchema,
+  hopProofSchema,
   joinSchema,
   LAB_ID_PATTERN,
   parseMessage,
+  proofRequestSchema,
   resultRowSchema,
   resultRowsSchema,
+  revealSchema,
   revocationSchema,
   sessionProposalSchema,
   tagChunkSchema,
 } from './session/messages.js';
-export type { RelaySessionState } from './session/relay-session.js';
+export type { ReceivedEnvelope, RelaySessionOptions, RelaySessionState } from './session/relay-session.js';
 export { RelaySession } from './session/relay-session.js';
 export { hopLab, hopOf, lastHopOwner } from './session/schedule.js';
 export { StreamedResultRows } from './session/streamed-result-rows.js';
-export { eachTag, MAX_TAGS_PER_CHUNK, packTags, TAG_LENGTH, tagAt, tagCount } from './session/tags.js';
+export type { ChunkPlace, TagArchive } from './session/tag-archive.js';
+export { InMemoryTagArchive, placeKey } from './session/tag-archive.js';
+export {
+  DEFAULT_CHUNK_SIZE,
+  eachTag,
+  MAX_TAGS_PER_CHUNK,
+  MIN_CHUNK_SIZE,
+  packTags,
+  TAG_LENGTH,
+  tagAt,
+  tagCount,
+} from './session/tags.js';
 export { parseWithSchema } from './validate.js';
 export { PROTOCOL_VERSION } from './version.js';
 export type {

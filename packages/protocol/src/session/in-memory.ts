@@ -3,13 +3,16 @@
  * benchmark and the smallest examples use. Every lab message travels as a real signed envelope
  * (a fresh Ed25519 key per lab, a per-lab chain), opened and chain-checked before the relay engine
  * sees it, exactly as the relay's shell does. Every message the relay receives and sends can be
- * observed (for leakage tests), and the time of each phase is measured.
+ * observed (for leakage tests), and the time of each phase is measured. The whole flow runs: joins,
+ * uploads, hops, the proof request, the reveals, the challenge, the hop proofs, the results
+ * (spec/protocol.md §5, §5.2). A test plugs a cheating lab in with `createLab` (LabSession's test
+ * seam); a session left waiting (a lab that never reveals) returns with the relay still `proving`.
  */
 import { type BackendPreference, type BatchRunner, generateSigningKeyPair } from '@overlap/crypto';
 import type { CborValue } from '../cbor.js';
 import { type MessageType, openEnvelope } from '../envelope.js';
 import { type ChainState, checkChain, EnvelopeChain } from '../envelope-chain.js';
-import { type LabResult, LabSession } from './lab-session.js';
+import { type LabResult, LabSession, type LabSessionOptions } from './lab-session.js';
 import type { SessionMessage } from './messages.js';
 import { RelaySession } from './relay-session.js';
 
@@ -21,7 +24,8 @@ export interface InMemoryLab {
 export interface InMemoryOptions {
   pool?: BatchRunner;
   backend?: BackendPreference;
-  chunkSize?: number;
+  /** Builds each lab's engine (default: an honest LabSession); a test returns a cheating subclass for one lab. */
+  createLab?: (options: LabSessionOptions) => LabSession;
   /** Called with every message the relay receives (from which lab). */
   onRelayReceives?: (from: string, message: SessionMessage) => void;
   /** Called with every message the relay sends (to which lab). */
@@ -32,8 +36,11 @@ export interface InMemoryRun {
   results: Map<string, ReadonlyMap<string, LabResult[]>>;
   relay: RelaySession;
   labs: LabSession[];
-  /** Milliseconds: labs hashing and uploading their own sets; the blinding hops; matching. */
-  phases: { upload: number; hops: number; results: number };
+  /**
+   * Milliseconds: labs hashing and uploading their own sets; the blinding hops; the proof round
+   * (proof request to the last proof verified); matching and reading the rows.
+   */
+  phases: { upload: number; hops: number; proofs: number; results: number };
 }
 
 export async function runSessionInMemory(
@@ -41,22 +48,21 @@ export async function runSessionInMemory(
   labs: readonly InMemoryLab[],
   options: InMemoryOptions = {},
 ): Promise<InMemoryRun> {
-  const relay = new RelaySession(proposal);
   const sessionId = globalThis.crypto.getRandomValues(new Uint8Array(16));
+  const relay = new RelaySession(proposal, { sessionId });
+  const createLab = options.createLab ?? ((labOptions: LabSessionOptions) => new LabSession(labOptions));
   const keys = new Map(labs.map((lab) => [lab.keyId, generateSigningKeyPair()]));
   const publicKeyOf = (id: string) => keys.get(id)?.publicKey;
-  const sessions = labs.map(
-    (lab) =>
-      new LabSession({
-        me: lab.keyId,
-        sessionId,
-        publicKeyOf,
-        proposal,
-        sets: lab.sets,
-        ...(options.pool && { pool: options.pool }),
-        ...(options.backend && { backend: options.backend }),
-        ...(options.chunkSize && { chunkSize: options.chunkSize }),
-      }),
+  const sessions = labs.map((lab) =>
+    createLab({
+      me: lab.keyId,
+      sessionId,
+      publicKeyOf,
+      proposal,
+      sets: lab.sets,
+      ...(options.pool && { pool: options.pool }),
+      ...(options.backend && { backend: options.backend }),
+    }),
   );
   const byId = new Map(sessions.map((s) => [s.me, s]));
   // Each lab's outgoing chain, and the relay's view of each lab's chain.
@@ -76,13 +82,14 @@ export async function runSessionInMemory(
     const envelope = chain.seal(message.type as MessageType, message.body as CborValue, 0);
     queue.push({ from, envelope: envelope.bytes });
   };
-  const phases = { upload: 0, hops: 0, results: 0 };
+  const phases = { upload: 0, hops: 0, proofs: 0, results: 0 };
 
   let started = performance.now();
   for (const session of sessions) for (const message of await session.start()) seal(session.me, message);
   phases.upload = performance.now() - started;
 
   started = performance.now();
+  let proofsStarted: number | undefined;
   let resultsStarted: number | undefined;
   while (queue.length > 0) {
     const { from, envelope } = queue.shift() as { from: string; envelope: Uint8Array };
@@ -90,8 +97,10 @@ export async function runSessionInMemory(
     seen.set(from, checkChain(seen.get(from), opened));
     const message = { type: opened.header.type, body: opened.payload } as SessionMessage;
     options.onRelayReceives?.(from, message);
-    for (const { to, message: out } of relay.receive(from, message, envelope)) {
+    const received = { bytes: envelope, digest: opened.header.digest };
+    for (const { to, message: out } of relay.receive(from, message, received)) {
       options.onRelaySends?.(to, out);
+      if (out.type === 'proof_request' && proofsStarted === undefined) proofsStarted = performance.now();
       if (out.type === 'result_rows' && resultsStarted === undefined) resultsStarted = performance.now();
       const lab = byId.get(to);
       if (!lab || lab.done || lab.abortReason !== undefined) continue;
@@ -100,7 +109,8 @@ export async function runSessionInMemory(
     if (relay.state === 'aborted' || relay.state === 'done') break;
   }
   const ended = performance.now();
-  phases.hops = (resultsStarted ?? ended) - started;
+  phases.hops = (proofsStarted ?? resultsStarted ?? ended) - started;
+  phases.proofs = (resultsStarted ?? ended) - (proofsStarted ?? resultsStarted ?? ended);
   phases.results = ended - (resultsStarted ?? ended);
   for (const session of sessions) session.dispose();
   for (const key of keys.values()) key.secretKey.fill(0);

@@ -1,49 +1,63 @@
 /**
- * A lab's side of a session, as a state machine: `start()` commits the set sizes and uploads the
- * lab's own set, hashed and blinded with a fresh session key after a secret shuffle; `receive()`
- * blinds the sets that the schedule routes through this lab and, at the end, maps the result rows
- * back to the lab's own indicators. The session key is erased by `dispose()`.
+ * A lab's side of a session (spec/protocol.md §5), as a state machine: `start()` commits the set
+ * sizes, the key and a coin, and uploads the lab's own set, hashed and blinded with a fresh session
+ * key after a secret shuffle; `receive()` blinds the sets that the schedule routes through this lab,
+ * reveals its coin when the relay asks, proves every hop it applied once the challenge fixes the
+ * positions (§5.2), and at the end maps the result rows back to the lab's own indicators. The
+ * session key is erased once the proofs are sent, or by `dispose()`.
  *
- * It checks what a lab can check: that a blind task is for a hop this lab owns and has the size the
- * commitment allows, that no tag is a low-order point, and that every result row is for one of its
- * own positions; anything else aborts, naming the relay.
+ * It checks what a lab can check: that a blind task is for a hop this lab owns, of a source the
+ * previous hop signed (source-provenance.ts), that no tag is a low-order point, that the challenge
+ * carries its own coin, and that every result row is for one of its own positions; anything else
+ * aborts, naming the relay.
+ *
+ * Test seam: the protected methods `ownChunk`, `blindChunk`, `commitments`, `revealCoin` and
+ * `proveChunk` are each one step of an honest lab. A test harness subclasses LabSession and
+ * overrides one to build a cheating lab (copy a tag everywhere, skip the key, commit to another
+ * key, withhold its coin, prove other positions); production code never overrides them.
  */
 import {
   type BackendPreference,
   type BatchRunner,
   BlindingKey,
   blindBatch,
+  CryptoError,
+  challengeSeed,
+  coinCommitment,
   equalBytes,
+  fromHex,
+  type HopProof,
+  type HopProofContext,
   hashAndBlindBatch,
+  keyCommitment,
+  proveHop,
+  provenPositions,
+  sha256,
+  toHex,
 } from '@overlap/crypto';
-import { openEnvelope } from '../envelope.js';
+import { type CborValue, encodeDeterministic } from '../cbor.js';
 import { ProtocolError } from '../errors.js';
 import { parseWithSchema } from '../validate.js';
+import { type LabResult, readResultRows } from './lab-rows.js';
 import {
   type BlindTask,
   blindTaskSchema,
+  challengeSchema,
   type Join,
-  type ResultRow,
-  resultRowSchema,
-  resultRowsShapeSchema,
+  proofRequestSchema,
   type SessionMessage,
   type SessionProposal,
   sessionProposalSchema,
   type TagChunk,
-  tagChunkSchema,
 } from './messages.js';
 import { distinct, shuffleInPlace } from './order.js';
 import { hopLab } from './schedule.js';
-import { StreamedResultRows } from './streamed-result-rows.js';
-import { eachTag, packTags } from './tags.js';
+import { provenanceProblem } from './source-provenance.js';
+import type { StreamedResultRows } from './streamed-result-rows.js';
+import { type ChunkPlace, InMemoryTagArchive, placeKey, type TagArchive } from './tag-archive.js';
+import { DEFAULT_CHUNK_SIZE, eachTag, tagAt, tagCount } from './tags.js';
 
-export interface LabResult {
-  value: string;
-  /** `labs` policy: the other labs holding it. */
-  labs?: string[];
-  /** `count` policy: how many other labs hold it. */
-  count?: number;
-}
+export type { LabResult } from './lab-rows.js';
 
 export interface LabSessionOptions {
   /** This lab's key id. */
@@ -55,28 +69,38 @@ export interface LabSessionOptions {
   proposal: unknown;
   /** Canonical values per kind (duplicates are merged). */
   sets: Record<string, readonly string[]>;
-  /** Tags per chunk (default 4096). */
-  chunkSize?: number;
   /** Where to hash and blind: a BatchPool of @overlap/crypto/node (default: on the calling thread). */
   pool?: BatchRunner;
   /** Crypto backend when no pool is given (default: OVERLAP_CRYPTO_BACKEND or auto). */
   backend?: BackendPreference;
   /**
+   * Where the inputs of the blind tasks this lab answers are kept until its proofs (each under the
+   * task's place: owner, kind, the hop this lab applies, first). Default: in memory. A lab that
+   * resumes passes the archive it kept them in.
+   */
+  inputs?: TagArchive;
+  /**
    * Resume from a state saved by `state()` (a lab process that stopped mid-session): the same
-   * session key, the same secret order, the tasks already answered and the results so far. `sets`
-   * is then ignored: the order holds the values.
+   * session key and coin, the same secret order, the tasks already answered and the results so far.
+   * `sets` is then ignored: the order holds the values.
    */
   resume?: LabSessionState;
 }
 
-/** What a lab must keep to resume a session: secret (the key and the order); keep it 0600, erase it at the end. */
+/** What a lab must keep to resume a session: secret (the key, the coin, the order); keep it 0600, erase it at the end. */
 export interface LabSessionState {
-  /** The session's blinding key (32 bytes). A copy: wipe it when stored. */
-  key: Uint8Array;
+  /** The session's blinding key (32 bytes), absent once the proofs are sent. A copy: wipe it when stored. */
+  key?: Uint8Array;
+  /** The lab's coin ρ (32 bytes), secret until it is revealed. */
+  coin: Uint8Array;
   /** The lab's values per kind in their secret shuffled order (position i is value i). */
   order: Record<string, string[]>;
   /** Blind tasks already answered, by owner|kind|hop|first. */
   answered: string[];
+  /** For each answered task, the payload digest D of its blind_result (hex), by the same id. */
+  digests: Record<string, string>;
+  /** Whether the hop proofs were sent (the key is erased then). */
+  proved: boolean;
   /** Result rows received so far, mapped to values. */
   results: Record<string, LabResult[]>;
 }
@@ -85,7 +109,8 @@ export class LabSession {
   readonly proposal: SessionProposal;
   readonly me: string;
   readonly #index: number;
-  readonly #key: BlindingKey;
+  readonly #key: BlindingKey | undefined;
+  readonly #coin: Uint8Array;
   readonly #shuffled = new Map<string, string[]>();
   readonly #results = new Map<string, LabResult[]>();
   readonly #chunkSize: number;
@@ -93,8 +118,11 @@ export class LabSession {
   readonly #backend: BackendPreference | undefined;
   readonly #sessionId: Uint8Array;
   readonly #publicKeyOf: (keyId: string) => Uint8Array | undefined;
-  /** Blind tasks already answered, by owner|kind|hop|first: each is answered once. */
-  readonly #answered = new Set<string>();
+  readonly #inputs: TagArchive;
+  /** Blind tasks already answered, by owner|kind|hop|first, with their blind_result's digest D. */
+  readonly #answered = new Map<string, { place: ChunkPlace; digest: Uint8Array }>();
+  #revealed = false;
+  #proved: boolean;
   #aborted: string | undefined;
 
   constructor(options: LabSessionOptions) {
@@ -102,24 +130,36 @@ export class LabSession {
     this.me = options.me;
     this.#index = this.proposal.labs.indexOf(options.me);
     if (this.#index < 0) throw new ProtocolError('INVALID_MESSAGE', `${options.me} is not a lab of this session`);
-    this.#chunkSize = options.chunkSize ?? 4096;
+    this.#chunkSize = this.proposal.chunkSize ?? DEFAULT_CHUNK_SIZE;
     this.#pool = options.pool;
-    this.#sessionId = options.sessionId;
+    this.#sessionId = Uint8Array.from(options.sessionId);
     this.#publicKeyOf = options.publicKeyOf;
     this.#backend = options.backend;
-    if (options.resume) {
-      const { resume } = options;
-      this.#key = BlindingKey.fromBytes(resume.key);
+    this.#inputs = options.inputs ?? new InMemoryTagArchive();
+    const { resume } = options;
+    if (resume) {
+      this.#proved = resume.proved;
+      if (resume.key === undefined && !resume.proved) {
+        throw new ProtocolError('INVALID_MESSAGE', 'the saved state has no key, and the proofs are not sent');
+      }
+      this.#key = resume.proved || resume.key === undefined ? undefined : BlindingKey.fromBytes(resume.key);
+      this.#coin = Uint8Array.from(resume.coin);
       for (const kind of this.proposal.kinds) {
         const order = resume.order[kind];
         if (!order) throw new ProtocolError('INVALID_MESSAGE', `the saved state has no ${kind} set`);
         this.#shuffled.set(kind, [...order]);
       }
-      for (const id of resume.answered) this.#answered.add(id);
+      for (const id of resume.answered) {
+        const digest = resume.digests[id];
+        if (digest === undefined) throw new ProtocolError('INVALID_MESSAGE', `the saved state has no digest for ${id}`);
+        this.#answered.set(id, { place: placeOf(id), digest: fromHex(digest) });
+      }
       for (const [kind, rows] of Object.entries(resume.results)) this.#results.set(kind, rows);
       return;
     }
+    this.#proved = false;
     this.#key = BlindingKey.generate();
+    this.#coin = globalThis.crypto.getRandomValues(new Uint8Array(32));
     for (const kind of this.proposal.kinds) {
       const values = distinct(Object.hasOwn(options.sets, kind) ? (options.sets[kind] ?? []) : []);
       if (values.length > this.proposal.maxItemsPerKind) {
@@ -132,7 +172,7 @@ export class LabSession {
     }
   }
 
-  /** The join (committed sizes) and the lab's own set, hashed, blinded and chunked. */
+  /** The join (committed sizes, key and coin) and the lab's own set, hashed, blinded and chunked. */
   async start(): Promise<SessionMessage[]> {
     const out: SessionMessage[] = [];
     for await (const message of this.opening()) out.push(message);
@@ -143,12 +183,13 @@ export class LabSession {
    * What `start()` answers, one message at a time as the chunks fill: a caller that sends or
    * stores each chunk before asking for the next holds one chunk, not the whole set (32 MB per
    * million items). Hashing and blinding are deterministic given the key and the order, so a
-   * lab resumed from `state()` produces the same tags again.
+   * lab resumed from `state()` produces the same tags again. Chunks are cut as the proposal
+   * fixes (§5.1).
    */
   async *opening(): AsyncGenerator<SessionMessage, void, undefined> {
     const sizes: Join['sizes'] = {};
     for (const [kind, values] of this.#shuffled) sizes[kind] = values.length;
-    yield { type: 'join', body: { sizes } };
+    yield { type: 'join', body: { sizes, ...this.commitments() } };
     for (const [kind, values] of this.#shuffled) {
       // Tags go straight into packed chunks: a million-item set is 32 MB of chunks, not a million
       // small arrays.
@@ -158,11 +199,11 @@ export class LabSession {
       const items = (function* () {
         for (const value of values) yield { kind, value };
       })();
-      for await (const tag of hashAndBlindBatch(this.#key, items, this.#batchOptions())) {
+      for await (const tag of hashAndBlindBatch(this.blindingKey, items, this.#batchOptions())) {
         chunk.set(tag, filled * 32);
         filled++;
         if (filled * 32 === chunk.length) {
-          yield { type: 'tag_chunk', body: { kind, owner: this.me, hop: 0, first, tags: chunk } };
+          yield { type: 'tag_chunk', body: this.ownChunk({ kind, owner: this.me, hop: 0, first, tags: chunk }) };
           first += filled;
           filled = 0;
           chunk = new Uint8Array(Math.min(this.#chunkSize, values.length - first) * 32);
@@ -187,6 +228,11 @@ export class LabSession {
     switch (message.type) {
       case 'blind_task':
         return this.#blind(parseWithSchema(blindTaskSchema, message.body, 'blind task'));
+      case 'proof_request':
+        parseWithSchema(proofRequestSchema, message.body, 'proof request');
+        return this.#reveal();
+      case 'challenge':
+        return this.#prove(parseWithSchema(challengeSchema, message.body, 'challenge').coins);
       case 'result_rows':
         return this.#rows(message.body);
       case 'abort':
@@ -213,27 +259,93 @@ export class LabSession {
 
   /** Blind tasks answered so far (owner|kind|hop|first): with `results`, what changes as a session goes on. */
   get answered(): string[] {
-    return [...this.#answered];
+    return [...this.#answered.keys()];
+  }
+
+  /** The payload digest D (hex) of each answered task's blind_result, by task id: what resume needs with `answered`. */
+  get digests(): Record<string, string> {
+    return Object.fromEntries([...this.#answered].map(([id, { digest }]) => [id, toHex(digest)]));
+  }
+
+  /** Whether this lab has sent its hop proofs (its key is erased then). */
+  get proved(): boolean {
+    return this.#proved;
   }
 
   /** What a lab must keep to resume (see LabSessionState); the key is a copy the caller must wipe. */
   state(): LabSessionState {
+    const key = this.#key !== undefined && !this.#key.disposed ? this.#key.exposeSecret() : undefined;
     return {
-      key: Uint8Array.from(this.#key.exposeSecret()),
+      ...(key && { key: Uint8Array.from(key) }),
+      coin: Uint8Array.from(this.#coin),
       order: Object.fromEntries([...this.#shuffled].map(([kind, values]) => [kind, [...values]])),
-      answered: [...this.#answered],
+      answered: this.answered,
+      digests: this.digests,
+      proved: this.#proved,
       results: Object.fromEntries(this.#results),
     };
   }
 
   /** Erases the session key. */
   dispose(): void {
-    this.#key.dispose();
+    this.#key?.dispose();
   }
+
+  // --- The test seam: each honest step, overridable by a test harness's cheating lab. ---
+
+  /** The session id, for a subclass. */
+  protected get sessionId(): Uint8Array {
+    return this.#sessionId;
+  }
+
+  /** The session key, for a subclass (never exposed publicly); throws once it is erased. */
+  protected get blindingKey(): BlindingKey {
+    if (this.#key === undefined || this.#key.disposed) {
+      throw new ProtocolError('INVALID_MESSAGE', "this lab's session key is erased");
+    }
+    return this.#key;
+  }
+
+  /** The hop-0 upload of one chunk of the lab's own set; honest: as hashed and blinded. */
+  protected ownChunk(chunk: TagChunk): TagChunk {
+    return chunk;
+  }
+
+  /** The output tags of a blind task (packed); honest: every input blinded with the session key. */
+  protected async blindChunk(task: BlindTask): Promise<Uint8Array> {
+    const out = new Uint8Array(task.tags.length);
+    let i = 0;
+    for await (const tag of blindBatch(this.blindingKey, eachTag(task.tags), this.#batchOptions())) {
+      out.set(tag, i * 32);
+      i++;
+    }
+    return out;
+  }
+
+  /** What `join` commits to; honest: K of the session key, and the commitment to the coin. */
+  protected commitments(): { key: Uint8Array; coin: Uint8Array } {
+    return {
+      key: keyCommitment(this.blindingKey),
+      coin: coinCommitment(this.#sessionId, this.me, this.#coin),
+    };
+  }
+
+  /** The coin to reveal (undefined: reveal nothing); honest: the committed coin. */
+  protected revealCoin(): Uint8Array | undefined {
+    return Uint8Array.from(this.#coin);
+  }
+
+  /** The proof for one chunk at the chosen positions; honest: proveHop with the session key. */
+  protected proveChunk(context: HopProofContext, positions: number[], inputs: Uint8Array[]): HopProof {
+    return proveHop(this.blindingKey, context, positions, inputs);
+  }
+
+  // --- The steps. ---
 
   async #blind(task: BlindTask): Promise<SessionMessage[]> {
     const labs = this.proposal.labs;
     const owner = labs.indexOf(task.owner);
+    if (this.#revealed) return this.#abort('the relay sent a blind task after asking for the proofs');
     if (
       owner < 0 ||
       task.hop === 0 ||
@@ -244,139 +356,99 @@ export class LabSession {
     }
     if (!this.proposal.kinds.includes(task.kind))
       return this.#abort(`blind task of kind ${task.kind}, not in the session`);
-    const id = `${task.owner}|${task.kind}|${task.hop}|${task.first}`;
+    const place: ChunkPlace = { owner: task.owner, kind: task.kind, hop: task.hop, first: task.first };
+    const id = placeKey(place);
     if (this.#answered.has(id)) return this.#abort(`blind task ${id} was already answered`);
-    const problem = this.#provenanceProblem(task, labs[hopLab(owner, task.hop - 1, labs.length)] as string);
+    const previous = labs[hopLab(owner, task.hop - 1, labs.length)] as string;
+    const problem = provenanceProblem(task, previous, this.#sessionId, this.#publicKeyOf);
     if (problem !== undefined) return this.#abort(`blind task ${id}: ${problem}`);
-    this.#answered.add(id);
-    const blinded: Uint8Array[] = [];
+    let tags: Uint8Array;
     try {
-      for await (const tag of blindBatch(this.#key, eachTag(task.tags), this.#batchOptions())) blinded.push(tag);
+      tags = await this.blindChunk(task);
     } catch (error) {
       if ((error as { code?: string }).code === 'LOW_ORDER_POINT')
         return this.#abort('a blind task carried a low-order point');
       throw error;
     }
-    const { source: _source, ...chunk } = task;
-    return [{ type: 'blind_result', body: { ...chunk, tags: packTags(blinded) } }];
+    const body: TagChunk = { ...place, tags };
+    // D as the shell will seal it: the SHA-256 of the payload's deterministic encoding, which is
+    // what the relay reads in the envelope header and chooses the positions with.
+    const digest = sha256(encodeDeterministic(body as unknown as CborValue));
+    this.#inputs.put(place, task.tags);
+    this.#answered.set(id, { place, digest });
+    return [{ type: 'blind_result', body }];
   }
 
-  /**
-   * Why the task's tags did not provably come from the previous hop, or undefined if they did: its
-   * `source` must be an envelope of this session, signed by the previous hop's lab, of the right
-   * type, carrying exactly these tags at the same place of the same set.
-   */
-  #provenanceProblem(task: BlindTask, previousLab: string): string | undefined {
-    let source: ReturnType<typeof openEnvelope>;
-    try {
-      source = openEnvelope(task.source, this.#publicKeyOf);
-    } catch (error) {
-      return `its source envelope does not open (${(error as Error).message})`;
-    }
-    const { header } = source;
-    const expectedType = task.hop === 1 ? 'tag_chunk' : 'blind_result';
-    if (!equalBytes(header.session, this.#sessionId)) return 'its source is from another session';
-    if (header.sender !== previousLab)
-      return `its source is signed by ${header.sender}, not by the previous hop ${previousLab}`;
-    if (header.type !== expectedType) return `its source is a ${header.type}, not a ${expectedType}`;
-    let chunk: TagChunk;
-    try {
-      chunk = parseWithSchema(tagChunkSchema, source.payload, 'source chunk');
-    } catch {
-      return 'its source does not carry a tag chunk';
-    }
-    if (
-      chunk.kind !== task.kind ||
-      chunk.owner !== task.owner ||
-      chunk.first !== task.first ||
-      chunk.hop !== task.hop - 1
-    ) {
-      return 'its source is another part of the exchange';
-    }
-    if (!equalBytes(chunk.tags, task.tags)) {
-      return 'its tags are not the tags its source carries';
-    }
-    return undefined;
+  #reveal(): SessionMessage[] {
+    if (this.#revealed) return this.#abort('the relay asked for the proofs twice');
+    this.#revealed = true;
+    const coin = this.revealCoin();
+    return coin === undefined ? [] : [{ type: 'reveal', body: { coin } }];
   }
 
-  /**
-   * Result rows, checked here: the caller may hand over the relay's payload as decoded. The rows are
-   * checked one at a time, and each result keeps the value and the session's own copy of each lab
-   * id, so that the decoded rows (~20 MB for 300,000 shared items) can go as soon as this returns.
-   */
-  #rows(body: unknown): SessionMessage[] {
-    let kind: string;
-    let lab: string;
-    let rows: Iterable<unknown>;
-    try {
-      if (body instanceof StreamedResultRows) {
-        ({ kind, lab } = parseWithSchema(resultRowsShapeSchema, body.head, 'result rows'));
-        rows = body.rows();
-      } else ({ kind, lab, rows } = parseWithSchema(resultRowsShapeSchema, body, 'result rows'));
-    } catch (error) {
-      return this.#abort((error as Error).message);
+  /** §5.2 step 5: the challenge checked, σ and the positions computed, one proof per answered task. */
+  #prove(coins: Uint8Array[]): SessionMessage[] {
+    if (this.#proved) return this.#abort('the relay sent the challenge twice');
+    const mine = coins[this.#index];
+    if (coins.length !== this.proposal.labs.length || mine === undefined || !equalBytes(mine, this.#coin)) {
+      return this.#abort("the relay's challenge does not carry this lab's coin at its place");
     }
-    if (lab !== this.me) return this.#abort(`result rows of kind ${kind} for ${lab}, not for this lab`);
-    const values = this.#shuffled.get(kind);
-    if (!values) return this.#abort(`result rows for kind ${kind}, which is not in the session`);
-    if (this.#results.has(kind)) return this.#abort(`result rows for kind ${kind} arrived twice`);
-    const others = new Map(this.proposal.labs.filter((lab) => lab !== this.me).map((lab) => [lab, lab]));
-    const policy = this.proposal.policy;
-    const seen = new Uint8Array(values.length);
-    // Rows name few distinct lists of labs: results share one array per list (frozen), made of
-    // the session's own lab id strings.
-    const lists = new Map<string, string[]>();
-    const sameLabs = (labs: readonly string[]): string[] => {
-      const key = labs.join();
-      let list = lists.get(key);
-      if (list === undefined) {
-        list = Object.freeze(labs.map((lab) => others.get(lab) as string)) as string[];
-        lists.set(key, list);
-      }
-      return list;
-    };
-    const results: LabResult[] = [];
-    let i = 0;
-    for (const item of rows) {
-      let row: ResultRow;
+    const sigma = challengeSeed(this.#sessionId, coins);
+    const mode = this.proposal.proofs ?? 'spot';
+    const out: SessionMessage[] = [];
+    for (const [id, { place, digest }] of this.#answered) {
+      const previous = this.#inputs.get(place);
+      const positions = provenPositions(sigma, digest, tagCount(previous), mode);
+      let proof: HopProof;
       try {
-        row = parseWithSchema(resultRowSchema, item, `result row ${i++} of ${kind}`);
+        proof = this.proveChunk(
+          { sessionId: this.#sessionId, digest },
+          positions,
+          positions.map((j) => tagAt(previous, j)),
+        );
       } catch (error) {
-        return this.#abort((error as Error).message);
+        if (!(error instanceof CryptoError) || error.code !== 'NOT_IN_GROUP') throw error;
+        // The relay should have caught it before the challenge; the producer signed the source.
+        const labs = this.proposal.labs;
+        const producer = labs[hopLab(labs.indexOf(place.owner), place.hop - 1, labs.length)] as string;
+        return this.#abort(`an input of blind task ${id} is not in G`, producer);
       }
-      if (row.position >= values.length || seen[row.position] === 1) {
-        return this.#abort(`a result row for position ${row.position}, which this lab does not own (or twice)`);
-      }
-      seen[row.position] = 1;
-      // Exactly the fields the policy allows, with values that can be true.
-      const labsOk =
-        policy.kind === 'labs'
-          ? row.labs !== undefined &&
-            row.labs.length >= 1 &&
-            row.labs.every((lab, j) => others.has(lab) && (j === 0 || (row.labs?.[j - 1] as string) < lab))
-          : row.labs === undefined;
-      const countOk =
-        policy.kind === 'count' ? row.count !== undefined && row.count <= others.size : row.count === undefined;
-      if (!labsOk || !countOk)
-        return this.#abort(`a result row for position ${row.position} does not fit the ${policy.kind} policy`);
-      const result: LabResult = { value: values[row.position] as string };
-      if (row.labs !== undefined) result.labs = sameLabs(row.labs);
-      if (row.count !== undefined) result.count = row.count;
-      results.push(result);
+      out.push({ type: 'hop_proof', body: { ...place, signs: proof.signs, proof: proof.proof } });
     }
-    this.#results.set(kind, results);
+    this.#proved = true;
+    // The key is needed for nothing more: whoever held it could test guesses against this lab's set.
+    this.dispose();
+    return out;
+  }
+
+  #rows(body: unknown): SessionMessage[] {
+    const reading = readResultRows(
+      body,
+      this.me,
+      this.proposal,
+      (kind) => this.#shuffled.get(kind),
+      (kind) => this.#results.has(kind),
+    );
+    if ('problem' in reading) return this.#abort(reading.problem);
+    this.#results.set(reading.kind, reading.results);
     if (this.done) this.dispose();
     return [];
   }
 
-  #abort(reason: string): SessionMessage[] {
+  #abort(reason: string, culprit?: string): SessionMessage[] {
     this.#aborted = reason;
     this.dispose();
-    return [{ type: 'abort', body: { reason } }];
+    return [{ type: 'abort', body: culprit === undefined ? { reason } : { reason, culprit } }];
   }
 
   #batchOptions() {
     if (this.#pool) return { pool: this.#pool };
     return this.#backend === undefined ? { workers: 0 } : { workers: 0, backend: this.#backend };
   }
+}
+
+/** The place of a task id "owner|kind|hop|first" (kinds and key ids hold no "|"). */
+function placeOf(id: string): ChunkPlace {
+  const [owner, kind, hop, first] = id.split('|');
+  return { owner: owner as string, kind: kind as string, hop: Number(hop), first: Number(first) };
 }

@@ -1,35 +1,55 @@
 /**
- * The relay's side of a session, as a pure state machine: messages from labs in, messages to labs
- * out. It stores and forwards tags along the hop schedule, checks what it can (sizes, lengths,
- * low-order tags, who may send what), matches the fully blinded tags, and returns to each lab only
- * the rows for its own positions, under the session's reveal policy.
+ * The relay's side of a session (spec/protocol.md §5), as a pure state machine: messages from labs
+ * in, messages to labs out. It stores and forwards tags along the hop schedule, checks what it can
+ * (commitments, sizes, the cut of the chunks, lengths, low-order tags, who may send what, the
+ * distinctness of every hop), runs the proof round (proof-round.ts), and only once every hop proof
+ * has verified matches the fully blinded tags and returns to each lab the rows for its own
+ * positions, under the session's reveal policy.
  *
  * What it holds is only ever blinded by at least one lab key (hop 0 is the owner's own blinding);
- * it never sends fully blinded tags to anyone. A lab that breaks the protocol aborts the session
- * with an abort message naming it; a message that is simply not allowed (unknown sender, wrong
- * state) is a ProtocolError for the shell to refuse.
+ * it never sends fully blinded tags to anyone. A lab that breaks the protocol in a way that cannot
+ * be taken back aborts the session with an abort naming it; a message that is simply not allowed
+ * (unknown sender, wrong state) is a ProtocolError for the shell to refuse, and `violation()` lets
+ * a shell refuse the rest (422) before anything changes.
  */
-import { findUnsafeTag } from '@overlap/crypto';
+import { equalBytes, findUnsafeTag, keyCommitmentProblem } from '@overlap/crypto';
 import { ProtocolError } from '../errors.js';
-import type { RevealPolicy } from '../reveal-policy.js';
 import { parseWithSchema } from '../validate.js';
-import { matchFinalTags } from './match.js';
+import { archiveReader, blamedHop, findDuplicate, newFingerprints, recordFingerprints } from './distinctness.js';
 import {
   abortSchema,
+  type HopProofMessage,
+  hopProofSchema,
   type Join,
   joinSchema,
   type Outgoing,
-  type ResultRow,
+  revealSchema,
   type SessionMessage,
   type SessionProposal,
   sessionProposalSchema,
   type TagChunk,
   tagChunkSchema,
 } from './messages.js';
+import { type Culprit, ProofRound } from './proof-round.js';
+import { computeResults } from './results.js';
 import { hopLab } from './schedule.js';
-import { TAG_LENGTH, tagCount } from './tags.js';
+import { type ChunkPlace, InMemoryTagArchive, placeKey, type TagArchive } from './tag-archive.js';
+import { DEFAULT_CHUNK_SIZE, TAG_LENGTH, tagCount } from './tags.js';
 
-export type RelaySessionState = 'joining' | 'exchanging' | 'done' | 'aborted';
+export type RelaySessionState = 'joining' | 'exchanging' | 'proving' | 'done' | 'aborted';
+
+export interface RelaySessionOptions {
+  /** The session's 16-byte id: coin commitments, σ and the proofs are bound to it. */
+  sessionId: Uint8Array;
+  /** Where accepted chunks are kept for the proofs and the blame (default: in memory). */
+  archive?: TagArchive;
+}
+
+/** The envelope a tag chunk came in: its bytes (the next blind task's source) and its payload digest D. */
+export interface ReceivedEnvelope {
+  bytes: Uint8Array;
+  digest: Uint8Array;
+}
 
 interface SetProgress {
   size: number;
@@ -37,22 +57,33 @@ interface SetProgress {
   received: number[];
   /** Chunks issued as blind tasks and not yet answered, by "hop:first". */
   pending: Map<string, number>;
+  /** Per hop, the fingerprints of the tags so far (distinctness.ts); dropped once the hop is checked. */
+  fingerprints: (BigUint64Array | undefined)[];
   /** The fully blinded tags, 32 bytes each at their position; allocated when the first arrive. */
   final: Uint8Array | undefined;
 }
 
 export class RelaySession {
   readonly proposal: SessionProposal;
+  readonly #sessionId: Uint8Array;
+  readonly #archive: TagArchive;
+  readonly #chunkSize: number;
   #state: RelaySessionState = 'joining';
   readonly #joins = new Map<string, Join>();
   readonly #sets = new Map<string, SetProgress>(); // by setKey(owner, kind)
+  /** The payload digest D of every accepted blind_result, by place key. */
+  readonly #digests = new Map<string, Uint8Array>();
   readonly #held: { chunk: TagChunk; envelope: Uint8Array }[] = []; // hop-0 chunks waiting for every join
+  #round: ProofRound | undefined;
   #abort: { reason: string; culprit?: string } | undefined;
   /** The message `violation()` last found sound, so `receive()` need not check it twice. */
   #approved: SessionMessage | undefined;
 
-  constructor(proposal: unknown) {
+  constructor(proposal: unknown, options: RelaySessionOptions) {
     this.proposal = parseWithSchema(sessionProposalSchema, proposal, 'session proposal');
+    this.#sessionId = Uint8Array.from(options.sessionId);
+    this.#archive = options.archive ?? new InMemoryTagArchive();
+    this.#chunkSize = this.proposal.chunkSize ?? DEFAULT_CHUNK_SIZE;
   }
 
   get state(): RelaySessionState {
@@ -64,11 +95,11 @@ export class RelaySession {
   }
 
   /**
-   * Handles one message from lab `from` (a key id), given the bytes of the signed envelope it came
-   * in (already opened and chain-checked by the shell); returns what to send, to whom. Tags are
-   * forwarded with their envelope, so the next lab can check where they came from.
+   * Handles one message from lab `from` (a key id); returns what to send, to whom. A tag_chunk or
+   * blind_result comes with its envelope (already opened and chain-checked by the shell): its
+   * bytes go on as the next blind task's `source`, its payload digest chooses the proven positions.
    */
-  receive(from: string, message: SessionMessage, envelope?: Uint8Array): Outgoing[] {
+  receive(from: string, message: SessionMessage, envelope?: ReceivedEnvelope): Outgoing[] {
     // Only the very message violation() just found sound, with nothing received in between.
     const approved = this.#approved === message;
     this.#approved = undefined;
@@ -77,18 +108,27 @@ export class RelaySession {
       case 'join':
         return this.#join(from, parseWithSchema(joinSchema, message.body, 'join'));
       case 'tag_chunk':
-      case 'blind_result':
-        if (!(envelope instanceof Uint8Array)) {
-          throw new ProtocolError('INVALID_MESSAGE', `${message.type} must come with the bytes of its envelope`);
+      case 'blind_result': {
+        if (!(envelope?.bytes instanceof Uint8Array) || !(envelope.digest instanceof Uint8Array)) {
+          throw new ProtocolError('INVALID_MESSAGE', `${message.type} must come with its envelope's bytes and digest`);
         }
-        return this.#tags(
-          from,
-          index,
-          message.type,
-          parseWithSchema(tagChunkSchema, message.body, message.type),
-          envelope,
-          approved,
-        );
+        const chunk = parseWithSchema(tagChunkSchema, message.body, message.type);
+        const violation = approved ? undefined : this.#tagViolation(from, index, message.type, chunk);
+        if (violation !== undefined) return this.#abortAll(violation, from);
+        return this.#tags(message.type, chunk, envelope);
+      }
+      case 'reveal': {
+        const { coin } = parseWithSchema(revealSchema, message.body, 'reveal');
+        const violation = this.#revealViolation(from);
+        if (violation !== undefined) return this.#abortAll(violation, from);
+        return this.#reveal(from, coin);
+      }
+      case 'hop_proof': {
+        const proof = parseWithSchema(hopProofSchema, message.body, 'hop_proof');
+        const violation = this.#proofViolation(from, proof);
+        if (violation !== undefined) return this.#abortAll(violation, from);
+        return this.#hopProof(proof);
+      }
       case 'abort': {
         const body = parseWithSchema(abortSchema, message.body, 'abort');
         // The sender is the source; a culprit it names is its claim, reported as such.
@@ -103,8 +143,8 @@ export class RelaySession {
   /**
    * Why `message` from `from` would break the protocol (what `receive` would abort the session
    * for), or undefined; changes nothing. A shell that can refuse a request (the HTTP relay) asks
-   * first and answers the sender with the reason instead of aborting everyone's session. Throws
-   * the same ProtocolErrors as `receive` for messages that are simply not allowed.
+   * first and answers the sender with the reason (422) instead of aborting everyone's session.
+   * Throws the same ProtocolErrors as `receive` for messages that are simply not allowed.
    */
   violation(from: string, message: SessionMessage): string | undefined {
     this.#approved = undefined;
@@ -119,6 +159,11 @@ export class RelaySession {
         if (violation === undefined) this.#approved = message;
         return violation;
       }
+      case 'reveal':
+        parseWithSchema(revealSchema, message.body, 'reveal');
+        return this.#revealViolation(from);
+      case 'hop_proof':
+        return this.#proofViolation(from, parseWithSchema(hopProofSchema, message.body, 'hop_proof'));
       case 'abort':
         parseWithSchema(abortSchema, message.body, 'abort');
         return undefined;
@@ -145,6 +190,7 @@ export class RelaySession {
         size,
         received: new Array(this.proposal.labs.length).fill(0),
         pending: new Map(),
+        fingerprints: new Array(this.proposal.labs.length).fill(undefined),
         final: undefined,
       });
     }
@@ -153,7 +199,7 @@ export class RelaySession {
     this.#state = 'exchanging';
     const out: Outgoing[] = [];
     for (const { chunk, envelope } of this.#held.splice(0)) out.push(...this.#forward(chunk, envelope));
-    return [...out, ...this.#finishIfComplete()];
+    return [...out, ...this.#requestProofsIfComplete()];
   }
 
   #joinViolation(from: string, join: Join): string | undefined {
@@ -167,15 +213,22 @@ export class RelaySession {
         return `${from} committed ${size} ${kind} items, over the cap of ${this.proposal.maxItemsPerKind}`;
       }
     }
+    // The key commitment comes from the lab: K = ±B or outside G would let an identity hop prove.
+    const problem = keyCommitmentProblem(join.key);
+    if (problem !== undefined) return `${from} committed an unacceptable key (${problem.replaceAll('_', ' ')})`;
+    for (const [other, theirs] of this.#joins) {
+      if (equalBytes(theirs.key, join.key)) return `${from} committed the same key as ${other}`;
+    }
     return undefined;
   }
 
-  /** Why a tag chunk from `from` breaks the schedule or the commitments, if it does; changes nothing. */
+  /** Why a tag chunk from `from` breaks the schedule, the cut or the commitments, if it does; changes nothing. */
   #tagViolation(from: string, index: number, type: 'tag_chunk' | 'blind_result', chunk: TagChunk): string | undefined {
     const labs = this.proposal.labs;
     const ownerIndex = labs.indexOf(chunk.owner);
     if (ownerIndex < 0) throw new ProtocolError('INVALID_MESSAGE', `owner ${chunk.owner} is not a lab of this session`);
     if (!this.#joins.has(from)) throw new ProtocolError('INVALID_MESSAGE', `${from} sent tags before joining`);
+    if (this.#state === 'proving') return `${from} sent tags after every hop was in`;
     if (!this.proposal.kinds.includes(chunk.kind)) return `${from} sent tags of kind ${chunk.kind}, not in the session`;
     const set = this.#sets.get(setKey(chunk.owner, chunk.kind));
     if (!set) return `${from} sent tags for ${chunk.owner}, which has not joined`;
@@ -196,35 +249,60 @@ export class RelaySession {
       const expected = set.pending.get(`${chunk.hop}:${chunk.first}`);
       if (expected === undefined) return `${from} answered a blind task it was not given`;
       if (expected !== count) return `${from} returned ${count} tags for a task of ${expected}`;
-    } else if (set.received[0] !== chunk.first) {
-      return `${from} uploaded chunk at ${chunk.first}; expected ${set.received[0]}`;
+    } else {
+      if (set.received[0] !== chunk.first)
+        return `${from} uploaded chunk at ${chunk.first}; expected ${set.received[0]}`;
+      // §5.1: the proposal fixes the cut, so no lab can make the others prove more chunks.
+      const length = Math.min(this.#chunkSize, set.size - chunk.first);
+      if (count !== length) return `${from} uploaded ${count} tags at ${chunk.first}; the chunk there has ${length}`;
     }
     return undefined;
   }
 
-  #tags(
-    from: string,
-    index: number,
-    type: 'tag_chunk' | 'blind_result',
-    chunk: TagChunk,
-    envelope: Uint8Array,
-    approved: boolean,
-  ): Outgoing[] {
-    const violation = approved ? undefined : this.#tagViolation(from, index, type, chunk);
-    if (violation !== undefined) return this.#abortAll(violation, from);
+  /** An accepted chunk: archived, fingerprinted, its hop checked when complete, then sent on. */
+  #tags(type: 'tag_chunk' | 'blind_result', chunk: TagChunk, envelope: ReceivedEnvelope): Outgoing[] {
+    const place: ChunkPlace = { owner: chunk.owner, kind: chunk.kind, hop: chunk.hop, first: chunk.first };
+    this.#archive.put(place, chunk.tags);
     const set = this.#sets.get(setKey(chunk.owner, chunk.kind)) as SetProgress;
-    if (type === 'blind_result') set.pending.delete(`${chunk.hop}:${chunk.first}`);
+    if (type === 'blind_result') {
+      set.pending.delete(`${chunk.hop}:${chunk.first}`);
+      this.#digests.set(placeKey(place), Uint8Array.from(envelope.digest));
+    }
+    set.fingerprints[chunk.hop] ??= newFingerprints(set.size);
+    const fingerprints = set.fingerprints[chunk.hop] as BigUint64Array;
+    recordFingerprints(fingerprints, chunk.first, chunk.tags);
     set.received[chunk.hop] = (set.received[chunk.hop] as number) + tagCount(chunk.tags);
+    if (set.received[chunk.hop] === set.size) {
+      set.fingerprints[chunk.hop] = undefined;
+      const duplicate = this.#duplicateCulprit(chunk.owner, chunk.kind, chunk.hop, fingerprints);
+      if (duplicate) return this.#abortAll(duplicate.reason, duplicate.culprit);
+    }
     if (chunk.hop === this.proposal.labs.length - 1) {
       set.final ??= new Uint8Array(set.size * TAG_LENGTH);
       set.final.set(chunk.tags, chunk.first * TAG_LENGTH);
-      return this.#finishIfComplete();
+      return this.#requestProofsIfComplete();
     }
     if (this.#state === 'joining') {
-      this.#held.push({ chunk, envelope });
+      this.#held.push({ chunk, envelope: envelope.bytes });
       return [];
     }
-    return this.#forward(chunk, envelope);
+    return this.#forward(chunk, envelope.bytes);
+  }
+
+  /** §5.3: equal tags in a complete hop of a set, blamed on the lowest hop where they are equivalent. */
+  #duplicateCulprit(owner: string, kind: string, hop: number, fingerprints: BigUint64Array): Culprit | undefined {
+    const read = archiveReader(this.#archive, owner, kind, this.#chunkSize);
+    const pair = findDuplicate(fingerprints, hop, read);
+    if (pair === undefined) return undefined;
+    const [i, j] = pair;
+    const t = blamedHop(i, j, hop, read);
+    const labs = this.proposal.labs;
+    const culprit = labs[hopLab(labs.indexOf(owner), t, labs.length)] as string;
+    const at = t === 0 ? `${culprit}'s own upload` : `hop ${t}, by ${culprit}`;
+    return {
+      culprit,
+      reason: `positions ${i} and ${j} of ${owner}'s ${kind} set have the same tag at hop ${hop}, equivalent since ${at}`,
+    };
   }
 
   /** Sends a chunk on to the lab of its next hop, with the envelope it arrived in. */
@@ -238,12 +316,58 @@ export class RelaySession {
     return [{ to, message: { type: 'blind_task', body: { ...chunk, hop, source: envelope } } }];
   }
 
-  #finishIfComplete(): Outgoing[] {
+  /** §5.2 step 3: every hop of every set is in (and distinct): ask every lab for its coin. */
+  #requestProofsIfComplete(): Outgoing[] {
     if (this.#state !== 'exchanging') return [];
     const last = this.proposal.labs.length - 1;
     for (const set of this.#sets.values()) if (set.received[last] !== set.size) return [];
+    this.#state = 'proving';
+    const commitments = new Map([...this.#joins].map(([lab, join]) => [lab, { key: join.key, coin: join.coin }]));
+    this.#round = new ProofRound({
+      sessionId: this.#sessionId,
+      proposal: this.proposal,
+      archive: this.#archive,
+      commitments,
+      sizeOf: (owner, kind) => (this.#sets.get(setKey(owner, kind)) as SetProgress).size,
+      digestOf: (place) => this.#digests.get(placeKey(place)) as Uint8Array,
+    });
+    return this.#toEveryLab({ type: 'proof_request', body: { chunks: this.#round.chunks } });
+  }
+
+  #revealViolation(from: string): string | undefined {
+    if (this.#round === undefined) return `${from} revealed its coin before the proof request`;
+    return this.#round.revealViolation(from);
+  }
+
+  #reveal(from: string, coin: Uint8Array): Outgoing[] {
+    const round = this.#round as ProofRound;
+    const wrong = round.reveal(from, coin);
+    if (wrong) return this.#abortAll(wrong.reason, wrong.culprit);
+    if (!round.allRevealed) return [];
+    const challenge = round.challenge();
+    if ('culprit' in challenge) return this.#abortAll(challenge.reason, challenge.culprit);
+    const out = this.#toEveryLab({ type: 'challenge', body: challenge });
+    return round.complete ? [...out, ...this.#results()] : out;
+  }
+
+  #proofViolation(from: string, proof: HopProofMessage): string | undefined {
+    if (this.#round === undefined) return `${from} sent a hop proof before the proof request`;
+    return this.#round.proofViolation(from, proof);
+  }
+
+  #hopProof(proof: HopProofMessage): Outgoing[] {
+    const round = this.#round as ProofRound;
+    const failed = round.verify(proof);
+    if (failed) return this.#abortAll(failed.reason, failed.culprit);
+    return round.complete ? this.#results() : [];
+  }
+
+  #results(): Outgoing[] {
     this.#state = 'done';
-    return computeResults(this.proposal, this.#sets);
+    return computeResults(
+      this.proposal,
+      (owner, kind) => this.#sets.get(setKey(owner, kind))?.final ?? new Uint8Array(0),
+    );
   }
 
   /**
@@ -260,11 +384,16 @@ export class RelaySession {
 
   /**
    * The labs the session is waiting for: those that have not joined, whose own upload is
-   * incomplete, or that hold a blind task not yet answered. A deadline names them.
+   * incomplete, or that hold a blind task not yet answered; while proving, those that have not
+   * revealed their coin, then those whose hop proofs are not all in. A deadline names them.
    */
   waitingOn(): string[] {
     if (this.#state === 'aborted' || this.#state === 'done') return [];
     const labs = this.proposal.labs;
+    if (this.#round) {
+      const waiting = this.#round.waitingOn();
+      return labs.filter((lab) => waiting.has(lab));
+    }
     const waiting = new Set(labs.filter((lab) => !this.#joins.has(lab)));
     for (const [key, set] of this.#sets) {
       const owner = key.slice(0, key.indexOf('|'));
@@ -277,50 +406,19 @@ export class RelaySession {
     return labs.filter((lab) => waiting.has(lab));
   }
 
+  /** One message for every lab, with the same body (one envelope in every inbox). */
+  #toEveryLab(message: SessionMessage): Outgoing[] {
+    return this.proposal.labs.map((to) => ({ to, message }));
+  }
+
   #abortAll(reason: string, culprit?: string): Outgoing[] {
     this.#state = 'aborted';
     this.#abort = culprit === undefined ? { reason } : { reason, culprit };
-    return this.proposal.labs.map((to) => ({
-      to,
-      message: { type: 'abort', body: { ...this.#abort } } as SessionMessage,
-    }));
+    return this.#toEveryLab({ type: 'abort', body: { ...this.#abort } });
   }
 }
 
 /** The key of a lab's set of one kind in the relay's progress map. */
 function setKey(owner: string, kind: string): string {
   return `${owner}|${kind}`;
-}
-
-/** Matches the final tags of every kind and builds each lab's rows under the policy. */
-function computeResults(proposal: SessionProposal, sets: ReadonlyMap<string, SetProgress>): Outgoing[] {
-  const out: Outgoing[] = [];
-  const labs = proposal.labs;
-  for (const kind of proposal.kinds) {
-    const finals = labs.map((owner) => {
-      const set = sets.get(setKey(owner, kind)) as SetProgress;
-      return set.final ?? new Uint8Array(0);
-    });
-    const matched = matchFinalTags(finals);
-    labs.forEach((owner, lab) => {
-      const rows: ResultRow[] = [];
-      // Only positions another lab also holds can give a row (every policy needs |H| ≥ 2).
-      matched.forEachShared(lab, (position, others) => {
-        const row = rowFor(
-          proposal.policy,
-          position,
-          others.map((other) => labs[other] as string),
-        );
-        if (row) rows.push(row);
-      });
-      out.push({ to: owner, message: { type: 'result_rows', body: { kind, lab: owner, rows } } });
-    });
-  }
-  return out;
-}
-
-function rowFor(policy: RevealPolicy, position: number, others: string[]): ResultRow | undefined {
-  if (policy.kind === 'threshold') return others.length + 1 >= policy.t ? { position } : undefined;
-  if (others.length === 0) return undefined;
-  return policy.kind === 'labs' ? { position, labs: others.sort() } : { position, count: others.length };
 }
