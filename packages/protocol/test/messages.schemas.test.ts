@@ -62,7 +62,13 @@ test('parseMessage validates a payload by its envelope type, for every type', ()
   );
   const task = { ...tags, source: new Uint8Array([1]) };
   expect(parseMessage('blind_task', task)).toEqual(task);
-  expect(parseMessage('join', { sizes: { email: 3 } })).toEqual({ sizes: { email: 3 } });
+  const join = { sizes: { email: 3 }, key: new Uint8Array(32).fill(1), coin: new Uint8Array(32).fill(2) };
+  expect(parseMessage('join', join)).toEqual(join);
+  expect(() => parseMessage('join', { sizes: { email: 3 } })).toThrow(
+    expect.objectContaining({
+      issues: [expect.objectContaining({ path: ['key'] }), expect.objectContaining({ path: ['coin'] })],
+    }),
+  );
   expect(parseMessage('abort', { reason: 'timeout' })).toEqual({ reason: 'timeout' });
   expect(() => parseMessage('result_rows', { kind: 'email', lab: 'a'.repeat(32), rows: [{ position: -1 }] })).toThrow(
     expect.objectContaining({

@@ -176,7 +176,7 @@ describe('the JSON Schema of an answer (for the OpenAPI document)', () => {
     ]);
     expect(json.additionalProperties).toBeUndefined();
     expect(json.properties.session).toMatchObject({ type: 'string', format: 'binary' });
-    expect(json.properties.state?.enum).toEqual(['joining', 'exchanging', 'done', 'aborted']);
+    expect(json.properties.state?.enum).toEqual(['joining', 'exchanging', 'proving', 'done', 'aborted']);
     expect(json).not.toHaveProperty('$schema');
   });
 });
