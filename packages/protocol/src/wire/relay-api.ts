@@ -41,13 +41,24 @@ const hash = bytes(32);
 const sessionId = bytes(SESSION_ID_LENGTH);
 const proof = z.array(hash).describe('the proof: SHA-256 node hashes (RFC 9162 §2.1.3)');
 
-const SESSION_STATES = ['joining', 'exchanging', 'done', 'aborted'] as const satisfies readonly RelaySessionState[];
+const SESSION_STATES = [
+  'joining',
+  'exchanging',
+  'proving',
+  'done',
+  'aborted',
+] as const satisfies readonly RelaySessionState[];
 // Every state of the session engine is a state on the wire: this fails to compile when one is missing.
 const everyState: Exclude<RelaySessionState, (typeof SESSION_STATES)[number]> extends never ? true : never = true;
 void everyState;
 const sessionState = z.enum(SESSION_STATES);
 
-export const INBOX_ITEM_TYPES = ['blind_task', 'result_rows', 'abort'] as const;
+/**
+ * What a lab's inbox holds: the blind tasks of its hops (the source envelope), and the relay's own
+ * envelopes for it — the proof request and the challenge (one envelope in every lab's inbox, like an
+ * abort; spec/protocol.md §5.2), its result rows, an abort.
+ */
+export const INBOX_ITEM_TYPES = ['blind_task', 'proof_request', 'challenge', 'result_rows', 'abort'] as const;
 
 /** `GET /healthz` (JSON). */
 export const relayHealthSchema = z.object({ status: z.literal('ok'), version: z.string() });
@@ -66,7 +77,9 @@ export const relayInfoSchema = z.object({
   origin: z.string().describe("the log's origin, the first line of its checkpoints"),
   log_key: hash.describe("the relay's Ed25519 public key: it signs the checkpoints and, as relay_key_id, envelopes"),
   vkey: z.string().describe("the log's note verifier key (C2SP signed-note vkey)"),
-  relay_key_id: keyId.describe("key id of log_key: the sender of the relay's result_rows and abort envelopes"),
+  relay_key_id: keyId.describe(
+    "key id of log_key: the sender of the relay's proof_request, challenge, result_rows and abort envelopes",
+  ),
   admin_key: hash.describe("the forum admin's Ed25519 public key: it signs enrollments and revocations"),
   limits: announcedLimitsSchema,
 });
