@@ -10,6 +10,7 @@
  * so an owner that uploads both must not frame hop 1.
  */
 import { equalBytes, equivalentTags } from '@overlap/crypto';
+import { hopLab } from './schedule.js';
 import type { TagArchive } from './tag-archive.js';
 import { TAG_LENGTH, tagAt } from './tags.js';
 
@@ -77,4 +78,27 @@ export function findDuplicate(
 export function blamedHop(i: number, j: number, hop: number, read: TagReader): number {
   for (let t = 0; t < hop; t++) if (equivalentTags(read(t, i), read(t, j))) return t;
   return hop;
+}
+
+/**
+ * §5.3 for one complete hop of a set: equal tags found, blamed on the lowest hop where they are
+ * equivalent (its lab, or the owner for hop 0), with the reason; or undefined.
+ */
+export function duplicateCulprit(
+  labs: readonly string[],
+  set: { owner: string; kind: string; hop: number },
+  fingerprints: BigUint64Array,
+  read: TagReader,
+): { culprit: string; reason: string } | undefined {
+  const { owner, kind, hop } = set;
+  const pair = findDuplicate(fingerprints, hop, read);
+  if (pair === undefined) return undefined;
+  const [i, j] = pair;
+  const t = blamedHop(i, j, hop, read);
+  const culprit = labs[hopLab(labs.indexOf(owner), t, labs.length)] as string;
+  const since = t === 0 ? `${culprit}'s own upload` : `hop ${t}, by ${culprit}`;
+  return {
+    culprit,
+    reason: `positions ${i} and ${j} of ${owner}'s ${kind} set have the same tag at hop ${hop}, equivalent since ${since}`,
+  };
 }

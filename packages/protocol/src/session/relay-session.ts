@@ -15,7 +15,7 @@
 import { equalBytes, findUnsafeTag, keyCommitmentProblem } from '@overlap/crypto';
 import { ProtocolError } from '../errors.js';
 import { parseWithSchema } from '../validate.js';
-import { archiveReader, blamedHop, findDuplicate, newFingerprints, recordFingerprints } from './distinctness.js';
+import { archiveReader, duplicateCulprit, newFingerprints, recordFingerprints } from './distinctness.js';
 import {
   abortSchema,
   type HopProofMessage,
@@ -30,7 +30,7 @@ import {
   type TagChunk,
   tagChunkSchema,
 } from './messages.js';
-import { type Culprit, ProofRound } from './proof-round.js';
+import { ProofRound } from './proof-round.js';
 import { computeResults } from './results.js';
 import { hopLab } from './schedule.js';
 import { type ChunkPlace, InMemoryTagArchive, placeKey, type TagArchive } from './tag-archive.js';
@@ -274,7 +274,8 @@ export class RelaySession {
     set.received[chunk.hop] = (set.received[chunk.hop] as number) + tagCount(chunk.tags);
     if (set.received[chunk.hop] === set.size) {
       set.fingerprints[chunk.hop] = undefined;
-      const duplicate = this.#duplicateCulprit(chunk.owner, chunk.kind, chunk.hop, fingerprints);
+      const read = archiveReader(this.#archive, chunk.owner, chunk.kind, this.#chunkSize);
+      const duplicate = duplicateCulprit(this.proposal.labs, chunk, fingerprints, read);
       if (duplicate) return this.#abortAll(duplicate.reason, duplicate.culprit);
     }
     if (chunk.hop === this.proposal.labs.length - 1) {
@@ -287,22 +288,6 @@ export class RelaySession {
       return [];
     }
     return this.#forward(chunk, envelope.bytes);
-  }
-
-  /** §5.3: equal tags in a complete hop of a set, blamed on the lowest hop where they are equivalent. */
-  #duplicateCulprit(owner: string, kind: string, hop: number, fingerprints: BigUint64Array): Culprit | undefined {
-    const read = archiveReader(this.#archive, owner, kind, this.#chunkSize);
-    const pair = findDuplicate(fingerprints, hop, read);
-    if (pair === undefined) return undefined;
-    const [i, j] = pair;
-    const t = blamedHop(i, j, hop, read);
-    const labs = this.proposal.labs;
-    const culprit = labs[hopLab(labs.indexOf(owner), t, labs.length)] as string;
-    const at = t === 0 ? `${culprit}'s own upload` : `hop ${t}, by ${culprit}`;
-    return {
-      culprit,
-      reason: `positions ${i} and ${j} of ${owner}'s ${kind} set have the same tag at hop ${hop}, equivalent since ${at}`,
-    };
   }
 
   /** Sends a chunk on to the lab of its next hop, with the envelope it arrived in. */
