@@ -32,7 +32,9 @@ export type CryptoErrorCode =
   /** A key file's passphrase is wrong (or its ciphertext was altered). */
   | 'WRONG_PASSPHRASE'
   /** A sealed box cannot be opened: wrong recipient, altered or truncated. */
-  | 'SEALED_BOX_OPEN_FAILED';
+  | 'SEALED_BOX_OPEN_FAILED'
+  /** A hop proof's input tag does not lie in G (spec/ciphersuite.md §10); `details.index` says which. */
+  | 'NOT_IN_GROUP';
 
 export interface CryptoErrorDetails {
   /** For an error about one item of a batch: its position in the batch's input. */

@@ -24,6 +24,11 @@ export { equalBytes } from './equal-bytes.js';
 export type { CryptoErrorCode, CryptoErrorDetails } from './errors.js';
 export { CryptoError } from './errors.js';
 export { fromHex, toHex } from './hex.js';
+export type { ProofMode } from './hop-proof/coins.js';
+export { challengeSeed, coinCommitment, provenPositions, SPOT_POSITIONS } from './hop-proof/coins.js';
+export { equivalentTags } from './hop-proof/distinct.js';
+export type { HopProofOptions, KeyCommitmentProblem } from './hop-proof/points.js';
+export { keyCommitment, keyCommitmentProblem, tagInGroup } from './hop-proof/points.js';
 export type { IdentityOptions, SigningKeyPair } from './identity.js';
 export {
   assertPublicKey,

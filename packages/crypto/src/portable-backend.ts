@@ -1,7 +1,7 @@
 /**
  * The portable backend: @noble/curves and @noble/hashes only, no Node built-ins, so it runs in a
  * browser. It is the reference the native backend is tested against, and the fallback where the
- * native addon cannot load.
+ * native addon cannot load. Its edwards25519 operations on G for the hop proofs: portable-group.ts.
  */
 import { ed25519, ed25519_hasher, x25519 } from '@noble/curves/ed25519.js';
 import { bytesToNumberLE } from '@noble/curves/utils.js';
@@ -9,6 +9,7 @@ import { sha512 } from '@noble/hashes/sha2.js';
 import type { CryptoBackend } from './backend.js';
 import { concatBytes } from './bytes.js';
 import { CryptoError } from './errors.js';
+import { portableGroup } from './portable-group.js';
 
 const Fp = ed25519.Point.Fp;
 /** The prime order L of edwards25519's main subgroup. */
@@ -51,4 +52,5 @@ export const portableBackend: CryptoBackend = {
       return false; // an encoding that does not decode to a point
     }
   },
+  ...portableGroup,
 };

@@ -15,14 +15,17 @@
  * X25519 is libsodium's crypto_scalarmult: measured here at ~30k/s against ~17k/s for node:crypto
  * (which must import every peer point as a KeyObject), and it rejects libsodium's low-order blocklist
  * before multiplying.
+ *
+ * The edwards25519 operations on G that the hop proofs need are libsodium's too (native-group.ts).
  */
 import { createPrivateKey, createPublicKey, sign as nodeSign, verify as nodeVerify } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { CryptoBackend } from '../backend.js';
 import { CryptoError } from '../errors.js';
 import { edwardsToMontgomeryU, reduceBigEndianModP } from '../field25519.js';
+import { createNativeGroup, type SodiumGroup } from './native-group.js';
 
-interface Sodium {
+interface Sodium extends SodiumGroup {
   crypto_hash_sha512(out: Uint8Array, input: Uint8Array): void;
   crypto_core_ed25519_from_uniform(p: Uint8Array, r: Uint8Array): void;
   crypto_sign_ed25519_pk_to_curve25519(curvePk: Uint8Array, edPk: Uint8Array): void;
@@ -131,6 +134,7 @@ function createNativeBackend(sodium: Sodium): CryptoBackend {
         return false;
       }
     },
+    ...createNativeGroup(sodium),
   };
 }
 
