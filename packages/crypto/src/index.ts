@@ -27,8 +27,12 @@ export { fromHex, toHex } from './hex.js';
 export type { ProofMode } from './hop-proof/coins.js';
 export { challengeSeed, coinCommitment, provenPositions, SPOT_POSITIONS } from './hop-proof/coins.js';
 export { equivalentTags } from './hop-proof/distinct.js';
+export type { HopProof, HopProofContext, HopProofVerdict } from './hop-proof/dleq.js';
 export type { HopProofOptions, KeyCommitmentProblem } from './hop-proof/points.js';
 export { keyCommitment, keyCommitmentProblem, tagInGroup } from './hop-proof/points.js';
+export type { ProveHopOptions } from './hop-proof/prove.js';
+export { proveHop } from './hop-proof/prove.js';
+export { verifyHop } from './hop-proof/verify.js';
 export type { IdentityOptions, SigningKeyPair } from './identity.js';
 export {
   assertPublicKey,
