@@ -1,7 +1,7 @@
 /**
  * Misbehaviour the engines can detect is detected, and the session aborts naming who did it.
  */
-import { generateSigningKeyPair, hashToGroup } from '@overlap/crypto';
+import { BlindingKey, generateSigningKeyPair, hashToGroup, keyCommitment } from '@overlap/crypto';
 import { describe, expect, test } from 'vitest';
 import {
   type CborValue,
@@ -18,10 +18,17 @@ import { labIds } from './session.helpers.js';
 
 const [a, b, c] = labIds(3) as [string, string, string];
 /** The relay engine forwards the envelope bytes it is given; the shell has verified them. */
-const ENV = new Uint8Array([0xa0]);
+const ENV = { bytes: new Uint8Array([0xa0]), digest: new Uint8Array(32) };
+const SESSION = { sessionId: new Uint8Array(16).fill(7) };
 const proposal = { labs: [a, b, c], kinds: ['email'], policy: { kind: 'labs' }, maxItemsPerKind: 4 };
 const tag = (i: number) => hashToGroup('email', `t${i}@example.com`);
-const join = (n: number): SessionMessage => ({ type: 'join', body: { sizes: { email: n } } });
+/** A real key commitment per lab (the relay refuses a K outside G), and any coin commitment. */
+const commitments = new Map(
+  [a, b, c].map((id) => [id, { key: keyCommitment(BlindingKey.generate()), coin: new Uint8Array(32).fill(1) }]),
+);
+const commitment = (id: string) => commitments.get(id) as { key: Uint8Array; coin: Uint8Array };
+const joinBody = (id: string, sizes: Record<string, number>) => ({ sizes, ...commitment(id) });
+const join = (n: number, id: string): SessionMessage => ({ type: 'join', body: joinBody(id, { email: n }) });
 const chunk = (owner: string, hop: number, first: number, tags: Uint8Array[]) => ({
   kind: 'email',
   owner,
@@ -31,10 +38,8 @@ const chunk = (owner: string, hop: number, first: number, tags: Uint8Array[]) =>
 });
 
 function joined(): RelaySession {
-  const relay = new RelaySession(proposal);
-  relay.receive(a, join(2));
-  relay.receive(b, join(2));
-  relay.receive(c, join(2));
+  const relay = new RelaySession(proposal, SESSION);
+  for (const lab of [a, b, c]) relay.receive(lab, join(2, lab));
   return relay;
 }
 
@@ -95,22 +100,68 @@ describe('the relay engine', () => {
   });
 
   test('a join over the cap or for other kinds aborts; a stranger or a second join is refused', () => {
-    let relay = new RelaySession(proposal);
-    expectAbort(relay.receive(a, join(5)), a, /over the cap/);
-    relay = new RelaySession(proposal);
-    expectAbort(relay.receive(a, { type: 'join', body: { sizes: { phone: 1 } } }), a, /kinds/);
-    relay = new RelaySession(proposal);
-    expect(() => relay.receive('f'.repeat(32), join(1))).toThrow(ProtocolError);
-    relay.receive(a, join(1));
-    expect(() => relay.receive(a, join(1))).toThrow(expect.objectContaining({ code: 'INVALID_MESSAGE' }));
+    let relay = new RelaySession(proposal, SESSION);
+    expectAbort(relay.receive(a, join(5, a)), a, /over the cap/);
+    relay = new RelaySession(proposal, SESSION);
+    expectAbort(relay.receive(a, { type: 'join', body: joinBody(a, { phone: 1 }) }), a, /kinds/);
+    relay = new RelaySession(proposal, SESSION);
+    expect(() => relay.receive('f'.repeat(32), join(1, a))).toThrow(ProtocolError);
+    relay.receive(a, join(1, a));
+    expect(() => relay.receive(a, join(1, a))).toThrow(expect.objectContaining({ code: 'INVALID_MESSAGE' }));
+  });
+
+  test("a key commitment outside G, equal to ±B, or another lab's is a violation (the shell answers 422)", () => {
+    const relay = new RelaySession(proposal, SESSION);
+    relay.receive(a, join(1, a));
+    const base = Uint8Array.from(Buffer.from(`58${'66'.repeat(31)}`, 'hex'));
+    const negated = Uint8Array.from(base);
+    negated[31] = (negated[31] as number) | 0x80;
+    const cases: [Uint8Array, RegExp][] = [
+      [base, /base point/],
+      [negated, /negated base point/],
+      [new Uint8Array(32).fill(0xff), /not in group/],
+      [commitment(a).key, new RegExp(`same key as ${a}`)],
+    ];
+    for (const [key, reason] of cases) {
+      const message: SessionMessage = { type: 'join', body: { ...joinBody(b, { email: 1 }), key } };
+      expect(relay.violation(b, message)).toMatch(reason);
+    }
+    expect(relay.state).toBe('joining');
+    expect(relay.violation(b, join(1, b))).toBeUndefined();
+  });
+
+  test('a hop-0 chunk cut other than the proposal fixes (§5.1) is a violation', () => {
+    const relay = new RelaySession({ ...proposal, chunkSize: 1024, maxItemsPerKind: 3000 }, SESSION);
+    for (const lab of [a, b, c]) relay.receive(lab, join(lab === a ? 2000 : 1, lab));
+    const tags = (n: number) => Array.from({ length: n }, (_, i) => tag(i));
+    expect(relay.violation(a, { type: 'tag_chunk', body: chunk(a, 0, 0, tags(512)) })).toMatch(
+      /512 tags at 0; the chunk there has 1024/,
+    );
+    expect(relay.receive(a, { type: 'tag_chunk', body: chunk(a, 0, 0, tags(1024)) }, ENV)).toHaveLength(1);
+    expect(relay.violation(a, { type: 'tag_chunk', body: chunk(a, 0, 1024, tags(975)) })).toMatch(
+      /975 tags at 1024; the chunk there has 976/,
+    );
+    expect(relay.violation(a, { type: 'tag_chunk', body: chunk(a, 0, 1024, tags(976)) })).toBeUndefined();
+  });
+
+  test('reveals and hop proofs out of place are violations', () => {
+    const relay = joined();
+    const reveal: SessionMessage = { type: 'reveal', body: { coin: new Uint8Array(32) } };
+    expect(relay.violation(a, reveal)).toMatch(/before the proof request/);
+    const proof: SessionMessage = {
+      type: 'hop_proof',
+      body: { kind: 'email', owner: a, hop: 1, first: 0, signs: new Uint8Array(1), proof: new Uint8Array(64) },
+    };
+    expect(relay.violation(b, proof)).toMatch(/before the proof request/);
+    expectAbort(relay.receive(a, reveal), a, /before the proof request/);
   });
 
   test('nothing is forwarded before every lab has committed its sizes', () => {
-    const relay = new RelaySession(proposal);
-    relay.receive(a, join(1));
+    const relay = new RelaySession(proposal, SESSION);
+    relay.receive(a, join(1, a));
     expect(relay.receive(a, { type: 'tag_chunk', body: chunk(a, 0, 0, [tag(1)]) }, ENV)).toEqual([]);
-    relay.receive(b, join(1));
-    const out = relay.receive(c, join(1));
+    relay.receive(b, join(1, b));
+    const out = relay.receive(c, join(1, c));
     expect(out).toMatchObject([{ to: b, message: { type: 'blind_task' } }]);
   });
 });
@@ -149,9 +200,9 @@ describe('the relay engine, second review', () => {
   });
 
   test('a join claiming a huge set allocates nothing until tags arrive', () => {
-    const big = new RelaySession({ ...proposal, maxItemsPerKind: 100_000_000 });
+    const big = new RelaySession({ ...proposal, maxItemsPerKind: 100_000_000 }, SESSION);
     const before = process.memoryUsage().heapUsed;
-    big.receive(a, { type: 'join', body: { sizes: { email: 100_000_000 } } });
+    big.receive(a, { type: 'join', body: joinBody(a, { email: 100_000_000 }) });
     expect(process.memoryUsage().heapUsed - before).toBeLessThan(50 * 1024 * 1024);
   });
 });
@@ -244,7 +295,7 @@ describe('the lab engine', () => {
     // Each lab shuffles its own way: results are compared as what each lab's positions stand for.
     const expected = (lab: LabSession) => {
       const state = lab.state();
-      state.key.fill(0);
+      state.key?.fill(0);
       const order = state.order.email as string[];
       return new Map([['email', rows.map((r) => ({ value: order[r.position], labs: r.labs }))]]);
     };
@@ -330,7 +381,9 @@ describe('the lab engine', () => {
 
   test('a kind named like an Object property is just an empty set', async () => {
     const lab = newLab(a, {}, { ...proposal, kinds: ['constructor'] });
-    expect(await lab.start()).toEqual([{ type: 'join', body: { sizes: { constructor: 0 } } }]);
+    const out = await lab.start();
+    expect(out).toHaveLength(1);
+    expect(out[0]).toMatchObject({ type: 'join', body: { sizes: { constructor: 0 } } });
   });
 
   test('more values than the cap are refused before anything is sent', () => {
@@ -342,8 +395,8 @@ describe('the lab engine', () => {
 
 describe('RelaySession.violation', () => {
   test('reports what receive() would abort for, without changing anything; an approved chunk is not checked twice', () => {
-    const relay = new RelaySession(proposal);
-    for (const lab of [a, b, c]) relay.receive(lab, join(2), ENV);
+    const relay = new RelaySession(proposal, SESSION);
+    for (const lab of [a, b, c]) relay.receive(lab, join(2, lab));
     const beyond: SessionMessage = { type: 'tag_chunk', body: chunk(a, 0, 1, [tag(1), tag(2)]) };
     expect(relay.violation(a, beyond)).toMatch(/beyond the committed size/);
     expect(relay.state).toBe('exchanging');
