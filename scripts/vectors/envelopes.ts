@@ -7,7 +7,7 @@
  * cannot show a shape the relay refuses. test/spec-vectors.test.ts regenerates the file byte for
  * byte, re-opens every entry and parses every payload as its type.
  */
-import { keyId, sha256, signingPublicKey, toHex } from '@overlap/crypto';
+import { BlindingKey, coinCommitment, keyCommitment, keyId, sha256, signingPublicKey, toHex } from '@overlap/crypto';
 import {
   type CborValue,
   decodeDeterministic,
@@ -59,6 +59,11 @@ export function buildEnvelopeVectors(): string {
   const session = sha256(utf8('OVERLAP-V1 test vector: session')).subarray(0, 16);
   const zeroSession = new Uint8Array(16);
   const tags = packTags([new Uint8Array(32).fill(1), new Uint8Array(32).fill(2)]);
+  // The lab's session key and coin, from fixed labels like the signers (ciphersuite.md §10).
+  const blindingKey = BlindingKey.fromBytes(sha256(utf8('OVERLAP-V1 test vector: session key')));
+  const coin = sha256(utf8('OVERLAP-V1 test vector: coin'));
+  const commitments = { key: keyCommitment(blindingKey), coin: coinCommitment(session, lab.keyId, coin) };
+  blindingKey.dispose();
   const labChain = sealChain(lab, session, [
     [
       'session_proposal',
@@ -68,9 +73,11 @@ export function buildEnvelopeVectors(): string {
         policy: { kind: 'threshold', t: 2 },
         maxItemsPerKind: 1_000_000,
         deadline: CREATED + 86_400_000,
+        proofs: 'spot',
+        chunkSize: 4096,
       },
     ],
-    ['join', { sizes: { email: 1024, ip: 256 } }],
+    ['join', { sizes: { email: 1024, ip: 256 }, ...commitments }],
     ['tag_chunk', { kind: 'email', owner: lab.keyId, hop: 0, first: 0, tags }],
     ['blind_result', { kind: 'ip', owner: other.keyId, hop: 1, first: 65_536, tags }],
     ['abort', { reason: 'the lab stopped its run', culprit: other.keyId }],
@@ -97,7 +104,7 @@ export function buildEnvelopeVectors(): string {
   };
   const vectors = {
     description:
-      'Signed envelopes (spec/protocol.md §3–4): deterministic CBOR {h, p, s}, Ed25519 over "OVERLAP-V1-ENVELOPE" || 0x00 || h, one of every message type a lab or the admin signs. Byte strings are hex; "payload" is the decoded payload in CBOR diagnostic notation (RFC 8949 §8). Each signer is a test key whose seed is SHA-256 of "OVERLAP-V1 test vector: " and its label. Envelopes of one signer in one session form a chain, in the order given.',
+      'Signed envelopes (spec/protocol.md §3–4): deterministic CBOR {h, p, s}, Ed25519 over "OVERLAP-V1-ENVELOPE" || 0x00 || h, one of every message type a lab or the admin signs. Byte strings are hex; "payload" is the decoded payload in CBOR diagnostic notation (RFC 8949 §8). Each signer is a test key whose seed is SHA-256 of "OVERLAP-V1 test vector: " and its label. Envelopes of one signer in one session form a chain, in the order given. The join commits to the session key SHA-256("OVERLAP-V1 test vector: session key") and to the coin SHA-256("OVERLAP-V1 test vector: coin") (ciphersuite.md §10).',
     signers: [lab, other, admin].map((s) => ({
       label: s.label,
       seed: toHex(s.seed),
