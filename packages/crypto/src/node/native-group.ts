@@ -1,14 +1,20 @@
 /**
  * The native backend's edwards25519 operations on G for the hop proofs (spec/ciphersuite.md §10),
- * on libsodium: crypto_core_ed25519_is_valid_point (canonical, on the curve, not of small order,
- * [L]P the identity), crypto_scalarmult_ed25519_noclamp / _base_noclamp (constant-time in the
- * scalar), crypto_core_ed25519_add, and crypto_core_ed25519_scalar_reduce / _add / _sub.
+ * on libsodium: crypto_scalarmult_ed25519_noclamp / _base_noclamp (constant-time in the scalar),
+ * crypto_core_ed25519_is_valid_point, crypto_core_ed25519_add, and
+ * crypto_core_ed25519_scalar_reduce / _add / _sub.
  *
- * Threat: a point with a torsion component (P + T₂, a twist point) accepted as a point of G would
- * let a hop send u to 1/u and prove it. libsodium's noclamp multiplication refuses any point that
- * is not in G, and also fails (-1; sodium-native throws) when the result is the identity or the
- * scalar is zero: those two cases are told apart here by checking the point again, so a zero
- * scalar gives the identity exactly as the portable backend does.
+ * Threat: a point with a torsion component taken for a point of G. libsodium's own check
+ * (is_valid_point, and the same check inside every noclamp multiplication) is not enough: its
+ * "main subgroup" test only asks that [L]P have x = 0, which [L](P + T₂) = T₂ = (0, −1) passes, so
+ * it accepts P + T₂ — exactly the point whose u is 1/u, the hop that nullifies tags. Here a point
+ * is in G only if, besides libsodium's check, [L]P is the identity; and a product [n]P is computed
+ * twice, as [n]P and [n + L]P, which differ (by T₂) exactly when P has a T₂ component, since n and
+ * n + L have different parities.
+ *
+ * libsodium's multiplications also fail (-1; sodium-native throws) when the result is the identity
+ * or the scalar is zero: those cases are told apart by checking the point, so a zero scalar gives
+ * the identity exactly as the portable backend does.
  */
 import type { CryptoBackend } from '../backend.js';
 import { wipe } from '../bytes.js';
@@ -22,7 +28,15 @@ export interface SodiumGroup {
   crypto_core_ed25519_scalar_reduce(r: Uint8Array, s: Uint8Array): void;
   crypto_core_ed25519_scalar_add(z: Uint8Array, x: Uint8Array, y: Uint8Array): void;
   crypto_core_ed25519_scalar_sub(z: Uint8Array, x: Uint8Array, y: Uint8Array): void;
+  sodium_add(a: Uint8Array, b: Uint8Array): void;
+  sodium_memcmp(a: Uint8Array, b: Uint8Array): boolean;
 }
+
+/** L = 2^252 + 27742317777372353535851937790883648493, little-endian. */
+const ORDER = Uint8Array.from([
+  0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14, 0, 0, 0, 0, 0, 0, 0,
+  0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+]);
 
 type GroupOps = Pick<
   CryptoBackend,
@@ -49,16 +63,51 @@ function isIdentity(point: Uint8Array): boolean {
 }
 
 export function createNativeGroup(sodium: SodiumGroup): GroupOps {
-  function scalarMultNoClamp(scalar: Uint8Array, point: Uint8Array): Uint8Array | undefined {
+  /** [n]P by libsodium, or undefined where it refuses (P fails its check, or the result is the identity). */
+  function tryMult(scalar: Uint8Array, point: Uint8Array): Uint8Array | undefined {
     const q = new Uint8Array(32);
     try {
       sodium.crypto_scalarmult_ed25519_noclamp(q, scalar, point);
       return q;
     } catch {
-      // Refused: P is not in G (nor the identity, which libsodium refuses as of small order), or
-      // the result is the identity (a zero scalar, or n ≡ 0 mod L).
-      if (isIdentity(point) || sodium.crypto_core_ed25519_is_valid_point(point)) return identity();
       return undefined;
+    }
+  }
+
+  /** libsodium's check, and [L]P the identity (libsodium refuses to return it). */
+  function isPointOfG(encoding: Uint8Array): boolean {
+    if (!sodium.crypto_core_ed25519_is_valid_point(encoding)) return false;
+    const torsion = tryMult(ORDER, encoding);
+    if (torsion === undefined) return true;
+    wipe(torsion); // [L]P = T₂: P has an order-2 component
+    return false;
+  }
+
+  function scalarMultNoClamp(scalar: Uint8Array, point: Uint8Array): Uint8Array | undefined {
+    // n mod L (bit 255 cleared first, as libsodium reads a no-clamp scalar), and n mod L + L.
+    const wide = new Uint8Array(64);
+    wide.set(scalar, 0);
+    wide[31] = (wide[31] as number) & 127;
+    const n = new Uint8Array(32);
+    sodium.crypto_core_ed25519_scalar_reduce(n, wide);
+    const other = Uint8Array.from(n);
+    sodium.sodium_add(other, ORDER);
+    try {
+      const product = tryMult(n, point);
+      const check = tryMult(other, point);
+      if (product !== undefined && check !== undefined) {
+        const inGroup = sodium.sodium_memcmp(product, check);
+        wipe(check);
+        if (inGroup) return product;
+        wipe(product);
+        return undefined;
+      }
+      // A zero result, or a point libsodium refuses: decide by the point itself.
+      if (isIdentity(point)) return identity();
+      if (!isPointOfG(point)) return undefined;
+      return product ?? identity();
+    } finally {
+      wipe(wide, n, other);
     }
   }
 
@@ -73,7 +122,7 @@ export function createNativeGroup(sodium: SodiumGroup): GroupOps {
   }
 
   return {
-    isPointOfG: (encoding) => sodium.crypto_core_ed25519_is_valid_point(encoding),
+    isPointOfG,
     scalarMultNoClamp,
     baseMultNoClamp(scalar) {
       const q = new Uint8Array(32);
