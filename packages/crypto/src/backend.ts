@@ -58,11 +58,14 @@ export interface CryptoBackend {
   baseMultNoClamp(scalar: Uint8Array): Uint8Array;
   /**
    * Σ [n_i]P_i (the identity for no terms) when every P_i is a point of G, else the index of the
-   * first that is not. Scalars are public here: the time may depend on them.
+   * first that is not. Scalars are public here: the time may depend on them. With `pointsChecked`
+   * the caller vouches that every P_i is a point of G (a prover that has just checked them), and
+   * the check is not made again.
    */
   multiScalarMult(
     scalars: readonly Uint8Array[],
     points: readonly Uint8Array[],
+    options?: { pointsChecked?: boolean },
   ): { sum: Uint8Array } | { notInGroup: number };
   /** P + Q for P and Q points of G or the identity. */
   pointAdd(p: Uint8Array, q: Uint8Array): Uint8Array;

@@ -62,11 +62,12 @@ export const portableGroup: GroupOps = {
     const n = scalarOf(scalar);
     return n === 0n ? Point.ZERO.toBytes() : Point.BASE.multiply(n).toBytes();
   },
-  multiScalarMult(scalars, encodings) {
+  multiScalarMult(scalars, encodings, options = {}) {
     const points: EdPoint[] = [];
     for (let i = 0; i < encodings.length; i++) {
-      const point = decodePointOfG(encodings[i] as Uint8Array);
-      if (point === undefined) return { notInGroup: i };
+      const encoding = encodings[i] as Uint8Array;
+      const point = options.pointsChecked ? decode(encoding) : decodePointOfG(encoding);
+      if (point === undefined || point.is0()) return { notInGroup: i };
       points.push(point);
     }
     return { sum: pippenger(Point, points, scalars.map(scalarOf)).toBytes() };

@@ -69,7 +69,7 @@ export function proveHop(
     }
     const lifted = points as Uint8Array[];
     const d = lifted.map((p, i) => composite(backend, seed, positions[i] as number, p, outputs[i] as Uint8Array));
-    const combined = backend.multiScalarMult(d, lifted);
+    const combined = backend.multiScalarMult(d, lifted, { pointsChecked: true });
     if (!('sum' in combined)) throw notInGroup(combined.notInGroup); // not reached: each P_i was checked
     const M = combined.sum;
     const Z = backend.scalarMultNoClamp(s, M) as Uint8Array; // the prover's fast path: Z = [s]M

@@ -133,12 +133,17 @@ export function createNativeGroup(sodium: SodiumGroup): GroupOps {
       }
       return q;
     },
-    multiScalarMult(scalars, points) {
+    multiScalarMult(scalars, points, options = {}) {
       let sum: Uint8Array | undefined;
       for (let i = 0; i < points.length; i++) {
-        const term = scalarMultNoClamp(scalars[i] as Uint8Array, points[i] as Uint8Array);
+        const point = points[i] as Uint8Array;
+        const scalar = scalars[i] as Uint8Array;
+        // Points already checked: one multiplication (a zero product is the identity).
+        const term = options.pointsChecked
+          ? (tryMult(scalar, point) ?? (isPointOfG(point) ? identity() : undefined))
+          : scalarMultNoClamp(scalar, point);
         // The identity is a valid term but not a point of G: check it was not the input.
-        if (term === undefined || isIdentity(points[i] as Uint8Array)) return { notInGroup: i };
+        if (term === undefined || isIdentity(point)) return { notInGroup: i };
         sum = sum === undefined ? term : pointAdd(sum, term);
       }
       return { sum: sum ?? identity() };
