@@ -1,17 +1,19 @@
 /**
  * One session as the relay hosts it: the pure engine (RelaySession), the places its tag chunks
  * have filled (so a chunk sent again is recognised and a different one for the same place is a
- * conflict), its deadline, and — once it is over — only a small summary, so a finished session's
- * final tags do not stay in memory.
+ * conflict, and the engine's archive finds each chunk's logged envelope), its deadline, and — once
+ * it is over — only a small summary, so a finished session's final tags do not stay in memory.
  */
 import { toHex } from '@overlap/crypto';
 import {
+  type ChunkPlace,
+  placeKey,
   RelaySession,
   type RelaySessionState,
   type SessionProposal,
   type SessionStatus,
-  type TagChunk,
 } from '@overlap/protocol';
+import { type CommittedEnvelopeReader, StoredTagArchive } from './store/stored-tag-archive.js';
 
 export class HostedSession {
   readonly id: Uint8Array;
@@ -26,6 +28,8 @@ export class HostedSession {
   #final: { state: RelaySessionState; abort?: { reason: string; culprit?: string } } | undefined;
   /** "owner|kind|hop|first" -> hash (hex) of the envelope that filled it. */
   readonly places = new Map<string, string>();
+  /** The engine's tags, read back from the logged envelopes (store/stored-tag-archive.ts). */
+  readonly archive: StoredTagArchive;
   timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -34,12 +38,14 @@ export class HostedSession {
     proposalEnvelope: Uint8Array,
     proposal: unknown,
     deadline: number,
+    readEnvelope: CommittedEnvelopeReader,
   ) {
     this.id = id;
     this.idHex = toHex(id);
     this.proposalIndex = proposalIndex;
     this.proposalEnvelope = proposalEnvelope;
-    this.engine = new RelaySession(proposal);
+    this.archive = new StoredTagArchive(this.places, readEnvelope);
+    this.engine = new RelaySession(proposal, { sessionId: id, archive: this.archive });
     this.proposal = this.engine.proposal;
     this.deadline = deadline;
   }
@@ -59,12 +65,13 @@ export class HostedSession {
     const abort = engine.abortReason;
     this.#final = abort ? { state: engine.state, abort } : { state: engine.state };
     this.engine = undefined;
+    this.archive.clear();
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
   }
 
-  static placeKey(chunk: Pick<TagChunk, 'owner' | 'kind' | 'hop' | 'first'>): string {
-    return `${chunk.owner}|${chunk.kind}|${chunk.hop}|${chunk.first}`;
+  static placeKey(chunk: ChunkPlace): string {
+    return placeKey(chunk);
   }
 
   /** The session's status as `GET /v1/sessions/{id}` answers it (spec/relay-api.md §3). */

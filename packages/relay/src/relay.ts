@@ -2,8 +2,9 @@
  * The relay's state and its one write path, independent of HTTP: membership, hosted sessions, each
  * sender's chain, and the log. Every accepted envelope goes through `#accept`: checked (sender,
  * idempotency, chain, then the message's own rules), given to the session engine, and appended with
- * what the engine produced (inbox items; result and abort envelopes the relay signs); the caller
- * gets the receipt once the log writer has committed it.
+ * what the engine produced (inbox items; the proof request, challenge, result and abort envelopes
+ * the relay signs, relay-messages.ts); the caller gets the receipt once the log writer has
+ * committed it. The session engines read accepted chunks back from the log (their archives).
  *
  * On start the state is rebuilt from the log alone (recovery.ts), so what the relay believes after a
  * crash is exactly what it had acknowledged.
@@ -26,7 +27,9 @@ import { HostedSession } from './hosted-session.js';
 import type { RelayLimits } from './limits.js';
 import { MEMBERSHIP_SESSION, type Membership } from './membership.js';
 import { checkMessage, envelopeError } from './protocol-errors.js';
+import { LAB_SESSION_TYPES, RELAY_SESSION_TYPES, relayMessages } from './relay-messages.js';
 import type { InboxWrite, LogWriter, NewEntry, NonceUse } from './store/log-writer.js';
+import type { CommittedEnvelopeReader } from './store/stored-tag-archive.js';
 
 /** What anyone may know of the relay's identity: its key (id) and its log's origin. */
 export interface RelayPublicIdentity {
@@ -45,6 +48,8 @@ export interface RelayCoreOptions {
   identity: RelayIdentity;
   limits: RelayLimits;
   now: () => number;
+  /** Committed envelopes by hash, read back for the sessions' tag archives (store/stored-tag-archive.ts). */
+  readEnvelope: CommittedEnvelopeReader;
 }
 
 export interface Accepted {
@@ -97,6 +102,11 @@ export class RelayCore {
   /** Stops every session's deadline timer (on shutdown). */
   stopDeadlines(): void {
     for (const session of this.sessions.values()) if (session.timer) clearTimeout(session.timer);
+  }
+
+  /** Committed envelopes by hash, for the tag archives of the sessions rebuilt in recovery. */
+  get readEnvelope(): CommittedEnvelopeReader {
+    return this.#options.readEnvelope;
   }
 
   /** Public key of any sender the relay knows: the admin, an enrolled lab, or itself. */
@@ -166,13 +176,20 @@ export class RelayCore {
     const deadline = proposal.deadline ?? now + this.#options.limits.defaultSessionMs;
     const entry = { ...this.#entry(opened), sessionDeadline: deadline };
     const { indices, committed } = this.#options.writer.append([entry], auth);
-    const session = new HostedSession(opened.header.session, indices[0] as number, opened.bytes, proposal, deadline);
+    const session = new HostedSession(
+      opened.header.session,
+      indices[0] as number,
+      opened.bytes,
+      proposal,
+      deadline,
+      this.#options.readEnvelope,
+    );
     this.sessions.set(idHex, session);
     this.scheduleDeadline(session);
     return { ...(await this.#acknowledge(indices[0] as number, committed)), session };
   }
 
-  /** A lab's message in a session: join, tag_chunk, blind_result, abort. */
+  /** A lab's message in a session: join, tag_chunk, blind_result, reveal, hop_proof, abort. */
   async submitToSession(idHex: string, opened: OpenedEnvelope, auth: NonceUse): Promise<Accepted> {
     this.#requireSender(opened, auth);
     const session = this.sessions.get(idHex);
@@ -187,7 +204,7 @@ export class RelayCore {
     const duplicate = this.#duplicate(opened);
     if (duplicate !== undefined) return this.#resend(duplicate, auth);
     const type = opened.header.type;
-    if (type !== 'join' && type !== 'tag_chunk' && type !== 'blind_result' && type !== 'abort') {
+    if (!(LAB_SESSION_TYPES as readonly string[]).includes(type)) {
       throw new RelayError('PROTOCOL_VIOLATION', `a lab does not send ${type} into a session`);
     }
     const message = { type, body: checkMessage(() => parseMessage(type, opened.payload)) } as SessionMessage;
@@ -212,7 +229,8 @@ export class RelayCore {
     }
     const violation = checkMessage(() => engine.violation(from, message));
     if (violation !== undefined) throw new RelayError('PROTOCOL_VIOLATION', violation);
-    const outgoing = engine.receive(from, message, opened.bytes);
+    // A hop proof is verified here, on the request path: ~20–30 ms for a spot chunk (spec/relay-api.md §4).
+    const outgoing = engine.receive(from, message, { bytes: opened.bytes, digest: opened.header.digest });
     this.#advanceChain(opened);
     this.#track(session, opened, message);
     const entries = [
@@ -220,6 +238,12 @@ export class RelayCore {
       ...this.#relayEntries(session, outgoing),
     ];
     const { indices, committed } = this.#options.writer.append(entries, auth);
+    // The chunks the engine just archived are read from the store once their envelopes are committed.
+    const archived = session.archive.takeRecent();
+    committed.then(
+      () => session.archive.release(archived),
+      () => {},
+    );
     session.settle();
     return this.#acknowledge(indices[0] as number, committed);
   }
@@ -232,20 +256,31 @@ export class RelayCore {
     }
   }
 
-  /** Replays one committed lab envelope into its session during recovery (no checks, no writes). */
+  /**
+   * Replays one committed envelope of a session during recovery (no checks, no writes). A lab's
+   * envelope goes to the engine, which produces again what the relay answered it with then (its
+   * blind tasks, proof request, challenge, results, an abort for a failed proof): those envelopes
+   * of the relay are already in the log and are not sealed again. Only an abort the relay raised
+   * from outside the engine (its deadline) is given to the engine as such.
+   */
   replay(session: HostedSession, opened: OpenedEnvelope): void {
     const engine = session.engine;
     if (!engine) return;
+    const type = opened.header.type;
     if (opened.header.sender === this.#options.identity.keyId) {
-      if (opened.header.type === 'abort') {
+      if (!(RELAY_SESSION_TYPES as readonly string[]).includes(type)) {
+        throw new RelayError('STORAGE_CORRUPT', `the relay does not send ${type} into a session`);
+      }
+      if (type === 'abort') {
         const body = parseMessage('abort', opened.payload);
         engine.abort(body.reason, body.culprit);
       }
     } else {
-      const type = opened.header.type;
       const message = { type, body: parseMessage(type as 'join', opened.payload) } as SessionMessage;
-      engine.receive(opened.header.sender, message, opened.bytes);
+      engine.receive(opened.header.sender, message, { bytes: opened.bytes, digest: opened.header.digest });
       this.#track(session, opened, message);
+      // Everything replayed is committed: the store holds it.
+      session.archive.release(session.archive.takeRecent());
     }
     session.settle();
   }
@@ -270,26 +305,9 @@ export class RelayCore {
     session.timer.unref();
   }
 
-  /** Seals, under the relay's key, the result rows and the abort the engine produced. */
+  /** Seals, under the relay's key, the engine's messages to labs (relay-messages.ts). */
   #relayEntries(session: HostedSession, outgoing: Outgoing[]): NewEntry[] {
-    const entries: NewEntry[] = [];
-    const aborts = outgoing.filter((o) => o.message.type === 'abort');
-    if (aborts.length > 0) {
-      entries.push(
-        this.#sealAsRelay(
-          session,
-          'abort',
-          (aborts[0] as Outgoing).message.body,
-          aborts.map((o) => ({ lab: o.to, type: 'abort' as const })),
-        ),
-      );
-    }
-    for (const o of outgoing) {
-      if (o.message.type === 'result_rows') {
-        entries.push(this.#sealAsRelay(session, 'result_rows', o.message.body, [{ lab: o.to, type: 'result_rows' }]));
-      }
-    }
-    return entries;
+    return relayMessages(outgoing).map(({ type, body, inbox }) => this.#sealAsRelay(session, type, body, inbox));
   }
 
   #sealAsRelay(session: HostedSession, type: MessageType, body: unknown, inbox: NewEntry['inbox']): NewEntry {

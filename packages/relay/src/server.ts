@@ -26,6 +26,7 @@ import { BlobFiles } from './store/blob-files.js';
 import { LogWriter } from './store/log-writer.js';
 import { ReadModel } from './store/read-model.js';
 import { loadTree, replayLog } from './store/recovery.js';
+import { committedEnvelopeReader } from './store/stored-tag-archive.js';
 
 export const RELAY_VERSION = '0.1.0';
 
@@ -84,7 +85,8 @@ export async function startRelayServer(options: RelayServerOptions = {}): Promis
       onCommitted: (items) => waiters.notify(items.map((i) => `${i.session}|${i.lab}`)),
     });
     const membership = new Membership(home.adminPublicKey);
-    const core = new RelayCore({ writer, membership, identity, limits, now });
+    const readEnvelope = committedEnvelopeReader(db, blobs);
+    const core = new RelayCore({ writer, membership, identity, limits, now, readEnvelope });
     await replayLog(core, db, blobs, membership);
     const reads = new ReadModel({
       db,

@@ -10,7 +10,7 @@ import { leafHash } from '@overlap/log';
 import { packTags, parseWithSchema, relayAnswerJsonSchema } from '@overlap/protocol';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { matchRoute, ROUTES } from '../src/http/routes.js';
-import { type Answer, hex, type RequestOptions, seal, TestRelay } from './support/harness.js';
+import { type Answer, hex, joinBody, type RequestOptions, revealBody, seal, TestRelay } from './support/harness.js';
 
 function tags(count: number): Uint8Array[] {
   const key = BlindingKey.generate();
@@ -55,7 +55,7 @@ describe('relay answers', () => {
       [a, 2],
       [b, 0],
     ] as const) {
-      const join = seal(lab, 'join', one.session, { sizes: { email: size } });
+      const join = seal(lab, 'join', one.session, joinBody(lab, one.session, { email: size }));
       await ask('POST', `${one.path}/envelopes`, join.bytes, { signer: lab });
     }
     const chunk = seal(a, 'tag_chunk', one.session, {
@@ -68,6 +68,20 @@ describe('relay answers', () => {
     const receipt = (await ask('POST', `${one.path}/envelopes`, chunk.bytes, { signer: a })) as { index: number };
     await ask('GET', `${one.path}/inbox?after=0&wait=5000`, undefined, { signer: b });
     await ask('GET', `${one.path}/receipts/${receipt.index}`, undefined, { signer: a });
+
+    // A session in its proof round (both sets empty: every hop is in at once), then done: the inbox
+    // holds the relay's proof request, challenge and result rows.
+    const three = await propose();
+    for (const lab of [a, b]) {
+      const join = seal(lab, 'join', three.session, joinBody(lab, three.session, { email: 0 }));
+      await ask('POST', `${three.path}/envelopes`, join.bytes, { signer: lab });
+    }
+    await ask('GET', three.path, undefined, { signer: a });
+    for (const lab of [a, b]) {
+      const reveal = seal(lab, 'reveal', three.session, revealBody(lab, three.session));
+      await ask('POST', `${three.path}/envelopes`, reveal.bytes, { signer: lab });
+    }
+    await ask('GET', `${three.path}/inbox?after=0`, undefined, { signer: a });
 
     // A session b aborts, so its status carries the abort.
     const two = await propose();
@@ -113,12 +127,19 @@ describe('relay answers', () => {
     },
   );
 
-  test('the inbox answers include a blind task with its hop and a relay-signed abort', () => {
+  test('the inbox answers include a blind task with its hop and every relay-signed item', () => {
     const items = (seen.get('GET /v1/sessions/{id}/inbox') as { items: { type: string; hop?: number }[] }[]).flatMap(
       (a) => a.items,
     );
     expect(items).toEqual(expect.arrayContaining([expect.objectContaining({ type: 'blind_task', hop: 1 })]));
-    expect(items.map((i) => i.type)).toContain('abort');
+    expect(new Set(items.map((i) => i.type))).toEqual(
+      new Set(['blind_task', 'proof_request', 'challenge', 'result_rows', 'abort']),
+    );
+  });
+
+  test('the status answers include a session in its proof round', () => {
+    const states = (seen.get('GET /v1/sessions/{id}') as { state: string }[]).map((s) => s.state);
+    expect(states).toContain('proving');
   });
 
   test("the OpenAPI document's 200 schemas are the routes' answer schemas", async () => {

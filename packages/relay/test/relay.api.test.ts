@@ -18,7 +18,7 @@ import {
 import { openEnvelope } from '@overlap/protocol';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type RelayError, ROUTES, startRelayServer } from '../src/index.js';
-import { hex, seal, TestRelay } from './support/harness.js';
+import { hex, joinBody, revealBody, seal, TestRelay } from './support/harness.js';
 
 describe('relay API', () => {
   let t: TestRelay;
@@ -84,7 +84,7 @@ describe('relay API', () => {
     const a = await t.enroll('a');
     const b = await t.enroll('b');
     const session = await t.propose([a, b]);
-    const join = seal(a, 'join', session, { sizes: { email: 3 } });
+    const join = seal(a, 'join', session, joinBody(a, session, { email: 3 }));
     const path = `/v1/sessions/${hex(session)}/envelopes`;
     const first = await t.request('POST', path, join.bytes, { signer: a });
     expect(first.status).toBe(200);
@@ -147,7 +147,7 @@ describe('relay API', () => {
     const session = await t.propose([a, b], { deadline: Date.now() + 600 });
     const path = `/v1/sessions/${hex(session)}`;
     // a commits an empty set, so it owes nothing more: only b is late.
-    const join = seal(a, 'join', session, { sizes: { email: 0 } });
+    const join = seal(a, 'join', session, joinBody(a, session, { email: 0 }));
     expect((await t.request('POST', `${path}/envelopes`, join.bytes, { signer: a })).status).toBe(200);
     const inbox = await t.request('GET', `${path}/inbox?after=0&wait=5000`, undefined, { signer: a });
     const items = (inbox.body as { items: { type: string; envelope: Uint8Array }[]; state: string }).items;
@@ -159,7 +159,7 @@ describe('relay API', () => {
     expect(abort.payload).toMatchObject({ culprit: b.keyId });
     const status = (await t.request('GET', path, undefined, { signer: b })).body as { state: string };
     expect(status.state).toBe('aborted');
-    const late = seal(b, 'join', session, { sizes: { email: 1 } });
+    const late = seal(b, 'join', session, joinBody(b, session, { email: 1 }));
     const refused = await t.request('POST', `${path}/envelopes`, late.bytes, { signer: b });
     expect(refused.status).toBe(409);
     expect((refused.body as { error: { code: string } }).error.code).toBe('SESSION_CLOSED');
@@ -175,7 +175,7 @@ describe('relay API', () => {
     const a = await t.enroll('s1');
     const b = await t.enroll('s2');
     const session = await t.propose([a, b]);
-    const join = seal(a, 'join', session, { sizes: { email: 2 } });
+    const join = seal(a, 'join', session, joinBody(a, session, { email: 2 }));
     const path = `/v1/sessions/${hex(session)}`;
     const receipt = (await t.request('POST', `${path}/envelopes`, join.bytes, { signer: a })).body;
     const before = t.relay.core.latest;
@@ -184,7 +184,7 @@ describe('relay API', () => {
     const status = (await t.request('GET', path, undefined, { signer: b })).body as { joined: string[] };
     expect(status.joined).toEqual([a.keyId]);
     expect((await t.request('POST', `${path}/envelopes`, join.bytes, { signer: a })).body).toEqual(receipt);
-    const next = seal(b, 'join', session, { sizes: { email: 2 } });
+    const next = seal(b, 'join', session, joinBody(b, session, { email: 2 }));
     expect((await t.request('POST', `${path}/envelopes`, next.bytes, { signer: b })).status).toBe(200);
     // A fresh random session id still works after the restart.
     expect(await t.propose([a, b], { maxItemsPerKind: 10 })).toHaveLength(16);
@@ -201,8 +201,13 @@ describe('session transcript', () => {
       const session = await t.propose([a, b]);
       const path = `/v1/sessions/${hex(session)}`;
       for (const lab of [a, b]) {
-        const join = seal(lab, 'join', session, { sizes: { email: 0 } });
+        const join = seal(lab, 'join', session, joinBody(lab, session, { email: 0 }));
         expect((await t.request('POST', `${path}/envelopes`, join.bytes, { signer: lab })).status).toBe(200);
+      }
+      // Both sets empty: every hop is in at once, and the proof round has nothing to prove but the coins.
+      for (const lab of [a, b]) {
+        const reveal = seal(lab, 'reveal', session, revealBody(lab, session));
+        expect((await t.request('POST', `${path}/envelopes`, reveal.bytes, { signer: lab })).status).toBe(200);
       }
       expect((await t.request('GET', `${path}/transcript`, undefined, { signer: a })).status).toBe(403);
       const answer = await t.request('GET', `${path}/transcript`, undefined, { signer: t.admin });
@@ -220,7 +225,8 @@ describe('session transcript', () => {
       };
       const { ed25519NoteVerifier } = await import('@overlap/log');
       const verifier = ed25519NoteVerifier(transcript.relay.origin, transcript.relay.log_key);
-      // The proposal, two joins (both sets empty, so the session is done at once), the result rows.
+      // The proposal, two joins (both sets empty, so every hop is in at once), the proof request, the
+      // reveals, the challenge (no chunk to prove: the session is done with it), the result rows.
       const keyOf = (id: string) =>
         id === a.keyId
           ? a.keys.signing.publicKey
@@ -231,6 +237,10 @@ describe('session transcript', () => {
         'session_proposal',
         'join',
         'join',
+        'proof_request',
+        'reveal',
+        'reveal',
+        'challenge',
         'result_rows',
         'result_rows',
       ]);

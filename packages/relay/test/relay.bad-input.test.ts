@@ -8,7 +8,7 @@ import { request as httpRequest } from 'node:http';
 import { BlindingKey, fromHex, generateLabKeys, hashAndBlind, LOW_ORDER_ENCODINGS } from '@overlap/crypto';
 import { decodeDeterministic, packTags } from '@overlap/protocol';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { type Actor, type Answer, actor, hex, seal, TestRelay } from './support/harness.js';
+import { type Actor, type Answer, actor, hex, joinBody, seal, TestRelay } from './support/harness.js';
 
 function tags(count: number, seed = 'x'): Uint8Array[] {
   const key = BlindingKey.generate();
@@ -33,7 +33,7 @@ describe('relay bad-input suite', () => {
     session = await t.propose([a, b], { maxItemsPerKind: 100 });
     path = `/v1/sessions/${hex(session)}/envelopes`;
     for (const lab of [a, b]) {
-      const join = seal(lab, 'join', session, { sizes: { email: 10 } });
+      const join = seal(lab, 'join', session, joinBody(lab, session, { email: 10 }));
       expect((await t.request('POST', path, join.bytes, { signer: lab })).status).toBe(200);
     }
   });
@@ -129,7 +129,8 @@ describe('relay bad-input suite', () => {
   });
 
   test('a replayed request (same nonce)', async () => {
-    const envelope = seal(a, 'tag_chunk', session, chunk(0, tags(2)));
+    // a's whole set: the proposal's cut makes it one chunk of 10 (spec/protocol.md §5.1).
+    const envelope = seal(a, 'tag_chunk', session, chunk(0, tags(10)));
     const nonce = randomBytes(18).toString('base64url');
     expect((await t.request('POST', path, envelope.bytes, { signer: a, nonce })).status).toBe(200);
     await refused(() => t.request('POST', path, envelope.bytes, { signer: a, nonce }), 401, 'NONCE_REPLAYED');
@@ -161,14 +162,14 @@ describe('relay bad-input suite', () => {
 
   test('an unknown key', async () => {
     const stranger = actor(generateLabKeys());
-    const envelope = seal(stranger, 'join', session, { sizes: { email: 1 } });
+    const envelope = seal(stranger, 'join', session, joinBody(stranger, session, { email: 1 }));
     await refused(() => t.request('POST', path, envelope.bytes, { signer: stranger }), 401, 'UNKNOWN_KEY');
   });
 
   test('a revoked key', async () => {
     const d = await t.enroll('d');
     expect((await t.revoke(d)).status).toBe(200);
-    const envelope = seal(d, 'join', session, { sizes: { email: 1 } });
+    const envelope = seal(d, 'join', session, joinBody(d, session, { email: 1 }));
     await refused(() => t.request('POST', path, envelope.bytes, { signer: d }), 403, 'KEY_REVOKED');
   });
 
@@ -197,7 +198,7 @@ describe('relay bad-input suite', () => {
   });
 
   test('a lab posting into a session it is not in', async () => {
-    const envelope = seal(c, 'join', session, { sizes: { email: 1 } });
+    const envelope = seal(c, 'join', session, joinBody(c, session, { email: 1 }));
     await refused(() => t.request('POST', path, envelope.bytes, { signer: c }), 403, 'NOT_A_SESSION_LAB');
     const read = await t.request('GET', `/v1/sessions/${hex(session)}/inbox`, undefined, { signer: c });
     expect(read.status).toBe(403);
@@ -222,7 +223,7 @@ describe('relay bad-input suite', () => {
 
   test('a join over the session cap', async () => {
     const capped = await t.propose([a, c], { maxItemsPerKind: 5 });
-    const envelope = seal(c, 'join', capped, { sizes: { email: 6 } });
+    const envelope = seal(c, 'join', capped, joinBody(c, capped, { email: 6 }));
     await refused(
       () => t.request('POST', `/v1/sessions/${hex(capped)}/envelopes`, envelope.bytes, { signer: c }),
       413,

@@ -27,6 +27,7 @@ import {
   cbor,
   codeOf,
   hex,
+  joinBody,
   messageOf,
   seal,
   sealAside,
@@ -128,7 +129,7 @@ describe('bad envelopes get the status and code of spec/errors.md', () => {
 
     test('an envelope from an unknown sender, in a request signed by a lab (before SENDER_MISMATCH)', async () => {
       const stranger = actor(generateLabKeys());
-      const envelope = seal(stranger, 'join', session, { sizes: { email: 1 } });
+      const envelope = seal(stranger, 'join', session, joinBody(stranger, session, { email: 1 }));
       await expectRefused(() => post(path, envelope.bytes, a), 400, 'BAD_ENVELOPE');
     });
   });
@@ -201,7 +202,7 @@ describe('bad envelopes get the status and code of spec/errors.md', () => {
     });
 
     test('a join whose sizes are not counts', async () => {
-      const envelope = sealAside(a, 'join', session, { sizes: { email: -1 } });
+      const envelope = sealAside(a, 'join', session, joinBody(a, session, { email: -1 }));
       const answer = await expectRefused(() => post(path, envelope.bytes, a), 422, 'PROTOCOL_VIOLATION');
       expect(namesField(answer, 'sizes.email')).toBe(true);
     });
@@ -218,9 +219,9 @@ describe('bad envelopes get the status and code of spec/errors.md', () => {
     test('in a session', async () => {
       const id = await t.propose([a, b]);
       const route = `/v1/sessions/${hex(id)}/envelopes`;
-      const join = seal(a, 'join', id, { sizes: { email: 2 } });
+      const join = seal(a, 'join', id, joinBody(a, id, { email: 2 }));
       expect((await post(route, join.bytes, a)).status).toBe(200);
-      const other = { sizes: { email: 3 } };
+      const other = joinBody(a, id, { email: 3 }) as unknown as CborValue;
       await expectRefused(() => post(route, at(a, id, 1, join.header.prev, other).bytes, a), 409, 'CONFLICT');
       await expectRefused(() => post(route, at(a, id, 3, join.hash, other).bytes, a), 409, 'CHAIN_BROKEN');
       await expectRefused(() => post(route, at(a, id, 2, randomBytes(32), other).bytes, a), 409, 'CHAIN_BROKEN');

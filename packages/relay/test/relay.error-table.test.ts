@@ -17,7 +17,7 @@ import {
 } from '@overlap/protocol';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { HTTP_ERROR_CODES, httpStatusOf, type RelayHttpErrorCode } from '../src/index.js';
-import { codeOf, hex, messageOf, seal, TestRelay } from './support/harness.js';
+import { codeOf, hex, joinBody, messageOf, seal, TestRelay } from './support/harness.js';
 
 const SPEC = readFileSync(new URL('../../../spec/errors.md', import.meta.url), 'utf8');
 
@@ -106,7 +106,7 @@ test('a failure of the relay itself reaches the client only as 500 INTERNAL, nam
     const session = await t.propose([a, b], { maxItemsPerKind: 5000 });
     const path = `/v1/sessions/${hex(session)}/envelopes`;
     for (const lab of [a, b]) {
-      const join = seal(lab, 'join', session, { sizes: { email: 3000 } });
+      const join = seal(lab, 'join', session, joinBody(lab, session, { email: 3000 }));
       expect((await t.request('POST', path, join.bytes, { signer: lab })).status).toBe(200);
     }
     // A chunk this large is stored as a blob file; b's blind task points at it.

@@ -11,7 +11,7 @@ import { packTags } from '@overlap/protocol';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, test } from 'vitest';
 import { fsckRelay } from '../src/index.js';
-import { hex, seal, TestRelay } from './support/harness.js';
+import { hex, joinBody, seal, TestRelay } from './support/harness.js';
 
 const main = join(import.meta.dirname, '..', '..', 'cli', 'src', 'main.ts');
 const relays: TestRelay[] = [];
@@ -28,7 +28,11 @@ async function home(): Promise<{ db: string; dir: string }> {
   const session = await t.propose([a, b], { maxItemsPerKind: 5000 });
   const path = `/v1/sessions/${hex(session)}/envelopes`;
   expect(
-    (await t.request('POST', path, seal(a, 'join', session, { sizes: { email: 3000 } }).bytes, { signer: a })).status,
+    (
+      await t.request('POST', path, seal(a, 'join', session, joinBody(a, session, { email: 3000 })).bytes, {
+        signer: a,
+      })
+    ).status,
   ).toBe(200);
   const key = BlindingKey.generate();
   const tags = packTags(Array.from({ length: 3000 }, (_, i) => hashAndBlind(key, 'email', `u${i}@fsck.example`)));

@@ -15,6 +15,7 @@ import {
   cbor,
   codeOf,
   hex,
+  joinBody,
   messageOf,
   type RequestOptions,
   seal,
@@ -38,7 +39,7 @@ describe('the RFC 9421 profile', () => {
   afterAll(async () => t.close());
 
   const result = (answer: Answer) => ({ status: answer.status, code: codeOf(answer) });
-  const join = () => sealAside(a, 'join', session, { sizes: { email: 1 } });
+  const join = () => sealAside(a, 'join', session, joinBody(a, session, { email: 1 }));
   /** The signed headers of a's join, for editing. */
   const signed = (options: RequestOptions = {}) => {
     const body = join().bytes;
@@ -86,7 +87,7 @@ describe('the RFC 9421 profile', () => {
   describe('a request that fails several checks gets the code of the first', () => {
     const now = () => Math.floor(Date.now() / 1000);
     const impostor = () => ({ ...actor(generateLabKeys()), keyId: a.keyId });
-    const otherBody = () => sealAside(a, 'join', session, { sizes: { email: 2 } }).bytes;
+    const otherBody = () => sealAside(a, 'join', session, joinBody(a, session, { email: 2 })).bytes;
     const without = (headers: Record<string, string>, name: string) => {
       const { [name]: _, ...rest } = headers;
       return rest;
@@ -191,7 +192,7 @@ describe('the RFC 9421 profile', () => {
     test('a digest mismatch from a revoked key is DIGEST_MISMATCH (the signature checks before the standing)', async () => {
       const d = await t.enroll('d');
       expect((await t.revoke(d)).status).toBe(200);
-      const envelope = seal(d, 'join', session, { sizes: { email: 1 } });
+      const envelope = seal(d, 'join', session, joinBody(d, session, { email: 1 }));
       const answer = await t.request('POST', path, envelope.bytes, { signer: d, signedBody: otherBody() });
       expect(result(answer)).toEqual({ status: 401, code: 'DIGEST_MISMATCH' });
       expect(result(await t.request('POST', path, envelope.bytes, { signer: d }))).toEqual({

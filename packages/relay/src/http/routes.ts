@@ -155,8 +155,9 @@ export const ROUTES: Route[] = [
     method: 'POST',
     path: '/v1/sessions/{id}/envelopes',
     auth: 'lab',
-    summary: "A lab's join, tag_chunk, blind_result or abort envelope; answered with its receipt.",
-    body: 'a join, tag_chunk, blind_result or abort envelope',
+    summary:
+      "A lab's join, tag_chunk, blind_result, reveal, hop_proof or abort envelope; answered with its receipt (a hop_proof once verified).",
+    body: 'a join, tag_chunk, blind_result, reveal, hop_proof or abort envelope',
     errors: [...WRITE_ERRORS, ...SESSION_ERRORS, 'SESSION_CLOSED', 'SET_TOO_LARGE'],
     ...cbor(
       receiptSchema,
@@ -167,7 +168,8 @@ export const ROUTES: Route[] = [
     method: 'GET',
     path: '/v1/sessions/{id}/inbox',
     auth: 'lab',
-    summary: "The requesting lab's blind tasks, result rows and aborts, from item `after` on.",
+    summary:
+      "The requesting lab's blind tasks, and the relay's proof request, challenge, result rows and aborts, from item `after` on.",
     query: [
       { name: 'after', required: false, description: 'first item number to return (default 0)' },
       { name: 'wait', required: false, description: 'milliseconds to wait for an item when there is none (max 25000)' },

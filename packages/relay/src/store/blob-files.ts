@@ -11,6 +11,7 @@
  * the log writer does once per commit.
  */
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makePrivateDirectory, syncDirectory, writeFileAtomic } from '@overlap/files';
@@ -62,6 +63,23 @@ export class BlobFiles {
       throw new RelayError('STORAGE_CORRUPT', `blob ${hashHex} is missing`, { cause });
     }
     if (verify && createHash('sha256').update(bytes).digest('hex') !== hashHex) {
+      throw new RelayError('STORAGE_CORRUPT', `blob ${hashHex} does not match its hash`);
+    }
+    return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
+  }
+
+  /**
+   * `read`, synchronously and always checked against the hash: for the session engines, which read
+   * a chunk back in the middle of a step (a hop proof's tags, a duplicate's lower hops).
+   */
+  readSync(hashHex: string): Uint8Array {
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(this.pathOf(hashHex));
+    } catch (cause) {
+      throw new RelayError('STORAGE_CORRUPT', `blob ${hashHex} is missing`, { cause });
+    }
+    if (createHash('sha256').update(bytes).digest('hex') !== hashHex) {
       throw new RelayError('STORAGE_CORRUPT', `blob ${hashHex} does not match its hash`);
     }
     return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);

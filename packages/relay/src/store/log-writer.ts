@@ -12,6 +12,7 @@
  */
 import { toHex } from '@overlap/crypto';
 import { formatCheckpoint, leafHash, type MerkleTree, type NoteSigner, type Receipt, signNote } from '@overlap/log';
+import type { InboxItemType } from '@overlap/protocol';
 import { RelayError } from '../errors.js';
 import { type BlobFiles, INLINE_LIMIT } from './blob-files.js';
 import type { Db } from './database.js';
@@ -19,7 +20,7 @@ import type { Db } from './database.js';
 /** An inbox item to store with an entry (what GET /v1/sessions/{id}/inbox later serves). */
 export interface InboxWrite {
   lab: string;
-  type: 'blind_task' | 'result_rows' | 'abort';
+  type: InboxItemType;
   hop?: number;
   /** The entry the item points at, when not the entry it comes with (a held chunk's source). */
   entry?: number;

@@ -126,7 +126,7 @@ export class ReadModel {
 
   /** How many sessions are in each state (for the metrics). */
   sessionCounts(): Record<RelaySessionState, number> {
-    const counts: Record<RelaySessionState, number> = { joining: 0, exchanging: 0, done: 0, aborted: 0 };
+    const counts: Record<RelaySessionState, number> = { joining: 0, exchanging: 0, proving: 0, done: 0, aborted: 0 };
     for (const session of this.#o.sessions.values()) counts[session.state]++;
     return counts;
   }

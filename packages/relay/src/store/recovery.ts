@@ -1,7 +1,9 @@
 /**
  * Start-up: rebuild everything the relay holds in memory from what it committed — the Merkle tree
  * (from the stored leaf hashes, checked against the last signed checkpoint), membership, every
- * sender's chain, and every session's engine (by replaying its envelopes in log order). Nothing is
+ * sender's chain, and every session's engine (by replaying its envelopes in log order: the labs'
+ * reveals and hop proofs too, each proof verified again, so a session rebuilt mid-proof-round goes on
+ * where it was; the relay's own proof requests and challenges are recognised, not re-sent). Nothing is
  * trusted that the log does not say; a database whose tree disagrees with its own checkpoint is
  * refused (run `overlap relay fsck`).
  */
@@ -92,6 +94,7 @@ export async function replayLog(core: RelayCore, db: Db, blobs: BlobFiles, membe
         bytes,
         parseMessage('session_proposal', opened.payload),
         stored.deadline,
+        core.readEnvelope,
       );
       core.sessions.set(sessionHex, session);
       continue;

@@ -9,7 +9,7 @@ import { request as httpRequest } from 'node:http';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateLabKeys, type LabKeys } from '@overlap/crypto';
+import { BlindingKey, coinCommitment, generateLabKeys, keyCommitment, type LabKeys } from '@overlap/crypto';
 import { readKeyFile } from '@overlap/crypto/node';
 import {
   type CborValue,
@@ -33,6 +33,8 @@ export interface Actor {
   keyId: string;
   /** Per-session chain: session hex -> { seq, prev }. */
   chains: Map<string, { seq: number; prev?: Uint8Array }>;
+  /** Per-session secrets behind the commitments of its join: session hex -> session key and coin. */
+  secrets: Map<string, { key: BlindingKey; coin: Uint8Array }>;
 }
 
 export interface Answer {
@@ -42,7 +44,29 @@ export interface Answer {
 }
 
 export function actor(keys: LabKeys): Actor {
-  return { keys, keyId: keys.keyId, chains: new Map() };
+  return { keys, keyId: keys.keyId, chains: new Map(), secrets: new Map() };
+}
+
+/**
+ * The payload of a well-formed join (spec/protocol.md §4): the sizes, and the commitments to a
+ * fresh session key and coin, which the actor keeps for its reveal (and a test for its proofs).
+ */
+export function joinBody(
+  who: Actor,
+  session: Uint8Array,
+  sizes: Record<string, number>,
+): { sizes: Record<string, number>; key: Uint8Array; coin: Uint8Array } {
+  const key = BlindingKey.generate();
+  const coin = randomBytes(32);
+  who.secrets.set(hex(session), { key, coin });
+  return { sizes, key: keyCommitment(key), coin: coinCommitment(session, who.keyId, coin) };
+}
+
+/** The payload of the actor's reveal: the coin its join committed to. */
+export function revealBody(who: Actor, session: Uint8Array): { coin: Uint8Array } {
+  const secrets = who.secrets.get(hex(session));
+  if (!secrets) throw new Error(`${who.keyId} has not joined session ${hex(session)}`);
+  return { coin: secrets.coin };
 }
 
 /** Seals the actor's next envelope in `session` (advancing its chain). */

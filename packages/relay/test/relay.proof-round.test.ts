@@ -1,0 +1,239 @@
+/**
+ * The proof round through the relay's shell (spec/protocol.md §5.2, spec/relay-api.md §3–4), over
+ * real HTTP with two hand-driven labs: the relay's proof request and challenge are one relay-signed
+ * envelope in every lab's inbox; reveals and hop proofs are accepted, refused (422, nothing stored)
+ * or fatal (accepted, logged, the session aborted naming the lab); the proofs are verified against
+ * the chunks the relay reads back from its own store (a blob file for a large chunk, SQLite for a
+ * small one) — also after a restart in the middle of the round; no result is sent before the last
+ * proof verified.
+ */
+import { BlindingKey, blind, challengeSeed, hashAndBlind, proveHop, provenPositions, toHex } from '@overlap/crypto';
+import {
+  decodeDeterministic,
+  eachTag,
+  openEnvelope,
+  packTags,
+  parseMessage,
+  tagAt,
+  tagCount,
+  verifyEnvelope,
+} from '@overlap/protocol';
+import { afterEach, describe, expect, test } from 'vitest';
+import { type Actor, codeOf, hex, joinBody, revealBody, seal, sealAside, TestRelay } from './support/harness.js';
+
+interface Item {
+  n: number;
+  type: string;
+  index: number;
+  envelope: Uint8Array;
+  hop?: number;
+}
+
+let relays: TestRelay[] = [];
+afterEach(async () => {
+  for (const t of relays) await t.close();
+  relays = [];
+});
+
+/** A session of labs a and b, joined; a holds `sizeA` e-mail items, b `sizeB`. */
+async function joined(sizeA: number, sizeB: number) {
+  const t = await TestRelay.start();
+  relays.push(t);
+  const a = await t.enroll('a');
+  const b = await t.enroll('b');
+  const session = await t.propose([a, b], { maxItemsPerKind: 5000 });
+  const path = `/v1/sessions/${hex(session)}`;
+  const sizes = new Map([
+    [a, sizeA],
+    [b, sizeB],
+  ]);
+  const post = async (
+    who: Actor,
+    type: 'join' | 'tag_chunk' | 'blind_result' | 'reveal' | 'hop_proof',
+    body: unknown,
+  ) => t.request('POST', `${path}/envelopes`, seal(who, type, session, body).bytes, { signer: who });
+  const inbox = async (who: Actor, after = 0): Promise<Item[]> =>
+    (
+      (await t.request('GET', `${path}/inbox?after=${after}&wait=3000`, undefined, { signer: who })).body as {
+        items: Item[];
+      }
+    ).items;
+  const status = async () =>
+    (await t.request('GET', path, undefined, { signer: a })).body as {
+      state: string;
+      waiting_on: string[];
+      abort?: { reason: string; culprit?: string };
+    };
+  const relayKey = ((await t.request('GET', '/v1/relay')).body as { log_key: Uint8Array }).log_key;
+  const keyOf = (id: string) =>
+    id === a.keyId ? a.keys.signing.publicKey : id === b.keyId ? b.keys.signing.publicKey : relayKey;
+  for (const [who, size] of sizes)
+    expect((await post(who, 'join', joinBody(who, session, { email: size }))).status).toBe(200);
+  const key = (who: Actor) => (who.secrets.get(hex(session)) as { key: BlindingKey }).key;
+  return { t, a, b, session, path, post, inbox, status, keyOf, key, sizes };
+}
+
+type Session = Awaited<ReturnType<typeof joined>>;
+
+/** Each lab uploads its set and answers its blind task; returns what each answered (for its proof). */
+async function throughEveryHop(s: Session) {
+  for (const [who, size] of s.sizes) {
+    if (size === 0) continue;
+    const tags = packTags(
+      Array.from({ length: size }, (_, i) => hashAndBlind(s.key(who), 'email', `${who.keyId}${i}@x`)),
+    );
+    expect((await s.post(who, 'tag_chunk', { kind: 'email', owner: who.keyId, hop: 0, first: 0, tags })).status).toBe(
+      200,
+    );
+  }
+  const answered = new Map<Actor, { inputs: Uint8Array; digest: Uint8Array; owner: string }>();
+  for (const who of [s.a, s.b]) {
+    const other = who === s.a ? s.b : s.a;
+    if (s.sizes.get(other) === 0) continue;
+    const [task] = await s.inbox(who);
+    expect(task?.type).toBe('blind_task');
+    const source = parseMessage('tag_chunk', openEnvelope((task as Item).envelope, s.keyOf).payload);
+    const tags = packTags([...eachTag(source.tags)].map((u) => blind(s.key(who), u)));
+    const sealed = seal(who, 'blind_result', s.session, { kind: 'email', owner: other.keyId, hop: 1, first: 0, tags });
+    expect((await s.t.request('POST', `${s.path}/envelopes`, sealed.bytes, { signer: who })).status).toBe(200);
+    answered.set(who, { inputs: source.tags, digest: sealed.header.digest, owner: other.keyId });
+  }
+  return answered;
+}
+
+/** The relay envelope of the first inbox item of `type` for `who`, checked to be the relay's and of this session. */
+async function relayItem(s: Session, who: Actor, type: string): Promise<Item & { body: unknown }> {
+  for (let after = 0; ; ) {
+    const items = await s.inbox(who, after);
+    const found = items.find((item) => item.type === type);
+    if (found) {
+      const verified = verifyEnvelope(found.envelope, s.keyOf);
+      expect(verified.header.sender).toBe(s.t.relay.relayKeyId);
+      expect(verified.header.type).toBe(type);
+      expect(toHex(verified.header.session)).toBe(hex(s.session));
+      return { ...found, body: decodeDeterministic(verified.payloadBytes) };
+    }
+    if (items.length === 0) throw new Error(`no ${type} for ${who.keyId}`);
+    after = (items.at(-1) as Item).n + 1;
+  }
+}
+
+/** `who`'s hop proof for its answered task, at the positions the challenge's coins choose. */
+function hopProof(
+  s: Session,
+  who: Actor,
+  coins: Uint8Array[],
+  task: { inputs: Uint8Array; digest: Uint8Array; owner: string },
+) {
+  const sigma = challengeSeed(s.session, coins);
+  const positions = provenPositions(sigma, task.digest, tagCount(task.inputs), 'spot');
+  const proof = proveHop(
+    s.key(who),
+    { sessionId: s.session, digest: task.digest },
+    positions,
+    positions.map((j) => tagAt(task.inputs, j)),
+  );
+  return { kind: 'email', owner: task.owner, hop: 1, first: 0, signs: proof.signs, proof: proof.proof };
+}
+
+describe('the proof round through the relay', () => {
+  test('proof request and challenge are one relay-signed envelope for every lab; proofs verified from the store; results after the last', async () => {
+    // a's chunk is over 64 KiB (a blob file), b's is small (in SQLite).
+    const s = await joined(2100, 3);
+    const early = await s.t.request(
+      'POST',
+      `${s.path}/envelopes`,
+      sealAside(s.a, 'reveal', s.session, revealBody(s.a, s.session)).bytes,
+      {
+        signer: s.a,
+      },
+    );
+    expect({ status: early.status, code: codeOf(early) }).toEqual({ status: 422, code: 'PROTOCOL_VIOLATION' });
+    const answered = await throughEveryHop(s);
+    expect((await s.status()).state).toBe('proving');
+    expect((await s.status()).waiting_on.sort()).toEqual([s.a.keyId, s.b.keyId].sort());
+
+    const requests = [await relayItem(s, s.a, 'proof_request'), await relayItem(s, s.b, 'proof_request')];
+    expect(requests[0]?.index).toBe(requests[1]?.index);
+    expect(requests[0]?.body).toEqual({ chunks: 2 });
+
+    for (const who of [s.a, s.b]) expect((await s.post(who, 'reveal', revealBody(who, s.session))).status).toBe(200);
+    const twice = sealAside(s.a, 'reveal', s.session, revealBody(s.a, s.session));
+    const refused = await s.t.request('POST', `${s.path}/envelopes`, twice.bytes, { signer: s.a });
+    expect({ status: refused.status, code: codeOf(refused) }).toEqual({ status: 422, code: 'PROTOCOL_VIOLATION' });
+
+    const challenges = [await relayItem(s, s.a, 'challenge'), await relayItem(s, s.b, 'challenge')];
+    expect(challenges[0]?.index).toBe(challenges[1]?.index);
+    const { coins } = (challenges[0] as { body: unknown }).body as { coins: Uint8Array[] };
+    expect(coins).toEqual(
+      [revealBody(s.a, s.session).coin, revealBody(s.b, s.session).coin].map((c) => new Uint8Array(c)),
+    );
+
+    // A proof for a chunk a did not answer is refused, nothing stored.
+    const proofA = hopProof(s, s.a, coins, answered.get(s.a) as never);
+    const stranger = sealAside(s.a, 'hop_proof', s.session, { ...proofA, owner: s.a.keyId });
+    const before = s.t.relay.core.latest.size;
+    const strangerAnswer = await s.t.request('POST', `${s.path}/envelopes`, stranger.bytes, { signer: s.a });
+    expect({ status: strangerAnswer.status, code: codeOf(strangerAnswer) }).toEqual({
+      status: 422,
+      code: 'PROTOCOL_VIOLATION',
+    });
+    expect(s.t.relay.core.latest.size).toBe(before);
+
+    expect((await s.post(s.a, 'hop_proof', proofA)).status).toBe(200);
+    expect((await s.inbox(s.a)).some((item) => item.type === 'result_rows')).toBe(false);
+    expect((await s.status()).waiting_on).toEqual([s.b.keyId]);
+    const again = sealAside(s.a, 'hop_proof', s.session, proofA);
+    expect(codeOf(await s.t.request('POST', `${s.path}/envelopes`, again.bytes, { signer: s.a }))).toBe(
+      'PROTOCOL_VIOLATION',
+    );
+
+    expect((await s.post(s.b, 'hop_proof', hopProof(s, s.b, coins, answered.get(s.b) as never))).status).toBe(200);
+    expect((await s.status()).state).toBe('done');
+    expect((await relayItem(s, s.a, 'result_rows')).body).toMatchObject({ kind: 'email', lab: s.a.keyId, rows: [] });
+  });
+
+  test('a restart in the middle of the round: the relay replays the reveals and verifies the later proofs from its store', async () => {
+    const s = await joined(2100, 2100);
+    const answered = await throughEveryHop(s);
+    for (const who of [s.a, s.b]) expect((await s.post(who, 'reveal', revealBody(who, s.session))).status).toBe(200);
+    const { coins } = (await relayItem(s, s.a, 'challenge')).body as { coins: Uint8Array[] };
+    expect((await s.post(s.a, 'hop_proof', hopProof(s, s.a, coins, answered.get(s.a) as never))).status).toBe(200);
+    const size = s.t.relay.core.latest.size;
+    await s.t.restart();
+    expect(s.t.relay.core.latest.size).toBe(size);
+    expect(await s.status()).toMatchObject({ state: 'proving', waiting_on: [s.b.keyId] });
+    expect((await s.post(s.b, 'hop_proof', hopProof(s, s.b, coins, answered.get(s.b) as never))).status).toBe(200);
+    expect((await s.status()).state).toBe('done');
+    // Nothing was sealed twice: one proof request and one challenge in the log.
+    const types = (await s.inbox(s.b)).map((item) => item.type);
+    expect(types.filter((type) => type === 'proof_request')).toHaveLength(1);
+    expect(types.filter((type) => type === 'challenge')).toHaveLength(1);
+  });
+
+  test('a proof that does not verify is logged and aborts the session naming its prover; no results', async () => {
+    const s = await joined(5, 5);
+    const answered = await throughEveryHop(s);
+    for (const who of [s.a, s.b]) expect((await s.post(who, 'reveal', revealBody(who, s.session))).status).toBe(200);
+    const { coins } = (await relayItem(s, s.a, 'challenge')).body as { coins: Uint8Array[] };
+    // b proves with another key than the one it committed to.
+    const task = answered.get(s.b) as { inputs: Uint8Array; digest: Uint8Array; owner: string };
+    const wrong = BlindingKey.generate();
+    const sigma = challengeSeed(s.session, coins);
+    const positions = provenPositions(sigma, task.digest, tagCount(task.inputs), 'spot');
+    const proof = proveHop(
+      wrong,
+      { sessionId: s.session, digest: task.digest },
+      positions,
+      positions.map((j) => tagAt(task.inputs, j)),
+    );
+    const answer = await s.post(s.b, 'hop_proof', { kind: 'email', owner: s.a.keyId, hop: 1, first: 0, ...proof });
+    expect(answer.status).toBe(200);
+    const status = await s.status();
+    expect(status.state).toBe('aborted');
+    expect(status.abort?.culprit).toBe(s.b.keyId);
+    const abort = await relayItem(s, s.a, 'abort');
+    expect((abort.body as { culprit: string }).culprit).toBe(s.b.keyId);
+    expect((await s.inbox(s.a)).some((item) => item.type === 'result_rows')).toBe(false);
+  });
+});
