@@ -5,40 +5,43 @@
  *
  * `LabRunner` is the driver, in named steps: `open` (resume or start the state), `sendOwnSets`
  * (hash, blind and upload the lab's own sets), `exchange` (read the inbox, answer every blind task,
- * take the results), and the helpers they share: `#seal`, `#persist`, `#flush`, `#messageOf`.
+ * reveal the coin when the relay asks for the proofs, prove every hop once the challenge comes, take
+ * the results: spec/protocol.md §5.2), and the helpers they share: `#seal`, `#persist`, `#flush`,
+ * `#messageOf`.
  *
  * Resumable (spec §4): the chain lives in memory, every sealed envelope stays queued until the relay
  * gave its receipt, and the inbox is read again from the last item handled. If the relay restarts
  * mid-way, the client's retries re-post the same bytes (the relay answers them with the original
- * receipt) and the loop carries on.
+ * receipt) and the loop carries on. With a store, the inputs of every answered task are on disk
+ * before progress records the answer (lab-input-archive.ts), so a lab killed before its proofs
+ * still proves; the key file goes as soon as progress records the proofs.
  *
- * What the relay hands out is checked as a lab would: a blind task's source envelope must open under
- * the previous hop's key (LabSession checks the rest of its provenance), and result rows and aborts
- * must be envelopes of this session signed by the relay's key.
+ * What the relay hands out is checked as a lab would (inbox-message.ts): a blind task's source
+ * envelope must open under the previous hop's key (LabSession checks the rest of its provenance),
+ * and the proof request, the challenge, result rows and aborts must be envelopes of this session
+ * signed by the relay's key.
+ *
+ * Test seam: `createSession` builds the engine (default: an honest LabSession), so a harness can run
+ * a cheating subclass in a real lab process; production code never passes it.
  */
-import { equalBytes, fromHex, toHex } from '@overlap/crypto';
+import { fromHex, toHex } from '@overlap/crypto';
 import type { BatchPool } from '@overlap/crypto/node';
 import {
   type CborValue,
   type ChainState,
-  decodeDeterministic,
   EnvelopeChain,
   type InboxItem,
   type LabResult,
   LabSession,
+  type LabSessionOptions,
   type MessageType,
-  parseMessage,
   type SessionMessage,
   type SessionProposal,
-  StreamedResultRows,
-  type VerifiedEnvelope,
-  verifyEnvelope,
 } from '@overlap/protocol';
+import { inboxMessage, type LabInput } from './inbox-message.js';
+import { DiskTagArchive } from './lab-input-archive.js';
 import type { LabStateStore } from './lab-state-store.js';
 import type { RelayClient } from './relay-client.js';
-
-/** What the runner hands LabSession: a message, or result rows to read one row at a time. */
-type LabInput = Parameters<LabSession['receive']>[0];
 
 /** What a lab is doing, for progress displays: counts so far and, where known, the total. */
 export type LabProgress =
@@ -46,6 +49,8 @@ export type LabProgress =
   | { phase: 'uploading'; sent: number; total: number }
   | { phase: 'blinding'; tasks: number; tags: number }
   | { phase: 'waiting' }
+  /** The relay asked for the proofs (revealed), then sent the challenge (`proofs` sent). */
+  | { phase: 'proving'; proofs: number }
   | { phase: 'done'; aborted: boolean };
 
 export interface LabRunOptions {
@@ -64,7 +69,6 @@ export interface LabRunOptions {
    * session_proposal is seq 0 of its chain (spec/protocol.md §3), so its join is seq 1.
    */
   previous?: ChainState;
-  chunkSize?: number;
   /** Worker pool for hashing and blinding (default: on the calling thread). */
   pool?: BatchPool;
   onProgress?: (event: LabProgress) => void;
@@ -76,6 +80,8 @@ export interface LabRunOptions {
    * (lab-state-store.ts). Without it, the state lives only in memory.
    */
   store?: LabStateStore;
+  /** Builds the session engine (default: an honest LabSession); a test harness passes a cheating one. */
+  createSession?: (options: LabSessionOptions) => LabSession;
 }
 
 export interface LabRun {
@@ -105,6 +111,10 @@ class LabRunner {
   readonly #lab: LabSession;
   readonly #chain: EnvelopeChain;
   readonly #resumed: Resumed | undefined;
+  /** The inputs of the tasks answered, on disk until the proofs (with a store only). */
+  readonly #inputs: DiskTagArchive | undefined;
+  /** Whether the key file is gone (the proofs are recorded as sent). */
+  #keyErased: boolean;
   /**
    * Sealed envelopes without a receipt yet, in chain order. With a store, an envelope's bytes are
    * dropped from memory once the outbox holds them and read back to be sent: a million-item set's
@@ -125,6 +135,7 @@ class LabRunner {
     lab: LabSession,
     resumed: Resumed | undefined,
     unacknowledged: Unacknowledged[],
+    inputs: DiskTagArchive | undefined,
   ) {
     this.#options = options;
     this.#sessionHex = toHex(options.sessionId);
@@ -140,35 +151,54 @@ class LabRunner {
     this.#outboxUpTo = unacknowledged.reduce((top, { seq }) => Math.max(top, seq + 1), 0);
     this.#started = resumed?.started ?? false;
     this.#after = resumed?.inboxAfter ?? 0;
+    this.#inputs = inputs;
+    this.#keyErased = false;
   }
 
-  /** Step 1: resume from the store (key, secret order, chain, outbox, inbox position) or start afresh. */
+  /**
+   * Step 1: resume from the store (key, coin, secret order, chain, outbox, inbox position, the
+   * tasks answered and their inputs) or start afresh.
+   */
   static async open(options: LabRunOptions): Promise<LabRunner> {
     const store = options.store;
     const resumed = store !== undefined && (await store.exists()) ? await store.loadProgress() : undefined;
-    const secrets = resumed && store ? await store.loadSecrets() : undefined;
-    const lab = new LabSession({
+    const secrets = resumed && store ? await store.loadSecrets(resumed.proved) : undefined;
+    const inputs = store ? new DiskTagArchive(store.inputsDir) : undefined;
+    const createSession = options.createSession ?? ((labOptions: LabSessionOptions) => new LabSession(labOptions));
+    const lab = createSession({
       me: options.me,
       sessionId: options.sessionId,
       publicKeyOf: options.publicKeyOf,
       proposal: options.proposal,
       sets: options.sets,
-      ...(options.chunkSize !== undefined && { chunkSize: options.chunkSize }),
       ...(options.pool && { pool: options.pool }),
+      ...(inputs && { inputs }),
       ...(resumed &&
         secrets && {
-          // Results come back in `run`, from the result rows envelopes the store kept.
-          resume: { key: secrets.key, order: secrets.order, answered: resumed.answered, results: {} },
+          resume: {
+            ...(secrets.key && { key: secrets.key }),
+            coin: secrets.coin,
+            order: secrets.order,
+            answered: resumed.answered,
+            digests: resumed.digests,
+            proved: resumed.proved,
+            // Results come back in `run`, from the result rows envelopes the store kept.
+            results: {},
+          },
         }),
     });
-    secrets?.key.fill(0);
+    secrets?.key?.fill(0);
+    secrets?.coin.fill(0);
     const unacknowledged = resumed && store ? (await store.outbox(resumed.seq)).map((seq) => ({ seq })) : [];
     if (store && !resumed) {
       const state = lab.state();
-      await store.saveSecrets(state.key, state.order);
-      state.key.fill(0);
+      await store.saveSecrets(state.key as Uint8Array, state.coin, state.order);
+      state.key?.fill(0);
+      state.coin.fill(0);
     }
-    return new LabRunner(options, lab, resumed, unacknowledged);
+    const runner = new LabRunner(options, lab, resumed, unacknowledged, inputs);
+    if (resumed?.proved) await runner.#eraseKey();
+    return runner;
   }
 
   async run(): Promise<LabRun> {
@@ -239,6 +269,8 @@ class LabRunner {
           tags += message.body.tags.length / 32;
           progress({ phase: 'blinding', tasks, tags });
         }
+        if (message?.type === 'proof_request') progress({ phase: 'proving', proofs: 0 });
+        if (message?.type === 'challenge') progress({ phase: 'proving', proofs: this.#lab.answered.length });
         if (this.#finished()) break;
       }
       if (inbox.items.length === 0 && (inbox.state === 'done' || inbox.state === 'aborted') && !this.#finished()) {
@@ -255,8 +287,16 @@ class LabRunner {
     if (message !== undefined) for (const reply of await this.#lab.receive(message)) this.#seal(reply);
     this.#after = item.n + 1;
     await this.#persist();
+    // The proofs are in the outbox and progress says so: the key is needed for nothing more.
+    if (this.#lab.proved) await this.#eraseKey();
     await this.#flush();
     return message;
+  }
+
+  async #eraseKey(): Promise<void> {
+    if (this.#keyErased) return;
+    await this.#store?.eraseKey();
+    this.#keyErased = true;
   }
 
   #finished(): boolean {
@@ -285,8 +325,12 @@ class LabRunner {
     this.#outboxUpTo = this.#chain.nextSeq;
   }
 
-  /** Writes what was just sealed to the outbox, then records the progress (write-ahead). */
+  /**
+   * Writes the inputs of the tasks just answered and what was just sealed to the outbox, then
+   * records the progress (write-ahead).
+   */
   async #persist(): Promise<void> {
+    await this.#inputs?.flush();
     await this.#toOutbox();
     if (!this.#store) return;
     const last = this.#chain.last;
@@ -296,6 +340,8 @@ class LabRunner {
       started: this.#started,
       inboxAfter: this.#after,
       answered: this.#lab.answered,
+      digests: this.#lab.digests,
+      proved: this.#lab.proved,
     });
   }
 
@@ -313,41 +359,14 @@ class LabRunner {
     }
   }
 
-  /** The message an inbox item stands for, or undefined (after refusing it) when it is not acceptable. */
+  /** The message an inbox item stands for (inbox-message.ts), or undefined after refusing it. */
   #messageOf(item: InboxItem): LabInput | undefined {
-    const { sessionId, publicKeyOf, relayKeyId } = this.#options;
-    // The payload is decoded below as its type needs: result rows one row at a time.
-    let verified: VerifiedEnvelope;
-    try {
-      verified = verifyEnvelope(item.envelope, publicKeyOf);
-    } catch (error) {
-      this.#refuse(`inbox item ${item.n}: its envelope does not open (${(error as Error).message})`);
+    const message = inboxMessage(item, this.#options);
+    if ('refused' in message) {
+      this.#refuse(message.refused);
       return undefined;
     }
-    const { header, payloadBytes } = verified;
-    if (!equalBytes(header.session, sessionId)) {
-      this.#refuse(`inbox item ${item.n}: an envelope of another session`);
-      return undefined;
-    }
-    try {
-      if (item.type === 'blind_task') {
-        if (item.hop === undefined) throw new Error('a blind task without a hop');
-        // The source's sender, type and place are LabSession's to check (provenance).
-        const chunk = parseMessage('tag_chunk', decodeDeterministic(payloadBytes));
-        return { type: 'blind_task', body: { ...chunk, hop: item.hop, source: item.envelope } };
-      }
-      if (header.sender !== relayKeyId || header.type !== item.type) {
-        throw new Error(`a ${header.type} from ${header.sender} where a ${item.type} of the relay belongs`);
-      }
-      // Result rows (~20 MB for a million-item set sharing 30%) go to LabSession to be read and
-      // checked one row at a time.
-      return item.type === 'result_rows'
-        ? { type: 'result_rows', body: new StreamedResultRows(payloadBytes) }
-        : { type: 'abort', body: parseMessage('abort', decodeDeterministic(payloadBytes)) };
-    } catch (error) {
-      this.#refuse(`inbox item ${item.n}: ${(error as Error).message}`);
-      return undefined;
-    }
+    return message;
   }
 }
 

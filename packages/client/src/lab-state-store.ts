@@ -2,9 +2,13 @@
  * A lab's local store for one session, so that a lab process that dies mid-session resumes where
  * it stopped (the relay's log is the other half: it keeps everything acknowledged).
  *
- *   <dir>/key            the session's blinding key (32 bytes, 0600) — erased when the session ends
+ *   <dir>/key            the session's blinding key (32 bytes, 0600) — erased once the hop proofs
+ *                        are sent (spec/protocol.md §5.2), or when the session ends
+ *   <dir>/coin           the lab's coin ρ (32 bytes, 0600): secret until it is revealed
  *   <dir>/order.json     the lab's values in their secret shuffled order (0600)
- *   <dir>/progress.json  the sender chain (seq, prev), the next inbox item, tasks answered
+ *   <dir>/progress.json  the sender chain (seq, prev), the next inbox item, tasks answered with
+ *                        their blind_result's digest, whether the proofs were sent
+ *   <dir>/inputs/…       the inputs of the answered tasks, until the proofs (lab-input-archive.ts)
  *   <dir>/outbox/<seq>   sealed envelopes not yet acknowledged, written before they are sent
  *   <dir>/results/<n>    the relay's signed result rows, as inbox item n handed them out
  *
@@ -28,6 +32,17 @@ export interface LabProgressRecord {
   /** The next inbox item to handle. */
   inboxAfter: number;
   answered: string[];
+  /** For each answered task, the payload digest D (hex) of its blind_result (spec/protocol.md §5.2). */
+  digests: Record<string, string>;
+  /** True once the hop proofs are in the outbox: the key is erased then. */
+  proved: boolean;
+}
+
+/** The secret half of a lab's state: the key is absent once the proofs are sent. */
+export interface LabSecrets {
+  key?: Uint8Array;
+  coin: Uint8Array;
+  order: Record<string, string[]>;
 }
 
 export class LabStateStore {
@@ -46,24 +61,44 @@ export class LabStateStore {
     }
   }
 
-  /** Saves the secret half (key and order); called once, before anything is sent. */
-  async saveSecrets(key: Uint8Array, order: Record<string, string[]>): Promise<void> {
+  /** The directory of the blind tasks' inputs (lab-input-archive.ts). */
+  get inputsDir(): string {
+    return join(this.dir, 'inputs');
+  }
+
+  /** Saves the secret half (key, coin and order); called once, before anything is sent. */
+  async saveSecrets(key: Uint8Array, coin: Uint8Array, order: Record<string, string[]>): Promise<void> {
     await makePrivateDirectory(join(this.dir, 'outbox'));
     await makePrivateDirectory(join(this.dir, 'results'));
     await writeAtomic(join(this.dir, 'key'), key);
+    await writeAtomic(join(this.dir, 'coin'), coin);
     // A million values are ~30 MB of JSON: written a kind and a few thousand values at a time.
     await writeAtomic(join(this.dir, 'order.json'), orderJsonPieces(order));
   }
 
-  async loadSecrets(): Promise<{ key: Uint8Array; order: Record<string, string[]> }> {
+  /** The secret half; `proved` (from progress) says whether the key may already be gone. */
+  async loadSecrets(proved: boolean): Promise<LabSecrets> {
     try {
-      const key = new Uint8Array(await readFile(join(this.dir, 'key')));
+      const key = await readFile(join(this.dir, 'key')).then(
+        (bytes) => new Uint8Array(bytes),
+        (error: NodeJS.ErrnoException) => {
+          if (proved && error.code === 'ENOENT') return undefined;
+          throw error;
+        },
+      );
+      const coin = new Uint8Array(await readFile(join(this.dir, 'coin')));
       const order = JSON.parse(await readFile(join(this.dir, 'order.json'), 'utf8')) as Record<string, string[]>;
-      if (key.length !== 32) throw new Error('the key file is not 32 bytes');
-      return { key, order };
+      if (key !== undefined && key.length !== 32) throw new Error('the key file is not 32 bytes');
+      if (coin.length !== 32) throw new Error('the coin file is not 32 bytes');
+      return key === undefined ? { coin, order } : { key, coin, order };
     } catch (cause) {
       throw new ClientError('BAD_ARGUMENT', `cannot resume from ${this.dir}: ${(cause as Error).message}`, { cause });
     }
+  }
+
+  /** The hop proofs are recorded as sent: the session key is overwritten and removed. */
+  async eraseKey(): Promise<void> {
+    await overwriteAndRemove(join(this.dir, 'key'));
   }
 
   async saveProgress(progress: LabProgressRecord): Promise<void> {
@@ -71,7 +106,9 @@ export class LabStateStore {
   }
 
   async loadProgress(): Promise<LabProgressRecord> {
-    return JSON.parse(await readFile(join(this.dir, 'progress.json'), 'utf8')) as LabProgressRecord;
+    const record = JSON.parse(await readFile(join(this.dir, 'progress.json'), 'utf8')) as Partial<LabProgressRecord>;
+    // A state saved before the proof round existed has neither field: nothing proven, no digest.
+    return { digests: {}, proved: false, ...record } as LabProgressRecord;
   }
 
   async putOutbox(seq: number, envelope: Uint8Array): Promise<void> {
@@ -127,22 +164,28 @@ export class LabStateStore {
       .map(Number);
   }
 
-  /** The session is over: the key is overwritten and removed, then the whole directory. */
+  /** The session is over: the key and the coin are overwritten and removed, then the whole directory. */
   async erase(): Promise<void> {
-    const keyPath = join(this.dir, 'key');
-    try {
-      const handle = await open(keyPath, 'r+');
-      try {
-        await handle.write(new Uint8Array(32), 0, 32, 0);
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-    } catch {
-      // no key file: nothing to overwrite
-    }
+    await overwriteAndRemove(join(this.dir, 'key'));
+    await overwriteAndRemove(join(this.dir, 'coin'));
     await rm(this.dir, { recursive: true, force: true });
   }
+}
+
+/** Overwrites a 32-byte secret file with zeros, flushes it, and removes it (no file: nothing to do). */
+async function overwriteAndRemove(path: string): Promise<void> {
+  try {
+    const handle = await open(path, 'r+');
+    try {
+      await handle.write(new Uint8Array(32), 0, 32, 0);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    return; // no file: nothing to overwrite
+  }
+  await unlink(path).catch(() => {});
 }
 
 /** The order as one JSON document, in pieces. */

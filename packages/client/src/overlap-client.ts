@@ -16,6 +16,7 @@ import type { BatchPool } from '@overlap/crypto/node';
 import { type NoteVerifier, parseVerifierKey } from '@overlap/log';
 import {
   type CborValue,
+  DEFAULT_CHUNK_SIZE,
   type Enrollment,
   openEnvelope,
   parseMessage,
@@ -28,10 +29,13 @@ import {
   sealEnvelope,
 } from '@overlap/protocol';
 import { ClientError } from './errors.js';
-import { type LabProgress, runLabSession } from './lab-runner.js';
+import { type LabProgress, type LabRunOptions, runLabSession } from './lab-runner.js';
 import { LabStateStore } from './lab-state-store.js';
 import { RelayClient } from './relay-client.js';
 import type { RetryOptions } from './retry.js';
+
+/** A proposal's proof mode (spec/protocol.md §5.2). */
+type ProofMode = NonNullable<SessionProposal['proofs']>;
 
 export interface OverlapClientOptions {
   relayUrl: string;
@@ -53,8 +57,11 @@ export interface OverlapClientOptions {
    * the session key in it) is erased when the session ends.
    */
   stateDir?: string;
-  /** Tags per uploaded chunk (default 16,384: 512 KiB chunks; the protocol allows up to 65,536). */
-  chunkSize?: number;
+  /**
+   * Builds each session's engine (default: an honest LabSession). A test seam: a harness runs a
+   * cheating subclass through the real SDK; production code never passes it.
+   */
+  createSession?: LabRunOptions['createSession'];
 }
 
 export interface Member {
@@ -74,6 +81,10 @@ export interface SessionTerms {
   policy: RevealPolicy;
   maxItemsPerKind: number;
   deadline?: number;
+  /** Which positions each hop proves (spec/protocol.md §5.2): `spot` unless the proposal says `full`. */
+  proofs: ProofMode;
+  /** Tags per chunk, for every lab and hop (spec/protocol.md §5.1). */
+  chunkSize: number;
   status: SessionStatus;
 }
 
@@ -179,13 +190,19 @@ export class OverlapClient {
     return me;
   }
 
-  /** Proposes a session among `labs` (lab names or key ids; this lab must be one). Answers its id. */
+  /**
+   * Proposes a session among `labs` (lab names or key ids; this lab must be one). Answers its id.
+   * `proofs` and `chunkSize` are written into the proposal only when given (the protocol's
+   * defaults: `spot`, 65,536).
+   */
   async createSession(terms: {
     labs: string[];
     kinds: string[];
     policy: RevealPolicy | string;
     maxItemsPerKind: number;
     deadline?: number;
+    proofs?: ProofMode;
+    chunkSize?: number;
   }): Promise<string> {
     await this.me();
     const members = await this.members();
@@ -203,7 +220,15 @@ export class OverlapClient {
       policy,
       maxItemsPerKind: terms.maxItemsPerKind,
       ...(terms.deadline !== undefined && { deadline: terms.deadline }),
+      ...(terms.proofs !== undefined && { proofs: terms.proofs }),
+      ...(terms.chunkSize !== undefined && { chunkSize: terms.chunkSize }),
     };
+    // Checked here as the relay will: a bad chunk size is the caller's mistake, not the relay's refusal.
+    try {
+      parseMessage('session_proposal', proposal);
+    } catch (cause) {
+      throw new ClientError('BAD_ARGUMENT', `the session's terms: ${(cause as Error).message}`, { cause });
+    }
     const session = globalThis.crypto.getRandomValues(new Uint8Array(16));
     const envelope = sealEnvelope(
       { type: 'session_proposal', session, seq: 0, created: Date.now(), payload: proposal as CborValue },
@@ -237,6 +262,8 @@ export class OverlapClient {
       policy: proposal.policy,
       maxItemsPerKind: proposal.maxItemsPerKind,
       ...(proposal.deadline !== undefined && { deadline: proposal.deadline }),
+      proofs: proposal.proofs ?? 'spot',
+      chunkSize: proposal.chunkSize ?? DEFAULT_CHUNK_SIZE,
       status,
     };
   }
@@ -269,10 +296,10 @@ export class OverlapClient {
       ...(this.#options.pool && { pool: this.#options.pool }),
       ...(this.#options.signal && { signal: this.#options.signal }),
       ...(this.#options.onProgress && { onProgress: this.#options.onProgress }),
+      ...(this.#options.createSession && { createSession: this.#options.createSession }),
       ...(this.#options.stateDir !== undefined && {
         store: new LabStateStore(join(this.#options.stateDir, `${session}.state`)),
       }),
-      chunkSize: this.#options.chunkSize ?? 16_384,
       pollWaitMs: 10_000,
     });
     const results: SharedIndicator[] = [];
