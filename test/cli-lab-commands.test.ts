@@ -1,7 +1,8 @@
 /**
  * The CLI as a forum and two labs use it, against a real relay on loopback: keygen, admin enroll /
- * list / revoke, session create / join / run / status, results in all three formats — and the
- * errors a user meets: a usage error (64), an unreadable key file (66), a revoked key (1).
+ * list / revoke, session create / join / run / status (the proof mode and chunk size shown before
+ * anyone joins), results in all three formats — and the errors a user meets: a usage error (64), an
+ * unreadable key file (66), a revoked key (1).
  */
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -62,17 +63,28 @@ test('two labs go from keygen to a STIX bundle of what they share, through the C
     'north,south',
     '--kinds',
     'email,ip',
+    '--proofs',
+    'full',
+    '--chunk-size',
+    '2048',
     '--json',
   );
   expect(created.code, created.err).toBe(0);
   const session = JSON.parse(created.out).session as string;
+  // What each hop will prove and the cut of the chunks, from the signed proposal, before anyone joins.
   const joined = await cli('session', 'join', ...common, '--key', lab('south').key, '--session', session, '--json');
   expect(JSON.parse(joined.out)).toMatchObject({
     labs: ['north', 'south'],
     kinds: ['email', 'ip'],
     reveal: 'labs',
     proposer: 'north',
+    proofs: 'full',
+    chunk_size: 2048,
+    state: 'joining',
   });
+  const before = await cli('session', 'status', ...common, '--key', lab('south').key, '--session', session);
+  expect(before.out).toMatch(/^proofs\s+full$/m);
+  expect(before.out).toMatch(/^chunk_size\s+2048$/m);
 
   writeFileSync(
     join(dir, 'north.csv'),
@@ -193,6 +205,29 @@ test('usage errors exit 64, an unreadable key file 66', async () => {
   );
   expect(missing.code).toBe(66);
   expect((await cli('simulate', '--lab', 'only=x.csv')).code).toBe(64);
+  const create = (...extra: string[]) =>
+    cli(
+      'session',
+      'create',
+      '--relay',
+      relay.url,
+      '--key',
+      join(dir, 'none.key'),
+      '--labs',
+      'a,b',
+      '--kinds',
+      'email',
+      ...extra,
+    );
+  for (const flags of [
+    ['--proofs', 'some'],
+    ['--chunk-size', '1023'],
+    ['--chunk-size', '65537'],
+    ['--chunk-size', '4096.5'],
+  ]) {
+    const refused = await create(...flags);
+    expect({ flags, code: refused.code }).toEqual({ flags, code: 64 });
+  }
   expect((await cli('results', '--session', 'a'.repeat(32), '--format', 'xml')).code).toBe(64);
 });
 

@@ -29,6 +29,8 @@ export interface SimulationLab {
 export interface SimulationOptions {
   labs: SimulationLab[];
   reveal: string;
+  /** Which positions each hop proves (spec/protocol.md §5.2; default spot). */
+  proofs?: 'spot' | 'full';
   region?: string;
   kind?: string;
   out: string;
@@ -128,8 +130,11 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
       policy,
       maxItemsPerKind: maxItems,
       deadline: Date.now() + 60 * 60_000,
+      ...(options.proofs !== undefined && { proofs: options.proofs }),
     });
-    log(`session ${session}: kinds ${kinds.join(', ')}; reveal ${options.reveal}; ${labs.length} lab processes`);
+    log(
+      `session ${session}: kinds ${kinds.join(', ')}; reveal ${options.reveal}; proofs ${options.proofs ?? 'spot'}; ${labs.length} lab processes`,
+    );
 
     const workers = Math.max(1, Math.floor(availableParallelism() / labs.length));
     const runs = labs.map((lab, i) =>

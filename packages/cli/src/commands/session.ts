@@ -1,8 +1,10 @@
 /**
  * `overlap session create|join|run|status`: a lab's sessions.
  *
- *   overlap session create --labs a,b,c --kinds email,ip [--reveal labs|count|threshold:T] [--max-items N] [--deadline-minutes M]
- *   overlap session join   --session ID          the terms, checked (proposal signature, membership)
+ *   overlap session create --labs a,b,c --kinds email,ip [--reveal labs|count|threshold:T] [--max-items N]
+ *                          [--deadline-minutes M] [--proofs spot|full] [--chunk-size N]
+ *   overlap session join   --session ID          the terms, checked (proposal signature, membership),
+ *                                                proof mode and chunk size included
  *   overlap session run    --session ID --input FILE [--kind K] [--region CC] [--out FILE]
  *   overlap session status --session ID
  *
@@ -19,7 +21,7 @@ import { type LabProgress, readIndicatorFile } from '@overlap/client';
 import { BatchPool } from '@overlap/crypto/node';
 import { makePrivateDirectory } from '@overlap/files';
 import { INDICATOR_KIND_NAMES } from '@overlap/indicators';
-import { formatRevealPolicy } from '@overlap/protocol';
+import { DEFAULT_CHUNK_SIZE, formatRevealPolicy, MAX_TAGS_PER_CHUNK, MIN_CHUNK_SIZE } from '@overlap/protocol';
 import type { Command } from 'commander';
 import { CliError } from '../errors.js';
 import type { ProgramIo } from '../io.js';
@@ -43,6 +45,16 @@ export function addSessionCommands(program: Command, io: ProgramIo): void {
     .option('--reveal <policy>', 'labs, count or threshold:T', 'labs')
     .option('--max-items <n>', 'most items a lab may commit per kind', '1000000')
     .option('--deadline-minutes <m>', "abort if not done within this many minutes (default: the relay's)")
+    .option(
+      '--proofs <mode>',
+      'which positions each hop proves: spot (135 per chunk) or full (every tag: ~7x the blinding cost)',
+      'spot',
+    )
+    .option(
+      '--chunk-size <n>',
+      `tags per chunk, ${MIN_CHUNK_SIZE} to ${MAX_TAGS_PER_CHUNK}`,
+      String(DEFAULT_CHUNK_SIZE),
+    )
     .option('--json', 'print {"session": ID}')
     .action(
       async (
@@ -52,6 +64,8 @@ export function addSessionCommands(program: Command, io: ProgramIo): void {
           reveal: string;
           maxItems: string;
           deadlineMinutes?: string;
+          proofs: string;
+          chunkSize: string;
           json?: boolean;
         },
       ) => {
@@ -65,6 +79,15 @@ export function addSessionCommands(program: Command, io: ProgramIo): void {
           throw new CliError('USAGE', '--max-items must be a positive integer');
         const minutes = flags.deadlineMinutes === undefined ? undefined : Number(flags.deadlineMinutes);
         if (minutes !== undefined && !(minutes > 0)) throw new CliError('USAGE', '--deadline-minutes must be positive');
+        const proofs = flags.proofs;
+        if (proofs !== 'spot' && proofs !== 'full') throw new CliError('USAGE', '--proofs must be spot or full');
+        const chunkSize = Number(flags.chunkSize);
+        if (!Number.isInteger(chunkSize) || chunkSize < MIN_CHUNK_SIZE || chunkSize > MAX_TAGS_PER_CHUNK) {
+          throw new CliError(
+            'USAGE',
+            `--chunk-size must be an integer from ${MIN_CHUNK_SIZE} to ${MAX_TAGS_PER_CHUNK}`,
+          );
+        }
         const { client, warnings } = await connectLab(flags);
         for (const w of warnings) io.err(`overlap: warning: ${w}\n`);
         const id = await sdkCall(() =>
@@ -74,6 +97,8 @@ export function addSessionCommands(program: Command, io: ProgramIo): void {
             policy: flags.reveal,
             maxItemsPerKind: maxItems,
             ...(minutes !== undefined && { deadline: Date.now() + minutes * 60_000 }),
+            proofs,
+            chunkSize,
           }),
         );
         io.out(flags.json ? `${JSON.stringify({ session: id })}\n` : `${id}\n`);
@@ -97,6 +122,8 @@ export function addSessionCommands(program: Command, io: ProgramIo): void {
         kinds: terms.kinds,
         reveal: formatRevealPolicy(terms.policy),
         max_items_per_kind: terms.maxItemsPerKind,
+        proofs: terms.proofs,
+        chunk_size: terms.chunkSize,
         state: terms.status.state,
         this_lab_is_in_it: mine,
       };
@@ -204,6 +231,8 @@ export function addSessionCommands(program: Command, io: ProgramIo): void {
       const status = {
         session: id,
         state: s.state,
+        proofs: terms.proofs,
+        chunk_size: terms.chunkSize,
         labs: terms.labs.map((l) => l.lab),
         joined: s.joined.map(name),
         waiting_on: s.waiting_on.map(name),
@@ -218,7 +247,7 @@ export function addSessionCommands(program: Command, io: ProgramIo): void {
 
 /**
  * Wall time of each phase of a lab's run (reading the input, hashing, uploading, the exchange
- * until results, writing them) and the peak resident memory seen in each, sampled every 100 ms.
+ * until results — the proof round within it —, writing them) and the peak resident memory seen in each, sampled every 100 ms.
  */
 function phaseClock() {
   const started = performance.now();
@@ -244,6 +273,7 @@ function phaseClock() {
     uploading: 'uploading',
     blinding: 'exchange',
     waiting: 'exchange',
+    proving: 'proving',
     done: 'writing',
   };
   return {
@@ -263,6 +293,8 @@ function phaseClock() {
           hashing_and_blinding: Math.round(uploading - (at.hashing ?? started)),
           uploading: Math.round(waiting - uploading),
           exchange: Math.round(end - waiting),
+          // Part of the exchange: from the relay's proof request to the results.
+          proving: Math.round(end - (at.proving ?? end)),
           total: Math.round(end - started),
         },
         peak_rss_mb_by_phase: peakMb,
@@ -300,6 +332,12 @@ function progressReporter(io: ProgramIo): ((event: LabProgress) => void) & { end
         break;
       case 'waiting':
         text = 'waiting for the other labs';
+        break;
+      case 'proving':
+        text =
+          event.proofs === 0
+            ? 'every hop is in: coin revealed, waiting for the challenge'
+            : `proving: ${event.proofs} hop proofs sent, waiting for the relay to verify them`;
         break;
       default:
         text = event.aborted ? 'aborted' : 'results received';

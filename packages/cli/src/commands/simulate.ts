@@ -1,7 +1,8 @@
 /**
  * `overlap simulate`, `overlap demo` and `overlap results`.
  *
- *   overlap simulate --lab NAME=FILE --lab NAME=FILE [...] [--reveal labs|count|threshold:T] [--region CC] [--kind K] [--out DIR]
+ *   overlap simulate --lab NAME=FILE --lab NAME=FILE [...] [--reveal labs|count|threshold:T] [--proofs spot|full]
+ *                    [--region CC] [--kind K] [--out DIR]
  *   overlap demo [--out DIR]           simulate over examples/data, the overlap report, the transcript check
  *   overlap results --session ID --format csv|jsonl|stix [--state-dir DIR] [--out FILE]
  */
@@ -30,16 +31,32 @@ export function addSimulationCommands(program: Command, io: ProgramIo): void {
       [],
     )
     .option('--reveal <policy>', 'labs, count or threshold:T', 'labs')
+    .option(
+      '--proofs <mode>',
+      'which positions each hop proves: spot or full (every tag: ~7x the blinding cost)',
+      'spot',
+    )
     .option('--region <cc>', 'region for phone numbers without a country code')
     .option('--kind <kind>', 'kind of records that name none (plain lines)')
     .option('--out <dir>', 'where the results and the transcript go', '.overlap/simulate')
     .option('--json', 'print the outcome as JSON')
     .action(
-      async (flags: { lab: string[]; reveal: string; region?: string; kind?: string; out: string; json?: boolean }) => {
+      async (flags: {
+        lab: string[];
+        reveal: string;
+        proofs: string;
+        region?: string;
+        kind?: string;
+        out: string;
+        json?: boolean;
+      }) => {
         const labs = flags.lab.map(parseLab);
+        const proofs = flags.proofs;
+        if (proofs !== 'spot' && proofs !== 'full') throw new CliError('USAGE', '--proofs must be spot or full');
         const outcome = await runSimulation({
           labs,
           reveal: flags.reveal,
+          proofs,
           out: flags.out,
           log: (line) => io.err(`overlap: ${line}\n`),
           ...(flags.region !== undefined && { region: flags.region }),
