@@ -27,8 +27,10 @@ import { afterAll, expect, test } from 'vitest';
 
 const SESSIONS = 6;
 const LABS_PER_SESSION = 4;
-const ITEMS = 240;
-const CHUNK = 8;
+// The smallest chunks a proposal allows (spec/protocol.md §5.1), two per set: with the blinding hops,
+// the reveals and the hop proofs, enough uploads to kill the relay under at every stage of a session.
+const ITEMS = 2048;
+const CHUNK = 1024;
 const KILLS = 3;
 const main = join(import.meta.dirname, '..', 'packages', 'cli', 'src', 'main.ts');
 const dir = mkdtempSync(join(tmpdir(), 'overlap-crash-'));
@@ -155,6 +157,7 @@ test('SIGKILL during concurrent uploads loses no acknowledged envelope; fsck is 
       kinds: ['email'],
       policy: { kind: 'count' },
       maxItemsPerKind: ITEMS,
+      chunkSize: CHUNK,
     };
     const sessionId = globalThis.crypto.getRandomValues(new Uint8Array(16));
     const proposer = members[0] as (typeof members)[number];
@@ -175,7 +178,6 @@ test('SIGKILL during concurrent uploads loses no acknowledged envelope; fsck is 
           publicKeyOf: (id) => publicKeys.get(id),
           relayKeyId: info.relay_key_id,
           ...(l === 0 && { previous: { seq: 0, hash: proposed.hash } }),
-          chunkSize: CHUNK,
           pollWaitMs: 300,
         }).then((run) => ({ session: s, lab: l, ...run })),
       );

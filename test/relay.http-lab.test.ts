@@ -2,7 +2,8 @@
  * Whole sessions over real HTTP on loopback: a relay on a fresh home, an admin that enrolls three
  * labs through RelayClient, and the three labs running concurrently with runLabSession, each with
  * its own client that verifies every receipt and the log's consistency. Each lab's results must
- * equal the plaintext truth computed here; a restart of the relay mid-session must change nothing.
+ * equal the plaintext truth computed here; a restart of the relay mid-session — during the hops, or
+ * in the proof round (spec/protocol.md §5.2) — must change nothing.
  */
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +12,14 @@ import { ForumAdmin, type LabProgressRecord, LabStateStore, RelayClient, runLabS
 import { generateLabKeys, type LabKeys, toHex } from '@overlap/crypto';
 import { readKeyFile } from '@overlap/crypto/node';
 import { parseVerifierKey } from '@overlap/log';
-import { type CborValue, type LabResult, type SessionProposal, sealEnvelope } from '@overlap/protocol';
+import {
+  type CborValue,
+  type LabResult,
+  LabSession,
+  type LabSessionOptions,
+  type SessionProposal,
+  sealEnvelope,
+} from '@overlap/protocol';
 import { initRelay, type RelayServer, startRelayServer } from '@overlap/relay';
 import { afterEach, describe, expect, test } from 'vitest';
 
@@ -140,12 +148,13 @@ async function proposeSession(
   return { proposer, proposal, sessionId, proposed };
 }
 
-/** One lab's whole side of the session (with a state store, if given). */
+/** One lab's whole side of the session (with a state store, or another engine, if given). */
 function runLab(
   f: Awaited<ReturnType<typeof forum>>,
   s: Awaited<ReturnType<typeof proposeSession>>,
   lab: Lab,
   store?: LabStateStore,
+  createSession?: (options: LabSessionOptions) => LabSession,
 ) {
   return runLabSession({
     client: lab.client,
@@ -158,7 +167,7 @@ function runLab(
     relayKeyId: f.relayKeyId,
     ...(lab === s.proposer && { previous: { seq: 0, hash: s.proposed.hash } }),
     ...(store && { store }),
-    chunkSize: 2,
+    ...(createSession && { createSession }),
     pollWaitMs: 500,
   });
 }
@@ -167,10 +176,11 @@ async function runSession(
   f: Awaited<ReturnType<typeof forum>>,
   proposalFields: { kinds: string[]; policy: { kind: 'labs' | 'count' } },
   duringRun?: (sessionHex: string) => Promise<void>,
+  engines: Partial<Record<Lab['name'], (options: LabSessionOptions) => LabSession>> = {},
 ) {
   const session = await proposeSession(f, proposalFields);
   const { proposer, proposal, sessionId } = session;
-  const runs = Promise.all(f.labs.map((lab) => runLab(f, session, lab)));
+  const runs = Promise.all(f.labs.map((lab) => runLab(f, session, lab, undefined, engines[lab.name])));
   try {
     await duringRun?.(toHex(sessionId));
   } finally {
@@ -221,9 +231,57 @@ describe('three labs over HTTP against a real relay', () => {
         await new Promise((resolve) => setTimeout(resolve, 5));
       }
       const before = await f.labs[0]?.client.sessionStatus(sessionHex);
-      expect(before?.state).toMatch(/^(joining|exchanging)$/);
+      expect(before?.state).toMatch(/^(joining|exchanging|proving)$/);
       await f.restart();
     });
+  });
+
+  test('a relay restart in the proof round: it replays the reveals and proofs, verifies the rest, and the labs finish', async () => {
+    const f = await forum();
+    // Lab c holds the challenge until the relay has restarted: a and b have proven by then.
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let challenged = () => {};
+    const atChallenge = new Promise<void>((resolve) => {
+      challenged = resolve;
+    });
+    class HeldAtChallenge extends LabSession {
+      override async receive(message: Parameters<LabSession['receive']>[0]) {
+        if (message.type === 'challenge') {
+          challenged();
+          await held;
+        }
+        return super.receive(message);
+      }
+    }
+    const engines = { c: (options: LabSessionOptions) => new HeldAtChallenge(options) };
+    await runSession(
+      f,
+      { kinds: ['email', 'ip'], policy: { kind: 'labs' } },
+      async (sessionHex) => {
+        try {
+          await atChallenge;
+          const c = f.labs[2] as Lab;
+          for (;;) {
+            const status = await c.client.sessionStatus(sessionHex);
+            expect(status.state).toBe('proving');
+            if (status.waiting_on.length === 1) break; // a's and b's proofs are in: only c is owed
+            await new Promise((resolve) => setTimeout(resolve, 5));
+          }
+          await f.restart();
+          const after = await c.client.sessionStatus(sessionHex);
+          expect({ state: after.state, waiting_on: after.waiting_on }).toEqual({
+            state: 'proving',
+            waiting_on: [c.keys.keyId],
+          });
+        } finally {
+          release();
+        }
+      },
+      engines,
+    );
   });
 
   test("a lab that dies between its kinds' result rows resumes from its store with both kinds right", async () => {
