@@ -5,12 +5,14 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { buildCiphersuiteVectors } from './vectors/ciphersuite.js';
 import { buildEnvelopeVectors } from './vectors/envelopes.js';
+import { buildHopProofVectors } from './vectors/hop-proofs.js';
 import { buildIndicatorVectors } from './vectors/indicators.js';
 import { buildLogVectors } from './vectors/log.js';
 
 export const VECTOR_FILES: Record<string, () => string> = {
   'spec/vectors/ciphersuite.json': buildCiphersuiteVectors,
   'spec/vectors/envelopes.json': buildEnvelopeVectors,
+  'spec/vectors/hop-proofs.json': buildHopProofVectors,
   'spec/vectors/indicators.json': buildIndicatorVectors,
   'spec/vectors/log.json': buildLogVectors,
 };

@@ -20,6 +20,7 @@ import { checkChain, openEnvelope, parseMessage } from '@overlap/protocol';
 import { describe, expect, test } from 'vitest';
 import { buildCiphersuiteVectors } from '../scripts/vectors/ciphersuite.js';
 import { buildEnvelopeVectors } from '../scripts/vectors/envelopes.js';
+import { buildHopProofVectors } from '../scripts/vectors/hop-proofs.js';
 import { buildIndicatorVectors } from '../scripts/vectors/indicators.js';
 import { buildLogVectors } from '../scripts/vectors/log.js';
 
@@ -27,6 +28,10 @@ const read = (path: string) => readFileSync(new URL(`../${path}`, import.meta.ur
 
 test('spec/vectors/ciphersuite.json regenerates byte for byte', () => {
   expect(buildCiphersuiteVectors()).toBe(read('spec/vectors/ciphersuite.json'));
+});
+
+test('spec/vectors/hop-proofs.json regenerates byte for byte (its entries are checked on both backends in packages/crypto/test/hop-proof.vectors.test.ts)', () => {
+  expect(buildHopProofVectors()).toBe(read('spec/vectors/hop-proofs.json'));
 });
 
 describe('spec/vectors/ciphersuite.json checked on the portable backend', () => {
