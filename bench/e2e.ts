@@ -1,5 +1,5 @@
 /**
- * `pnpm bench e2e [N]`: `overlap simulate` for 3 labs × N e-mail indicators each (default
+ * `pnpm bench e2e [N] [spot|full]`: `overlap simulate` for 3 labs × N e-mail indicators each (default
  * 1,000,000; 10% held by all three, 10% more by each pair), as a user runs it: a relay, the admin,
  * one lab process each over HTTP. Prints wall time per phase and in total, peak memory per process,
  * and the floor that the per-operation crypto costs measured here give: N·3 hash_to_group and N·9
@@ -15,10 +15,12 @@ import { BatchPool } from '@overlap/crypto/node';
 
 const line = (text: string) => process.stdout.write(`${text}\n`);
 const N = Number(process.argv[3] ?? 1_000_000);
+// `pnpm bench e2e N full` proves every position (spec/protocol.md §5.2); the default is spot.
+const MODE = process.argv[4] === 'full' ? 'full' : 'spot';
 const cores = availableParallelism();
 line(`pnpm bench e2e — ${new Date().toISOString().slice(0, 10)}, ${cores} cores, Node ${process.version}`);
 line(
-  `overlap simulate: 3 labs × ${N.toLocaleString('en-US')} e-mail indicators, one process per lab, relay on loopback`,
+  `overlap simulate: 3 labs × ${N.toLocaleString('en-US')} e-mail indicators, proofs ${MODE}, one process per lab, relay on loopback`,
 );
 
 // Per-operation costs on this machine, with the same batch API and a pool on every core.
@@ -91,6 +93,8 @@ try {
       ...labs.flatMap((name) => ['--lab', `${name}=${join(dir, `${name}.txt`)}`]),
       '--kind',
       'email',
+      '--proofs',
+      MODE,
       '--out',
       join(dir, 'out'),
       '--json',
@@ -116,7 +120,7 @@ try {
     correct &&= lab.revealed === expectedRevealed;
     const p = lab.phases_ms ?? {};
     line(
-      `  ${lab.name}: hashing+blinding own set ${((p.hashing_and_blinding ?? 0) / 1000).toFixed(1)} s, uploading ${((p.uploading ?? 0) / 1000).toFixed(1)} s, exchange ${((p.exchange ?? 0) / 1000).toFixed(1)} s, total ${((p.total ?? 0) / 1000).toFixed(1)} s; peak ${lab.peak_rss_mb} MB (target < 400)`,
+      `  ${lab.name}: hashing+blinding own set ${((p.hashing_and_blinding ?? 0) / 1000).toFixed(1)} s, uploading ${((p.uploading ?? 0) / 1000).toFixed(1)} s, exchange ${((p.exchange ?? 0) / 1000).toFixed(1)} s (proof round ${((p.proving ?? 0) / 1000).toFixed(1)} s of it), total ${((p.total ?? 0) / 1000).toFixed(1)} s; peak ${lab.peak_rss_mb} MB (target < 400)`,
     );
     const byPhase = Object.entries(lab.peak_rss_mb_by_phase ?? {}).map(([phase, mb]) => `${phase} ${mb}`);
     line(`    peak MB by phase: ${byPhase.join(', ')}`);

@@ -46,6 +46,7 @@ for (let s = 0; s < SESSIONS; s++) {
     kinds: ['email'],
     policy: { kind: 'labs' },
     maxItemsPerKind: ITEMS,
+    chunkSize: 16_384,
   };
   const sessionId = new Uint8Array(randomBytes(16));
   const proposer = keys[members[0] as number] as (typeof keys)[number];
@@ -67,7 +68,6 @@ for (let s = 0; s < SESSIONS; s++) {
         publicKeyOf: (id) => publicKeys.get(id),
         relayKeyId: relay.info.relay_key_id,
         ...(member === 0 && { previous: { seq: 0, hash: proposed.hash } }),
-        chunkSize: 16_384,
         pool,
         pollWaitMs: 5_000,
       }).then((run) => ({ session: s, member, run })),
