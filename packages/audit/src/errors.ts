@@ -69,16 +69,68 @@ export type AuditErrorCode =
   | 'HOP_INCOMPLETE'
   /** hops: a hop's chunks are not at the places of the hop before. */
   | 'HOP_MISALIGNED'
+  /** key commitments: a join's K that is not a point of G, or is the base point or its negation. */
+  | 'KEY_COMMITMENT_INVALID'
+  /** key commitments: a join's K equal to an earlier join's. */
+  | 'KEY_COMMITMENT_REPEATED'
+  /** chunk cut: an upload not cut as the proposal fixes (first a multiple of chunkSize, that many tags), or out of order. */
+  | 'CHUNK_CUT_INVALID'
+  /** distinctness: two positions of one hop of a set with the same tag (blamed on the lowest hop where they are equivalent). */
+  | 'TAGS_NOT_DISTINCT'
+  /** proof request: logged before every hop of every set was in, or followed by tags. */
+  | 'PROOF_REQUEST_EARLY'
+  /** proof request: more than one. */
+  | 'PROOF_REQUEST_REPEATED'
+  /** proof request: its `chunks` is not the number of chunks of hop ≥ 1. */
+  | 'PROOF_REQUEST_COUNT'
+  /** reveals: a reveal logged before the proof request. */
+  | 'REVEAL_EARLY'
+  /** reveals: a lab's second reveal. */
+  | 'REVEAL_REPEATED'
+  /** reveals: a coin that does not open the lab's coin commitment. */
+  | 'REVEAL_MISMATCH'
+  /** challenge: logged before every lab's reveal. */
+  | 'CHALLENGE_EARLY'
+  /** challenge: more than one. */
+  | 'CHALLENGE_REPEATED'
+  /** challenge: its coins are not the revealed coins in the order of the labs. */
+  | 'CHALLENGE_MISMATCH'
+  /** chosen inputs, hop proofs: an input tag at a chosen position that is not in G (its producer's fault). */
+  | 'INPUT_NOT_IN_GROUP'
+  /** hop proofs: a proof logged before the challenge. */
+  | 'HOP_PROOF_EARLY'
+  /** hop proofs: a proof for a chunk its sender did not answer. */
+  | 'HOP_PROOF_MISPLACED'
+  /** hop proofs: a second proof for a chunk. */
+  | 'HOP_PROOF_REPEATED'
+  /** hop proofs: sign bits or proof of the wrong length, or a scalar not reduced. */
+  | 'HOP_PROOF_MALFORMED'
+  /** hop proofs: an output tag at a chosen position that is not in G. */
+  | 'OUTPUT_NOT_IN_GROUP'
+  /** hop proofs: a proof that does not verify against the prover's K and the logged tags. */
+  | 'HOP_PROOF_INVALID'
+  /** results: result rows logged before every chunk's hop proof verified. */
+  | 'RESULT_BEFORE_PROOFS'
+  /** results: a session neither aborted nor finished: the proof round is not over. */
+  | 'SESSION_INCOMPLETE'
   /** results: rows for a lab or kind not of the session, a second set of rows, or rows in an aborted session. */
   | 'RESULT_UNEXPECTED'
   /** results: no rows for a lab and kind. */
   | 'RESULT_MISSING'
   /** results: a row changed, added, repeated or left out against the matching recomputed from the final tags. */
-  | 'RESULT_MISMATCH';
+  | 'RESULT_MISMATCH'
+  /** abort: the relay's abort names another lab (or none) than the audit finds at fault. */
+  | 'ABORT_CULPRIT_WRONG'
+  /** abort: the relay aborted a session in which the audit finds no fault, and not for its deadline. */
+  | 'ABORT_UNFOUNDED'
+  /** abort: the deadline passed while the session waited on a lab (named): its part is missing. */
+  | 'DEADLINE_MISSED';
 
 export interface AuditErrorDetails {
   /** The log index of the entry at fault, when there is one. */
   index?: number;
+  /** The key id of the party at fault (a lab, or the relay), when the check can tell. */
+  culprit?: string;
 }
 
 export class AuditError extends OverlapError<AuditErrorCode, AuditErrorDetails> {

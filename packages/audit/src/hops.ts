@@ -8,6 +8,7 @@
  * rest; the final tags would then not be comparable, and the results not what they claim.
  */
 import { hopLab, TAG_LENGTH, type TagChunk, tagCount } from '@overlap/protocol';
+import { ChunkIndex } from './chunk-index.js';
 import { AuditError } from './errors.js';
 import { type LoggedEnvelope, payloadOf, type SessionView } from './logged-envelope.js';
 import type { SessionFacts } from './session-terms.js';
@@ -24,10 +25,18 @@ interface PlacedChunks {
   places: Map<string, HopPlaces>;
   finals: FinalTags;
   chunks: number;
+  /** Every chunk, for the checks after this one. */
+  index: ChunkIndex;
 }
 
-/** Checks the hops; the final tags are returned when they hold (as far as they went, in an aborted session). */
-export function checkHops(view: SessionView, s: SessionFacts): { verdict: AuditVerdict; finals?: FinalTags } {
+/**
+ * Checks the hops; when they hold (as far as they went, in an aborted session), the final tags and
+ * every chunk by place are returned.
+ */
+export function checkHops(
+  view: SessionView,
+  s: SessionFacts,
+): { verdict: AuditVerdict; finals?: FinalTags; chunks?: ChunkIndex } {
   const { labs, kinds } = s.proposal;
   const { verdict, value } = runValueCheck(
     'hops',
@@ -43,7 +52,7 @@ export function checkHops(view: SessionView, s: SessionFacts): { verdict: AuditV
       return `${summary} carries exactly one hop from every lab, at its committed length`;
     },
   );
-  return value === undefined ? { verdict } : { verdict, finals: value.finals };
+  return value === undefined ? { verdict } : { verdict, finals: value.finals, chunks: value.index };
 }
 
 const placeKey = (owner: string, kind: string, hop: number) => `${owner}|${kind}|${hop}`;
@@ -55,6 +64,7 @@ function placeChunks(view: SessionView, s: SessionFacts): PlacedChunks {
     places: new Map(),
     finals: new Map(kinds.map((kind) => [kind, labs.map(() => new Uint8Array(0))])),
     chunks: 0,
+    index: new ChunkIndex(),
   };
   for (const entry of view.envelopes) {
     const { type } = entry.envelope.header;
@@ -74,6 +84,8 @@ function placeChunks(view: SessionView, s: SessionFacts): PlacedChunks {
     }
     here.set(chunk.first, tagCount(chunk.tags));
     placed.places.set(key, here);
+    const { sender, digest } = entry.envelope.header;
+    placed.index.add({ index: entry.index, sender, ...chunk, digest });
     if (chunk.hop === labs.length - 1) {
       const perOwner = placed.finals.get(chunk.kind) as Uint8Array[];
       const owner = labs.indexOf(chunk.owner);
@@ -82,6 +94,7 @@ function placeChunks(view: SessionView, s: SessionFacts): PlacedChunks {
     }
     placed.chunks++;
   }
+  placed.index.seal();
   return placed;
 }
 

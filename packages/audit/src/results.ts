@@ -1,30 +1,64 @@
 /**
- * The `results` check (spec/audit.md check 11): the matching recomputed from the logged final tags
- * gives, under the session's reveal policy, exactly the rows the relay signed for each lab and
+ * The `results` check (spec/audit.md check 19): no result is logged before every chunk's hop proof
+ * has verified (spec/protocol.md §5.2 step 6), and the matching recomputed from the logged final
+ * tags gives, under the session's reveal policy, exactly the rows the relay signed for each lab and
  * kind. The recomputation is a plain map from tag to owners, independent of the relay's matcher.
  *
  * Threat: a relay that tells a lab less (or more) than the exchange showed, and signs it; the
- * final tags are in the log, so anyone holding the transcript can recompute the truth.
+ * final tags are in the log, so anyone holding the transcript can recompute the truth. And a relay
+ * that releases results before the proofs are in (colluding with a hop that could not prove): the
+ * relay signs the rows, so the relay is the culprit of every failure here.
  */
 import { toHex } from '@overlap/crypto';
 import { type ResultRow, type RevealPolicy, TAG_LENGTH } from '@overlap/protocol';
+import type { ChunkIndex } from './chunk-index.js';
 import { AuditError } from './errors.js';
+import type { ProvenChunks } from './hop-proofs.js';
 import type { FinalTags } from './hops.js';
 import { payloadOf, type SessionView } from './logged-envelope.js';
+import { chunksToProve } from './proven-chunks.js';
 import type { SessionFacts } from './session-terms.js';
-import { type AuditVerdict, runCheck } from './verdict.js';
+import { type AuditVerdict, fault, runCheck } from './verdict.js';
+import { waitingOn } from './waiting.js';
 
 /** The rows the relay signed, by `lab|kind`. */
 type SignedRows = Map<string, { index: number; rows: ResultRow[] }>;
 
-export function checkResults(view: SessionView, s: SessionFacts, finals: FinalTags): AuditVerdict {
+/** What the results check needs of the proof round: every chunk, and which were proven where. */
+export interface ProofRoundOutcome {
+  chunks: ChunkIndex;
+  proven: ProvenChunks;
+}
+
+export function checkResults(
+  view: SessionView,
+  s: SessionFacts,
+  finals: FinalTags,
+  round: ProofRoundOutcome,
+): AuditVerdict {
   const { labs, kinds, policy } = s.proposal;
   return runCheck('results', 'RESULT_MISMATCH', () => {
+    try {
+      return compareResults();
+    } catch (error) {
+      // The relay signs every result_rows: whatever is wrong with them is its doing.
+      if (error instanceof AuditError && error.details?.culprit === undefined) {
+        throw new AuditError(error.code, error.message, {
+          cause: error,
+          details: { ...error.details, culprit: view.relayKeyId },
+        });
+      }
+      throw error;
+    }
+  });
+
+  function compareResults(): string {
     const signed = signedRows(view, s);
     if (s.abort) {
       if (signed.size > 0) throw new AuditError('RESULT_UNEXPECTED', 'result rows in an aborted session');
       return 'no results: the session was aborted';
     }
+    released(view, s, signed, round);
     let rows = 0;
     for (const kind of kinds) {
       const expected = recompute(finals.get(kind) as Uint8Array[], labs, policy);
@@ -34,8 +68,38 @@ export function checkResults(view: SessionView, s: SessionFacts, finals: FinalTa
         rows += compareRows(given, expected[owner] as Map<number, ResultRow>, `${lab}'s ${kind}`);
       }
     }
-    return `${rows.toLocaleString('en-US')} rows for ${labs.length} labs × ${kinds.length} kinds equal the matching recomputed from the final tags`;
-  });
+    return `${rows.toLocaleString('en-US')} rows for ${labs.length} labs × ${kinds.length} kinds, released after every hop proof verified, equal the matching recomputed from the final tags`;
+  }
+}
+
+/**
+ * Nothing released before every chunk of hop ≥ 1 has a verified proof logged before it (after the
+ * challenge). A session with neither results nor every proof is not over: SESSION_INCOMPLETE names
+ * the first lab it waits on (the relay, when it waits on none).
+ */
+function released(view: SessionView, s: SessionFacts, signed: SignedRows, round: ProofRoundOutcome): void {
+  const firstRows = Math.min(...[...signed.values()].map((r) => r.index));
+  const [challenge] = s.round.challenges;
+  const unproven = chunksToProve(s).find((place) => !round.proven.has(place.key));
+  const lastProof = Math.max(-1, ...round.proven.values());
+  if (signed.size === 0) {
+    if (challenge !== undefined && unproven === undefined) return; // then RESULT_MISSING below
+    const [waited] = waitingOn(s, round.chunks, round.proven, Infinity);
+    const culprit = waited?.lab ?? view.relayKeyId;
+    throw fault(
+      'SESSION_INCOMPLETE',
+      `the session is neither aborted nor over: it waits on ${waited ? `${waited.lab}, for ${waited.owed}` : 'the relay'}`,
+      { culprit },
+    );
+  }
+  const early = (why: string) =>
+    fault('RESULT_BEFORE_PROOFS', `log index ${firstRows}: results released ${why}`, {
+      culprit: view.relayKeyId,
+      index: firstRows,
+    });
+  if (challenge === undefined || challenge.index > firstRows) throw early('before the challenge: no hop was proven');
+  if (unproven !== undefined) throw early(`though ${unproven.prover}'s proof of ${unproven.key} never verified`);
+  if (lastProof > firstRows) throw early(`before the hop proof at log index ${lastProof}`);
 }
 
 /** Every `result_rows` envelope: of a lab and kind of the session, at most one each. */

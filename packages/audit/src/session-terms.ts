@@ -1,27 +1,68 @@
 /**
  * The `session terms` check (spec/audit.md check 9, spec/protocol.md §4–5): one proposal, first,
  * by one of its labs; one join per lab committing a size for exactly the session's kinds, within
- * its bound; only the labs and the relay speak, each only its own messages.
+ * its bound; only the labs and the relay speak, each only its own messages. Every message of the
+ * proof round (§5.2) is read here, once, for the checks after it.
  *
  * Threat: a relay or lab that changes who takes part, or what they committed to, after the fact;
  * and a session whose labs never all joined presented as complete.
  */
-import type { MessageType, SessionProposal } from '@overlap/protocol';
+import type { Abort, Challenge, HopProofMessage, MessageType, SessionProposal } from '@overlap/protocol';
 import { AuditError } from './errors.js';
 import { type LoggedEnvelope, payloadOf, type SessionView } from './logged-envelope.js';
 import { type AuditVerdict, runValueCheck } from './verdict.js';
 
+/** A message of the session as the log holds it: its log index, its sender, its payload. */
+export interface Logged<T> {
+  index: number;
+  sender: string;
+  /** The sender's clock, from the envelope header (the relay's, for its own messages). */
+  created: number;
+  body: T;
+}
+
+/** A lab's join: what it committed to before any tags were visible. */
+export interface JoinFacts {
+  index: number;
+  sizes: Record<string, number>;
+  /** The key commitment K. */
+  key: Uint8Array;
+  /** The commitment to the lab's coin. */
+  coin: Uint8Array;
+}
+
 /** What the later checks need of the session's terms. */
 export interface SessionFacts {
   proposal: SessionProposal;
+  /** The session id (16 bytes), from the proposal's header: coins, σ and proofs are bound to it. */
+  sessionId: Uint8Array;
   /** Committed sizes: lab → kind → size. */
   sizes: Map<string, Record<string, number>>;
+  /** Each lab's join, in log order. */
+  joins: Map<string, JoinFacts>;
+  /** The messages of the proof round and the aborts, each in log order (spec/protocol.md §5.2). */
+  round: {
+    proofRequests: Logged<{ chunks: number }>[];
+    reveals: Logged<{ coin: Uint8Array }>[];
+    challenges: Logged<Challenge>[];
+    proofs: Logged<HopProofMessage>[];
+    /** The log index of every result_rows envelope. */
+    results: number[];
+    aborts: Logged<Abort>[];
+  };
   /** The first abort, when the session was aborted. */
   abort?: { by: string; reason: string; index: number };
 }
 
-const LAB_TYPES: ReadonlySet<MessageType> = new Set(['join', 'tag_chunk', 'blind_result', 'abort']);
-const RELAY_TYPES: ReadonlySet<MessageType> = new Set(['result_rows', 'abort']);
+const LAB_TYPES: ReadonlySet<MessageType> = new Set([
+  'join',
+  'tag_chunk',
+  'blind_result',
+  'reveal',
+  'hop_proof',
+  'abort',
+]);
+const RELAY_TYPES: ReadonlySet<MessageType> = new Set(['proof_request', 'challenge', 'result_rows', 'abort']);
 
 export function checkSessionTerms(view: SessionView): { verdict: AuditVerdict; session?: SessionFacts } {
   const { verdict, value } = runValueCheck('session terms', 'MESSAGE_INVALID', () => readTerms(view), summary);
@@ -37,26 +78,50 @@ function readTerms(view: SessionView): SessionFacts {
   const [first, ...rest] = view.envelopes;
   const proposal = proposalOf(first);
   const sizes = new Map<string, Record<string, number>>();
-  let abort: SessionFacts['abort'];
+  const joins = new Map<string, JoinFacts>();
+  const round: SessionFacts['round'] = {
+    proofRequests: [],
+    reveals: [],
+    challenges: [],
+    proofs: [],
+    results: [],
+    aborts: [],
+  };
   for (const entry of rest) {
     const { sender, type } = entry.envelope.header;
     senderMaySend(view, proposal, entry);
+    const logged = <T>(body: T): Logged<T> => ({
+      index: entry.index,
+      sender,
+      created: entry.envelope.header.created,
+      body,
+    });
     if (type === 'join') {
       if (sizes.has(sender))
         throw new AuditError('JOIN_INVALID', `log index ${entry.index}: ${sender} joined twice`, {
           details: { index: entry.index },
         });
-      sizes.set(sender, committedSizes(proposal, entry));
+      const { key, coin } = payloadOf('join', entry);
+      const committed = committedSizes(proposal, entry);
+      sizes.set(sender, committed);
+      joins.set(sender, { index: entry.index, sizes: committed, key, coin });
     }
-    if (type === 'abort' && abort === undefined) {
-      abort = { by: sender, reason: payloadOf('abort', entry).reason, index: entry.index };
-    }
+    if (type === 'proof_request') round.proofRequests.push(logged(payloadOf('proof_request', entry)));
+    if (type === 'reveal') round.reveals.push(logged(payloadOf('reveal', entry)));
+    if (type === 'challenge') round.challenges.push(logged(payloadOf('challenge', entry)));
+    if (type === 'hop_proof') round.proofs.push(logged(payloadOf('hop_proof', entry)));
+    if (type === 'result_rows') round.results.push(entry.index);
+    if (type === 'abort') round.aborts.push(logged(payloadOf('abort', entry)));
   }
+  const [firstAbort] = round.aborts;
+  const abort = firstAbort && { by: firstAbort.sender, reason: firstAbort.body.reason, index: firstAbort.index };
   const missing = proposal.labs.filter((lab) => !sizes.has(lab));
   if (missing.length > 0 && abort === undefined) {
     throw new AuditError('LAB_NEVER_JOINED', `${missing.join(', ')} never joined`);
   }
-  return abort ? { proposal, sizes, abort } : { proposal, sizes };
+  const sessionId = (first as LoggedEnvelope).envelope.header.session;
+  const facts: SessionFacts = { proposal, sessionId, sizes, joins, round };
+  return abort ? { ...facts, abort } : facts;
 }
 
 /** The first envelope must be the proposal, signed by one of the labs it names. */

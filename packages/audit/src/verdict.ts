@@ -1,6 +1,7 @@
 /**
  * What one audit check says (spec/audit.md): its name, whether it holds, a code a program can act
- * on, a sentence for people and, when the problem is at one log entry, that entry's index.
+ * on, a sentence for people, when the problem is at one log entry that entry's index, and when the
+ * check can tell who is at fault, the culprit's key id (a lab's, or the relay's).
  *
  * Each check is a function that either returns the sentence saying what held, or throws an
  * `AuditError` with the code of what it caught; `runCheck` turns either into a verdict.
@@ -18,8 +19,17 @@ export const AUDIT_CHECKS = [
   'sender chains',
   'receipts',
   'session terms',
+  'key commitments',
   'hops',
+  'chunk cut',
+  'distinctness',
+  'proof request',
+  'reveals',
+  'challenge',
+  'chosen inputs',
+  'hop proofs',
   'results',
+  'abort',
 ] as const;
 export type AuditCheckName = (typeof AUDIT_CHECKS)[number];
 
@@ -29,6 +39,8 @@ interface VerdictFields {
   detail: string;
   /** The log index of the entry at fault, when the failure is at one entry. */
   index?: number;
+  /** The key id of the party at fault (a lab's, or the relay's), when the check can tell. */
+  culprit?: string;
 }
 
 /**
@@ -71,8 +83,20 @@ export function failedVerdict(name: AuditCheckName, fallback: AuditErrorCode, er
   if (!(error instanceof Error)) throw error;
   if (!(error instanceof AuditError)) return { name, ok: false, code: fallback, detail: error.message };
   const { code, message: detail } = error;
-  const index = error.details?.index;
-  return index === undefined ? { name, ok: false, code, detail } : { name, ok: false, code, detail, index };
+  const { index, culprit } = error.details ?? {};
+  return {
+    name,
+    ok: false,
+    code,
+    detail,
+    ...(index !== undefined && { index }),
+    ...(culprit !== undefined && { culprit }),
+  };
+}
+
+/** The error a check throws for a fault it can pin on one party (and, when there is one, one entry). */
+export function fault(code: AuditErrorCode, message: string, at: { culprit: string; index?: number }): AuditError {
+  return new AuditError(code, message, { details: at });
 }
 
 export function notChecked(name: AuditCheckName, because: string): AuditVerdict {
@@ -89,9 +113,10 @@ export function atEntry<T>(index: number, code: AuditErrorCode, what: string, bo
   } catch (error) {
     if (error instanceof AuditError && error.details?.index !== undefined) throw error;
     const message = `${what}: ${(error as Error).message}`;
+    const culprit = error instanceof AuditError ? error.details?.culprit : undefined;
     throw new AuditError(error instanceof AuditError ? error.code : code, message, {
       cause: error,
-      details: { index },
+      details: culprit === undefined ? { index } : { index, culprit },
     });
   }
 }

@@ -54,8 +54,17 @@ test('an empty transcript of the right shape fails for want of a checkpoint and 
     ['sender chains', 'OK'],
     ['receipts', 'OK'],
     ['session terms', 'PROPOSAL_INVALID'],
+    ['key commitments', 'NOT_CHECKED'],
     ['hops', 'NOT_CHECKED'],
+    ['chunk cut', 'NOT_CHECKED'],
+    ['distinctness', 'NOT_CHECKED'],
+    ['proof request', 'NOT_CHECKED'],
+    ['reveals', 'NOT_CHECKED'],
+    ['challenge', 'NOT_CHECKED'],
+    ['chosen inputs', 'NOT_CHECKED'],
+    ['hop proofs', 'NOT_CHECKED'],
     ['results', 'NOT_CHECKED'],
+    ['abort', 'NOT_CHECKED'],
   ]);
   expect(report.checks.map((c) => c.name)).toEqual([...AUDIT_CHECKS]);
   expect(report).toMatchObject({

@@ -1,0 +1,116 @@
+/**
+ * The `abort` check (spec/audit.md check 20, spec/protocol.md §5, §5.2): when the relay aborted the
+ * session, its abort names the culprit the audit finds from the transcript alone. A relay that
+ * blames the wrong lab, blames no one when a lab is at fault, or aborts a sound session other than
+ * at its deadline, is itself at fault. A deadline's abort names the first lab the session was
+ * waiting on (waiting.ts) — and then that lab is at fault: the audit fails naming it, as it fails
+ * naming a lab caught cheating.
+ *
+ * A lab may abort a session (it is named as the one that ended it; denial of service is
+ * attributed, not prevented): unless the audit finds a fault, that passes, and the relay's abort
+ * that follows it must then name no one else.
+ *
+ * Threat: a relay that frames an honest lab, or ends a session that went well to deny its results.
+ */
+import type { Abort } from '@overlap/protocol';
+import type { ChunkIndex } from './chunk-index.js';
+import type { ProvenChunks } from './hop-proofs.js';
+import type { Logged, SessionFacts } from './session-terms.js';
+import { type AuditCheckName, type AuditVerdict, fault, runCheck } from './verdict.js';
+import { waitingOn } from './waiting.js';
+
+/** What the checks before this one found: the first one that failed, and the culprit it named. */
+export interface Finding {
+  check: AuditCheckName;
+  code: string;
+  culprit: string;
+}
+
+type AbortMessage = Logged<Abort>;
+
+export function checkAbort(
+  s: SessionFacts,
+  chunks: ChunkIndex,
+  proven: ProvenChunks,
+  found: Finding | undefined,
+  relay: string,
+): AuditVerdict {
+  return runCheck('abort', 'ABORT_CULPRIT_WRONG', () => {
+    const [first] = s.round.aborts;
+    const relayAbort = s.round.aborts.find((a) => a.sender === relay);
+    if (found !== undefined) return judgeFound(found, relayAbort, relay);
+    if (first === undefined) return 'no abort';
+    if (first.sender !== relay) return judgeLabAbort(first, relayAbort, relay);
+    return judgeRelayAbort(s, chunks, proven, first, relay);
+  });
+}
+
+const named = (abort: AbortMessage) => abort.body.culprit ?? 'no one';
+
+/** The audit found a culprit: the relay's abort, if any, must name it. */
+function judgeFound(found: Finding, relayAbort: AbortMessage | undefined, relay: string): string {
+  const what = `the ${found.check} check (${found.code})`;
+  if (found.culprit === relay) return `the audit names the relay itself, by ${what}`;
+  if (relayAbort === undefined) return `no abort by the relay; ${what} names ${found.culprit}`;
+  if (relayAbort.body.culprit === found.culprit) {
+    return `the relay's abort at log index ${relayAbort.index} names ${found.culprit}, as ${what} does`;
+  }
+  throw fault(
+    'ABORT_CULPRIT_WRONG',
+    `log index ${relayAbort.index}: the relay's abort names ${named(relayAbort)}; ${what} finds ${found.culprit} at fault`,
+    { culprit: relay, index: relayAbort.index },
+  );
+}
+
+/** A lab ended a session in which the audit finds no fault: the relay's echo names no one else. */
+function judgeLabAbort(first: AbortMessage, relayAbort: AbortMessage | undefined, relay: string): string {
+  const claim = first.body.culprit === undefined ? '' : ` (naming ${first.body.culprit}, its claim)`;
+  const ended = `aborted at log index ${first.index} by ${first.sender}${claim}: ${first.body.reason}`;
+  const culprit = relayAbort?.body.culprit;
+  if (relayAbort !== undefined && culprit !== undefined && culprit !== first.sender) {
+    throw fault(
+      'ABORT_CULPRIT_WRONG',
+      `log index ${relayAbort.index}: the relay's abort names ${culprit}, in a session ${ended}, where the audit finds no fault`,
+      { culprit: relay, index: relayAbort.index },
+    );
+  }
+  return `${ended}; the audit finds no fault`;
+}
+
+/** The relay ended a session in which the audit finds no fault: only its deadline allows that. */
+function judgeRelayAbort(
+  s: SessionFacts,
+  chunks: ChunkIndex,
+  proven: ProvenChunks,
+  abort: AbortMessage,
+  relay: string,
+): string {
+  const { deadline } = s.proposal;
+  const at = `log index ${abort.index}`;
+  if (deadline === undefined || abort.created < deadline) {
+    throw fault(
+      'ABORT_UNFOUNDED',
+      `${at}: the relay aborted (“${abort.body.reason}”) naming ${named(abort)}, ${deadline === undefined ? 'in a session without a deadline' : 'before the deadline'}, where the audit finds no fault`,
+      { culprit: relay, index: abort.index },
+    );
+  }
+  const [waited] = waitingOn(s, chunks, proven, abort.index);
+  if (waited === undefined) {
+    throw fault('ABORT_UNFOUNDED', `${at}: the relay aborted at its deadline, waiting on no lab`, {
+      culprit: relay,
+      index: abort.index,
+    });
+  }
+  if (abort.body.culprit !== waited.lab) {
+    throw fault(
+      'ABORT_CULPRIT_WRONG',
+      `${at}: the relay's deadline abort names ${named(abort)}; the session was waiting on ${waited.lab} (${waited.owed})`,
+      { culprit: relay, index: abort.index },
+    );
+  }
+  throw fault(
+    'DEADLINE_MISSED',
+    `${at}: the deadline passed while the session waited on ${waited.lab}, for ${waited.owed}; the relay's abort names it`,
+    { culprit: waited.lab, index: abort.index },
+  );
+}
