@@ -2,7 +2,9 @@
  * `pnpm bench crypto`: items per second for hash_to_group, blind and both, on each backend, on
  * one core and on all cores; then, in the same run, a complete two-party PSI of 10,000 × 10,000
  * items done with Overlap and with @openmined/psi.js 2.0.6, both checked against the plaintext
- * intersection, with the ratio of their times.
+ * intersection, with the ratio of their times. Then the hop proofs (spec/ciphersuite.md §10): prove
+ * and verify for one chunk of 65,536 tags in spot mode (135 positions) and in full mode, against
+ * the X25519 hop of the same chunk. `pnpm bench crypto --hop-proofs` runs only that section.
  */
 import { createRequire } from 'node:module';
 import { availableParallelism, cpus } from 'node:os';
@@ -10,12 +12,19 @@ import {
   BlindingKey,
   blind,
   blindBatch,
+  type HopProof,
   hashAndBlind,
   hashAndBlindBatch,
   hashToGroup,
   hashToGroupBatch,
   type IndicatorInput,
+  keyCommitment,
+  type ProofMode,
+  proveHop,
+  provenPositions,
+  tagInGroup,
   toHex,
+  verifyHop,
 } from '@overlap/crypto';
 import { BatchPool } from '@overlap/crypto/node';
 
@@ -212,51 +221,128 @@ function sameAs(result: number[], truth: number[]): string {
   return result.length === truth.length && result.every((v, i) => v === truth[i]) ? 'correct' : 'WRONG';
 }
 
-line(
-  `pnpm bench crypto — ${new Date().toISOString().slice(0, 10)}, ${cpus()[0]?.model ?? 'unknown CPU'}, ${cores} cores, Node ${process.version}`,
-);
-line('');
-line('items/s                              hash     blind   hash+blind');
-line('one core, one item at a time (calling thread)');
-row('native', await singleCore('native', 20_000));
-row('portable', await singleCore('portable', 1_500));
-line('batch API on worker threads');
-const [native1, nativeAll] = await batchScaling('native', 30_000);
-row('native, 1 worker', native1);
-row(`native, ${cores} workers`, nativeAll);
-const [portable1, portableAll] = await batchScaling('portable', 1_000);
-row('portable, 1 worker', portable1);
-row(`portable, ${cores} workers`, portableAll);
-const ratio = (all: Rates, one: Rates, op: keyof Rates) => `${(all[op] / one[op]).toFixed(2)}x`;
-line(
-  `scaling ${cores} workers / 1 worker: native hash ${ratio(nativeAll, native1, 'hash')}, blind ${ratio(nativeAll, native1, 'blind')}, hash+blind ${ratio(nativeAll, native1, 'both')}; portable hash+blind ${ratio(portableAll, portable1, 'both')}`,
-);
-line('');
+/**
+ * One chunk of `length` tags: the hop's X25519 time, then prove and verify (best of `runs`) at the
+ * positions of `mode`. Each figure on one core, on the calling thread.
+ */
+function hopProofChunk(backend: Backend, length: number, mode: ProofMode, runs: number) {
+  const options = { backend };
+  const key = BlindingKey.generate();
+  const inputs = Array.from({ length }, (_, i) => hashToGroup('email', `hop-${i}@example.com`, options));
+  let outputs: Uint8Array[] = [];
+  const hopMs = timeSync(() => {
+    outputs = inputs.map((u) => blind(key, u, options));
+  });
+  const context = { sessionId: new Uint8Array(16).fill(1), digest: new Uint8Array(32).fill(2) };
+  const positions = provenPositions(new Uint8Array(64).fill(3), context.digest, length, mode);
+  const chosenInputs = positions.map((j) => inputs[j] as Uint8Array);
+  const chosenOutputs = positions.map((j) => outputs[j] as Uint8Array);
+  const K = keyCommitment(key, options);
+  let proveMs = Number.POSITIVE_INFINITY;
+  let verifyMs = Number.POSITIVE_INFINITY;
+  let verified = true;
+  for (let run = 0; run < runs; run++) {
+    let proof: HopProof = { signs: new Uint8Array(0), proof: new Uint8Array(0) };
+    proveMs = Math.min(
+      proveMs,
+      timeSync(() => {
+        proof = proveHop(key, context, positions, chosenInputs, options);
+      }),
+    );
+    verifyMs = Math.min(
+      verifyMs,
+      timeSync(() => {
+        verified &&= verifyHop(K, context, positions, chosenInputs, chosenOutputs, proof, options).ok;
+      }),
+    );
+  }
+  const checkMs = timeSync(() => {
+    for (const u of chosenInputs) tagInGroup(u, options);
+  });
+  key.dispose();
+  return { hopMs, proveMs, verifyMs, checkMs, positions: positions.length, verified };
+}
 
-const n = 10_000;
-const { a, b, truth } = psiSets(n);
-line(
-  `two-party PSI, ${fmt(n)} × ${fmt(n)} items, ${fmt(truth.length)} in common, both checked against the plaintext truth`,
-);
-line('(each side is loaded and warmed up with a 500 × 500 run first; best of 5 runs for Overlap, of 2 for psi.js)');
-const warm = psiSets(500);
-const pool = new BatchPool();
-await overlapPsi(pool, warm.a, warm.b);
-// Best of 5 runs for Overlap and of 2 for psi.js (each of its runs takes half a minute).
-let overlapResult: number[] = [];
-const overlapMs = await bestOf(5, async () => {
-  overlapResult = await overlapPsi(pool, a, b);
-});
-await pool.close();
-line(
-  `  Overlap (native, ${cores} workers)      ${(overlapMs / 1000).toFixed(2).padStart(7)} s  ${sameAs(overlapResult, truth)}`,
-);
-const PSI = createRequire(import.meta.url)('@openmined/psi.js') as () => Promise<PsiJs>;
-const psi = await PSI();
-psiJsPsi(psi, warm.a, warm.b);
-let psiResult: number[] = [];
-const psiMs = await bestOf(2, async () => {
-  psiResult = psiJsPsi(psi, a, b);
-});
-line(`  @openmined/psi.js 2.0.6 (WASM)    ${(psiMs / 1000).toFixed(2).padStart(7)} s  ${sameAs(psiResult, truth)}`);
-line(`  Overlap is ${(psiMs / overlapMs).toFixed(1)}x faster`);
+function hopProofs(): void {
+  const chunk = 65_536;
+  line(`hop proofs (spec/ciphersuite.md §10), one core, a chunk of ${fmt(chunk)} tags`);
+  const ms = (x: number) => (x < 1000 ? `${x.toFixed(1)} ms` : `${(x / 1000).toFixed(2)} s`);
+  const report = (label: string, r: ReturnType<typeof hopProofChunk>) => {
+    const factor = (x: number) => `${((100 * x) / r.hopMs).toFixed(r.positions < chunk ? 1 : 0)}%`;
+    line(
+      `  ${label.padEnd(30)} prove ${ms(r.proveMs).padStart(9)} (${factor(r.proveMs)})  verify ${ms(r.verifyMs).padStart(9)} (${factor(r.verifyMs)})  ${r.verified ? 'verified' : 'FAILED'}`,
+    );
+    return r;
+  };
+  hopProofChunk('native', 1000, 'spot', 1); // warm-up
+  const spot = report('spot, 135 positions, native', hopProofChunk('native', chunk, 'spot', 5));
+  line(
+    `  the chunk's X25519 hop, native  ${ms(spot.hopMs)} (${fmt(rate(chunk, spot.hopMs))} tags/s); percentages are of it`,
+  );
+  line(
+    `  tagInGroup, native             ${fmt(rate(spot.positions, spot.checkMs))} tags/s (the relay's check of chosen inputs)`,
+  );
+  const portable = hopProofChunk('portable', 2000, 'spot', 1);
+  line(
+    `  spot, 135 positions, portable  prove ${ms(portable.proveMs).padStart(9)}  verify ${ms(portable.verifyMs).padStart(9)}  ${portable.verified ? 'verified' : 'FAILED'}`,
+  );
+  const full = report(`full, ${fmt(chunk)} positions, native`, hopProofChunk('native', chunk, 'full', 1));
+  line(
+    `  full mode costs ${(full.proveMs / full.hopMs).toFixed(1)}× the hop to prove and ${(full.verifyMs / full.hopMs).toFixed(1)}× to verify (${fmt(rate(chunk, full.verifyMs))} positions/s verified)`,
+  );
+}
+
+if (process.argv.includes('--hop-proofs')) {
+  hopProofs();
+} else {
+  line(
+    `pnpm bench crypto — ${new Date().toISOString().slice(0, 10)}, ${cpus()[0]?.model ?? 'unknown CPU'}, ${cores} cores, Node ${process.version}`,
+  );
+  line('');
+  line('items/s                              hash     blind   hash+blind');
+  line('one core, one item at a time (calling thread)');
+  row('native', await singleCore('native', 20_000));
+  row('portable', await singleCore('portable', 1_500));
+  line('batch API on worker threads');
+  const [native1, nativeAll] = await batchScaling('native', 30_000);
+  row('native, 1 worker', native1);
+  row(`native, ${cores} workers`, nativeAll);
+  const [portable1, portableAll] = await batchScaling('portable', 1_000);
+  row('portable, 1 worker', portable1);
+  row(`portable, ${cores} workers`, portableAll);
+  const ratio = (all: Rates, one: Rates, op: keyof Rates) => `${(all[op] / one[op]).toFixed(2)}x`;
+  line(
+    `scaling ${cores} workers / 1 worker: native hash ${ratio(nativeAll, native1, 'hash')}, blind ${ratio(nativeAll, native1, 'blind')}, hash+blind ${ratio(nativeAll, native1, 'both')}; portable hash+blind ${ratio(portableAll, portable1, 'both')}`,
+  );
+  line('');
+
+  const n = 10_000;
+  const { a, b, truth } = psiSets(n);
+  line(
+    `two-party PSI, ${fmt(n)} × ${fmt(n)} items, ${fmt(truth.length)} in common, both checked against the plaintext truth`,
+  );
+  line('(each side is loaded and warmed up with a 500 × 500 run first; best of 5 runs for Overlap, of 2 for psi.js)');
+  const warm = psiSets(500);
+  const pool = new BatchPool();
+  await overlapPsi(pool, warm.a, warm.b);
+  // Best of 5 runs for Overlap and of 2 for psi.js (each of its runs takes half a minute).
+  let overlapResult: number[] = [];
+  const overlapMs = await bestOf(5, async () => {
+    overlapResult = await overlapPsi(pool, a, b);
+  });
+  await pool.close();
+  line(
+    `  Overlap (native, ${cores} workers)      ${(overlapMs / 1000).toFixed(2).padStart(7)} s  ${sameAs(overlapResult, truth)}`,
+  );
+  const PSI = createRequire(import.meta.url)('@openmined/psi.js') as () => Promise<PsiJs>;
+  const psi = await PSI();
+  psiJsPsi(psi, warm.a, warm.b);
+  let psiResult: number[] = [];
+  const psiMs = await bestOf(2, async () => {
+    psiResult = psiJsPsi(psi, a, b);
+  });
+  line(`  @openmined/psi.js 2.0.6 (WASM)    ${(psiMs / 1000).toFixed(2).padStart(7)} s  ${sameAs(psiResult, truth)}`);
+  line(`  Overlap is ${(psiMs / overlapMs).toFixed(1)}x faster`);
+  line('');
+  hopProofs();
+}
