@@ -49,6 +49,8 @@ describe.each([
       const truth = plaintextTruth(labs, KINDS, policy);
       for (const id of ids) expect(sortedResults(run.results.get(id) ?? new Map())).toEqual(truth.get(id));
     },
+    // Every run is a whole session with its proof round, up to 6 labs in full mode.
+    120_000,
   );
 });
 
