@@ -6,7 +6,7 @@
  * results must be what the labs learned.
  */
 import { fc, test as fcTest } from '@fast-check/vitest';
-import { type AuditCheckName, type AuditErrorCode, verifyTranscript } from '@overlap/audit';
+import { AUDIT_CHECKS, type AuditCheckName, type AuditErrorCode, verifyTranscript } from '@overlap/audit';
 import { type CborValue, openEnvelope, sealEnvelope, type Transcript } from '@overlap/protocol';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type AuditSession, runAuditSession } from './support/audit-session.js';
@@ -77,13 +77,13 @@ test('a failure at one entry names its log index; a check that cannot run says N
   expect(chains).toMatchObject({ ok: false, code: 'CHAIN_BROKEN', index: next?.index });
 
   const unsigned = decodeTranscript(s.transcript);
-  unsigned.envelopes.shift(); // the proposal: the session terms fail, hops and results cannot run
+  unsigned.envelopes.shift(); // the proposal: the session terms fail, no later check can run
   const report = audit(unsigned);
-  expect(report.checks.slice(-3).map((c) => [c.name, c.ok, c.code])).toEqual([
-    ['session terms', false, 'PROPOSAL_INVALID'],
-    ['hops', undefined, 'NOT_CHECKED'],
-    ['results', undefined, 'NOT_CHECKED'],
-  ]);
+  const terms = report.checks.findIndex((c) => c.name === 'session terms');
+  expect(report.checks[terms]).toMatchObject({ ok: false, code: 'PROPOSAL_INVALID' });
+  expect(report.checks.slice(terms + 1).map((c) => [c.name, c.ok, c.code])).toEqual(
+    AUDIT_CHECKS.slice(AUDIT_CHECKS.indexOf('session terms') + 1).map((name) => [name, undefined, 'NOT_CHECKED']),
+  );
 });
 
 test('an unknown field anywhere in the transcript is refused: the audit is strict about it', () => {
@@ -355,6 +355,66 @@ describe('each kind of tampering is caught by its check', () => {
           s.relayKeys,
           t.membership.map((m) => m.envelope),
           envelopes,
+        );
+      },
+    ],
+    [
+      "the relay's challenge with two coins swapped, signed again in a log it rebuilt",
+      'challenge',
+      'CHALLENGE_MISMATCH',
+      () => {
+        const t = decodeTranscript(s.transcript);
+        const envelopes = resealChain(
+          t.envelopes.map((e) => e.envelope),
+          s.relayKeys,
+          keyOf,
+          (payload, header) => {
+            if (header.type !== 'challenge') return payload;
+            const { coins } = payload as { coins: Uint8Array[] };
+            return { coins: [coins[1], coins[0], ...coins.slice(2)] } as CborValue;
+          },
+        );
+        return relog(
+          t,
+          s.relayKeys,
+          t.membership.map((m) => m.envelope),
+          envelopes,
+        );
+      },
+    ],
+    [
+      'a hop proof dropped by its lab, and the relay releasing the results anyway',
+      'results',
+      'RESULT_BEFORE_PROOFS',
+      () => {
+        const t = decodeTranscript(s.transcript);
+        const east = lab('east');
+        const dropped = find(t, (h) => h.type === 'hop_proof' && h.sender === east.keyId);
+        const kept = t.envelopes.filter((_e, i) => i !== dropped).map((e) => e.envelope);
+        return relog(
+          t,
+          s.relayKeys,
+          t.membership.map((m) => m.envelope),
+          resealChain(kept, east, keyOf),
+        );
+      },
+    ],
+    [
+      'the proof request logged before the last blind result (the coins then no longer fix σ last)',
+      'proof request',
+      'PROOF_REQUEST_EARLY',
+      () => {
+        const t = decodeTranscript(s.transcript);
+        const list = t.envelopes.map((e) => e.envelope);
+        const request = find(t, (h) => h.type === 'proof_request');
+        const last = list.findLastIndex((bytes) => typeOf(bytes).type === 'blind_result');
+        const [moved] = list.splice(request, 1) as [Uint8Array];
+        list.splice(last, 0, moved);
+        return relog(
+          t,
+          s.relayKeys,
+          t.membership.map((m) => m.envelope),
+          list,
         );
       },
     ],

@@ -1,8 +1,9 @@
 /**
  * A real session to audit: a relay on loopback with a fresh SQLite file, three enrolled labs that
- * run a whole exchange through the SDK (small chunks, so every set has several), and the session's
- * transcript fetched with the admin key. Every key is kept, so that the tamper suite can forge
- * what a dishonest relay, admin or lab could sign.
+ * run a whole exchange through the SDK, and the session's transcript fetched with the admin key.
+ * Every key is kept, so that the tamper suite can forge what a dishonest relay, admin or lab could
+ * sign; a lab's engine can be replaced by a cheating one (the SDK's `createSession` seam), and the
+ * proposal given a deadline.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +11,7 @@ import { join } from 'node:path';
 import { ForumAdmin, OverlapClient, RelayClient } from '@overlap/client';
 import { generateLabKeys, type LabKeys } from '@overlap/crypto';
 import { BatchPool, readKeyFile } from '@overlap/crypto/node';
+import type { LabSession, LabSessionOptions } from '@overlap/protocol';
 import { homePaths, initRelay, type RelayServer, startRelayServer } from '@overlap/relay';
 
 export interface AuditSession {
@@ -20,8 +22,13 @@ export interface AuditSession {
   admin: LabKeys;
   relayKeys: LabKeys;
   labs: { name: string; keys: LabKeys }[];
-  /** What each lab learned, for comparison. */
+  /** What each lab learned, for comparison (the labs whose run ended with an outcome). */
   outcomes: Awaited<ReturnType<OverlapClient['run']>>[];
+  /**
+   * Why a lab's run failed instead (only with a cheating engine in the session: a lab that posts
+   * as the relay aborts is refused, SESSION_CLOSED).
+   */
+  failures: Error[];
   close(): Promise<void>;
 }
 
@@ -40,7 +47,14 @@ export const AUDIT_SETS: Record<string, Record<string, string[]>> = {
   },
 };
 
-export async function runAuditSession(policy = 'labs'): Promise<AuditSession> {
+export interface AuditSessionOptions {
+  /** A lab's engine by lab name (default: honest). */
+  engines?: Partial<Record<string, (options: LabSessionOptions) => LabSession>>;
+  /** The proposal's deadline (milliseconds since the epoch). */
+  deadline?: number;
+}
+
+export async function runAuditSession(policy = 'labs', options: AuditSessionOptions = {}): Promise<AuditSession> {
   const dir = mkdtempSync(join(tmpdir(), 'overlap-audit-'));
   const db = join(dir, 'relay.db');
   const init = await initRelay({ db });
@@ -55,7 +69,15 @@ export async function runAuditSession(policy = 'labs'): Promise<AuditSession> {
       await forum.enroll({ signingKey: lab.keys.signing.publicKey, sealingKey: lab.keys.sealing.publicKey }, lab.name);
     }
     const clients = await Promise.all(
-      labs.map((lab) => OverlapClient.connect({ relayUrl: relay.url, keys: lab.keys, pool, chunkSize: 2 })),
+      labs.map((lab) => {
+        const createSession = options.engines?.[lab.name];
+        return OverlapClient.connect({
+          relayUrl: relay.url,
+          keys: lab.keys,
+          pool,
+          ...(createSession && { createSession }),
+        });
+      }),
     );
     const [proposer] = clients as [OverlapClient];
     const session = await proposer.createSession({
@@ -63,10 +85,14 @@ export async function runAuditSession(policy = 'labs'): Promise<AuditSession> {
       kinds: ['email', 'ip'],
       policy,
       maxItemsPerKind: 100,
+      ...(options.deadline !== undefined && { deadline: options.deadline }),
     });
-    const outcomes = await Promise.all(
+    const settled = await Promise.allSettled(
       clients.map((c, i) => c.run(session, AUDIT_SETS[labs[i]?.name as string] ?? {})),
     );
+    const failures = settled.flatMap((r) => (r.status === 'rejected' ? [r.reason as Error] : []));
+    if (failures.length > 0 && options.engines === undefined) throw failures[0];
+    const outcomes = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
     const transcript = await new RelayClient({
       url: relay.url,
       signer: { keyId: admin.keyId, secretKey: admin.signing.secretKey },
@@ -80,6 +106,7 @@ export async function runAuditSession(policy = 'labs'): Promise<AuditSession> {
       relayKeys,
       labs,
       outcomes,
+      failures,
       async close() {
         await relay.close();
         rmSync(dir, { recursive: true, force: true });

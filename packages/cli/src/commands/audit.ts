@@ -9,9 +9,10 @@
  * `export` fetches a session's transcript with the forum admin's key (only the admin may: it holds
  * every set's final tags) and writes it atomically. `verify` needs nothing but the file and,
  * ideally, the admin's public key to pin (64 hex digits, or the admin key file): one line per
- * check with counts, exit 0 only when every check holds, 1 when one fails; `--json` prints the
+ * check with counts, exit 0 only when every check holds, 1 when one fails — with the party at
+ * fault (a lab, or the relay) and what it did, when the failing check can tell; `--json` prints the
  * report as `verifyTranscript` returns it (each check with its `code` and, where one applies, the
- * log `index`).
+ * log `index` and the `culprit`'s key id).
  */
 import { readFile } from 'node:fs/promises';
 import { type AuditReport, verifyTranscript } from '@overlap/audit';
@@ -70,7 +71,9 @@ export function addAuditCommands(program: Command, io: ProgramIo): void {
 
   audit
     .command('verify')
-    .description('check a transcript: signatures, chains, receipts, checkpoints, hops, and the results recomputed')
+    .description(
+      'check a transcript: signatures, chains, receipts, checkpoints, hops, the hop proofs and the results recomputed, naming who is at fault',
+    )
     .requiredOption('--transcript <file>', 'the transcript from overlap audit export (or simulate)')
     .option('--admin-key <key>', "the forum admin's public key to pin: 64 hex digits, or the admin key file")
     .option('--json', 'print the report as JSON')
@@ -106,6 +109,10 @@ export function printAuditReport(io: ProgramIo, report: AuditReport, file: strin
   io.out(
     `The audit FAILED: caught by the ${report.failed ?? '(unknown)'} check (${report.code ?? 'NOT_CHECKED'}${where}).\n`,
   );
+  if (report.culprit !== undefined) {
+    const who = report.culpritName === 'the relay' ? 'the relay' : `lab ${report.culpritName ?? '(not enrolled)'}`;
+    io.out(`At fault: ${who} (key ${report.culprit}): ${caught?.detail ?? ''}\n`);
+  }
 }
 
 async function adminPublicKey(text: string): Promise<Uint8Array> {
