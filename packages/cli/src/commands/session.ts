@@ -198,14 +198,15 @@ export function addSessionCommands(program: Command, io: ProgramIo): void {
             finished: new Date().toISOString(),
             results: outcome.results,
           };
+          // An aborted session has no results: no file is written that a pipeline could read as "none shared".
+          if (outcome.abortReason !== undefined) {
+            throw new CliError('FAILURE', `session ${id} was aborted: ${outcome.abortReason}; no results were written`);
+          }
           const out = flags.out ?? join(flags.stateDir, `${id}.results.jsonl`);
           await makePrivateDirectory(dirname(out));
           await writeResultsJsonl(out, doc);
           await makePrivateDirectory(flags.stateDir);
           await writeResultsDocument(join(flags.stateDir, `${id}.json`), doc);
-          if (outcome.abortReason !== undefined) {
-            throw new CliError('FAILURE', `session ${id} was aborted: ${outcome.abortReason}`);
-          }
           if (flags.json) {
             const peakRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
             const summary = { session: id, lab: me.lab, shared: outcome.results.length, out };
