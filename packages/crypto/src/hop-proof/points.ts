@@ -12,12 +12,13 @@
  * Only public values (tags) go through the big-integer field arithmetic here; the key's scalar
  * goes through the backend.
  */
+import { invert } from '@noble/curves/abstract/modular.js';
 import type { CryptoBackend } from '../backend.js';
 import { type BackendPreference, getBackend } from '../backend-select.js';
 import type { BlindingKey } from '../blinding-key.js';
 import { assertBytes, assertLength, concatBytes, wipe } from '../bytes.js';
 import { POINT_LENGTH } from '../ciphersuite.js';
-import { bytesToNumberLE, invert, numberToBytesLE, P } from '../field25519.js';
+import { bytesToNumberLE, numberToBytesLE, P } from '../field25519.js';
 import { fromHex } from '../hex.js';
 import { isCanonicalEncoding } from '../low-order.js';
 
@@ -57,7 +58,8 @@ export function liftMany(
     prefixProducts[i] = product;
     product = (product * (denominators[i] as bigint)) % P;
   }
-  let inverseOfPrefix = invert(product);
+  // extended Euclid (variable-time: tags are public), ~5x faster than Fermat for one tag
+  let inverseOfPrefix = invert(product, P);
   const out = new Array<Uint8Array | undefined>(n);
   for (let i = n - 1; i >= 0; i--) {
     const inverse = (inverseOfPrefix * (prefixProducts[i] as bigint)) % P;
