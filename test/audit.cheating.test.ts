@@ -23,6 +23,7 @@ import {
 } from '../packages/audit/test/support/cheating-labs.js';
 import { type AuditSession, runAuditSession } from './support/audit-session.js';
 import { cli } from './support/run-cli.js';
+import { runExample } from './support/run-example.js';
 import { decodeTranscript } from './support/transcript-forge.js';
 
 type Make = (options: LabSessionOptions) => LabSession;
@@ -145,6 +146,27 @@ test('overlap audit verify on a cheated session: exit 1, the cheater named and w
       culprit: south,
       culpritName: 'south',
     });
+
+    // examples/audit-verify-proofs.ts: the round chunk by chunk, the same failure and culprit.
+    const proofs = await runExample('audit-verify-proofs.ts', [file]);
+    expect(proofs.code, proofs.err).toBe(1);
+    expect(proofs.out).toMatch(/^north +email +1 +0 +south +\d+ +not proven$/m);
+    expect(proofs.out).toMatch(/^FAIL hop proofs: HOP_PROOF_INVALID: .* \[at fault: south\]$/m);
+  } finally {
+    await s.close();
+  }
+}, 60_000);
+
+test('examples/audit-verify-proofs.ts on a sound session: every chunk proven, exit 0', async () => {
+  const s = await runAuditSession('labs');
+  try {
+    const file = join(s.dir, 'sound.cbor');
+    writeFileSync(file, s.transcript);
+    const run = await runExample('audit-verify-proofs.ts', [file]);
+    expect(run.code, run.err).toBe(0);
+    // 3 owners × 2 kinds × hops 1 and 2, one chunk each.
+    expect(run.out.match(/ proven at log index \d+$/gm)).toHaveLength(12);
+    expect(run.out).toMatch(/^ok {3}hop proofs: every one of the chunks/m);
   } finally {
     await s.close();
   }
