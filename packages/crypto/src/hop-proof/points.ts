@@ -16,7 +16,7 @@ import { invert } from '@noble/curves/abstract/modular.js';
 import type { CryptoBackend } from '../backend.js';
 import { type BackendPreference, getBackend } from '../backend-select.js';
 import type { BlindingKey } from '../blinding-key.js';
-import { assertBytes, assertLength, concatBytes, wipe } from '../bytes.js';
+import { assertBytes, assertLength, wipe } from '../bytes.js';
 import { POINT_LENGTH } from '../ciphersuite.js';
 import { bytesToNumberLE, numberToBytesLE, P } from '../field25519.js';
 import { fromHex } from '../hex.js';
@@ -131,6 +131,3 @@ export function keyCommitmentProblem(K: Uint8Array, options: HopProofOptions = {
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((byte, i) => byte === b[i]);
 }
-
-/** The identity's encoding (y = 1): the empty sum. */
-export const IDENTITY: Uint8Array = concatBytes(Uint8Array.of(1), new Uint8Array(31));

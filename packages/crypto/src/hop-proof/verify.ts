@@ -63,8 +63,6 @@ export function verifyHop(
   const p = liftMany(inputs);
   const q = liftMany(outputs, (i) => signBit(signs, i));
   // 2 and 3. Every P_i, then every Q_i, a point of G; the sums computed along the way.
-  let M: Uint8Array;
-  let Z: Uint8Array;
   if (allLifted(p) && allLifted(q)) {
     const seed = transcriptSeed(context, K);
     const d = p.map((pi, i) => composite(backend, seed, positions[i] as number, pi, q[i] as Uint8Array));
@@ -72,12 +70,13 @@ export function verifyHop(
     if (!('sum' in inputSum)) return { ok: false, fault: 'input_not_in_group', index: inputSum.notInGroup };
     const outputSum = backend.multiScalarMult(d, q);
     if (!('sum' in outputSum)) return { ok: false, fault: 'output_not_in_group', index: outputSum.notInGroup };
-    M = inputSum.sum;
-    Z = outputSum.sum;
+    const M = inputSum.sum;
+    const Z = outputSum.sum;
     // 4. t2 = [z]B + [c]K, t3 = [z]M + [c]Z, and c recomputed from them.
     const cK = backend.scalarMultNoClamp(c, K);
     if (cK === undefined) return INVALID; // K is not a point of G: the relay refuses such a join
     const t2 = backend.pointAdd(backend.baseMultNoClamp(z), cK);
+    // M and Z are sums of points of G: in G or the identity, so these products exist
     const t3 = backend.pointAdd(
       backend.scalarMultNoClamp(z, M) as Uint8Array,
       backend.scalarMultNoClamp(c, Z) as Uint8Array,
