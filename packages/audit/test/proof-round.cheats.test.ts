@@ -263,3 +263,23 @@ test('a key commitment equal to another lab’s, given to the engine: the later 
   expect(failing(report)).toEqual([['key commitments', 'KEY_COMMITMENT_REPEATED', s.id('east')]]);
   shared.dispose();
 });
+
+describe('in full mode', () => {
+  test('an honest session passes, every position of every chunk proven', async () => {
+    const s = await runEngineSession({ proofs: 'full' });
+    const report = audit(s);
+    expect(failing(report)).toEqual([]);
+    expect(report.checks.find((c) => c.name === 'chosen inputs')?.detail).toMatch(/positions \(full\)/);
+  });
+
+  test('identity is caught by the same check, naming the same lab', async () => {
+    const s = await runEngineSession({
+      proofs: 'full',
+      createLab: cheat(
+        'south',
+        blindingAs((_honest, task) => Uint8Array.from(task.tags)),
+      ),
+    });
+    expect(failing(audit(s))).toEqual([['hop proofs', 'HOP_PROOF_INVALID', s.id('south')]]);
+  });
+});

@@ -10,7 +10,7 @@ import type { LabKeys } from '@overlap/crypto';
 import { type CborValue, encodeTranscript, openEnvelope, type Transcript } from '@overlap/protocol';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { type AuditCheckName, type AuditErrorCode, verifyTranscript } from '../src/index.js';
-import { blindingAs, cheat, revealingAs } from './support/cheating-labs.js';
+import { blindingAs, cheat, freshTag, revealingAs } from './support/cheating-labs.js';
 import { type EngineSession, runEngineSession } from './support/engine-session.js';
 import { appendToChain, relog, resealChain } from './support/transcript-forge.js';
 
@@ -187,6 +187,37 @@ const forgeries: Forgery[] = [
         resealed(honest, 'relay', (payload, e) => (e.header.type === 'result_rows' ? null : payload)),
       ),
     ],
+  ],
+  [
+    'a join whose coin commitment its lab changed and signed again: its reveal no longer opens it',
+    'reveals',
+    'REVEAL_MISMATCH',
+    'north',
+    () => [
+      honest,
+      logged(
+        honest,
+        resealed(honest, 'north', (payload, e) =>
+          e.header.type === 'join' ? { ...(payload as object), coin: new Uint8Array(32).fill(3) } : payload,
+        ),
+      ),
+    ],
+  ],
+  [
+    'a last hop’s blind result changed and signed again by its lab: its digest, positions and proof no longer hold',
+    'hop proofs',
+    'HOP_PROOF_INVALID',
+    'south',
+    () => {
+      const list = resealed(honest, 'south', (payload, e) => {
+        const body = payload as { hop?: number; tags?: Uint8Array };
+        if (e.header.type !== 'blind_result' || body.hop !== 2) return payload;
+        const tags = Uint8Array.from(body.tags as Uint8Array);
+        tags.set(freshTag(), 0);
+        return { ...body, tags } as CborValue;
+      });
+      return [honest, logged(honest, list)];
+    },
   ],
   [
     'a reveal sent twice',
