@@ -80,6 +80,21 @@ export function buildEnvelopeVectors(): string {
     ['join', { sizes: { email: 1024, ip: 256 }, ...commitments }],
     ['tag_chunk', { kind: 'email', owner: lab.keyId, hop: 0, first: 0, tags }],
     ['blind_result', { kind: 'ip', owner: other.keyId, hop: 1, first: 65_536, tags }],
+    ['reveal', { coin }],
+    [
+      'hop_proof',
+      {
+        kind: 'ip',
+        owner: other.keyId,
+        hop: 1,
+        first: 65_536,
+        signs: Uint8Array.of(0b10),
+        proof: Uint8Array.from([
+          ...sha256(utf8('OVERLAP-V1 test vector: proof c')),
+          ...sha256(utf8('OVERLAP-V1 test vector: proof z')),
+        ]),
+      },
+    ],
     ['abort', { reason: 'the lab stopped its run', culprit: other.keyId }],
   ]);
   const adminChain = sealChain(admin, zeroSession, [
@@ -104,7 +119,7 @@ export function buildEnvelopeVectors(): string {
   };
   const vectors = {
     description:
-      'Signed envelopes (spec/protocol.md §3–4): deterministic CBOR {h, p, s}, Ed25519 over "OVERLAP-V1-ENVELOPE" || 0x00 || h, one of every message type a lab or the admin signs. Byte strings are hex; "payload" is the decoded payload in CBOR diagnostic notation (RFC 8949 §8). Each signer is a test key whose seed is SHA-256 of "OVERLAP-V1 test vector: " and its label. Envelopes of one signer in one session form a chain, in the order given. The join commits to the session key SHA-256("OVERLAP-V1 test vector: session key") and to the coin SHA-256("OVERLAP-V1 test vector: coin") (ciphersuite.md §10).',
+      'Signed envelopes (spec/protocol.md §3–4): deterministic CBOR {h, p, s}, Ed25519 over "OVERLAP-V1-ENVELOPE" || 0x00 || h, one of every message type a lab or the admin signs. Byte strings are hex; "payload" is the decoded payload in CBOR diagnostic notation (RFC 8949 §8). Each signer is a test key whose seed is SHA-256 of "OVERLAP-V1 test vector: " and its label. Envelopes of one signer in one session form a chain, in the order given. The join commits to the session key SHA-256("OVERLAP-V1 test vector: session key") and to the coin SHA-256("OVERLAP-V1 test vector: coin") (ciphersuite.md §10); the reveal opens that coin commitment. The hop_proof shows the format of the message only (its signs and proof bytes are labelled hashes, not a proof that verifies): spec/vectors/hop-proofs.json has the proofs that do.',
     signers: [lab, other, admin].map((s) => ({
       label: s.label,
       seed: toHex(s.seed),
