@@ -4,37 +4,13 @@
  * big integers, independent of the crypto package). `cheat(name, make)` plugs one in for one lab
  * of runEngineSession.
  */
-import { type HopProof, type HopProofContext, hashToGroup, tagInGroup } from '@overlap/crypto';
-import { type BlindTask, LabSession, type LabSessionOptions, type TagChunk, tagAt, tagCount } from '@overlap/protocol';
+import { type HopProof, type HopProofContext, tagInGroup } from '@overlap/crypto';
+import { type BlindTask, LabSession, type LabSessionOptions, type TagChunk } from '@overlap/protocol';
 
-export const P = 2n ** 255n - 19n;
+// The field arithmetic and tag makers are the protocol tests' malicious-lab harness: one copy.
+import { P, toInt } from '../../../protocol/test/session.cheating-lab.js';
 
-function toInt(bytes: Uint8Array): bigint {
-  let n = 0n;
-  for (let i = bytes.length - 1; i >= 0; i--) n = (n << 8n) | BigInt(bytes[i] as number);
-  return n;
-}
-
-function fromInt(n: bigint): Uint8Array {
-  const out = new Uint8Array(32);
-  for (let i = 0; i < 32; i++) out[i] = Number((n >> BigInt(8 * i)) & 0xffn);
-  return out;
-}
-
-function power(base: bigint, exponent: bigint): bigint {
-  let result = 1n;
-  let b = base % P;
-  for (let e = exponent; e > 0n; e >>= 1n) {
-    if (e & 1n) result = (result * b) % P;
-    b = (b * b) % P;
-  }
-  return result;
-}
-
-/** 1/u mod p: the u of P + T₂, which honest X25519 maps to the same value as u. */
-export function inverseTag(tag: Uint8Array): Uint8Array {
-  return fromInt(power(toInt(tag), P - 2n));
-}
+export { freshTag, inverseTag, mapTags, P } from '../../../protocol/test/session.cheating-lab.js';
 
 /** A canonical tag that is not low-order and not in G (a random field element, retried until so). */
 export function tagOutsideG(): Uint8Array {
@@ -44,17 +20,6 @@ export function tagOutsideG(): Uint8Array {
     const u = toInt(bytes);
     if (u > 1n && u < P - 1n && !tagInGroup(bytes)) return bytes;
   }
-}
-
-/** A fresh point of G, keyed by no one: what a hop nullifying a set outputs. */
-export function freshTag(): Uint8Array {
-  return hashToGroup('email', `fresh-${crypto.randomUUID()}@x.example`);
-}
-
-export function mapTags(tags: Uint8Array, change: (tag: Uint8Array, i: number) => Uint8Array): Uint8Array {
-  const out = new Uint8Array(tags.length);
-  for (let i = 0; i < tagCount(tags); i++) out.set(change(tagAt(tags, i), i), i * 32);
-  return out;
 }
 
 type Make = (options: LabSessionOptions) => LabSession;
