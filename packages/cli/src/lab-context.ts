@@ -1,56 +1,96 @@
 /**
- * What the lab-facing commands share: where the relay is (`--relay` or OVERLAP_RELAY), whose key
- * (`--key` or OVERLAP_KEY; a passphrase in OVERLAP_KEY_PASSPHRASE if the file is encrypted), the
- * log key to pin (`--log-key` or OVERLAP_LOG_KEY), and where a lab keeps its session files
- * (`--state-dir`, default `.overlap/lab`). Errors of the SDK become CLI errors with exit codes.
+ * What the lab-facing commands share: the relay (`--relay`, $OVERLAP_RELAY, `relay`), this lab's
+ * key file (`--key`, $OVERLAP_KEY, `key`; its passphrase from $OVERLAP_KEY_PASSPHRASE or a prompt),
+ * the trust roots (`--log-key` / `trust.log_key`, `--admin-public-key` / `trust.admin_key`), all
+ * resolved by settings.ts from flags, environment and the config file. Errors of the SDK become CLI
+ * errors with exit codes.
  */
 import { ClientError, OverlapClient, type OverlapClientOptions } from '@overlap/client';
-import { CryptoError, type LabKeys } from '@overlap/crypto';
+import { CryptoError, fromHex, type LabKeys } from '@overlap/crypto';
 import { readKeyFile } from '@overlap/crypto/node';
 import type { Command } from 'commander';
 import { CliError } from './errors.js';
+import {
+  askPassphrase,
+  PASSPHRASE_ENV,
+  type PassphraseSource,
+  passphraseFromEnv,
+  processPassphraseSource,
+} from './passphrase.js';
+import { addSettings, SETTINGS, type Settings } from './settings.js';
 
-export const DEFAULT_STATE_DIR = '.overlap/lab';
-
-export interface LabFlags {
-  relay?: string;
-  key?: string;
-  logKey?: string;
-}
-
+/** The options every command that talks to the relay as a lab takes. */
 export function addLabOptions(command: Command): Command {
-  return command
-    .option('--relay <url>', 'the relay base URL (default: $OVERLAP_RELAY)')
-    .option('--key <file>', "this lab's key file from overlap keygen (default: $OVERLAP_KEY)")
-    .option('--log-key <vkey>', "the relay log's verifier key, as the forum publishes it (default: $OVERLAP_LOG_KEY)");
+  return addSettings(command, SETTINGS.relay, SETTINGS.key, SETTINGS.logKey, SETTINGS.adminPublicKey);
 }
 
-export async function readKeys(path: string, what = 'key file'): Promise<LabKeys> {
+/**
+ * Reads a key file: in clear, or encrypted with the passphrase from $OVERLAP_KEY_PASSPHRASE, or
+ * typed at the terminal. `what` names the file in errors ("key file", "admin key file").
+ */
+export async function readKeys(
+  path: string,
+  what = 'key file',
+  source: PassphraseSource = processPassphraseSource(),
+): Promise<LabKeys> {
+  const read = (passphrase: string | undefined) => readKeyFile(path, passphrase === undefined ? {} : { passphrase });
   try {
-    const passphrase = process.env.OVERLAP_KEY_PASSPHRASE;
-    return await readKeyFile(path, passphrase === undefined ? {} : { passphrase });
+    try {
+      return await read(passphraseFromEnv(source.env));
+    } catch (cause) {
+      if (!(cause instanceof CryptoError) || cause.code !== 'PASSPHRASE_REQUIRED') throw cause;
+      if (!source.terminal) {
+        throw new CliError(
+          'USAGE',
+          `${what} ${path} is encrypted: set $${PASSPHRASE_ENV} to its passphrase (there is no terminal to ask on)`,
+          { cause },
+        );
+      }
+      return await read(await askPassphrase(source, `passphrase of ${path}`));
+    }
   } catch (cause) {
-    if (cause instanceof CryptoError) throw new CliError('NO_INPUT', `${what}: ${cause.message}`, { cause });
+    if (cause instanceof CryptoError) {
+      const hint = cause.code === 'WRONG_PASSPHRASE' ? ` (check $${PASSPHRASE_ENV})` : '';
+      throw new CliError('NO_INPUT', `${what}: ${cause.message}${hint}`, { cause });
+    }
     throw cause;
   }
 }
 
+/** The admin public key a lab pins, if its settings give one. */
+export function pinnedAdminKey(settings: Settings): Uint8Array | undefined {
+  const hex = settings.get(SETTINGS.adminPublicKey);
+  if (hex === undefined) return undefined;
+  try {
+    return fromHex(hex, 32);
+  } catch (cause) {
+    throw new CliError('USAGE', '--admin-public-key (trust.admin_key) must be 64 lowercase hex digits', { cause });
+  }
+}
+
 export async function connectLab(
-  flags: LabFlags,
+  settings: Settings,
   extra: Partial<OverlapClientOptions> = {},
 ): Promise<{ client: OverlapClient; warnings: string[] }> {
-  const relayUrl = flags.relay ?? process.env.OVERLAP_RELAY;
-  const keyPath = flags.key ?? process.env.OVERLAP_KEY;
-  if (!relayUrl) throw new CliError('USAGE', 'no relay: give --relay URL or set OVERLAP_RELAY');
-  if (!keyPath) throw new CliError('USAGE', 'no key: give --key FILE or set OVERLAP_KEY');
+  const relayUrl = settings.require(SETTINGS.relay);
+  const keyPath = settings.require(SETTINGS.key);
+  const adminKey = pinnedAdminKey(settings);
   const keys = await readKeys(keyPath);
-  const logKey = flags.logKey ?? process.env.OVERLAP_LOG_KEY;
+  const logKey = settings.get(SETTINGS.logKey);
   const client = await sdkCall(() =>
-    OverlapClient.connect({ relayUrl, keys, ...(logKey !== undefined && { logKey }), ...extra }),
+    OverlapClient.connect({
+      relayUrl,
+      keys,
+      ...(logKey !== undefined && { logKey }),
+      ...(adminKey !== undefined && { adminKey }),
+      ...extra,
+    }),
   );
   const warnings = client.logKeyPinned
     ? []
-    : [`the relay's log key was not pinned (--log-key); trusting the one it announces: ${client.info.vkey}`];
+    : [
+        `the relay's log key was not pinned (--log-key, $OVERLAP_LOG_KEY or trust.log_key); trusting the one it announces: ${client.info.vkey}`,
+      ];
   return { client, warnings };
 }
 
@@ -66,7 +106,7 @@ export async function sdkCall<T>(run: () => Promise<T>): Promise<T> {
           : error.code === 'BAD_RESULTS'
             ? 'DATA'
             : 'FAILURE';
-      const detail = error.relayCode ? ` (${error.relayCode})` : '';
+      const detail = error.relayCode && !error.message.includes(error.relayCode) ? ` (${error.relayCode})` : '';
       throw new CliError(code, `${error.message}${detail}`, { cause: error });
     }
     if (error instanceof Error && error.name === 'ProtocolError')

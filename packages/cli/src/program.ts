@@ -56,6 +56,10 @@ const COMMAND_GROUPS: readonly CommandGroup[] = [
     load: async () => (await import('./commands/simulate.js')).addSimulationCommands,
   },
   {
+    commands: { config: 'check the config file (overlap.toml) and show where each setting comes from' },
+    load: async () => (await import('./commands/config.js')).addConfigCommands,
+  },
+  {
     commands: { audit: "auditors' commands: export a session's transcript, verify it" },
     load: async () => (await import('./commands/audit.js')).addAuditCommands,
   },

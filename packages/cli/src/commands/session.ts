@@ -25,14 +25,11 @@ import { DEFAULT_CHUNK_SIZE, formatRevealPolicy, MAX_TAGS_PER_CHUNK, MIN_CHUNK_S
 import type { Command } from 'commander';
 import { CliError } from '../errors.js';
 import type { ProgramIo } from '../io.js';
-import {
-  addLabOptions,
-  connectLab,
-  DEFAULT_STATE_DIR,
-  type LabFlags,
-  sdkCall,
-  sessionArgument,
-} from '../lab-context.js';
+import { addLabOptions, connectLab, sdkCall, sessionArgument } from '../lab-context.js';
+import { addSettings, readSettings, SETTINGS } from '../settings.js';
+
+type LabFlags = Record<string, unknown>;
+
 import { writeResultsDocument, writeResultsJsonl } from '../results-files.js';
 
 export function addSessionCommands(program: Command, io: ProgramIo): void {
@@ -88,7 +85,7 @@ export function addSessionCommands(program: Command, io: ProgramIo): void {
             `--chunk-size must be an integer from ${MIN_CHUNK_SIZE} to ${MAX_TAGS_PER_CHUNK}`,
           );
         }
-        const { client, warnings } = await connectLab(flags);
+        const { client, warnings } = await connectLab(await readSettings(flags));
         for (const w of warnings) io.err(`overlap: warning: ${w}\n`);
         const id = await sdkCall(() =>
           client.createSession({
@@ -111,7 +108,7 @@ export function addSessionCommands(program: Command, io: ProgramIo): void {
     .option('--json', 'print the terms as JSON')
     .action(async (flags: LabFlags & { session: string; json?: boolean }) => {
       const id = sessionArgument(flags.session);
-      const { client, warnings } = await connectLab(flags);
+      const { client, warnings } = await connectLab(await readSettings(flags));
       for (const w of warnings) io.err(`overlap: warning: ${w}\n`);
       const terms = await sdkCall(() => client.terms(id));
       const mine = terms.labs.some((lab) => lab.keyId === client.keyId);
@@ -134,15 +131,12 @@ export function addSessionCommands(program: Command, io: ProgramIo): void {
       if (!mine) throw new CliError('USAGE', 'this lab is not in that session');
     });
 
-  addLabOptions(session.command('run'))
+  addSettings(addLabOptions(session.command('run')), SETTINGS.region, SETTINGS.stateDir, SETTINGS.workers)
     .description("do all of this lab's work in a session until results or abort")
     .requiredOption('--session <id>', 'the session id')
     .requiredOption('--input <file>', 'suspects: .csv, .jsonl, .json (STIX 2.1) or one value per line with --kind')
     .option('--kind <kind>', 'kind of records that name none')
-    .option('--region <cc>', 'region for phone numbers without a country code')
     .option('--out <file>', 'where to write the shared indicators (JSON lines)')
-    .option('--state-dir <dir>', 'where the session files go', DEFAULT_STATE_DIR)
-    .option('--workers <n>', 'worker threads for hashing and blinding (default: one per core)')
     .option('--json', 'print a JSON summary at the end')
     .action(
       async (
@@ -150,19 +144,20 @@ export function addSessionCommands(program: Command, io: ProgramIo): void {
           session: string;
           input: string;
           kind?: string;
-          region?: string;
           out?: string;
-          stateDir: string;
-          workers?: string;
           json?: boolean;
         },
       ) => {
         const id = sessionArgument(flags.session);
+        const settings = await readSettings(flags);
+        const region = settings.get(SETTINGS.region);
+        const stateDir = settings.require(SETTINGS.stateDir);
+        const workers = settings.integer(SETTINGS.workers);
         const phases = phaseClock();
         const input = await sdkCall(() =>
           readIndicatorFile(flags.input, {
             ...(flags.kind !== undefined && { kind: flags.kind }),
-            ...(flags.region !== undefined && { region: flags.region }),
+            ...(region !== undefined && { region }),
           }),
         );
         for (const r of input.rejected)
@@ -171,13 +166,12 @@ export function addSessionCommands(program: Command, io: ProgramIo): void {
         io.err(
           `overlap: ${flags.input}: ${summary.records} records, ${summary.accepted} accepted (${summary.duplicates} duplicates), ${summary.rejected} rejected\n`,
         );
-        const workers = flags.workers === undefined ? undefined : Number(flags.workers);
         const pool = new BatchPool(workers === undefined ? {} : { workers });
         const progress = progressReporter(io);
         try {
-          const { client, warnings } = await connectLab(flags, {
+          const { client, warnings } = await connectLab(settings, {
             pool,
-            stateDir: flags.stateDir,
+            stateDir,
             onProgress: (event) => {
               phases.mark(event.phase);
               progress(event);
@@ -202,11 +196,11 @@ export function addSessionCommands(program: Command, io: ProgramIo): void {
           if (outcome.abortReason !== undefined) {
             throw new CliError('FAILURE', `session ${id} was aborted: ${outcome.abortReason}; no results were written`);
           }
-          const out = flags.out ?? join(flags.stateDir, `${id}.results.jsonl`);
+          const out = flags.out ?? join(stateDir, `${id}.results.jsonl`);
           await makePrivateDirectory(dirname(out));
           await writeResultsJsonl(out, doc);
-          await makePrivateDirectory(flags.stateDir);
-          await writeResultsDocument(join(flags.stateDir, `${id}.json`), doc);
+          await makePrivateDirectory(stateDir);
+          await writeResultsDocument(join(stateDir, `${id}.json`), doc);
           if (flags.json) {
             const peakRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
             const summary = { session: id, lab: me.lab, shared: outcome.results.length, out };
@@ -225,7 +219,7 @@ export function addSessionCommands(program: Command, io: ProgramIo): void {
     .option('--json', 'print the status as JSON')
     .action(async (flags: LabFlags & { session: string; json?: boolean }) => {
       const id = sessionArgument(flags.session);
-      const { client } = await connectLab(flags);
+      const { client } = await connectLab(await readSettings(flags));
       const terms = await sdkCall(() => client.terms(id));
       const name = (keyId: string) => terms.labs.find((l) => l.keyId === keyId)?.lab ?? keyId;
       const s = terms.status;

@@ -17,7 +17,8 @@ import { formatRevealPolicy } from '@overlap/protocol';
 import type { Command } from 'commander';
 import { CliError } from '../errors.js';
 import type { ProgramIo } from '../io.js';
-import { DEFAULT_STATE_DIR, sdkCall, sessionArgument } from '../lab-context.js';
+import { sdkCall, sessionArgument } from '../lab-context.js';
+import { addSettings, readSettings, SETTINGS } from '../settings.js';
 import { runSimulation, type SimulationLab, type SimulationOutcome } from '../simulation.js';
 import { printAuditReport } from './audit.js';
 
@@ -101,27 +102,24 @@ export function addSimulationCommands(program: Command, io: ProgramIo): void {
       );
     });
 
-  program
-    .command('results')
+  addSettings(program.command('results'), SETTINGS.stateDir)
     .requiredOption('--session <id>', 'the session id')
     .requiredOption('--format <format>', RESULT_FORMATS.join(', '))
-    .option('--state-dir <dir>', 'where overlap session run left its files', DEFAULT_STATE_DIR)
     .option('--out <file>', 'write here instead of standard output')
-    .action(async (flags: { session: string; format: string; stateDir: string; out?: string }) => {
+    .action(async (flags: { session: string; format: string; out?: string }) => {
       const id = sessionArgument(flags.session);
+      const stateDir = (await readSettings(flags)).require(SETTINGS.stateDir);
       if (!(RESULT_FORMATS as readonly string[]).includes(flags.format)) {
         throw new CliError('USAGE', `--format must be one of ${RESULT_FORMATS.join(', ')}`);
       }
-      const path = join(flags.stateDir, `${id}.json`);
+      const path = join(stateDir, `${id}.json`);
       let doc: SessionResults;
       try {
         doc = JSON.parse(await readFile(path, 'utf8')) as SessionResults;
       } catch (cause) {
-        throw new CliError(
-          'NO_INPUT',
-          `no results for session ${id} in ${flags.stateDir} (run overlap session run first)`,
-          { cause },
-        );
+        throw new CliError('NO_INPUT', `no results for session ${id} in ${stateDir} (run overlap session run first)`, {
+          cause,
+        });
       }
       const text = await sdkCall(async () => formatResults(doc, flags.format as ResultFormat));
       if (flags.out) await writeFileAtomic(flags.out, text, { replace: true });
