@@ -51,9 +51,12 @@ const COMMAND_GROUPS: readonly CommandGroup[] = [
     commands: {
       simulate: 'run a complete exchange locally and for real: a relay, the forum admin, one process per lab over HTTP',
       demo: 'the README demo: three labs over examples/data, who shares which suspects, then the transcript check',
-      results: "write a finished session's shared indicators as CSV, JSON lines or a STIX 2.1 bundle",
     },
     load: async () => (await import('./commands/simulate.js')).addSimulationCommands,
+  },
+  {
+    commands: { results: "write a finished session's shared indicators as CSV, JSON lines or a STIX 2.1 bundle" },
+    load: async () => (await import('./commands/results.js')).addResultsCommand,
   },
   {
     commands: { config: 'check the config file (overlap.toml) and show where each setting comes from' },

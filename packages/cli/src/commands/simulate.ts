@@ -1,24 +1,19 @@
 /**
- * `overlap simulate`, `overlap demo` and `overlap results`.
+ * `overlap simulate` and `overlap demo`.
  *
  *   overlap simulate --lab NAME=FILE --lab NAME=FILE [...] [--reveal labs|count|threshold:T] [--proofs spot|full]
  *                    [--region CC] [--kind K] [--out DIR]
  *   overlap demo [--out DIR]           simulate over examples/data, the overlap report, the transcript check
- *   overlap results --session ID --format csv|jsonl|stix [--state-dir DIR] [--out FILE]
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { verifyTranscript } from '@overlap/audit';
-import { formatResults, RESULT_FORMATS, type ResultFormat, type SessionResults } from '@overlap/client';
 import { toHex } from '@overlap/crypto';
-import { writeFileAtomic } from '@overlap/files';
 import { formatRevealPolicy } from '@overlap/protocol';
 import type { Command } from 'commander';
 import { CliError } from '../errors.js';
 import type { ProgramIo } from '../io.js';
-import { sdkCall, sessionArgument } from '../lab-context.js';
-import { addSettings, readSettings, SETTINGS } from '../settings.js';
 import { runSimulation, type SimulationLab, type SimulationOutcome } from '../simulation.js';
 import { printAuditReport } from './audit.js';
 
@@ -100,30 +95,6 @@ export function addSimulationCommands(program: Command, io: ProgramIo): void {
       io.out(
         `\nDemo done in ${outcome.seconds.toFixed(1)} s: every result came from a real exchange, and the audit passed.\n`,
       );
-    });
-
-  addSettings(program.command('results'), SETTINGS.stateDir)
-    .requiredOption('--session <id>', 'the session id')
-    .requiredOption('--format <format>', RESULT_FORMATS.join(', '))
-    .option('--out <file>', 'write here instead of standard output')
-    .action(async (flags: { session: string; format: string; out?: string }) => {
-      const id = sessionArgument(flags.session);
-      const stateDir = (await readSettings(flags)).require(SETTINGS.stateDir);
-      if (!(RESULT_FORMATS as readonly string[]).includes(flags.format)) {
-        throw new CliError('USAGE', `--format must be one of ${RESULT_FORMATS.join(', ')}`);
-      }
-      const path = join(stateDir, `${id}.json`);
-      let doc: SessionResults;
-      try {
-        doc = JSON.parse(await readFile(path, 'utf8')) as SessionResults;
-      } catch (cause) {
-        throw new CliError('NO_INPUT', `no results for session ${id} in ${stateDir} (run overlap session run first)`, {
-          cause,
-        });
-      }
-      const text = await sdkCall(async () => formatResults(doc, flags.format as ResultFormat));
-      if (flags.out) await writeFileAtomic(flags.out, text, { replace: true });
-      else await io.out(text);
     });
 }
 
