@@ -44,6 +44,10 @@ const COMMAND_GROUPS: readonly CommandGroup[] = [
     load: async () => (await import('./commands/relay.js')).addRelayCommands,
   },
   {
+    commands: { tls: 'a private CA and relay certificate for a trial over HTTPS (no openssl needed)' },
+    load: async () => (await import('./commands/tls.js')).addTlsCommands,
+  },
+  {
     commands: { session: "a lab's sessions: propose, inspect, run, follow" },
     load: async () => (await import('./commands/session.js')).addSessionCommands,
   },
