@@ -76,6 +76,35 @@ export const SETTINGS = {
     env: 'OVERLAP_REGION',
     config: 'session.region',
   },
+  reveal: {
+    flags: '--reveal <policy>',
+    description: 'what each lab learns of a shared indicator: labs (who else holds it), count, or threshold:T',
+    config: 'session.reveal',
+    fallback: 'labs',
+  },
+  proofs: {
+    flags: '--proofs <mode>',
+    description: 'which positions each hop proves: spot (135 per chunk) or full (every tag: ~7x the blinding cost)',
+    config: 'session.proofs',
+    fallback: 'spot',
+  },
+  maxItems: {
+    flags: '--max-items <n>',
+    description: 'most items a lab may commit per kind',
+    config: 'session.max_items',
+    fallback: '1000000',
+  },
+  deadlineMinutes: {
+    flags: '--deadline-minutes <m>',
+    description: "abort the session if it is not done within this many minutes (default: the relay's)",
+    config: 'session.deadline_minutes',
+  },
+  retryFor: {
+    flags: '--retry-for <minutes>',
+    description: 'how long to wait out a relay that does not answer (an outage, a restart) before giving up',
+    env: 'OVERLAP_RETRY_FOR',
+    fallback: '10',
+  },
   csvGuard: {
     flags: '--csv-guard <mode>',
     description:
