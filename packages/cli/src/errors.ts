@@ -5,13 +5,14 @@
 import { OverlapError } from '@overlap/errors';
 import { EXIT, type ExitCode } from './exit-codes.js';
 
-export type CliErrorCode = 'USAGE' | 'DATA' | 'NO_INPUT' | 'FAILURE';
+export type CliErrorCode = 'USAGE' | 'DATA' | 'NO_INPUT' | 'FAILURE' | 'INTERRUPTED';
 
 const EXIT_FOR: Record<CliErrorCode, ExitCode> = {
   USAGE: EXIT.USAGE,
   DATA: EXIT.DATA,
   NO_INPUT: EXIT.NO_INPUT,
   FAILURE: EXIT.FAILURE,
+  INTERRUPTED: EXIT.INTERRUPTED,
 };
 
 export class CliError extends OverlapError<CliErrorCode> {

@@ -12,6 +12,8 @@ export const EXIT = {
   DATA: 65,
   /** An input file could not be read (EX_NOINPUT). */
   NO_INPUT: 66,
+  /** Stopped by SIGINT (Ctrl-C): 128 + 2, as a shell reports it. */
+  INTERRUPTED: 130,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
