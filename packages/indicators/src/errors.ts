@@ -42,6 +42,18 @@ export type IndicatorErrorCode =
   /** A STIX object that is not an indicator this importer reads (other types, patterns, operators). */
   | 'UNSUPPORTED_STIX';
 
-export class IndicatorError extends OverlapError<IndicatorErrorCode> {
+/** Where a file-level error (`BAD_FILE`) is, when that is known: for programs, and for callers that name the file. */
+export interface IndicatorErrorDetails {
+  /** The file, when the caller that opened it added its name (the importers read streams and never know it). */
+  file?: string;
+  /** 1-based line. */
+  line?: number;
+  /** 0-based byte offset in the input. */
+  byte?: number;
+  /** The message without its place (`line N: `), for a caller that writes the place its own way. */
+  reason?: string;
+}
+
+export class IndicatorError extends OverlapError<IndicatorErrorCode, IndicatorErrorDetails> {
   override readonly name = 'IndicatorError';
 }

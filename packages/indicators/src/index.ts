@@ -1,8 +1,19 @@
-export type { IndicatorErrorCode } from './errors.js';
+export type { IndicatorErrorCode, IndicatorErrorDetails } from './errors.js';
 export { IndicatorError } from './errors.js';
-export { readCsv } from './import/csv.js';
+export type { NotText } from './import/binary-sniff.js';
+export { assertTextFile, notTextReason } from './import/binary-sniff.js';
+export type { CsvOptions } from './import/csv.js';
+export { CSV_COLUMNS, readCsv } from './import/csv.js';
+export type { FormatChoice, FormatSource } from './import/format-detection.js';
+export { chooseImportFormat, FORMAT_SNIFF_BYTES, formatOfContent } from './import/format-detection.js';
 export type { ImportFormat } from './import/formats.js';
-export { formatFromPath, IMPORT_FORMATS, parseImportFormat, readRecords } from './import/formats.js';
+export {
+  formatFromPath,
+  formatOfExtension,
+  IMPORT_FORMATS,
+  parseImportFormat,
+  readRecords,
+} from './import/formats.js';
 export { readJsonl } from './import/jsonl.js';
 export { MAX_LINE_LENGTH, numberedLines, readPlainLines, utf8Strings } from './import/lines.js';
 export type { NormalizeOptions, NormalizeSummary } from './import/normalize.js';

@@ -55,7 +55,11 @@ describe('CSV', () => {
     ['a repeated column', 'value,value\nx,y\n', 'repeated column(s) value'],
     ['no value column', 'kind,label\nemail,x\n', 'no "value" column'],
     ['an empty file', '', 'empty'],
-    ['an unclosed quote', 'kind,value\nemail,"a@b.example\n', 'not readable as CSV'],
+    [
+      'an unclosed quote',
+      'kind,value\nemail,"a@b.example\n',
+      'line 2: a quoted field opened in this record is never closed',
+    ],
   ])('%s is a BAD_FILE error', async (_label, csv, message) => {
     await expect(collect(readCsv(chunks(csv)))).rejects.toMatchObject({
       code: 'BAD_FILE',

@@ -1,5 +1,5 @@
 /**
- * The import formats and how to pick one: by name (`--format`), or from a file's extension.
+ * The import formats by name (`--format`). Which one a file is in: format-detection.ts.
  */
 import { IndicatorError } from '../errors.js';
 import { readCsv } from './csv.js';
@@ -8,7 +8,7 @@ import { readPlainLines } from './lines.js';
 import type { RawRecord, TextSource } from './record.js';
 import { readStix } from './stix.js';
 
-export const IMPORT_FORMATS = ['lines', 'csv', 'jsonl', 'stix'] as const;
+export const IMPORT_FORMATS = ['lines', 'csv', 'tsv', 'jsonl', 'stix'] as const;
 export type ImportFormat = (typeof IMPORT_FORMATS)[number];
 
 export function readRecords(format: ImportFormat, source: TextSource): AsyncIterable<RawRecord> {
@@ -17,6 +17,8 @@ export function readRecords(format: ImportFormat, source: TextSource): AsyncIter
       return readPlainLines(source);
     case 'csv':
       return readCsv(source);
+    case 'tsv':
+      return readCsv(source, { delimiter: '\t' });
     case 'jsonl':
       return readJsonl(source);
     case 'stix':
@@ -26,13 +28,32 @@ export function readRecords(format: ImportFormat, source: TextSource): AsyncIter
   }
 }
 
-/** The format a file name suggests: .csv, .jsonl/.ndjson, .json (a STIX bundle); else lines. */
-export function formatFromPath(path: string): ImportFormat {
+const EXTENSIONS: { extension: string; format: ImportFormat }[] = [
+  { extension: '.csv', format: 'csv' },
+  { extension: '.jsonl', format: 'jsonl' },
+  { extension: '.ndjson', format: 'jsonl' },
+  { extension: '.json', format: 'stix' },
+  { extension: '.stix', format: 'stix' },
+];
+
+/** The extension of `path` that names a format, and that format; undefined for .txt, .tsv, none, … */
+export function extensionFormat(path: string): { extension: string; format: ImportFormat } | undefined {
   const lower = path.toLowerCase();
-  if (lower.endsWith('.csv')) return 'csv';
-  if (lower.endsWith('.jsonl') || lower.endsWith('.ndjson')) return 'jsonl';
-  if (lower.endsWith('.json') || lower.endsWith('.stix')) return 'stix';
-  return 'lines';
+  return EXTENSIONS.find(({ extension }) => lower.endsWith(extension));
+}
+
+/** The format a file's extension names, or undefined when it names none (.txt, .tsv, none, …). */
+export function formatOfExtension(path: string): ImportFormat | undefined {
+  return extensionFormat(path)?.format;
+}
+
+/**
+ * The format a file name suggests: .csv, .jsonl/.ndjson, .json/.stix (a STIX bundle); else lines.
+ * For a file that can be read, prefer chooseImportFormat, which looks at the content when the
+ * extension names no format instead of assuming lines.
+ */
+export function formatFromPath(path: string): ImportFormat {
+  return formatOfExtension(path) ?? 'lines';
 }
 
 export function parseImportFormat(name: string): ImportFormat {

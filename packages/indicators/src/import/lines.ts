@@ -1,12 +1,14 @@
 /**
  * Text input shared by the importers: strict UTF-8 decoding (invalid bytes are a `BAD_FILE` error
- * naming the byte offset, never silently replaced — two different byte strings must not turn into
+ * naming the line and the exact byte offset, never silently replaced — two different byte strings must not turn into
  * one "duplicate"), and a splitter into numbered lines (LF or CRLF) that holds at most one line and
  * one chunk, rejects lines over `MAX_LINE_LENGTH`, and scans each character once.
  */
-import { IndicatorError } from '../errors.js';
+import type { IndicatorError } from '../errors.js';
 import { isBlank } from '../text.js';
+import { badFile } from './file-error.js';
 import type { TextSource } from './record.js';
+import { firstInvalidUtf8, incompleteTailStart } from './utf8-scan.js';
 
 /** Longest line accepted (characters): a real record is far shorter; a file without line breaks is not records. */
 export const MAX_LINE_LENGTH = 1024 * 1024;
@@ -19,7 +21,11 @@ export interface NumberedLine {
 /** The source as strings, decoding bytes as strict UTF-8 (a leading byte-order mark is dropped). */
 export async function* utf8Strings(source: TextSource): AsyncGenerator<string> {
   const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+  // Where the current chunk starts (bytes and line breaks before it), and the bytes of a character
+  // the decoder holds unfinished (at most 3), so an error can name the exact byte and line.
   let offset = 0;
+  let lineBreaks = 0;
+  let carry: Uint8Array = new Uint8Array(0);
   let first = true;
   for await (const chunk of source) {
     let text: string;
@@ -28,10 +34,13 @@ export async function* utf8Strings(source: TextSource): AsyncGenerator<string> {
     } else {
       try {
         text = decoder.decode(chunk, { stream: true });
-      } catch {
-        throw new IndicatorError('BAD_FILE', `invalid UTF-8 in the input near byte ${offset}`);
+      } catch (cause) {
+        throw invalidUtf8(carry, chunk, offset, lineBreaks, cause);
       }
       offset += chunk.length;
+      lineBreaks += countLineBreaks(chunk);
+      const tail = concat(carry, chunk.subarray(Math.max(0, chunk.length - 3)));
+      carry = tail.subarray(incompleteTailStart(tail));
     }
     if (first && text.length > 0) {
       if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
@@ -42,9 +51,51 @@ export async function* utf8Strings(source: TextSource): AsyncGenerator<string> {
   try {
     const rest = decoder.decode();
     if (rest.length > 0) yield rest;
-  } catch {
-    throw new IndicatorError('BAD_FILE', `invalid UTF-8 at the end of the input (byte ${offset})`);
+  } catch (cause) {
+    const byte = offset - carry.length;
+    throw badFile(
+      `the input ends inside a UTF-8 character that starts at byte ${byte}`,
+      { line: lineBreaks + 1, byte },
+      cause,
+    );
   }
+}
+
+/** The error for a chunk the decoder refused: the first ill-formed byte, its offset and line. */
+function invalidUtf8(
+  carry: Uint8Array,
+  chunk: Uint8Array,
+  offset: number,
+  lineBreaks: number,
+  cause: unknown,
+): IndicatorError {
+  // Scan from where the decoder's unfinished character starts.
+  const joined = concat(carry, chunk);
+  const at = Math.max(0, firstInvalidUtf8(joined, false));
+  const byte = offset - carry.length + at;
+  // carry holds no line break (its bytes are all 0x80 or above)
+  const line = lineBreaks + countLineBreaks(chunk.subarray(0, Math.max(0, at - carry.length))) + 1;
+  const value = (joined[at] as number).toString(16).toUpperCase().padStart(2, '0');
+  return badFile(
+    `invalid UTF-8 at byte ${byte} (0x${value}): the file is not UTF-8 text (Latin-1 or Windows-1252?); save it as UTF-8`,
+    { line, byte },
+    cause,
+  );
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  if (a.length === 0) return b;
+  const joined = new Uint8Array(a.length + b.length);
+  joined.set(a);
+  joined.set(b, a.length);
+  return joined;
+}
+
+function countLineBreaks(bytes: Uint8Array): number {
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let n = 0;
+  for (let i = buffer.indexOf(10); i >= 0; i = buffer.indexOf(10, i + 1)) n++;
+  return n;
 }
 
 export async function* numberedLines(source: TextSource): AsyncGenerator<NumberedLine> {
@@ -72,7 +123,7 @@ export async function* numberedLines(source: TextSource): AsyncGenerator<Numbere
 }
 
 function tooLong(line: number): never {
-  throw new IndicatorError('BAD_FILE', `line ${line} is longer than ${MAX_LINE_LENGTH} characters`);
+  throw badFile(`the line is longer than ${MAX_LINE_LENGTH} characters (is this a text file of records?)`, { line });
 }
 
 /** Plain lines: one value per line, of the kind the caller names. Blank lines are not records. */

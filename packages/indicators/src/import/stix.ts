@@ -5,7 +5,7 @@
  * is reported with its id (`UNSUPPORTED_STIX`), never dropped. A bundle is one JSON document, so it
  * is read whole, up to `maxBytes` (default 256 MiB): bundles far larger are better split.
  */
-import { IndicatorError } from '../errors.js';
+import { badFile } from './file-error.js';
 import { utf8Strings } from './lines.js';
 import type { RawRecord, TextSource } from './record.js';
 import { type PatternValue, parseStixPattern } from './stix-pattern.js';
@@ -27,7 +27,7 @@ export async function* readStix(source: TextSource, maxBytes = DEFAULT_MAX_STIX_
     for await (const chunk of source) {
       // size comes from the input: bound it before it all sits in memory
       bytes += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
-      if (bytes > maxBytes) throw new IndicatorError('BAD_FILE', `STIX bundle is larger than ${maxBytes} bytes`);
+      if (bytes > maxBytes) throw badFile(`the STIX bundle is larger than ${maxBytes} bytes (split it)`);
       yield chunk;
     }
   };
@@ -36,11 +36,11 @@ export async function* readStix(source: TextSource, maxBytes = DEFAULT_MAX_STIX_
   try {
     bundle = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
   } catch {
-    throw new IndicatorError('BAD_FILE', 'the STIX bundle is not valid JSON');
+    throw badFile('the STIX bundle is not valid JSON');
   }
   const objects = (bundle as { type?: unknown; objects?: unknown }).objects;
   if ((bundle as { type?: unknown }).type !== 'bundle' || !Array.isArray(objects)) {
-    throw new IndicatorError('BAD_FILE', 'not a STIX 2.1 bundle (expected "type": "bundle" and an "objects" array)');
+    throw badFile('not a STIX 2.1 bundle (expected "type": "bundle" and an "objects" array)');
   }
   for (const [index, object] of objects.entries()) {
     yield* objectRecords(index + 1, object);
