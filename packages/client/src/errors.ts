@@ -22,6 +22,8 @@ export type ClientErrorCode =
   | 'BAD_ARGUMENT'
   /** A session results document (formatResults) that does not have the shape results have. */
   | 'BAD_RESULTS'
+  /** An input file cannot be read (missing, a directory, no permission, an I/O error): the message names it and the OS reason. */
+  | 'INPUT_UNREADABLE'
   /** This lab's key is not (or no longer) enrolled at the relay. */
   | 'NOT_ENROLLED';
 
