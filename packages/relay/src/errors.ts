@@ -55,7 +55,11 @@ export type RelayOperatorErrorCode =
   | 'DB_OPEN_FAILED'
   | 'DB_LOCKED'
   | 'STORAGE_CORRUPT'
-  | 'STORAGE_FAILED';
+  | 'STORAGE_FAILED'
+  | 'BAD_TLS'
+  | 'ACCESS_LOG_FAILED'
+  | 'BACKUP_EXISTS'
+  | 'BACKUP_FAILED';
 
 export type RelayErrorCode = RelayHttpErrorCode | RelayOperatorErrorCode;
 

@@ -1,12 +1,15 @@
 export type { RelayErrorCode, RelayHttpErrorCode, RelayOperatorErrorCode } from './errors.js';
 export { HTTP_ERROR_CODES, httpStatusOf, RelayError } from './errors.js';
+export type { AccessLogRecord, AccessLogTarget } from './http/access-log.js';
 export { ROUTES } from './http/routes.js';
 export type { RelayLimits } from './limits.js';
 export { DEFAULT_LIMITS } from './limits.js';
 export { MEMBERSHIP_SESSION } from './membership.js';
 export type { InitOptions, InitResult } from './relay-home.js';
 export { DEFAULT_DB_PATH, homePaths, initRelay } from './relay-home.js';
-export type { RelayServer, RelayServerOptions } from './server.js';
+export type { RelayServer, RelayServerOptions, RelayTls } from './server.js';
 export { RELAY_VERSION, startRelayServer } from './server.js';
+export type { BackupManifest, BackupOptions, BackupResult } from './store/backup.js';
+export { backupRelay } from './store/backup.js';
 export type { FsckProgress, FsckReport } from './store/fsck.js';
 export { fsckRelay } from './store/fsck.js';

@@ -1,34 +1,45 @@
 /**
- * The relay's HTTP server on node:http (chosen over Fastify and Hono by measurement: ~13k small
- * CBOR POSTs/s against ~9k and ~2.7k on the project's machine). It opens the relay's home, rebuilds
- * its state from the log, and serves the routes of routes.ts: writes through the relay core
- * (relay.ts), answers from the read model (store/read-model.ts). Every error is answered with its
- * status and a typed code (errors.ts, spec/errors.md) — whatever the peer sends, a 4xx, never a
- * 5xx or a crash; every request is counted in the metrics.
+ * The relay's HTTP server on node:http, or node:https when it is given a certificate (chosen over
+ * Fastify and Hono by measurement: ~13k small CBOR POSTs/s against ~9k and ~2.7k on the project's
+ * machine). It opens the relay's home, rebuilds its state from the log, and serves the routes of
+ * routes.ts through http/request-handler.ts: writes through the relay core (relay.ts), answers from
+ * the read model (store/read-model.ts). Beside it, the control socket (control-socket.ts) lets a
+ * local command take an online backup; the access log (http/access-log.ts) gets a line per request.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { isIP } from 'node:net';
-import { sha256 } from '@overlap/crypto';
+import { dirname } from 'node:path';
+import { toHex } from '@overlap/crypto';
 import { ed25519NoteSigner, formatVerifierKey } from '@overlap/log';
-import { isHttpErrorCode, RelayError } from './errors.js';
-import { authenticate } from './http/auth.js';
+import { type ControlSocket, controlSocketPath, listenControlSocket } from './control-socket.js';
+import { RelayError } from './errors.js';
+import { type AccessLog, type AccessLogTarget, openAccessLog } from './http/access-log.js';
 import { InboxWaiters } from './http/inbox-waiters.js';
-import { errorPayload, readBody, sendPayload, statusOf } from './http/io.js';
 import { Metrics } from './http/metrics.js';
 import { openApiDocument } from './http/openapi.js';
-import { type RelayServices, RouteContext } from './http/route-context.js';
-import { matchRoute } from './http/routes.js';
+import { createRequestHandler } from './http/request-handler.js';
+import type { RelayServices } from './http/route-context.js';
 import { DEFAULT_LIMITS, RateLimiter, type RelayLimits } from './limits.js';
 import { Membership } from './membership.js';
 import { RelayCore } from './relay.js';
 import { openRelayHome } from './relay-home.js';
+import { copyDatabase } from './store/backup.js';
 import { BlobFiles } from './store/blob-files.js';
+import type { Db } from './store/database.js';
 import { LogWriter } from './store/log-writer.js';
 import { ReadModel } from './store/read-model.js';
 import { loadTree, replayLog } from './store/recovery.js';
 import { committedEnvelopeReader } from './store/stored-tag-archive.js';
 
 export const RELAY_VERSION = '0.1.0';
+
+/** A certificate chain and its private key, PEM (as files hold them). */
+export interface RelayTls {
+  /** The server's certificate, then any intermediates. */
+  cert: string | Uint8Array;
+  key: string | Uint8Array;
+}
 
 export interface RelayServerOptions {
   /** The relay's database file (its home is the directory around it). Default `.overlap/relay.db`. */
@@ -37,8 +48,17 @@ export interface RelayServerOptions {
   host?: string;
   /** TCP port; 0 picks a free one (tests use that). Default 8787. */
   port?: number;
-  /** The base URL clients use (and sign); default `http://HOST:PORT`. */
+  /** The base URL clients use (and sign); default `http://HOST:PORT`, or `https://…` with `tls`. */
   publicUrl?: string;
+  /** Serve HTTPS with this certificate and key instead of plain HTTP. */
+  tls?: RelayTls;
+  /** Write one JSON line per request here: a file (appended to, 0600) or a function. */
+  accessLog?: AccessLogTarget;
+  /**
+   * The control socket for online backups: a path, `false` for none. Default `control.sock` in the
+   * relay's home.
+   */
+  controlSocket?: string | false;
   limits?: Partial<RelayLimits>;
   /** The clock, in milliseconds (tests move it). */
   now?: () => number;
@@ -51,6 +71,13 @@ export interface RelayServer {
   /** The log's verifier key (C2SP vkey). */
   readonly vkey: string;
   readonly relayKeyId: string;
+  /** The forum admin's Ed25519 public key, hex (what labs and auditors pin). */
+  readonly adminPublicKey: string;
+  readonly adminKeyId: string;
+  /** The relay's database file, absolute. */
+  readonly db: string;
+  /** Where the control socket listens, if it does. */
+  readonly controlSocket: string | undefined;
   readonly core: RelayCore;
   close(): Promise<void>;
 }
@@ -65,6 +92,9 @@ export async function startRelayServer(options: RelayServerOptions = {}): Promis
   const now = options.now ?? Date.now;
   const home = await openRelayHome(options.db);
   const { db, relayKeys } = home;
+  let accessLog: AccessLog | undefined;
+  let control: ControlSocket | undefined;
+  let server: Omit<RelayServer, 'controlSocket'> | undefined;
   try {
     const tree = loadTree(db);
     const blobs = new BlobFiles(home.blobsDir);
@@ -98,41 +128,76 @@ export async function startRelayServer(options: RelayServerOptions = {}): Promis
       identity: core.identity,
       limits,
     });
-    return await listen({
+    if (options.accessLog !== undefined) accessLog = await openAccessLog(options.accessLog);
+    const log = accessLog;
+    server = await listen({
       host,
       port,
       publicUrl: options.publicUrl,
+      tls: options.tls,
       core,
       reads,
       waiters,
       limits,
-      close: () => {
+      accessLog,
+      db: home.dbPath,
+      adminPublicKey: toHex(home.adminPublicKey),
+      close: async () => {
+        await control?.close();
         core.stopDeadlines();
         db.close();
         relayKeys.dispose();
+        await log?.close();
       },
     });
+    const socketPath = options.controlSocket ?? controlSocketPath(dirname(home.dbPath));
+    if (socketPath !== false) control = await listenControlSocket(socketPath, backupHandler(db));
+    return { ...server, controlSocket: control?.path };
   } catch (error) {
-    db.close();
-    relayKeys.dispose();
+    if (server) await server.close();
+    else {
+      await control?.close();
+      db.close();
+      relayKeys.dispose();
+      await accessLog?.close();
+    }
     throw error;
   }
+}
+
+/** The control socket's backups: one at a time, through the connection that holds the lock. */
+function backupHandler(db: Db): { backup(to: string): Promise<number> } {
+  let running = false;
+  return {
+    backup: async (to) => {
+      if (running) throw new RelayError('BACKUP_FAILED', 'a backup is already running; try again when it ends');
+      running = true;
+      try {
+        return await copyDatabase(db, to);
+      } finally {
+        running = false;
+      }
+    },
+  };
 }
 
 interface ListenOptions {
   host: string;
   port: number;
   publicUrl: string | undefined;
+  tls: RelayTls | undefined;
   core: RelayCore;
   reads: ReadModel;
   waiters: InboxWaiters;
   limits: RelayLimits;
-  close: () => void;
+  accessLog: AccessLog | undefined;
+  db: string;
+  adminPublicKey: string;
+  close: () => Promise<void>;
 }
 
-async function listen(o: ListenOptions): Promise<RelayServer> {
+async function listen(o: ListenOptions): Promise<Omit<RelayServer, 'controlSocket'>> {
   const metrics = new Metrics();
-  const rateLimiter = new RateLimiter(o.limits.rate);
   let closing = false;
   const services: RelayServices = {
     core: o.core,
@@ -146,84 +211,20 @@ async function listen(o: ListenOptions): Promise<RelayServer> {
     },
   };
   let baseUrl = '';
-  const server = createServer((request, response) => {
-    void handle(request, response);
+  const handler = createRequestHandler({
+    core: o.core,
+    services,
+    metrics,
+    rateLimiter: new RateLimiter(o.limits.rate),
+    limits: o.limits,
+    publicUrl: () => baseUrl,
+    isClosing: () => closing,
+    accessLog: o.accessLog,
   });
+  const server = o.tls ? httpsServer(o.tls, handler) : createHttpServer(handler);
   // A backstop behind readBody's own timer, for requests whose headers never finish.
   server.requestTimeout = o.limits.requestTimeoutMs + 5_000;
   server.headersTimeout = Math.min(o.limits.requestTimeoutMs, 60_000);
-
-  async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    // The request target comes from the peer: a target the URL parser refuses is a 400, not a crash.
-    const target = request.url ?? '/';
-    const url = URL.canParse(target, 'http://relay.invalid') ? new URL(target, 'http://relay.invalid') : null;
-    const json = url?.pathname === '/healthz' || url?.pathname === '/openapi.json';
-    let routeName = 'unmatched';
-    const aborted = new AbortController();
-    response.once('close', () => aborted.abort());
-    try {
-      if (closing) throw new RelayError('UNAVAILABLE', 'the relay is shutting down');
-      if (url === null) throw new RelayError('BAD_REQUEST', 'the request target is not a valid path');
-      const match = matchRoute(request.method ?? '', url.pathname);
-      if (!match) throw new RelayError('NOT_FOUND', `no route for ${url.pathname}`);
-      if ('allow' in match) {
-        response.setHeader(
-          'Allow',
-          match.allow.includes('GET') ? [...match.allow, 'HEAD'].join(', ') : match.allow.join(', '),
-        );
-        throw new RelayError('METHOD_NOT_ALLOWED', `${request.method} ${url.pathname}`);
-      }
-      const { route, params } = match;
-      routeName = route.path;
-      const isWrite = route.method === 'POST';
-      if (isWrite && request.headers['content-type']?.split(';')[0]?.trim() !== 'application/cbor') {
-        throw new RelayError('UNSUPPORTED_MEDIA_TYPE', 'the request body must be application/cbor');
-      }
-      const body = await readBody(request, o.limits.maxBodyBytes, o.limits.requestTimeoutMs);
-      metrics.bytesIn += body.length;
-      // One SHA-256 of the body serves the Content-Digest check and the envelope's hash.
-      const bodySha256 = isWrite ? sha256(body) : undefined;
-      let auth: ReturnType<typeof authenticate> | undefined;
-      if (route.auth !== 'none') {
-        auth = authenticate(o.core, request, baseUrl, body, {
-          write: isWrite,
-          clockSkewSeconds: o.limits.clockSkewSeconds,
-          ...(bodySha256 && { bodySha256 }),
-        });
-        if (route.auth === 'admin' && !auth.isAdmin)
-          throw new RelayError('NOT_ADMIN', 'only the admin key may do this');
-        const wait = rateLimiter.take(auth.keyId, Date.now());
-        if (wait > 0)
-          throw new RelayError('RATE_LIMITED', `too many requests from ${auth.keyId}`, { retryAfter: wait });
-      }
-      const opened = isWrite ? o.core.open(body, bodySha256) : undefined;
-      const context = new RouteContext(services, params, url.searchParams, opened, auth, aborted.signal);
-      const payload = await route.handle(context);
-      if (!response.headersSent && !response.destroyed) {
-        metrics.bytesOut += sendPayload(response, 200, payload);
-        metrics.request(routeName, request.method ?? '', 200);
-      }
-    } catch (error) {
-      const relayError = onTheWire(error);
-      if (relayError.code === 'INTERNAL')
-        process.stderr.write(`overlap relay: internal error: ${(error as Error)?.stack ?? error}\n`);
-      const status = statusOf(relayError);
-      metrics.error(relayError.code);
-      metrics.request(routeName, request.method ?? '', status);
-      if (response.headersSent || response.destroyed) return;
-      const headers: Record<string, string> = {};
-      if (relayError.retryAfter !== undefined) headers['retry-after'] = String(relayError.retryAfter);
-      const cutOff = relayError.code === 'REQUEST_TIMEOUT' || relayError.code === 'BODY_TOO_LARGE';
-      if (cutOff) headers.connection = 'close';
-      metrics.bytesOut += sendPayload(
-        response,
-        status,
-        errorPayload(relayError.code, relayError.message, json),
-        headers,
-      );
-      if (cutOff) response.once('finish', () => request.destroy());
-    }
-  }
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', (cause) =>
@@ -234,7 +235,7 @@ async function listen(o: ListenOptions): Promise<RelayServer> {
   const address = server.address();
   const boundPort = typeof address === 'object' && address !== null ? address.port : o.port;
   const shownHost = isIP(o.host) === 6 ? `[${o.host}]` : o.host;
-  const url = o.publicUrl?.replace(/\/$/, '') ?? `http://${shownHost}:${boundPort}`;
+  const url = o.publicUrl?.replace(/\/$/, '') ?? `${o.tls ? 'https' : 'http'}://${shownHost}:${boundPort}`;
   baseUrl = url;
   const { identity } = o.core;
   return {
@@ -242,6 +243,9 @@ async function listen(o: ListenOptions): Promise<RelayServer> {
     origin: identity.origin,
     vkey: formatVerifierKey(identity.origin, identity.publicKey),
     relayKeyId: identity.keyId,
+    adminPublicKey: o.adminPublicKey,
+    adminKeyId: o.core.membership.adminKeyId,
+    db: o.db,
     core: o.core,
     close: async () => {
       closing = true;
@@ -252,18 +256,26 @@ async function listen(o: ListenOptions): Promise<RelayServer> {
         server.closeIdleConnections();
         setTimeout(() => server.closeAllConnections(), 2_000).unref();
       });
-      o.close();
+      await o.close();
     },
   };
 }
 
 /**
- * The error a client gets (spec/errors.md §2): a request's own error as it is; a relay-side failure
- * (an operator code such as STORAGE_FAILED, or a bug) as 500 INTERNAL, its message naming at most
- * the operator code: paths and stack traces stay in the operator's log.
+ * An HTTPS server with the operator's certificate. A certificate or key that TLS cannot use (not
+ * PEM, a key that is not the certificate's) is refused here, at start-up, naming what is wrong.
  */
-function onTheWire(error: unknown): RelayError {
-  if (error instanceof RelayError && error.code !== 'INTERNAL' && isHttpErrorCode(error.code)) return error;
-  const message = error instanceof RelayError ? `internal error (${error.code})` : 'internal error';
-  return new RelayError('INTERNAL', message, { cause: error });
+function httpsServer(tls: RelayTls, handler: Parameters<typeof createHttpServer>[1]): Server {
+  try {
+    return createHttpsServer({ cert: tlsInput(tls.cert), key: tlsInput(tls.key) }, handler) as unknown as Server;
+  } catch (cause) {
+    // OpenSSL's reason ("key values mismatch", "no start line") names the problem, never the key.
+    throw new RelayError('BAD_TLS', `the TLS certificate and key cannot be used: ${(cause as Error).message}`, {
+      cause,
+    });
+  }
+}
+
+function tlsInput(value: string | Uint8Array): string | Buffer {
+  return typeof value === 'string' ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
 }

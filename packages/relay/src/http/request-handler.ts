@@ -1,0 +1,155 @@
+/**
+ * One HTTP request, from its target to its answer: route it, bound and read its body, authenticate
+ * it (spec/relay-api.md §2), open its envelope, run the route, answer. Every error is answered with
+ * its status and a typed code (errors.ts, spec/errors.md) — whatever the peer sends, a 4xx, never a
+ * 5xx or a crash; every request is counted in the metrics and, when the relay keeps one, written to
+ * the access log once its response is done.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { sha256 } from '@overlap/crypto';
+import { isHttpErrorCode, RelayError } from '../errors.js';
+import type { RateLimiter, RelayLimits } from '../limits.js';
+import type { RelayCore } from '../relay.js';
+import { type AccessLog, loggedTarget } from './access-log.js';
+import { authenticate } from './auth.js';
+import { errorPayload, readBody, sendPayload, statusOf } from './io.js';
+import type { Metrics } from './metrics.js';
+import { type RelayServices, RouteContext } from './route-context.js';
+import { matchRoute } from './routes.js';
+
+export interface RequestHandlerOptions {
+  core: RelayCore;
+  services: RelayServices;
+  metrics: Metrics;
+  rateLimiter: RateLimiter;
+  limits: RelayLimits;
+  /** The base URL labs sign (known once the server listens). */
+  publicUrl: () => string;
+  isClosing: () => boolean;
+  accessLog: AccessLog | undefined;
+}
+
+/** What the access log says of one request, filled in as it is handled. */
+interface Outcome {
+  code?: string;
+  keyid?: string;
+  bytesIn: number;
+  bytesOut: number;
+}
+
+export function createRequestHandler(
+  o: RequestHandlerOptions,
+): (request: IncomingMessage, response: ServerResponse) => void {
+  return (request, response) => {
+    const outcome: Outcome = { bytesIn: 0, bytesOut: 0 };
+    if (o.accessLog) logWhenDone(o.accessLog, request, response, outcome);
+    void handle(o, request, response, outcome);
+  };
+}
+
+function logWhenDone(log: AccessLog, request: IncomingMessage, response: ServerResponse, outcome: Outcome): void {
+  const arrived = new Date();
+  const started = performance.now();
+  response.once('close', () => {
+    log.write({
+      time: arrived.toISOString(),
+      remote: request.socket.remoteAddress ?? '',
+      method: request.method ?? '',
+      path: loggedTarget(request.url ?? ''),
+      status: response.headersSent ? response.statusCode : 0,
+      ...(outcome.code !== undefined && { code: outcome.code }),
+      bytes_in: outcome.bytesIn,
+      bytes_out: outcome.bytesOut,
+      ms: Math.round((performance.now() - started) * 10) / 10,
+      ...(outcome.keyid !== undefined && { keyid: outcome.keyid }),
+      ...(!response.writableFinished && { incomplete: true }),
+    });
+  });
+}
+
+async function handle(
+  o: RequestHandlerOptions,
+  request: IncomingMessage,
+  response: ServerResponse,
+  outcome: Outcome,
+): Promise<void> {
+  const { metrics, limits } = o;
+  // The request target comes from the peer: a target the URL parser refuses is a 400, not a crash.
+  const target = request.url ?? '/';
+  const url = URL.canParse(target, 'http://relay.invalid') ? new URL(target, 'http://relay.invalid') : null;
+  const json = url?.pathname === '/healthz' || url?.pathname === '/openapi.json';
+  let routeName = 'unmatched';
+  const aborted = new AbortController();
+  response.once('close', () => aborted.abort());
+  try {
+    if (o.isClosing()) throw new RelayError('UNAVAILABLE', 'the relay is shutting down');
+    if (url === null) throw new RelayError('BAD_REQUEST', 'the request target is not a valid path');
+    const match = matchRoute(request.method ?? '', url.pathname);
+    if (!match) throw new RelayError('NOT_FOUND', `no route for ${url.pathname}`);
+    if ('allow' in match) {
+      response.setHeader(
+        'Allow',
+        match.allow.includes('GET') ? [...match.allow, 'HEAD'].join(', ') : match.allow.join(', '),
+      );
+      throw new RelayError('METHOD_NOT_ALLOWED', `${request.method} ${url.pathname}`);
+    }
+    const { route, params } = match;
+    routeName = route.path;
+    const isWrite = route.method === 'POST';
+    if (isWrite && request.headers['content-type']?.split(';')[0]?.trim() !== 'application/cbor') {
+      throw new RelayError('UNSUPPORTED_MEDIA_TYPE', 'the request body must be application/cbor');
+    }
+    const body = await readBody(request, limits.maxBodyBytes, limits.requestTimeoutMs);
+    metrics.bytesIn += body.length;
+    outcome.bytesIn = body.length;
+    // One SHA-256 of the body serves the Content-Digest check and the envelope's hash.
+    const bodySha256 = isWrite ? sha256(body) : undefined;
+    let auth: ReturnType<typeof authenticate> | undefined;
+    if (route.auth !== 'none') {
+      auth = authenticate(o.core, request, o.publicUrl(), body, {
+        write: isWrite,
+        clockSkewSeconds: limits.clockSkewSeconds,
+        ...(bodySha256 && { bodySha256 }),
+      });
+      outcome.keyid = auth.keyId;
+      if (route.auth === 'admin' && !auth.isAdmin) throw new RelayError('NOT_ADMIN', 'only the admin key may do this');
+      const wait = o.rateLimiter.take(auth.keyId, Date.now());
+      if (wait > 0) throw new RelayError('RATE_LIMITED', `too many requests from ${auth.keyId}`, { retryAfter: wait });
+    }
+    const opened = isWrite ? o.core.open(body, bodySha256) : undefined;
+    const context = new RouteContext(o.services, params, url.searchParams, opened, auth, aborted.signal);
+    const payload = await route.handle(context);
+    if (!response.headersSent && !response.destroyed) {
+      outcome.bytesOut = sendPayload(response, 200, payload);
+      metrics.bytesOut += outcome.bytesOut;
+      metrics.request(routeName, request.method ?? '', 200);
+    }
+  } catch (error) {
+    const relayError = onTheWire(error);
+    if (relayError.code === 'INTERNAL')
+      process.stderr.write(`overlap relay: internal error: ${(error as Error)?.stack ?? error}\n`);
+    const status = statusOf(relayError);
+    outcome.code = relayError.code;
+    metrics.error(relayError.code);
+    metrics.request(routeName, request.method ?? '', status);
+    if (response.headersSent || response.destroyed) return;
+    const headers: Record<string, string> = {};
+    if (relayError.retryAfter !== undefined) headers['retry-after'] = String(relayError.retryAfter);
+    const cutOff = relayError.code === 'REQUEST_TIMEOUT' || relayError.code === 'BODY_TOO_LARGE';
+    if (cutOff) headers.connection = 'close';
+    outcome.bytesOut = sendPayload(response, status, errorPayload(relayError.code, relayError.message, json), headers);
+    metrics.bytesOut += outcome.bytesOut;
+    if (cutOff) response.once('finish', () => request.destroy());
+  }
+}
+
+/**
+ * The error a client gets (spec/errors.md §2): a request's own error as it is; a relay-side failure
+ * (an operator code such as STORAGE_FAILED, or a bug) as 500 INTERNAL, its message naming at most
+ * the operator code: paths and stack traces stay in the operator's log.
+ */
+function onTheWire(error: unknown): RelayError {
+  if (error instanceof RelayError && error.code !== 'INTERNAL' && isHttpErrorCode(error.code)) return error;
+  const message = error instanceof RelayError ? `internal error (${error.code})` : 'internal error';
+  return new RelayError('INTERNAL', message, { cause: error });
+}
