@@ -10,8 +10,16 @@ export type ClientErrorCode =
   | 'RELAY_UNHEALTHY'
   /** The relay answered 4xx (other than 408 and 429, which are retried): `status` and `relayCode` say why. */
   | 'RELAY_REFUSED'
-  /** Every attempt failed (network errors, 5xx, 408, 429): the relay may be down or overloaded. */
+  /**
+   * Every attempt failed (network errors, 5xx, 408, 429) within the retry budget: the relay may be
+   * down or overloaded. When the last failure was an answer, `status` and `relayCode` say which.
+   */
   | 'RELAY_UNAVAILABLE'
+  /**
+   * The TLS handshake failed for a reason retrying does not cure: the relay does not speak TLS on
+   * that port, or its certificate is not one this lab trusts (unknown CA, expired, another host name).
+   */
+  | 'TLS_FAILED'
   /** The relay's answer does not decode or does not have the shape spec/relay-api.md gives it. */
   | 'BAD_RESPONSE'
   /** A receipt or checkpoint does not verify against the log's key, or the log is not append-only. */
@@ -25,13 +33,17 @@ export type ClientErrorCode =
   /** An input file cannot be read (missing, a directory, no permission, an I/O error): the message names it and the OS reason. */
   | 'INPUT_UNREADABLE'
   /** This lab's key is not (or no longer) enrolled at the relay. */
-  | 'NOT_ENROLLED';
+  | 'NOT_ENROLLED'
+  /** The session is already `done` or `aborted`: nothing can be run or aborted in it any more. */
+  | 'SESSION_FINISHED'
+  /** This lab already took part in the session, and the state that would continue it is not here. */
+  | 'STATE_MISSING';
 
 export interface ClientErrorOptions {
   cause?: unknown;
   /** HTTP status of the answer that caused the error, when there was one. */
   status?: number;
-  /** The relay's error code (`error.code` of the body), for `RELAY_REFUSED`. */
+  /** The relay's error code (`error.code` of the body), for `RELAY_REFUSED` and `RELAY_UNAVAILABLE`. */
   relayCode?: string;
 }
 

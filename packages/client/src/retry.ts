@@ -2,38 +2,116 @@
  * When and how long the client waits before trying a request again: exponential backoff with full
  * jitter (the delay before retry k is uniform in [0, min(max, base·2^k))), so that labs cut off by
  * the same relay restart do not all come back at the same instant. 408, 429 and 5xx answers and
- * network failures are retried; other 4xx answers are final. A `Retry-After` from the relay (429,
- * or 503 while it shuts down) is a floor on the wait.
+ * network failures are retried; other 4xx answers, and TLS mistakes (network-failure.ts), are final.
+ * A `Retry-After` from the relay (429, or 503 while it shuts down) is a floor on the wait.
+ *
+ * The budget is a number of attempts, a span of time, or both (whichever runs out first): by
+ * default 8 attempts, about 10 s of waiting at most; with `maxElapsedMs` a lab waits out an outage
+ * of the relay (a restart, an upgrade) for as long as it was told to, and `onRetry` says so.
  *
  * Retrying an upload is safe: the relay answers the same envelope bytes with the original receipt
  * (spec/relay-api.md §4), and every attempt is signed again with a fresh nonce (§2).
  */
 import { ClientError } from './errors.js';
 
-export interface RetryOptions {
-  /** Attempts in all, the first included (default 8). */
-  attempts?: number;
-  /** Upper bound of the first retry's delay, in ms (default 100); it doubles with each retry. */
-  baseDelayMs?: number;
-  /** Cap on any one backoff delay, in ms (default 5000). */
-  maxDelayMs?: number;
+/** What `onRetry` hears before each wait: no secret, no request body, only what failed and why. */
+export interface RetryInfo {
+  /** The request, e.g. `POST /v1/sessions/…/envelopes`. */
+  what: string;
+  /** The attempt that just failed, from 1. */
+  attempt: number;
+  /** How long the client waits now before the next attempt. */
+  delayMs: number;
+  /** Why the attempt failed: `connection refused (ECONNREFUSED)`, `HTTP 503 UNAVAILABLE`. */
+  reason: string;
 }
 
-export type RetryPolicy = Required<RetryOptions>;
+/** Every field may be left out, or given as `undefined`, to keep its default. */
+export interface RetryOptions {
+  /**
+   * Attempts in all, the first included: a whole number ≥ 1, or `Infinity` with `maxElapsedMs`.
+   * Default 8; with `maxElapsedMs` and no `attempts`, only the time counts.
+   */
+  attempts?: number | undefined;
+  /** Upper bound of the first retry's delay, in ms (default 100); it doubles with each retry. */
+  baseDelayMs?: number | undefined;
+  /** Cap on any one backoff delay, in ms (default 5000). */
+  maxDelayMs?: number | undefined;
+  /**
+   * Keep retrying until this many ms have passed since the first attempt began (default: no time
+   * limit, `attempts` alone counts). No attempt starts later than that; one in flight then (a
+   * long-poll, an upload) is not cut short. A `Retry-After` reaching past it ends the retries.
+   */
+  maxElapsedMs?: number | undefined;
+  /** Called before each wait between attempts (for a log line: "relay unreachable, retrying in 2 s"). */
+  onRetry?: ((info: RetryInfo) => void) | undefined;
+}
 
-export const DEFAULT_RETRY: Readonly<RetryPolicy> = { attempts: 8, baseDelayMs: 100, maxDelayMs: 5000 };
+export interface RetryPolicy {
+  attempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** `Infinity` when only `attempts` counts. */
+  maxElapsedMs: number;
+  onRetry?: (info: RetryInfo) => void;
+}
+
+export const DEFAULT_RETRY: Readonly<RetryPolicy> = {
+  attempts: 8,
+  baseDelayMs: 100,
+  maxDelayMs: 5000,
+  maxElapsedMs: Number.POSITIVE_INFINITY,
+};
 
 export function retryPolicy(options: RetryOptions = {}): RetryPolicy {
-  const policy = { ...DEFAULT_RETRY, ...options };
-  if (!Number.isSafeInteger(policy.attempts) || policy.attempts < 1) {
-    throw new ClientError('BAD_ARGUMENT', `retry.attempts must be a whole number ≥ 1, got ${policy.attempts}`);
+  const timed = options.maxElapsedMs !== undefined;
+  const policy = {
+    ...DEFAULT_RETRY,
+    ...(timed && { attempts: Number.POSITIVE_INFINITY }),
+    ...definedFields(options),
+  } as RetryPolicy;
+  const { attempts, maxElapsedMs } = policy;
+  if (!(Number.isSafeInteger(attempts) && attempts >= 1) && !(attempts === Number.POSITIVE_INFINITY && timed)) {
+    throw new ClientError(
+      'BAD_ARGUMENT',
+      `retry.attempts must be a whole number ≥ 1 (or Infinity with retry.maxElapsedMs), got ${attempts}`,
+    );
   }
   for (const name of ['baseDelayMs', 'maxDelayMs'] as const) {
     if (!Number.isFinite(policy[name]) || policy[name] < 0) {
       throw new ClientError('BAD_ARGUMENT', `retry.${name} must be a number ≥ 0, got ${policy[name]}`);
     }
   }
+  if (timed && !(Number.isFinite(maxElapsedMs) && maxElapsedMs >= 0)) {
+    throw new ClientError('BAD_ARGUMENT', `retry.maxElapsedMs must be a number of ms ≥ 0, got ${maxElapsedMs}`);
+  }
+  if (policy.onRetry !== undefined && typeof policy.onRetry !== 'function') {
+    throw new ClientError('BAD_ARGUMENT', 'retry.onRetry must be a function');
+  }
   return policy;
+}
+
+/** The options that were given, without the ones set to `undefined` (which must not erase a default). */
+function definedFields(options: RetryOptions): Partial<RetryPolicy> {
+  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as Partial<RetryPolicy>;
+}
+
+/**
+ * The wait before the next attempt, after `attempts` failed ones and `elapsedMs` since the first
+ * began; undefined when the budget is spent (no attempt left, no time left, or a `Retry-After`
+ * reaching past the time left). The wait is shortened to end when the time does.
+ */
+export function nextRetryDelay(
+  policy: RetryPolicy,
+  attempts: number,
+  elapsedMs: number,
+  retryAfterMs: number | undefined,
+  random: () => number = Math.random,
+): number | undefined {
+  if (attempts >= policy.attempts) return undefined;
+  const left = policy.maxElapsedMs - elapsedMs;
+  if (left <= 0 || (retryAfterMs ?? 0) > left) return undefined;
+  return Math.min(retryDelay(attempts - 1, policy, retryAfterMs, random), Math.ceil(left));
 }
 
 /** Whether an HTTP status is worth another attempt: 408, 429 and every 5xx. */

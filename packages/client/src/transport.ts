@@ -2,7 +2,11 @@
  * One relay request over HTTP, signed and retried: the part of RelayClient that talks to the
  * network. Signed requests carry RFC 9421 signatures in spec/relay-api.md §2's profile (created now,
  * expires 60 s later, a random 24-byte nonce), made again on every attempt because the relay stores
- * each accepted nonce and refuses it twice (`NONCE_REPLAYED`). Retries follow retry.ts.
+ * each accepted nonce and refuses it twice (`NONCE_REPLAYED`). Retries follow retry.ts; why an
+ * attempt got no answer is read from fetch's error by network-failure.ts.
+ *
+ * An HTTP answer is never reported as "no answer": when the retries run out, the error names the
+ * relay's last status and code, or the network's reason (refused, not found, timed out, reset).
  *
  * Redirects are not followed: the signature covers the target URI, and a relay that moves is a
  * configuration change, not something to follow silently.
@@ -10,7 +14,8 @@
 import { signRequest } from '@overlap/protocol';
 import { parseRelayError, readBounded } from './cbor-body.js';
 import { ClientError } from './errors.js';
-import { isRetryableStatus, parseRetryAfter, type RetryPolicy, retryDelay, sleep } from './retry.js';
+import { finalFailureError, type NetworkFailure, networkFailureOf, withProtocol } from './network-failure.js';
+import { isRetryableStatus, nextRetryDelay, parseRetryAfter, type RetryPolicy, sleep } from './retry.js';
 
 const SIGNATURE_LIFETIME_S = 60;
 const NONCE_BYTES = 24;
@@ -49,71 +54,124 @@ export interface Answer {
   contentType: string | null;
 }
 
-interface Problem {
-  cause: unknown;
-  status?: number;
-  retryAfterMs?: number;
+/** An attempt that deserves another: an HTTP answer (408, 429, 5xx), or no answer at all. */
+type Failure =
+  | { answered: true; status: number; relayCode?: string; relayMessage?: string; retryAfterMs?: number }
+  | { answered: false; network: NetworkFailure; cause: unknown };
+
+/** What the attempts so far came to, for the message when they run out. */
+interface Tally {
+  attempts: number;
+  answered: number;
+  hungUp: number;
+  startedAt: number;
 }
 
-/** Sends `spec`, tried up to `retry.attempts` times; answers the first 2xx. */
+/**
+ * Sends `spec`, retried within `retry`'s budget (retry.ts); answers the first 2xx. A final answer
+ * (4xx other than 408/429) or a TLS mistake is thrown at once; when the budget runs out, the error
+ * says what the last attempt met: the relay's HTTP answer, or why there was none.
+ */
 export async function send(options: TransportOptions, spec: RequestSpec): Promise<Answer> {
   const { retry, signal } = options;
   if (spec.signed && options.signer === undefined) {
     throw new ClientError('NO_SIGNER', `${spec.what} must be signed, and this client has no signer`);
   }
-  let last: Problem = { cause: undefined };
-  for (let attempt = 0; attempt < retry.attempts; attempt++) {
-    if (attempt > 0) await sleep(retryDelay(attempt - 1, retry, last.retryAfterMs), signal);
+  const tally: Tally = { attempts: 0, answered: 0, hungUp: 0, startedAt: performance.now() };
+  for (;;) {
     signal?.throwIfAborted();
-    let response: Response;
-    let body: Uint8Array;
-    try {
-      response = await fetch(`${options.baseUrl}${spec.path}`, {
-        method: spec.method,
-        headers: headersFor(options, spec),
-        redirect: 'manual',
-        ...(spec.body !== undefined && { body: spec.body }),
-        ...(signal !== undefined && { signal }),
-      });
-      body = await readBounded(response, spec.maxBytes, spec.what);
-    } catch (error) {
-      if (signal?.aborted) throw signal.reason;
-      if (error instanceof ClientError) throw error;
-      // fetch failed: refused, reset, hung up, or the body was cut short. Try again.
-      last = { cause: error };
-      continue;
+    const outcome = await attempt(options, spec);
+    if ('status' in outcome && !('answered' in outcome)) return outcome;
+    const failure = outcome as Failure;
+    tally.attempts++;
+    if (failure.answered) tally.answered++;
+    else if (failure.network.kind === 'hung-up' || failure.network.kind === 'reset') tally.hungUp++;
+    if (!failure.answered && failure.network.final) {
+      throw finalFailureError(options.baseUrl, spec.what, failure.network, failure.cause);
     }
-    const { status } = response;
-    const contentType = response.headers.get('content-type');
-    if (status >= 200 && status <= 299) return { status, body, contentType };
-    const relayError = parseRelayError(body, contentType);
-    if (isRetryableStatus(status)) {
-      const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), options.now());
-      last = {
-        cause: new ClientError('RELAY_UNAVAILABLE', `${spec.what}: HTTP ${status} ${relayError?.code ?? ''}`.trim(), {
-          status,
-          ...(relayError !== undefined && { relayCode: relayError.code }),
-        }),
-        status,
-        ...(retryAfterMs !== undefined && { retryAfterMs }),
-      };
-      continue;
-    }
-    if (status >= 400 && status <= 499) {
-      const relayCode = relayError?.code ?? 'UNKNOWN';
-      const detail = relayError?.message ? `: ${relayError.message}` : '';
-      throw new ClientError('RELAY_REFUSED', `${spec.what}: HTTP ${status} ${relayCode}${detail}`, {
-        status,
-        relayCode,
-      });
-    }
-    throw new ClientError('BAD_RESPONSE', `${spec.what}: unexpected HTTP ${status}`, { status });
+    const retryAfterMs = failure.answered ? failure.retryAfterMs : undefined;
+    const delayMs = nextRetryDelay(retry, tally.attempts, performance.now() - tally.startedAt, retryAfterMs);
+    if (delayMs === undefined) throw exhaustedError(options.baseUrl, spec.what, failure, tally);
+    retry.onRetry?.({ what: spec.what, attempt: tally.attempts, delayMs, reason: reasonOf(failure) });
+    await sleep(delayMs, signal);
   }
-  const host = new URL(options.baseUrl).host;
-  throw new ClientError(
+}
+
+/** One attempt: the 2xx answer, a failure worth retrying, or a thrown final error. */
+async function attempt(options: TransportOptions, spec: RequestSpec): Promise<Answer | Failure> {
+  const { signal } = options;
+  let response: Response;
+  let body: Uint8Array;
+  try {
+    response = await fetch(`${options.baseUrl}${spec.path}`, {
+      method: spec.method,
+      headers: headersFor(options, spec),
+      redirect: 'manual',
+      ...(spec.body !== undefined && { body: spec.body }),
+      ...(signal !== undefined && { signal }),
+    });
+    body = await readBounded(response, spec.maxBytes, spec.what);
+  } catch (error) {
+    if (signal?.aborted) throw signal.reason;
+    if (error instanceof ClientError) throw error;
+    // fetch failed: refused, reset, hung up, a TLS handshake, or the body was cut short.
+    return { answered: false, network: networkFailureOf(error), cause: error };
+  }
+  const { status } = response;
+  const contentType = response.headers.get('content-type');
+  if (status >= 200 && status <= 299) return { status, body, contentType };
+  const relayError = parseRelayError(body, contentType);
+  if (isRetryableStatus(status)) {
+    const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), options.now());
+    return {
+      answered: true,
+      status,
+      ...(relayError !== undefined && { relayCode: relayError.code }),
+      ...(relayError?.message && { relayMessage: relayError.message }),
+      ...(retryAfterMs !== undefined && { retryAfterMs }),
+    };
+  }
+  if (status >= 400 && status <= 499) {
+    const relayCode = relayError?.code ?? 'UNKNOWN';
+    const detail = relayError?.message ? `: ${relayError.message}` : '';
+    throw new ClientError('RELAY_REFUSED', `${spec.what}: HTTP ${status} ${relayCode}${detail}`, {
+      status,
+      relayCode,
+    });
+  }
+  throw new ClientError('BAD_RESPONSE', `${spec.what}: unexpected HTTP ${status}`, { status });
+}
+
+/** The short reason `onRetry` hears: `HTTP 503 UNAVAILABLE`, `connection refused (ECONNREFUSED)`. */
+function reasonOf(failure: Failure): string {
+  if (!failure.answered) return failure.network.reason;
+  return `HTTP ${failure.status}${failure.relayCode === undefined ? '' : ` ${failure.relayCode}`}`;
+}
+
+/** The budget is spent: what the relay answered last, or why it did not answer. */
+function exhaustedError(baseUrl: string, what: string, last: Failure, tally: Tally): ClientError {
+  const url = new URL(baseUrl);
+  const took = `${((performance.now() - tally.startedAt) / 1000).toFixed(1)} s`;
+  const attempts = `${tally.attempts} attempt${tally.attempts === 1 ? '' : 's'}`;
+  if (last.answered) {
+    const detail = last.relayMessage === undefined ? '' : ` (${last.relayMessage})`;
+    const when = tally.answered === tally.attempts ? `on all ${attempts}` : `to the last of ${attempts}`;
+    return new ClientError(
+      'RELAY_UNAVAILABLE',
+      `${what}: the relay at ${url.host} answered ${reasonOf(last)}${detail} ${when} (${took})`,
+      { status: last.status, ...(last.relayCode !== undefined && { relayCode: last.relayCode }) },
+    );
+  }
+  const hint =
+    url.protocol === 'http:' && tally.hungUp === tally.attempts
+      ? `; if the relay serves HTTPS, use ${withProtocol(url, 'https:')}`
+      : last.network.kind === 'host-not-found'
+        ? '; check the host name in the relay URL'
+        : '';
+  return new ClientError(
     'RELAY_UNAVAILABLE',
-    `${spec.what}: no answer from the relay at ${host} after ${retry.attempts} attempt(s)`,
-    { cause: last.cause, ...(last.status !== undefined && { status: last.status }) },
+    `${what}: no answer from the relay at ${url.host} after ${attempts} (${took}): ${last.network.reason}${hint}`,
+    { cause: last.cause },
   );
 }
 

@@ -5,6 +5,7 @@ import {
   backoffDelay,
   DEFAULT_RETRY,
   isRetryableStatus,
+  nextRetryDelay,
   parseRetryAfter,
   retryDelay,
   retryPolicy,
@@ -24,8 +25,8 @@ describe('which answers are retried', () => {
 describe('full-jitter exponential backoff', () => {
   const policy = retryPolicy();
 
-  test('defaults: 8 attempts, 100 ms base, 5 s cap', () => {
-    expect(policy).toEqual({ attempts: 8, baseDelayMs: 100, maxDelayMs: 5000 });
+  test('defaults: 8 attempts, 100 ms base, 5 s cap, no time limit', () => {
+    expect(policy).toEqual({ attempts: 8, baseDelayMs: 100, maxDelayMs: 5000, maxElapsedMs: Number.POSITIVE_INFINITY });
     expect(DEFAULT_RETRY).toEqual(policy);
   });
 
@@ -45,9 +46,56 @@ describe('full-jitter exponential backoff', () => {
   });
 
   test('nonsense options are BAD_ARGUMENT', () => {
-    for (const retry of [{ attempts: 0 }, { attempts: 1.5 }, { baseDelayMs: -1 }, { maxDelayMs: Number.NaN }]) {
+    for (const retry of [
+      { attempts: 0 },
+      { attempts: 1.5 },
+      { attempts: Number.POSITIVE_INFINITY },
+      { baseDelayMs: -1 },
+      { maxDelayMs: Number.NaN },
+      { maxElapsedMs: -1 },
+      { maxElapsedMs: Number.POSITIVE_INFINITY },
+      { maxElapsedMs: Number.NaN },
+      { onRetry: 'log' as unknown as () => void },
+    ]) {
       expect(() => retryPolicy(retry)).toThrow(expect.objectContaining({ code: 'BAD_ARGUMENT' }));
     }
+  });
+});
+
+describe('the retry budget: attempts, time, or both', () => {
+  const never = () => 0.999_999;
+
+  test('attempts alone (the default): a wait after each of the first 7 failures, none after the 8th', () => {
+    const policy = retryPolicy();
+    const waits = [1, 2, 3, 4, 5, 6, 7, 8].map((failed) => nextRetryDelay(policy, failed, 1e12, undefined, never));
+    expect(waits).toEqual([99, 199, 399, 799, 1599, 3199, 4999, undefined]);
+  });
+
+  test('maxElapsedMs alone: no limit on attempts, the wait shortened to end with the time', () => {
+    const policy = retryPolicy({ maxElapsedMs: 60_000 });
+    expect(policy.attempts).toBe(Number.POSITIVE_INFINITY);
+    expect(nextRetryDelay(policy, 500, 10_000, undefined, never)).toBe(4999);
+    expect(nextRetryDelay(policy, 500, 58_000, undefined, never)).toBe(2000);
+    expect(nextRetryDelay(policy, 500, 59_999.5, undefined, never)).toBe(1);
+    expect(nextRetryDelay(policy, 500, 60_000, undefined, never)).toBeUndefined();
+    expect(nextRetryDelay(policy, 1, 70_000, undefined, never)).toBeUndefined();
+  });
+
+  test('both: whichever runs out first', () => {
+    const policy = retryPolicy({ attempts: 3, maxElapsedMs: 60_000 });
+    expect(nextRetryDelay(policy, 2, 100, undefined, never)).toBe(199);
+    expect(nextRetryDelay(policy, 3, 100, undefined, never)).toBeUndefined();
+    expect(nextRetryDelay(policy, 1, 60_001, undefined, never)).toBeUndefined();
+  });
+
+  test('a Retry-After beyond the time left ends the retries; within it, it is the floor', () => {
+    const policy = retryPolicy({ maxElapsedMs: 10_000 });
+    expect(nextRetryDelay(policy, 1, 0, 30_000, never)).toBeUndefined();
+    expect(nextRetryDelay(policy, 1, 0, 3_000, never)).toBe(3_000);
+  });
+
+  test('an option given as undefined keeps its default', () => {
+    expect(retryPolicy({ attempts: undefined, maxDelayMs: undefined })).toEqual(DEFAULT_RETRY);
   });
 });
 
