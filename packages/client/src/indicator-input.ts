@@ -1,24 +1,27 @@
 /**
- * A lab's suspect list, from a file in any import format (chosen by extension: .csv, .jsonl,
- * .json for a STIX 2.1 bundle, anything else one value per line with `kind`), canonicalized by
- * @overlap/indicators into distinct values per kind. Rejected records are counted and the first
- * ones kept with their line numbers, so a job can report them; nothing is dropped silently.
+ * A lab's suspect list, from a file in any import format (the caller's `format`, else the one its
+ * extension names, else the one its content shows: spec/indicators.md §3.1, indicator-source.ts),
+ * canonicalized by @overlap/indicators into distinct values per kind. Rejected records are counted
+ * and the first ones kept with their line numbers, so a job can report them; nothing is dropped
+ * silently. A file that cannot be read is `ClientError('INPUT_UNREADABLE')`; one that is not
+ * records of its format is `IndicatorError('BAD_FILE')` naming the file (and line): the same error,
+ * class, code, message and details, whether it was read on this thread or in the worker.
  */
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
 import {
   emptySummary,
-  formatFromPath,
+  type FormatSource,
   type ImportFormat,
   IndicatorError,
   type IndicatorErrorCode,
+  type IndicatorErrorDetails,
   isErrorRecord,
   type NormalizeSummary,
   normalizeRecords,
   readRecords,
 } from '@overlap/indicators';
 import { ClientError, type ClientErrorCode } from './errors.js';
+import { inputSize, namedForFile, openIndicatorSource } from './indicator-source.js';
 
 export interface IndicatorFile {
   /** Distinct canonical values per kind, in first-seen order. */
@@ -26,7 +29,12 @@ export interface IndicatorFile {
   summary: NormalizeSummary;
   /** The first rejected records (at most 20), with where they are. */
   rejected: { line: number; id?: string; code: string; message: string }[];
+  /** The format the file was read in. */
   format: ImportFormat;
+  /** What chose it: the `format` option, the file's extension, or its content. */
+  formatFrom: FormatSource;
+  /** Why, for a person: "the first line is a CSV header (kind, value)". */
+  formatReason: string;
 }
 
 export interface IndicatorFileOptions {
@@ -53,31 +61,34 @@ export interface PackedSet {
 
 export type ReaderReply =
   | { ok: true; sets: PackedSet[]; input: Omit<IndicatorFile, 'sets'> }
-  | { ok: false; error: { name: string; code?: string; message: string } };
+  | { ok: false; error: { name: string; code?: string; message: string; details?: IndicatorErrorDetails } };
 
 const ISOLATE_FROM_BYTES = 4 * 1024 * 1024;
 
 export async function readIndicatorFile(path: string, options: IndicatorFileOptions = {}): Promise<IndicatorFile> {
-  let size: number;
-  try {
-    size = (await stat(path)).size;
-  } catch (cause) {
-    throw new ClientError('BAD_ARGUMENT', `cannot read the indicator file ${path}`, { cause });
-  }
+  const size = await inputSize(path);
   const { isolate, ...rest } = options;
   return (isolate ?? size >= ISOLATE_FROM_BYTES) ? readInWorker(path, rest) : readIndicatorsHere(path, rest);
 }
 
 /** readIndicatorFile's work, on the calling thread (the worker's entry calls it too). */
 export async function readIndicatorsHere(path: string, options: IndicatorFileOptions): Promise<IndicatorFile> {
-  const format = options.format ?? formatFromPath(path);
+  try {
+    return await readAll(path, options);
+  } catch (error) {
+    throw namedForFile(path, error);
+  }
+}
+
+async function readAll(path: string, options: IndicatorFileOptions): Promise<IndicatorFile> {
+  const source = await openIndicatorSource(path, options.format);
   const summary = emptySummary();
   const sets = new Map<string, Set<string>>();
   const rejected: IndicatorFile['rejected'] = [];
   // Duplicates are found with the sets below, so the normalizer's own duplicate map (a second copy
   // of every kind and value: ~100 MB for a million indicators) is not built.
   const records = normalizeRecords(
-    readRecords(format, createReadStream(path)),
+    readRecords(source.format, source.bytes),
     {
       ...(options.kind !== undefined && { kind: options.kind }),
       ...(options.region !== undefined && { region: options.region }),
@@ -105,7 +116,14 @@ export async function readIndicatorsHere(path: string, options: IndicatorFileOpt
     if (set.has(record.value)) summary.duplicates++;
     else set.add(detached(record.value));
   }
-  return { sets: Object.fromEntries([...sets].map(([kind, set]) => [kind, [...set]])), summary, rejected, format };
+  return {
+    sets: Object.fromEntries([...sets].map(([kind, set]) => [kind, [...set]])),
+    summary,
+    rejected,
+    format: source.format,
+    formatFrom: source.formatFrom,
+    formatReason: source.formatReason,
+  };
 }
 
 /**
@@ -114,7 +132,7 @@ export async function readIndicatorsHere(path: string, options: IndicatorFileOpt
  * so to the line and the file's read buffers): about 120 bytes per kept e-mail instead of about
  * 45. A million values are kept for a whole session, so each distinct one is copied once, here.
  */
-function detached(value: string): string {
+export function detached(value: string): string {
   return Buffer.from(value, 'utf8').toString('utf8');
 }
 
@@ -126,9 +144,10 @@ async function readInWorker(path: string, options: IndicatorFileOptions): Promis
     worker.once('exit', (code) => reject(new ClientError('BAD_ARGUMENT', `the reader of ${path} exited (${code})`)));
   }).finally(() => void worker.terminate());
   if (!reply.ok) {
-    const { name, code, message } = reply.error;
-    // The same error the reading would have thrown on this thread (its class, code and message).
-    if (name === 'IndicatorError' && code !== undefined) throw new IndicatorError(code as IndicatorErrorCode, message);
+    const { name, code, message, details } = reply.error;
+    // The same error the reading would have thrown on this thread (its class, code, message and details).
+    if (name === 'IndicatorError' && code !== undefined)
+      throw new IndicatorError(code as IndicatorErrorCode, message, details === undefined ? {} : { details });
     if (name === 'ClientError' && code !== undefined) throw new ClientError(code as ClientErrorCode, message);
     throw Object.assign(new Error(message), { name });
   }

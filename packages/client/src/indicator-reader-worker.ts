@@ -6,6 +6,7 @@
  * records).
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import type { IndicatorErrorDetails } from '@overlap/indicators';
 import { type IndicatorFileOptions, type PackedSet, type ReaderReply, readIndicatorsHere } from './indicator-input.js';
 
 const { path, options } = workerData as { path: string; options: IndicatorFileOptions };
@@ -29,10 +30,17 @@ try {
     packed.flatMap(({ bytes, ends }) => [bytes.buffer as ArrayBuffer, ends.buffer as ArrayBuffer]),
   );
 } catch (error) {
-  const e = error as { name?: string; code?: string; message?: string };
+  // Everything the calling thread needs to throw the same error: class name, code, message and the
+  // details of an IndicatorError (plain data: the file, line and byte of a file-level error).
+  const e = error as { name?: string; code?: string; message?: string; details?: unknown };
   const reply: ReaderReply = {
     ok: false,
-    error: { name: e.name ?? 'Error', ...(typeof e.code === 'string' && { code: e.code }), message: String(e.message) },
+    error: {
+      name: e.name ?? 'Error',
+      ...(typeof e.code === 'string' && { code: e.code }),
+      message: String(e.message),
+      ...(e.name === 'IndicatorError' && e.details !== undefined && { details: e.details as IndicatorErrorDetails }),
+    },
   };
   parentPort?.postMessage(reply);
 }

@@ -42,5 +42,5 @@ test('a bad file fails with the same error, code and message, in a worker thread
     code: (here as { code: string }).code,
     message: (here as Error).message,
   });
-  await expect(readIndicatorFile(join(dir, 'missing.csv'))).rejects.toMatchObject({ code: 'BAD_ARGUMENT' });
+  await expect(readIndicatorFile(join(dir, 'missing.csv'))).rejects.toMatchObject({ code: 'INPUT_UNREADABLE' });
 });
