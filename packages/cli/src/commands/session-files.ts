@@ -1,0 +1,63 @@
+/**
+ * Where a lab's session lives on its own disk, under the state directory (`--state-dir`):
+ *
+ *   <state-dir>/<session>.json            the result document (`overlap results` reads it): the
+ *                                         session is done for this lab
+ *   <state-dir>/<session>.results.jsonl   the shared indicators as JSON lines (default `--out`)
+ *   <state-dir>/<session>.state/          the running session's state (@overlap/client's
+ *                                         LabStateStore): its session key, its outbox; erased when
+ *                                         the session ends
+ *
+ * `session run` reads these before it hashes anything: a finished session is not run again, and a
+ * state left for a session the relay reports finished is erased (it holds an unencrypted key).
+ */
+import { existsSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { LabStateStore } from '@overlap/client';
+
+export interface SessionFiles {
+  session: string;
+  stateDir: string;
+  resultsDocument: string;
+  resultsJsonl: string;
+  state: string;
+}
+
+export function sessionFiles(stateDir: string, session: string): SessionFiles {
+  return {
+    session,
+    stateDir,
+    resultsDocument: join(stateDir, `${session}.json`),
+    resultsJsonl: join(stateDir, `${session}.results.jsonl`),
+    state: join(stateDir, `${session}.state`),
+  };
+}
+
+/** Whether this lab's result document for the session is here (the session is done for it). */
+export async function doneHere(files: SessionFiles): Promise<boolean> {
+  let text: string;
+  try {
+    text = await readFile(files.resultsDocument, 'utf8');
+  } catch {
+    return false;
+  }
+  // Only the session field is looked at: `overlap results` checks the whole document.
+  const head = /^\{"session":"([0-9a-f]{32})"/.exec(text);
+  return head?.[1] === files.session;
+}
+
+/** Whether a running session's state is here, and how many envelopes of it wait for a receipt. */
+export async function stateHere(files: SessionFiles): Promise<{ unacknowledged: number } | undefined> {
+  if (!(await new LabStateStore(files.state).exists())) return undefined;
+  const outbox = await readdir(join(files.state, 'outbox')).catch(() => []);
+  return { unacknowledged: outbox.filter((name) => /^\d+$/.test(name)).length };
+}
+
+/** Erases the session's state (its key, its outbox): nothing can be resumed from it any more. */
+export async function eraseState(files: SessionFiles): Promise<boolean> {
+  // The key is written before the first progress record: the folder, not progress.json, says whether there is one.
+  const existed = existsSync(files.state);
+  if (existed) await new LabStateStore(files.state).erase();
+  return existed;
+}

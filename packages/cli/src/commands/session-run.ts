@@ -1,0 +1,333 @@
+/**
+ * `overlap session run`: all of this lab's work in a session, until its results or its abort.
+ *
+ *   overlap session run --session ID --input FILE [--format F] [--kind K] [--region CC] [--out FILE]
+ *                       [--allow-empty] [--expect-reveal POLICY] [--expect-kinds K1,K2]
+ *                       [--retry-for MINUTES] [--state-dir DIR] [--workers N] [--json]
+ *
+ * In this order, so that a mistake costs nothing and nothing is sent by mistake:
+ *   1. the session is done for this lab (its result document is in the state directory): say so, exit 0;
+ *   2. the input file can be opened (else 66, with the OS's reason);
+ *   3. the key, the relay, this lab's enrollment and the session's terms; a session the relay
+ *      reports done or aborted is refused (1), and any state left for it erased; terms that differ
+ *      from `--expect-reveal` / `--expect-kinds` are refused (1); a session this lab joined whose
+ *      state is not in this state directory is refused (1);
+ *   4. the input is read (its format said, and why) and what will not be sent is said; an input
+ *      with nothing of the session's kinds is refused (65) unless `--allow-empty`;
+ *   5. the run, with progress (progress.ts); the relay's outages are waited out for `--retry-for`
+ *      minutes (session-outage.ts); Ctrl-C stops it and says how to resume (interrupt.ts, exit 130);
+ *   6. the results: `--out` (default `<state-dir>/<session>.results.jsonl`) and the result document
+ *      `<state-dir>/<session>.json` for `overlap results` (results-files.ts).
+ */
+import { statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { SessionOutcome, SessionResults, SessionTerms } from '@overlap/client';
+import { BatchPool } from '@overlap/crypto/node';
+import { makePrivateDirectory } from '@overlap/files';
+import { IMPORT_FORMATS, INDICATOR_KIND_NAMES } from '@overlap/indicators';
+import { formatRevealPolicy, parseRevealPolicyText } from '@overlap/protocol';
+import type { Command } from 'commander';
+import { CliError } from '../errors.js';
+import { InterruptWatch } from '../interrupt.js';
+import type { ProgramIo } from '../io.js';
+import { addLabOptions, connectLab, sdkCall, sessionArgument } from '../lab-context.js';
+import { phaseClock } from '../phase-clock.js';
+import { ProgressDisplay } from '../progress.js';
+import { writeResultsDocument, writeResultsJsonl } from '../results-files.js';
+import { addSettings, readSettings, SETTINGS, type Settings } from '../settings.js';
+import { doneHere, eraseState, type SessionFiles, sessionFiles, stateHere } from './session-files.js';
+import {
+  assertReadableFile,
+  formatExplanation,
+  formatOption,
+  inputReport,
+  readLabInput,
+  refuseEmptyInput,
+} from './session-input.js';
+import { OutageReporter } from './session-outage.js';
+
+interface RunFlags extends Record<string, unknown> {
+  session: string;
+  input: string;
+  format?: string;
+  kind?: string;
+  out?: string;
+  allowEmpty?: boolean;
+  expectReveal?: string;
+  expectKinds?: string;
+  json?: boolean;
+}
+
+/** What the lab expects of the session's terms (`--expect-reveal`, `--expect-kinds`). */
+interface Expectations {
+  reveal?: string;
+  kinds?: string[];
+}
+
+export function addSessionRunCommand(session: Command, io: ProgramIo): void {
+  const run = session.command('run');
+  addSettings(addLabOptions(run), SETTINGS.region, SETTINGS.stateDir, SETTINGS.workers, SETTINGS.retryFor)
+    .description("do all of this lab's work in a session until results or abort (the first run joins it)")
+    .requiredOption('--session <id>', 'the session id')
+    .requiredOption(
+      '--input <file>',
+      "this lab's suspects: CSV, TSV, JSON lines, a STIX 2.1 bundle, or one value per line",
+    )
+    .option(
+      '--format <format>',
+      `the input's format: ${IMPORT_FORMATS.join(', ')} (default: from the file name's extension, else its content)`,
+    )
+    .option('--kind <kind>', 'kind of records that name none (plain lines, CSV without a kind column)')
+    .option(
+      '--out <file>',
+      'where to write the shared indicators as JSON lines (default: <state-dir>/<session>.results.jsonl)',
+    )
+    .option('--allow-empty', "join even when the input has nothing of the session's kinds (every record rejected)")
+    .option(
+      '--expect-reveal <policy>',
+      'refuse the session unless its reveal policy is this one (labs, count, threshold:T)',
+    )
+    .option('--expect-kinds <kinds>', 'refuse the session unless its kinds are exactly these (comma-separated)')
+    .option('--json', 'print a JSON summary at the end')
+    .action((flags: RunFlags) => runSession(flags, io));
+}
+
+async function runSession(flags: RunFlags, io: ProgramIo): Promise<void> {
+  const id = sessionArgument(flags.session);
+  const settings = await readSettings(flags);
+  const stateDir = settings.require(SETTINGS.stateDir);
+  const workers = settings.integer(SETTINGS.workers);
+  const retryForMs = retryBudgetMs(settings);
+  const relayUrl = settings.require(SETTINGS.relay);
+  formatOption(flags.format);
+  const expected = expectations(flags);
+  const files = sessionFiles(stateDir, id);
+
+  if (await doneHere(files)) {
+    if (flags.json)
+      await io.out(`${JSON.stringify({ session: id, already_done: true, results: files.resultsDocument })}\n`);
+    io.err(
+      `overlap: session ${id} is already done for this lab; see \`overlap results --session ${id} --format csv|jsonl|stix\` (${files.resultsDocument})\n`,
+    );
+    return;
+  }
+  await assertReadableFile(flags.input);
+
+  const display = new ProgressDisplay({ tty: io.stderrIsTTY === true, write: io.err });
+  const phases = phaseClock();
+  const interrupt = new InterruptWatch({ onGiveUp: () => io.err(`overlap: ${interruptedMessage(files)}\n`) });
+  const startup = new AbortController();
+  const outage = new OutageReporter({
+    relayUrl,
+    retryForMs,
+    note: (text) => display.note(text),
+    onStartupFailure: (info) =>
+      startup.abort(new CliError('FAILURE', `cannot reach the relay at ${relayUrl}: ${info.reason} (${info.what})`)),
+  });
+  const pool = new BatchPool(workers === undefined ? {} : { workers });
+  try {
+    const { client, warnings } = await connectLab(settings, {
+      pool,
+      stateDir,
+      signal: AbortSignal.any([interrupt.signal, startup.signal]),
+      retry: { maxElapsedMs: retryForMs, onRetry: outage.onRetry },
+      onProgress: (event) => {
+        phases.mark(event.phase);
+        display.update(event);
+        // The lab's crypto is over (its key is erased before 'done'): the workers' memory goes
+        // before the results are mapped and written.
+        if (event.phase === 'done') void pool.close();
+      },
+    });
+    outage.connected();
+    for (const warning of warnings) display.note(`warning: ${warning}`);
+    const me = await sdkCall(() => client.me());
+    const terms = await sdkCall(() => client.terms(id));
+    if (!terms.labs.some((lab) => lab.keyId === client.keyId)) {
+      throw new CliError('USAGE', `this lab (${me.lab}) is not in session ${id}: its labs are ${labNames(terms)}`);
+    }
+    await refuseFinished(terms, files);
+    checkExpectations(terms, expected);
+    const resumed = await stateHere(files);
+    if (resumed === undefined && terms.status.joined.includes(client.keyId)) {
+      throw new CliError(
+        'FAILURE',
+        `this lab already joined session ${id}, and the state that continues it is not in ${stateDir}: ` +
+          `run again with the --state-dir of the first run, or end the session with \`overlap session abort --session ${id}\``,
+      );
+    }
+    if (resumed !== undefined) {
+      const n = resumed.unacknowledged;
+      display.note(
+        `resuming session ${id} from ${files.state} (${n} envelope${n === 1 ? '' : 's'} not yet acknowledged)`,
+      );
+    }
+
+    const input = await readLabInput(flags.input, {
+      ...(flags.format !== undefined && { format: flags.format }),
+      ...(flags.kind !== undefined && { kind: flags.kind }),
+      ...(settings.get(SETTINGS.region) !== undefined && { region: settings.get(SETTINGS.region) as string }),
+    });
+    display.note(`${flags.input}: read as ${formatExplanation(flags.input, input, flags.format)}`);
+    for (const line of inputReport(flags.input, input, terms.kinds)) display.note(line);
+    if (resumed === undefined && !flags.allowEmpty) refuseEmptyInput(flags.input, input, terms.kinds);
+
+    const outcome = await runUntilEnd(() => client.run(id, input.sets), files);
+    display.stop();
+    // An aborted session has no results: no file is written that a pipeline could read as "none shared".
+    if (outcome.abortReason !== undefined) {
+      throw new CliError('FAILURE', `session ${id} was aborted: ${outcome.abortReason}; no results were written`);
+    }
+    const doc: SessionResults = {
+      session: id,
+      lab: me.lab,
+      relay: client.info.origin,
+      policy: outcome.policy,
+      finished: new Date().toISOString(),
+      results: outcome.results,
+    };
+    const out = flags.out ?? files.resultsJsonl;
+    await makePrivateDirectory(dirname(out));
+    await writeResultsJsonl(out, doc);
+    await makePrivateDirectory(stateDir);
+    await writeResultsDocument(files.resultsDocument, doc);
+    if (flags.json) {
+      const peakRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
+      const summary = { session: id, lab: me.lab, shared: outcome.results.length, out, results: files.resultsDocument };
+      await io.out(`${JSON.stringify({ ...summary, ...phases.done(), peak_rss_mb: peakRssMb })}\n`);
+    } else {
+      await io.out(`session ${id}: ${outcome.results.length} of this lab's indicators are shared; written to ${out}\n`);
+    }
+  } catch (error) {
+    if (interrupt.interrupted) throw new CliError('INTERRUPTED', interruptedMessage(files), { cause: error });
+    if (startup.signal.aborted) throw startup.signal.reason;
+    throw error;
+  } finally {
+    display.stop();
+    outage.stop();
+    interrupt.dispose();
+    await pool.close();
+  }
+}
+
+/** The run; a session the relay reports finished meanwhile leaves no state behind. */
+async function runUntilEnd(run: () => Promise<SessionOutcome>, files: SessionFiles): Promise<SessionOutcome> {
+  try {
+    return await sdkCall(run);
+  } catch (error) {
+    const code = (error as { cause?: { code?: string } }).cause?.code;
+    if (code === 'SESSION_FINISHED') await eraseState(files);
+    throw error;
+  }
+}
+
+/** `--retry-for` in ms: minutes, a number ≥ 0. */
+function retryBudgetMs(settings: Settings): number {
+  const text = settings.get(SETTINGS.retryFor) as string;
+  const minutes = Number(text);
+  if (text.trim() === '' || !Number.isFinite(minutes) || minutes < 0) {
+    throw new CliError('USAGE', `--retry-for must be a number of minutes ≥ 0, got ${JSON.stringify(text)}`);
+  }
+  return Math.round(minutes * 60_000);
+}
+
+function expectations(flags: RunFlags): Expectations {
+  const expected: Expectations = {};
+  if (flags.expectReveal !== undefined) {
+    try {
+      expected.reveal = formatRevealPolicy(parseRevealPolicyText(flags.expectReveal));
+    } catch (cause) {
+      throw new CliError(
+        'USAGE',
+        `--expect-reveal must be labs, count or threshold:T, got ${JSON.stringify(flags.expectReveal)}`,
+        {
+          cause,
+        },
+      );
+    }
+  }
+  if (flags.expectKinds !== undefined) {
+    const kinds = [
+      ...new Set(
+        flags.expectKinds
+          .split(',')
+          .map((k) => k.trim())
+          .filter(Boolean),
+      ),
+    ].sort();
+    const unknown = kinds.filter((kind) => !(INDICATOR_KIND_NAMES as readonly string[]).includes(kind));
+    if (kinds.length === 0 || unknown.length > 0) {
+      throw new CliError(
+        'USAGE',
+        `--expect-kinds must list known kinds (${INDICATOR_KIND_NAMES.join(', ')})${unknown.length > 0 ? `; unknown: ${unknown.join(', ')}` : ''}`,
+      );
+    }
+    expected.kinds = kinds;
+  }
+  return expected;
+}
+
+/** Refuses (1) a session whose signed terms are not the ones the lab said it expects. */
+function checkExpectations(terms: SessionTerms, expected: Expectations): void {
+  const differences: string[] = [];
+  const reveal = formatRevealPolicy(terms.policy);
+  if (expected.reveal !== undefined && expected.reveal !== reveal) {
+    differences.push(`its reveal policy is ${reveal}, not ${expected.reveal} (--expect-reveal)`);
+  }
+  const kinds = [...terms.kinds].sort();
+  if (expected.kinds !== undefined && expected.kinds.join(',') !== kinds.join(',')) {
+    differences.push(`its kinds are ${kinds.join(', ')}, not ${expected.kinds.join(', ')} (--expect-kinds)`);
+  }
+  if (differences.length > 0) {
+    throw new CliError(
+      'FAILURE',
+      `session ${terms.session} is not the one this run expects: ${differences.join('; ')}; nothing was sent`,
+    );
+  }
+}
+
+/** Refuses (1) a session the relay reports done or aborted, erasing any state left for it here. */
+async function refuseFinished(terms: SessionTerms, files: SessionFiles): Promise<void> {
+  const { state, abort } = terms.status;
+  if (state !== 'done' && state !== 'aborted') return;
+  const erased = (await eraseState(files)) ? `; the state left for it in ${files.state} was erased` : '';
+  if (state === 'aborted') {
+    const culprit = abort?.culprit === undefined ? '' : ` (naming ${nameOf(terms, abort.culprit)})`;
+    throw new CliError(
+      'FAILURE',
+      `session ${terms.session} was aborted: ${abort?.reason ?? 'no reason given'}${culprit}; there is nothing to run${erased}`,
+    );
+  }
+  throw new CliError(
+    'FAILURE',
+    `session ${terms.session} is already done at the relay, and this lab's results are not in ${files.stateDir} ` +
+      `(a run with another --state-dir?); it cannot be run again${erased}`,
+  );
+}
+
+function interruptedMessage(files: SessionFiles): string {
+  // The state is written before anything is sent: no state, nothing sent.
+  if (stateKept(files)) {
+    return (
+      `interrupted: state kept in ${files.state}; run the same command again to resume, ` +
+      `or \`overlap session abort --session ${files.session} --reason TEXT\` to end the session`
+    );
+  }
+  return 'interrupted before this lab sent anything: nothing was kept; run the same command again to start over';
+}
+
+function stateKept(files: SessionFiles): boolean {
+  try {
+    return statSync(files.state).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function nameOf(terms: SessionTerms, keyId: string): string {
+  return terms.labs.find((lab) => lab.keyId === keyId)?.lab ?? keyId;
+}
+
+function labNames(terms: SessionTerms): string {
+  return terms.labs.map((lab) => lab.lab).join(', ');
+}
