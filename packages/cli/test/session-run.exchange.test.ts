@@ -1,0 +1,121 @@
+/**
+ * A whole exchange of two labs through `overlap session run` (real processes, each in its own
+ * folder, no terminal), then what happens when a lab runs it again: the session is done for this lab
+ * (exit 0, the relay not even contacted), or done at the relay while this state directory has no
+ * results (exit 1, and the state left there erased: it holds an unencrypted session key).
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { runCli } from './support/cli-process.js';
+import { type Forum, startForum } from './support/lab-forum.js';
+
+let forum: Forum;
+let session: string;
+const runs: { code: number | null; stdout: string; stderr: string }[] = [];
+
+beforeAll(async () => {
+  forum = await startForum(['north', 'south']);
+  session = await forum.createSession('north', { labs: ['north', 'south'], kinds: ['email'] });
+  const north = forum.labs.north?.dir as string;
+  const south = forum.labs.south?.dir as string;
+  // North's file mixes kinds; the session is about e-mails only.
+  writeFileSync(
+    join(north, 'suspects.csv'),
+    'kind,value\nemail,Shared@Example.com\nip,198.51.100.9\nemail,north-only@example.com\nemail,not an address\n',
+  );
+  writeFileSync(join(south, 'suspects.txt'), 'shared@example.com\nsouth-only@example.com\n');
+  const args = (lab: string) => ['session', 'run', ...forum.labArgs(lab), '--session', session, '--workers', '1'];
+  runs.push(
+    ...(await Promise.all([
+      runCli([...args('north'), '--input', 'suspects.csv', '--json'], { cwd: north }),
+      runCli([...args('south'), '--input', 'suspects.txt', '--kind', 'email'], { cwd: south }),
+    ])),
+  );
+}, 300_000);
+afterAll(async () => {
+  await forum?.close();
+});
+
+test('both labs finish with the truth, and the logs say what was read, what was not sent, and each phase', () => {
+  const [north, south] = runs as [(typeof runs)[0], (typeof runs)[0]];
+  expect(north.code, north.stderr).toBe(0);
+  expect(south.code, south.stderr).toBe(0);
+  const summary = JSON.parse(north.stdout) as { shared: number; out: string };
+  expect(summary.shared).toBe(1);
+  const stateDir = join(forum.labs.north?.dir as string, '.overlap', 'lab');
+  expect(readFileSync(join(stateDir, `${session}.results.jsonl`), 'utf8')).toBe(
+    '{"kind":"email","value":"shared@example.com","labs":["south"]}\n',
+  );
+  expect(north.stderr).toMatch(/suspects\.csv: read as csv \(/);
+  expect(north.stderr).toMatch(/suspects\.csv:5: rejected \(INVALID_EMAIL\)/);
+  expect(north.stderr).toMatch(/suspects\.csv: 1 distinct ip value not sent: the session's kinds are email/);
+  // No terminal: one plain line per phase, with counts.
+  expect(north.stderr).toMatch(/^overlap: hashing and blinding 2 indicators/m);
+  expect(north.stderr).toMatch(/^overlap: uploading chunks: \d+\/\d+ chunks/m);
+  expect(north.stderr).toMatch(/^overlap: results received/m);
+  expect(north.stderr.includes('\r') || north.stderr.includes('\u001b[')).toBe(false);
+  expect(existsSync(join(stateDir, `${session}.state`))).toBe(false);
+});
+
+test('running it again says it is done and exits 0 without contacting the relay', async () => {
+  const north = forum.labs.north?.dir as string;
+  // A relay URL nothing listens on: contacting it would fail.
+  const again = await runCli(
+    [
+      'session',
+      'run',
+      '--relay',
+      'http://127.0.0.1:9',
+      '--key',
+      'lab.key',
+      '--session',
+      session,
+      '--input',
+      'suspects.csv',
+    ],
+    { cwd: north },
+  );
+  expect(again.code, again.stderr).toBe(0);
+  expect(again.stderr).toMatch(
+    new RegExp(`session ${session} is already done for this lab; see \`overlap results --session ${session}`),
+  );
+  expect(existsSync(join(north, '.overlap', 'lab', `${session}.state`))).toBe(false);
+}, 60_000);
+
+test('done at the relay but not here: exit 1, and the state left in that directory is erased', async () => {
+  const north = forum.labs.north?.dir as string;
+  const elsewhere = join(north, 'elsewhere');
+  // What a crashed run with this state directory would have left: a session key and an outbox.
+  mkdirSync(join(elsewhere, `${session}.state`, 'outbox'), { recursive: true, mode: 0o700 });
+  writeFileSync(join(elsewhere, `${session}.state`, 'key'), Buffer.alloc(32, 7), { mode: 0o600 });
+  const result = await runCli(
+    [
+      'session',
+      'run',
+      ...forum.labArgs('north'),
+      '--session',
+      session,
+      '--input',
+      'suspects.csv',
+      '--state-dir',
+      elsewhere,
+    ],
+    { cwd: north },
+  );
+  expect(result.code, result.stderr).toBe(1);
+  expect(result.stderr).toMatch(/is already done at the relay, and this lab's results are not in/);
+  expect(result.stderr).toMatch(/was erased/);
+  expect(existsSync(join(elsewhere, `${session}.state`))).toBe(false);
+  expect(result.stderr).not.toMatch(/409|CONFLICT/);
+}, 60_000);
+
+test('overlap results --json summarizes; --csv-guard none leaves phone-like cells as they are', async () => {
+  const north = forum.labs.north?.dir as string;
+  const summary = await runCli(['results', '--session', session, '--json'], { cwd: north });
+  expect(summary.code, summary.stderr).toBe(0);
+  expect(JSON.parse(summary.stdout)).toMatchObject({ session, lab: 'north', reveal: 'labs', shared: 1 });
+  const csv = await runCli(['results', '--session', session, '--format', 'csv'], { cwd: north });
+  expect(csv.code, csv.stderr).toBe(0);
+  expect(csv.stdout.split('\r\n')[1]).toMatch(/^email,shared@example\.com,south,/);
+}, 60_000);
