@@ -8,9 +8,8 @@
  * is wrong (a bad CSV header, a binary file), 64 for an unknown `--format` or `--kind`.
  */
 import { stat } from 'node:fs/promises';
-import { extname } from 'node:path';
 import { ClientError, type IndicatorFile, readIndicatorFile } from '@overlap/client';
-import { formatFromPath, IMPORT_FORMATS, type ImportFormat, IndicatorError } from '@overlap/indicators';
+import { IMPORT_FORMATS, type ImportFormat, IndicatorError } from '@overlap/indicators';
 import { osReason } from '../config-file.js';
 import { CliError } from '../errors.js';
 
@@ -63,31 +62,18 @@ function inputError(path: string, error: unknown): unknown {
     return new CliError('DATA', message, { cause: error });
   }
   if (error instanceof ClientError) {
-    const cause = error.cause as NodeJS.ErrnoException | undefined;
-    if (error.code === 'INPUT_UNREADABLE' || cause?.code !== undefined) {
-      const reason = cause?.code !== undefined ? `: ${osReason(cause)}` : '';
-      return new CliError('NO_INPUT', `${error.message}${error.message.includes(reason) ? '' : reason}`, {
-        cause: error,
-      });
-    }
+    // INPUT_UNREADABLE's message names the file and the OS's reason.
+    if (error.code === 'INPUT_UNREADABLE') return new CliError('NO_INPUT', error.message, { cause: error });
     const message = error.message.includes(path) ? error.message : `${path}: ${error.message}`;
     return new CliError(error.code === 'BAD_ARGUMENT' ? 'USAGE' : 'DATA', message, { cause: error });
   }
   return error;
 }
 
-/** Why the input was read as it was: `csv (--format)`, `csv (from the extension .csv)`, `lines (…)`. */
-export function formatExplanation(path: string, input: IndicatorFile, asked: string | undefined): string {
-  const chosen = (input as { formatChoice?: { from: string; reason: string } }).formatChoice;
-  if (chosen !== undefined) {
-    const from = chosen.from === 'option' ? '--format' : chosen.from === 'extension' ? 'extension' : 'content';
-    return `${input.format} (${from}: ${chosen.reason})`;
-  }
-  if (asked !== undefined) return `${input.format} (--format)`;
-  const extension = extname(path);
-  if (formatFromPath(path) === input.format && input.format !== 'lines')
-    return `${input.format} (extension ${extension})`;
-  return `${input.format} (${extension ? `extension ${extension}` : 'no extension'}: one value per line)`;
+/** Why the input was read as it was: `csv (from its content: the first line is a CSV header (kind, value))`. */
+export function formatExplanation(input: IndicatorFile): string {
+  const from = { option: '--format', extension: 'from its name', content: 'from its content' }[input.formatFrom];
+  return `${input.format} (${from}: ${input.formatReason})`;
 }
 
 /** Distinct values per kind of the input that the session does not name: they are not sent. */

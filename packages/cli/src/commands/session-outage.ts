@@ -47,7 +47,13 @@ export class OutageReporter {
   /** The client's `retry.onRetry`. */
   readonly onRetry = (info: RetryInfo): void => {
     if (!this.#connected) {
-      if (info.attempt >= (this.#options.startupAttempts ?? 8)) this.#options.onStartupFailure(info);
+      const attempts = this.#options.startupAttempts ?? 8;
+      if (info.attempt === 1) {
+        this.#options.note(
+          `the relay at ${this.#options.relayUrl} does not answer (${info.reason}); ${attempts} attempts before giving up`,
+        );
+      }
+      if (info.attempt >= attempts) this.#options.onStartupFailure(info);
       return;
     }
     if (this.#since !== undefined || this.#stopped) return;

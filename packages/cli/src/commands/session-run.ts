@@ -168,7 +168,7 @@ async function runSession(flags: RunFlags, io: ProgramIo): Promise<void> {
       ...(flags.kind !== undefined && { kind: flags.kind }),
       ...(settings.get(SETTINGS.region) !== undefined && { region: settings.get(SETTINGS.region) as string }),
     });
-    display.note(`${flags.input}: read as ${formatExplanation(flags.input, input, flags.format)}`);
+    display.note(`${flags.input}: read as ${formatExplanation(input)}`);
     for (const line of inputReport(flags.input, input, terms.kinds)) display.note(line);
     if (resumed === undefined && !flags.allowEmpty) refuseEmptyInput(flags.input, input, terms.kinds);
 
