@@ -8,18 +8,31 @@
  * The policies and what they reveal are spec/protocol.md §5: `labs` names the other labs holding
  * an item, `count` says how many, `threshold` t says only that at least t labs hold it.
  *
+ * With `sources` (traceResults), each result also carries where its first record is in the lab's
+ * own input: CSV columns and JSON fields `line`, `id`, `label`, and in STIX an external reference.
+ *
  * Threat: the names in `labs` come from other labs through the relay, and the values come from
- * suspects' data, so both are attacker-controlled text. CSV cells are quoted and guarded against
- * formula injection (analysts open these files in spreadsheets, which run a cell starting with `=`);
- * STIX pattern strings are escaped so a value cannot end its string and add comparisons.
+ * suspects' data, so both are attacker-controlled text. CSV cells are quoted, and by default
+ * guarded against formula injection (analysts open these files in spreadsheets, which run a cell
+ * starting with `=`); JSON lines and STIX are data formats that nothing evaluates, and are never
+ * guarded. STIX pattern strings are escaped so a value cannot end its string and add comparisons.
  */
 import type { RevealPolicy } from '@overlap/protocol';
 import { ClientError } from './errors.js';
+import type { RecordSource, ResultSources } from './result-trace.js';
 import { type CheckedResult, type SessionResults, show, validateResults } from './results-document.js';
 import { stixBundle } from './results-stix.js';
 
 export const RESULT_FORMATS = ['csv', 'jsonl', 'stix'] as const;
 export type ResultFormat = (typeof RESULT_FORMATS)[number];
+
+/**
+ * What CSV cells are guarded against: `formulas` (the default, for files people open in a
+ * spreadsheet) prefixes `'` to a cell a spreadsheet would run as a formula; `none` (for programs,
+ * such as a SIEM joining on the values) writes every cell as it is.
+ */
+export const CSV_GUARDS = ['formulas', 'none'] as const;
+export type CsvGuard = (typeof CSV_GUARDS)[number];
 
 export interface FormatResultsOptions {
   /**
@@ -29,6 +42,10 @@ export interface FormatResultsOptions {
   now?: Date;
   /** Mixed into every STIX id: two exports of one session with different seeds get different ids. */
   idSeed?: string;
+  /** CSV only (JSON lines and STIX are never guarded): `formulas` by default, or `none`. */
+  csvGuard?: CsvGuard;
+  /** Where each result's first record is in the lab's input (`traceResults(…).sources`). */
+  sources?: ResultSources;
 }
 
 /** The results of `doc` in `format`; `ClientError('BAD_RESULTS')` listing every problem with the document. */
@@ -39,36 +56,76 @@ export function formatResults(doc: SessionResults, format: ResultFormat, options
       `unknown results format ${show(format)}; use one of ${RESULT_FORMATS.join(', ')}`,
     );
   }
+  const guard = options.csvGuard ?? 'formulas';
+  if (!(CSV_GUARDS as readonly string[]).includes(guard)) {
+    throw new ClientError('BAD_ARGUMENT', `unknown CSV guard ${show(guard)}; use one of ${CSV_GUARDS.join(', ')}`);
+  }
   const results = validateResults(doc);
-  if (format === 'jsonl') return results.map((r) => resultJsonLine(doc.policy, r)).join('');
-  if (format === 'csv') return csvTable(results);
-  return stixBundle(doc, results, options.idSeed ?? '');
-}
-
-/** One result as a line of the JSON lines format (what the policy reveals, nothing else). */
-export function resultJsonLine(
-  policy: RevealPolicy,
-  r: { kind: string; value: string; labs?: string[]; count?: number | undefined },
-): string {
-  if (policy.kind === 'labs') return `${JSON.stringify({ kind: r.kind, value: r.value, labs: r.labs ?? [] })}\n`;
-  if (policy.kind === 'count') return `${JSON.stringify({ kind: r.kind, value: r.value, count: r.count })}\n`;
-  return `${JSON.stringify({ kind: r.kind, value: r.value })}\n`;
-}
-
-function csvTable(results: CheckedResult[]): string {
-  const rows = [['kind', 'value', 'labs', 'count']];
-  for (const r of results) rows.push([r.kind, r.value, r.labs.join(';'), r.count === undefined ? '' : String(r.count)]);
-  return rows.map((row) => `${row.map(csvField).join(',')}\r\n`).join('');
+  const { sources } = options;
+  const sourceOf = (r: CheckedResult) => sources?.get(r.kind)?.get(r.value);
+  if (format === 'jsonl') return results.map((r) => resultJsonLine(doc.policy, r, sourceOf(r))).join('');
+  if (format === 'csv') return csvTable(results, guard, sources === undefined ? undefined : sourceOf);
+  return stixBundle(doc, results, options.idSeed ?? '', sources === undefined ? undefined : sourceOf);
 }
 
 /**
- * One CSV cell. A cell starting with `=`, `+`, `-`, `@`, tab or CR is a formula to Excel, LibreOffice
- * and Google Sheets (OWASP "CSV Injection"), and analysts open these files in spreadsheets, so such
- * a cell gets a leading `'`, which spreadsheets read as "text" and hide. The cost: every phone
- * number (`+1…`) is written `'+1…`, which a program reading the file must strip. Then RFC 4180 §2:
- * a cell holding a comma, a quote, CR or LF is quoted, with quotes doubled.
+ * One result as a line of the JSON lines format (what the policy reveals, nothing else), with
+ * where its record is in the lab's input (`line`, `id`, `label`) when `source` is given.
  */
-export function csvField(text: string): string {
-  const guarded = /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
+export function resultJsonLine(
+  policy: RevealPolicy,
+  r: { kind: string; value: string; labs?: string[]; count?: number | undefined },
+  source?: RecordSource,
+): string {
+  const revealed =
+    policy.kind === 'labs'
+      ? { kind: r.kind, value: r.value, labs: r.labs ?? [] }
+      : policy.kind === 'count'
+        ? { kind: r.kind, value: r.value, count: r.count }
+        : { kind: r.kind, value: r.value };
+  return `${JSON.stringify(source === undefined ? revealed : { ...revealed, ...sourceFields(source) })}\n`;
+}
+
+function sourceFields(source: RecordSource): RecordSource {
+  return {
+    line: source.line,
+    ...(source.id !== undefined && { id: source.id }),
+    ...(source.label !== undefined && { label: source.label }),
+  };
+}
+
+function csvTable(
+  results: CheckedResult[],
+  guard: CsvGuard,
+  sourceOf: ((r: CheckedResult) => RecordSource | undefined) | undefined,
+): string {
+  const rows = [['kind', 'value', 'labs', 'count', ...(sourceOf ? ['line', 'id', 'label'] : [])]];
+  for (const r of results) {
+    const row = [r.kind, r.value, r.labs.join(';'), r.count === undefined ? '' : String(r.count)];
+    if (sourceOf) {
+      const source = sourceOf(r);
+      row.push(source === undefined ? '' : String(source.line), source?.id ?? '', source?.label ?? '');
+    }
+    rows.push(row);
+  }
+  return rows.map((row) => `${row.map((cell) => csvField(cell, guard)).join(',')}\r\n`).join('');
+}
+
+const FORMULA_START = /^[=+\-@\t\r]/;
+/** `+` or `-` then digits only: a number to every spreadsheet, never a formula that can call anything. */
+const SIGNED_INTEGER = /^[+-][0-9]+$/;
+
+/**
+ * One CSV cell. With the `formulas` guard: a cell starting with `=`, `+`, `-`, `@`, tab or CR is a
+ * formula to Excel, LibreOffice and Google Sheets (OWASP "CSV Injection"), and analysts open these
+ * files in spreadsheets, so such a cell gets a leading `'`, which spreadsheets read as "text" and
+ * hide — except a plain signed integer (`+15551234567`, `-12`): a spreadsheet reads it as a number
+ * (a formula of one constant at worst, which can call nothing), and canonical phone numbers are
+ * exactly that, so they stay as they are for the programs that join on them. `-2+3`, `+1 555`,
+ * `+cmd|…` are still guarded. With `none`, nothing is. Then RFC 4180 §2: a cell holding a comma,
+ * a quote, CR or LF is quoted, with quotes doubled (quoting does not stop a formula, the guard does).
+ */
+export function csvField(text: string, guard: CsvGuard = 'formulas'): string {
+  const guarded = guard === 'formulas' && FORMULA_START.test(text) && !SIGNED_INTEGER.test(text) ? `'${text}` : text;
   return /[",\r\n]/.test(guarded) ? `"${guarded.replaceAll('"', '""')}"` : guarded;
 }

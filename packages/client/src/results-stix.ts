@@ -4,12 +4,18 @@
  * document (no clock, no randomness), so writing the same results twice gives the same bytes and a
  * platform that imports both sees one set of objects.
  *
+ * With the results' sources (traceResults), each indicator has an external reference (STIX 2.1
+ * §2.5) to the lab's own record: `source_name` "<lab> input", the line, the label, and the
+ * record's id as `external_id`. They are the lab's internal identifiers: a bundle written with them
+ * is for the lab's own platform.
+ *
  * Threat: values come from suspects' data and lab names from other labs: pattern strings are
  * escaped so a value cannot end its string and add comparisons.
  */
 import { sha256, toHex } from '@overlap/crypto';
 import type { IndicatorKindName } from '@overlap/indicators';
 import type { RevealPolicy } from '@overlap/protocol';
+import type { RecordSource } from './result-trace.js';
 import type { CheckedResult, SessionResults } from './results-document.js';
 
 /** A STIX pattern string literal (STIX 2.1 §9, Patterning): `'` and `\` are backslash-escaped, nothing else is. */
@@ -75,7 +81,22 @@ function sightingCount(policy: RevealPolicy, r: CheckedResult): { count?: number
   return {};
 }
 
-export function stixBundle(doc: SessionResults, results: CheckedResult[], seed: string): string {
+/** An external reference (STIX 2.1 §2.5) to the lab's own record of a result. */
+function inputReference(lab: string, source: RecordSource): object {
+  const label = source.label === undefined ? '' : ` (${source.label})`;
+  return {
+    source_name: `${lab} input`,
+    description: `line ${source.line} of the input of ${lab}${label}`,
+    ...(source.id !== undefined && { external_id: source.id }),
+  };
+}
+
+export function stixBundle(
+  doc: SessionResults,
+  results: CheckedResult[],
+  seed: string,
+  sourceOf?: (r: CheckedResult) => RecordSource | undefined,
+): string {
   // STIX timestamps are RFC 3339 UTC with created/modified to the millisecond: toISOString is both.
   const at = new Date(doc.finished).toISOString();
   // The identity is the session, the same for every lab in it; indicators and sightings are per lab.
@@ -93,6 +114,7 @@ export function stixBundle(doc: SessionResults, results: CheckedResult[], seed: 
     const item = [seed, doc.session, doc.lab, r.kind, r.value];
     const indicatorId = `indicator--${stableUuid('indicator', ...item)}`;
     const what = revealed(doc.policy, r);
+    const source = sourceOf?.(r);
     objects.push(
       {
         ...head('indicator', indicatorId),
@@ -103,6 +125,7 @@ export function stixBundle(doc: SessionResults, results: CheckedResult[], seed: 
         pattern: stixPattern(r.kind, r.value),
         pattern_type: 'stix',
         valid_from: at,
+        ...(source !== undefined && { external_references: [inputReference(doc.lab, source)] }),
       },
       {
         ...head('sighting', `sighting--${stableUuid('sighting', ...item)}`),

@@ -193,7 +193,7 @@ describe('csv quoting and formula injection', () => {
 
   test.each([
     ['=HYPERLINK("http://evil.example","x")', '"\'=HYPERLINK(""http://evil.example"",""x"")"'],
-    ['+14155552671', "'+14155552671"],
+    ['+14155552671', '+14155552671'], // a signed integer: a number to a spreadsheet (csv-guard.test.ts)
     ['-2+3', "'-2+3"],
     ['@SUM(A1)', "'@SUM(A1)"],
     ['\t=1', "'\t=1"],
@@ -203,7 +203,7 @@ describe('csv quoting and formula injection', () => {
     expect(csvField(text)).toBe(cell);
   });
 
-  test('lab names from other labs and phone numbers are guarded in the table', () => {
+  test('lab names from other labs are guarded in the table, phone numbers are not', () => {
     const doc: SessionResults = {
       ...labsDoc,
       results: [
@@ -212,7 +212,7 @@ describe('csv quoting and formula injection', () => {
       ],
     };
     expect(formatResults(doc, 'csv')).toBe(
-      'kind,value,labs,count\r\naccount,"x:a,b",lab-b,\r\nphone,\'+14155552671,"\'=cmd|""/c calc""!A1",\r\n',
+      'kind,value,labs,count\r\naccount,"x:a,b",lab-b,\r\nphone,+14155552671,"\'=cmd|""/c calc""!A1",\r\n',
     );
   });
 });
