@@ -35,6 +35,7 @@ const COMMAND_GROUPS: readonly CommandGroup[] = [
   {
     commands: {
       keygen: "create a lab's keys (Ed25519 signing, X25519 sealing) in a 0600 key file; print its public identity",
+      key: "show a key file's public keys (for the forum admin key file: the admin public key labs pin)",
       admin: "the forum admin's membership actions (signed by the admin key)",
     },
     load: async () => (await import('./commands/keys-admin.js')).addKeysAndAdminCommands,
