@@ -125,7 +125,7 @@ test('a pinned admin key that is not the relay’s fails; bad input and usage ge
     join(s.dir, 'x.cbor'),
   );
   expect(noKey.code).toBe(64);
-  expect(noKey.err).toContain('no admin key');
+  expect(noKey.err).toContain('no admin-key: give --admin-key, or set $OVERLAP_ADMIN_KEY');
 
   const badSession = await cli(
     'audit',

@@ -3,12 +3,18 @@
  * comes from `RelayClient.transcript` (@overlap/client), the checks from `verifyTranscript`
  * (@overlap/audit, spec/audit.md).
  *
- *   overlap audit export --session ID --relay URL --admin-key FILE --out FILE [--log-key VKEY]
- *   overlap audit verify --transcript FILE [--admin-key KEY] [--json]
+ *   overlap audit export --session ID --out FILE [--relay URL] [--admin-key FILE] [--log-key VKEY]
+ *   overlap audit verify --transcript FILE [--admin-key HEX|FILE] [--json]
+ *
+ * `--admin-key` means two things, as each command's --help says: for `export` it is the forum
+ * admin key FILE, the secret (`--admin-key`, $OVERLAP_ADMIN_KEY, `admin.key`); for `verify` it is
+ * the admin PUBLIC key to pin (`--admin-key` as 64 hex digits or the admin key file to take it from,
+ * else $OVERLAP_ADMIN_PUBLIC_KEY or `trust.admin_key`, where a lab pins it too).
  *
  * `export` fetches a session's transcript with the forum admin's key (only the admin may: it holds
- * every set's final tags) and writes it atomically. `verify` needs nothing but the file and,
- * ideally, the admin's public key to pin (64 hex digits, or the admin key file): one line per
+ * every set's final tags) and writes it atomically to a new file, 0600 (in a folder made 0700 if it
+ * is new), never over an existing one. `verify` needs nothing but the file and, ideally, the
+ * admin's public key to pin: one line per
  * check with counts, exit 0 only when every check holds, 1 when one fails — with the party at
  * fault (a lab, or the relay) and what it did, when the failing check can tell; `--json` prints the
  * report as `verifyTranscript` returns it (each check with its `code` and, where one applies, the
@@ -18,73 +24,83 @@ import { readFile } from 'node:fs/promises';
 import { type AuditReport, verifyTranscript } from '@overlap/audit';
 import { RelayClient } from '@overlap/client';
 import { fromHex } from '@overlap/crypto';
-import { writeFileAtomic } from '@overlap/files';
-import { parseVerifierKey } from '@overlap/log';
 import type { Command } from 'commander';
 import { CliError } from '../errors.js';
 import type { ProgramIo } from '../io.js';
 import { readKeys, sdkCall, sessionArgument } from '../lab-context.js';
+import { addSettings, readSettings, SETTINGS, type Setting, type Settings } from '../settings.js';
+import { refuseExisting, writeNewFile } from './new-file.js';
+import { pinnedLogVerifier, settingName } from './trust-roots.js';
+
+/**
+ * `audit verify --admin-key`: the admin public key to pin, where a lab pins it (settings.ts'
+ * `adminPublicKey`), under the flag auditors know; as a flag it may also name the admin key file.
+ */
+const VERIFY_ADMIN_KEY: Setting = {
+  ...SETTINGS.adminPublicKey,
+  flags: '--admin-key <hex|file>',
+  description:
+    "the forum admin's PUBLIC key to pin: 64 hex digits (overlap key show --admin-key FILE prints it), or the admin key file itself",
+};
 
 export function addAuditCommands(program: Command, io: ProgramIo): void {
   const audit = program.command('audit');
 
-  audit
+  const exportCommand = audit
     .command('export')
-    .description("write a session's self-contained transcript (membership, envelopes, receipts, checkpoints, proofs)")
+    .description("write a session's self-contained transcript (membership, envelopes, receipts, checkpoints, proofs)");
+  exportCommand
     .requiredOption('--session <id>', 'the session id')
-    .requiredOption('--out <file>', 'where to write the transcript (CBOR)')
-    .option('--relay <url>', 'the relay base URL (default: $OVERLAP_RELAY)')
-    .option('--admin-key <file>', 'the forum admin key file (default: $OVERLAP_ADMIN_KEY)')
-    .option('--log-key <vkey>', "the relay log's verifier key: every checkpoint the relay sends is checked against it")
-    .action(async (flags: { session: string; out: string; relay?: string; adminKey?: string; logKey?: string }) => {
+    .requiredOption('--out <file>', 'where to write the transcript (CBOR; 0600; never overwritten)');
+  addSettings(exportCommand, SETTINGS.relay, SETTINGS.adminKeyFile, SETTINGS.logKey).action(
+    async (flags: { session: string; out: string }) => {
       const session = sessionArgument(flags.session);
-      const url = flags.relay ?? process.env.OVERLAP_RELAY;
-      const keyPath = flags.adminKey ?? process.env.OVERLAP_ADMIN_KEY;
-      if (!url) throw new CliError('USAGE', 'no relay: give --relay URL or set OVERLAP_RELAY');
-      if (!keyPath) throw new CliError('USAGE', 'no admin key: give --admin-key FILE or set OVERLAP_ADMIN_KEY');
+      const settings = await readSettings(flags);
+      const url = settings.require(SETTINGS.relay);
+      const keyPath = settings.require(SETTINGS.adminKeyFile);
+      const logVerifier = pinnedLogVerifier(settings);
+      const target = { what: 'the transcript', flag: '--out' };
+      await refuseExisting(flags.out, target); // before the passphrase is asked and the transcript fetched
       const keys = await readKeys(keyPath, 'admin key file');
-      let logVerifier: ReturnType<typeof parseVerifierKey> | undefined;
       try {
-        logVerifier = flags.logKey === undefined ? undefined : parseVerifierKey(flags.logKey);
-      } catch (cause) {
-        throw new CliError('USAGE', `--log-key: ${(cause as Error).message}`, { cause });
-      }
-      const relay = new RelayClient({
-        url,
-        signer: { keyId: keys.keyId, secretKey: keys.signing.secretKey },
-        ...(logVerifier && { logVerifier }),
-      });
-      try {
+        const relay = await sdkCall(
+          async () =>
+            new RelayClient({
+              url,
+              signer: { keyId: keys.keyId, secretKey: keys.signing.secretKey },
+              ...(logVerifier && { logVerifier }),
+            }),
+        );
         const bytes = await sdkCall(() => relay.transcript(session));
-        try {
-          await writeFileAtomic(flags.out, bytes, { replace: true }); // 0600: it holds every set's final tags
-        } catch (cause) {
-          throw new CliError('FAILURE', `cannot write ${flags.out}: ${(cause as Error).message}`, { cause });
-        }
+        await writeNewFile(flags.out, bytes, target); // 0600: it holds every set's final tags
         io.out(
           `session ${session}: transcript of ${bytes.length.toLocaleString('en-US')} bytes written to ${flags.out}\n`,
         );
       } finally {
         keys.dispose();
       }
-    });
+    },
+  );
 
-  audit
+  const verify = audit
     .command('verify')
     .description(
       'check a transcript: signatures, chains, receipts, checkpoints, hops, the hop proofs and the results recomputed, naming who is at fault',
     )
-    .requiredOption('--transcript <file>', 'the transcript from overlap audit export (or simulate)')
-    .option('--admin-key <key>', "the forum admin's public key to pin: 64 hex digits, or the admin key file")
+    .requiredOption('--transcript <file>', 'the transcript from overlap audit export (or simulate)');
+  addSettings(verify, VERIFY_ADMIN_KEY)
     .option('--json', 'print the report as JSON')
-    .action(async (flags: { transcript: string; adminKey?: string; json?: boolean }) => {
+    .action(async (flags: { transcript: string; json?: boolean }) => {
+      const settings = await readSettings(flags);
       let bytes: Uint8Array;
       try {
         bytes = new Uint8Array(await readFile(flags.transcript));
       } catch (cause) {
-        throw new CliError('NO_INPUT', `cannot read the transcript ${flags.transcript}`, { cause });
+        throw new CliError('NO_INPUT', `cannot read the transcript ${flags.transcript}: ${(cause as Error).message}`, {
+          cause,
+        });
       }
-      const adminKey = flags.adminKey === undefined ? undefined : await adminPublicKey(flags.adminKey);
+      const adminKey = await adminKeyToPin(settings);
       const report = verifyTranscript(bytes, adminKey ? { adminKey } : {});
       if (flags.json) io.out(`${JSON.stringify(report)}\n`);
       else printAuditReport(io, report, flags.transcript);
@@ -115,9 +131,21 @@ export function printAuditReport(io: ProgramIo, report: AuditReport, file: strin
   }
 }
 
-async function adminPublicKey(text: string): Promise<Uint8Array> {
-  if (/^[0-9a-f]{64}$/i.test(text)) return fromHex(text.toLowerCase());
-  const keys = await readKeys(text, 'admin key file');
+/**
+ * The admin public key `verify` pins, if the settings give one: hex from any source, or, given as
+ * the flag, the admin key file to take it from. A bad value is a usage error naming where it came from.
+ */
+async function adminKeyToPin(settings: Settings): Promise<Uint8Array | undefined> {
+  const given = settings.resolve(VERIFY_ADMIN_KEY);
+  if (given === undefined) return undefined;
+  if (/^[0-9a-f]{64}$/i.test(given.value)) return fromHex(given.value.toLowerCase());
+  if (given.source !== 'flag') {
+    throw new CliError(
+      'USAGE',
+      `${settingName(settings, VERIFY_ADMIN_KEY)} must be 64 hex digits (an Ed25519 public key)`,
+    );
+  }
+  const keys = await readKeys(given.value, 'admin key file');
   const publicKey = Uint8Array.from(keys.signing.publicKey);
   keys.dispose();
   return publicKey;
