@@ -62,7 +62,14 @@ export interface BackupResult extends BackupManifest {
 /** Fills `to`, an empty file made for it, with an online copy of `db`; resolves with the pages copied. */
 export async function copyDatabase(db: Db, to: string): Promise<number> {
   const target = await lstat(to).catch(() => undefined);
-  if (!target?.isFile() || target.size !== 0) {
+  if (target === undefined) {
+    // The command made the file: a relay that cannot see it runs with another view of the disk.
+    throw new RelayError(
+      'BACKUP_FAILED',
+      `the relay cannot see the backup target ${to}: back up into a directory the relay process may write (under systemd: ReadWritePaths=, and not in a PrivateTmp= /tmp)`,
+    );
+  }
+  if (!target.isFile() || target.size !== 0) {
     throw new RelayError('BACKUP_FAILED', `the backup target ${to} must be an existing empty file`);
   }
   try {
@@ -70,7 +77,11 @@ export async function copyDatabase(db: Db, to: string): Promise<number> {
     return totalPages;
   } catch (cause) {
     const reason = (cause as Error).message;
-    throw new RelayError('BACKUP_FAILED', `cannot write the database copy ${to} (${reason})`, { cause });
+    throw new RelayError(
+      'BACKUP_FAILED',
+      `the relay cannot write the database copy ${to} (${reason}): run the backup as the relay's user, into a directory the relay may write`,
+      { cause },
+    );
   }
 }
 
