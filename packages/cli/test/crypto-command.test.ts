@@ -1,9 +1,12 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { BlindingKey, blind, fromHex, hashToGroup, toHex } from '@overlap/crypto';
+import { INDICATOR_KIND_NAMES } from '@overlap/indicators';
 import { describe, expect, test } from 'vitest';
+import { HASHABLE_KINDS } from '../src/commands/crypto.js';
 import { EXIT } from '../src/index.js';
 import { runInProcess } from './run-in-process.js';
+import { runCli } from './support/cli-process.js';
 
 const run = runInProcess;
 
@@ -41,6 +44,31 @@ describe('overlap crypto hash', () => {
         .join('\n')}\n`,
     );
   });
+
+  test('every kind of spec/indicators.md is accepted, and only those', async () => {
+    expect([...HASHABLE_KINDS]).toEqual([...INDICATOR_KIND_NAMES]);
+    for (const kind of INDICATOR_KIND_NAMES) {
+      const { code, out } = await run(['crypto', 'hash', '--kind', kind], 'x\n');
+      expect({ kind, code, out }).toEqual({ kind, code: EXIT.OK, out: `${toHex(hashToGroup(kind, 'x'))}\n` });
+    }
+  });
+
+  test.each([['bogus'], ['EMAIL'], [' email'], ['email,ip'], ['']])(
+    'an unknown --kind %j is a usage error (64) listing the known kinds, with no output',
+    async (kind) => {
+      const { code, out, err } = await run(['crypto', 'hash', '--kind', kind], 'a@b.example\n');
+      expect(code).toBe(EXIT.USAGE);
+      expect(out).toBe('');
+      expect(err).toContain(`--kind ${JSON.stringify(kind)} is not an indicator kind; known kinds: email, phone, ip,`);
+    },
+  );
+
+  test('as the user met it: crypto hash --kind bogus in a real process exits 64', async () => {
+    const bogus = await runCli(['crypto', 'hash', '--kind', 'bogus'], { input: 'a@b.example\n' });
+    expect(bogus.code).toBe(EXIT.USAGE);
+    expect(bogus.stdout).toBe('');
+    expect(bogus.stderr).toContain('known kinds: ');
+  }, 60_000);
 
   test('a missing --kind is a usage error (64)', async () => {
     const { code, err } = await run(['crypto', 'hash'], 'x\n');

@@ -1,9 +1,11 @@
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { IMPORT_FORMATS, INDICATOR_KIND_NAMES } from '@overlap/indicators';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { EXIT } from '../src/index.js';
 import { runInProcess } from './run-in-process.js';
+import { runCli } from './support/cli-process.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -79,7 +81,7 @@ describe('overlap normalize', () => {
     const { code, out, err } = await runInProcess(['normalize', path]);
     expect(code).toBe(EXIT.DATA);
     expect(lines(out)).toEqual([{ line: 2, kind: 'email', value: 'a@b.example' }]);
-    expect(err).toContain(`overlap: ${path}: not readable as CSV`);
+    expect(err).toContain(`overlap: ${path}: line 3: a quoted field opened in this record is never closed`);
   });
 
   test.each([
@@ -91,6 +93,21 @@ describe('overlap normalize', () => {
     expect(code).toBe(EXIT.USAGE);
     expect(err).toContain(message);
   });
+
+  test('an unknown --kind or --format is a usage error (64) naming the flag and every known value, before any output', async () => {
+    const kind = await runCli(['normalize', '--kind', 'bogus'], { input: 'a@b.example\n', cwd: dir });
+    expect(kind.code).toBe(EXIT.USAGE);
+    expect(kind.stdout).toBe('');
+    expect(kind.stderr).toContain(
+      `--kind: unknown indicator kind "bogus"; known kinds: ${INDICATOR_KIND_NAMES.join(', ')}`,
+    );
+    const format = await runInProcess(['normalize', '--format', 'xlsx'], 'a@b.example\n');
+    expect(format.code).toBe(EXIT.USAGE);
+    expect(format.out).toBe('');
+    expect(format.err).toContain(`--format: unknown format "xlsx"; formats: ${IMPORT_FORMATS.join(', ')}`);
+    const help = await runInProcess(['normalize', '--help']);
+    expect(help.out.replace(/\s+/g, ' ')).toContain(`--format <format> ${IMPORT_FORMATS.join(', ')}`);
+  }, 60_000);
 
   test('a missing or unreadable file is exit 66', async () => {
     expect((await runInProcess(['normalize', join(dir, 'absent.csv')])).code).toBe(EXIT.NO_INPUT);

@@ -5,7 +5,8 @@
  *   overlap crypto hash --kind email  < values.txt   one canonical value per line -> u (hex)
  *   overlap crypto blind --key HEX    < points.txt   one u (lowercase hex) per line -> X25519(key, u)
  *
- * Both stream: input is read as it comes and results are written in input order, computed on every
+ * `--kind` must be one of the kinds of spec/indicators.md (a typo is a usage error listing them,
+ * never a hash under a kind no lab uses). Both stream: input is read as it comes and results are written in input order, computed on every
  * core. A bad line stops the run with an error naming its line number (exit 65), after the result
  * of every line before it has been written (spec/ciphersuite.md §8): the lines of the failing batch
  * that came before the bad one are computed again, one at a time.
@@ -25,14 +26,40 @@ import type { Command } from 'commander';
 import { CliError } from '../errors.js';
 import { LineWriter, type NumberedLine, numberedLines, type ProgramIo } from '../io.js';
 
+/**
+ * The kind names of spec/indicators.md, as @overlap/indicators' INDICATOR_KIND_NAMES (a test keeps
+ * the two equal). Repeated here because importing that package loads the phone metadata and the
+ * suffix list, which this filter never needs (program.ts loads each command's modules lazily).
+ */
+export const HASHABLE_KINDS: readonly string[] = [
+  'email',
+  'phone',
+  'ip',
+  'ip_prefix',
+  'domain',
+  'registrable_domain',
+  'url',
+  'account',
+  'payment_fingerprint',
+  'crypto_wallet',
+  'asn',
+  'ja4',
+];
+
 export function addCryptoCommands(program: Command, io: ProgramIo): void {
   const crypto = program.command('crypto');
 
   crypto
     .command('hash')
     .description('read canonical values, one per line, on stdin; print hash_to_group(kind, value) as lowercase hex')
-    .requiredOption('--kind <kind>', 'indicator kind the values belong to (e.g. email)')
+    .requiredOption('--kind <kind>', `indicator kind the values belong to: ${HASHABLE_KINDS.join(', ')}`)
     .action(async (options: { kind: string }) => {
+      if (!HASHABLE_KINDS.includes(options.kind)) {
+        throw new CliError(
+          'USAGE',
+          `--kind ${JSON.stringify(options.kind)} is not an indicator kind; known kinds: ${HASHABLE_KINDS.join(', ')}`,
+        );
+      }
       const lines = numberedLines(requireStdin(io));
       const items = new MappedLines(lines, (line) => ({ kind: options.kind, value: line.text }));
       await writeResults(io, hashToGroupBatch(items.source), items, (item) => hashToGroup(item.kind, item.value));

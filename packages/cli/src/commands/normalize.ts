@@ -1,5 +1,5 @@
 /**
- * `overlap normalize [--kind K] [--format lines|csv|jsonl|stix] [--region CC] [FILE|-]`: reads a
+ * `overlap normalize [--kind K] [--format lines|csv|tsv|jsonl|stix] [--region CC] [FILE|-]`: reads a
  * lab's suspect list and writes one JSON line per input record, in input order —
  *   {"line":N,"kind":K,"value":V}            accepted (plus "duplicate_of":M for a repeat, "id" for STIX)
  *   {"line":N,"error":{"code":C,"message":M}} rejected
@@ -12,7 +12,9 @@ import type { Readable } from 'node:stream';
 import {
   emptySummary,
   formatFromPath,
+  IMPORT_FORMATS,
   type ImportFormat,
+  INDICATOR_KIND_NAMES,
   IndicatorError,
   isErrorRecord,
   type NormalizedRecord,
@@ -36,8 +38,11 @@ export function addNormalizeCommand(program: Command, io: ProgramIo): void {
   program
     .command('normalize')
     .argument('[file]', 'input file, or - for standard input', '-')
-    .option('--kind <kind>', 'kind of records that name none (plain lines; CSV/JSONL without a kind)')
-    .option('--format <format>', 'lines, csv, jsonl or stix (default: from the file extension, else lines)')
+    .option(
+      '--kind <kind>',
+      `kind of records that name none (plain lines; CSV/JSONL without a kind): ${INDICATOR_KIND_NAMES.join(', ')}`,
+    )
+    .option('--format <format>', `${IMPORT_FORMATS.join(', ')} (default: from the file extension, else lines)`)
     .option('--region <cc>', 'ISO 3166 region for phone numbers written without + or 00 (e.g. US)')
     .option('--no-dedupe', 'do not look for duplicates (for inputs with hundreds of millions of values)')
     .addHelpText(
@@ -50,7 +55,7 @@ export function addNormalizeCommand(program: Command, io: ProgramIo): void {
         try {
           parseIndicatorKindName(flags.kind);
         } catch (cause) {
-          throw new CliError('USAGE', (cause as Error).message, { cause });
+          throw new CliError('USAGE', `--kind: ${(cause as Error).message}`, { cause });
         }
       }
       if (flags.region !== undefined && !/^[A-Za-z]{2}$/.test(flags.region)) {
@@ -112,7 +117,7 @@ function chooseFormat(file: string, format: string | undefined): ImportFormat {
   try {
     return parseImportFormat(format);
   } catch (cause) {
-    throw new CliError('USAGE', (cause as Error).message, { cause });
+    throw new CliError('USAGE', `--format: ${(cause as Error).message}`, { cause });
   }
 }
 
