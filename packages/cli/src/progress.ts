@@ -174,7 +174,10 @@ export class ProgressDisplay {
     const now = this.#now();
     const view = viewOf(event, this.#view, now);
     // A new phase, or a new step of one (proving: revealed, then proofs sent), gets a line of its own.
-    const newStep = this.#view?.label !== view.label;
+    const previous = this.#view;
+    const newStep = previous?.label !== view.label;
+    // In a log, a step that ends gets its last counts written (not only its first).
+    if (!this.#options.tty && newStep && previous !== undefined && previous.done !== this.#lastCounts) this.#plain(now);
     this.#view = view;
     if (this.#options.tty) this.#draw(now);
     else if (newStep) this.#plain(now);
