@@ -4,29 +4,71 @@
  * atomic write (0600, the file and its directory flushed, then renamed over the previous one). A
  * million shared indicators are never one string in memory, and a process that dies mid-way leaves
  * the previous file or none, not half of one.
+ *
+ * Each result can carry where its first record is in the lab's own input (@overlap/client's
+ * traceResults): `line` (the record's line), and `id` and `label` when the input has them (a CSV
+ * `id`/`label` column, a JSON lines field, a STIX object's id and name). In the JSON lines file and
+ * in the result document they are fields of the result, beside `kind` and `value`;
+ * `sourcesOfDocument` reads them back from a document for `formatResults`.
  */
 
-import { resultJsonLine, type SessionResults } from '@overlap/client';
+import { type RecordSource, type ResultSources, resultJsonLine, type SessionResults } from '@overlap/client';
 import { writeFileAtomic } from '@overlap/files';
+import { CliError } from './errors.js';
 
 /** Writes `doc.results` (already sorted, as the SDK answers them) as JSON lines to `path`. */
-export async function writeResultsJsonl(path: string, doc: SessionResults): Promise<void> {
-  await writeFileAtomic(path, jsonLines(doc), { replace: true });
+export async function writeResultsJsonl(path: string, doc: SessionResults, sources?: ResultSources): Promise<void> {
+  await writeFileAtomic(path, jsonLines(doc, sources), { replace: true });
 }
 
 /** Writes `doc` as one JSON document, one result per line. */
-export async function writeResultsDocument(path: string, doc: SessionResults): Promise<void> {
-  await writeFileAtomic(path, document(doc), { replace: true });
+export async function writeResultsDocument(path: string, doc: SessionResults, sources?: ResultSources): Promise<void> {
+  await writeFileAtomic(path, document(doc, sources), { replace: true });
 }
 
-function* jsonLines(doc: SessionResults): Generator<string> {
-  for (const result of doc.results) yield resultJsonLine(doc.policy, result);
+function* jsonLines(doc: SessionResults, sources: ResultSources | undefined): Generator<string> {
+  for (const result of doc.results)
+    yield resultJsonLine(doc.policy, result, sources?.get(result.kind)?.get(result.value));
 }
 
-function* document(doc: SessionResults): Generator<string> {
+function* document(doc: SessionResults, sources: ResultSources | undefined): Generator<string> {
   const { results, ...head } = doc;
   const opening = JSON.stringify(head);
   yield `${opening.slice(0, -1)},"results":[`;
-  for (const [i, result] of results.entries()) yield `${i === 0 ? '\n' : ',\n'}${JSON.stringify(result)}`;
+  for (const [i, result] of results.entries()) {
+    const source = sources?.get(result.kind)?.get(result.value);
+    yield `${i === 0 ? '\n' : ',\n'}${JSON.stringify(source === undefined ? result : { ...result, ...source })}`;
+  }
   yield '\n]}\n';
+}
+
+/**
+ * The sources a result document carries (its results' `line`, `id`, `label`), or undefined when
+ * none does. The document comes from a file: each field is checked, and a bad one is an error
+ * naming the result.
+ */
+export function sourcesOfDocument(path: string, doc: SessionResults): ResultSources | undefined {
+  const results = (doc as { results?: unknown }).results;
+  if (!Array.isArray(results)) return undefined;
+  const sources = new Map<string, Map<string, RecordSource>>();
+  for (const [i, item] of results.entries()) {
+    const r = (typeof item === 'object' && item !== null ? item : {}) as Record<string, unknown>;
+    if (r.line === undefined && r.id === undefined && r.label === undefined) continue;
+    const bad = (what: string) => new CliError('DATA', `${path}: results[${i}].${what}`);
+    if (!Number.isSafeInteger(r.line) || (r.line as number) < 1) throw bad('line: must be a line number ≥ 1');
+    if (r.id !== undefined && typeof r.id !== 'string') throw bad('id: must be a string');
+    if (r.label !== undefined && typeof r.label !== 'string') throw bad('label: must be a string');
+    if (typeof r.kind !== 'string' || typeof r.value !== 'string') continue; // formatResults names these
+    let byValue = sources.get(r.kind);
+    if (byValue === undefined) {
+      byValue = new Map();
+      sources.set(r.kind, byValue);
+    }
+    byValue.set(r.value, {
+      line: r.line as number,
+      ...(r.id !== undefined && { id: r.id as string }),
+      ...(r.label !== undefined && { label: r.label as string }),
+    });
+  }
+  return sources.size === 0 ? undefined : sources;
 }

@@ -22,14 +22,15 @@ beforeAll(async () => {
   // North's file mixes kinds; the session is about e-mails only.
   writeFileSync(
     join(north, 'suspects.csv'),
-    'kind,value\nemail,Shared@Example.com\nip,198.51.100.9\nemail,north-only@example.com\nemail,not an address\n',
+    'kind,value,id,label\nemail,north-only@example.com,acct-1,trial\nip,198.51.100.9,acct-2,\n' +
+      'email,Shared@Example.com,acct-3,paid plan\nemail,not an address,acct-4,\nemail,shared@example.com,acct-5,again\n',
   );
   writeFileSync(join(south, 'suspects.txt'), 'shared@example.com\nsouth-only@example.com\n');
   const args = (lab: string) => ['session', 'run', ...forum.labArgs(lab), '--session', session, '--workers', '1'];
   runs.push(
     ...(await Promise.all([
       runCli([...args('north'), '--input', 'suspects.csv', '--json'], { cwd: north }),
-      runCli([...args('south'), '--input', 'suspects.txt', '--kind', 'email'], { cwd: south }),
+      runCli([...args('south'), '--input', 'suspects.txt', '--format', 'lines', '--kind', 'email'], { cwd: south }),
     ])),
   );
 }, 300_000);
@@ -44,10 +45,17 @@ test('both labs finish with the truth, and the logs say what was read, what was 
   const summary = JSON.parse(north.stdout) as { shared: number; out: string };
   expect(summary.shared).toBe(1);
   const stateDir = join(forum.labs.north?.dir as string, '.overlap', 'lab');
+  // Traced back to the first record that gives it: line 4 (the header is line 1), its id and label.
   expect(readFileSync(join(stateDir, `${session}.results.jsonl`), 'utf8')).toBe(
-    '{"kind":"email","value":"shared@example.com","labs":["south"]}\n',
+    '{"kind":"email","value":"shared@example.com","labs":["south"],"line":4,"id":"acct-3","label":"paid plan"}\n',
   );
-  expect(north.stderr).toMatch(/suspects\.csv: read as csv \(/);
+  // South's plain lines have no id: the line alone.
+  const southState = join(forum.labs.south?.dir as string, '.overlap', 'lab');
+  expect(readFileSync(join(southState, `${session}.results.jsonl`), 'utf8')).toBe(
+    '{"kind":"email","value":"shared@example.com","labs":["north"],"line":1}\n',
+  );
+  expect(north.stderr).toMatch(/suspects\.csv: read as csv \(from its name: /);
+  expect(south.stderr).toMatch(/suspects\.txt: read as lines \(--format: /);
   expect(north.stderr).toMatch(/suspects\.csv:5: rejected \(INVALID_EMAIL\)/);
   expect(north.stderr).toMatch(/suspects\.csv: 1 distinct ip value not sent: the session's kinds are email/);
   // No terminal: one plain line per phase, with counts.
@@ -110,12 +118,38 @@ test('done at the relay but not here: exit 1, and the state left in that directo
   expect(result.stderr).not.toMatch(/409|CONFLICT/);
 }, 60_000);
 
-test('overlap results --json summarizes; --csv-guard none leaves phone-like cells as they are', async () => {
+test('overlap results: --json summarizes; CSV and STIX carry the line, id and label; --csv-guard', async () => {
   const north = forum.labs.north?.dir as string;
   const summary = await runCli(['results', '--session', session, '--json'], { cwd: north });
   expect(summary.code, summary.stderr).toBe(0);
-  expect(JSON.parse(summary.stdout)).toMatchObject({ session, lab: 'north', reveal: 'labs', shared: 1 });
+  expect(JSON.parse(summary.stdout)).toMatchObject({
+    session,
+    lab: 'north',
+    reveal: 'labs',
+    shared: 1,
+    by_kind: { email: 1 },
+  });
   const csv = await runCli(['results', '--session', session, '--format', 'csv'], { cwd: north });
   expect(csv.code, csv.stderr).toBe(0);
-  expect(csv.stdout.split('\r\n')[1]).toMatch(/^email,shared@example\.com,south,/);
+  expect(csv.stdout).toBe(
+    'kind,value,labs,count,line,id,label\r\nemail,shared@example.com,south,,4,acct-3,paid plan\r\n',
+  );
+  const bad = await runCli(['results', '--session', session, '--format', 'csv', '--csv-guard', 'sometimes'], {
+    cwd: north,
+  });
+  expect(bad.code).toBe(64);
+  const stix = await runCli(['results', '--session', session, '--format', 'stix'], { cwd: north });
+  expect(stix.code, stix.stderr).toBe(0);
+  expect(stix.stdout).toContain('acct-3');
+  const noFormat = await runCli(['results', '--session', session], { cwd: north });
+  expect(noFormat.code).toBe(64);
+}, 60_000);
+
+test('a result document whose line is damaged is refused (65), naming the result', async () => {
+  const south = forum.labs.south?.dir as string;
+  const path = join(south, '.overlap', 'lab', `${session}.json`);
+  writeFileSync(path, readFileSync(path, 'utf8').replace('"line":1', '"line":-3'));
+  const result = await runCli(['results', '--session', session, '--format', 'jsonl'], { cwd: south });
+  expect(result.code, result.stderr).toBe(65);
+  expect(result.stderr).toMatch(/results\[0\]\.line: must be a line number/);
 }, 60_000);

@@ -7,11 +7,15 @@
  *   overlap results --session ID --json [--format F --out FILE]
  *
  * `--csv-guard formulas` (the default) prefixes a CSV cell that a spreadsheet would run as a formula
- * (`=`, `+`, `-`, `@`, …) with `'`; `none` leaves every cell as it is, for a program that reads the
- * file (a SIEM joining on phone numbers). Exit 66 when the session has no results here.
+ * (`=`, `@`, `+cmd…`; not a plain signed number such as a phone number) with `'`; `none` leaves
+ * every cell as it is, for a program that reads the file. JSON lines and STIX are never guarded.
+ * When `session run` traced the results back to the input, each row has `line`, `id` and `label`
+ * (CSV columns, JSON fields, a STIX external reference). Exit 66 when the session has no results here.
  */
 import { readFile } from 'node:fs/promises';
 import {
+  CSV_GUARDS,
+  type CsvGuard,
   type FormatResultsOptions,
   formatResults,
   RESULT_FORMATS,
@@ -24,10 +28,9 @@ import type { Command } from 'commander';
 import { CliError } from '../errors.js';
 import type { ProgramIo } from '../io.js';
 import { sdkCall, sessionArgument } from '../lab-context.js';
+import { sourcesOfDocument } from '../results-files.js';
 import { addSettings, readSettings, SETTINGS } from '../settings.js';
 import { sessionFiles } from './session-files.js';
-
-const CSV_GUARDS = ['formulas', 'none'] as const;
 
 interface ResultsFlags extends Record<string, unknown> {
   session: string;
@@ -49,11 +52,13 @@ export function addResultsCommand(program: Command, io: ProgramIo): void {
       const format = formatOf(flags);
       const csvGuard = settings.get(SETTINGS.csvGuard) as string;
       if (!(CSV_GUARDS as readonly string[]).includes(csvGuard)) {
-        throw new CliError('USAGE', `--csv-guard must be formulas or none, got ${JSON.stringify(csvGuard)}`);
+        throw new CliError('USAGE', `--csv-guard must be ${CSV_GUARDS.join(' or ')}, got ${JSON.stringify(csvGuard)}`);
       }
-      const doc = await readResultsDocument(sessionFiles(stateDir, id).resultsDocument, id, stateDir);
+      const path = sessionFiles(stateDir, id).resultsDocument;
+      const doc = await readResultsDocument(path, id, stateDir);
       // The result document comes from a file: formatResults checks its shape whatever the format.
-      const options = { csvGuard } as FormatResultsOptions;
+      const sources = sourcesOfDocument(path, doc);
+      const options: FormatResultsOptions = { csvGuard: csvGuard as CsvGuard, ...(sources && { sources }) };
       const text = await sdkCall(async () => formatResults(doc, format ?? 'jsonl', options));
       if (format !== undefined && flags.out) await writeFileAtomic(flags.out, text, { replace: true });
       else if (format !== undefined && !flags.json) await io.out(text);

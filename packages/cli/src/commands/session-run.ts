@@ -21,10 +21,16 @@
  */
 import { statSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { SessionOutcome, SessionResults, SessionTerms } from '@overlap/client';
+import {
+  type ResultSources,
+  type SessionOutcome,
+  type SessionResults,
+  type SessionTerms,
+  traceResults,
+} from '@overlap/client';
 import { BatchPool } from '@overlap/crypto/node';
 import { makePrivateDirectory } from '@overlap/files';
-import { IMPORT_FORMATS, INDICATOR_KIND_NAMES } from '@overlap/indicators';
+import { IMPORT_FORMATS, type ImportFormat, INDICATOR_KIND_NAMES } from '@overlap/indicators';
 import { formatRevealPolicy, parseRevealPolicyText } from '@overlap/protocol';
 import type { Command } from 'commander';
 import { CliError } from '../errors.js';
@@ -186,11 +192,16 @@ async function runSession(flags: RunFlags, io: ProgramIo): Promise<void> {
       finished: new Date().toISOString(),
       results: outcome.results,
     };
+    // The input's values go before it is read again, for the lines and ids of the results.
+    input.sets = {};
+    const sources = await traceBack(flags.input, outcome, input.format, flags.kind, settings, (text) =>
+      display.note(text),
+    );
     const out = flags.out ?? files.resultsJsonl;
     await makePrivateDirectory(dirname(out));
-    await writeResultsJsonl(out, doc);
+    await writeResultsJsonl(out, doc, sources);
     await makePrivateDirectory(stateDir);
-    await writeResultsDocument(files.resultsDocument, doc);
+    await writeResultsDocument(files.resultsDocument, doc, sources);
     if (flags.json) {
       const peakRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
       const summary = { session: id, lab: me.lab, shared: outcome.results.length, out, results: files.resultsDocument };
@@ -218,6 +229,40 @@ async function runUntilEnd(run: () => Promise<SessionOutcome>, files: SessionFil
     const code = (error as { cause?: { code?: string } }).cause?.code;
     if (code === 'SESSION_FINISHED') await eraseState(files);
     throw error;
+  }
+}
+
+/**
+ * Where each result's first record is in the input (its line, id and label), from a second read of
+ * the file in the format and with the options of the first. A result the file no longer gives (it
+ * changed during the session) is said, not hidden; a file that cannot be read again leaves the
+ * results without their lines, and says so.
+ */
+async function traceBack(
+  path: string,
+  outcome: SessionOutcome,
+  format: ImportFormat,
+  kind: string | undefined,
+  settings: Settings,
+  note: (text: string) => void,
+): Promise<ResultSources | undefined> {
+  if (outcome.results.length === 0) return undefined;
+  const region = settings.get(SETTINGS.region);
+  try {
+    const trace = await traceResults(path, outcome.results, {
+      format,
+      ...(kind !== undefined && { kind }),
+      ...(region !== undefined && { region }),
+    });
+    if (trace.missingCount > 0) {
+      note(
+        `${path}: ${trace.missingCount} of the ${outcome.results.length} results are no longer in the file (changed since it was read?): written without their line`,
+      );
+    }
+    return trace.sources;
+  } catch (error) {
+    note(`${path}: cannot read it again for the results' lines (${(error as Error).message}): written without them`);
+    return undefined;
   }
 }
 
