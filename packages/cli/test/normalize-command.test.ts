@@ -1,4 +1,4 @@
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IMPORT_FORMATS, INDICATOR_KIND_NAMES } from '@overlap/indicators';
@@ -107,6 +107,30 @@ describe('overlap normalize', () => {
     expect(format.err).toContain(`--format: unknown format "xlsx"; formats: ${IMPORT_FORMATS.join(', ')}`);
     const help = await runInProcess(['normalize', '--help']);
     expect(help.out.replace(/\s+/g, ' ')).toContain(`--format <format> ${IMPORT_FORMATS.join(', ')}`);
+  }, 60_000);
+
+  test('the region comes from --region, $OVERLAP_REGION or session.region in overlap.toml, as for session run', async () => {
+    const input = '{"kind":"phone","value":"030 1234567"}\n';
+    const fromEnv = await runCli(['normalize', '--format', 'jsonl'], {
+      input,
+      cwd: dir,
+      env: { OVERLAP_REGION: 'DE' },
+    });
+    expect(fromEnv.code, fromEnv.stderr).toBe(EXIT.OK);
+    expect(lines(fromEnv.stdout)).toEqual([{ line: 1, kind: 'phone', value: '+49301234567' }]);
+
+    const configured = join(dir, 'configured');
+    await mkdir(configured);
+    await writeFile(join(configured, 'overlap.toml'), '[session]\nregion = "DE"\n');
+    const fromFile = await runCli(['normalize', '--format', 'jsonl'], { input, cwd: configured });
+    expect(lines(fromFile.stdout)).toEqual([{ line: 1, kind: 'phone', value: '+49301234567' }]);
+    // The flag beats the file: a US number is not valid as a German one and the other way round.
+    const flagFirst = await runCli(['normalize', '--format', 'jsonl', '--region', 'US'], { input, cwd: configured });
+    expect(flagFirst.code).toBe(EXIT.DATA);
+
+    const bad = await runCli(['normalize'], { input, cwd: dir, env: { OVERLAP_REGION: 'Germany' } });
+    expect(bad.code).toBe(EXIT.USAGE);
+    expect(bad.stderr).toContain('$OVERLAP_REGION must be a two-letter ISO 3166 code, got "Germany"');
   }, 60_000);
 
   test('a missing or unreadable file is exit 66', async () => {

@@ -26,16 +26,18 @@ import {
 import type { Command } from 'commander';
 import { CliError } from '../errors.js';
 import { LineWriter, type ProgramIo } from '../io.js';
+import { addSettings, readSettings, SETTINGS } from '../settings.js';
+import { settingName } from './trust-roots.js';
 
-interface NormalizeFlags {
+type NormalizeFlags = {
   kind?: string;
   format?: string;
   region?: string;
   dedupe: boolean;
-}
+};
 
 export function addNormalizeCommand(program: Command, io: ProgramIo): void {
-  program
+  const normalize = program
     .command('normalize')
     .argument('[file]', 'input file, or - for standard input', '-')
     .option(
@@ -43,73 +45,76 @@ export function addNormalizeCommand(program: Command, io: ProgramIo): void {
       `kind of records that name none (plain lines; CSV/JSONL without a kind): ${INDICATOR_KIND_NAMES.join(', ')}`,
     )
     .option('--format <format>', `${IMPORT_FORMATS.join(', ')} (default: from the file extension, else lines)`)
-    .option('--region <cc>', 'ISO 3166 region for phone numbers written without + or 00 (e.g. US)')
     .option('--no-dedupe', 'do not look for duplicates (for inputs with hundreds of millions of values)')
     .addHelpText(
       'after',
       '\nExit codes: 0 all records accepted, 65 some rejected (output still complete), 64 usage, 66 unreadable file.',
-    )
-    .action(async (file: string, flags: NormalizeFlags) => {
-      const format = chooseFormat(file, flags.format);
-      if (flags.kind !== undefined) {
-        try {
-          parseIndicatorKindName(flags.kind);
-        } catch (cause) {
-          throw new CliError('USAGE', `--kind: ${(cause as Error).message}`, { cause });
-        }
-      }
-      if (flags.region !== undefined && !/^[A-Za-z]{2}$/.test(flags.region)) {
-        throw new CliError('USAGE', `--region must be a two-letter ISO 3166 code, got ${JSON.stringify(flags.region)}`);
-      }
-      const input = file === '-' ? requireStdin(io) : await openInput(file);
-      const summary = emptySummary();
-      const writer = new LineWriter(io.out);
-      const options = {
-        dedupe: flags.dedupe,
-        ...(flags.kind && { kind: flags.kind }),
-        ...(flags.region && { region: flags.region }),
-      };
-      let fileError: IndicatorError | undefined;
-      const started = Date.now();
-      let lastProgress = started;
+    );
+  // The region as `session run` takes it, so that a preview here canonicalizes the same way.
+  addSettings(normalize, SETTINGS.region).action(async (file: string, flags: NormalizeFlags) => {
+    const format = chooseFormat(file, flags.format);
+    if (flags.kind !== undefined) {
       try {
-        for await (const record of normalizeRecords(readRecords(format, input), options, summary)) {
-          await writer.line(JSON.stringify(toOutput(record)));
-          // On a terminal, a progress line each second for long inputs (rewritten in place).
-          if (io.stderrIsTTY && summary.records % 4096 === 0 && Date.now() - lastProgress >= 1000) {
-            lastProgress = Date.now();
-            const rate = Math.round((summary.records * 1000) / (lastProgress - started));
-            io.err(
-              `\rnormalize: ${summary.records.toLocaleString('en-US')} records, ${summary.rejected} rejected, ${rate.toLocaleString('en-US')}/s`,
-            );
-          }
-        }
-      } catch (error) {
-        if (typeof (error as NodeJS.ErrnoException).code === 'string' && (error as NodeJS.ErrnoException).syscall) {
-          throw new CliError(
-            'NO_INPUT',
-            `reading ${file === '-' ? 'stdin' : file} failed: ${(error as Error).message}`,
-            { cause: error },
+        parseIndicatorKindName(flags.kind);
+      } catch (cause) {
+        throw new CliError('USAGE', `--kind: ${(cause as Error).message}`, { cause });
+      }
+    }
+    const settings = await readSettings(flags);
+    const region = settings.get(SETTINGS.region);
+    if (region !== undefined && !/^[A-Za-z]{2}$/.test(region)) {
+      throw new CliError(
+        'USAGE',
+        `${settingName(settings, SETTINGS.region)} must be a two-letter ISO 3166 code, got ${JSON.stringify(region)}`,
+      );
+    }
+    const input = file === '-' ? requireStdin(io) : await openInput(file);
+    const summary = emptySummary();
+    const writer = new LineWriter(io.out);
+    const options = {
+      dedupe: flags.dedupe,
+      ...(flags.kind && { kind: flags.kind }),
+      ...(region && { region }),
+    };
+    let fileError: IndicatorError | undefined;
+    const started = Date.now();
+    let lastProgress = started;
+    try {
+      for await (const record of normalizeRecords(readRecords(format, input), options, summary)) {
+        await writer.line(JSON.stringify(toOutput(record)));
+        // On a terminal, a progress line each second for long inputs (rewritten in place).
+        if (io.stderrIsTTY && summary.records % 4096 === 0 && Date.now() - lastProgress >= 1000) {
+          lastProgress = Date.now();
+          const rate = Math.round((summary.records * 1000) / (lastProgress - started));
+          io.err(
+            `\rnormalize: ${summary.records.toLocaleString('en-US')} records, ${summary.rejected} rejected, ${rate.toLocaleString('en-US')}/s`,
           );
         }
-        if (!(error instanceof IndicatorError)) throw error;
-        fileError = error; // the file stopped being readable as its format: report after the output
-      } finally {
-        await writer.flush();
-        input.destroy();
       }
-      const rejectedBy = Object.entries(summary.rejectedBy)
-        .map(([code, n]) => `${code} ${n}`)
-        .join(', ');
-      if (io.stderrIsTTY && lastProgress !== started) io.err('\r\x1b[K');
-      io.err(
-        `normalize: ${summary.records} records: ${summary.accepted} accepted (${summary.duplicates} duplicates), ${summary.rejected} rejected${rejectedBy ? ` (${rejectedBy})` : ''}\n`,
-      );
-      if (fileError)
-        throw new CliError('DATA', `${file === '-' ? 'stdin' : file}: ${fileError.message}`, { cause: fileError });
-      if (summary.rejected > 0)
-        throw new CliError('DATA', `${summary.rejected} record(s) rejected; see the "error" lines`);
-    });
+    } catch (error) {
+      if (typeof (error as NodeJS.ErrnoException).code === 'string' && (error as NodeJS.ErrnoException).syscall) {
+        throw new CliError('NO_INPUT', `reading ${file === '-' ? 'stdin' : file} failed: ${(error as Error).message}`, {
+          cause: error,
+        });
+      }
+      if (!(error instanceof IndicatorError)) throw error;
+      fileError = error; // the file stopped being readable as its format: report after the output
+    } finally {
+      await writer.flush();
+      input.destroy();
+    }
+    const rejectedBy = Object.entries(summary.rejectedBy)
+      .map(([code, n]) => `${code} ${n}`)
+      .join(', ');
+    if (io.stderrIsTTY && lastProgress !== started) io.err('\r\x1b[K');
+    io.err(
+      `normalize: ${summary.records} records: ${summary.accepted} accepted (${summary.duplicates} duplicates), ${summary.rejected} rejected${rejectedBy ? ` (${rejectedBy})` : ''}\n`,
+    );
+    if (fileError)
+      throw new CliError('DATA', `${file === '-' ? 'stdin' : file}: ${fileError.message}`, { cause: fileError });
+    if (summary.rejected > 0)
+      throw new CliError('DATA', `${summary.rejected} record(s) rejected; see the "error" lines`);
+  });
 }
 
 function chooseFormat(file: string, format: string | undefined): ImportFormat {
