@@ -56,7 +56,7 @@ export interface RelayServerOptions {
   accessLog?: AccessLogTarget;
   /**
    * The control socket for online backups: a path, `false` for none. Default `control.sock` in the
-   * relay's home.
+   * relay's home (none on Windows).
    */
   controlSocket?: string | false;
   limits?: Partial<RelayLimits>;
@@ -150,7 +150,9 @@ export async function startRelayServer(options: RelayServerOptions = {}): Promis
         await log?.close();
       },
     });
-    const socketPath = options.controlSocket ?? controlSocketPath(dirname(home.dbPath));
+    // Unix sockets only: on Windows a stopped relay is backed up by the command itself.
+    const socketPath =
+      options.controlSocket ?? (process.platform === 'win32' ? false : controlSocketPath(dirname(home.dbPath)));
     if (socketPath !== false) control = await listenControlSocket(socketPath, backupHandler(db));
     return { ...server, controlSocket: control?.path };
   } catch (error) {

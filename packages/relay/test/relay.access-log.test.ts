@@ -82,6 +82,15 @@ async function rawTarget(t: TestRelay, target: string): Promise<string> {
   });
 }
 
+/** Polls until `check` holds. */
+async function until(check: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
+  const started = Date.now();
+  while (!check()) {
+    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 describe('the access log', () => {
   test('has one line per request, with what was sent and answered, and none of the secrets', async () => {
     const t = await TestRelay.start();
@@ -189,7 +198,7 @@ describe('the access log', () => {
     expect(statSync(file).mode & 0o777).toBe(0o600);
   });
 
-  test('a function target gets each line; a file that cannot be opened is ACCESS_LOG_FAILED', async () => {
+  test('a function target gets each line, each one line whatever the target holds', async () => {
     const lines: string[] = [];
     const t = await TestRelay.start({ accessLog: (line) => lines.push(line) });
     relays.push(t);
@@ -205,6 +214,30 @@ describe('the access log', () => {
     ]);
     expect((JSON.parse(lines[2] as string) as AccessLogRecord).status).toBe(404);
     expect(lines.every((line) => line.endsWith('\n') && line.indexOf('\n') === line.length - 1)).toBe(true);
+  });
+
+  test('a request whose peer goes away before the answer is logged, marked incomplete', async () => {
+    const lines: AccessLogRecord[] = [];
+    const t = await TestRelay.start({ accessLog: (line) => lines.push(JSON.parse(line)) });
+    relays.push(t);
+    const url = new URL(t.address);
+    // A body announced at 1,000 bytes, 10 sent, then the connection dropped.
+    const socket = connect(Number(url.port), url.hostname, () => {
+      socket.write(
+        `POST /v1/admin HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: application/cbor\r\nContent-Length: 1000\r\n\r\n0123456789`,
+      );
+    });
+    await until(() => socket.bytesWritten > 0, 'the request sent');
+    socket.destroy();
+    await until(() => lines.length === 1, 'the access log line');
+    expect(lines[0]).toMatchObject({ method: 'POST', path: '/v1/admin', status: 0, bytes_in: 0, incomplete: true });
+    expect(lines[0]?.keyid).toBeUndefined();
+  });
+
+  test('a file that cannot be opened is ACCESS_LOG_FAILED', async () => {
+    const t = await TestRelay.start();
+    relays.push(t);
+    await t.relay.close();
     const unopenable = join(t.dir, 'no', 'such', 'dir', 'access.log');
     await expect(
       startRelayServer({ db: t.options.db as string, port: 0, accessLog: unopenable }),

@@ -168,6 +168,8 @@ export function addRelayCommands(program: Command, io: ProgramIo): void {
           ...(accessLog !== undefined && { accessLog }),
         }),
       );
+      // The key is in OpenSSL's hands now: this copy is not needed.
+      if (tls && typeof tls.key !== 'string') tls.key.fill(0);
       const accessLogShown = accessLog === undefined ? undefined : typeof accessLog === 'string' ? accessLog : '-';
       await io.out(banner(server, flags.json === true, accessLogShown, initialized));
       await new Promise<void>((done) => {
