@@ -156,6 +156,8 @@ export class ProgressDisplay {
   /** In a log: when the last line was written, and the counts it showed. */
   #lastLineMs = 0;
   #lastCounts: number | undefined;
+  /** When the view shown was last updated. */
+  #lastUpdateMs = 0;
   /** On a terminal: whether the progress line is on screen (not yet ended by a newline). */
   #lineShown = false;
   #timer: ReturnType<typeof setInterval> | undefined;
@@ -176,9 +178,12 @@ export class ProgressDisplay {
     // A new phase, or a new step of one (proving: revealed, then proofs sent), gets a line of its own.
     const previous = this.#view;
     const newStep = previous?.label !== view.label;
-    // In a log, a step that ends gets its last counts written (not only its first).
-    if (!this.#options.tty && newStep && previous !== undefined && previous.done !== this.#lastCounts) this.#plain(now);
+    // In a log, a step that ends gets its last counts written (not only its first), as of when they came.
+    if (!this.#options.tty && newStep && previous !== undefined && previous.done !== this.#lastCounts) {
+      this.#plain(this.#lastUpdateMs);
+    }
     this.#view = view;
+    this.#lastUpdateMs = now;
     if (this.#options.tty) this.#draw(now);
     else if (newStep) this.#plain(now);
     else this.tick();
