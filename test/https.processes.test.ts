@@ -209,9 +209,12 @@ test('a whole 2-lab session over HTTPS, the labs trusting the forum CA through N
     const rows = readFileSync(join(dir, `${lab}-state`, `${session}.results.jsonl`), 'utf8')
       .trim()
       .split('\n')
-      .map((line) => JSON.parse(line) as { kind: string; value: string; labs: string[] });
+      .map((line) => JSON.parse(line) as { kind: string; value: string; labs: string[]; line: number });
     expect(rows.map((row) => row.value).sort()).toEqual([...shared].sort());
-    for (const row of rows) expect(row).toEqual({ kind: 'email', value: row.value, labs: [other] });
+    for (const row of rows) {
+      // Each result names the other lab, and the line of this lab's own input it came from.
+      expect(row).toEqual({ kind: 'email', value: row.value, labs: [other], line: values(lab).indexOf(row.value) + 1 });
+    }
   }
 
   // The access log: a line for every request the relay answered, by its own metrics' count.

@@ -201,6 +201,10 @@ describe('relay backup', () => {
   test('of a running relay: copied by it; an existing --out is refused (64) and left alone', async () => {
     const relay = serve(['--db', db]);
     await relay.waitFor(/relay listening on/);
+    // fsck cannot take the running relay's lock: it says so, and how to check a copy instead.
+    const locked = await runCli(['relay', 'fsck', '--db', db]);
+    expect(locked.code).toBe(1);
+    expect(locked.stderr).toMatch(/in use by another relay process.*overlap relay backup/);
     const out = join(dir, 'backup-1');
     const made = await runCli(['relay', 'backup', '--db', db, '--out', out, '--json']);
     expect(made.code, made.stderr).toBe(0);
@@ -210,6 +214,9 @@ describe('relay backup', () => {
     expect(again.code).toBe(64);
     expect(again.stderr).toContain('already exists');
     expect(readdirSync(out).sort()).toEqual(['backup.json', 'relay.db', 'relay.key']);
+    const checked = await runCli(['relay', 'fsck', '--db', join(out, 'relay.db')]);
+    expect(checked.code, checked.stdout).toBe(0);
+    expect(checked.stdout).toContain('fsck: clean');
     relay.child.kill('SIGTERM');
     await relay.exited;
   });

@@ -194,11 +194,20 @@ export function addRelayCommands(program: Command, io: ProgramIo): void {
     .action(async (flags: { json?: boolean }) => {
       const db = (await readSettings(flags)).require(S.db);
       if (!existsSync(homePaths(db).db)) throw new CliError('NO_INPUT', `no relay database at ${homePaths(db).db}`);
-      const report = await relayCall(async () =>
-        fsckRelay(db, ({ checked, total }) => {
-          if (!flags.json && io.stderrIsTTY) io.err(`\rchecked ${checked}/${total} entries`);
-        }),
-      );
+      const report = await relayCall(async () => {
+        try {
+          return fsckRelay(db, ({ checked, total }) => {
+            if (!flags.json && io.stderrIsTTY) io.err(`\rchecked ${checked}/${total} entries`);
+          });
+        } catch (error) {
+          if (!(error instanceof RelayError && error.code === 'DB_LOCKED')) throw error;
+          throw new RelayError(
+            'DB_LOCKED',
+            `${error.message}; or check a copy: overlap relay backup --db ${db} --out DIR, then overlap relay fsck --db DIR/relay.db`,
+            { cause: error },
+          );
+        }
+      });
       if (flags.json) io.out(`${JSON.stringify(report)}\n`);
       else {
         io.out(`entries ${report.entries}, checkpoints ${report.checkpoints}, blob files ${report.blobs}\n`);
