@@ -6,20 +6,31 @@
  *
  * `overlap simulate` and `overlap demo` run it; a lab's or the forum's own tests and benchmarks can
  * too: `import { runSimulation } from '@overlap/cli/simulation'`.
+ *
+ * In this order, with what can overlap overlapping, so that a small exchange costs little more than
+ * its crypto:
+ *   1. the lab processes start at once and load their packages (simulation-lab-process.ts);
+ *   2. meanwhile the labs' files are read for their kinds and counts (simulation-inputs.ts; a lab
+ *      with every record rejected is refused here, 65, unless `allowEmpty`), and the relay starts
+ *      and enrolls each lab's fresh key;
+ *   3. the first lab proposes the session, and each process is told to run it;
+ *   4. if a lab fails, the others are stopped (they would wait for it until the deadline);
+ *   5. the transcript is fetched and every result file read back.
+ * Each step is said through `log`, and each lab's own progress lines with its name.
  */
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { ForumAdmin, type IndicatorFile, labIdentityOf, OverlapClient, readIndicatorFile } from '@overlap/client';
+import { ForumAdmin, type IndicatorFile, labIdentityOf, OverlapClient } from '@overlap/client';
 import { generateLabKeys, type LabKeys } from '@overlap/crypto';
 import { readKeyFile, writeKeyFile } from '@overlap/crypto/node';
 import { makePrivateDirectory, writeFileAtomic } from '@overlap/files';
 import { LAB_ID_PATTERN, parseRevealPolicyText, type RevealPolicy } from '@overlap/protocol';
-import { initRelay, startRelayServer } from '@overlap/relay';
+import { initRelay, type RelayServer, startRelayServer } from '@overlap/relay';
 import { CliError } from './errors.js';
+import { emptyReason, readSimulationInputs, type SimulationInputs } from './simulation-inputs.js';
+import { LabProcess, type LabProcessExit, type LabProcessReady } from './simulation-lab-processes.js';
 
 export interface SimulationLab {
   name: string;
@@ -33,6 +44,8 @@ export interface SimulationOptions {
   proofs?: 'spot' | 'full';
   region?: string;
   kind?: string;
+  /** Run even if a lab's every record is rejected: that lab joins with an empty set. */
+  allowEmpty?: boolean;
   out: string;
   log: (line: string) => void;
 }
@@ -46,6 +59,22 @@ export interface SimulationLabOutcome {
   results: { kind: string; value: string; labs?: string[]; count?: number }[];
   /** What the lab process reported: wall time per phase and its peak memory. */
   process: { phases_ms?: Record<string, number>; peak_rss_mb?: number; peak_rss_mb_by_phase?: Record<string, number> };
+  /** Its start-up: node's own, the packages' loading, and from spawn to ready as the simulation saw it. */
+  startup: LabProcessReady;
+}
+
+/** When each step of the simulation ended, in ms from the start of `runSimulation`. */
+export interface SimulationTimeline {
+  /** ms this process had run before `runSimulation` (node's start-up and the CLI's loading). */
+  before_ms: number;
+  inputs_read: number;
+  relay_started: number;
+  labs_enrolled: number;
+  session_created: number;
+  /** Every lab process has loaded its packages. */
+  labs_ready: number;
+  labs_finished: number;
+  transcript_fetched: number;
 }
 
 export interface SimulationOutcome {
@@ -58,16 +87,146 @@ export interface SimulationOutcome {
   adminPublicKey: Uint8Array;
   relayOrigin: string;
   seconds: number;
+  timeline: SimulationTimeline;
   /** Peak memory of this process (the relay ran in it), MB. */
   relayPeakRssMb: number;
 }
 
 export async function runSimulation(options: SimulationOptions): Promise<SimulationOutcome> {
+  const beforeMs = Math.round(process.uptime() * 1000);
   const started = performance.now();
+  const since = () => Math.round(performance.now() - started);
   const { log } = options;
-  // Child processes may run from another directory: every path they get is absolute.
+  // Child processes run in another directory: every path they get is absolute.
   const labs = options.labs.map((lab) => ({ ...lab, file: resolve(lab.file) }));
-  options = { ...options, out: resolve(options.out) };
+  const out = resolve(options.out);
+  const policy = checkOptions(labs, options.reveal);
+
+  await makePrivateDirectory(out); // the labs' results and the transcript: 0600 files in a 0700 folder
+  const work = await mkdtemp(join(tmpdir(), 'overlap-simulate-'));
+  // The lab processes' own config file: empty, so that no ./overlap.toml or $OVERLAP_CONFIG applies.
+  const config = join(work, 'overlap.toml');
+  await writeFile(config, '# overlap simulate: the lab processes take every setting from their flags\n');
+  const processes = labs.map((lab) => LabProcess.start(lab.name, { cwd: work, log }));
+  log(`${labs.length} lab processes started (they load while the relay starts)`);
+  const readyAt: number[] = [];
+  for (const p of processes)
+    void p.ready.then(
+      () => readyAt.push(since()),
+      () => {},
+    );
+  let relay: RelayServer | undefined;
+  const timeline: Partial<SimulationTimeline> = { before_ms: beforeMs };
+  try {
+    const [read, forum] = await Promise.allSettled([
+      readSimulationInputs(labs, options).then((inputs) => {
+        timeline.inputs_read = since();
+        return inputs;
+      }),
+      startForum(work, labs, {
+        log,
+        onRelay: (server) => {
+          relay = server;
+          timeline.relay_started = since();
+        },
+      }),
+    ]);
+    if (read.status === 'rejected') throw read.reason;
+    if (forum.status === 'rejected') throw forum.reason;
+    const inputs = read.value;
+    const { admin, adminPublicKey, keys } = forum.value;
+    const server = relay as unknown as RelayServer;
+    timeline.labs_enrolled = since();
+    for (const name of inputs.empty) {
+      const input = inputs.labs.find((lab) => lab.name === name);
+      if (input !== undefined) log(`${emptyReason(input)}: it joins with an empty set (--allow-empty)`);
+    }
+
+    const session = await proposeSession(server, keys[0] as LabKeys, labs, inputs, policy, options.proofs);
+    timeline.session_created = since();
+    log(
+      `session ${session} created: kinds ${inputs.kinds.join(', ')}; reveal ${options.reveal}; proofs ${options.proofs ?? 'spot'}`,
+    );
+    const workers = Math.max(1, Math.floor(availableParallelism() / labs.length));
+    for (const [i, lab] of labs.entries()) {
+      (processes[i] as LabProcess).run([
+        'session',
+        'run',
+        '--config',
+        config,
+        '--relay',
+        server.url,
+        '--key',
+        join(work, `${lab.name}.key`),
+        '--log-key',
+        server.vkey,
+        '--session',
+        session,
+        '--input',
+        lab.file,
+        '--out',
+        join(out, `${lab.name}.results.jsonl`),
+        '--state-dir',
+        join(work, `state-${i}`),
+        '--workers',
+        String(workers),
+        '--json',
+        ...(options.kind !== undefined ? ['--kind', options.kind] : []),
+        ...(options.region !== undefined ? ['--region', options.region] : []),
+        ...(inputs.empty.includes(lab.name) ? ['--allow-empty'] : []),
+      ]);
+    }
+    log(`${labs.length} lab processes running session ${session} (${workers} worker${workers === 1 ? '' : 's'} each)`);
+
+    const exits = await untilAllExit(processes, log);
+    timeline.labs_ready = Math.max(0, ...readyAt);
+    timeline.labs_finished = since();
+    const transcript = join(out, 'transcript.cbor');
+    await writeFileAtomic(transcript, await admin.relay.transcript(session), { replace: true });
+    timeline.transcript_fetched = since();
+    log(`transcript fetched: ${transcript}`);
+    const failure = failureOf(exits);
+    if (failure !== undefined) throw new CliError('FAILURE', failure);
+
+    const outcomes: SimulationLabOutcome[] = [];
+    for (const [i, lab] of labs.entries()) {
+      const text = await readFile(join(out, `${lab.name}.results.jsonl`), 'utf8');
+      const input = inputs.labs[i] as SimulationInputs['labs'][number];
+      outcomes.push({
+        name: lab.name,
+        input: input.summary,
+        distinct: input.distinct,
+        results: text
+          .split('\n')
+          .filter(Boolean)
+          .map((line) => JSON.parse(line)),
+        process: lastJsonLine((exits[i] as LabProcessExit).stdout),
+        startup: await (processes[i] as LabProcess).ready,
+      });
+    }
+    for (const k of keys) k.dispose();
+    return {
+      session,
+      policy,
+      kinds: inputs.kinds,
+      labs: outcomes,
+      transcript,
+      adminPublicKey,
+      relayOrigin: server.origin,
+      seconds: (performance.now() - started) / 1000,
+      timeline: timeline as SimulationTimeline,
+      relayPeakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
+    };
+  } finally {
+    for (const p of processes) p.stop(); // only those still running: after a failure, or before the session
+    await Promise.all(processes.map((p) => p.exited));
+    await (relay as RelayServer | undefined)?.close();
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+/** Refuses (64) what no run could do: the labs' names and count, their files, the policy. */
+function checkOptions(labs: readonly SimulationLab[], reveal: string): RevealPolicy {
   if (labs.length < 2) throw new CliError('USAGE', 'a simulation needs at least two --lab NAME=FILE');
   if (labs.length > 64) throw new CliError('USAGE', 'at most 64 labs');
   const names = new Set<string>();
@@ -80,143 +239,95 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   }
   let policy: RevealPolicy;
   try {
-    policy = parseRevealPolicyText(options.reveal);
+    policy = parseRevealPolicyText(reveal);
   } catch (cause) {
     throw new CliError('USAGE', `--reveal: ${(cause as Error).message}`, { cause });
   }
   if (policy.kind === 'threshold' && policy.t > labs.length) {
     throw new CliError('USAGE', `threshold:${policy.t} needs at least ${policy.t} labs`);
   }
-
-  // Each lab's file, read here too: the session's kinds and cap come from what the labs hold. Only
-  // the counts are kept (one file at a time), not the values: the lab processes read their own.
-  const inputs: { summary: IndicatorFile['summary']; distinct: Record<string, number> }[] = [];
-  for (const lab of labs) {
-    const input = await readIndicatorFile(lab.file, {
-      ...(options.kind !== undefined && { kind: options.kind }),
-      ...(options.region !== undefined && { region: options.region }),
-    }).catch((cause) => {
-      throw new CliError('DATA', `${lab.name}: ${(cause as Error).message}`, { cause });
-    });
-    const distinct = Object.fromEntries(Object.entries(input.sets).map(([kind, set]) => [kind, set.length]));
-    inputs.push({ summary: input.summary, distinct });
-  }
-  const kinds = [...new Set(inputs.flatMap((input) => Object.keys(input.distinct)))].sort();
-  if (kinds.length === 0) throw new CliError('DATA', 'no lab has any accepted indicator');
-  if (kinds.length > 16) throw new CliError('DATA', `${kinds.length} kinds; a session holds at most 16`);
-  const maxItems = Math.max(1, ...inputs.flatMap((input) => Object.values(input.distinct)));
-
-  await makePrivateDirectory(options.out); // the labs' results and the transcript: 0600 files in a 0700 folder
-  const work = await mkdtemp(join(tmpdir(), 'overlap-simulate-'));
-  const init = await initRelay({ db: join(work, 'relay', 'relay.db') });
-  const relay = await startRelayServer({ db: init.db, port: 0 });
-  log(`relay ${relay.url} (log ${relay.origin}), fresh database in ${work}`);
-  try {
-    const adminKeys = await readKeyFile(init.adminKeyFile as string);
-    const adminPublicKey = Uint8Array.from(adminKeys.signing.publicKey);
-    const admin = new ForumAdmin(relay.url, adminKeys);
-    const keys: LabKeys[] = [];
-    for (const lab of labs) {
-      const k = generateLabKeys();
-      await writeKeyFile(join(work, `${lab.name}.key`), k);
-      await admin.enroll({ signingKey: k.signing.publicKey, sealingKey: k.sealing.publicKey }, lab.name);
-      keys.push(k);
-      log(`enrolled ${lab.name} (key ${labIdentityOf(k).key_id})`);
-    }
-    const proposer = await OverlapClient.connect({ relayUrl: relay.url, keys: keys[0] as LabKeys, logKey: relay.vkey });
-    const session = await proposer.createSession({
-      labs: labs.map((l) => l.name),
-      kinds,
-      policy,
-      maxItemsPerKind: maxItems,
-      deadline: Date.now() + 60 * 60_000,
-      ...(options.proofs !== undefined && { proofs: options.proofs }),
-    });
-    log(
-      `session ${session}: kinds ${kinds.join(', ')}; reveal ${options.reveal}; proofs ${options.proofs ?? 'spot'}; ${labs.length} lab processes`,
-    );
-
-    const workers = Math.max(1, Math.floor(availableParallelism() / labs.length));
-    const runs = labs.map((lab, i) =>
-      runLabProcess(
-        [
-          'session',
-          'run',
-          '--relay',
-          relay.url,
-          '--key',
-          join(work, `${lab.name}.key`),
-          '--log-key',
-          relay.vkey,
-          '--session',
-          session,
-          '--input',
-          lab.file,
-          '--out',
-          join(options.out, `${lab.name}.results.jsonl`),
-          '--state-dir',
-          join(work, `state-${i}`),
-          '--workers',
-          String(workers),
-          '--json',
-          ...(options.kind !== undefined ? ['--kind', options.kind] : []),
-          ...(options.region !== undefined ? ['--region', options.region] : []),
-        ],
-        lab.name,
-      ),
-    );
-    const exits = await Promise.all(runs);
-    const failed = exits.filter((e) => e.code !== 0);
-    for (const f of failed) log(`${f.name} failed (exit ${f.code}):\n${f.stderr.trim()}`);
-
-    const transcript = join(options.out, 'transcript.cbor');
-    await writeFileAtomic(transcript, await admin.relay.transcript(session), { replace: true });
-    if (failed.length > 0) throw new CliError('FAILURE', `${failed.map((f) => f.name).join(', ')} did not finish`);
-
-    const outcomes: SimulationLabOutcome[] = [];
-    for (const [i, lab] of labs.entries()) {
-      const text = await readFile(join(options.out, `${lab.name}.results.jsonl`), 'utf8');
-      const input = inputs[i] as (typeof inputs)[number];
-      outcomes.push({
-        name: lab.name,
-        input: input.summary,
-        distinct: input.distinct,
-        results: text
-          .split('\n')
-          .filter(Boolean)
-          .map((line) => JSON.parse(line)),
-        process: lastJsonLine((exits[i] as { stdout: string }).stdout),
-      });
-    }
-    for (const k of keys) k.dispose();
-    return {
-      session,
-      policy,
-      kinds,
-      labs: outcomes,
-      transcript,
-      adminPublicKey,
-      relayOrigin: relay.origin,
-      seconds: (performance.now() - started) / 1000,
-      relayPeakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
-    };
-  } finally {
-    await relay.close();
-    await rm(work, { recursive: true, force: true });
-  }
+  return policy;
 }
 
-/**
- * How to start the `overlap` command in a child process: the built `main.js` with plain node, or,
- * in a source checkout, `main.ts` through tsx (as `pnpm overlap` does), from the repository root
- * where tsx is installed.
- */
-function cliCommand(): { args: string[]; cwd: string | undefined } {
-  const built = fileURLToPath(new URL('./main.js', import.meta.url));
-  if (existsSync(built)) return { args: [built], cwd: undefined };
-  const source = fileURLToPath(new URL('./main.ts', import.meta.url));
-  const root = fileURLToPath(new URL('../../../', import.meta.url));
-  return { args: ['--import', 'tsx', '--conditions=@overlap/source', source], cwd: root };
+/** A fresh relay in WORK/relay, its admin, and one fresh key per lab, enrolled. */
+async function startForum(
+  work: string,
+  labs: readonly SimulationLab[],
+  hooks: { log: (line: string) => void; onRelay: (relay: RelayServer) => void },
+): Promise<{ admin: ForumAdmin; adminPublicKey: Uint8Array; keys: LabKeys[] }> {
+  const init = await initRelay({ db: join(work, 'relay', 'relay.db') });
+  const relay = await startRelayServer({ db: init.db, port: 0, controlSocket: false });
+  hooks.onRelay(relay);
+  hooks.log(`relay started at ${relay.url} (log ${relay.origin}), fresh database in ${work}`);
+  const adminKeys = await readKeyFile(init.adminKeyFile as string);
+  const adminPublicKey = Uint8Array.from(adminKeys.signing.publicKey);
+  const admin = new ForumAdmin(relay.url, adminKeys);
+  const keys: LabKeys[] = [];
+  // One at a time: each enrollment is the next envelope of the admin's chain.
+  for (const lab of labs) {
+    const k = generateLabKeys();
+    await writeKeyFile(join(work, `${lab.name}.key`), k);
+    await admin.enroll({ signingKey: k.signing.publicKey, sealingKey: k.sealing.publicKey }, lab.name);
+    keys.push(k);
+  }
+  hooks.log(
+    `labs enrolled: ${labs.map((lab, i) => `${lab.name} (key ${labIdentityOf(keys[i] as LabKeys).key_id})`).join(', ')}`,
+  );
+  return { admin, adminPublicKey, keys };
+}
+
+/** The first lab proposes the session: the labs, the kinds they hold, their largest set as the cap. */
+async function proposeSession(
+  relay: RelayServer,
+  proposerKeys: LabKeys,
+  labs: readonly SimulationLab[],
+  inputs: SimulationInputs,
+  policy: RevealPolicy,
+  proofs: SimulationOptions['proofs'],
+): Promise<string> {
+  const proposer = await OverlapClient.connect({ relayUrl: relay.url, keys: proposerKeys, logKey: relay.vkey });
+  return proposer.createSession({
+    labs: labs.map((l) => l.name),
+    kinds: inputs.kinds,
+    policy,
+    maxItemsPerKind: inputs.maxItems,
+    deadline: Date.now() + 60 * 60_000,
+    ...(proofs !== undefined && { proofs }),
+  });
+}
+
+/** Waits for every lab process; once one fails, the others are stopped (they would wait for it). */
+async function untilAllExit(processes: readonly LabProcess[], log: (line: string) => void): Promise<LabProcessExit[]> {
+  return Promise.all(
+    processes.map((p) =>
+      p.exited.then((exit) => {
+        if (exit.stopped) return exit;
+        if (exit.code === 0) {
+          log(`${exit.name} finished`);
+          return exit;
+        }
+        const others = processes.filter((other) => other !== p);
+        log(`${exit.name} failed (${exitText(exit)}); stopping ${others.map((o) => o.name).join(', ')}`);
+        for (const other of others) other.stop();
+        return exit;
+      }),
+    ),
+  );
+}
+
+/** "lab-a exited with 65 (its last line: …); lab-b was stopped", or undefined if every lab finished. */
+function failureOf(exits: readonly LabProcessExit[]): string | undefined {
+  const failed = exits.filter((exit) => exit.code !== 0 && !exit.stopped);
+  if (failed.length === 0) return undefined;
+  const stopped = exits.filter((exit) => exit.stopped).map((exit) => exit.name);
+  const what = failed.map(
+    (exit) => `${exit.name} ${exitText(exit)} (its last line: ${exit.lastLines.at(-1) ?? 'none'})`,
+  );
+  return `${what.join('; ')}${stopped.length > 0 ? `; ${stopped.join(', ')} stopped` : ''}`;
+}
+
+function exitText(exit: LabProcessExit): string {
+  return exit.signal !== null ? `was killed by ${exit.signal}` : `exited with ${exit.code}`;
 }
 
 function lastJsonLine(text: string): SimulationLabOutcome['process'] {
@@ -226,28 +337,4 @@ function lastJsonLine(text: string): SimulationLabOutcome['process'] {
   } catch {
     return {};
   }
-}
-
-function runLabProcess(
-  args: string[],
-  name: string,
-): Promise<{ name: string; code: number | null; stderr: string; stdout: string }> {
-  return new Promise((resolve) => {
-    const command = cliCommand();
-    const child = spawn(process.execPath, [...command.args, ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      ...(command.cwd !== undefined && { cwd: command.cwd }),
-      env: { ...process.env, OVERLAP_KEY_PASSPHRASE: '' },
-    });
-    let stderr = '';
-    let stdout = '';
-    child.stdout.on('data', (data: Buffer) => {
-      stdout += data.toString();
-    });
-    child.stderr.on('data', (data: Buffer) => {
-      stderr += data.toString();
-    });
-    child.on('error', (error) => resolve({ name, code: -1, stderr: error.message, stdout }));
-    child.on('close', (code) => resolve({ name, code, stderr, stdout }));
-  });
 }

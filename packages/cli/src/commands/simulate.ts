@@ -2,20 +2,22 @@
  * `overlap simulate` and `overlap demo`.
  *
  *   overlap simulate --lab NAME=FILE --lab NAME=FILE [...] [--reveal labs|count|threshold:T] [--proofs spot|full]
- *                    [--region CC] [--kind K] [--out DIR]
+ *                    [--region CC] [--kind K] [--allow-empty] [--out DIR] [--json]
+ *
+ * Progress goes to stderr: the simulation's own steps and each lab's lines with its name. A lab
+ * whose every record is rejected makes it exit 65 before anything runs, unless `--allow-empty`:
+ * then that lab joins with an empty set (and learns nothing), as `session run --allow-empty` does.
  *   overlap demo [--out DIR]           simulate over examples/data, the overlap report, the transcript check
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { verifyTranscript } from '@overlap/audit';
 import { toHex } from '@overlap/crypto';
 import { formatRevealPolicy } from '@overlap/protocol';
 import type { Command } from 'commander';
 import { CliError } from '../errors.js';
 import type { ProgramIo } from '../io.js';
 import { runSimulation, type SimulationLab, type SimulationOutcome } from '../simulation.js';
-import { printAuditReport } from './audit.js';
 
 export function addSimulationCommands(program: Command, io: ProgramIo): void {
   program
@@ -34,6 +36,10 @@ export function addSimulationCommands(program: Command, io: ProgramIo): void {
     )
     .option('--region <cc>', 'region for phone numbers without a country code')
     .option('--kind <kind>', 'kind of records that name none (plain lines)')
+    .option(
+      '--allow-empty',
+      'run even if a lab has every record rejected (or none): it joins with an empty set (default: refuse, 65)',
+    )
     .option('--out <dir>', 'where the results and the transcript go', '.overlap/simulate')
     .option('--json', 'print the outcome as JSON')
     .action(
@@ -43,6 +49,7 @@ export function addSimulationCommands(program: Command, io: ProgramIo): void {
         proofs: string;
         region?: string;
         kind?: string;
+        allowEmpty?: boolean;
         out: string;
         json?: boolean;
       }) => {
@@ -57,6 +64,7 @@ export function addSimulationCommands(program: Command, io: ProgramIo): void {
           log: (line) => io.err(`overlap: ${line}\n`),
           ...(flags.region !== undefined && { region: flags.region }),
           ...(flags.kind !== undefined && { kind: flags.kind }),
+          ...(flags.allowEmpty === true && { allowEmpty: true }),
         });
         if (flags.json) io.out(`${JSON.stringify(summaryJson(outcome))}\n`);
         else await printSummary(io, outcome, flags.out);
@@ -87,6 +95,11 @@ export function addSimulationCommands(program: Command, io: ProgramIo): void {
       printOverlapReport(io, outcome);
       const adminKey = toHex(outcome.adminPublicKey);
       io.out(`\n$ overlap audit verify --transcript ${outcome.transcript} --admin-key ${adminKey}\n`);
+      // Loaded here: only the demo audits, and `simulate` need not load the auditor.
+      const [{ verifyTranscript }, { printAuditReport }] = await Promise.all([
+        import('@overlap/audit'),
+        import('./audit.js'),
+      ]);
       const report = verifyTranscript(new Uint8Array(await readFile(outcome.transcript)), {
         adminKey: outcome.adminPublicKey,
       });
@@ -116,6 +129,7 @@ function summaryJson(outcome: SimulationOutcome) {
     kinds: outcome.kinds,
     transcript: outcome.transcript,
     seconds: Number(outcome.seconds.toFixed(1)),
+    timeline_ms: outcome.timeline,
     relay_process_peak_rss_mb: outcome.relayPeakRssMb,
     labs: outcome.labs.map((lab) => ({
       name: lab.name,
@@ -123,6 +137,7 @@ function summaryJson(outcome: SimulationOutcome) {
       accepted: lab.input.accepted,
       rejected: lab.input.rejected,
       revealed: lab.results.length,
+      startup_ms: lab.startup,
       ...lab.process,
     })),
   };
