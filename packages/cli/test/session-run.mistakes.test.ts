@@ -8,7 +8,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { OverlapClient } from '@overlap/client';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { runCli } from './support/cli-process.js';
+import { runCli, startCli } from './support/cli-process.js';
 import { type Forum, startForum } from './support/lab-forum.js';
 
 let forum: Forum;
@@ -60,6 +60,47 @@ describe('a lab never joins by mistake', () => {
     expect(result.stderr).toMatch(/ips\.csv: 2 distinct ip values not sent: the session's kinds are email/);
     expect(result.stderr).toMatch(/none of its 2 accepted records is of the session's kinds/);
     expect(await joined(session)).toBe(0);
+  }, 120_000);
+
+  test('a CSV saved as .txt is read as CSV (from its content), and the run says so', async () => {
+    const session = await forum.createSession('north', { labs: ['north', 'south'], kinds: ['ip'] });
+    writeFileSync(
+      join(forum.labs.north?.dir as string, 'export.txt'),
+      'kind,value\nemail,a@example.com\nemail,b@example.com\n',
+    );
+    const result = await run('north', session, '--input', 'export.txt');
+    expect(result.stderr).toMatch(/export\.txt: read as csv \(from its content: /);
+    // Read right, and still nothing for this session (its kinds are ip): refused, and said why.
+    expect(result.stderr).toMatch(/export\.txt: 2 distinct email values not sent: the session's kinds are ip/);
+    expect(result.code, result.stderr).toBe(65);
+    expect(await joined(session)).toBe(0);
+  }, 120_000);
+
+  test('--allow-empty joins with an empty set when the lab means it', async () => {
+    const session = await forum.createSession('north', { labs: ['north', 'south'], kinds: ['email'] });
+    const dir = forum.labs.north?.dir as string;
+    writeFileSync(join(dir, 'junk2.txt'), 'not an address\n');
+    const running = startCli(
+      [
+        'session',
+        'run',
+        ...forum.labArgs('north'),
+        '--session',
+        session,
+        '--workers',
+        '1',
+        '--input',
+        'junk2.txt',
+        '--kind',
+        'email',
+        '--allow-empty',
+      ],
+      { cwd: dir },
+    );
+    await running.waitFor(/waiting for the other labs/);
+    expect(await joined(session)).toBe(1);
+    running.child.kill('SIGINT');
+    expect((await running.exited).code).toBe(130);
   }, 120_000);
 
   test('a missing input exits 66 with the OS reason, before the relay is contacted', async () => {
