@@ -105,7 +105,9 @@ export async function sdkCall<T>(run: () => Promise<T>): Promise<T> {
           ? 'USAGE'
           : error.code === 'BAD_RESULTS'
             ? 'DATA'
-            : 'FAILURE';
+            : error.code === 'INPUT_UNREADABLE'
+              ? 'NO_INPUT'
+              : 'FAILURE';
       const detail = error.relayCode && !error.message.includes(error.relayCode) ? ` (${error.relayCode})` : '';
       throw new CliError(code, `${error.message}${detail}`, { cause: error });
     }
