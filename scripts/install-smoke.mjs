@@ -15,7 +15,8 @@
  * 3. Every lab command loads without better-sqlite3 (`--help` of each command `overlap --help`
  *    lists, which loads its module); `overlap relay init` fails, naming better-sqlite3, and writes
  *    nothing.
- * 4. A short exchange: a relay, two labs each in its own folder with keys from the installed
+ * 4. The worker threads (input reading, hashing and blinding) start from the installed files.
+ * 5. A short exchange: a relay, two labs each in its own folder with keys from the installed
  *    `overlap keygen`, enrolled with the installed `overlap admin enroll`, both running
  *    `overlap session run`; the shared indicators equal the plaintext intersection of the inputs;
  *    the transcript exported and verified with the installed `overlap audit`.
@@ -33,7 +34,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** The commands that start a relay in the process, and so need better-sqlite3. */
@@ -196,6 +197,33 @@ async function labCommands({ prefix }) {
     console.log('install-smoke: note: that message does not say how to install better-sqlite3');
 }
 
+/**
+ * The worker threads start from files beside their modules (by URL): from the installed package's
+ * own copies, a reader worker reads a file and a pool of two hashes and blinds, as one thread would.
+ */
+async function workerThreads({ prefix }) {
+  const installed = join(prefix, 'lib/node_modules/overlap/node_modules/@overlap');
+  const client = await import(pathToFileURL(join(installed, 'client/dist/index.js')).href);
+  const crypto = await import(pathToFileURL(join(installed, 'crypto/dist/index.js')).href);
+  await import(pathToFileURL(join(installed, 'crypto/dist/node/index.js')).href);
+  const file = join(work, 'worker-input.txt');
+  writeFileSync(file, 'a@example.com\nb@example.com\na@example.com\n');
+  const read = await client.readIndicatorFile(file, { kind: 'email', isolate: true });
+  const values = Object.values(read.sets).flat().sort();
+  check(values.join(' ') === 'a@example.com b@example.com', `the reader worker read ${JSON.stringify(read.sets)}`);
+
+  const items = Array.from({ length: 500 }, (_, i) => ({ kind: 'email', value: `worker${i}@example.com` }));
+  const key = crypto.BlindingKey.generate();
+  try {
+    const alone = items.map((item) => crypto.toHex(crypto.hashAndBlind(key, item.kind, item.value)));
+    const pooled = [];
+    for await (const tag of crypto.hashAndBlindBatch(key, items, { workers: 2 })) pooled.push(crypto.toHex(tag));
+    check(pooled.join() === alone.join(), 'two workers of the installed package blinded otherwise than one thread');
+  } finally {
+    key.dispose();
+  }
+}
+
 /** The relay command: the forum's install with --forum, else the checkout's build. */
 async function relayCommand(tarball) {
   if (!forum) return { command: process.execPath, prefixArgs: [join(ROOT, 'packages/cli/dist/main.js')], prefix: null };
@@ -286,17 +314,9 @@ async function exchange({ prefix }, tarball) {
   const session = JSON.parse(created.stdout).session;
   check(/^[0-9a-f]{32}$/.test(session), `session create printed ${created.stdout}`);
 
-  const runArgs = [
-    'session',
-    'run',
-    ...labArgs,
-    '--session',
-    session,
-    '--input',
-    'suspects.csv',
-    '--out',
-    'shared.jsonl',
-  ];
+  // Two workers: the hashing and the input-reading worker threads start from the installed files.
+  const runArgs = ['session', 'run', ...labArgs, '--session', session, '--workers', '2'];
+  runArgs.push('--input', 'suspects.csv', '--out', 'shared.jsonl');
   await Promise.all(
     ['lab-a', 'lab-b'].map((lab) => runOk('overlap', runArgs, { cwd: dirs[lab], env, timeoutMs: 300_000 })),
   );
@@ -349,6 +369,7 @@ try {
   const install = await phase('install', () => labInstall(tarball));
   await phase('version', () => version(install));
   await phase('lab commands', () => labCommands(install));
+  await phase('worker threads', () => workerThreads(install));
   await phase('exchange', () => exchange(install, tarball));
   console.log(`install-smoke: all checks passed in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 } catch (error) {
