@@ -50,9 +50,10 @@ function readHidden(terminal: NonNullable<PassphraseSource['terminal']>, prompt:
   const { input, output } = terminal;
   return new Promise((resolve, reject) => {
     let typed = '';
-    output.write(prompt);
+    // Echo off before the prompt shows: text typed as soon as it appears is never echoed.
     const wasRaw = input.isRaw;
     input.setRawMode(true);
+    output.write(prompt);
     input.resume();
     const done = (error?: Error) => {
       input.setRawMode(wasRaw);

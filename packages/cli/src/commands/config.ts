@@ -11,7 +11,7 @@ import type { Command } from 'commander';
 import { osReason } from '../config-file.js';
 import { CliError } from '../errors.js';
 import type { ProgramIo } from '../io.js';
-import { readSettings, SETTINGS, type Setting, type SettingSource, type Settings } from '../settings.js';
+import { addSettings, readSettings, SETTINGS, type Setting, type SettingSource, type Settings } from '../settings.js';
 
 const CHECKED: readonly Setting[] = Object.values(SETTINGS).filter((s) => s !== SETTINGS.config);
 
@@ -20,10 +20,11 @@ const FILES: ReadonlySet<Setting> = new Set([SETTINGS.key, SETTINGS.adminKeyFile
 
 export function addConfigCommands(program: Command, io: ProgramIo): void {
   const config = program.command('config');
-  config
-    .command('check')
-    .description('check the config file and print what every setting resolves to, and from where')
-    .option('--config <file>', 'the config file (default: $OVERLAP_CONFIG, else ./overlap.toml if there is one)')
+  addSettings(
+    config
+      .command('check')
+      .description('check the config file and print what every setting resolves to, and from where'),
+  )
     .option('--json', 'print {file, settings: {name: {value, source}}, problems} as JSON')
     .action(async (flags: { config?: string; json?: boolean }) => {
       const settings: Settings = await readSettings(flags);
