@@ -193,8 +193,11 @@ async function labCommands({ prefix }) {
   check(!existsSync(join(cwd, 'forum')), 'overlap relay init without better-sqlite3 left files behind');
   const message = relay.stderr.trim().split('\n')[0];
   console.log(`install-smoke: without better-sqlite3, overlap relay init exits ${relay.code}: ${message}`);
-  if (!/npm install/.test(relay.stderr))
-    console.log('install-smoke: note: that message does not say how to install better-sqlite3');
+  check(
+    /npm install -g .*better-sqlite3@12/.test(relay.stderr),
+    `the message does not say how to add it:\n${relay.stderr}`,
+  );
+  check(!/ERR_MODULE_NOT_FOUND/.test(relay.stderr), `Node's module error reached the user:\n${relay.stderr}`);
 }
 
 /**

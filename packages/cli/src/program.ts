@@ -104,7 +104,7 @@ export async function buildProgram(io: ProgramIo, argv?: readonly string[]): Pro
   for (const group of COMMAND_GROUPS) {
     const names = Object.keys(group.commands);
     if (argv === undefined || (named !== undefined && names.includes(named))) {
-      (await group.load())(program, io);
+      (await loadGroup(group, named))(program, io);
     } else {
       for (const name of names) {
         // Listed only: the module is loaded when argv names the command, so this never runs.
@@ -127,8 +127,8 @@ export async function buildProgram(io: ProgramIo, argv?: readonly string[]): Pro
 
 /** Runs the program on `argv` (without the node and script entries) and returns the exit code. */
 export async function runProgram(argv: readonly string[], io: ProgramIo): Promise<ExitCode> {
-  const program = await buildProgram(io, argv);
   try {
+    const program = await buildProgram(io, argv);
     await program.parseAsync([...argv], { from: 'user' });
     if (argv.length === 0) program.outputHelp();
     return EXIT.OK;
@@ -140,6 +140,27 @@ export async function runProgram(argv: readonly string[], io: ProgramIo): Promis
     if (error instanceof CliError) {
       io.err(`overlap: ${error.message}\n`);
       return error.exitCode;
+    }
+    throw error;
+  }
+}
+
+/**
+ * Loads a command group. The relay's SQLite driver is left out of a lab's install (it compiles from
+ * source, ~2 minutes): a command that needs it says how to add it instead of Node's module error.
+ */
+async function loadGroup(group: CommandGroup, named: string | undefined): Promise<AddCommands> {
+  try {
+    return await group.load();
+  } catch (error) {
+    const e = error as NodeJS.ErrnoException;
+    if (e?.code === 'ERR_MODULE_NOT_FOUND' && /'better-sqlite3'/.test(e.message)) {
+      const command = named === undefined ? 'this command' : `overlap ${named}`;
+      throw new CliError(
+        'FAILURE',
+        `${command} runs a relay, which needs better-sqlite3 12.x, and this install has none (a lab's install leaves it out): install it beside overlap, e.g. npm install -g ./dist/overlap-${CLI_VERSION}.tgz better-sqlite3@12`,
+        { cause: error },
+      );
     }
     throw error;
   }
