@@ -6,16 +6,16 @@
  * abort continues that chain; the state (its session key, its outbox) is erased afterwards, since
  * nothing can be resumed from it.
  *
- * Exit 0 once the relay logged the abort; 1 when it refused (the session already done or aborted:
- * SESSION_FINISHED), 64 for a bad id or an empty reason.
+ * Exit 0 once the relay logged the abort; 1 when it cannot be (the session is already done or
+ * aborted: SESSION_FINISHED; this lab joined and its state is not in this state directory:
+ * STATE_MISSING), 64 for a bad id, an empty reason or a session this lab is not in.
  */
-import type { OverlapClient } from '@overlap/client';
 import type { Command } from 'commander';
 import { CliError } from '../errors.js';
 import type { ProgramIo } from '../io.js';
 import { addLabOptions, connectLab, sdkCall, sessionArgument } from '../lab-context.js';
 import { addSettings, readSettings, SETTINGS } from '../settings.js';
-import { eraseState, sessionFiles } from './session-files.js';
+import { sessionFiles } from './session-files.js';
 
 /** The spec's limit on an abort's reason (spec/protocol.md §3: at most 1024 code points). */
 const MAX_REASON = 1024;
@@ -25,9 +25,6 @@ interface AbortFlags extends Record<string, unknown> {
   reason: string;
   json?: boolean;
 }
-
-/** The SDK's abort (OverlapClient.abort), as this module calls it. */
-type Aborting = OverlapClient & { abort?: (session: string, reason: string) => Promise<unknown> };
 
 export function addSessionAbortCommand(session: Command, io: ProgramIo): void {
   addSettings(addLabOptions(session.command('abort')), SETTINGS.stateDir)
@@ -45,15 +42,12 @@ export function addSessionAbortCommand(session: Command, io: ProgramIo): void {
       const stateDir = settings.require(SETTINGS.stateDir);
       const { client, warnings } = await connectLab(settings, { stateDir });
       for (const warning of warnings) io.err(`overlap: warning: ${warning}\n`);
-      const aborting = client as Aborting;
-      if (typeof aborting.abort !== 'function') {
-        throw new CliError('FAILURE', 'this build of @overlap/client cannot abort a session');
-      }
-      const abort = aborting.abort.bind(client);
-      await sdkCall(() => abort(id, reason));
-      const erased = await eraseState(sessionFiles(stateDir, id));
-      const summary = { session: id, state: 'aborted', reason, ...(erased && { state_erased: true }) };
+      const done = await sdkCall(() => client.abort(id, reason));
+      const summary = { session: id, state: 'aborted', reason, index: done.index, state_erased: done.stateErased };
       if (flags.json) await io.out(`${JSON.stringify(summary)}\n`);
-      else await io.out(`session ${id} aborted${erased ? '; its state in this state directory was erased' : ''}\n`);
+      else {
+        const erased = done.stateErased ? `; its state in ${sessionFiles(stateDir, id).state} was erased` : '';
+        await io.out(`session ${id} aborted (log index ${done.index})${erased}\n`);
+      }
     });
 }

@@ -9,7 +9,6 @@
  *   overlap session list   [--json]        one JSON line per session with --json
  */
 import type { OverlapClient, SessionTerms } from '@overlap/client';
-import { toHex } from '@overlap/crypto';
 import { formatRevealPolicy } from '@overlap/protocol';
 import type { Command } from 'commander';
 import { CliError } from '../errors.js';
@@ -65,9 +64,9 @@ export function addSessionInspectCommands(session: Command, io: ProgramIo): void
     .option('--json', 'print one JSON object per session, one a line')
     .action(async (flags: Omit<InspectFlags, 'session'>) => {
       const client = await connect(flags, io);
-      const sessions = await sdkCall(() => sessionsOf(client));
+      const sessions = await sdkCall(() => client.sessions());
       if (flags.json) {
-        for (const terms of sessions) await io.out(`${JSON.stringify(listEntry(terms))}\n`);
+        for (const summary of sessions) await io.out(`${JSON.stringify(listEntry(summary))}\n`);
         return;
       }
       if (sessions.length === 0) {
@@ -77,8 +76,8 @@ export function addSessionInspectCommands(session: Command, io: ProgramIo): void
       await io.out(
         `${['session'.padEnd(32), 'state'.padEnd(8), 'reveal'.padEnd(12), 'kinds', 'labs', 'deadline'].join('  ')}\n`,
       );
-      for (const terms of sessions) {
-        const e = listEntry(terms);
+      for (const summary of sessions) {
+        const e = listEntry(summary);
         const row = [
           e.session,
           e.state.padEnd(8),
@@ -96,14 +95,6 @@ async function connect(flags: Record<string, unknown>, io: ProgramIo): Promise<O
   const { client, warnings } = await connectLab(await readSettings(flags));
   for (const warning of warnings) io.err(`overlap: warning: ${warning}\n`);
   return client;
-}
-
-/** The sessions naming this lab, each with its terms checked (its proposal's signature). */
-async function sessionsOf(client: OverlapClient): Promise<SessionTerms[]> {
-  const { sessions } = await client.relay.listSessions();
-  const all: SessionTerms[] = [];
-  for (const status of sessions) all.push(await client.terms(toHex(status.session)));
-  return all;
 }
 
 function nameOf(terms: SessionTerms, keyId: string): string {
@@ -141,18 +132,21 @@ function statusSummary(terms: SessionTerms) {
   };
 }
 
-function listEntry(terms: SessionTerms) {
-  const s = terms.status;
+/** One session of `OverlapClient.sessions()`. */
+type SessionSummary = Awaited<ReturnType<OverlapClient['sessions']>>[number];
+
+function listEntry(summary: SessionSummary) {
   return {
-    session: terms.session,
-    state: s.state,
-    labs: terms.labs.map((lab) => lab.lab),
-    kinds: terms.kinds,
-    reveal: formatRevealPolicy(terms.policy),
-    proposer: nameOf(terms, terms.proposer),
-    joined: s.joined.map((id) => nameOf(terms, id)),
-    ...(s.deadline !== undefined && { deadline: new Date(s.deadline).toISOString() }),
-    ...(s.abort && { abort: s.abort.reason }),
+    session: summary.session,
+    state: summary.state,
+    labs: summary.labs,
+    kinds: summary.kinds,
+    reveal: formatRevealPolicy(summary.policy),
+    proposer: summary.proposer,
+    joined: summary.joined,
+    waiting_on: summary.waiting_on,
+    ...(summary.deadline !== undefined && { deadline: new Date(summary.deadline).toISOString() }),
+    ...(summary.abortReason !== undefined && { abort: summary.abortReason }),
   };
 }
 

@@ -14,7 +14,7 @@
  *      state is not in this state directory is refused (1);
  *   4. the input is read (its format said, and why) and what will not be sent is said; an input
  *      with nothing of the session's kinds is refused (65) unless `--allow-empty`;
- *   5. the run, with progress (progress.ts); the relay's outages are waited out for `--retry-for`
+ *   5. the run, with progress (progress.ts) and, with state found, where it resumes from; the relay's outages are waited out for `--retry-for`
  *      minutes (session-outage.ts); Ctrl-C stops it and says how to resume (interrupt.ts, exit 130);
  *   6. the results: `--out` (default `<state-dir>/<session>.results.jsonl`) and the result document
  *      `<state-dir>/<session>.json` for `overlap results` (results-files.ts).
@@ -30,8 +30,7 @@ import {
 } from '@overlap/client';
 import { BatchPool } from '@overlap/crypto/node';
 import { makePrivateDirectory } from '@overlap/files';
-import { IMPORT_FORMATS, type ImportFormat, INDICATOR_KIND_NAMES } from '@overlap/indicators';
-import { formatRevealPolicy, parseRevealPolicyText } from '@overlap/protocol';
+import { IMPORT_FORMATS, type ImportFormat } from '@overlap/indicators';
 import type { Command } from 'commander';
 import { CliError } from '../errors.js';
 import { InterruptWatch } from '../interrupt.js';
@@ -41,6 +40,7 @@ import { phaseClock } from '../phase-clock.js';
 import { ProgressDisplay } from '../progress.js';
 import { writeResultsDocument, writeResultsJsonl } from '../results-files.js';
 import { addSettings, readSettings, SETTINGS, type Settings } from '../settings.js';
+import { checkExpectations, expectations, refuseFinished } from './session-checks.js';
 import { doneHere, eraseState, type SessionFiles, sessionFiles, stateHere } from './session-files.js';
 import {
   assertReadableFile,
@@ -62,12 +62,6 @@ interface RunFlags extends Record<string, unknown> {
   expectReveal?: string;
   expectKinds?: string;
   json?: boolean;
-}
-
-/** What the lab expects of the session's terms (`--expect-reveal`, `--expect-kinds`). */
-interface Expectations {
-  reveal?: string;
-  kinds?: string[];
 }
 
 export function addSessionRunCommand(session: Command, io: ProgramIo): void {
@@ -138,6 +132,13 @@ async function runSession(flags: RunFlags, io: ProgramIo): Promise<void> {
       signal: AbortSignal.any([interrupt.signal, startup.signal]),
       retry: { maxElapsedMs: retryForMs, onRetry: outage.onRetry },
       onProgress: (event) => {
+        if (event.phase === 'resuming') {
+          const n = event.unacknowledged;
+          display.note(
+            `resuming session ${id} from ${files.state} (${n} envelope${n === 1 ? '' : 's'} not yet acknowledged)`,
+          );
+          return;
+        }
         phases.mark(event.phase);
         display.update(event);
         // The lab's crypto is over (its key is erased before 'done'): the workers' memory goes
@@ -155,20 +156,13 @@ async function runSession(flags: RunFlags, io: ProgramIo): Promise<void> {
     await refuseFinished(terms, files);
     checkExpectations(terms, expected);
     const resumed = await stateHere(files);
-    if (resumed === undefined && terms.status.joined.includes(client.keyId)) {
+    if (!resumed && terms.status.joined.includes(client.keyId)) {
       throw new CliError(
         'FAILURE',
         `this lab already joined session ${id}, and the state that continues it is not in ${stateDir}: ` +
           `run again with the --state-dir of the first run, or end the session with \`overlap session abort --session ${id}\``,
       );
     }
-    if (resumed !== undefined) {
-      const n = resumed.unacknowledged;
-      display.note(
-        `resuming session ${id} from ${files.state} (${n} envelope${n === 1 ? '' : 's'} not yet acknowledged)`,
-      );
-    }
-
     const input = await readLabInput(flags.input, {
       ...(flags.format !== undefined && { format: flags.format }),
       ...(flags.kind !== undefined && { kind: flags.kind }),
@@ -176,7 +170,7 @@ async function runSession(flags: RunFlags, io: ProgramIo): Promise<void> {
     });
     display.note(`${flags.input}: read as ${formatExplanation(input)}`);
     for (const line of inputReport(flags.input, input, terms.kinds)) display.note(line);
-    if (resumed === undefined && !flags.allowEmpty) refuseEmptyInput(flags.input, input, terms.kinds);
+    if (!resumed && !flags.allowEmpty) refuseEmptyInput(flags.input, input, terms.kinds);
 
     const outcome = await runUntilEnd(() => client.run(id, input.sets), files);
     display.stop();
@@ -276,80 +270,6 @@ function retryBudgetMs(settings: Settings): number {
   return Math.round(minutes * 60_000);
 }
 
-function expectations(flags: RunFlags): Expectations {
-  const expected: Expectations = {};
-  if (flags.expectReveal !== undefined) {
-    try {
-      expected.reveal = formatRevealPolicy(parseRevealPolicyText(flags.expectReveal));
-    } catch (cause) {
-      throw new CliError(
-        'USAGE',
-        `--expect-reveal must be labs, count or threshold:T, got ${JSON.stringify(flags.expectReveal)}`,
-        {
-          cause,
-        },
-      );
-    }
-  }
-  if (flags.expectKinds !== undefined) {
-    const kinds = [
-      ...new Set(
-        flags.expectKinds
-          .split(',')
-          .map((k) => k.trim())
-          .filter(Boolean),
-      ),
-    ].sort();
-    const unknown = kinds.filter((kind) => !(INDICATOR_KIND_NAMES as readonly string[]).includes(kind));
-    if (kinds.length === 0 || unknown.length > 0) {
-      throw new CliError(
-        'USAGE',
-        `--expect-kinds must list known kinds (${INDICATOR_KIND_NAMES.join(', ')})${unknown.length > 0 ? `; unknown: ${unknown.join(', ')}` : ''}`,
-      );
-    }
-    expected.kinds = kinds;
-  }
-  return expected;
-}
-
-/** Refuses (1) a session whose signed terms are not the ones the lab said it expects. */
-function checkExpectations(terms: SessionTerms, expected: Expectations): void {
-  const differences: string[] = [];
-  const reveal = formatRevealPolicy(terms.policy);
-  if (expected.reveal !== undefined && expected.reveal !== reveal) {
-    differences.push(`its reveal policy is ${reveal}, not ${expected.reveal} (--expect-reveal)`);
-  }
-  const kinds = [...terms.kinds].sort();
-  if (expected.kinds !== undefined && expected.kinds.join(',') !== kinds.join(',')) {
-    differences.push(`its kinds are ${kinds.join(', ')}, not ${expected.kinds.join(', ')} (--expect-kinds)`);
-  }
-  if (differences.length > 0) {
-    throw new CliError(
-      'FAILURE',
-      `session ${terms.session} is not the one this run expects: ${differences.join('; ')}; nothing was sent`,
-    );
-  }
-}
-
-/** Refuses (1) a session the relay reports done or aborted, erasing any state left for it here. */
-async function refuseFinished(terms: SessionTerms, files: SessionFiles): Promise<void> {
-  const { state, abort } = terms.status;
-  if (state !== 'done' && state !== 'aborted') return;
-  const erased = (await eraseState(files)) ? `; the state left for it in ${files.state} was erased` : '';
-  if (state === 'aborted') {
-    const culprit = abort?.culprit === undefined ? '' : ` (naming ${nameOf(terms, abort.culprit)})`;
-    throw new CliError(
-      'FAILURE',
-      `session ${terms.session} was aborted: ${abort?.reason ?? 'no reason given'}${culprit}; there is nothing to run${erased}`,
-    );
-  }
-  throw new CliError(
-    'FAILURE',
-    `session ${terms.session} is already done at the relay, and this lab's results are not in ${files.stateDir} ` +
-      `(a run with another --state-dir?); it cannot be run again${erased}`,
-  );
-}
-
 function interruptedMessage(files: SessionFiles): string {
   // The state is written before anything is sent: no state, nothing sent.
   if (stateKept(files)) {
@@ -367,10 +287,6 @@ function stateKept(files: SessionFiles): boolean {
   } catch {
     return false;
   }
-}
-
-function nameOf(terms: SessionTerms, keyId: string): string {
-  return terms.labs.find((lab) => lab.keyId === keyId)?.lab ?? keyId;
 }
 
 function labNames(terms: SessionTerms): string {
