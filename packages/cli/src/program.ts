@@ -96,7 +96,7 @@ export async function buildProgram(io: ProgramIo, argv?: readonly string[]): Pro
     .exitOverride()
     .addHelpText(
       'after',
-      `\nExit codes: ${EXIT.OK} ok, ${EXIT.FAILURE} failure, ${EXIT.USAGE} usage error, ${EXIT.DATA} bad input data, ${EXIT.NO_INPUT} unreadable input file.`,
+      `\nExit codes: ${EXIT.OK} ok, ${EXIT.FAILURE} failure, ${EXIT.USAGE} usage error, ${EXIT.DATA} bad input data, ${EXIT.NO_INPUT} unreadable input file, ${EXIT.INTERRUPTED} interrupted (Ctrl-C).`,
     );
   // The top-level program takes no option with a value: its first word is the command.
   const words = argv?.filter((arg) => !arg.startsWith('-')) ?? [];

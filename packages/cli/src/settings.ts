@@ -103,6 +103,7 @@ export const SETTINGS = {
     flags: '--retry-for <minutes>',
     description: 'how long to wait out a relay that does not answer (an outage, a restart) before giving up',
     env: 'OVERLAP_RETRY_FOR',
+    config: 'session.retry_minutes',
     fallback: '10',
   },
   csvGuard: {
