@@ -127,7 +127,8 @@ test('two labs go from keygen to a STIX bundle of what they share, through the C
   ]);
   for (const run of runs) expect(run.code, run.err).toBe(0);
   expect(readFileSync(join(dir, 'state-n', `${session}.results.jsonl`), 'utf8')).toBe(
-    '{"kind":"email","value":"shared@example.com","labs":["south"]}\n',
+    // Traced to north.csv's line 2 (line 1 is the header).
+    '{"kind":"email","value":"shared@example.com","labs":["south"],"line":2}\n',
   );
   const status = await cli('session', 'status', ...common, '--key', lab('south').key, '--session', session, '--json');
   expect(JSON.parse(status.out)).toMatchObject({
@@ -144,7 +145,8 @@ test('two labs go from keygen to a STIX bundle of what they share, through the C
   ]);
   expect(bundle.objects.filter((o) => o.type === 'sighting')).toHaveLength(1);
   const csv = await cli('results', '--session', session, '--format', 'csv', '--state-dir', join(dir, 'state-s'));
-  expect(csv.out).toBe('kind,value,labs,count\r\nemail,shared@example.com,north,\r\n');
+  // South's copy: line 1 of south.txt, which has no id or label column.
+  expect(csv.out).toBe('kind,value,labs,count,line,id,label\r\nemail,shared@example.com,north,,1,,\r\n');
 
   // A revoked lab can no longer act.
   const southId = JSON.parse(readFileSync(lab('south').identity, 'utf8')).key_id as string;
