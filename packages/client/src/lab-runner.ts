@@ -38,6 +38,7 @@ import {
   type SessionMessage,
   type SessionProposal,
 } from '@overlap/protocol';
+import { ClientError } from './errors.js';
 import { inboxMessage, type LabInput } from './inbox-message.js';
 import { DiskTagArchive } from './lab-input-archive.js';
 import type { LabStateStore } from './lab-state-store.js';
@@ -45,6 +46,11 @@ import type { RelayClient } from './relay-client.js';
 
 /** What a lab is doing, for progress displays: counts so far and, where known, the total. */
 export type LabProgress =
+  /**
+   * Once, first, when the run picks up a state kept from an earlier process: how many sealed
+   * envelopes are still to be sent, the next inbox item, and whether the lab's own sets were sealed.
+   */
+  | { phase: 'resuming'; unacknowledged: number; inboxAfter: number; started: boolean }
   | { phase: 'hashing'; items: number }
   | { phase: 'uploading'; sent: number; total: number }
   | { phase: 'blinding'; tasks: number; tags: number }
@@ -129,6 +135,8 @@ class LabRunner {
   #after: number;
   /** An abort this driver raised itself (the relay handed out something a lab must refuse). */
   #ownAbort: string | undefined;
+  /** The relay answered SESSION_CLOSED to a post: the session ended; nothing more is sent. */
+  #closed = false;
 
   private constructor(
     options: LabRunOptions,
@@ -203,6 +211,14 @@ class LabRunner {
 
   async run(): Promise<LabRun> {
     const progress = this.#options.onProgress ?? (() => {});
+    if (this.#resumed) {
+      progress({
+        phase: 'resuming',
+        unacknowledged: this.#unacknowledged.length,
+        inboxAfter: this.#after,
+        started: this.#started,
+      });
+    }
     try {
       await this.#replayKeptResults();
       await this.#sendOwnSets(progress);
@@ -274,8 +290,10 @@ class LabRunner {
         if (this.#finished()) break;
       }
       if (inbox.items.length === 0 && (inbox.state === 'done' || inbox.state === 'aborted') && !this.#finished()) {
-        // The relay closed the session and has nothing more for this lab.
-        this.#ownAbort = `the relay reports the session ${inbox.state}, but this lab has no results`;
+        // The relay closed the session and has nothing more for this lab: its status may say why.
+        const why = (await client.sessionStatus(this.#sessionHex)).abort?.reason;
+        this.#ownAbort =
+          why === undefined ? `the relay reports the session ${inbox.state}, but this lab has no results` : why;
       }
     }
   }
@@ -345,14 +363,26 @@ class LabRunner {
     });
   }
 
-  /** Posts every envelope without a receipt, in chain order (the relay answers a resend with the original receipt). */
+  /**
+   * Posts every envelope without a receipt, in chain order (the relay answers a resend with the
+   * original receipt). A 409 SESSION_CLOSED means the session ended meanwhile (another lab aborted
+   * it, its deadline passed): nothing more can be sent, and the inbox says how it ended.
+   */
   async #flush(onSent?: () => void): Promise<void> {
     const { client, signal } = this.#options;
+    if (this.#closed) this.#unacknowledged.length = 0;
     while (this.#unacknowledged.length > 0) {
       signal?.throwIfAborted();
       const next = this.#unacknowledged[0] as Unacknowledged;
       const bytes = next.bytes ?? (await (this.#store as LabStateStore).readOutbox(next.seq));
-      await client.postEnvelope(this.#sessionHex, bytes);
+      try {
+        await client.postEnvelope(this.#sessionHex, bytes);
+      } catch (error) {
+        if (!(error instanceof ClientError && error.relayCode === 'SESSION_CLOSED')) throw error;
+        this.#closed = true;
+        this.#unacknowledged.length = 0;
+        return;
+      }
       this.#unacknowledged.shift();
       await this.#store?.dropOutbox(next.seq);
       onSent?.();

@@ -18,7 +18,7 @@
  * @overlap/files (a temporary name, the file and its directory flushed, then renamed), so a crash
  * never leaves half a file; files are 0600 in 0700 folders, whatever the umask.
  */
-import { open, readdir, readFile, rm, unlink } from 'node:fs/promises';
+import { open, readdir, readFile, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makePrivateDirectory, writeFileAtomic } from '@overlap/files';
 import { ClientError } from './errors.js';
@@ -52,6 +52,7 @@ export class LabStateStore {
     this.dir = dir;
   }
 
+  /** Whether a resumable state is here: its progress was recorded (so something may have been sent). */
   async exists(): Promise<boolean> {
     try {
       await readFile(join(this.dir, 'progress.json'));
@@ -59,6 +60,17 @@ export class LabStateStore {
     } catch {
       return false;
     }
+  }
+
+  /**
+   * Whether the directory is there at all: a lab that died while hashing leaves its secrets and no
+   * progress (`exists` is false then), which must still be erased when the session ends.
+   */
+  async present(): Promise<boolean> {
+    return stat(this.dir).then(
+      (s) => s.isDirectory(),
+      () => false,
+    );
   }
 
   /** The directory of the blind tasks' inputs (lab-input-archive.ts). */

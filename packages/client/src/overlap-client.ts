@@ -16,7 +16,6 @@ import type { BatchPool } from '@overlap/crypto/node';
 import { type NoteVerifier, parseVerifierKey } from '@overlap/log';
 import {
   type CborValue,
-  DEFAULT_CHUNK_SIZE,
   type Enrollment,
   openEnvelope,
   parseMessage,
@@ -25,7 +24,6 @@ import {
   type RelayInfo,
   type RevealPolicy,
   type SessionProposal,
-  type SessionStatus,
   sealEnvelope,
 } from '@overlap/protocol';
 import { ClientError } from './errors.js';
@@ -33,9 +31,18 @@ import { type LabProgress, type LabRunOptions, runLabSession } from './lab-runne
 import { LabStateStore } from './lab-state-store.js';
 import { RelayClient } from './relay-client.js';
 import type { RetryOptions } from './retry.js';
+import { type AbortDone, abortSession, checkAbortReason, sessionFinished, stateMissing } from './session-abort.js';
+import {
+  type Member,
+  type ProofMode,
+  type SessionSummary,
+  type SessionTerms,
+  summaryOf,
+  termsFromStatus,
+} from './session-terms.js';
 
-/** A proposal's proof mode (spec/protocol.md §5.2). */
-type ProofMode = NonNullable<SessionProposal['proofs']>;
+export type { AbortDone } from './session-abort.js';
+export type { Member, SessionSummary, SessionTerms } from './session-terms.js';
 
 export interface OverlapClientOptions {
   relayUrl: string;
@@ -62,30 +69,6 @@ export interface OverlapClientOptions {
    * cheating subclass through the real SDK; production code never passes it.
    */
   createSession?: LabRunOptions['createSession'];
-}
-
-export interface Member {
-  keyId: string;
-  lab: string;
-  name: string;
-  signingKey: Uint8Array;
-  revoked: boolean;
-  validUntil: number;
-}
-
-export interface SessionTerms {
-  session: string;
-  proposer: string;
-  labs: Member[];
-  kinds: string[];
-  policy: RevealPolicy;
-  maxItemsPerKind: number;
-  deadline?: number;
-  /** Which positions each hop proves (spec/protocol.md §5.2): `spot` unless the proposal says `full`. */
-  proofs: ProofMode;
-  /** Tags per chunk, for every lab and hop (spec/protocol.md §5.1). */
-  chunkSize: number;
-  status: SessionStatus;
 }
 
 export interface SharedIndicator {
@@ -204,6 +187,15 @@ export class OverlapClient {
     proofs?: ProofMode;
     chunkSize?: number;
   }): Promise<string> {
+    const policy =
+      typeof terms.policy === 'string' ? parseRevealPolicyText(terms.policy) : parseRevealPolicy(terms.policy);
+    // The protocol allows it (t ≤ 1024 whatever the labs), and no item could ever be revealed.
+    if (policy.kind === 'threshold' && policy.t > terms.labs.length) {
+      throw new ClientError(
+        'BAD_ARGUMENT',
+        `reveal policy threshold:${policy.t} asks for items ${policy.t} labs hold, and the session has ${terms.labs.length} labs: nothing could ever be revealed`,
+      );
+    }
     await this.me();
     const members = await this.members();
     const labs = terms.labs.map((name) => {
@@ -212,8 +204,6 @@ export class OverlapClient {
       return member.keyId;
     });
     if (!labs.includes(this.keyId)) throw new ClientError('BAD_ARGUMENT', 'a lab may only propose a session it is in');
-    const policy =
-      typeof terms.policy === 'string' ? parseRevealPolicyText(terms.policy) : parseRevealPolicy(terms.policy);
     const proposal: SessionProposal = {
       labs,
       kinds: terms.kinds,
@@ -241,42 +231,63 @@ export class OverlapClient {
   /** A session's terms, from its signed proposal (checked against the proposer's enrolled key). */
   async terms(session: string): Promise<SessionTerms> {
     const [status, members] = await Promise.all([this.relay.sessionStatus(session), this.members()]);
+    return termsFromStatus(session, status, new Map(members.map((m) => [m.keyId, m])));
+  }
+
+  /**
+   * The sessions naming this lab (`GET /v1/sessions`), each with its proposal's signature checked
+   * as `terms` checks it, labs by name, in the relay's order.
+   */
+  async sessions(): Promise<SessionSummary[]> {
+    const [{ sessions }, members] = await Promise.all([this.relay.listSessions(), this.members()]);
     const byId = new Map(members.map((m) => [m.keyId, m]));
-    const opened = openEnvelope(status.proposal_envelope, (id) => byId.get(id)?.signingKey);
-    if (opened.header.type !== 'session_proposal' || toHex(opened.header.session) !== session) {
-      throw new ClientError('BAD_RESPONSE', `the relay's proposal envelope is not session ${session}'s`);
-    }
-    const proposal = parseMessage('session_proposal', opened.payload);
-    if (!proposal.labs.includes(opened.header.sender)) {
-      throw new ClientError('BAD_RESPONSE', 'the proposal is not signed by one of its labs');
-    }
-    return {
-      session,
-      proposer: opened.header.sender,
-      labs: proposal.labs.map((id) => {
-        const member = byId.get(id);
-        if (!member) throw new ClientError('BAD_RESPONSE', `lab ${id} of the session is not enrolled`);
-        return member;
-      }),
-      kinds: proposal.kinds,
-      policy: proposal.policy,
-      maxItemsPerKind: proposal.maxItemsPerKind,
-      ...(proposal.deadline !== undefined && { deadline: proposal.deadline }),
-      proofs: proposal.proofs ?? 'spot',
-      chunkSize: proposal.chunkSize ?? DEFAULT_CHUNK_SIZE,
-      status,
-    };
+    return sessions.map((status) => summaryOf(termsFromStatus(toHex(status.session), status, byId), byId));
+  }
+
+  /**
+   * Aborts `session` for every lab in it, this lab named as the one that did (session-abort.ts):
+   * the abort continues this lab's chain, from its state in `stateDir` if it joined. The state is
+   * erased once the relay logged the abort. SESSION_FINISHED if the session is over already,
+   * STATE_MISSING if this lab joined and its state is not here.
+   */
+  async abort(session: string, reason: string): Promise<AbortDone> {
+    checkAbortReason(reason);
+    const terms = await this.terms(session);
+    return abortSession({
+      relay: this.relay,
+      me: this.keyId,
+      secretKey: this.keys.signing.secretKey,
+      terms,
+      reason,
+      store: this.#storeOf(session),
+    });
+  }
+
+  #storeOf(session: string): LabStateStore | undefined {
+    const { stateDir } = this.#options;
+    return stateDir === undefined ? undefined : new LabStateStore(join(stateDir, `${session}.state`));
   }
 
   /**
    * Runs this lab's whole side of `session` with its canonical values per kind (kinds the session
-   * does not name are ignored; kinds it names and `sets` lacks are committed as empty).
+   * does not name are ignored; kinds it names and `sets` lacks are committed as empty). With a state
+   * for the session in `stateDir`, it resumes there (a `resuming` progress event says so). Without
+   * one, it refuses, before writing anything, a session that is over (SESSION_FINISHED) or that
+   * this lab already joined elsewhere (STATE_MISSING).
    */
   async run(session: string, sets: Record<string, readonly string[]>): Promise<SessionOutcome> {
     await this.me();
     const terms = await this.terms(session);
     if (!terms.labs.some((lab) => lab.keyId === this.keyId)) {
       throw new ClientError('BAD_ARGUMENT', `this lab is not in session ${session}`);
+    }
+    // Refused before anything is written: with no state to resume, a finished session has nothing
+    // for this lab, and one it already joined cannot be joined again.
+    const store = this.#storeOf(session);
+    if (!(store !== undefined && (await store.exists()))) {
+      const { status } = terms;
+      if (status.state === 'done' || status.state === 'aborted') throw sessionFinished(session, status);
+      if (status.joined.includes(this.keyId)) throw stateMissing(session, store);
     }
     const keys = new Map(terms.labs.map((m) => [m.keyId, m.signingKey]));
     keys.set(this.info.relay_key_id, this.info.log_key);
@@ -297,9 +308,7 @@ export class OverlapClient {
       ...(this.#options.signal && { signal: this.#options.signal }),
       ...(this.#options.onProgress && { onProgress: this.#options.onProgress }),
       ...(this.#options.createSession && { createSession: this.#options.createSession }),
-      ...(this.#options.stateDir !== undefined && {
-        store: new LabStateStore(join(this.#options.stateDir, `${session}.state`)),
-      }),
+      ...(store !== undefined && { store }),
       pollWaitMs: 10_000,
     });
     const results: SharedIndicator[] = [];
