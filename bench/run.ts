@@ -9,6 +9,7 @@ const BENCHMARKS: Record<string, () => Promise<unknown>> = {
   relay: () => import('./relay.js'),
   'relay-load': () => import('./relay-load.js'),
   session: () => import('./session.js'),
+  'small-exchange': () => import('./small-exchange.js'),
 };
 
 const name = process.argv[2];
