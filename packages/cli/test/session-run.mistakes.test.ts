@@ -264,5 +264,12 @@ describe('session create and show', () => {
       kinds: ['ip'],
       reveal: 'count',
     });
+    // The table: every row's columns start where the header's do.
+    const table = await runCli(['session', 'list', ...forum.labArgs('west')], { cwd: forum.labs.west?.dir as string });
+    const [header, ...rows] = table.stdout.trimEnd().split('\n') as [string, ...string[]];
+    const starts = (line: string) => [...line.matchAll(/(?:^| {2})(\S)/g)].map((m) => (m.index ?? 0) + m[0].length - 1);
+    expect(header.split(/\s+/)).toEqual(['session', 'state', 'reveal', 'kinds', 'labs', 'deadline']);
+    expect(rows.length).toBe(listed.length);
+    for (const row of rows) expect(starts(row)).toEqual(starts(header));
   }, 120_000);
 });

@@ -73,20 +73,18 @@ export function addSessionInspectCommands(session: Command, io: ProgramIo): void
         io.err('overlap: no session names this lab\n');
         return;
       }
-      await io.out(
-        `${['session'.padEnd(32), 'state'.padEnd(8), 'reveal'.padEnd(12), 'kinds', 'labs', 'deadline'].join('  ')}\n`,
-      );
-      for (const summary of sessions) {
-        const e = listEntry(summary);
-        const row = [
-          e.session,
-          e.state.padEnd(8),
-          e.reveal.padEnd(12),
-          e.kinds.join(','),
-          e.labs.join(','),
-          e.deadline ?? '-',
-        ];
-        await io.out(`${row.join('  ')}\n`);
+      // Columns as wide as their widest cell, so every row lines up under its header.
+      const rows = [
+        ['session', 'state', 'reveal', 'kinds', 'labs', 'deadline'],
+        ...sessions.map((summary) => {
+          const e = listEntry(summary);
+          return [e.session, e.state, e.reveal, e.kinds.join(','), e.labs.join(','), e.deadline ?? '-'];
+        }),
+      ];
+      const widths = rows[0]?.map((_, i) => Math.max(...rows.map((row) => (row[i] ?? '').length))) ?? [];
+      for (const row of rows) {
+        await io.out(`${row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  ')}
+`);
       }
     });
 }
