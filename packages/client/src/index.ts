@@ -23,7 +23,15 @@ export type { LabProgress, LabRun, LabRunOptions } from './lab-runner.js';
 export { runLabSession } from './lab-runner.js';
 export type { LabProgressRecord } from './lab-state-store.js';
 export { LabStateStore } from './lab-state-store.js';
-export type { Member, OverlapClientOptions, SessionOutcome, SessionTerms, SharedIndicator } from './overlap-client.js';
+export type {
+  AbortDone,
+  Member,
+  OverlapClientOptions,
+  SessionOutcome,
+  SessionSummary,
+  SessionTerms,
+  SharedIndicator,
+} from './overlap-client.js';
 export { OverlapClient } from './overlap-client.js';
 export type { RelayClientOptions } from './relay-client.js';
 export { RelayClient } from './relay-client.js';
@@ -33,4 +41,4 @@ export { traceResults } from './result-trace.js';
 export type { SessionResults } from './results-document.js';
 export type { CsvGuard, FormatResultsOptions, ResultFormat } from './results-format.js';
 export { CSV_GUARDS, csvField, formatResults, RESULT_FORMATS, resultJsonLine } from './results-format.js';
-export type { RetryOptions } from './retry.js';
+export type { RetryInfo, RetryOptions } from './retry.js';
