@@ -7,8 +7,10 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DEFAULT_DB_PATH } from '@overlap/relay';
 import { afterAll, describe, expect, test } from 'vitest';
 import { parseConfig } from '../src/config-file.js';
+import { RELAY_SERVER_SETTINGS } from '../src/relay-server-settings.js';
 import { runCli } from './support/cli-process.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'overlap-config-'));
@@ -93,6 +95,18 @@ describe('overlap config check', () => {
     expect(run.code).toBe(66);
     expect(run.stdout).toContain(`problem: key: cannot read ${join(lab, 'missing.key')}: no such file or directory`);
   });
+});
+
+test("the forum's settings are listed too, its database defaulting where the relay's does", async () => {
+  expect(RELAY_SERVER_SETTINGS.db.fallback).toBe(DEFAULT_DB_PATH);
+  const forum = join(dir, 'forum');
+  mkdirSync(forum);
+  writeFileSync(join(forum, 'overlap.toml'), '[relay_server]\ndb = "relay/relay.db"\nport = 8443\naccess_log = "-"\n');
+  const found = await check(forum);
+  expect(found.json.settings['relay_server.db']).toEqual({ value: join(forum, 'relay/relay.db'), source: 'config' });
+  expect(found.json.settings['relay_server.port']).toEqual({ value: '8443', source: 'config' });
+  expect(found.json.settings['relay_server.access_log']).toEqual({ value: '-', source: 'config' });
+  expect(found.json.settings['relay_server.host']).toEqual({ value: '127.0.0.1', source: 'default' });
 });
 
 describe('the schema', () => {

@@ -11,9 +11,13 @@ import type { Command } from 'commander';
 import { osReason } from '../config-file.js';
 import { CliError } from '../errors.js';
 import type { ProgramIo } from '../io.js';
+import { RELAY_SERVER_SETTINGS } from '../relay-server-settings.js';
 import { addSettings, readSettings, SETTINGS, type Setting, type SettingSource, type Settings } from '../settings.js';
 
-const CHECKED: readonly Setting[] = Object.values(SETTINGS).filter((s) => s !== SETTINGS.config);
+const CHECKED: readonly Setting[] = [
+  ...Object.values(SETTINGS).filter((s) => s !== SETTINGS.config),
+  ...Object.values(RELAY_SERVER_SETTINGS),
+];
 
 /** Files a setting names that must be readable. */
 const FILES: ReadonlySet<Setting> = new Set([SETTINGS.key, SETTINGS.adminKeyFile]);

@@ -21,7 +21,6 @@ import { readKeyFile } from '@overlap/crypto/node';
 import {
   type AccessLogTarget,
   backupRelay,
-  DEFAULT_DB_PATH,
   fsckRelay,
   homePaths,
   type InitResult,
@@ -35,61 +34,9 @@ import type { Command } from 'commander';
 import { osReason } from '../config-file.js';
 import { CliError } from '../errors.js';
 import type { ProgramIo } from '../io.js';
-import { addSettings, readSettings, type Setting, type Settings } from '../settings.js';
+import { RELAY_SERVER_SETTINGS } from '../relay-server-settings.js';
+import { addSettings, readSettings, type Settings } from '../settings.js';
 
-/** The relay's settings: flag, `$OVERLAP_RELAY_*`, `[relay_server]` in overlap.toml, default. */
-export const RELAY_SERVER_SETTINGS = {
-  db: {
-    flags: '--db <file>',
-    description: "the relay database; its key, blobs and control socket live beside it, in the relay's home",
-    env: 'OVERLAP_RELAY_DB',
-    config: 'relay_server.db',
-    fallback: DEFAULT_DB_PATH,
-    path: true,
-  },
-  host: {
-    flags: '--host <host>',
-    description: 'interface to listen on',
-    env: 'OVERLAP_RELAY_HOST',
-    config: 'relay_server.host',
-    fallback: '127.0.0.1',
-  },
-  port: {
-    flags: '--port <n>',
-    description: 'TCP port (0: any free port)',
-    env: 'OVERLAP_RELAY_PORT',
-    config: 'relay_server.port',
-    fallback: '8787',
-  },
-  publicUrl: {
-    flags: '--public-url <url>',
-    description:
-      'the base URL labs use and sign (RFC 9421 @target-uri); set it behind a reverse proxy (default: http[s]://HOST:PORT)',
-    env: 'OVERLAP_RELAY_PUBLIC_URL',
-    config: 'relay_server.public_url',
-  },
-  tlsCert: {
-    flags: '--tls-cert <file>',
-    description: "serve HTTPS with this PEM certificate chain (the server's first)",
-    env: 'OVERLAP_RELAY_TLS_CERT',
-    config: 'relay_server.tls_cert',
-    path: true,
-  },
-  tlsKey: {
-    flags: '--tls-key <file>',
-    description:
-      "the certificate's PEM private key; refused if other users may read it or anyone but its owner write it",
-    env: 'OVERLAP_RELAY_TLS_KEY',
-    config: 'relay_server.tls_key',
-    path: true,
-  },
-  accessLog: {
-    flags: '--access-log <file>',
-    description: "one JSON line per request: a file (appended to, 0600), or '-' for stdout",
-    env: 'OVERLAP_RELAY_ACCESS_LOG',
-    config: 'relay_server.access_log',
-  },
-} as const satisfies Record<string, Setting>;
 
 const S = RELAY_SERVER_SETTINGS;
 
