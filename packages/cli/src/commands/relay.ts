@@ -37,7 +37,6 @@ import type { ProgramIo } from '../io.js';
 import { RELAY_SERVER_SETTINGS } from '../relay-server-settings.js';
 import { addSettings, readSettings, type Settings } from '../settings.js';
 
-
 const S = RELAY_SERVER_SETTINGS;
 
 export function addRelayCommands(program: Command, io: ProgramIo): void {
