@@ -1,3 +1,4 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -141,6 +142,33 @@ describe('overlap normalize', () => {
       await writeFile(locked, 'value\nx\n');
       await chmod(locked, 0);
       expect((await runInProcess(['normalize', locked])).code).toBe(EXIT.NO_INPUT);
+    }
+  });
+});
+
+describe('overlap normalize chooses the format as session run does', () => {
+  test('a CSV saved as .txt is read as CSV, and says so; a workbook is refused naming the file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'overlap-normalize-sniff-'));
+    try {
+      const txt = join(dir, 'suspects.txt');
+      writeFileSync(txt, 'kind,value\nemail,A@Example.com\nip,192.0.2.1\n');
+      const read = await runInProcess(['normalize', txt]);
+      expect(read.code, read.err).toBe(EXIT.OK);
+      expect(read.err).toContain(`normalize: ${txt}: read as csv (`);
+      expect(
+        read.out
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l).kind),
+      ).toEqual(['email', 'ip']);
+      const xlsx = join(dir, 'suspects.xlsx');
+      writeFileSync(xlsx, Buffer.from([0x50, 0x4b, 0x03, 0x04, 0x14, 0x00, 0x06, 0x00]));
+      const refused = await runInProcess(['normalize', xlsx, '--format', 'csv']);
+      expect(refused.code).toBe(EXIT.DATA);
+      expect(refused.err).toContain('suspects.xlsx is not a text file');
+      expect(refused.out).toBe('');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -10,8 +10,9 @@
 import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import {
+  chooseImportFormat,
   emptySummary,
-  formatFromPath,
+  FORMAT_SNIFF_BYTES,
   IMPORT_FORMATS,
   type ImportFormat,
   INDICATOR_KIND_NAMES,
@@ -44,7 +45,10 @@ export function addNormalizeCommand(program: Command, io: ProgramIo): void {
       '--kind <kind>',
       `kind of records that name none (plain lines; CSV/JSONL without a kind): ${INDICATOR_KIND_NAMES.join(', ')}`,
     )
-    .option('--format <format>', `${IMPORT_FORMATS.join(', ')} (default: from the file extension, else lines)`)
+    .option(
+      '--format <format>',
+      `${IMPORT_FORMATS.join(', ')} (default: from the file extension, else from the content, as session run chooses)`,
+    )
     .option('--no-dedupe', 'do not look for duplicates (for inputs with hundreds of millions of values)')
     .addHelpText(
       'after',
@@ -52,7 +56,7 @@ export function addNormalizeCommand(program: Command, io: ProgramIo): void {
     );
   // The region as `session run` takes it, so that a preview here canonicalizes the same way.
   addSettings(normalize, SETTINGS.region).action(async (file: string, flags: NormalizeFlags) => {
-    const format = chooseFormat(file, flags.format);
+    const explicit = explicitFormat(flags.format);
     if (flags.kind !== undefined) {
       try {
         parseIndicatorKindName(flags.kind);
@@ -68,7 +72,29 @@ export function addNormalizeCommand(program: Command, io: ProgramIo): void {
         `${settingName(settings, SETTINGS.region)} must be a two-letter ISO 3166 code, got ${JSON.stringify(region)}`,
       );
     }
-    const input = file === '-' ? requireStdin(io) : await openInput(file);
+    const opened = file === '-' ? requireStdin(io) : await openInput(file);
+    const where = file === '-' ? 'stdin' : file;
+    // The format as session run chooses it (spec/indicators.md §3.1): the flag, the extension, else
+    // the start of the content; a binary file is refused whatever the flag says.
+    const { head, input } = await (file === '-' ? readHead(opened) : fileHead(file, opened)).catch(
+      (error: NodeJS.ErrnoException) => {
+        opened.destroy();
+        if (typeof error.code === 'string' && error.syscall) {
+          throw new CliError('NO_INPUT', `reading ${where} failed: ${error.message}`, { cause: error });
+        }
+        throw error;
+      },
+    );
+    let format: ImportFormat;
+    try {
+      const choice = chooseImportFormat(file === '-' ? '' : file, head, explicit);
+      format = choice.format;
+      if (choice.from === 'content') io.err(`normalize: ${where}: read as ${format} (${choice.reason})\n`);
+    } catch (cause) {
+      opened.destroy();
+      if (cause instanceof IndicatorError) throw new CliError('DATA', cause.message, { cause });
+      throw cause;
+    }
     const summary = emptySummary();
     const writer = new LineWriter(io.out);
     const options = {
@@ -101,7 +127,7 @@ export function addNormalizeCommand(program: Command, io: ProgramIo): void {
       fileError = error; // the file stopped being readable as its format: report after the output
     } finally {
       await writer.flush();
-      input.destroy();
+      opened.destroy();
     }
     const rejectedBy = Object.entries(summary.rejectedBy)
       .map(([code, n]) => `${code} ${n}`)
@@ -117,8 +143,49 @@ export function addNormalizeCommand(program: Command, io: ProgramIo): void {
   });
 }
 
-function chooseFormat(file: string, format: string | undefined): ImportFormat {
-  if (format === undefined) return file === '-' ? 'lines' : formatFromPath(file);
+/**
+ * The first FORMAT_SNIFF_BYTES of a stream that cannot be read twice (stdin), and the whole stream
+ * again, from its start, as chunks.
+ */
+async function readHead(stream: Readable): Promise<{ head: Uint8Array; input: AsyncIterable<Uint8Array | string> }> {
+  const chunks = stream[Symbol.asyncIterator]() as AsyncIterator<Uint8Array | string>;
+  const read: Uint8Array[] = [];
+  let bytes = 0;
+  let ended = false;
+  while (bytes < FORMAT_SNIFF_BYTES) {
+    const step = await chunks.next();
+    if (step.done) {
+      ended = true;
+      break;
+    }
+    // A stream of text (stdin in tests, an encoding set upstream) is read as its UTF-8 bytes.
+    const chunk = typeof step.value === 'string' ? Buffer.from(step.value, 'utf8') : step.value;
+    read.push(chunk);
+    bytes += chunk.length;
+  }
+  const head = Buffer.concat(read).subarray(0, FORMAT_SNIFF_BYTES);
+  const input = (async function* () {
+    yield* read;
+    if (ended) return;
+    for (let step = await chunks.next(); !step.done; step = await chunks.next()) yield step.value;
+  })();
+  return { head, input };
+}
+
+/** A file's first FORMAT_SNIFF_BYTES, read apart from `stream`, which is read from the start as it is. */
+async function fileHead(path: string, stream: Readable): Promise<{ head: Uint8Array; input: Readable }> {
+  const handle = await open(path, 'r');
+  try {
+    const buffer = Buffer.alloc(FORMAT_SNIFF_BYTES);
+    const { bytesRead } = await handle.read(buffer, 0, FORMAT_SNIFF_BYTES, 0);
+    return { head: buffer.subarray(0, bytesRead), input: stream };
+  } finally {
+    await handle.close();
+  }
+}
+
+function explicitFormat(format: string | undefined): ImportFormat | undefined {
+  if (format === undefined) return undefined;
   try {
     return parseImportFormat(format);
   } catch (cause) {
