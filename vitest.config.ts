@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { defaultServerConditions } from 'vite';
 import { defineConfig } from 'vitest/config';
 
@@ -13,6 +14,10 @@ export default defineConfig({
     environment: 'node',
     // Under CI, also write a machine-readable summary that .ci/run turns into its closing line.
     reporters: process.env.CI ? ['default', ['json', { outputFile: '.ci/test-results.json' }]] : ['default'],
+    // One test file per core (vitest's default in a run is one fewer): most of the slow files spend
+    // their time waiting on the real relay and CLI processes they start, so two files overlap well
+    // on this project's 2-core machine. Every test waits for conditions, never for a fixed time.
+    maxWorkers: availableParallelism(),
     testTimeout: 30_000,
     hookTimeout: 30_000,
   },
