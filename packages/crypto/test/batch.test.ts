@@ -9,6 +9,7 @@ import {
   hashToGroupBatch,
   type IndicatorInput,
 } from '../src/index.js';
+import { BatchPool } from '../src/node/batch-pool.js';
 import { WorkerPool } from '../src/node/worker-pool.js';
 import { hex } from './backends.js';
 
@@ -70,6 +71,27 @@ describe.each([
 });
 
 describe('batch resource bounds and control', () => {
+  test('start() starts the workers before the first chunk, once; the tags are those of the calling thread', async () => {
+    const key = BlindingKey.fromBytes(new Uint8Array(32).fill(7));
+    const pool = new BatchPool({ workers: 2 });
+    try {
+      expect(pool.threads).toBe(0);
+      pool.start();
+      pool.start();
+      expect(pool.threads).toBe(2);
+      const pooled = await collect(hashAndBlindBatch(key, items(300), { pool }));
+      const inline = await collect(hashAndBlindBatch(key, items(300), { workers: 0 }));
+      expect(pooled).toEqual(inline);
+    } finally {
+      await pool.close();
+    }
+    pool.start(); // closed: nothing starts
+    expect(pool.threads).toBe(2);
+    const none = new BatchPool({ workers: 0 });
+    none.start();
+    expect(none.threads).toBe(0);
+  });
+
   test('never reads more than (in-flight + 1) chunks ahead of its consumer', async () => {
     let produced = 0;
     let consumed = 0;

@@ -125,6 +125,16 @@ async function runSession(flags: RunFlags, io: ProgramIo): Promise<void> {
       startup.abort(new CliError('FAILURE', `cannot reach the relay at ${relayUrl}: ${info.reason} (${info.what})`)),
   });
   const pool = new BatchPool(workers === undefined ? {} : { workers });
+  // The worker threads start, and the input is read, while the relay is asked who this lab is and
+  // what the session's terms are; the input's errors come after those checks (a session this lab
+  // is not in, or one already finished, is said first).
+  pool.start();
+  const reading = readLabInput(flags.input, {
+    ...(flags.format !== undefined && { format: flags.format }),
+    ...(flags.kind !== undefined && { kind: flags.kind }),
+    ...(settings.get(SETTINGS.region) !== undefined && { region: settings.get(SETTINGS.region) as string }),
+  });
+  reading.catch(() => {}); // awaited below, after the checks
   try {
     const { client, warnings } = await connectLab(settings, {
       pool,
@@ -163,11 +173,7 @@ async function runSession(flags: RunFlags, io: ProgramIo): Promise<void> {
           `run again with the --state-dir of the first run, or end the session with \`overlap session abort --session ${id}\``,
       );
     }
-    const input = await readLabInput(flags.input, {
-      ...(flags.format !== undefined && { format: flags.format }),
-      ...(flags.kind !== undefined && { kind: flags.kind }),
-      ...(settings.get(SETTINGS.region) !== undefined && { region: settings.get(SETTINGS.region) as string }),
-    });
+    const input = await reading;
     display.note(`${flags.input}: read as ${formatExplanation(input)}`);
     for (const line of inputReport(flags.input, input, terms.kinds)) display.note(line);
     if (!resumed && !flags.allowEmpty) refuseEmptyInput(flags.input, input, terms.kinds);

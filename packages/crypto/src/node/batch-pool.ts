@@ -2,7 +2,8 @@
  * A reusable set of batch workers on Node.js worker threads. Starting worker threads costs tens to
  * hundreds of milliseconds, so a job that runs several batches (its own set, then every hop it owes
  * other labs) keeps one `BatchPool` and passes it to each batch call as its `pool`. Workers start on
- * first use; `close()` (or `await using`) stops them. `workers: 0` computes on the calling thread.
+ * first use, or earlier with `start()` (while the caller waits for the network or reads its input);
+ * `close()` (or `await using`) stops them. `workers: 0` computes on the calling thread.
  */
 import { availableParallelism } from 'node:os';
 import type { BackendPreference, CryptoBackend } from '../backend.js';
@@ -39,8 +40,26 @@ export class BatchPool implements BatchRunner {
   run(task: ChunkTask, key: Uint8Array | undefined): Promise<Uint8Array> {
     if (this.#closed) return Promise.reject(new CryptoError('WORKER_FAILED', 'this batch pool is closed'));
     if (this.workers === 0) return this.#inline.run(task, key);
+    return this.#started().run(task, key);
+  }
+
+  /** Worker threads started so far: 0 until the first chunk or `start()`, then `workers`. */
+  get threads(): number {
+    return this.#pool?.size ?? 0;
+  }
+
+  /**
+   * Starts the worker threads now instead of at the first chunk, so that their start-up (loading
+   * the crypto code in each thread) overlaps what the caller does meanwhile. Idempotent; nothing
+   * to start with `workers: 0` or once closed.
+   */
+  start(): void {
+    if (this.workers > 0 && !this.#closed) this.#started();
+  }
+
+  #started(): WorkerPool {
     this.#pool ??= new WorkerPool(this.workers, { backend: this.backend.name });
-    return this.#pool.run(task, key);
+    return this.#pool;
   }
 
   /** Stops the workers: gracefully, or at once with `force` (after an abort). Idempotent. */
