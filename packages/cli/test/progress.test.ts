@@ -4,8 +4,9 @@
  * a bar on a terminal, and in a log one line per phase and then the counts every few seconds —
  * the last counts of a phase too, never only its first.
  */
+import { fc, test as propTest } from '@fast-check/vitest';
 import { describe, expect, test } from 'vitest';
-import { etaSeconds, formatDuration, ProgressDisplay } from '../src/progress.js';
+import { etaSeconds, formatDuration, groupThousands, ProgressDisplay } from '../src/progress.js';
 
 function display(tty: boolean) {
   let now = 0;
@@ -99,4 +100,8 @@ describe('on a terminal', () => {
       '\n',
     ]);
   });
+});
+
+propTest.prop([fc.integer({ min: -(2 ** 40), max: 2 ** 40 })])('counts are grouped as en-US does it', (n) => {
+  expect(groupThousands(n)).toBe(n.toLocaleString('en-US'));
 });

@@ -13,3 +13,26 @@ test.prop([fc.uniqueArray(fc.integer(), { maxLength: 200 })])('the shuffle is a 
   const shuffled = shuffleInPlace(values.slice());
   expect([...shuffled].sort((a, b) => a - b)).toEqual([...values].sort((a, b) => a - b));
 });
+
+test('a shuffle longer than one buffer of random words is still a permutation', () => {
+  const values = Array.from({ length: 5_000 }, (_, i) => i);
+  expect(shuffleInPlace(values.slice()).sort((a, b) => a - b)).toEqual(values);
+});
+
+/**
+ * Every permutation of 4 values equally likely: 24,000 shuffles, Pearson's chi-square over the 24
+ * orders (23 degrees of freedom; 49.7 is the 0.999 quantile, so an unbiased shuffle fails about once
+ * in a thousand runs, and one that favours any order by a tenth fails nearly always).
+ */
+test('every order of 4 values is equally likely', () => {
+  const runs = 24_000;
+  const seen = new Map<string, number>();
+  for (let i = 0; i < runs; i++) {
+    const order = shuffleInPlace([0, 1, 2, 3]).join('');
+    seen.set(order, (seen.get(order) ?? 0) + 1);
+  }
+  expect(seen.size).toBe(24);
+  const expected = runs / 24;
+  const chiSquare = [...seen.values()].reduce((sum, n) => sum + (n - expected) ** 2 / expected, 0);
+  expect(chiSquare).toBeLessThan(49.7);
+});

@@ -15,19 +15,33 @@ export function distinct(values: readonly string[]): string[] {
   return sorted;
 }
 
-/** Fisher–Yates with the platform CSPRNG, in place: positions reveal nothing about input order. */
+/** 32-bit words drawn from the CSPRNG at once: one call per 4 KiB instead of one per value. */
+const RANDOM_WORDS = 1024;
+
+/**
+ * Fisher–Yates with the platform CSPRNG, in place: positions reveal nothing about input order.
+ * Each index takes the next 32-bit word of a buffer filled RANDOM_WORDS at a time (a million values
+ * cost ~1,000 calls to the CSPRNG instead of a million), with rejection sampling for an unbiased
+ * index in 0..i; the words used are exactly those one call per word would give.
+ */
 export function shuffleInPlace<T>(out: T[]): T[] {
-  const random = new Uint32Array(1);
+  const random = new Uint32Array(RANDOM_WORDS);
+  let next = RANDOM_WORDS;
+  const word = (): number => {
+    if (next === RANDOM_WORDS) {
+      globalThis.crypto.getRandomValues(random);
+      next = 0;
+    }
+    return random[next++] as number;
+  };
   for (let i = out.length - 1; i > 0; i--) {
-    // Rejection sampling for an unbiased index in 0..i.
     const bound = 2 ** 32 - (2 ** 32 % (i + 1));
     let r: number;
-    do {
-      globalThis.crypto.getRandomValues(random);
-      r = random[0] as number;
-    } while (r >= bound);
+    do r = word();
+    while (r >= bound);
     const j = r % (i + 1);
     [out[i], out[j]] = [out[j] as T, out[i] as T];
   }
+  random.fill(0);
   return out;
 }
