@@ -37,7 +37,7 @@ const RUNS = Number(process.argv[4] ?? 5);
 const LABS = ['lab-a', 'lab-b'];
 const SHARED = Math.floor(N / 5);
 const root = join(import.meta.dirname, '..');
-const cli = join(root, 'packages', 'cli', 'dist', 'main.js');
+const cli = join(root, 'packages', 'cli', 'bundle', 'main.js');
 const baseline = process.env.OVERLAP_BENCH_BASELINE;
 const cores = availableParallelism();
 const workers = Math.max(1, Math.floor(cores / LABS.length));
@@ -208,11 +208,13 @@ try {
     outcomes.map((o) => Math.max(...o.labs.map(pick)) / 1000);
   const after = (a: string, b: string) =>
     outcomes.map((o) => ((o.timeline_ms[a] ?? 0) - (o.timeline_ms[b] ?? 0)) / 1000);
-  line('  where the time goes (simulate --json; the lab processes load while the relay starts and the labs enroll):');
+  line(
+    '  where the time goes (simulate --json; the lab processes load and read their files while the relay starts and the labs enroll):',
+  );
   line(`    simulate's own start-up and loading   ${stat(t('before_ms'))}`);
   line(`    lab process start (node)              ${stat(labMax((l) => l.startup_ms.boot_ms))}   (slower lab)`);
   line(`    lab process package loading           ${stat(labMax((l) => l.startup_ms.load_ms))}`);
-  line(`    labs' files read for kinds and cap    ${stat(t('inputs_read'))}   (from simulate's start)`);
+  line(`    labs' files read, counts answered     ${stat(t('inputs_read'))}   (from simulate's start)`);
   line(`    relay started                         ${stat(t('relay_started'))}`);
   line(`    labs enrolled                         ${stat(t('labs_enrolled'))}`);
   line(`    session created                       ${stat(t('session_created'))}`);

@@ -21,7 +21,7 @@
  *    `overlap session run`; the shared indicators equal the plaintext intersection of the inputs;
  *    the transcript exported and verified with the installed `overlap audit`.
  *
- * The relay runs from the checkout's build (node packages/cli/dist/main.js relay …): a forum's
+ * The relay runs from the checkout's build (node packages/cli/bundle/main.js relay …): a forum's
  * install compiles better-sqlite3 (no prebuilt binary can be downloaded here), about two minutes
  * that this step does not need, since the relay from dist/ is tested by scripts/smoke-dist.mjs and
  * the test suite. With --forum, it installs as a forum does instead, into a second prefix
@@ -229,7 +229,8 @@ async function workerThreads({ prefix }) {
 
 /** The relay command: the forum's install with --forum, else the checkout's build. */
 async function relayCommand(tarball) {
-  if (!forum) return { command: process.execPath, prefixArgs: [join(ROOT, 'packages/cli/dist/main.js')], prefix: null };
+  if (!forum)
+    return { command: process.execPath, prefixArgs: [join(ROOT, 'packages/cli/bundle/main.js')], prefix: null };
   const prefix = join(work, 'forum-prefix');
   await npmInstall(prefix, [tarball, 'better-sqlite3@12']);
   return { command: join(prefix, 'bin/overlap'), prefixArgs: [], prefix };

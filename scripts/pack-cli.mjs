@@ -15,9 +15,10 @@
  * command line (`npm install -g ./overlap-V.tgz better-sqlite3@12`).
  *
  * The layout inside the package is the repository's, for the paths the CLI resolves relative to its
- * own modules: the CLI is at packages/cli/dist (it reads ../package.json for `--version`, and `demo`
- * reads examples/data four levels above dist/commands/), the libraries at node_modules/@overlap/NAME
- * with their dist/ (worker threads are started by URL beside their module, so dist/ is copied whole).
+ * own modules: the bin is the CLI's bundle at packages/cli/bundle (scripts/bundle-cli.mjs: it reads
+ * ../package.json for `--version`, and `demo` finds examples/data above it), packages/cli/dist
+ * beside it, the libraries at node_modules/@overlap/NAME with their dist/ (worker threads are started
+ * by URL beside their module, so dist/ is copied whole).
  * Only compiled JavaScript is shipped: no sources, declarations or source maps.
  *
  * Refuses, naming the package and file, when a package has no dist/ or a source file is newer than
@@ -58,11 +59,13 @@ function main() {
   for (const name of bundled) checkBuilt(workspace.get(name));
   const externals = externalVersions(workspace, bundled);
   for (const name of bundled) checkImports(workspace.get(name), externals);
+  checkBundle(workspace.get(CLI), externals);
 
   const stage = mkdtempSync(join(tmpdir(), 'overlap-pack-'));
   try {
     const cli = workspace.get(CLI);
     copyBuilt(cli.dir, join(stage, CLI_DIR));
+    copyTree(join(cli.dir, 'bundle'), join(stage, CLI_DIR, 'bundle'), (file) => file.endsWith('.js'));
     writeJson(join(stage, CLI_DIR, 'package.json'), {
       name: cli.json.name,
       version: cli.json.version,
@@ -165,6 +168,32 @@ function checkBuilt({ dir, json }) {
       );
     if (statSync(built).mtimeMs < statSync(source).mtimeMs)
       throw new PackError(`${json.name}: ${relative(ROOT, source)} is newer than its build: run pnpm build`);
+  }
+}
+
+/**
+ * The CLI's bundle (scripts/bundle-cli.mjs), the bin: built after dist/, and importing nothing but
+ * builtins and what the installed package resolves from its own node_modules (the native packages
+ * left outside the bundle are dependencies of the top package, or the forum's optional peer).
+ */
+function checkBundle({ dir, json }, externals) {
+  const main = join(dir, 'bundle', 'main.js');
+  if (!existsSync(main)) throw new PackError(`${json.name} has no bundle (${relative(ROOT, main)}): run pnpm build`);
+  if (statSync(main).mtimeMs < statSync(join(dir, 'dist', 'main.js')).mtimeMs)
+    throw new PackError(`${json.name}: ${relative(ROOT, main)} is older than dist/: run pnpm build`);
+  // cbor-extract: cbor-x's optional dependency, which npm installs beside it when it can; cbor-x
+  // requires it inside a try and decodes without it.
+  const resolvable = new Set([...Object.keys(externals.lab), ...Object.keys(externals.forum), 'cbor-extract']);
+  const builtins = new Set(builtinModules);
+  const listed = join(dir, 'bundle', 'externals.json');
+  for (const specifier of JSON.parse(readFileSync(listed, 'utf8'))) {
+    if (specifier.startsWith('node:') || builtins.has(specifier)) continue;
+    const parts = specifier.split('/');
+    const name = specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
+    if (!resolvable.has(name))
+      throw new PackError(
+        `the CLI's bundle imports ${name} (${relative(ROOT, listed)}), which the installed package would not have`,
+      );
   }
 }
 

@@ -37,3 +37,33 @@ try {
 } finally {
   rmSync(home, { recursive: true, force: true });
 }
+
+// The bin, the CLI's bundle (scripts/bundle-cli.mjs): a two-lab simulation, whose lab processes and
+// worker threads start from the bundle's folder, on the native backend (OVERLAP_CRYPTO_BACKEND=native:
+// no fallback, an error instead, in every process), with results equal to the plaintext intersection.
+const { execFileSync } = await import('node:child_process');
+const { readFileSync, writeFileSync } = await import('node:fs');
+const bin = new URL('../packages/cli/bundle/main.js', import.meta.url).pathname;
+const work = mkdtempSync(join(tmpdir(), 'overlap-bundle-smoke-'));
+try {
+  const sets = [0, 1].map((lab) =>
+    Array.from({ length: 300 }, (_, i) => (i < 60 ? `both${i}@example.com` : `lab${lab}-${i}@example.com`)),
+  );
+  for (const [lab, set] of sets.entries()) writeFileSync(join(work, `lab-${lab}.txt`), `${set.join('\n')}\n`);
+  const args = ['simulate', '--lab', 'lab-a=lab-0.txt', '--lab', 'lab-b=lab-1.txt', '--kind', 'email', '--out', 'out'];
+  const env = { ...process.env, OVERLAP_CRYPTO_BACKEND: 'native' };
+  execFileSync(process.execPath, [bin, ...args], { cwd: work, env, stdio: ['ignore', 'ignore', 'inherit'] });
+  for (const name of ['lab-a', 'lab-b']) {
+    const shared = readFileSync(join(work, 'out', `${name}.results.jsonl`), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line).value)
+      .sort();
+    const truth = sets[0].filter((value) => sets[1].includes(value)).sort();
+    if (JSON.stringify(shared) !== JSON.stringify(truth))
+      throw new Error(`bundle: ${name}'s results differ from the plaintext truth`);
+  }
+  console.log('dist smoke: the bundled bin ran a two-lab simulation; the results equal the plaintext intersection');
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}

@@ -9,8 +9,9 @@
  * then that lab joins with an empty set (and learns nothing), as `session run --allow-empty` does.
  *   overlap demo [--out DIR]           simulate over examples/data, the overlap report, the transcript check
  */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { toHex } from '@overlap/crypto';
 import { formatRevealPolicy } from '@overlap/protocol';
@@ -75,7 +76,7 @@ export function addSimulationCommands(program: Command, io: ProgramIo): void {
     .command('demo')
     .option('--out <dir>', 'where the results and the transcript go', '.overlap/demo')
     .action(async (flags: { out: string }) => {
-      const data = fileURLToPath(new URL('../../../../examples/data/', import.meta.url));
+      const data = exampleData();
       const labs: SimulationLab[] = [
         { name: 'lab-a', file: join(data, 'lab-a.csv') },
         { name: 'lab-b', file: join(data, 'lab-b.jsonl') },
@@ -196,5 +197,20 @@ function printOverlapReport(io: ProgramIo, outcome: SimulationOutcome): void {
     io.out(
       `  ${kind.padEnd(20)} ${parts.map(([holders, values]) => `${holders}: ${values.size}`).join('; ') || 'nothing shared'}\n`,
     );
+  }
+}
+
+/**
+ * examples/data of the checkout or of the installed package: the nearest above this module, which
+ * is in src/commands/, dist/commands/ or bundle/ (scripts/bundle-cli.mjs).
+ */
+function exampleData(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const data = join(dir, 'examples', 'data');
+    if (existsSync(join(data, 'lab-a.csv'))) return data;
+    const parent = dirname(dir);
+    if (parent === dir) throw new CliError('NO_INPUT', 'the demo data (examples/data) is not in this install');
+    dir = parent;
   }
 }
