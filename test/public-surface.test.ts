@@ -277,6 +277,7 @@ const surfaces: [string, object, string[]][] = [
       'labIdentityOf',
       'parseLabIdentity',
       'parseRelayUrl',
+      'prefetchIndicatorFile',
       'readIndicatorFile',
       'resultJsonLine',
       'runLabSession',

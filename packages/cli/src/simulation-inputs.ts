@@ -1,16 +1,18 @@
 /**
  * What the simulation needs to know of the labs' files before a session can be proposed: the
  * kinds they hold and the largest set (the session's cap), and which lab would join with nothing.
- * The files are read here as each lab process reads its own (same options), one at a time, and
- * only the counts are kept, not the values.
+ * Each lab process reads its own file, once, before the session exists (simulation-lab-process.ts,
+ * `prefetch`: its `session run` takes that reading) and answers only its counts, never a value;
+ * they are checked here.
  *
  * A lab whose every record is rejected (or whose file has none) would join with an empty set and
  * learn nothing, while the others learn that nothing is shared with it: the simulation refuses it
  * (65) unless `allowEmpty`, and then that lab joins with an empty set on purpose (its process runs
  * with `--allow-empty`).
  */
-import { type IndicatorFile, readIndicatorFile } from '@overlap/client';
+import type { IndicatorFile } from '@overlap/client';
 import { CliError } from './errors.js';
+import type { LabInputReport } from './simulation-lab-processes.js';
 
 export interface SimulationInput {
   name: string;
@@ -34,27 +36,23 @@ export interface SimulationInputs {
 /** A session holds at most this many kinds (spec/protocol.md §4). */
 const MAX_SESSION_KINDS = 16;
 
-export async function readSimulationInputs(
+/** The labs' reports on their files (in the labs' order), checked: refusals are 65 naming the lab. */
+export function checkSimulationInputs(
   labs: readonly { name: string; file: string }[],
-  options: { kind?: string; region?: string; allowEmpty?: boolean },
-): Promise<SimulationInputs> {
-  const inputs: SimulationInput[] = [];
-  for (const lab of labs) {
-    const input = await readIndicatorFile(lab.file, {
-      ...(options.kind !== undefined && { kind: options.kind }),
-      ...(options.region !== undefined && { region: options.region }),
-    }).catch((cause) => {
-      throw new CliError('DATA', `${lab.name}: ${(cause as Error).message}`, { cause });
-    });
-    const first = input.rejected[0];
-    inputs.push({
+  reports: readonly LabInputReport[],
+  options: { allowEmpty?: boolean },
+): SimulationInputs {
+  const inputs: SimulationInput[] = labs.map((lab, i) => {
+    const report = reports[i] as LabInputReport;
+    if ('error' in report) throw new CliError('DATA', `${lab.name}: ${report.error}`);
+    return {
       name: lab.name,
       file: lab.file,
-      summary: input.summary,
-      distinct: Object.fromEntries(Object.entries(input.sets).map(([kind, set]) => [kind, set.length])),
-      ...(first !== undefined && { firstRejected: { line: first.line, code: first.code } }),
-    });
-  }
+      summary: report.summary,
+      distinct: report.distinct,
+      ...(report.first_rejected !== undefined && { firstRejected: report.first_rejected }),
+    };
+  });
   const empty = inputs.filter((input) => input.summary.accepted === 0);
   if (empty.length > 0 && options.allowEmpty !== true) {
     throw new CliError(

@@ -17,6 +17,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import type { IndicatorFile } from '@overlap/client';
 
 /** OVERLAP_* variables a lab process inherits: diagnostics and the crypto backend, no setting. */
 const INHERITED = new Set(['OVERLAP_DEBUG', 'OVERLAP_MEMORY_TRACE', 'OVERLAP_CRYPTO_BACKEND']);
@@ -30,6 +31,16 @@ export interface LabProcessReady {
   /** ms from the spawn to the ready line, as this process saw it. */
   spawn_to_ready_ms: number;
 }
+
+/** What a lab process answered of its input file (simulation-lab-process.ts): counts, never values. */
+export type LabInputReport =
+  | {
+      summary: IndicatorFile['summary'];
+      /** Distinct canonical values per kind. */
+      distinct: Record<string, number>;
+      first_rejected?: { line: number; code: string };
+    }
+  | { error: string };
 
 export interface LabProcessExit {
   name: string;
@@ -54,6 +65,8 @@ export function labEnvironment(parent: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 export class LabProcess {
   readonly name: string;
   readonly ready: Promise<LabProcessReady>;
+  /** Its report on the input `prefetch` sent it. */
+  readonly input: Promise<LabInputReport>;
   readonly exited: Promise<LabProcessExit>;
   readonly #child: ChildProcess;
   readonly #control: Socket;
@@ -88,20 +101,31 @@ export class LabProcess {
       partial = lines.pop() ?? '';
       for (const line of lines) this.#line(line);
     });
-    this.ready = new Promise((resolve, reject) => {
-      let buffered = '';
-      this.#control.setEncoding('utf8');
-      this.#control.on('data', (text: string) => {
-        buffered += text;
-        const end = buffered.indexOf('\n');
-        if (end < 0) return;
-        const { ready } = JSON.parse(buffered.slice(0, end)) as { ready: Omit<LabProcessReady, 'spawn_to_ready_ms'> };
-        resolve({ ...ready, spawn_to_ready_ms: Math.round(performance.now() - spawned) });
-      });
-      this.#control.on('error', () => {}); // the child's end closing early shows as its exit
-      this.#child.on('close', () => reject(new Error(`${name}'s process exited before it was ready`)));
+    let onReady: (ready: LabProcessReady) => void = () => {};
+    let onInput: (report: LabInputReport) => void = () => {};
+    const early = new Promise<never>((_, reject) => {
+      this.#child.on('close', () => reject(new Error(`${name}'s process exited before it answered`)));
     });
+    this.ready = Promise.race([new Promise<LabProcessReady>((resolve) => (onReady = resolve)), early]);
+    this.input = Promise.race([new Promise<LabInputReport>((resolve) => (onInput = resolve)), early]);
     this.ready.catch(() => {}); // its exit is reported through `exited`
+    this.input.catch(() => {});
+    let buffered = '';
+    this.#control.setEncoding('utf8');
+    this.#control.on('data', (text: string) => {
+      buffered += text;
+      for (let end = buffered.indexOf('\n'); end >= 0; end = buffered.indexOf('\n')) {
+        const message = JSON.parse(buffered.slice(0, end)) as {
+          ready?: Omit<LabProcessReady, 'spawn_to_ready_ms'>;
+          input?: LabInputReport;
+        };
+        buffered = buffered.slice(end + 1);
+        if (message.ready !== undefined)
+          onReady({ ...message.ready, spawn_to_ready_ms: Math.round(performance.now() - spawned) });
+        if (message.input !== undefined) onInput(message.input);
+      }
+    });
+    this.#control.on('error', () => {}); // the child's end closing early shows as its exit
     this.exited = new Promise((resolve) => {
       this.#child.on('error', (error) => this.#line(`cannot start: ${error.message}`));
       this.#child.on('close', (code, signal) => {
@@ -109,6 +133,14 @@ export class LabProcess {
         resolve({ name, code, signal, stdout, lastLines: this.#lastLines, stopped: this.#stopped });
       });
     });
+  }
+
+  /**
+   * Has the process read `file` now, as its `session run --input FILE` with these options will (the
+   * run takes that reading); `input` answers the counts. Before `run`.
+   */
+  prefetch(file: string, options: { kind?: string; region?: string }): void {
+    this.#control.write(`${JSON.stringify({ prefetch: { path: file, ...options } })}\n`);
   }
 
   /** Runs `overlap ARGS` in the process (once). */

@@ -9,10 +9,11 @@
  *
  * In this order, with what can overlap overlapping, so that a small exchange costs little more than
  * its crypto:
- *   1. the lab processes start at once and load their packages (simulation-lab-process.ts);
- *   2. meanwhile the labs' files are read for their kinds and counts (simulation-inputs.ts; a lab
- *      with every record rejected is refused here, 65, unless `allowEmpty`), and the relay starts
- *      and enrolls each lab's fresh key;
+ *   1. the lab processes start at once, load their packages and read their own files, once
+ *      (simulation-lab-process.ts: their runs take that reading), answering only the counts;
+ *   2. meanwhile the relay starts and enrolls each lab's fresh key, and the counts are checked
+ *      (simulation-inputs.ts: the kinds, the cap; a lab with every record rejected is refused, 65,
+ *      unless `allowEmpty`);
  *   3. the first lab proposes the session, and each process is told to run it;
  *   4. if a lab fails, the others are stopped (they would wait for it until the deadline);
  *   5. the transcript is fetched and every result file read back.
@@ -29,7 +30,7 @@ import { makePrivateDirectory, writeFileAtomic } from '@overlap/files';
 import { LAB_ID_PATTERN, parseRevealPolicyText, type RevealPolicy } from '@overlap/protocol';
 import { initRelay, type RelayServer, startRelayServer } from '@overlap/relay';
 import { CliError } from './errors.js';
-import { emptyReason, readSimulationInputs, type SimulationInputs } from './simulation-inputs.js';
+import { checkSimulationInputs, emptyReason, type SimulationInputs } from './simulation-inputs.js';
 import { LabProcess, type LabProcessExit, type LabProcessReady } from './simulation-lab-processes.js';
 
 export interface SimulationLab {
@@ -108,7 +109,13 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   const config = join(work, 'overlap.toml');
   await writeFile(config, '# overlap simulate: the lab processes take every setting from their flags\n');
   const processes = labs.map((lab) => LabProcess.start(lab.name, { cwd: work, log }));
-  log(`${labs.length} lab processes started (they load while the relay starts)`);
+  for (const [i, lab] of labs.entries()) {
+    (processes[i] as LabProcess).prefetch(lab.file, {
+      ...(options.kind !== undefined && { kind: options.kind }),
+      ...(options.region !== undefined && { region: options.region }),
+    });
+  }
+  log(`${labs.length} lab processes started (they load and read their files while the relay starts)`);
   const readyAt: number[] = [];
   for (const p of processes)
     void p.ready.then(
@@ -119,9 +126,9 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   const timeline: Partial<SimulationTimeline> = { before_ms: beforeMs };
   try {
     const [read, forum] = await Promise.allSettled([
-      readSimulationInputs(labs, options).then((inputs) => {
+      Promise.all(processes.map((p) => p.input)).then((reports) => {
         timeline.inputs_read = since();
-        return inputs;
+        return checkSimulationInputs(labs, reports, options);
       }),
       startForum(work, labs, {
         log,

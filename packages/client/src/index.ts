@@ -18,7 +18,7 @@ export type { LabIdentity } from './forum-admin.js';
 export { ForumAdmin, labIdentityOf, parseLabIdentity } from './forum-admin.js';
 export { checkRelayHealth } from './health.js';
 export type { IndicatorFile, IndicatorFileOptions } from './indicator-input.js';
-export { readIndicatorFile } from './indicator-input.js';
+export { prefetchIndicatorFile, readIndicatorFile } from './indicator-input.js';
 export type { LabProgress, LabRun, LabRunOptions } from './lab-runner.js';
 export { runLabSession } from './lab-runner.js';
 export type { LabProgressRecord } from './lab-state-store.js';

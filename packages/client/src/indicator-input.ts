@@ -22,6 +22,7 @@ import {
 } from '@overlap/indicators';
 import { ClientError, type ClientErrorCode } from './errors.js';
 import { inputSize, namedForFile, openIndicatorSource } from './indicator-source.js';
+import { fileStamp, keep, readingKey, take } from './prefetched-files.js';
 
 export interface IndicatorFile {
   /** Distinct canonical values per kind, in first-seen order. */
@@ -66,6 +67,25 @@ export type ReaderReply =
 const ISOLATE_FROM_BYTES = 4 * 1024 * 1024;
 
 export async function readIndicatorFile(path: string, options: IndicatorFileOptions = {}): Promise<IndicatorFile> {
+  const prefetched = await take<IndicatorFile>(readingKey(path, { ...options }), path);
+  if (prefetched !== undefined) return prefetched;
+  return readNow(path, options);
+}
+
+/**
+ * Starts reading `path` now, for the `readIndicatorFile` call with the same path and options that
+ * comes later (prefetched-files.ts): a process that knows its input before it may use it (a lab
+ * process of `overlap simulate`, before its session exists) reads it meanwhile. Answers the
+ * reading too, for a caller that wants the counts at once. A reading nobody takes stays in memory.
+ */
+export function prefetchIndicatorFile(path: string, options: IndicatorFileOptions = {}): Promise<IndicatorFile> {
+  const stamp = fileStamp(path);
+  const reading = stamp.then(() => readNow(path, options));
+  keep(readingKey(path, { ...options }), stamp, reading);
+  return reading;
+}
+
+async function readNow(path: string, options: IndicatorFileOptions): Promise<IndicatorFile> {
   const size = await inputSize(path);
   const { isolate, ...rest } = options;
   return (isolate ?? size >= ISOLATE_FROM_BYTES) ? readInWorker(path, rest) : readIndicatorsHere(path, rest);
