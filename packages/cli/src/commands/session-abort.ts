@@ -8,14 +8,18 @@
  *
  * Exit 0 once the relay logged the abort; 1 when it cannot be (the session is already done or
  * aborted: SESSION_FINISHED; this lab joined and its state is not in this state directory:
- * STATE_MISSING), 64 for a bad id, an empty reason or a session this lab is not in.
+ * STATE_MISSING), 64 for a bad id, an empty reason or a session this lab is not in. A session
+ * already over leaves no state behind here either (session-files.ts `settleFinished`): it is
+ * erased and the refusal says so, except the resumable state of a session done at the relay,
+ * which is kept and named (`session run` fetches this lab's results from it; it holds no key).
  */
+import { ClientError, type OverlapClient } from '@overlap/client';
 import type { Command } from 'commander';
 import { CliError } from '../errors.js';
 import type { ProgramIo } from '../io.js';
 import { addLabOptions, connectLab, sdkCall, sessionArgument } from '../lab-context.js';
 import { addSettings, readSettings, SETTINGS } from '../settings.js';
-import { sessionFiles } from './session-files.js';
+import { type SessionFiles, sessionFiles, settleFinished } from './session-files.js';
 
 /** The spec's limit on an abort's reason (spec/protocol.md §3: at most 1024 code points). */
 const MAX_REASON = 1024;
@@ -42,12 +46,33 @@ export function addSessionAbortCommand(session: Command, io: ProgramIo): void {
       const stateDir = settings.require(SETTINGS.stateDir);
       const { client, warnings } = await connectLab(settings, { stateDir });
       for (const warning of warnings) io.err(`overlap: warning: ${warning}\n`);
-      const done = await sdkCall(() => client.abort(id, reason));
+      const files = sessionFiles(stateDir, id);
+      const done = await sdkCall(() => client.abort(id, reason)).catch(async (error: unknown) => {
+        const cause = error instanceof CliError ? error.cause : undefined;
+        if (cause instanceof ClientError && cause.code === 'SESSION_FINISHED') {
+          throw await finishedRefusal(error as CliError, files, client);
+        }
+        throw error;
+      });
       const summary = { session: id, state: 'aborted', reason, index: done.index, state_erased: done.stateErased };
       if (flags.json) await io.out(`${JSON.stringify(summary)}\n`);
       else {
-        const erased = done.stateErased ? `; its state in ${sessionFiles(stateDir, id).state} was erased` : '';
+        const erased = done.stateErased ? `; its state in ${files.state} was erased` : '';
         await io.out(`session ${id} aborted (log index ${done.index})${erased}\n`);
       }
     });
+}
+
+/** The refusal of an abort of a session already over, saying what became of this lab's state for it. */
+async function finishedRefusal(error: CliError, files: SessionFiles, client: OverlapClient): Promise<CliError> {
+  const { state } = (await sdkCall(() => client.terms(files.session))).status;
+  if (state !== 'done' && state !== 'aborted') return error;
+  const left = await settleFinished(files, state);
+  const said =
+    left === 'erased'
+      ? `; the state left for it in ${files.state} was erased`
+      : left === 'resumable'
+        ? `; this lab's results are still to be fetched from its state in ${files.state}: run its \`overlap session run\` again`
+        : '';
+  return new CliError('FAILURE', `${error.message}${said}`, { cause: error.cause });
 }

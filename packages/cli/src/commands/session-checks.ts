@@ -2,13 +2,15 @@
  * What `overlap session run` refuses once it has the session's signed terms, before it reads the
  * input or sends anything: terms other than the lab said it expects (`--expect-reveal`,
  * `--expect-kinds`), and a session the relay reports done or aborted (whose state, if any was left
- * here, is erased: it holds an unencrypted session key). Each refusal is exit 1 and says what differs.
+ * here, is erased: it holds an unencrypted session key), unless the relay is done and this lab's
+ * resumable state is here: the run then goes on from it to fetch this lab's results. Each refusal
+ * is exit 1 and says what differs.
  */
 import type { SessionTerms } from '@overlap/client';
 import { INDICATOR_KIND_NAMES } from '@overlap/indicators';
 import { formatRevealPolicy, parseRevealPolicyText } from '@overlap/protocol';
 import { CliError } from '../errors.js';
-import { eraseState, type SessionFiles } from './session-files.js';
+import { type SessionFiles, settleFinished } from './session-files.js';
 
 /** What the lab expects of the session's terms (`--expect-reveal`, `--expect-kinds`). */
 export interface Expectations {
@@ -72,11 +74,18 @@ export function checkExpectations(terms: SessionTerms, expected: Expectations): 
   }
 }
 
-/** Refuses (1) a session the relay reports done or aborted, erasing any state left for it here. */
-export async function refuseFinished(terms: SessionTerms, files: SessionFiles): Promise<void> {
+/**
+ * Refuses (1) a session the relay reports done or aborted, erasing any state left for it here;
+ * answers `resume` for a session done at the relay whose resumable state is here. The relay is done
+ * once every lab's proofs are in, before each lab has read its results: a run cut short in between
+ * (Ctrl-C, a crash) goes on from its state and fetches them.
+ */
+export async function refuseFinished(terms: SessionTerms, files: SessionFiles): Promise<'resume' | undefined> {
   const { state, abort } = terms.status;
-  if (state !== 'done' && state !== 'aborted') return;
-  const erased = (await eraseState(files)) ? `; the state left for it in ${files.state} was erased` : '';
+  if (state !== 'done' && state !== 'aborted') return undefined;
+  const left = await settleFinished(files, state);
+  if (left === 'resumable') return 'resume';
+  const erased = left === 'erased' ? `; the state left for it in ${files.state} was erased` : '';
   if (state === 'aborted') {
     const culprit = abort?.culprit === undefined ? '' : ` (naming ${nameOf(terms, abort.culprit)})`;
     throw new CliError(

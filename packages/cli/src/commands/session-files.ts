@@ -9,7 +9,10 @@
  *                                         the session ends
  *
  * `session run` reads these before it hashes anything: a finished session is not run again, and a
- * state left for a session the relay reports finished is erased (it holds an unencrypted key).
+ * state left for a session the relay reports finished is erased (it holds an unencrypted key),
+ * except the resumable state of a session the relay reports done: that lab's run was cut short
+ * after its proofs and before it read its results, and going on from the state fetches them
+ * (`settleFinished`).
  */
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
@@ -52,6 +55,21 @@ export async function stateHere(files: SessionFiles): Promise<{ unacknowledged: 
   if (!(await new LabStateStore(files.state).exists())) return undefined;
   const outbox = await readdir(join(files.state, 'outbox')).catch(() => []);
   return { unacknowledged: outbox.filter((name) => /^\d+$/.test(name)).length };
+}
+
+/**
+ * What is left here of a session the relay reports `done` or `aborted`: `resumable` for the
+ * resumable state of a done session, kept (this lab's results are still to be read from the relay,
+ * and the state holds no session key any more: it is erased once the proofs are recorded, and the
+ * relay is done only once every lab's proofs are in); otherwise the state, if any, is erased
+ * (`erased`), or there was none (`none`).
+ */
+export async function settleFinished(
+  files: SessionFiles,
+  state: 'done' | 'aborted',
+): Promise<'resumable' | 'erased' | 'none'> {
+  if (state === 'done' && (await stateHere(files)) !== undefined) return 'resumable';
+  return (await eraseState(files)) ? 'erased' : 'none';
 }
 
 /** Erases the session's state (its key, its outbox): nothing can be resumed from it any more. */

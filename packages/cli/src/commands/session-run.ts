@@ -9,7 +9,9 @@
  *   1. the session is done for this lab (its result document is in the state directory): say so, exit 0;
  *   2. the input file can be opened (else 66, with the OS's reason);
  *   3. the key, the relay, this lab's enrollment and the session's terms; a session the relay
- *      reports done or aborted is refused (1), and any state left for it erased; terms that differ
+ *      reports done or aborted is refused (1), and any state left for it erased, except a session
+ *      done at the relay with this lab's resumable state here: the run goes on from it and fetches
+ *      this lab's results (the relay is done before every lab read them); terms that differ
  *      from `--expect-reveal` / `--expect-kinds` are refused (1); a session this lab joined whose
  *      state is not in this state directory is refused (1);
  *   4. the input is read (its format said, and why) and what will not be sent is said; an input
@@ -163,7 +165,11 @@ async function runSession(flags: RunFlags, io: ProgramIo): Promise<void> {
     if (!terms.labs.some((lab) => lab.keyId === client.keyId)) {
       throw new CliError('USAGE', `this lab (${me.lab}) is not in session ${id}: its labs are ${labNames(terms)}`);
     }
-    await refuseFinished(terms, files);
+    if ((await refuseFinished(terms, files)) === 'resume') {
+      display.note(
+        `session ${id} is done at the relay: this lab's results are fetched from its state in ${files.state}`,
+      );
+    }
     checkExpectations(terms, expected);
     const resumed = await stateHere(files);
     if (!resumed && terms.status.joined.includes(client.keyId)) {
