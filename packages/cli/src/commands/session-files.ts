@@ -58,6 +58,15 @@ export async function stateHere(files: SessionFiles): Promise<{ unacknowledged: 
 }
 
 /**
+ * Whether a resumable state is here, read synchronously (for the last words of an interrupted run):
+ * LabStateStore records progress only once the lab's own sets are all sealed, before anything is
+ * sent, so without progress nothing was sent and a run starts over.
+ */
+export function resumableSync(files: SessionFiles): boolean {
+  return existsSync(join(files.state, 'progress.json'));
+}
+
+/**
  * What is left here of a session the relay reports `done` or `aborted`: `resumable` for the
  * resumable state of a done session, kept (this lab's results are still to be read from the relay,
  * and the state holds no session key any more: it is erased once the proofs are recorded, and the

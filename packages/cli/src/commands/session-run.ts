@@ -17,11 +17,13 @@
  *   4. the input is read (its format said, and why) and what will not be sent is said; an input
  *      with nothing of the session's kinds is refused (65) unless `--allow-empty`;
  *   5. the run, with progress (progress.ts) and, with state found, where it resumes from; the relay's outages are waited out for `--retry-for`
- *      minutes (session-outage.ts); Ctrl-C stops it and says how to resume (interrupt.ts, exit 130);
+ *      minutes (session-outage.ts); Ctrl-C stops it and says what was kept: a state to resume from,
+ *      or nothing (interrupted before the lab's own sets were all hashed: a run starts over)
+ *      (interrupt.ts, exit 130);
  *   6. the results: `--out` (default `<state-dir>/<session>.results.jsonl`) and the result document
  *      `<state-dir>/<session>.json` for `overlap results` (results-files.ts).
  */
-import { statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import {
   type ResultSources,
@@ -43,7 +45,7 @@ import { ProgressDisplay } from '../progress.js';
 import { writeResultsDocument, writeResultsJsonl } from '../results-files.js';
 import { addSettings, readSettings, SETTINGS, type Settings } from '../settings.js';
 import { checkExpectations, expectations, refuseFinished } from './session-checks.js';
-import { doneHere, eraseState, type SessionFiles, sessionFiles, stateHere } from './session-files.js';
+import { doneHere, eraseState, resumableSync, type SessionFiles, sessionFiles, stateHere } from './session-files.js';
 import {
   assertReadableFile,
   formatExplanation,
@@ -216,7 +218,7 @@ async function runSession(flags: RunFlags, io: ProgramIo): Promise<void> {
       await io.out(`session ${id}: ${outcome.results.length} of this lab's indicators are shared; written to ${out}\n`);
     }
   } catch (error) {
-    if (interrupt.interrupted) throw new CliError('INTERRUPTED', interruptedMessage(files), { cause: error });
+    if (interrupt.interrupted) throw new CliError('INTERRUPTED', await interruptedOutcome(files), { cause: error });
     if (startup.signal.aborted) throw startup.signal.reason;
     throw error;
   } finally {
@@ -282,23 +284,31 @@ function retryBudgetMs(settings: Settings): number {
   return Math.round(minutes * 60_000);
 }
 
+/**
+ * What an interrupted run kept, said when it gives up waiting (synchronously, just before exit 130).
+ * Progress is recorded once the lab's own sets are all hashed and sealed, before anything is sent:
+ * without it nothing was sent, and a run starts over (replacing what the hashing had written).
+ */
 function interruptedMessage(files: SessionFiles): string {
-  // The state is written before anything is sent: no state, nothing sent.
-  if (stateKept(files)) {
+  if (resumableSync(files)) {
     return (
       `interrupted: state kept in ${files.state}; run the same command again to resume, ` +
       `or \`overlap session abort --session ${files.session} --reason TEXT\` to end the session`
     );
   }
+  if (existsSync(files.state)) {
+    return (
+      "interrupted while this lab's indicators were being hashed, before it sent anything: nothing can be " +
+      `resumed from ${files.state}; run the same command again to start over`
+    );
+  }
   return 'interrupted before this lab sent anything: nothing was kept; run the same command again to start over';
 }
 
-function stateKept(files: SessionFiles): boolean {
-  try {
-    return statSync(files.state).isDirectory();
-  } catch {
-    return false;
-  }
+/** The same once the run has stopped: a state nothing can resume from is erased first (it holds the session key). */
+async function interruptedOutcome(files: SessionFiles): Promise<string> {
+  if (!resumableSync(files)) await eraseState(files);
+  return interruptedMessage(files);
 }
 
 function labNames(terms: SessionTerms): string {
