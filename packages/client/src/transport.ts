@@ -6,7 +6,10 @@
  * attempt got no answer is read from fetch's error by network-failure.ts.
  *
  * An HTTP answer is never reported as "no answer": when the retries run out, the error names the
- * relay's last status and code, or the network's reason (refused, not found, timed out, reset).
+ * relay's last status and code, or the network's reason (refused, not found, timed out, reset),
+ * and when the attempts met different things (some refused, some answered 503) it counts each. An
+ * answer whose body was cut short is said as such: the relay answered its status, and the body
+ * could not be read (retried: it is a network failure after the status line).
  *
  * Redirects are not followed: the signature covers the target URI, and a relay that moves is a
  * configuration change, not something to follow silently.
@@ -54,9 +57,20 @@ export interface Answer {
   contentType: string | null;
 }
 
-/** An attempt that deserves another: an HTTP answer (408, 429, 5xx), or no answer at all. */
+/**
+ * An attempt that deserves another: an HTTP answer (408, 429, 5xx), an answer whose body could not
+ * be read (`bodyLost`: why), or no answer at all.
+ */
 type Failure =
-  | { answered: true; status: number; relayCode?: string; relayMessage?: string; retryAfterMs?: number }
+  | {
+      answered: true;
+      status: number;
+      relayCode?: string;
+      relayMessage?: string;
+      retryAfterMs?: number;
+      bodyLost?: NetworkFailure;
+      cause?: unknown;
+    }
   | { answered: false; network: NetworkFailure; cause: unknown };
 
 /** What the attempts so far came to, for the message when they run out. */
@@ -65,6 +79,8 @@ interface Tally {
   answered: number;
   hungUp: number;
   startedAt: number;
+  /** How many attempts met each reason (`reasonOf`), in the order first met, with the relay's last message for it. */
+  reasons: Map<string, { n: number; answered: boolean; relayMessage?: string }>;
 }
 
 /**
@@ -77,15 +93,13 @@ export async function send(options: TransportOptions, spec: RequestSpec): Promis
   if (spec.signed && options.signer === undefined) {
     throw new ClientError('NO_SIGNER', `${spec.what} must be signed, and this client has no signer`);
   }
-  const tally: Tally = { attempts: 0, answered: 0, hungUp: 0, startedAt: performance.now() };
+  const tally: Tally = { attempts: 0, answered: 0, hungUp: 0, startedAt: performance.now(), reasons: new Map() };
   for (;;) {
     signal?.throwIfAborted();
     const outcome = await attempt(options, spec);
     if ('status' in outcome && !('answered' in outcome)) return outcome;
     const failure = outcome as Failure;
-    tally.attempts++;
-    if (failure.answered) tally.answered++;
-    else if (failure.network.kind === 'hung-up' || failure.network.kind === 'reset') tally.hungUp++;
+    count(tally, failure);
     if (!failure.answered && failure.network.final) {
       throw finalFailureError(options.baseUrl, spec.what, failure.network, failure.cause);
     }
@@ -110,14 +124,20 @@ async function attempt(options: TransportOptions, spec: RequestSpec): Promise<An
       ...(spec.body !== undefined && { body: spec.body }),
       ...(signal !== undefined && { signal }),
     });
+  } catch (error) {
+    if (signal?.aborted) throw signal.reason;
+    // fetch failed before any status line: refused, reset, hung up, a TLS handshake.
+    return { answered: false, network: networkFailureOf(error), cause: error };
+  }
+  const { status } = response;
+  try {
     body = await readBounded(response, spec.maxBytes, spec.what);
   } catch (error) {
     if (signal?.aborted) throw signal.reason;
     if (error instanceof ClientError) throw error;
-    // fetch failed: refused, reset, hung up, a TLS handshake, or the body was cut short.
-    return { answered: false, network: networkFailureOf(error), cause: error };
+    // The relay answered, and the body was cut short (a reset, a hang-up): worth another attempt.
+    return { answered: true, status, bodyLost: networkFailureOf(error), cause: error };
   }
-  const { status } = response;
   const contentType = response.headers.get('content-type');
   if (status >= 200 && status <= 299) return { status, body, contentType };
   const relayError = parseRelayError(body, contentType);
@@ -142,24 +162,63 @@ async function attempt(options: TransportOptions, spec: RequestSpec): Promise<An
   throw new ClientError('BAD_RESPONSE', `${spec.what}: unexpected HTTP ${status}`, { status });
 }
 
-/** The short reason `onRetry` hears: `HTTP 503 UNAVAILABLE`, `connection refused (ECONNREFUSED)`. */
+/**
+ * The short reason `onRetry` hears: `HTTP 503 UNAVAILABLE`, `connection refused (ECONNREFUSED)`,
+ * `HTTP 200, but its body could not be read: the relay hung up (UND_ERR_SOCKET)`.
+ */
 function reasonOf(failure: Failure): string {
   if (!failure.answered) return failure.network.reason;
+  if (failure.bodyLost !== undefined) {
+    return `HTTP ${failure.status}, but its body could not be read: ${failure.bodyLost.reason}`;
+  }
   return `HTTP ${failure.status}${failure.relayCode === undefined ? '' : ` ${failure.relayCode}`}`;
 }
 
-/** The budget is spent: what the relay answered last, or why it did not answer. */
+function count(tally: Tally, failure: Failure): void {
+  tally.attempts++;
+  if (failure.answered) tally.answered++;
+  else if (failure.network.kind === 'hung-up' || failure.network.kind === 'reset') tally.hungUp++;
+  const reason = reasonOf(failure);
+  const seen = tally.reasons.get(reason) ?? { n: 0, answered: failure.answered };
+  seen.n++;
+  if (failure.answered && failure.relayMessage !== undefined) seen.relayMessage = failure.relayMessage;
+  tally.reasons.set(reason, seen);
+}
+
+/**
+ * The budget is spent: what the relay answered on every attempt, or why it did not answer, or, when
+ * the attempts met different things, each counted (`1 answered HTTP 503 UNAVAILABLE, 3 got no
+ * answer (connection refused (ECONNREFUSED))`) and the last.
+ */
 function exhaustedError(baseUrl: string, what: string, last: Failure, tally: Tally): ClientError {
   const url = new URL(baseUrl);
   const took = `${((performance.now() - tally.startedAt) / 1000).toFixed(1)} s`;
   const attempts = `${tally.attempts} attempt${tally.attempts === 1 ? '' : 's'}`;
-  if (last.answered) {
-    const detail = last.relayMessage === undefined ? '' : ` (${last.relayMessage})`;
-    const when = tally.answered === tally.attempts ? `on all ${attempts}` : `to the last of ${attempts}`;
+  const fields = last.answered
+    ? {
+        ...(last.bodyLost === undefined ? { status: last.status } : { cause: last.cause }),
+        ...(last.relayCode !== undefined && { relayCode: last.relayCode }),
+      }
+    : { cause: last.cause };
+  if (tally.answered > 0 && tally.reasons.size > 1) {
+    const counted = [...tally.reasons].map(([reason, seen]) =>
+      seen.answered
+        ? `${seen.n} answered ${reason}${seen.relayMessage === undefined ? '' : ` (${seen.relayMessage})`}`
+        : `${seen.n} got no answer (${reason})`,
+    );
+    const lastly = last.answered ? `the last answered ${reasonOf(last)}` : `the last got no answer (${reasonOf(last)})`;
     return new ClientError(
       'RELAY_UNAVAILABLE',
-      `${what}: the relay at ${url.host} answered ${reasonOf(last)}${detail} ${when} (${took})`,
-      { status: last.status, ...(last.relayCode !== undefined && { relayCode: last.relayCode }) },
+      `${what}: the relay at ${url.host} failed all ${attempts} (${took}): ${counted.join(', ')}; ${lastly}`,
+      fields,
+    );
+  }
+  if (last.answered) {
+    const detail = last.relayMessage === undefined ? '' : ` (${last.relayMessage})`;
+    return new ClientError(
+      'RELAY_UNAVAILABLE',
+      `${what}: the relay at ${url.host} answered ${reasonOf(last)}${detail} on all ${attempts} (${took})`,
+      fields,
     );
   }
   const hint =

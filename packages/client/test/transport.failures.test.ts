@@ -94,7 +94,7 @@ describe('an HTTP answer is named, never "no answer"', () => {
     expect(relay.requests()).toBe(4);
   });
 
-  test('503 then a refused connection: the last failure is what is reported', async () => {
+  test('503 then refused connections: each counted, never "no answer" for all of them', async () => {
     const relay = await answering(503, 'UNAVAILABLE', 'shutting down');
     const port = Number(new URL(relay.url).port);
     let calls = 0;
@@ -113,11 +113,12 @@ describe('an HTTP answer is named, never "no answer"', () => {
     const error = await failure(client.relayInfo());
     expect(error.code).toBe('RELAY_UNAVAILABLE');
     expect(error.status).toBeUndefined();
+    // The second attempt may meet the kept-alive connection as it closes (a hang-up).
     expect(error.message).toMatch(
-      /no answer from the relay at 127\.0\.0\.1:\d+ after 4 attempts \(.*\): connection refused \(ECONNREFUSED\)$/,
+      /^GET \/v1\/relay: the relay at 127\.0\.0\.1:\d+ failed all 4 attempts \(\d+\.\d s\): 1 answered HTTP 503 UNAVAILABLE \(shutting down\), (3 got no answer \(connection refused \(ECONNREFUSED\)\)|1 got no answer \(the relay hung up \(UND_ERR_SOCKET\)\), 2 got no answer \(connection refused \(ECONNREFUSED\)\)); the last got no answer \(connection refused \(ECONNREFUSED\)\)$/,
     );
-    // The second attempt may meet the kept-alive connection as it closes (a hang-up), the third
-    // finds nothing listening.
+    expect(error.message).not.toMatch(/no answer from/);
+    // The third attempt finds nothing listening.
     expect(seen.map((s) => s.reason)).toEqual([
       'HTTP 503 UNAVAILABLE',
       expect.stringMatching(/^(connection refused \(ECONNREFUSED\)|the relay hung up \(UND_ERR_SOCKET\))$/),
@@ -141,6 +142,36 @@ describe('an HTTP answer is named, never "no answer"', () => {
     expect(relay.requests()).toBeGreaterThan(8);
     expect(error).toMatchObject({ code: 'RELAY_UNAVAILABLE', status: 503, relayCode: 'UNAVAILABLE' });
     expect(error.message).toContain(`answered HTTP 503 UNAVAILABLE (restarting) on all ${relay.requests()} attempts`);
+  });
+
+  test('an answer whose body is cut short: the status is named, and that its body could not be read', async () => {
+    let requests = 0;
+    const { port } = await listen(
+      createHttpServer((_, res) => {
+        requests++;
+        // A status line and part of the body it announces, then the connection goes.
+        res.writeHead(200, { 'content-type': 'application/cbor', 'content-length': '100' });
+        res.write(Buffer.alloc(10));
+        setImmediate(() => res.socket?.destroy());
+      }),
+    );
+    const seen: RetryInfo[] = [];
+    const client = new RelayClient({
+      url: `http://127.0.0.1:${port}`,
+      retry: { ...fast, onRetry: (i) => seen.push(i) },
+    });
+    const error = await failure(client.relayInfo());
+    expect(error.code).toBe('RELAY_UNAVAILABLE');
+    expect(error.message).toMatch(
+      new RegExp(
+        `^GET /v1/relay: the relay at 127\\.0\\.0\\.1:${port} answered HTTP 200, but its body could not be read: (the relay hung up \\(UND_ERR_SOCKET\\)|the connection was reset \\(ECONNRESET\\)) on all 4 attempts \\(\\d+\\.\\d s\\)$`,
+      ),
+    );
+    expect(error.message).not.toMatch(/no answer/);
+    expect(seen.map((s) => s.reason)).toEqual(
+      Array(3).fill(expect.stringMatching(/^HTTP 200, but its body could not be read: /)),
+    );
+    expect(requests).toBe(4);
   });
 
   test('a 4xx is final and never retried (RELAY_REFUSED)', async () => {

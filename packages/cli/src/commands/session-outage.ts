@@ -1,13 +1,15 @@
 /**
- * What a lab is told while its relay does not answer: one line when the client starts retrying
- * ("relay unreachable (connection refused); retrying for up to 10 min"), one when the relay is back
+ * What a lab is told while its relay does not serve it: one line when the client starts retrying
+ * ("relay unreachable (connection refused); retrying for up to 10 min", or "relay unavailable
+ * (HTTP 503 UNAVAILABLE)" when it answers with an error status), one when the relay is back
  * ("relay is back after 47 s"), nothing for each attempt in between. The client's retry budget
  * (`--retry-for`) does the waiting; this only watches its `onRetry` reports and, while one is
  * under way, asks the relay's /healthz now and then to say when it answers again.
  *
  * Before the first answer of the relay (connecting), the old short budget holds: a relay that
- * never answered (a wrong URL, a relay not started) fails after `startupAttempts` attempts instead
- * of being waited on for minutes.
+ * never served this lab (a wrong URL, a relay not started, a proxy answering 503) fails after
+ * `startupAttempts` attempts instead of being waited on for minutes, and the failure says what
+ * those attempts met: no answer (and why), an HTTP status, or some of each, counted.
  */
 import { checkRelayHealth, type RetryOptions } from '@overlap/client';
 import { formatDuration } from '../progress.js';
@@ -15,14 +17,22 @@ import { formatDuration } from '../progress.js';
 /** What the client reports before each wait between attempts. */
 type RetryInfo = Parameters<NonNullable<RetryOptions['onRetry']>>[0];
 
+/** Whether the client's reason is an HTTP answer (`HTTP 503 UNAVAILABLE`), not a network failure. */
+function answered(reason: string): boolean {
+  return /^HTTP /.test(reason);
+}
+
 export interface OutageOptions {
   relayUrl: string;
   /** How long the client waits out an outage, ms (its `retry.maxElapsedMs`). */
   retryForMs: number;
   /** Where the two lines go. */
   note: (text: string) => void;
-  /** Called when the relay never answered yet and `startupAttempts` attempts failed. */
-  onStartupFailure: (info: RetryInfo) => void;
+  /**
+   * Called when the relay never served this lab yet and `startupAttempts` attempts failed, with
+   * what to tell the lab: what those attempts met.
+   */
+  onStartupFailure: (message: string) => void;
   startupAttempts?: number;
   /** Between two health checks while waiting, ms (default 1000). */
   probeMs?: number;
@@ -34,6 +44,8 @@ export class OutageReporter {
   #since: number | undefined;
   #probe: ReturnType<typeof setTimeout> | undefined;
   #stopped = false;
+  /** Before the first answer: how many attempts met each reason, in the order first met. */
+  readonly #startup = new Map<string, number>();
 
   constructor(options: OutageOptions) {
     this.#options = options;
@@ -49,21 +61,44 @@ export class OutageReporter {
     if (!this.#connected) {
       const attempts = this.#options.startupAttempts ?? 8;
       if (info.attempt === 1) {
-        this.#options.note(
-          `the relay at ${this.#options.relayUrl} does not answer (${info.reason}); ${attempts} attempts before giving up`,
-        );
+        this.#startup.clear();
+        const met = answered(info.reason) ? `answered ${info.reason}` : `does not answer (${info.reason})`;
+        this.#options.note(`the relay at ${this.#options.relayUrl} ${met}; ${attempts} attempts before giving up`);
       }
-      if (info.attempt >= attempts) this.#options.onStartupFailure(info);
+      this.#startup.set(info.reason, (this.#startup.get(info.reason) ?? 0) + 1);
+      if (info.attempt >= attempts) this.#options.onStartupFailure(this.#startupFailure(info));
       return;
     }
     if (this.#since !== undefined || this.#stopped) return;
     this.#since = performance.now();
-    const what = /^HTTP /.test(info.reason) ? 'relay unavailable' : 'relay unreachable';
+    const what = answered(info.reason) ? 'relay unavailable' : 'relay unreachable';
     this.#options.note(
       `${what} (${info.reason}); retrying for up to ${formatDuration(this.#options.retryForMs / 1000)}`,
     );
     this.#schedule();
   };
+
+  /**
+   * What the attempts before the first answer met: `cannot reach the relay at URL: connection
+   * refused (ECONNREFUSED) on all 8 attempts (GET /v1/relay)`, `the relay at URL answered HTTP 503
+   * UNAVAILABLE on all 8 attempts (…)`, or each reason counted when they differ.
+   */
+  #startupFailure(info: RetryInfo): string {
+    const url = this.#options.relayUrl;
+    const reasons = [...this.#startup];
+    const [only] = reasons;
+    if (reasons.length === 1 && only !== undefined) {
+      const [reason, n] = only;
+      return answered(reason)
+        ? `the relay at ${url} answered ${reason} on all ${n} attempts (${info.what})`
+        : `cannot reach the relay at ${url}: ${reason} on all ${n} attempts (${info.what})`;
+    }
+    const total = reasons.reduce((sum, [, n]) => sum + n, 0);
+    const counted = reasons.map(([reason, n]) =>
+      answered(reason) ? `${n} answered ${reason}` : `${n} got no answer (${reason})`,
+    );
+    return `the relay at ${url} did not serve ${info.what} in ${total} attempts: ${counted.join(', ')}`;
+  }
 
   stop(): void {
     this.#stopped = true;

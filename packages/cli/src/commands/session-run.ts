@@ -125,8 +125,7 @@ async function runSession(flags: RunFlags, io: ProgramIo): Promise<void> {
     relayUrl,
     retryForMs,
     note: (text) => display.note(text),
-    onStartupFailure: (info) =>
-      startup.abort(new CliError('FAILURE', `cannot reach the relay at ${relayUrl}: ${info.reason} (${info.what})`)),
+    onStartupFailure: (message) => startup.abort(new CliError('FAILURE', message)),
   });
   const pool = new BatchPool(workers === undefined ? {} : { workers });
   // The worker threads start, and the input is read, while the relay is asked who this lab is and
