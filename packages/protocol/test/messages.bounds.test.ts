@@ -43,10 +43,10 @@ const cases: Case[] = [
     { reason: `${astral.repeat(1024)}r` },
   ],
   [
-    'threshold t: 2 to 1024',
+    'threshold t: at most the number of labs',
     'session_proposal',
-    { ...proposal, policy: { kind: 'threshold', t: 1024 } },
-    { ...proposal, policy: { kind: 'threshold', t: 1025 } },
+    { ...proposal, labs: [id, 'b'.repeat(32), 'c'.repeat(32)], policy: { kind: 'threshold', t: 3 } },
+    { ...proposal, labs: [id, 'b'.repeat(32), 'c'.repeat(32)], policy: { kind: 'threshold', t: 4 } },
   ],
   [
     'threshold t: at least 2',

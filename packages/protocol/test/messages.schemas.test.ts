@@ -80,3 +80,15 @@ test('parseMessage validates a payload by its envelope type, for every type', ()
     expect.objectContaining({ code: 'INVALID_MESSAGE' }),
   );
 });
+
+test('a threshold proposal needs at least t labs', () => {
+  const labs = ['a'.repeat(32), 'b'.repeat(32)];
+  const proposal = (t: number) => ({ labs, kinds: ['email'], policy: { kind: 'threshold', t }, maxItemsPerKind: 10 });
+  expect(parseWithSchema(sessionProposalSchema, proposal(2), 'proposal').policy).toEqual({ kind: 'threshold', t: 2 });
+  expect(() => parseWithSchema(sessionProposalSchema, proposal(3), 'proposal')).toThrow(
+    expect.objectContaining({
+      code: 'INVALID_MESSAGE',
+      issues: [expect.objectContaining({ path: ['policy', 't'], message: 'a threshold policy needs at least t labs' })],
+    }),
+  );
+});

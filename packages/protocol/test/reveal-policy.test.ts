@@ -54,3 +54,8 @@ describe('parseRevealPolicyText', () => {
     },
   );
 });
+
+test('a threshold policy is at most 1024 (a proposal also caps it at its number of labs)', () => {
+  expect(parseRevealPolicy({ kind: 'threshold', t: 1024 })).toEqual({ kind: 'threshold', t: 1024 });
+  expect(() => parseRevealPolicy({ kind: 'threshold', t: 1025 })).toThrow();
+});

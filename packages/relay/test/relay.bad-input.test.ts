@@ -221,6 +221,18 @@ describe('relay bad-input suite', () => {
     await refused(() => t.request('POST', '/v1/sessions', envelope.bytes, { signer: a }), 413, 'SET_TOO_LARGE');
   });
 
+  test('a threshold proposal with fewer labs than t, which could never reveal anything', async () => {
+    const before = logSize();
+    const envelope = seal(a, 'session_proposal', randomBytes(16), {
+      labs: [a.keyId, b.keyId],
+      kinds: ['email'],
+      policy: { kind: 'threshold', t: 3 },
+      maxItemsPerKind: 10,
+    });
+    await refused(() => t.request('POST', '/v1/sessions', envelope.bytes, { signer: a }), 422, 'PROTOCOL_VIOLATION');
+    expect(logSize()).toBe(before);
+  });
+
   test('a join over the session cap', async () => {
     const capped = await t.propose([a, c], { maxItemsPerKind: 5 });
     const envelope = seal(c, 'join', capped, joinBody(c, capped, { email: 6 }));

@@ -44,27 +44,33 @@ export const enrollmentSchema = z
 /** Signed by the forum's admin key: a lab key withdrawn from a moment on. */
 export const revocationSchema = z.strictObject({ key: keyId, reason: z.string().max(1024), effective: millis });
 
-export const sessionProposalSchema = z.strictObject({
-  labs: z
-    .array(keyId)
-    .min(2)
-    .max(64)
-    .refine((l) => new Set(l).size === l.length, { message: 'labs must be distinct' }),
-  kinds: z
-    .array(kind)
-    .min(1)
-    .max(16)
-    .refine((k) => new Set(k).size === k.length, { message: 'kinds must be distinct' }),
-  policy: revealPolicySchema,
-  /** Most items one lab may commit per kind: bounds dictionary insertion. */
-  maxItemsPerKind: z.int().min(1).max(100_000_000),
-  /** When the session must be complete (milliseconds since the epoch); the relay enforces it. */
-  deadline: z.int().min(0).optional(),
-  /** Which positions of each chunk a hop proves (spec/protocol.md §5.2); absent means `spot`. */
-  proofs: z.enum(['spot', 'full']).optional(),
-  /** Tags per chunk, the same for every lab and hop (spec/protocol.md §5.1); absent means 65,536. */
-  chunkSize: z.int().min(MIN_CHUNK_SIZE).max(MAX_TAGS_PER_CHUNK).optional(),
-});
+export const sessionProposalSchema = z
+  .strictObject({
+    labs: z
+      .array(keyId)
+      .min(2)
+      .max(64)
+      .refine((l) => new Set(l).size === l.length, { message: 'labs must be distinct' }),
+    kinds: z
+      .array(kind)
+      .min(1)
+      .max(16)
+      .refine((k) => new Set(k).size === k.length, { message: 'kinds must be distinct' }),
+    policy: revealPolicySchema,
+    /** Most items one lab may commit per kind: bounds dictionary insertion. */
+    maxItemsPerKind: z.int().min(1).max(100_000_000),
+    /** When the session must be complete (milliseconds since the epoch); the relay enforces it. */
+    deadline: z.int().min(0).optional(),
+    /** Which positions of each chunk a hop proves (spec/protocol.md §5.2); absent means `spot`. */
+    proofs: z.enum(['spot', 'full']).optional(),
+    /** Tags per chunk, the same for every lab and hop (spec/protocol.md §5.1); absent means 65,536. */
+    chunkSize: z.int().min(MIN_CHUNK_SIZE).max(MAX_TAGS_PER_CHUNK).optional(),
+  })
+  // threshold t asks for items t labs hold: with fewer labs nothing could ever be revealed.
+  .refine((p) => p.policy.kind !== 'threshold' || p.policy.t <= p.labs.length, {
+    message: 'a threshold policy needs at least t labs',
+    path: ['policy', 't'],
+  });
 
 export const joinSchema = z.strictObject({
   /** Committed set size per kind (padded, if the lab pads), before anyone's tags are visible. */
