@@ -8,8 +8,12 @@
  *   const s = await readSettings(flags)                      // loads the config file once
  *   s.get(SETTINGS.relay)                                    // flag ?? env ?? file ?? default
  *   s.require(SETTINGS.relay)                                // …or a usage error naming all three
+ *
+ * Paths given as flags or variables are relative to the working directory; those in the file, and
+ * a path's default when a config file is in use (the state folder, the relay's database), to the
+ * file's folder.
  */
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import { type LoadedConfig, loadConfig } from './config-file.js';
 import { CliError } from './errors.js';
@@ -24,7 +28,11 @@ export interface Setting {
   config?: string;
   /** Used when nothing else gives a value; shown in --help. */
   fallback?: string;
-  /** A path: relative to the working directory when given as a flag or env var (the file's own are relative to it). */
+  /**
+   * A path: relative to the working directory when given as a flag or env var; the config file's
+   * own are relative to the file, and so is the default when a config file is in use (else it is
+   * relative to the working directory).
+   */
   path?: boolean;
 }
 
@@ -58,7 +66,8 @@ export const SETTINGS = {
   },
   stateDir: {
     flags: '--state-dir <dir>',
-    description: "where this lab's session state and results go",
+    description:
+      "where this lab's session state and results go (the default is beside the config file when one is used)",
     env: 'OVERLAP_STATE_DIR',
     config: 'state_dir',
     fallback: '.overlap/lab',
@@ -169,9 +178,12 @@ export class Settings {
     if (env !== undefined && env !== '') return { value: setting.path ? resolve(env) : env, source: 'env' };
     const fromFile = setting.config === undefined ? undefined : this.config?.values.get(setting.config);
     if (fromFile !== undefined) return { value: fromFile, source: 'config' };
-    if (setting.fallback !== undefined)
-      return { value: setting.path ? resolve(setting.fallback) : setting.fallback, source: 'default' };
-    return undefined;
+    if (setting.fallback === undefined) return undefined;
+    if (!setting.path) return { value: setting.fallback, source: 'default' };
+    // A lab's (or a relay host's) folder holds its config file: a path's default goes beside the
+    // file, as the paths in it do, whichever folder the command runs in.
+    const base = this.config === undefined ? process.cwd() : dirname(this.config.path);
+    return { value: resolve(base, setting.fallback), source: 'default' };
   }
 
   get(setting: Setting): string | undefined {
