@@ -2,10 +2,13 @@
  * What `overlap session run` settles before it contacts the relay, as a lab meets it in a real
  * process run from some folder:
  *
+ *   - an input it cannot open is 66, naming the file and the OS's reason, even when the file is
+ *     there (a file without read permission; as root, which reads any file, one the kernel still
+ *     refuses to open for reading: /proc/sys/vm/drop_caches, mode 0200);
  *   - with a config file in use (`--config`, `$OVERLAP_CONFIG`) that sets no state_dir, the default
  *     state folder is beside the file, as every path in it is, whichever folder the command runs in.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, test } from 'vitest';
@@ -16,6 +19,21 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** A relay URL nothing answers on (and fetch refuses at once): contacting it fails as something else than 66. */
 const NO_RELAY = 'http://127.0.0.1:9';
+
+test('an input that is there and cannot be opened for reading: 66, named, with the OS reason, before the relay', async () => {
+  let input = '/proc/sys/vm/drop_caches';
+  if (process.getuid?.() !== 0) {
+    input = join(dir, 'locked.txt');
+    writeFileSync(input, 'a@locked.example\n');
+    chmodSync(input, 0o000);
+  }
+  const result = await runCli(
+    ['session', 'run', '--relay', NO_RELAY, '--key', 'lab.key', '--session', 'ab'.repeat(16), '--input', input],
+    { cwd: dir },
+  );
+  expect(result.code, result.stderr).toBe(66);
+  expect(result.stderr).toContain(`cannot read the indicator file ${input}: permission denied`);
+}, 60_000);
 
 test('--config elsewhere with no state_dir: the default state folder is beside the config file', async () => {
   const lab = join(dir, 'lab');

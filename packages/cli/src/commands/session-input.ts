@@ -7,7 +7,7 @@
  * Exit codes: 66 for a file that cannot be read (with the OS reason), 65 for a file whose content
  * is wrong (a bad CSV header, a binary file), 64 for an unknown `--format` or `--kind`.
  */
-import { stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { ClientError, type IndicatorFile, readIndicatorFile } from '@overlap/client';
 import { IMPORT_FORMATS, type ImportFormat, IndicatorError } from '@overlap/indicators';
 import { osReason } from '../config-file.js';
@@ -28,12 +28,19 @@ export function formatOption(format: string | undefined): ImportFormat | undefin
   return format as ImportFormat;
 }
 
-/** Fails with 66 and the OS's reason unless `path` is a file this process can open. */
+/**
+ * Fails with 66 and the OS's reason unless `path` is a regular file this process can open for
+ * reading: it is opened (and closed), so that a file without read permission fails here, before
+ * the relay is contacted, not once the run is under way. Whether it is a regular file is asked
+ * first, so that a FIFO is not opened (that would wait for a writer).
+ */
 export async function assertReadableFile(path: string): Promise<void> {
   try {
     const info = await stat(path);
     if (!info.isFile())
       throw Object.assign(new Error('not a file'), { code: info.isDirectory() ? 'EISDIR' : 'ENOTFILE' });
+    const handle = await open(path, 'r');
+    await handle.close();
   } catch (cause) {
     const reason = (cause as NodeJS.ErrnoException).code === 'ENOTFILE' ? 'not a regular file' : osReason(cause);
     throw new CliError('NO_INPUT', `cannot read the indicator file ${path}: ${reason}`, { cause });
