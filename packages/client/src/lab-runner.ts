@@ -86,6 +86,12 @@ export interface LabRunOptions {
    * (lab-state-store.ts). Without it, the state lives only in memory.
    */
   store?: LabStateStore;
+  /**
+   * Keep the store once the session is over (its session key is gone by then), for the caller to
+   * erase once it has delivered the results: a process that dies in between resumes from it and
+   * gets the results again. Default: erased at the end.
+   */
+  keepStore?: boolean;
   /** Builds the session engine (default: an honest LabSession); a test harness passes a cheating one. */
   createSession?: (options: LabSessionOptions) => LabSession;
 }
@@ -224,8 +230,10 @@ class LabRunner {
       await this.#sendOwnSets(progress);
       await this.#exchange(progress);
       await this.#flush();
-      // The session is over for this lab: its key and state go (results are the caller's to keep).
-      await this.#store?.erase();
+      // The session is over for this lab: its key and state go (results are the caller's to keep),
+      // now or, with keepStore, once the caller has delivered them.
+      if (this.#options.keepStore === true) await this.#eraseKey();
+      else await this.#store?.erase();
     } finally {
       this.#lab.dispose();
     }

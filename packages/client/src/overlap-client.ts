@@ -263,6 +263,14 @@ export class OverlapClient {
     });
   }
 
+  /** Erases the state `run` kept for `session` (`keepState`) in `stateDir`; true if there was one. */
+  async eraseState(session: string): Promise<boolean> {
+    const store = this.#storeOf(session);
+    if (store === undefined || !(await store.exists())) return false;
+    await store.erase();
+    return true;
+  }
+
   #storeOf(session: string): LabStateStore | undefined {
     const { stateDir } = this.#options;
     return stateDir === undefined ? undefined : new LabStateStore(join(stateDir, `${session}.state`));
@@ -273,9 +281,15 @@ export class OverlapClient {
    * does not name are ignored; kinds it names and `sets` lacks are committed as empty). With a state
    * for the session in `stateDir`, it resumes there (a `resuming` progress event says so). Without
    * one, it refuses, before writing anything, a session that is over (SESSION_FINISHED) or that
-   * this lab already joined elsewhere (STATE_MISSING).
+   * this lab already joined elsewhere (STATE_MISSING). With `keepState`, the state stays once the
+   * session is over (without its session key) until `eraseState(session)`: a caller that writes the
+   * results somewhere erases it after, so that a crash in between is resumed, not lost.
    */
-  async run(session: string, sets: Record<string, readonly string[]>): Promise<SessionOutcome> {
+  async run(
+    session: string,
+    sets: Record<string, readonly string[]>,
+    options: { keepState?: boolean } = {},
+  ): Promise<SessionOutcome> {
     await this.me();
     const terms = await this.terms(session);
     if (!terms.labs.some((lab) => lab.keyId === this.keyId)) {
@@ -309,6 +323,7 @@ export class OverlapClient {
       ...(this.#options.onProgress && { onProgress: this.#options.onProgress }),
       ...(this.#options.createSession && { createSession: this.#options.createSession }),
       ...(store !== undefined && { store }),
+      ...(options.keepState === true && { keepStore: true }),
       pollWaitMs: 10_000,
     });
     const results: SharedIndicator[] = [];

@@ -108,6 +108,7 @@ async function runSession(flags: RunFlags, io: ProgramIo): Promise<void> {
   const files = sessionFiles(stateDir, id);
 
   if (await doneHere(files)) {
+    await eraseState(files); // left only by a run stopped between writing the results and erasing it
     if (flags.json)
       await io.out(`${JSON.stringify({ session: id, already_done: true, results: files.resultsDocument })}\n`);
     io.err(
@@ -185,10 +186,13 @@ async function runSession(flags: RunFlags, io: ProgramIo): Promise<void> {
     for (const line of inputReport(flags.input, input, terms.kinds)) display.note(line);
     if (!resumed && !flags.allowEmpty) refuseEmptyInput(flags.input, input, terms.kinds);
 
-    const outcome = await runUntilEnd(() => client.run(id, input.sets), files);
+    // The state stays (without the session key) until the results are written below: a crash in
+    // between is resumed from it, and the results fetched again, instead of lost.
+    const outcome = await runUntilEnd(() => client.run(id, input.sets, { keepState: true }), files);
     display.stop();
     // An aborted session has no results: no file is written that a pipeline could read as "none shared".
     if (outcome.abortReason !== undefined) {
+      await eraseState(files);
       throw new CliError('FAILURE', `session ${id} was aborted: ${outcome.abortReason}; no results were written`);
     }
     const doc: SessionResults = {
@@ -209,6 +213,7 @@ async function runSession(flags: RunFlags, io: ProgramIo): Promise<void> {
     await writeResultsJsonl(out, doc, sources);
     await makePrivateDirectory(stateDir);
     await writeResultsDocument(files.resultsDocument, doc, sources);
+    await eraseState(files);
     if (flags.json) {
       const peakRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
       const summary = { session: id, lab: me.lab, shared: outcome.results.length, out, results: files.resultsDocument };
