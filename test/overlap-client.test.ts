@@ -63,7 +63,13 @@ test('three labs find what they share, by lab name, from messy files', async () 
   const terms = await (clients[2] as OverlapClient).terms(session);
   expect(terms.labs.map((l) => l.lab)).toEqual(names);
   expect(terms.proposer).toBe(north.keyId);
-  const outcomes = await Promise.all(clients.map((c, i) => c.run(session, inputs[i]?.sets ?? {})));
+  await expect(
+    (clients[2] as OverlapClient).run('0'.repeat(32), inputs[2]?.sets ?? {}, { terms }),
+  ).rejects.toMatchObject({ code: 'BAD_ARGUMENT', message: expect.stringMatching(/terms given are session/) });
+  // East runs on the terms it was just given (not asked again); the others ask.
+  const outcomes = await Promise.all(
+    clients.map((c, i) => c.run(session, inputs[i]?.sets ?? {}, i === 2 ? { terms } : {})),
+  );
   expect(outcomes.map((o) => o.results)).toEqual([
     [
       { kind: 'email', value: 'shared@example.com', labs: ['east', 'south'] },

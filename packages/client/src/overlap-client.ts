@@ -283,15 +283,20 @@ export class OverlapClient {
    * one, it refuses, before writing anything, a session that is over (SESSION_FINISHED) or that
    * this lab already joined elsewhere (STATE_MISSING). With `keepState`, the state stays once the
    * session is over (without its session key) until `eraseState(session)`: a caller that writes the
-   * results somewhere erases it after, so that a crash in between is resumed, not lost.
+   * results somewhere erases it after, so that a crash in between is resumed, not lost. `terms`:
+   * what `me()` and `terms(session)` of this client just answered, when the caller asked first
+   * (they are not asked again).
    */
   async run(
     session: string,
     sets: Record<string, readonly string[]>,
-    options: { keepState?: boolean } = {},
+    options: { keepState?: boolean; terms?: SessionTerms } = {},
   ): Promise<SessionOutcome> {
-    await this.me();
-    const terms = await this.terms(session);
+    if (options.terms !== undefined && options.terms.session !== session) {
+      throw new ClientError('BAD_ARGUMENT', `the terms given are session ${options.terms.session}'s, not ${session}'s`);
+    }
+    if (options.terms === undefined) await this.me();
+    const terms = options.terms ?? (await this.terms(session));
     if (!terms.labs.some((lab) => lab.keyId === this.keyId)) {
       throw new ClientError('BAD_ARGUMENT', `this lab is not in session ${session}`);
     }

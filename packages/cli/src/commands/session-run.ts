@@ -188,7 +188,7 @@ async function runSession(flags: RunFlags, io: ProgramIo): Promise<void> {
 
     // The state stays (without the session key) until the results are written below: a crash in
     // between is resumed from it, and the results fetched again, instead of lost.
-    const outcome = await runUntilEnd(() => client.run(id, input.sets, { keepState: true }), files);
+    const outcome = await runUntilEnd(() => client.run(id, input.sets, { keepState: true, terms }), files);
     display.stop();
     // An aborted session has no results: no file is written that a pipeline could read as "none shared".
     if (outcome.abortReason !== undefined) {
