@@ -59,6 +59,11 @@ export interface RelayServerOptions {
    * relay's home (none on Windows).
    */
   controlSocket?: string | false;
+  /**
+   * Told what the operator should know at start-up about the control socket (none, its path being
+   * too long; a home other users may enter). Default: a line on stderr, `overlap relay: warning: …`.
+   */
+  onWarning?: (message: string) => void;
   limits?: Partial<RelayLimits>;
   /** The clock, in milliseconds (tests move it). */
   now?: () => number;
@@ -153,7 +158,9 @@ export async function startRelayServer(options: RelayServerOptions = {}): Promis
     // Unix sockets only: on Windows a stopped relay is backed up by the command itself.
     const socketPath =
       options.controlSocket ?? (process.platform === 'win32' ? false : controlSocketPath(dirname(home.dbPath)));
-    if (socketPath !== false) control = await listenControlSocket(socketPath, backupHandler(db));
+    const onWarning =
+      options.onWarning ?? ((message: string) => void process.stderr.write(`overlap relay: warning: ${message}\n`));
+    if (socketPath !== false) control = await listenControlSocket(socketPath, backupHandler(db), { onWarning });
     return { ...server, controlSocket: control?.path };
   } catch (error) {
     if (server) await server.close();

@@ -4,9 +4,23 @@
  *
  * The database is copied with SQLite's online backup API through the connection that holds it: a
  * running relay does it when asked on its control socket (control-socket.ts), since its exclusive
- * lock keeps every other process out; with no relay running, this process opens the database and
- * does the same. A write the relay makes during the copy is carried into it, so the copy is the
- * database as it stood when the copy finished. Then the blobs: a blob is written and synced before
+ * lock keeps every other process out. A write the relay makes during the copy is carried into it,
+ * so the copy is the database as it stood when the copy finished.
+ *
+ * With no relay answering, the source is only ever read, never opened for writing: a backup never
+ * changes what it copies (a read-write open would replay, checkpoint and delete the write-ahead log
+ * of a relay that was killed), and a home on a read-only file system can be backed up.
+ *   - No `relay.db-wal` beside the database (the relay stopped cleanly): the file is the whole
+ *     database, and no relay has it open (an open relay always has its log). Its bytes are copied;
+ *     a log appearing, or the file changing, while they are (a relay starting) fails the backup.
+ *   - A log beside it: SQLite opens the database read-only (no lock is given up, no log replayed):
+ *     a relay running there without a control socket is refused (`SQLITE_BUSY`), a killed one's
+ *     database, log included, is copied. SQLite may leave its shared-memory index (`relay.db-shm`)
+ *     beside it, which a relay never uses (it runs in exclusive locking mode). Where it cannot make
+ *     that index (a read-only directory, where no relay can be writing), the database and its log
+ *     are copied as bytes, checked unchanged afterwards; the copy's own SQLite replays the log.
+ *
+ * Then the blobs: a blob is written and synced before
  * the entry that refers to it commits, so every blob the copy refers to exists, and is copied
  * checked against its hash; blobs of later entries are not needed.
  *
@@ -16,12 +30,13 @@
  * Everything is 0600 in 0700 directories: the copy holds the relay's signing key.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { chmod, lstat, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { type BigIntStats, createReadStream, existsSync } from 'node:fs';
+import { chmod, lstat, mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { toHex } from '@overlap/crypto';
 import { makePrivateDirectory, syncDirectory, writeFileAtomic } from '@overlap/files';
-import { askRelay, controlSocketPath } from '../control-socket.js';
+import Database from 'better-sqlite3';
+import { askRelay, controlSocketPath, fitsSocketPath } from '../control-socket.js';
 import { RelayError } from '../errors.js';
 import { homePaths } from '../relay-home.js';
 import { type Db, getMeta, openDatabase } from './database.js';
@@ -134,26 +149,45 @@ export async function backupRelay(options: BackupOptions): Promise<BackupResult>
   }
 }
 
-/** Copies the database into `copy`: through the running relay, or itself when none runs. */
+/** Copies the database into `copy`: through the running relay, or from its files when none answers. */
 async function copyDatabaseOf(dbPath: string, copy: string): Promise<boolean> {
-  const answer = await askRelay(controlSocketPath(dirname(dbPath)), { op: 'backup', to: copy });
+  const socket = controlSocketPath(dirname(dbPath));
+  const answer = await askRelay(socket, { op: 'backup', to: copy });
   if (answer !== undefined) {
     if (!answer.ok)
       throw new RelayError('BACKUP_FAILED', `the running relay could not copy its database: ${answer.message}`);
     return true;
   }
+  const log = `${dbPath}-wal`;
+  if ((await statOf(log)) === undefined) {
+    await copyBytes([dbPath], copy);
+    return false;
+  }
   let db: Db;
   try {
-    db = openDatabase(dbPath);
-  } catch (error) {
-    if (error instanceof RelayError && error.code === 'DB_LOCKED') {
+    // Read-only: SQLite takes a shared lock only, and never replays nor checkpoints the log.
+    db = new Database(dbPath, { readonly: true, fileMustExist: true, timeout: 0 });
+    db.prepare('SELECT count(*) FROM meta').get();
+  } catch (cause) {
+    const code = (cause as { code?: string }).code;
+    if (code === 'SQLITE_CANTOPEN') {
+      // No shared-memory index can be made beside it (a read-only directory): copy the bytes.
+      await copyBytes([dbPath, log], copy);
+      return false;
+    }
+    if (code === 'SQLITE_BUSY') {
+      const why = fitsSocketPath(socket)
+        ? `on ${socket} (a relay of an older version?)`
+        : `(its home's path is too long for the control socket ${socket}, so it has none)`;
       throw new RelayError(
         'BACKUP_FAILED',
-        `${dbPath} is in use by a process that does not answer on ${controlSocketPath(dirname(dbPath))} (a relay of an older version?): stop it, or back up with the relay stopped`,
-        { cause: error },
+        `${dbPath} is in use by a relay process that cannot be asked for a copy ${why}: stop it, and back up with the relay stopped`,
+        { cause },
       );
     }
-    throw error;
+    throw new RelayError('DB_OPEN_FAILED', `cannot read the relay database ${dbPath}: ${(cause as Error).message}`, {
+      cause,
+    });
   }
   try {
     await copyDatabase(db, copy);
@@ -161,6 +195,52 @@ async function copyDatabaseOf(dbPath: string, copy: string): Promise<boolean> {
     db.close();
   }
   return false;
+}
+
+/**
+ * Copies `sources[0]` (the database) into `copy`, and its log `sources[1]`, if given, beside it:
+ * every source opened read-only, each checked unchanged (and the database's log still absent, when
+ * there was none) once copied. The copy's SQLite replays the copied log when the copy is opened.
+ */
+async function copyBytes(sources: string[], copy: string): Promise<void> {
+  const log = `${sources[0]}-wal`;
+  const before = await Promise.all([...sources, log].map(statOf));
+  for (const [i, source] of sources.entries()) await copyFileBytes(source, i === 0 ? copy : `${copy}-wal`);
+  const after = await Promise.all([...sources, log].map(statOf));
+  if (!before.every((stats, i) => sameFile(stats, after[i]))) {
+    throw new RelayError(
+      'BACKUP_FAILED',
+      `${sources[0]} changed while it was copied (a relay started on it?): back up again, through the running relay or with it stopped`,
+    );
+  }
+}
+
+async function copyFileBytes(source: string, target: string): Promise<void> {
+  const handle = await open(target, 'w', 0o600);
+  try {
+    await handle.chmod(0o600);
+    for await (const chunk of createReadStream(source)) await handle.write(chunk as Buffer);
+    await handle.sync();
+  } catch (cause) {
+    if (cause instanceof RelayError) throw cause;
+    throw new RelayError('BACKUP_FAILED', `cannot copy ${source}: ${(cause as Error).message}`, { cause });
+  } finally {
+    await handle.close();
+  }
+}
+
+async function statOf(path: string): Promise<BigIntStats | undefined> {
+  try {
+    return await stat(path, { bigint: true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new RelayError('BACKUP_FAILED', `cannot look at ${path}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+function sameFile(a: BigIntStats | undefined, b: BigIntStats | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
 }
 
 interface CopyContents {
@@ -174,6 +254,7 @@ interface CopyContents {
 /** What the copied database holds: read from the copy itself, not from the live relay. */
 function readCopy(copy: string): CopyContents {
   const db = openDatabase(copy);
+  let contents: CopyContents;
   try {
     const origin = getMeta(db, 'origin');
     if (origin === undefined)
@@ -185,10 +266,15 @@ function readCopy(copy: string): CopyContents {
     const blobs = (
       db.prepare('SELECT hash FROM entries WHERE inline IS NULL ORDER BY idx').pluck().all() as Buffer[]
     ).map((hash) => toHex(hash));
-    return { origin, entries, checkpoint: { size: last?.size ?? 0, root: last ? toHex(last.root) : '' }, blobs };
+    contents = { origin, entries, checkpoint: { size: last?.size ?? 0, root: last ? toHex(last.root) : '' }, blobs };
+    // A log copied with the database was replayed into it on opening: fold it in, so that the
+    // backup is one file (SQLite removes the emptied log on closing).
+    db.pragma('wal_checkpoint(TRUNCATE)');
   } finally {
     db.close();
   }
+  if (existsSync(`${copy}-wal`)) throw new RelayError('BACKUP_FAILED', `the copy's log ${copy}-wal was not folded in`);
+  return contents;
 }
 
 /** Copies each blob, checked against its hash; returns the bytes copied. */
