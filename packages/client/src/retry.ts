@@ -3,7 +3,10 @@
  * jitter (the delay before retry k is uniform in [0, min(max, base·2^k))), so that labs cut off by
  * the same relay restart do not all come back at the same instant. 408, 429 and 5xx answers and
  * network failures are retried; other 4xx answers, and TLS mistakes (network-failure.ts), are final.
- * A `Retry-After` from the relay (429, or 503 while it shuts down) is a floor on the wait.
+ * A `Retry-After` from the relay (429, or 503 while it shuts down) is a floor on the wait, taken
+ * as at most 5 minutes (`MAX_RETRY_AFTER_MS`): the relay asks for seconds, and a larger value (a
+ * misconfigured proxy, a hostile relay, 999999999 s) must neither hold a lab for days nor overflow
+ * the timer (Node runs a setTimeout of more than 2^31 - 1 ms at once, and the retries would hammer).
  *
  * The budget is a number of attempts, a span of time, or both (whichever runs out first): by
  * default 8 attempts, about 10 s of waiting at most; with `maxElapsedMs` a lab waits out an outage
@@ -55,6 +58,12 @@ export interface RetryPolicy {
   maxElapsedMs: number;
   onRetry?: (info: RetryInfo) => void;
 }
+
+/** The longest wait a `Retry-After` is taken to ask for: 5 minutes. */
+export const MAX_RETRY_AFTER_MS = 5 * 60_000;
+
+/** Node's timers hold at most 2^31 - 1 ms; `sleep` waits longer in steps of this. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export const DEFAULT_RETRY: Readonly<RetryPolicy> = {
   attempts: 8,
@@ -127,16 +136,17 @@ export function backoffDelay(retry: number, policy: RetryPolicy, random: () => n
 
 /**
  * Milliseconds a `Retry-After` value asks for: delay-seconds (the relay's form), or an HTTP date
- * (IMF-fixdate, RFC 9110 §10.2.3, §5.6.7). Undefined when absent or malformed.
+ * (IMF-fixdate, RFC 9110 §10.2.3, §5.6.7), at most `MAX_RETRY_AFTER_MS`. Undefined when absent or
+ * malformed.
  */
 export function parseRetryAfter(value: string | null, nowMs: number): number | undefined {
   if (value === null) return undefined;
   const trimmed = value.trim();
-  if (/^\d{1,9}$/.test(trimmed)) return Number(trimmed) * 1000;
+  if (/^\d{1,9}$/.test(trimmed)) return Math.min(Number(trimmed) * 1000, MAX_RETRY_AFTER_MS);
   // Only IMF-fixdate: Date.parse alone would read almost anything as some date.
   if (!/^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/.test(trimmed)) return undefined;
   const date = Date.parse(trimmed);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
+  return Number.isNaN(date) ? undefined : Math.min(Math.max(0, date - nowMs), MAX_RETRY_AFTER_MS);
 }
 
 /** The wait before retry `retry`: the backoff delay, but never less than what `Retry-After` asked. */
@@ -149,21 +159,32 @@ export function retryDelay(
   return Math.max(backoffDelay(retry, policy, random), retryAfterMs ?? 0);
 }
 
-/** Waits `ms`, or rejects with the signal's reason as soon as it aborts. */
+/**
+ * Waits `ms`, or rejects with the signal's reason as soon as it aborts. A wait longer than a timer
+ * holds (a `maxDelayMs` of weeks) is waited in steps, never cut to nothing.
+ */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {
       reject(signal.reason);
       return;
     }
+    const until = performance.now() + ms;
+    let timer: ReturnType<typeof setTimeout>;
     const onAbort = () => {
       clearTimeout(timer);
       reject(signal?.reason);
     };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
+    const wait = () => {
+      const left = until - performance.now();
+      if (left <= 0) {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+        return;
+      }
+      timer = setTimeout(wait, Math.min(left, MAX_TIMER_MS));
+    };
     signal?.addEventListener('abort', onAbort, { once: true });
+    timer = setTimeout(wait, Math.min(ms, MAX_TIMER_MS));
   });
 }
