@@ -4,7 +4,7 @@
  * key FILE and the log key from overlap.toml, writes the transcript 0600 in a new 0700 folder, and
  * never writes over an existing file (saying so); verify pins the admin PUBLIC key from
  * --admin-key, $OVERLAP_ADMIN_PUBLIC_KEY or trust.admin_key, flag first, and a pin that is not the
- * forum's fails the audit.
+ * forum's fails the audit. `export --json` prints what it wrote as one JSON object.
  */
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -57,6 +57,15 @@ test('export takes its settings from overlap.toml, writes 0600 in a new 0700 fol
   });
   expect(noKey.code).toBe(64);
   expect(noKey.stderr).toContain('no admin-key: give --admin-key, or set $OVERLAP_ADMIN_KEY, or set admin.key');
+}, 90_000);
+
+test('export --json prints {session, out, bytes}: the file it wrote, 0600, and its size', async () => {
+  const file = join(forum, 'as-json.cbor');
+  const exported = await runCli(['audit', 'export', '--session', s.session, '--out', file, '--json'], { cwd: forum });
+  expect(exported.code, exported.stderr).toBe(0);
+  expect(JSON.parse(exported.stdout)).toEqual({ session: s.session, out: file, bytes: statSync(file).size });
+  expect(exported.stdout.trim().split('\n')).toHaveLength(1);
+  expect(statSync(file).mode & 0o777).toBe(0o600);
 }, 90_000);
 
 test('verify pins the admin public key from the flag, $OVERLAP_ADMIN_PUBLIC_KEY or trust.admin_key', async () => {

@@ -147,3 +147,48 @@ test('as a real process: a pipe in, a pipe out', async () => {
   expect(code).toBe(0);
   expect(out).toBe(`${toHex(hashToGroup('ip', '192.0.2.1'))}\n${toHex(hashToGroup('ip', '2001:db8::1'))}\n`);
 });
+
+describe('--json: one JSON object with the results, in a real process', () => {
+  test('hash: {kind, hashes} in input order; empty input, an empty list', async () => {
+    const values = Array.from({ length: 1500 }, (_, i) => `user${i}@example.com`);
+    const made = await runCli(['crypto', 'hash', '--kind', 'email', '--json'], { input: `${values.join('\n')}\n` });
+    expect(made.code, made.stderr).toBe(EXIT.OK);
+    expect(made.stdout.endsWith('}\n')).toBe(true);
+    expect(JSON.parse(made.stdout)).toEqual({
+      kind: 'email',
+      hashes: values.map((v) => toHex(hashToGroup('email', v))),
+    });
+    const empty = await runCli(['crypto', 'hash', '--kind', 'ip', '--json'], { input: '' });
+    expect(JSON.parse(empty.stdout)).toEqual({ kind: 'ip', hashes: [] });
+  });
+
+  test('blind: {blinded}', async () => {
+    const u = toHex(hashToGroup('email', 'a@b.example'));
+    const made = await runCli(['crypto', 'blind', '--key', KEY, '--json'], { input: `${u}\n${u}\n` });
+    expect(made.code, made.stderr).toBe(EXIT.OK);
+    const key = BlindingKey.fromBytes(fromHex(KEY, 32));
+    const expected = toHex(blind(key, fromHex(u, 32)));
+    key.dispose();
+    expect(JSON.parse(made.stdout)).toEqual({ blinded: [expected, expected] });
+  });
+
+  test('a bad line: the object still closes, with the results before it and the error; exit 65', async () => {
+    const hashed = await runCli(['crypto', 'hash', '--kind', 'email', '--json'], {
+      input: 'a@b.example\n\nc@d.example\n',
+    });
+    expect(hashed.code).toBe(EXIT.DATA);
+    expect(hashed.stderr).toMatch(/^overlap: line 2: .*BAD_INPUT/);
+    const report = JSON.parse(hashed.stdout);
+    expect(report.hashes).toEqual([toHex(hashToGroup('email', 'a@b.example'))]);
+    expect(report.error).toMatchObject({ line: 2, message: expect.stringMatching(/^line 2: .*BAD_INPUT/) });
+
+    const blinded = await runCli(['crypto', 'blind', '--key', KEY, '--json'], {
+      input: `${'09'.repeat(32)}\nnot hex\n`,
+    });
+    expect(blinded.code).toBe(EXIT.DATA);
+    expect(JSON.parse(blinded.stdout)).toMatchObject({
+      blinded: [expect.stringMatching(/^[0-9a-f]{64}$/)],
+      error: { line: 2, message: 'line 2: expected 64 lowercase hex digits' },
+    });
+  });
+});

@@ -3,7 +3,7 @@
  * comes from `RelayClient.transcript` (@overlap/client), the checks from `verifyTranscript`
  * (@overlap/audit, spec/audit.md).
  *
- *   overlap audit export --session ID --out FILE [--relay URL] [--admin-key FILE] [--log-key VKEY]
+ *   overlap audit export --session ID --out FILE [--relay URL] [--admin-key FILE] [--log-key VKEY] [--json]
  *   overlap audit verify --transcript FILE [--admin-key HEX|FILE] [--json]
  *
  * `--admin-key` means two things, as each command's --help says: for `export` it is the forum
@@ -13,7 +13,7 @@
  *
  * `export` fetches a session's transcript with the forum admin's key (only the admin may: it holds
  * every set's final tags) and writes it atomically to a new file, 0600 (in a folder made 0700 if it
- * is new), never over an existing one. `verify` needs nothing but the file and, ideally, the
+ * is new), never over an existing one; `--json` prints `{session, out, bytes}`. `verify` needs nothing but the file and, ideally, the
  * admin's public key to pin: one line per
  * check with counts, exit 0 only when every check holds, 1 when one fails — with the party at
  * fault (a lab, or the relay) and what it did, when the failing check can tell; `--json` prints the
@@ -52,8 +52,9 @@ export function addAuditCommands(program: Command, io: ProgramIo): void {
   exportCommand
     .requiredOption('--session <id>', 'the session id')
     .requiredOption('--out <file>', 'where to write the transcript (CBOR; 0600; never overwritten)');
-  addSettings(exportCommand, SETTINGS.relay, SETTINGS.adminKeyFile, SETTINGS.logKey).action(
-    async (flags: { session: string; out: string }) => {
+  addSettings(exportCommand, SETTINGS.relay, SETTINGS.adminKeyFile, SETTINGS.logKey)
+    .option('--json', 'print {session, out, bytes} as JSON')
+    .action(async (flags: { session: string; out: string; json?: boolean }) => {
       const session = sessionArgument(flags.session);
       const settings = await readSettings(flags);
       const url = settings.require(SETTINGS.relay);
@@ -73,14 +74,17 @@ export function addAuditCommands(program: Command, io: ProgramIo): void {
         );
         const bytes = await sdkCall(() => relay.transcript(session));
         await writeNewFile(flags.out, bytes, target); // 0600: it holds every set's final tags
+        if (flags.json) {
+          io.out(`${JSON.stringify({ session, out: flags.out, bytes: bytes.length })}\n`);
+          return;
+        }
         io.out(
           `session ${session}: transcript of ${bytes.length.toLocaleString('en-US')} bytes written to ${flags.out}\n`,
         );
       } finally {
         keys.dispose();
       }
-    },
-  );
+    });
 
   const verify = audit
     .command('verify')

@@ -2,8 +2,13 @@
  * `overlap crypto hash|blind`: the ciphersuite as a line filter, so that implementers in other
  * languages can check their hash_to_group and blind against this one (spec/ciphersuite.md).
  *
- *   overlap crypto hash --kind email  < values.txt   one canonical value per line -> u (hex)
- *   overlap crypto blind --key HEX    < points.txt   one u (lowercase hex) per line -> X25519(key, u)
+ *   overlap crypto hash --kind email [--json] < values.txt   one canonical value per line -> u (hex)
+ *   overlap crypto blind --key HEX [--json]   < points.txt   one u (lowercase hex) per line -> X25519(key, u)
+ *
+ * `--json` prints one JSON object instead of the lines, written as the results come:
+ * `{"kind":K,"hashes":[HEX,…]}` and `{"blinded":[HEX,…]}`, the results in input order; after a bad
+ * line it still closes, with the results before it and `"error":{"line":N,"message":M}` (the
+ * message said on stderr too).
  *
  * `--kind` must be one of the kinds of spec/indicators.md (a typo is a usage error listing them,
  * never a hash under a kind no lab uses). Both stream: input is read as it comes and results are written in input order, computed on every
@@ -53,7 +58,8 @@ export function addCryptoCommands(program: Command, io: ProgramIo): void {
     .command('hash')
     .description('read canonical values, one per line, on stdin; print hash_to_group(kind, value) as lowercase hex')
     .requiredOption('--kind <kind>', `indicator kind the values belong to: ${HASHABLE_KINDS.join(', ')}`)
-    .action(async (options: { kind: string }) => {
+    .option('--json', 'print one JSON object: {kind, hashes: [hex, …]}')
+    .action(async (options: { kind: string; json?: boolean }) => {
       if (!HASHABLE_KINDS.includes(options.kind)) {
         throw new CliError(
           'USAGE',
@@ -62,14 +68,16 @@ export function addCryptoCommands(program: Command, io: ProgramIo): void {
       }
       const lines = numberedLines(requireStdin(io));
       const items = new MappedLines(lines, (line) => ({ kind: options.kind, value: line.text }));
-      await writeResults(io, hashToGroupBatch(items.source), items, (item) => hashToGroup(item.kind, item.value));
+      const sink = options.json ? jsonSink(io, { kind: options.kind }, 'hashes') : lineSink(io);
+      await writeResults(sink, hashToGroupBatch(items.source), items, (item) => hashToGroup(item.kind, item.value));
     });
 
   crypto
     .command('blind')
     .description('read u-coordinates (64 lowercase hex digits), one per line, on stdin; print X25519(key, u)')
     .requiredOption('--key <hex>', 'the 32-byte blinding key as 64 lowercase hex digits (a test key: it shows in ps)')
-    .action(async (options: { key: string }) => {
+    .option('--json', 'print one JSON object: {blinded: [hex, …]}')
+    .action(async (options: { key: string; json?: boolean }) => {
       let key: BlindingKey;
       try {
         key = BlindingKey.fromBytes(fromHex(options.key, 32));
@@ -85,7 +93,8 @@ export function addCryptoCommands(program: Command, io: ProgramIo): void {
             throw new CliError('DATA', `line ${line.number}: expected 64 lowercase hex digits`, { cause });
           }
         });
-        await writeResults(io, blindBatch(key, points.source), points, (u) => blind(key, u));
+        const sink = options.json ? jsonSink(io, {}, 'blinded') : lineSink(io);
+        await writeResults(sink, blindBatch(key, points.source), points, (u) => blind(key, u));
       } finally {
         key.dispose();
       }
@@ -124,23 +133,58 @@ class MappedLines<T> {
   }
 }
 
+/** Where the results go, in order: lines, or one JSON object; `finish` ends it (after an error too). */
+interface ResultSink {
+  add(hex: string): Promise<void>;
+  finish(error?: { line: number | undefined; message: string }): Promise<void>;
+}
+
+function lineSink(io: ProgramIo): ResultSink {
+  const writer = new LineWriter(io.out);
+  return { add: (hex) => writer.line(hex), finish: () => writer.flush() };
+}
+
+/** `{...head, field: [hex, …]}` on one line, written in blocks as the results come. */
+function jsonSink(io: ProgramIo, head: Record<string, string>, field: string): ResultSink {
+  const opening = `${JSON.stringify(head).slice(0, -1)}${Object.keys(head).length > 0 ? ',' : ''}${JSON.stringify(field)}:[`;
+  let pending: string[] = [opening];
+  let count = 0;
+  return {
+    add: async (hex) => {
+      pending.push(`${count++ === 0 ? '' : ','}"${hex}"`);
+      if (pending.length >= 1024) {
+        const block = pending.join('');
+        pending = [];
+        await io.out(block);
+      }
+    },
+    finish: async (error) => {
+      const failed =
+        error === undefined
+          ? ''
+          : `,"error":${JSON.stringify({ ...(error.line !== undefined && { line: error.line }), message: error.message })}`;
+      await io.out(`${pending.join('')}]${failed}}\n`);
+      pending = [];
+    },
+  };
+}
+
 /**
- * Writes each result as a line, in order. On an error naming an item (the batch's `details.index`) or a
+ * Writes each result, in order. On an error naming an item (the batch's `details.index`) or a
  * line the mapping refused, the items before it that the batch had not given back yet are computed
  * with `single` and written first, so the output holds every result before the bad line.
  */
 async function writeResults<T>(
-  io: ProgramIo,
+  sink: ResultSink,
   results: AsyncIterable<Uint8Array>,
   items: MappedLines<T>,
   single: (item: T) => Uint8Array,
 ) {
-  const writer = new LineWriter(io.out);
   let written = 0;
   try {
     for await (const result of results) {
       items.pending.delete(written++);
-      await writer.line(toHex(result));
+      await sink.add(toHex(result));
     }
   } catch (error) {
     // A batch names the failing item in `details.index`; the mapping records the line it refused.
@@ -150,19 +194,21 @@ async function writeResults<T>(
       for (let index = written; index < failedIndex; index++) {
         const item = items.pending.get(index);
         if (item === undefined) break;
-        await writer.line(toHex(single(item)));
+        await sink.add(toHex(single(item)));
       }
     }
-    await writer.flush();
+    let thrown = error;
     if (error instanceof CryptoError) {
       // Batch errors say "item N: …"; a person wants the line number.
       const detail =
         batchIndex === undefined
           ? error.message
           : `line ${batchIndex + 1}: ${error.message.replace(/^item \d+: /, '')}`;
-      throw new CliError('DATA', `${detail} (${error.code})`, { cause: error });
+      thrown = new CliError('DATA', `${detail} (${error.code})`, { cause: error });
     }
-    throw error;
+    const line = failedIndex === undefined ? undefined : failedIndex + 1;
+    await sink.finish({ line, message: thrown instanceof Error ? thrown.message : String(thrown) });
+    throw thrown;
   }
-  await writer.flush();
+  await sink.finish();
 }
