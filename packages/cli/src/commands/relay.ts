@@ -116,9 +116,9 @@ export function addRelayCommands(program: Command, io: ProgramIo): void {
       );
       // The key is in OpenSSL's hands now: this copy is not needed.
       if (tls && typeof tls.key !== 'string') tls.key.fill(0);
-      const accessLogShown = accessLog === undefined ? undefined : typeof accessLog === 'string' ? accessLog : '-';
-      await io.out(banner(server, flags.json === true, accessLogShown, initialized));
-      await new Promise<void>((done) => {
+      // The signals are handled from the moment the relay serves, before it says so: a SIGTERM sent
+      // as soon as the banner is read stops it cleanly.
+      const stopped = new Promise<void>((done) => {
         const stop = (signal: string) => {
           io.err(`overlap relay: ${signal}: finishing open writes and stopping\n`);
           server.close().then(done, done);
@@ -126,6 +126,9 @@ export function addRelayCommands(program: Command, io: ProgramIo): void {
         process.once('SIGINT', () => stop('SIGINT'));
         process.once('SIGTERM', () => stop('SIGTERM'));
       });
+      const accessLogShown = accessLog === undefined ? undefined : typeof accessLog === 'string' ? accessLog : '-';
+      await io.out(banner(server, flags.json === true, accessLogShown, initialized));
+      await stopped;
     });
 
   addSettings(
