@@ -22,19 +22,7 @@ afterAll(async () => {
 
 const dirOf = (lab: string) => forum.labs[lab]?.dir as string;
 const stateOf = (lab: string, session: string) => join(dirOf(lab), '.overlap', 'lab', `${session}.state`);
-const runArgs = (lab: string, session: string) => [
-  'session',
-  'run',
-  ...forum.labArgs(lab),
-  '--session',
-  session,
-  '--input',
-  'suspects.txt',
-  '--kind',
-  'email',
-  '--workers',
-  '1',
-];
+const runArgs = (lab: string, session: string) => forum.runArgs(lab, session);
 
 test('a lab aborts; the running lab stops with the reason; running or aborting again is refused', async () => {
   const session = await forum.createSession('north', { labs: ['north', 'south'], kinds: ['email'] });

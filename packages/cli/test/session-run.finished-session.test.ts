@@ -33,19 +33,7 @@ function dirOf(lab: string): string {
 }
 const stateDirOf = (lab: string) => join(dirOf(lab), '.overlap', 'lab');
 const stateOf = (lab: string, session: string) => join(stateDirOf(lab), `${session}.state`);
-const runArgs = (lab: string, session: string) => [
-  'session',
-  'run',
-  ...forum.labArgs(lab),
-  '--session',
-  session,
-  '--input',
-  'suspects.txt',
-  '--kind',
-  'email',
-  '--workers',
-  '1',
-];
+const runArgs = (lab: string, session: string) => forum.runArgs(lab, session);
 
 function client(lab: string, extra: Partial<Parameters<typeof OverlapClient.connect>[0]> = {}) {
   return OverlapClient.connect({

@@ -44,19 +44,7 @@ test('Ctrl-C while hashing says nothing was sent and a re-run starts over (130);
   const north = forum.labs.north?.dir as string;
   const lines = Array.from({ length: INDICATORS }, (_, i) => `suspect${i}@hashing.example`);
   writeFileSync(join(north, 'many.txt'), `${lines.join('\n')}\n`);
-  const args = [
-    'session',
-    'run',
-    ...forum.labArgs('north'),
-    '--session',
-    session,
-    '--input',
-    'many.txt',
-    '--kind',
-    'email',
-    '--workers',
-    '1',
-  ];
+  const args = forum.runArgs('north', session, 'many.txt');
   const state = join(north, '.overlap', 'lab', `${session}.state`);
 
   const first = startCli(args, { cwd: north });

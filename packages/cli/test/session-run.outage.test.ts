@@ -27,19 +27,7 @@ test('a lab waits out a relay outage of 15 s and finishes', async () => {
   const south = forum.labs.south?.dir as string;
   writeFileSync(join(north, 'suspects.txt'), 'shared@outage.example\nnorth@outage.example\n');
   writeFileSync(join(south, 'suspects.txt'), 'shared@outage.example\nsouth@outage.example\n');
-  const args = (lab: string) => [
-    'session',
-    'run',
-    ...forum.labArgs(lab),
-    '--session',
-    session,
-    '--input',
-    'suspects.txt',
-    '--kind',
-    'email',
-    '--workers',
-    '1',
-  ];
+  const args = (lab: string) => forum.runArgs(lab, session);
 
   const northRun = startCli(args('north'), { cwd: north });
   await northRun.waitFor(/waiting for the other labs/);

@@ -45,8 +45,7 @@ test('a bar at a terminal; Ctrl-C keeps the state, says how to resume and exits 
   const south = forum.labs.south?.dir as string;
   writeFileSync(join(north, 'suspects.txt'), `${values('north', 5000, 40).join('\n')}\n`);
   writeFileSync(join(south, 'suspects.txt'), `${values('south', 300, 40).join('\n')}\n`);
-  const args = ['session', 'run', ...forum.labArgs('north'), '--session', session, '--input', 'suspects.txt'];
-  const runArgs = [...args, '--kind', 'email', '--workers', '1'];
+  const runArgs = forum.runArgs('north', session);
 
   // South has not started: north uploads, then waits for it; Ctrl-C there.
   const interrupted = await atTerminal(runArgs, north, /waiting for the other labs/);
@@ -62,22 +61,7 @@ test('a bar at a terminal; Ctrl-C keeps the state, says how to resume and exits 
 
   const [resumed, other] = await Promise.all([
     runCli(runArgs, { cwd: north }),
-    runCli(
-      [
-        'session',
-        'run',
-        ...forum.labArgs('south'),
-        '--session',
-        session,
-        '--input',
-        'suspects.txt',
-        '--kind',
-        'email',
-        '--workers',
-        '1',
-      ],
-      { cwd: south },
-    ),
+    runCli(forum.runArgs('south', session), { cwd: south }),
   ]);
   expect(resumed.code, resumed.stderr).toBe(0);
   expect(other.code, other.stderr).toBe(0);

@@ -26,20 +26,8 @@ function dirOf(lab: string): string {
   return forum.labs[lab]?.dir as string;
 }
 const stateOf = (lab: string, session: string) => join(dirOf(lab), '.overlap', 'lab', `${session}.state`);
-const runArgs = (lab: string, session: string, ...extra: string[]) => [
-  'session',
-  'run',
-  ...forum.labArgs(lab),
-  '--session',
-  session,
-  '--input',
-  'suspects.txt',
-  '--kind',
-  'email',
-  '--workers',
-  '1',
-  ...extra,
-];
+const runArgs = (lab: string, session: string, ...extra: string[]) =>
+  forum.runArgs(lab, session, 'suspects.txt', ...extra);
 
 test('results that could not be written are written by the next run, from the state kept for them', async () => {
   const session = await forum.createSession('north', { labs: ['north', 'south'], kinds: ['email'] });

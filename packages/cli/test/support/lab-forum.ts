@@ -30,6 +30,12 @@ export interface Forum {
   labs: Record<string, ForumLab>;
   /** `--relay URL --log-key VKEY --key FILE` for a lab. */
   labArgs(name: string): string[];
+  /**
+   * `overlap session run` of lab `name` in `session`, as the session tests run it: its lab
+   * arguments, `--input INPUT` (default suspects.txt, in the lab's folder) of e-mails on one worker,
+   * then `extra`.
+   */
+  runArgs(name: string, session: string, input?: string, ...extra: string[]): string[];
   createSession(proposer: string, terms: { labs: string[]; kinds: string[]; policy?: string }): Promise<string>;
   /** With `relayProcess`: kills the relay process (SIGKILL), and starts it again on the same database and port. */
   killRelay(): Promise<void>;
@@ -87,13 +93,28 @@ export async function startForum(names: string[], options: { relayProcess?: bool
       await relayProcess.exited;
     }
   };
+  const labArgs = (name: string) => ['--relay', url, '--log-key', vkey, '--key', (labs[name] as ForumLab).keyFile];
   return {
     dir,
     db: init.db,
     url,
     vkey,
     labs,
-    labArgs: (name) => ['--relay', url, '--log-key', vkey, '--key', (labs[name] as ForumLab).keyFile],
+    labArgs,
+    runArgs: (name, session, input = 'suspects.txt', ...extra) => [
+      'session',
+      'run',
+      ...labArgs(name),
+      '--session',
+      session,
+      '--input',
+      input,
+      '--kind',
+      'email',
+      '--workers',
+      '1',
+      ...extra,
+    ],
     async createSession(proposer, terms) {
       const client = await OverlapClient.connect({
         relayUrl: url,
