@@ -271,6 +271,7 @@ const surfaces: [string, object, string[]][] = [
       'OverlapClient',
       'RESULT_FORMATS',
       'RelayClient',
+      'attemptsMet',
       'checkRelayHealth',
       'csvField',
       'formatResults',

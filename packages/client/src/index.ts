@@ -12,6 +12,7 @@ export type {
   SessionList,
   SessionStatus,
 } from '@overlap/protocol';
+export { type AttemptsMet, attemptsMet } from './attempts-met.js';
 export type { ClientErrorCode, ClientErrorOptions } from './errors.js';
 export { ClientError } from './errors.js';
 export type { LabIdentity } from './forum-admin.js';

@@ -15,6 +15,7 @@
  * configuration change, not something to follow silently.
  */
 import { signRequest } from '@overlap/protocol';
+import { attemptsMet } from './attempts-met.js';
 import { parseRelayError, readBounded } from './cbor-body.js';
 import { ClientError } from './errors.js';
 import { finalFailureError, type NetworkFailure, networkFailureOf, withProtocol } from './network-failure.js';
@@ -201,15 +202,11 @@ function exhaustedError(baseUrl: string, what: string, last: Failure, tally: Tal
       }
     : { cause: last.cause };
   if (tally.answered > 0 && tally.reasons.size > 1) {
-    const counted = [...tally.reasons].map(([reason, seen]) =>
-      seen.answered
-        ? `${seen.n} answered ${reason}${seen.relayMessage === undefined ? '' : ` (${seen.relayMessage})`}`
-        : `${seen.n} got no answer (${reason})`,
-    );
+    const counted = attemptsMet([...tally.reasons].map(([reason, seen]) => ({ reason, ...seen })));
     const lastly = last.answered ? `the last answered ${reasonOf(last)}` : `the last got no answer (${reasonOf(last)})`;
     return new ClientError(
       'RELAY_UNAVAILABLE',
-      `${what}: the relay at ${url.host} failed all ${attempts} (${took}): ${counted.join(', ')}; ${lastly}`,
+      `${what}: the relay at ${url.host} failed all ${attempts} (${took}): ${counted}; ${lastly}`,
       fields,
     );
   }

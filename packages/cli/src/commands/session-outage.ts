@@ -11,7 +11,7 @@
  * `startupAttempts` attempts instead of being waited on for minutes, and the failure says what
  * those attempts met: no answer (and why), an HTTP status, or some of each, counted.
  */
-import { checkRelayHealth, type RetryOptions } from '@overlap/client';
+import { attemptsMet, checkRelayHealth, type RetryOptions } from '@overlap/client';
 import { formatDuration } from '../progress.js';
 
 /** What the client reports before each wait between attempts. */
@@ -94,10 +94,8 @@ export class OutageReporter {
         : `cannot reach the relay at ${url}: ${reason} on all ${n} attempts (${info.what})`;
     }
     const total = reasons.reduce((sum, [, n]) => sum + n, 0);
-    const counted = reasons.map(([reason, n]) =>
-      answered(reason) ? `${n} answered ${reason}` : `${n} got no answer (${reason})`,
-    );
-    return `the relay at ${url} did not serve ${info.what} in ${total} attempts: ${counted.join(', ')}`;
+    const counted = attemptsMet(reasons.map(([reason, n]) => ({ reason, n, answered: answered(reason) })));
+    return `the relay at ${url} did not serve ${info.what} in ${total} attempts: ${counted}`;
   }
 
   stop(): void {
