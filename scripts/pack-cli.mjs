@@ -171,6 +171,15 @@ function checkBuilt({ dir, json }) {
   }
 }
 
+const BUILTINS = new Set(builtinModules);
+
+/** The package a bare import names (`@scope/name` or `name`), or undefined for a Node.js builtin. */
+function packageOf(specifier) {
+  if (specifier.startsWith('node:') || BUILTINS.has(specifier)) return undefined;
+  const parts = specifier.split('/');
+  return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
+}
+
 /**
  * The CLI's bundle (scripts/bundle-cli.mjs), the bin: built after dist/, and importing nothing but
  * builtins and what the installed package resolves from its own node_modules (the native packages
@@ -184,13 +193,10 @@ function checkBundle({ dir, json }, externals) {
   // cbor-extract: cbor-x's optional dependency, which npm installs beside it when it can; cbor-x
   // requires it inside a try and decodes without it.
   const resolvable = new Set([...Object.keys(externals.lab), ...Object.keys(externals.forum), 'cbor-extract']);
-  const builtins = new Set(builtinModules);
   const listed = join(dir, 'bundle', 'externals.json');
   for (const specifier of JSON.parse(readFileSync(listed, 'utf8'))) {
-    if (specifier.startsWith('node:') || builtins.has(specifier)) continue;
-    const parts = specifier.split('/');
-    const name = specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
-    if (!resolvable.has(name))
+    const name = packageOf(specifier);
+    if (name !== undefined && !resolvable.has(name))
       throw new PackError(
         `the CLI's bundle imports ${name} (${relative(ROOT, listed)}), which the installed package would not have`,
       );
@@ -234,14 +240,12 @@ function externalVersions(workspace, bundled) {
  */
 function checkImports({ dir, json }) {
   const declared = new Set([json.name, ...Object.keys(json.dependencies ?? {})]);
-  const builtins = new Set(builtinModules);
   const importPattern = /(?:\bfrom\s*|\bimport\s*\(\s*|^\s*import\s+)['"]([^'"./\s][^'"\s]*)['"]/gm;
   for (const file of filesUnder(join(dir, 'dist'))) {
     if (!file.endsWith('.js')) continue;
     for (const [, specifier] of readFileSync(file, 'utf8').matchAll(importPattern)) {
-      if (specifier.startsWith('node:') || builtins.has(specifier)) continue;
-      const parts = specifier.split('/');
-      const name = specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
+      const name = packageOf(specifier);
+      if (name === undefined) continue;
       if (!declared.has(name))
         throw new PackError(
           `${relative(ROOT, file)} imports ${name}, which ${json.name}'s package.json does not declare`,
