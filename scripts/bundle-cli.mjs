@@ -34,7 +34,7 @@ import { build } from 'esbuild';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLI = join(ROOT, 'packages', 'cli');
 /** Resolved at run time from node_modules: compiled add-ons and what loads them. */
-export const NATIVE = ['better-sqlite3', 'sodium-native', 'cbor-extract'];
+const NATIVE = ['better-sqlite3', 'sodium-native', 'cbor-extract'];
 /** Output name → built module. */
 const ENTRIES = {
   main: join(CLI, 'dist', 'main.js'),
