@@ -3,7 +3,14 @@
  * options of one lab's run, its outcome, and the events a progress display shows.
  */
 import type { BatchPool } from '@overlap/crypto/node';
-import type { ChainState, LabResult, LabSession, LabSessionOptions, SessionProposal } from '@overlap/protocol';
+import type {
+  ChainState,
+  HashedSets,
+  LabResult,
+  LabSession,
+  LabSessionOptions,
+  SessionProposal,
+} from '@overlap/protocol';
 import type { LabStateStore } from './lab-state-store.js';
 import type { RelayClient } from './relay-client.js';
 
@@ -30,6 +37,8 @@ export interface LabRunOptions {
   sessionId: Uint8Array;
   proposal: SessionProposal;
   sets: Record<string, readonly string[]>;
+  /** The own sets hashed ahead (hashSets of @overlap/protocol): the run then only blinds them. */
+  hashed?: HashedSets;
   /** Signing keys of the session's labs and of the relay. */
   publicKeyOf: (keyId: string) => Uint8Array | undefined;
   relayKeyId: string;

@@ -127,6 +127,7 @@ class LabRunner {
       publicKeyOf: options.publicKeyOf,
       proposal: options.proposal,
       sets: options.sets,
+      ...(options.hashed && { hashed: options.hashed }),
       ...(options.pool && { pool: options.pool }),
       ...(inputs && { inputs }),
       ...(resumed &&

@@ -17,6 +17,7 @@ import { type NoteVerifier, parseVerifierKey } from '@overlap/log';
 import {
   type CborValue,
   type Enrollment,
+  type HashedSets,
   openEnvelope,
   parseMessage,
   parseRevealPolicy,
@@ -285,12 +286,13 @@ export class OverlapClient {
    * session is over (without its session key) until `eraseState(session)`: a caller that writes the
    * results somewhere erases it after, so that a crash in between is resumed, not lost. `terms`:
    * what `me()` and `terms(session)` of this client just answered, when the caller asked first
-   * (they are not asked again).
+   * (they are not asked again). `hashed`: the sets already hashed onto the group (`hashSets` of
+   * @overlap/protocol, for example while the terms were asked): those are then only blinded.
    */
   async run(
     session: string,
     sets: Record<string, readonly string[]>,
-    options: { keepState?: boolean; terms?: SessionTerms } = {},
+    options: { keepState?: boolean; terms?: SessionTerms; hashed?: HashedSets } = {},
   ): Promise<SessionOutcome> {
     if (options.terms !== undefined && options.terms.session !== session) {
       throw new ClientError('BAD_ARGUMENT', `the terms given are session ${options.terms.session}'s, not ${session}'s`);
@@ -320,6 +322,7 @@ export class OverlapClient {
       sessionId,
       proposal: parseMessage('session_proposal', proposed.payload),
       sets: Object.fromEntries(terms.kinds.map((kind) => [kind, sets[kind] ?? []])),
+      ...(options.hashed !== undefined && { hashed: options.hashed }),
       publicKeyOf: (id) => keys.get(id),
       relayKeyId: this.info.relay_key_id,
       ...(proposed.header.sender === this.keyId && { previous: { seq: 0, hash: proposed.hash } }),

@@ -25,6 +25,8 @@ export type { VerifiedRequest } from './http-signature.js';
 export { contentDigest, signRequest, verifyRequest } from './http-signature.js';
 export type { RevealPolicy } from './reveal-policy.js';
 export { formatRevealPolicy, parseRevealPolicy, parseRevealPolicyText, revealPolicySchema } from './reveal-policy.js';
+export type { HashedSet, HashedSets } from './session/hashed-sets.js';
+export { hashSets } from './session/hashed-sets.js';
 export type { InMemoryLab, InMemoryOptions, InMemoryRun } from './session/in-memory.js';
 export { runSessionInMemory } from './session/in-memory.js';
 export type { LabResult } from './session/lab-rows.js';

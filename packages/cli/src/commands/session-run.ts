@@ -35,6 +35,7 @@ import {
 import { BatchPool } from '@overlap/crypto/node';
 import { makePrivateDirectory } from '@overlap/files';
 import { IMPORT_FORMATS, type ImportFormat } from '@overlap/indicators';
+import { type HashedSets, hashSets } from '@overlap/protocol';
 import type { Command } from 'commander';
 import { CliError } from '../errors.js';
 import { InterruptWatch } from '../interrupt.js';
@@ -100,7 +101,7 @@ async function runSession(flags: RunFlags, io: ProgramIo): Promise<void> {
   const id = sessionArgument(flags.session);
   const settings = await readSettings(flags);
   const stateDir = settings.require(SETTINGS.stateDir);
-  const workers = settings.integer(SETTINGS.workers);
+  const workers = settings.integer(SETTINGS.workers, 0);
   const retryForMs = retryBudgetMs(settings);
   const relayUrl = settings.require(SETTINGS.relay);
   formatOption(flags.format);
@@ -139,6 +140,13 @@ async function runSession(flags: RunFlags, io: ProgramIo): Promise<void> {
     ...(settings.get(SETTINGS.region) !== undefined && { region: settings.get(SETTINGS.region) as string }),
   });
   reading.catch(() => {}); // awaited below, after the checks
+  // The own sets are hashed onto the group meanwhile (it does not depend on the session), unless
+  // this run resumes (it hashed before) or the sets are large (their points would stay in memory).
+  const hashingAhead = new AbortController();
+  const hashing =
+    (await stateHere(files)) === undefined
+      ? hashAhead(reading, pool, AbortSignal.any([hashingAhead.signal, interrupt.signal]))
+      : undefined;
   try {
     const { client, warnings } = await connectLab(settings, {
       pool,
@@ -188,7 +196,11 @@ async function runSession(flags: RunFlags, io: ProgramIo): Promise<void> {
 
     // The state stays (without the session key) until the results are written below: a crash in
     // between is resumed from it, and the results fetched again, instead of lost.
-    const outcome = await runUntilEnd(() => client.run(id, input.sets, { keepState: true, terms }), files);
+    const hashed = await hashing;
+    const outcome = await runUntilEnd(
+      () => client.run(id, input.sets, { keepState: true, terms, ...(hashed !== undefined && { hashed }) }),
+      files,
+    );
     display.stop();
     // An aborted session has no results: no file is written that a pipeline could read as "none shared".
     if (outcome.abortReason !== undefined) {
@@ -226,10 +238,37 @@ async function runSession(flags: RunFlags, io: ProgramIo): Promise<void> {
     if (startup.signal.aborted) throw startup.signal.reason;
     throw error;
   } finally {
+    hashingAhead.abort();
     display.stop();
     outage.stop();
     interrupt.dispose();
     await pool.close();
+  }
+}
+
+/**
+ * Sets of at most this many values in all are hashed while the relay is asked for the terms
+ * (their points, 32 bytes each, wait in memory for the session: 8 MiB at most); a larger set
+ * takes long enough that those round trips do not matter, and is hashed as it is uploaded.
+ */
+const HASH_AHEAD_MAX_ITEMS = 262_144;
+
+/**
+ * The input's sets hashed onto the group once it is read, or undefined (too large, or a failure:
+ * the run then hashes, and says any error itself, where it would have without this).
+ */
+async function hashAhead(
+  reading: Promise<{ sets: Record<string, readonly string[]> }>,
+  pool: BatchPool,
+  signal: AbortSignal,
+): Promise<HashedSets | undefined> {
+  try {
+    const { sets } = await reading;
+    const items = Object.values(sets).reduce((n, set) => n + set.length, 0);
+    if (items > HASH_AHEAD_MAX_ITEMS) return undefined;
+    return await hashSets(sets, { pool, signal });
+  } catch {
+    return undefined;
   }
 }
 

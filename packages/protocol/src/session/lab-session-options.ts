@@ -5,6 +5,7 @@
  * proofs live in the `inputs` archive, not here.
  */
 import type { BackendPreference, BatchRunner } from '@overlap/crypto';
+import type { HashedSets } from './hashed-sets.js';
 import type { LabResult } from './lab-rows.js';
 import type { TagArchive } from './tag-archive.js';
 
@@ -18,6 +19,12 @@ export interface LabSessionOptions {
   proposal: unknown;
   /** Canonical values per kind (duplicates are merged). */
   sets: Record<string, readonly string[]>;
+  /**
+   * The own sets already hashed onto the group (hashSets, hashed-sets.ts), for example while the
+   * relay was asked for the terms: a kind whose distinct values are exactly those of `sets` is
+   * then only blinded; any other kind is hashed here as usual.
+   */
+  hashed?: HashedSets;
   /** Where to hash and blind: a BatchPool of @overlap/crypto/node (default: on the calling thread). */
   pool?: BatchRunner;
   /** Crypto backend when no pool is given (default: OVERLAP_CRYPTO_BACKEND or auto). */

@@ -38,6 +38,7 @@ import {
 import { type CborValue, encodeDeterministic } from '../cbor.js';
 import { ProtocolError } from '../errors.js';
 import { parseWithSchema } from '../validate.js';
+import { shuffleWithPoints } from './hashed-sets.js';
 import { type LabResult, readResultRows } from './lab-rows.js';
 import type { LabSessionOptions, LabSessionState } from './lab-session-options.js';
 import {
@@ -51,7 +52,7 @@ import {
   sessionProposalSchema,
   type TagChunk,
 } from './messages.js';
-import { distinct, shuffleInPlace } from './order.js';
+import { distinct } from './order.js';
 import { hopLab } from './schedule.js';
 import { provenanceProblem } from './source-provenance.js';
 import type { StreamedResultRows } from './streamed-result-rows.js';
@@ -68,6 +69,8 @@ export class LabSession {
   readonly #key: BlindingKey | undefined;
   readonly #coin: Uint8Array;
   readonly #shuffled = new Map<string, string[]>();
+  /** Points of the own sets hashed ahead (options.hashed), in the secret order, until they are blinded. */
+  readonly #hashed = new Map<string, Uint8Array>();
   readonly #results = new Map<string, LabResult[]>();
   readonly #chunkSize: number;
   readonly #pool: BatchRunner | undefined;
@@ -124,7 +127,9 @@ export class LabSession {
           `${values.length} ${kind} values exceed the cap of ${this.proposal.maxItemsPerKind}`,
         );
       }
-      this.#shuffled.set(kind, shuffleInPlace(values));
+      const { order, points } = shuffleWithPoints(values, options.hashed?.get(kind));
+      this.#shuffled.set(kind, order);
+      if (points !== undefined) this.#hashed.set(kind, points);
     }
   }
 
@@ -152,10 +157,13 @@ export class LabSession {
       let chunk = new Uint8Array(Math.min(this.#chunkSize, values.length) * 32);
       let filled = 0;
       let first = 0;
-      const items = (function* () {
-        for (const value of values) yield { kind, value };
-      })();
-      for await (const tag of hashAndBlindBatch(this.blindingKey, items, this.#batchOptions())) {
+      const points = this.#hashed.get(kind);
+      this.#hashed.delete(kind);
+      const tags =
+        points === undefined
+          ? hashAndBlindBatch(this.blindingKey, itemsOf(kind, values), this.#batchOptions())
+          : blindBatch(this.blindingKey, pointsOf(points), this.#batchOptions());
+      for await (const tag of tags) {
         chunk.set(tag, filled * 32);
         filled++;
         if (filled * 32 === chunk.length) {
@@ -401,6 +409,14 @@ export class LabSession {
     if (this.#pool) return { pool: this.#pool };
     return this.#backend === undefined ? { workers: 0 } : { workers: 0, backend: this.#backend };
   }
+}
+
+function* itemsOf(kind: string, values: readonly string[]): Generator<{ kind: string; value: string }> {
+  for (const value of values) yield { kind, value };
+}
+
+function* pointsOf(points: Uint8Array): Generator<Uint8Array> {
+  for (let at = 0; at < points.length; at += 32) yield points.subarray(at, at + 32);
 }
 
 /** The place of a task id "owner|kind|hop|first" (kinds and key ids hold no "|"). */
