@@ -3,9 +3,10 @@
  * (default 10,000, 20% held by both) with the built CLI, RUNS times (default 5), against the crypto
  * floor measured in the same run, interleaved with the simulations so that both see the same load:
  * each lab's hash_to_group and blind of its own set, its hop over the other lab's set and its spot
- * proof of that hop, the two labs side by side on the worker count `simulate` gives each
- * (cores / labs), then the relay's verification of both proofs. Worker start-up is not in the
- * floor: it is overhead.
+ * proof of that hop, the two labs side by side on cores / labs worker threads each (at least one,
+ * already started: the floor is the crypto on every core, whatever `simulate` chooses — on 2 cores
+ * it hashes on each lab's main thread), then the relay's verification of both proofs. Worker
+ * start-up is not in the floor: it is overhead.
  *
  * Prints the wall time, the floor, the overhead above it (target ≤ 1 s) and where the overhead
  * goes, from `simulate --json` (its timeline and each lab's start-up and phases); and the wall time
@@ -133,7 +134,7 @@ line(
   `pnpm bench small-exchange — ${new Date().toISOString().slice(0, 10)}, ${cores} cores, Node ${process.version}, load average ${loadavg()[0]?.toFixed(1)} at the start`,
 );
 line(
-  `overlap simulate: 2 labs × ${N.toLocaleString('en-US')} e-mail indicators (${SHARED.toLocaleString('en-US')} shared), built CLI, ${workers} worker${workers === 1 ? '' : 's'} per lab, ${RUNS} runs; medians (min–max)`,
+  `overlap simulate: 2 labs × ${N.toLocaleString('en-US')} e-mail indicators (${SHARED.toLocaleString('en-US')} shared), built CLI, ${RUNS} runs; the floor on ${workers} worker${workers === 1 ? '' : 's'} per lab; medians (min–max)`,
 );
 if (process.env.OVERLAP_BENCH_NO_BUILD !== '1') {
   const build = spawnSync('npx', ['--yes', 'pnpm@12.4.2', 'run', 'build'], { cwd: root, encoding: 'utf8' });

@@ -75,7 +75,7 @@ export const SETTINGS = {
   },
   workers: {
     flags: '--workers <n>',
-    description: 'worker threads for hashing and blinding (default: one per core)',
+    description: 'worker threads for hashing and blinding (default: one per core; 0: on the main thread)',
     env: 'OVERLAP_WORKERS',
     config: 'workers',
   },

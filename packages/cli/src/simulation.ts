@@ -154,7 +154,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     log(
       `session ${session} created: kinds ${inputs.kinds.join(', ')}; reveal ${options.reveal}; proofs ${options.proofs ?? 'spot'}`,
     );
-    const workers = Math.max(1, Math.floor(availableParallelism() / labs.length));
+    const workers = workersPerLab(labs.length);
     for (const [i, lab] of labs.entries()) {
       (processes[i] as LabProcess).run([
         'session',
@@ -183,7 +183,8 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
         ...(inputs.empty.includes(lab.name) ? ['--allow-empty'] : []),
       ]);
     }
-    log(`${labs.length} lab processes running session ${session} (${workers} worker${workers === 1 ? '' : 's'} each)`);
+    const threads = workers === 0 ? 'each hashing on its own main thread' : `${workers} workers each`;
+    log(`${labs.length} lab processes running session ${session} (${threads})`);
 
     const exits = await untilAllExit(processes, log);
     timeline.labs_ready = Math.max(0, ...readyAt);
@@ -230,6 +231,17 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     await (relay as RelayServer | undefined)?.close();
     await rm(work, { recursive: true, force: true });
   }
+}
+
+/**
+ * Worker threads per lab process: the cores shared among the labs, or none when that is one core
+ * or less. One worker is no faster than the lab's own thread, which only waits while its set is
+ * hashed, and its start-up (a thread that loads the crypto packages: ~0.2 s of CPU on a 2-core
+ * machine) is pure cost on cores the labs and the relay already fill.
+ */
+export function workersPerLab(labs: number, cores = availableParallelism()): number {
+  const share = Math.floor(cores / labs);
+  return share >= 2 ? share : 0;
 }
 
 /** Refuses (64) what no run could do: the labs' names and count, their files, the policy. */

@@ -173,6 +173,20 @@ describe('batch failure modes found in review', () => {
     await expect(run()).rejects.toMatchObject({ code: 'KEY_DISPOSED' });
   });
 
+  test('on the calling thread, the event loop still turns between chunks (timers, I/O, signals)', async () => {
+    // Before, every chunk ran a microtask after the last: a whole set went by without one timer.
+    let chunksAtFirstTimer: number | undefined;
+    let chunks = 0;
+    setImmediate(() => {
+      chunksAtFirstTimer = chunks;
+    });
+    for await (const _ of hashToGroupBatch(items(2000), { workers: 0, chunkSize: 100, maxChunksInFlight: 1 })) {
+      chunks++;
+    }
+    expect(chunks).toBe(2000);
+    expect(chunksAtFirstTimer).toBeLessThan(300);
+  });
+
   test('abort reaches a batch whose source has stalled', async () => {
     const controller = new AbortController();
     async function* stalls() {

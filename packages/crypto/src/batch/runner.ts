@@ -17,14 +17,26 @@ export interface BatchRunner {
   close(force?: boolean): Promise<void>;
 }
 
-/** A runner that computes each chunk on the calling thread, a microtask after it is asked for. */
+/**
+ * A turn of the event loop (a macrotask), so that timers, I/O and signal handlers run between two
+ * chunks computed on the calling thread: a set of a million items is minutes of work there.
+ */
+const nextTurn: () => Promise<void> =
+  typeof setImmediate === 'function'
+    ? () => new Promise((resolve) => setImmediate(resolve))
+    : () => new Promise((resolve) => setTimeout(resolve, 0));
+
+/**
+ * A runner that computes each chunk on the calling thread, one per turn of the event loop (a few
+ * milliseconds each at the default chunk size), so the thread still answers while a set is hashed.
+ */
 export function inlineRunner(backend: CryptoBackend): BatchRunner {
   let closed = false;
   return {
     workers: 0,
     run(task, key) {
       if (closed) return Promise.reject(new CryptoError('WORKER_FAILED', 'this batch runner is closed'));
-      return Promise.resolve().then(() => computeChunk(backend, key, task));
+      return nextTurn().then(() => computeChunk(backend, key, task));
     },
     async close() {
       closed = true;
