@@ -95,6 +95,20 @@ export function verify(
  */
 export function assertPublicKey(publicKey: Uint8Array): void {
   assertLength(publicKey, ED25519_PUBLIC_KEY_LENGTH, 'Ed25519 public key');
+  const hex = toHex(publicKey);
+  if (acceptedKeys.has(hex)) return;
+  checkPublicKey(publicKey);
+  // Public keys, and only those that passed: a forum's few hundred, re-checked on every
+  // membership read otherwise (the torsion check is ~1 ms each, 30 ms cold).
+  if (acceptedKeys.size >= ACCEPTED_KEYS_KEPT) acceptedKeys.clear();
+  acceptedKeys.add(hex);
+}
+
+/** Public keys that passed `assertPublicKey`, by hex; emptied when it reaches this size. */
+const acceptedKeys = new Set<string>();
+const ACCEPTED_KEYS_KEPT = 4096;
+
+function checkPublicKey(publicKey: Uint8Array): void {
   if (!isAcceptablePoint(publicKey)) {
     throw new CryptoError('BAD_PUBLIC_KEY', 'Ed25519 public key is not canonical or has small order');
   }

@@ -170,4 +170,14 @@ describe('keys and signatures with a small-order component', () => {
   test('enrollment (assertPublicKey) refuses such a key', () => {
     expect(() => assertPublicKey(A)).toThrow(expect.objectContaining({ code: 'BAD_PUBLIC_KEY' }));
   });
+
+  test('keys that passed are remembered, refused ones never: the same key is refused every time', () => {
+    const honest = Point.BASE.multiply(a).toBytes();
+    assertPublicKey(honest);
+    assertPublicKey(Uint8Array.from(honest));
+    for (let i = 0; i < 3; i++) {
+      expect(() => assertPublicKey(A)).toThrow(expect.objectContaining({ code: 'BAD_PUBLIC_KEY' }));
+      expect(() => keyId(A)).toThrow(expect.objectContaining({ code: 'BAD_PUBLIC_KEY' }));
+    }
+  });
 });

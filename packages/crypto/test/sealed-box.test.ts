@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { fc, test } from '@fast-check/vitest';
+import nacl from 'tweetnacl';
 import { describe, expect } from 'vitest';
 import { generateSealingKeyPair, openSealed, SEALED_BOX_OVERHEAD, seal, sealingPublicKey } from '../src/index.js';
 
@@ -59,6 +60,25 @@ describe('sealed boxes', () => {
     expect(() => openSealed(sealed, recipient)).toThrow(expect.objectContaining({ code: 'SEALED_BOX_OPEN_FAILED' }));
     const opened = new Uint8Array(3);
     expect(sodium.crypto_box_seal_open(opened, sealed, recipient.publicKey, recipient.secretKey)).toBe(false);
+  });
+
+  test('the public key is X25519(sk, 9): RFC 7748 §6.1, and tweetnacl’s crypto_scalarmult_base', () => {
+    const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+    const rfc7748 = [
+      [
+        '77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a',
+        '8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a',
+      ],
+      [
+        '5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb',
+        'de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f',
+      ],
+    ];
+    for (const [sk, pk] of rfc7748) expect(hex(sealingPublicKey(Buffer.from(sk as string, 'hex')))).toBe(pk);
+    for (let i = 0; i < 20; i++) {
+      const pair = generateSealingKeyPair();
+      expect(hex(pair.publicKey)).toBe(hex(nacl.box.keyPair.fromSecretKey(pair.secretKey).publicKey));
+    }
   });
 
   test('the public key derives from the secret key', () => {
