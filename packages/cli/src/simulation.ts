@@ -20,8 +20,8 @@
  * Each step is said through `log`, and each lab's own progress lines with its name.
  */
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { availableParallelism, tmpdir } from 'node:os';
+import { readFile, rm } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ForumAdmin, type IndicatorFile, labIdentityOf, OverlapClient } from '@overlap/client';
 import { generateLabKeys, type LabKeys } from '@overlap/crypto';
@@ -31,7 +31,8 @@ import { LAB_ID_PATTERN, parseRevealPolicyText, type RevealPolicy } from '@overl
 import { initRelay, type RelayServer, startRelayServer } from '@overlap/relay';
 import { CliError } from './errors.js';
 import { checkSimulationInputs, emptyReason, type SimulationInputs } from './simulation-inputs.js';
-import { LabProcess, type LabProcessExit, type LabProcessReady } from './simulation-lab-processes.js';
+import type { LabProcess, LabProcessExit, LabProcessReady } from './simulation-lab-processes.js';
+import { type StartedSimulationLabs, startSimulationLabs } from './simulation-start.js';
 
 export interface SimulationLab {
   name: string;
@@ -49,6 +50,11 @@ export interface SimulationOptions {
   allowEmpty?: boolean;
   out: string;
   log: (line: string) => void;
+  /**
+   * The lab processes, already started for these labs, kind and region (startSimulationLabs, as
+   * `overlap simulate` does before it loads this module); default: started here, first.
+   */
+  started?: StartedSimulationLabs;
 }
 
 export interface SimulationLabOutcome {
@@ -98,24 +104,8 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   const started = performance.now();
   const since = () => Math.round(performance.now() - started);
   const { log } = options;
-  // Child processes run in another directory: every path they get is absolute.
-  const labs = options.labs.map((lab) => ({ ...lab, file: resolve(lab.file) }));
-  const out = resolve(options.out);
-  const policy = checkOptions(labs, options.reveal);
-
-  await makePrivateDirectory(out); // the labs' results and the transcript: 0600 files in a 0700 folder
-  const work = await mkdtemp(join(tmpdir(), 'overlap-simulate-'));
-  // The lab processes' own config file: empty, so that no ./overlap.toml or $OVERLAP_CONFIG applies.
-  const config = join(work, 'overlap.toml');
-  await writeFile(config, '# overlap simulate: the lab processes take every setting from their flags\n');
-  const processes = labs.map((lab) => LabProcess.start(lab.name, { cwd: work, log }));
-  for (const [i, lab] of labs.entries()) {
-    (processes[i] as LabProcess).prefetch(lab.file, {
-      ...(options.kind !== undefined && { kind: options.kind }),
-      ...(options.region !== undefined && { region: options.region }),
-    });
-  }
-  log(`${labs.length} lab processes started (they load and read their files while the relay starts)`);
+  const begun = options.started ?? startSimulationLabs(options.labs, options);
+  const { labs, work, config, processes } = begun;
   const readyAt: number[] = [];
   for (const p of processes)
     void p.ready.then(
@@ -125,6 +115,10 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   let relay: RelayServer | undefined;
   const timeline: Partial<SimulationTimeline> = { before_ms: beforeMs };
   try {
+    checkStarted(begun, options);
+    const policy = checkOptions(labs, options.reveal);
+    const out = resolve(options.out);
+    await makePrivateDirectory(out); // the labs' results and the transcript: 0600 files in a 0700 folder
     const [read, forum] = await Promise.allSettled([
       Promise.all(processes.map((p) => p.input)).then((reports) => {
         timeline.inputs_read = since();
@@ -231,6 +225,18 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     await (relay as RelayServer | undefined)?.close();
     await rm(work, { recursive: true, force: true });
   }
+}
+
+/** `started` must be for exactly these labs and options (a caller's mistake otherwise, not a user's). */
+function checkStarted(started: StartedSimulationLabs, options: SimulationOptions): void {
+  const same =
+    started.labs.length === options.labs.length &&
+    started.labs.every(
+      (lab, i) => lab.name === options.labs[i]?.name && lab.file === resolve(options.labs[i]?.file ?? ''),
+    ) &&
+    started.kind === options.kind &&
+    started.region === options.region;
+  if (!same) throw new Error('runSimulation: `started` was started for other labs, or another kind or region');
 }
 
 /**

@@ -13,12 +13,20 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { toHex } from '@overlap/crypto';
-import { formatRevealPolicy } from '@overlap/protocol';
 import type { Command } from 'commander';
 import { CliError } from '../errors.js';
 import type { ProgramIo } from '../io.js';
-import { runSimulation, type SimulationLab, type SimulationOutcome } from '../simulation.js';
+// Types only: the simulation itself (the relay, the client, the crypto) is loaded once the lab
+// processes are started, so that they load on the other cores meanwhile (simulation-start.ts).
+import type { SimulationLab, SimulationOptions, SimulationOutcome } from '../simulation.js';
+import { startSimulationLabs } from '../simulation-start.js';
+
+/** runSimulation, loaded while the lab processes `startSimulationLabs` just started load theirs. */
+async function simulate(options: Omit<SimulationOptions, 'started'>): Promise<SimulationOutcome> {
+  const started = startSimulationLabs(options.labs, options);
+  const { runSimulation } = await import('../simulation.js');
+  return runSimulation({ ...options, started });
+}
 
 export function addSimulationCommands(program: Command, io: ProgramIo): void {
   program
@@ -57,7 +65,7 @@ export function addSimulationCommands(program: Command, io: ProgramIo): void {
         const labs = flags.lab.map(parseLab);
         const proofs = flags.proofs;
         if (proofs !== 'spot' && proofs !== 'full') throw new CliError('USAGE', '--proofs must be spot or full');
-        const outcome = await runSimulation({
+        const outcome = await simulate({
           labs,
           reveal: flags.reveal,
           proofs,
@@ -67,7 +75,7 @@ export function addSimulationCommands(program: Command, io: ProgramIo): void {
           ...(flags.kind !== undefined && { kind: flags.kind }),
           ...(flags.allowEmpty === true && { allowEmpty: true }),
         });
-        if (flags.json) io.out(`${JSON.stringify(summaryJson(outcome))}\n`);
+        if (flags.json) io.out(`${JSON.stringify(summaryJson(outcome, await revealText(outcome)))}\n`);
         else await printSummary(io, outcome, flags.out);
       },
     );
@@ -85,7 +93,7 @@ export function addSimulationCommands(program: Command, io: ProgramIo): void {
       io.out(
         'Overlap demo: three labs, their suspect lists in three formats, a relay, the forum admin, one process per lab.\n\n',
       );
-      const outcome = await runSimulation({
+      const outcome = await simulate({
         labs,
         reveal: 'labs',
         out: flags.out,
@@ -94,7 +102,7 @@ export function addSimulationCommands(program: Command, io: ProgramIo): void {
       await printSummary(io, outcome, flags.out);
       io.out("\nWho shares which suspects (from each lab's own results):\n");
       printOverlapReport(io, outcome);
-      const adminKey = toHex(outcome.adminPublicKey);
+      const adminKey = Buffer.from(outcome.adminPublicKey).toString('hex');
       io.out(`\n$ overlap audit verify --transcript ${outcome.transcript} --admin-key ${adminKey}\n`);
       // Loaded here: only the demo audits, and `simulate` need not load the auditor.
       const [{ verifyTranscript }, { printAuditReport }] = await Promise.all([
@@ -123,10 +131,16 @@ function parseLab(text: string): SimulationLab {
   return { name: text.slice(0, at), file: text.slice(at + 1) };
 }
 
-function summaryJson(outcome: SimulationOutcome) {
+/** The policy as `--reveal` spells it (the protocol package is loaded by then: this costs nothing). */
+async function revealText(outcome: SimulationOutcome): Promise<string> {
+  const { formatRevealPolicy } = await import('@overlap/protocol');
+  return formatRevealPolicy(outcome.policy);
+}
+
+function summaryJson(outcome: SimulationOutcome, reveal: string) {
   return {
     session: outcome.session,
-    reveal: formatRevealPolicy(outcome.policy),
+    reveal,
     kinds: outcome.kinds,
     transcript: outcome.transcript,
     seconds: Number(outcome.seconds.toFixed(1)),
@@ -145,9 +159,7 @@ function summaryJson(outcome: SimulationOutcome) {
 }
 
 async function printSummary(io: ProgramIo, outcome: SimulationOutcome, out: string): Promise<void> {
-  io.out(
-    `session ${outcome.session} (reveal ${formatRevealPolicy(outcome.policy)}), ${outcome.seconds.toFixed(1)} s\n\n`,
-  );
+  io.out(`session ${outcome.session} (reveal ${await revealText(outcome)}), ${outcome.seconds.toFixed(1)} s\n\n`);
   const names = outcome.labs.map((lab) => lab.name);
   table(
     io,
