@@ -22,12 +22,16 @@
  * CommonJS dependencies bundled into ES modules call `require`: each output module defines it
  * with createRequire, relative to itself.
  *
+ * zod's error messages in its 40-odd other languages (`z.locales`, 358 KiB, half of zod in the
+ * bundle, parsed by every process) are left out: the bundle's `locales` namespace holds English
+ * only, which zod uses by default and this project's messages are written in (ENGLISH_ONLY_ZOD).
+ *
  * bundle/externals.json lists what the bundle imports from outside itself (builtins and the native
  * packages), from esbuild's own account.
  * Writes to a temporary folder and renames it into place: never a half-written bundle.
  */
 import { existsSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
@@ -41,6 +45,24 @@ const ENTRIES = {
   'simulation-lab-process': join(CLI, 'dist', 'simulation-lab-process.js'),
   'worker-entry': join(ROOT, 'packages', 'crypto', 'dist', 'node', 'worker-entry.js'),
   'indicator-reader-worker': join(ROOT, 'packages', 'client', 'dist', 'indicator-reader-worker.js'),
+};
+
+/** Resolves zod's `../locales/index.js` (every language) to a module that exports `en` only. */
+const ENGLISH_ONLY_ZOD = {
+  name: 'english-only-zod',
+  setup(build) {
+    build.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) => {
+      if (!/[\\/]zod[\\/]v4[\\/](classic|core|mini)$/.test(args.resolveDir)) return undefined;
+      const en = join(args.resolveDir, '..', 'locales', 'en.js');
+      if (!existsSync(en)) throw new Error(`bundle-cli: zod's English locale is not at ${en}`);
+      return { path: en, namespace: 'zod-locales' };
+    });
+    build.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({
+      contents: `export { default as en } from ${JSON.stringify(args.path)};\n`,
+      loader: 'js',
+      resolveDir: dirname(args.path),
+    }));
+  },
 };
 
 async function main() {
@@ -60,6 +82,7 @@ async function main() {
     target: 'node20',
     chunkNames: 'chunk-[hash]',
     external: NATIVE,
+    plugins: [ENGLISH_ONLY_ZOD],
     banner: {
       js: "import { createRequire as __overlapCreateRequire } from 'node:module'; const require = __overlapCreateRequire(import.meta.url);",
     },
