@@ -10,6 +10,7 @@
  */
 import { parseWithSchema } from '../validate.js';
 import { type ResultRow, resultRowSchema, resultRowsShapeSchema, type SessionProposal } from './messages.js';
+import { plainResultRow } from './plain-result-row.js';
 import { StreamedResultRows } from './streamed-result-rows.js';
 
 export interface LabResult {
@@ -66,7 +67,8 @@ export function readResultRows(
   for (const item of rows) {
     let row: ResultRow;
     try {
-      row = parseWithSchema(resultRowSchema, item, `result row ${i++} of ${kind}`);
+      row = plainResultRow(item) ?? parseWithSchema(resultRowSchema, item, `result row ${i} of ${kind}`);
+      i++;
     } catch (error) {
       return { problem: (error as Error).message };
     }
