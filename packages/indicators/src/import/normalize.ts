@@ -79,7 +79,11 @@ function normalizeOne(record: RawRecord, options: NormalizeOptions): NormalizedR
     const region = record.region ?? options.region;
     if (region !== undefined) canonicalizeOptions.region = region;
     const value = kind.canonicalize(record.value, canonicalizeOptions);
-    const accepted: NormalizedRecord = { ...origin, kind: kind.name, value };
+    // Built whole, not spread from `origin`: one object per record of a million-record file.
+    const accepted: NormalizedRecord =
+      record.id === undefined
+        ? { line: record.line, kind: kind.name, value }
+        : { line: record.line, id: record.id, kind: kind.name, value };
     if (record.firstSeen !== undefined) accepted.firstSeen = record.firstSeen;
     if (record.confidence !== undefined) accepted.confidence = record.confidence;
     if (record.label !== undefined) accepted.label = record.label;

@@ -27,8 +27,25 @@ export const DOMAIN_SCHEMA = z
   .max(253)
   .regex(/^(?:(?!-)[a-z0-9-]{1,63}(?<!-)\.)+(?!-)(?=[a-z0-9-]*[a-z-])[a-z0-9-]{1,63}(?<!-)$/, 'not a canonical domain');
 
+/**
+ * Canonical forms already computed, by raw host name: a lab's e-mail addresses and URLs name few
+ * distinct domains (10,000 addresses at one domain spent ~25 ms in the mapping below). Only
+ * successes are kept (a refusal is computed again, with its message); emptied when full.
+ */
+const canonicalOf = new Map<string, string>();
+const CANONICAL_KEPT = 4096;
+
 /** The canonical form of a host name (shared by email, url and registrable_domain). */
 export function canonicalDomain(raw: string): string {
+  const known = canonicalOf.get(raw);
+  if (known !== undefined) return known;
+  const ascii = mapDomain(raw);
+  if (canonicalOf.size >= CANONICAL_KEPT) canonicalOf.clear();
+  canonicalOf.set(raw, ascii);
+  return ascii;
+}
+
+function mapDomain(raw: string): string {
   const host = trimWhiteSpace(raw);
   if (host === '' || hasWhiteSpace(host)) {
     throw new IndicatorError('INVALID_DOMAIN', `${quote(raw)} is not a domain name`);
