@@ -41,7 +41,7 @@ describe('overlap simulate refuses, and leaves nothing behind', () => {
       // The lab processes were started, then stopped and waited for; their working folder removed.
       expect(run.stderr).toMatch(/2 lab processes started/);
       // (tsx, which runs the CLI from source here, keeps its cache there too.)
-    expect(readdirSync(tmp).filter((name) => !name.startsWith('tsx-'))).toEqual([]);
+      expect(readdirSync(tmp).filter((name) => !name.startsWith('tsx-'))).toEqual([]);
     },
     120_000,
   );
