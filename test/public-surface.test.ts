@@ -158,6 +158,7 @@ const surfaces: [string, object, string[]][] = [
       'enrollmentSchema',
       'envelopeHeaderSchema',
       'formatRevealPolicy',
+      'hashSets',
       'hopLab',
       'hopOf',
       'hopProofSchema',
