@@ -5,7 +5,8 @@
  * the relay and the client (~0.15 s on 2 cores): they load on the other core meanwhile instead of
  * after it.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { LabProcess } from './simulation-lab-processes.js';
@@ -39,13 +40,25 @@ export function startSimulationLabs(
   const config = join(work, 'overlap.toml');
   writeFileSync(config, '# overlap simulate: the lab processes take every setting from their flags\n');
   const { log, kind, region } = options;
-  const processes = absolute.map((lab) => LabProcess.start(lab.name, { cwd: work, log }));
-  for (const [i, lab] of absolute.entries()) {
-    (processes[i] as LabProcess).prefetch(lab.file, {
-      ...(kind !== undefined && { kind }),
-      ...(region !== undefined && { region }),
-    });
+  const processes: LabProcess[] = [];
+  try {
+    for (const lab of absolute) {
+      const child = LabProcess.start(lab.name, { cwd: work, log });
+      processes.push(child);
+      child.prefetch(lab.file, { ...(kind !== undefined && { kind }), ...(region !== undefined && { region }) });
+    }
+  } catch (error) {
+    for (const child of processes) child.stop();
+    rmSync(work, { recursive: true, force: true });
+    throw error;
   }
   log(`${labs.length} lab processes started (they load and read their files while the relay starts)`);
   return { labs: absolute, work, config, processes, kind, region };
+}
+
+/** Stops what `startSimulationLabs` started and removes its folder, for a caller that cannot hand it to runSimulation. */
+export async function stopSimulationLabs(started: StartedSimulationLabs): Promise<void> {
+  for (const child of started.processes) child.stop();
+  await Promise.all(started.processes.map((child) => child.exited));
+  await rm(started.work, { recursive: true, force: true });
 }

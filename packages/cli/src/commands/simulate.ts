@@ -19,12 +19,18 @@ import type { ProgramIo } from '../io.js';
 // Types only: the simulation itself (the relay, the client, the crypto) is loaded once the lab
 // processes are started, so that they load on the other cores meanwhile (simulation-start.ts).
 import type { SimulationLab, SimulationOptions, SimulationOutcome } from '../simulation.js';
-import { startSimulationLabs } from '../simulation-start.js';
+import { startSimulationLabs, stopSimulationLabs } from '../simulation-start.js';
 
 /** runSimulation, loaded while the lab processes `startSimulationLabs` just started load theirs. */
 async function simulate(options: Omit<SimulationOptions, 'started'>): Promise<SimulationOutcome> {
   const started = startSimulationLabs(options.labs, options);
-  const { runSimulation } = await import('../simulation.js');
+  let runSimulation: typeof import('../simulation.js').runSimulation;
+  try {
+    ({ runSimulation } = await import('../simulation.js'));
+  } catch (error) {
+    await stopSimulationLabs(started); // runSimulation would have (it stops them on every path)
+    throw error;
+  }
   return runSimulation({ ...options, started });
 }
 
