@@ -1,14 +1,15 @@
 /**
- * The first step of a simulation (simulation.ts): its working folder and one lab process per lab,
- * each told at once to read its file. Kept apart, with nothing but node's own modules and
- * simulation-lab-processes.ts, so that `overlap simulate` starts the lab processes before it loads
+ * The first step of a simulation (simulation.ts): the labs' count, names and files checked, its
+ * working folder and one lab process per lab, each told at once to read its file. Kept apart, with
+ * nothing but node's own modules and simulation-lab-processes.ts, so that `overlap simulate` starts the lab processes before it loads
  * the relay and the client (~0.15 s on 2 cores): they load on the other core meanwhile instead of
  * after it.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { CliError } from './errors.js';
 import { LabProcess } from './simulation-lab-processes.js';
 
 export interface SimulationStartOptions {
@@ -34,14 +35,15 @@ export function startSimulationLabs(
   labs: readonly { name: string; file: string }[],
   options: SimulationStartOptions,
 ): StartedSimulationLabs {
+  checkSimulationLabs(labs);
   // Child processes run in another directory: every path they get is absolute.
   const absolute = labs.map((lab) => ({ name: lab.name, file: resolve(lab.file) }));
   const work = mkdtempSync(join(tmpdir(), 'overlap-simulate-'));
   const config = join(work, 'overlap.toml');
-  writeFileSync(config, '# overlap simulate: the lab processes take every setting from their flags\n');
   const { log, kind, region } = options;
   const processes: LabProcess[] = [];
   try {
+    writeFileSync(config, '# overlap simulate: the lab processes take every setting from their flags\n');
     for (const lab of absolute) {
       const child = LabProcess.start(lab.name, { cwd: work, log });
       processes.push(child);
@@ -56,9 +58,36 @@ export function startSimulationLabs(
   return { labs: absolute, work, config, processes, kind, region };
 }
 
-/** Stops what `startSimulationLabs` started and removes its folder, for a caller that cannot hand it to runSimulation. */
-export async function stopSimulationLabs(started: StartedSimulationLabs): Promise<void> {
+/**
+ * Refuses what no simulation could run, before a process is started: fewer than two labs or more
+ * than 64 (64), a name given twice (64), a file that is not there (66). Whether each name is a lab
+ * id is checked once the simulation is loaded (checkNamesAndPolicy in simulation.ts): the rule is
+ * in @overlap/protocol, which the bundle holds in the chunk of its schemas, too heavy to load here.
+ */
+export function checkSimulationLabs(labs: readonly { name: string; file: string }[]): void {
+  if (labs.length < 2) throw new CliError('USAGE', 'a simulation needs at least two --lab NAME=FILE');
+  if (labs.length > 64) throw new CliError('USAGE', `at most 64 labs, got ${labs.length}`);
+  const names = new Set<string>();
+  for (const lab of labs) {
+    if (names.has(lab.name)) throw new CliError('USAGE', `lab ${lab.name} is given twice`);
+    names.add(lab.name);
+    if (!existsSync(lab.file)) throw new CliError('NO_INPUT', `${lab.name}: cannot read ${lab.file}`);
+  }
+}
+
+/**
+ * Stops what `startSimulationLabs` started (the processes still running), waits for them, then
+ * `closing` (runSimulation closes its relay, whose database is in the folder), and removes the folder.
+ */
+export async function stopSimulationLabs(
+  started: StartedSimulationLabs,
+  closing: () => Promise<void> = async () => {},
+): Promise<void> {
   for (const child of started.processes) child.stop();
   await Promise.all(started.processes.map((child) => child.exited));
-  await rm(started.work, { recursive: true, force: true });
+  try {
+    await closing();
+  } finally {
+    await rm(started.work, { recursive: true, force: true });
+  }
 }

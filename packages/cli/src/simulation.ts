@@ -19,20 +19,19 @@
  *   5. the transcript is fetched and every result file read back.
  * Each step is said through `log`, and each lab's own progress lines with its name.
  */
-import { existsSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ForumAdmin, type IndicatorFile, labIdentityOf, OverlapClient } from '@overlap/client';
 import { generateLabKeys, type LabKeys } from '@overlap/crypto';
 import { readKeyFile, writeKeyFile } from '@overlap/crypto/node';
 import { makePrivateDirectory, writeFileAtomic } from '@overlap/files';
-import { LAB_ID_PATTERN, parseRevealPolicyText, type RevealPolicy } from '@overlap/protocol';
+import { LAB_ID_PATTERN, LAB_ID_RULE, parseRevealPolicyText, type RevealPolicy } from '@overlap/protocol';
 import { initRelay, type RelayServer, startRelayServer } from '@overlap/relay';
 import { CliError } from './errors.js';
 import { checkSimulationInputs, emptyReason, type SimulationInputs } from './simulation-inputs.js';
 import type { LabProcess, LabProcessExit, LabProcessReady } from './simulation-lab-processes.js';
-import { type StartedSimulationLabs, startSimulationLabs } from './simulation-start.js';
+import { type StartedSimulationLabs, startSimulationLabs, stopSimulationLabs } from './simulation-start.js';
 
 export interface SimulationLab {
   name: string;
@@ -116,7 +115,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   const timeline: Partial<SimulationTimeline> = { before_ms: beforeMs };
   try {
     checkStarted(begun, options);
-    const policy = checkOptions(labs, options.reveal);
+    const policy = checkNamesAndPolicy(labs, options.reveal);
     const out = resolve(options.out);
     await makePrivateDirectory(out); // the labs' results and the transcript: 0600 files in a 0700 folder
     const [read, forum] = await Promise.allSettled([
@@ -220,10 +219,8 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
       relayPeakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
     };
   } finally {
-    for (const p of processes) p.stop(); // only those still running: after a failure, or before the session
-    await Promise.all(processes.map((p) => p.exited));
-    await (relay as RelayServer | undefined)?.close();
-    await rm(work, { recursive: true, force: true });
+    // Those still running (after a failure, or before the session), then the relay, then the folder.
+    await stopSimulationLabs(begun, async () => (relay as RelayServer | undefined)?.close());
   }
 }
 
@@ -250,17 +247,14 @@ export function workersPerLab(labs: number, cores = availableParallelism()): num
   return share >= 2 ? share : 0;
 }
 
-/** Refuses (64) what no run could do: the labs' names and count, their files, the policy. */
-function checkOptions(labs: readonly SimulationLab[], reveal: string): RevealPolicy {
-  if (labs.length < 2) throw new CliError('USAGE', 'a simulation needs at least two --lab NAME=FILE');
-  if (labs.length > 64) throw new CliError('USAGE', 'at most 64 labs');
-  const names = new Set<string>();
+/**
+ * Refuses (64) a lab name that is no lab id, or a policy no run could do (the labs' count and files
+ * were checked before their processes started: checkSimulationLabs).
+ */
+function checkNamesAndPolicy(labs: readonly SimulationLab[], reveal: string): RevealPolicy {
   for (const lab of labs) {
     if (!LAB_ID_PATTERN.test(lab.name))
-      throw new CliError('USAGE', `lab name ${JSON.stringify(lab.name)}: lowercase letters, digits, -`);
-    if (names.has(lab.name)) throw new CliError('USAGE', `lab ${lab.name} is given twice`);
-    names.add(lab.name);
-    if (!existsSync(lab.file)) throw new CliError('NO_INPUT', `${lab.name}: cannot read ${lab.file}`);
+      throw new CliError('USAGE', `lab name ${JSON.stringify(lab.name)} is not a lab id: ${LAB_ID_RULE}`);
   }
   let policy: RevealPolicy;
   try {

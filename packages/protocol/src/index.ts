@@ -29,6 +29,7 @@ export type { HashedSet, HashedSets } from './session/hashed-sets.js';
 export { hashSets } from './session/hashed-sets.js';
 export type { InMemoryLab, InMemoryOptions, InMemoryRun } from './session/in-memory.js';
 export { runSessionInMemory } from './session/in-memory.js';
+export { LAB_ID_PATTERN, LAB_ID_RULE } from './session/lab-id.js';
 export type { LabResult } from './session/lab-rows.js';
 export type { LabSessionOptions, LabSessionState } from './session/lab-session.js';
 export { LabSession } from './session/lab-session.js';
@@ -56,7 +57,6 @@ export {
   enrollmentSchema,
   hopProofSchema,
   joinSchema,
-  LAB_ID_PATTERN,
   parseMessage,
   proofRequestSchema,
   resultRowSchema,

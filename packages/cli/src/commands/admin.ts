@@ -15,7 +15,7 @@
 import { readFile } from 'node:fs/promises';
 import { ForumAdmin, OverlapClient, parseLabIdentity } from '@overlap/client';
 import { generateLabKeys, toHex } from '@overlap/crypto';
-import { LAB_ID_PATTERN } from '@overlap/protocol';
+import { LAB_ID_PATTERN, LAB_ID_RULE } from '@overlap/protocol';
 import type { Command } from 'commander';
 import { CliError } from '../errors.js';
 import type { ProgramIo } from '../io.js';
@@ -37,10 +37,7 @@ export function addAdminCommands(program: Command, io: ProgramIo): void {
     .option('--json', 'print {lab, key_id, index} as JSON')
     .action(async (flags: { identity: string; lab: string; name?: string; validDays: string; json?: boolean }) => {
       if (!LAB_ID_PATTERN.test(flags.lab)) {
-        throw new CliError(
-          'USAGE',
-          `--lab ${JSON.stringify(flags.lab)} is not a lab id: 1 to 63 of a-z, 0-9 and -, not starting with - (e.g. lab-a)`,
-        );
+        throw new CliError('USAGE', `--lab ${JSON.stringify(flags.lab)} is not a lab id: ${LAB_ID_RULE} (e.g. lab-a)`);
       }
       const days = Number(flags.validDays);
       if (!Number.isInteger(days) || days < 1 || days > 3650)

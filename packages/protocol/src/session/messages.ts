@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { revealPolicySchema } from '../reveal-policy.js';
 import { parseWithSchema } from '../validate.js';
+import { LAB_ID_PATTERN, LAB_ID_RULE } from './lab-id.js';
 import { MAX_TAGS_PER_CHUNK, MIN_CHUNK_SIZE, TAG_LENGTH } from './tags.js';
 
 const keyId = z.string().regex(/^[0-9a-f]{32}$/, 'must be a key id');
@@ -23,13 +24,10 @@ const count = z.int().min(0);
 const key32 = z.custom<Uint8Array>((v) => v instanceof Uint8Array && v.length === 32, { message: 'must be 32 bytes' });
 const millis = z.int().min(0);
 
-/** A lab id as enrollments carry it (spec/protocol.md §4 `lab-id`): what other labs see. */
-export const LAB_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
-
 /** Signed by the forum's admin key: a lab's membership. */
 export const enrollmentSchema = z
   .strictObject({
-    lab: z.string().regex(LAB_ID_PATTERN, 'must be a lab id: 1 to 63 of a-z, 0-9 and -, not starting with -'),
+    lab: z.string().regex(LAB_ID_PATTERN, `must be a lab id: ${LAB_ID_RULE}`),
     name: z.string().min(1).max(200),
     signing_key: key32,
     sealing_key: key32,
