@@ -77,12 +77,20 @@ function rate(done: number, elapsedMs: number, unit: string): string | undefined
   return `${perSecond >= 10 ? count(Math.round(perSecond)) : perSecond.toFixed(1)} ${unit}/s`;
 }
 
+/** What the hashing phase does: hash and blind, or only blind what was hashed ahead (or some of it). */
+function hashingLabel(event: Extract<LabProgress, { phase: 'hashing' }>): string {
+  const { items, hashedAhead = 0, distinct } = event;
+  if (hashedAhead === 0) return `hashing and blinding ${count(items)} indicators`;
+  if (hashedAhead === distinct) return `blinding ${count(items)} indicators (hashed ahead)`;
+  return `hashing and blinding ${count(items)} indicators (${count(hashedAhead)} hashed ahead)`;
+}
+
 /** The view of a progress event; `previous` is the phase shown so far (its start carries over). */
 export function viewOf(event: LabProgress, previous: PhaseView | undefined, nowMs: number): PhaseView {
   const startedMs = previous?.phase === event.phase ? previous.startedMs : nowMs;
   switch (event.phase) {
     case 'hashing':
-      return { phase: event.phase, label: `hashing and blinding ${count(event.items)} indicators`, startedMs };
+      return { phase: event.phase, label: hashingLabel(event), startedMs };
     case 'uploading':
       return {
         phase: event.phase,

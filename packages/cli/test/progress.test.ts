@@ -44,6 +44,22 @@ describe('etaSeconds', () => {
   });
 });
 
+describe('the hashing phase says what it does', () => {
+  test.each([
+    [{ items: 12_000 }, 'hashing and blinding 12,000 indicators'],
+    [{ items: 12_000, hashedAhead: 11_000, distinct: 11_000 }, 'blinding 12,000 indicators (hashed ahead)'],
+    [
+      { items: 12_000, hashedAhead: 4_000, distinct: 11_000 },
+      'hashing and blinding 12,000 indicators (4,000 hashed ahead)',
+    ],
+  ])('%o', (fields, label) => {
+    const d = display(false);
+    d.progress.update({ phase: 'hashing', ...fields });
+    d.progress.stop();
+    expect(d.written).toEqual([`overlap: ${label}\n`]);
+  });
+});
+
 describe('in a log (no terminal)', () => {
   test('one line per phase, the counts every 5 s, the last counts when the phase ends', () => {
     const d = display(false);

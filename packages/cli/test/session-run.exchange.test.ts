@@ -58,8 +58,9 @@ test('both labs finish with the truth, and the logs say what was read, what was 
   expect(south.stderr).toMatch(/suspects\.txt: read as lines \(--format: /);
   expect(north.stderr).toMatch(/suspects\.csv:5: rejected \(INVALID_EMAIL\)/);
   expect(north.stderr).toMatch(/suspects\.csv: 1 distinct ip value not sent: the session's kinds are email/);
-  // No terminal: one plain line per phase, with counts.
-  expect(north.stderr).toMatch(/^overlap: hashing and blinding 2 indicators/m);
+  // No terminal: one plain line per phase, with counts. Its set was hashed while it asked for the
+  // terms: the phase only blinds.
+  expect(north.stderr).toMatch(/^overlap: blinding 2 indicators \(hashed ahead\)/m);
   expect(north.stderr).toMatch(/^overlap: uploading chunks: \d+\/\d+ chunks/m);
   expect(north.stderr).toMatch(/^overlap: results received/m);
   expect(north.stderr.includes('\r') || north.stderr.includes('\u001b[')).toBe(false);

@@ -67,7 +67,7 @@ describe('overlap simulate, in a developer folder with its own settings', () => 
     for (const lab of ['lab-a', 'lab-b']) {
       const own = lines.filter((line) => line.startsWith(`overlap: ${lab}: `));
       expect(
-        own.some((line) => /hashing/i.test(line)),
+        own.some((line) => /blinding \d+ indicators/i.test(line)),
         run.stderr,
       ).toBe(true);
       expect(

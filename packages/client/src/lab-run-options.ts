@@ -21,7 +21,11 @@ export type LabProgress =
    * envelopes are still to be sent, the next inbox item, and whether the lab's own sets were sealed.
    */
   | { phase: 'resuming'; unacknowledged: number; inboxAfter: number; started: boolean }
-  | { phase: 'hashing'; items: number }
+  /**
+   * The own sets (`items` values, duplicates included) are hashed and blinded; when some were
+   * hashed onto the group ahead (`hashed`), `hashedAhead` of the `distinct` values are only blinded.
+   */
+  | { phase: 'hashing'; items: number; hashedAhead?: number; distinct?: number }
   | { phase: 'uploading'; sent: number; total: number }
   | { phase: 'blinding'; tasks: number; tags: number }
   | { phase: 'waiting' }

@@ -203,7 +203,8 @@ class LabRunner {
   async #sendOwnSets(progress: (event: LabProgress) => void): Promise<void> {
     if (!this.#started) {
       const items = Object.values(this.#options.sets).reduce((n, set) => n + set.length, 0);
-      progress({ phase: 'hashing', items });
+      const { distinct, hashedAhead } = this.#lab.ownItems;
+      progress({ phase: 'hashing', items, ...(hashedAhead > 0 && { hashedAhead, distinct }) });
       // Progress records the chunks all at once, so a lab that dies half-way through starts its
       // session side afresh.
       for await (const message of this.#lab.opening()) {

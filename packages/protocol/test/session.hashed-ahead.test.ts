@@ -77,6 +77,17 @@ describe('own sets hashed ahead of the session', () => {
     expect(tags).toEqual(expected);
   });
 
+  test.each([
+    ['one point short', -32],
+    ['one point too many (harmless, but not what hashSets gives)', 32],
+  ])('a set whose points do not match its values in number (%s) is ignored', async (_label, delta) => {
+    const set = (await hashSets({ email: values }, { workers: 0 })).get('email') as HashedSet;
+    const points = new Uint8Array(set.points.length + delta);
+    points.set(set.points.subarray(0, Math.min(points.length, set.points.length)));
+    const { tags, expected } = await openingOf(new Map([['email', { values: set.values, points }]]));
+    expect(tags).toEqual(expected);
+  });
+
   test('a whole session with one lab hashing ahead finds the plaintext truth', async () => {
     const labs = ids.map((keyId, i) => ({
       keyId,

@@ -142,9 +142,11 @@ async function runSession(flags: RunFlags, io: ProgramIo): Promise<void> {
   reading.catch(() => {}); // awaited below, after the checks
   // The own sets are hashed onto the group meanwhile (it does not depend on the session), unless
   // this run resumes (it hashed before) or the sets are large (their points would stay in memory).
+  // (The checks below leave a kept state as it is, or throw: `resumed` holds for the whole run.)
+  const resumed = await stateHere(files);
   const hashingAhead = new AbortController();
   const hashing =
-    (await stateHere(files)) === undefined
+    resumed === undefined
       ? hashAhead(reading, pool, AbortSignal.any([hashingAhead.signal, interrupt.signal]))
       : undefined;
   try {
@@ -181,7 +183,6 @@ async function runSession(flags: RunFlags, io: ProgramIo): Promise<void> {
       );
     }
     checkExpectations(terms, expected);
-    const resumed = await stateHere(files);
     if (!resumed && terms.status.joined.includes(client.keyId)) {
       throw new CliError(
         'FAILURE',
@@ -248,7 +249,8 @@ async function runSession(flags: RunFlags, io: ProgramIo): Promise<void> {
 
 /**
  * Sets of at most this many values in all are hashed while the relay is asked for the terms
- * (their points, 32 bytes each, wait in memory for the session: 8 MiB at most); a larger set
+ * (their points, 32 bytes each, wait in memory for the session, which keeps a shuffled copy until
+ * it has blinded them: 16 MiB at most); a larger set
  * takes long enough that those round trips do not matter, and is hashed as it is uploaded.
  */
 const HASH_AHEAD_MAX_ITEMS = 262_144;

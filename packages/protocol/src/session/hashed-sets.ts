@@ -31,10 +31,7 @@ export async function hashSets(
     const values = distinct(set);
     const points = new Uint8Array(values.length * 32);
     let i = 0;
-    const items = (function* () {
-      for (const value of values) yield { kind, value };
-    })();
-    for await (const point of hashToGroupBatch(items, options)) points.set(point, 32 * i++);
+    for await (const point of hashToGroupBatch(itemsOf(kind, values), options)) points.set(point, 32 * i++);
     out.set(kind, { values, points });
   }
   return out;
@@ -42,13 +39,14 @@ export async function hashSets(
 
 /**
  * The session's secret order of `values` (distinct and sorted) and, when `hashed` holds exactly
- * these values, their points in that order; else the points are undefined and the session hashes.
+ * these values and one point for each, their points in that order; else the points are undefined
+ * and the session hashes.
  */
 export function shuffleWithPoints(
   values: string[],
   hashed: HashedSet | undefined,
 ): { order: string[]; points: Uint8Array | undefined } {
-  if (hashed === undefined || !sameValues(hashed.values, values))
+  if (hashed === undefined || hashed.points.length !== 32 * values.length || !sameValues(hashed.values, values))
     return { order: shuffleInPlace(values), points: undefined };
   const positions = shuffleInPlace(Array.from(values, (_, i) => i));
   const points = new Uint8Array(positions.length * 32);
@@ -56,6 +54,11 @@ export function shuffleWithPoints(
     points.set(hashed.points.subarray(from * 32, from * 32 + 32), to * 32);
   });
   return { order: positions.map((from) => values[from] as string), points };
+}
+
+/** The batch functions' input for one kind's values. */
+export function* itemsOf(kind: string, values: readonly string[]): Generator<{ kind: string; value: string }> {
+  for (const value of values) yield { kind, value };
 }
 
 function sameValues(a: readonly string[], b: readonly string[]): boolean {

@@ -38,7 +38,7 @@ import {
 import { type CborValue, encodeDeterministic } from '../cbor.js';
 import { ProtocolError } from '../errors.js';
 import { parseWithSchema } from '../validate.js';
-import { shuffleWithPoints } from './hashed-sets.js';
+import { itemsOf, shuffleWithPoints } from './hashed-sets.js';
 import { type LabResult, readResultRows } from './lab-rows.js';
 import type { LabSessionOptions, LabSessionState } from './lab-session-options.js';
 import {
@@ -209,6 +209,18 @@ export class LabSession {
   }
 
   /** Results per kind, once every kind's rows have arrived. */
+  /**
+   * The own sets' distinct values, and how many of them came hashed ahead (options.hashed) so that
+   * `opening()` only blinds them; 0 once they are blinded.
+   */
+  get ownItems(): { distinct: number; hashedAhead: number } {
+    let distinct = 0;
+    for (const values of this.#shuffled.values()) distinct += values.length;
+    let hashedAhead = 0;
+    for (const points of this.#hashed.values()) hashedAhead += points.length / 32;
+    return { distinct, hashedAhead };
+  }
+
   get results(): ReadonlyMap<string, LabResult[]> {
     return this.#results;
   }
@@ -409,10 +421,6 @@ export class LabSession {
     if (this.#pool) return { pool: this.#pool };
     return this.#backend === undefined ? { workers: 0 } : { workers: 0, backend: this.#backend };
   }
-}
-
-function* itemsOf(kind: string, values: readonly string[]): Generator<{ kind: string; value: string }> {
-  for (const value of values) yield { kind, value };
 }
 
 function* pointsOf(points: Uint8Array): Generator<Uint8Array> {
