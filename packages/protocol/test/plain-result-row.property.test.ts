@@ -43,6 +43,51 @@ describe('plainResultRow, held to resultRowSchema', () => {
     expect(plainResultRow(row)).toEqual(resultRowSchema.parse(row));
   });
 
+  test('odd objects: a JSON __proto__ key, a sparse list, getters, proxies, a polluted prototype', () => {
+    const id = 'b'.repeat(32);
+    let reads = 0;
+    const changing = {
+      position: 1,
+      get labs() {
+        reads++;
+        return reads === 1 ? [id] : ['not a key id'];
+      },
+    };
+    const odd: unknown[] = [
+      JSON.parse(`{"position": 1, "__proto__": {"labs": ["${id}"]}}`),
+      // biome-ignore lint/suspicious/noSparseArray: a hole in the list, read as undefined
+      { position: 1, labs: [id, , id] },
+      { position: 1, labs: new Proxy([id], {}) },
+      new Proxy({ position: 1, labs: [id] }, {}),
+    ];
+    for (const item of odd) {
+      const fast = plainResultRow(item);
+      if (fast === undefined) continue;
+      expect(fast).toEqual(resultRowSchema.parse(item));
+    }
+    // A getter that answers differently each time (no schema to compare with): it is read once,
+    // and what was checked is what is kept.
+    expect(plainResultRow(changing)).toEqual({ position: 1, labs: [id] });
+    expect(reads).toBe(1);
+    // A polluted Object.prototype: its `labs` is not the row's, for the schema as for the hand check.
+    Object.defineProperty(Object.prototype, 'labs', { value: [id], configurable: true, enumerable: false });
+    try {
+      const item = { position: 2 };
+      const fast = plainResultRow(item);
+      expect(JSON.stringify(fast)).toBe(JSON.stringify(resultRowSchema.parse(item)));
+      expect(JSON.stringify(fast)).toBe('{"position":2}');
+    } finally {
+      delete (Object.prototype as { labs?: unknown }).labs;
+    }
+    Object.defineProperty(Object.prototype, 'position', { value: 3, configurable: true, enumerable: false });
+    try {
+      // Not an own field: left to the schema, whatever it makes of it.
+      expect(plainResultRow({})).toBeUndefined();
+    } finally {
+      delete (Object.prototype as { position?: unknown }).position;
+    }
+  });
+
   test('refuses, for the schema to explain: unknown fields, wrong types, non-plain objects', () => {
     const id = 'a'.repeat(32);
     for (const item of [
