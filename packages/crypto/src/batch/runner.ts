@@ -27,8 +27,10 @@ const nextTurn: () => Promise<void> =
     : () => new Promise((resolve) => setTimeout(resolve, 0));
 
 /**
- * A runner that computes each chunk on the calling thread, one per turn of the event loop (a few
- * milliseconds each at the default chunk size), so the thread still answers while a set is hashed.
+ * A runner that computes each chunk on the calling thread after a setImmediate (a few milliseconds
+ * a chunk at the default size). The chunks a batch queues at once (up to its maxInFlight) run in
+ * the same check phase, one after the other; timers and I/O run between such groups, so the
+ * thread still answers while a set is hashed.
  */
 export function inlineRunner(backend: CryptoBackend): BatchRunner {
   let closed = false;

@@ -79,7 +79,8 @@ function normalizeOne(record: RawRecord, options: NormalizeOptions): NormalizedR
     const region = record.region ?? options.region;
     if (region !== undefined) canonicalizeOptions.region = region;
     const value = kind.canonicalize(record.value, canonicalizeOptions);
-    // Built whole, not spread from `origin`: one object per record of a million-record file.
+    // Built whole, not spread from `origin`: a literal of the record's final shape, made at once,
+    // instead of a copy that gains fields one by one (a million-record file makes a million).
     const accepted: NormalizedRecord =
       record.id === undefined
         ? { line: record.line, kind: kind.name, value }
