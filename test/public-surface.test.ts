@@ -164,6 +164,7 @@ const surfaces: [string, object, string[]][] = [
       'hopProofSchema',
       'joinSchema',
       'LAB_ID_PATTERN',
+      'LAB_ID_RULE',
       'lastHopOwner',
       'openEnvelope',
       'packTags',
