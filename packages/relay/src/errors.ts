@@ -40,6 +40,7 @@ const STATUS = {
   RATE_LIMITED: 429,
   INTERNAL: 500,
   UNAVAILABLE: 503,
+  STORAGE_UNAVAILABLE: 503,
 } as const;
 
 /** Codes a client can receive, with their HTTP status. */
@@ -55,7 +56,6 @@ export type RelayOperatorErrorCode =
   | 'DB_OPEN_FAILED'
   | 'DB_LOCKED'
   | 'STORAGE_CORRUPT'
-  | 'STORAGE_FAILED'
   | 'BAD_TLS'
   | 'ACCESS_LOG_FAILED'
   | 'BACKUP_EXISTS'
@@ -65,7 +65,7 @@ export type RelayErrorCode = RelayHttpErrorCode | RelayOperatorErrorCode;
 
 export class RelayError extends OverlapError<RelayErrorCode> {
   override readonly name = 'RelayError';
-  /** Seconds, for RATE_LIMITED. */
+  /** Seconds, for RATE_LIMITED and STORAGE_UNAVAILABLE (the Retry-After header). */
   readonly retryAfter: number | undefined;
 
   constructor(code: RelayErrorCode, message: string, options?: { cause?: unknown; retryAfter?: number }) {

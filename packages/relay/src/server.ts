@@ -21,16 +21,12 @@ import { openApiDocument } from './http/openapi.js';
 import { createRequestHandler } from './http/request-handler.js';
 import type { RelayServices } from './http/route-context.js';
 import { DEFAULT_LIMITS, RateLimiter, type RelayLimits } from './limits.js';
-import { Membership } from './membership.js';
-import { RelayCore } from './relay.js';
+import type { RelayCore } from './relay.js';
 import { openRelayHome } from './relay-home.js';
+import { RelayRuntime } from './relay-runtime.js';
 import { copyDatabase } from './store/backup.js';
 import { BlobFiles } from './store/blob-files.js';
 import type { Db } from './store/database.js';
-import { LogWriter } from './store/log-writer.js';
-import { ReadModel } from './store/read-model.js';
-import { loadTree, replayLog } from './store/recovery.js';
-import { committedEnvelopeReader } from './store/stored-tag-archive.js';
 
 export const RELAY_VERSION = '0.1.0';
 
@@ -101,7 +97,6 @@ export async function startRelayServer(options: RelayServerOptions = {}): Promis
   let control: ControlSocket | undefined;
   let server: Omit<RelayServer, 'controlSocket'> | undefined;
   try {
-    const tree = loadTree(db);
     const blobs = new BlobFiles(home.blobsDir);
     const waiters = new InboxWaiters();
     const identity = {
@@ -110,28 +105,18 @@ export async function startRelayServer(options: RelayServerOptions = {}): Promis
       secretKey: relayKeys.signing.secretKey,
       origin: home.origin,
     };
-    const writer = new LogWriter({
+    const onWarning =
+      options.onWarning ?? ((message: string) => void process.stderr.write(`overlap relay: warning: ${message}\n`));
+    const runtime = await RelayRuntime.open({
       db,
       blobs,
-      tree,
+      identity,
       signer: ed25519NoteSigner(home.origin, relayKeys.signing.secretKey),
-      origin: home.origin,
+      adminPublicKey: home.adminPublicKey,
+      limits,
       now,
       onCommitted: (items) => waiters.notify(items.map((i) => `${i.session}|${i.lab}`)),
-    });
-    const membership = new Membership(home.adminPublicKey);
-    const readEnvelope = committedEnvelopeReader(db, blobs);
-    const core = new RelayCore({ writer, membership, identity, limits, now, readEnvelope });
-    await replayLog(core, db, blobs, membership);
-    const reads = new ReadModel({
-      db,
-      blobs,
-      tree,
-      writer,
-      membership,
-      sessions: core.sessions,
-      identity: core.identity,
-      limits,
+      onEvent: (line) => onWarning(`storage: ${line}`),
     });
     if (options.accessLog !== undefined) accessLog = await openAccessLog(options.accessLog);
     const log = accessLog;
@@ -140,8 +125,7 @@ export async function startRelayServer(options: RelayServerOptions = {}): Promis
       port,
       publicUrl: options.publicUrl,
       tls: options.tls,
-      core,
-      reads,
+      runtime,
       waiters,
       limits,
       accessLog,
@@ -149,7 +133,7 @@ export async function startRelayServer(options: RelayServerOptions = {}): Promis
       adminPublicKey: toHex(home.adminPublicKey),
       close: async () => {
         await control?.close();
-        core.stopDeadlines();
+        runtime.stop();
         db.close();
         relayKeys.dispose();
         await log?.close();
@@ -158,8 +142,6 @@ export async function startRelayServer(options: RelayServerOptions = {}): Promis
     // Unix sockets only: on Windows a stopped relay is backed up by the command itself.
     const socketPath =
       options.controlSocket ?? (process.platform === 'win32' ? false : controlSocketPath(dirname(home.dbPath)));
-    const onWarning =
-      options.onWarning ?? ((message: string) => void process.stderr.write(`overlap relay: warning: ${message}\n`));
     if (socketPath !== false) control = await listenControlSocket(socketPath, backupHandler(db), { onWarning });
     return { ...server, controlSocket: control?.path };
   } catch (error) {
@@ -195,8 +177,7 @@ interface ListenOptions {
   port: number;
   publicUrl: string | undefined;
   tls: RelayTls | undefined;
-  core: RelayCore;
-  reads: ReadModel;
+  runtime: RelayRuntime;
   waiters: InboxWaiters;
   limits: RelayLimits;
   accessLog: AccessLog | undefined;
@@ -208,20 +189,27 @@ interface ListenOptions {
 async function listen(o: ListenOptions): Promise<Omit<RelayServer, 'controlSocket'>> {
   const metrics = new Metrics();
   let closing = false;
+  const { runtime } = o;
+  // The core and the read model are the runtime's current ones: rebuilt after a failed write.
   const services: RelayServices = {
-    core: o.core,
-    reads: o.reads,
+    get core() {
+      return runtime.core;
+    },
+    get reads() {
+      return runtime.reads;
+    },
+    assertWritable: () => runtime.assertWritable(),
     waiters: o.waiters,
     openapi: () => openApiDocument(RELAY_VERSION),
-    metricsText: () => metrics.render({ logSize: o.reads.latest.size, sessions: o.reads.sessionCounts() }),
+    metricsText: () => metrics.render(runtime.gauges()),
     health: () => {
       if (closing) throw new RelayError('UNAVAILABLE', 'the relay is shutting down');
+      runtime.assertHealthy();
       return { status: 'ok', version: RELAY_VERSION };
     },
   };
   let baseUrl = '';
   const handler = createRequestHandler({
-    core: o.core,
     services,
     metrics,
     rateLimiter: new RateLimiter(o.limits.rate),
@@ -246,20 +234,22 @@ async function listen(o: ListenOptions): Promise<Omit<RelayServer, 'controlSocke
   const shownHost = isIP(o.host) === 6 ? `[${o.host}]` : o.host;
   const url = o.publicUrl?.replace(/\/$/, '') ?? `${o.tls ? 'https' : 'http'}://${shownHost}:${boundPort}`;
   baseUrl = url;
-  const { identity } = o.core;
+  const { identity } = runtime.core;
   return {
     url,
     origin: identity.origin,
     vkey: formatVerifierKey(identity.origin, identity.publicKey),
     relayKeyId: identity.keyId,
     adminPublicKey: o.adminPublicKey,
-    adminKeyId: o.core.membership.adminKeyId,
+    adminKeyId: runtime.core.membership.adminKeyId,
     db: o.db,
-    core: o.core,
+    get core() {
+      return runtime.core;
+    },
     close: async () => {
       closing = true;
       o.waiters.wakeAll();
-      await o.core.drain().catch(() => {});
+      await runtime.drain();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();

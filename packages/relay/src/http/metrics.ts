@@ -1,7 +1,7 @@
 /**
  * The relay's metrics (`GET /metrics`, spec/relay-api.md §3) in the Prometheus text exposition
  * format (version 0.0.4): requests by route, method and status; errors by code; bytes in and out;
- * the log's size; sessions by state.
+ * the log's size; sessions by state; whether the log is writable, and its failed writes.
  *
  * Labels never carry what a peer chose freely: the route is the template of the route table (or
  * `unmatched`), the method one node:http accepted, the code one of errors.ts. So a client cannot
@@ -22,7 +22,12 @@ export class Metrics {
     this.#errors.set(code, (this.#errors.get(code) ?? 0) + 1);
   }
 
-  render(gauges: { logSize: number; sessions: Record<string, number> }): string {
+  render(gauges: {
+    logSize: number;
+    sessions: Record<string, number>;
+    writable: boolean;
+    storageFailures: number;
+  }): string {
     const lines: string[] = [
       '# HELP overlap_relay_requests_total HTTP requests answered, by route template, method and status.',
       '# TYPE overlap_relay_requests_total counter',
@@ -42,6 +47,12 @@ export class Metrics {
       '# HELP overlap_relay_sessions Sessions, by state.',
       '# TYPE overlap_relay_sessions gauge',
       ...Object.entries(gauges.sessions).map(([state, n]) => `overlap_relay_sessions{state="${state}"} ${n}`),
+      '# HELP overlap_relay_writable 1 when the last write to the log committed, 0 after a failed one.',
+      '# TYPE overlap_relay_writable gauge',
+      `overlap_relay_writable ${gauges.writable ? 1 : 0}`,
+      '# HELP overlap_relay_storage_failures_total Writes to the log that failed (a full disk, an I/O error).',
+      '# TYPE overlap_relay_storage_failures_total counter',
+      `overlap_relay_storage_failures_total ${gauges.storageFailures}`,
     ];
     return `${lines.join('\n')}\n`;
   }

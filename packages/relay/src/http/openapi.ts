@@ -9,8 +9,8 @@ import { relayAnswerJsonSchema, relayErrorBodySchema } from '@overlap/protocol';
 import { HTTP_ERROR_CODES, httpStatusOf, type RelayHttpErrorCode } from '../errors.js';
 import { ROUTES } from './routes.js';
 
-/** Answered by every route: the relay is shutting down, or failed. */
-const COMMON_ERRORS: RelayHttpErrorCode[] = ['UNAVAILABLE', 'INTERNAL'];
+/** Answered by every route: the relay is shutting down, rebuilding after a failed write, or failed. */
+const COMMON_ERRORS: RelayHttpErrorCode[] = ['UNAVAILABLE', 'STORAGE_UNAVAILABLE', 'INTERNAL'];
 const COMMON_LAB_ERRORS: RelayHttpErrorCode[] = [
   'SIGNATURE_MISSING',
   'SIGNATURE_MALFORMED',

@@ -9,7 +9,6 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sha256 } from '@overlap/crypto';
 import { isHttpErrorCode, RelayError } from '../errors.js';
 import type { RateLimiter, RelayLimits } from '../limits.js';
-import type { RelayCore } from '../relay.js';
 import { type AccessLog, loggedTarget } from './access-log.js';
 import { authenticate } from './auth.js';
 import { errorPayload, readBody, sendPayload, statusOf } from './io.js';
@@ -18,7 +17,6 @@ import { type RelayServices, RouteContext } from './route-context.js';
 import { matchRoute } from './routes.js';
 
 export interface RequestHandlerOptions {
-  core: RelayCore;
   services: RelayServices;
   metrics: Metrics;
   rateLimiter: RateLimiter;
@@ -99,6 +97,8 @@ async function handle(
     if (isWrite && request.headers['content-type']?.split(';')[0]?.trim() !== 'application/cbor') {
       throw new RelayError('UNSUPPORTED_MEDIA_TYPE', 'the request body must be application/cbor');
     }
+    // Before the body is read: a relay that cannot write refuses at once (relay-runtime.ts).
+    if (isWrite) o.services.assertWritable();
     const body = await readBody(request, limits.maxBodyBytes, limits.requestTimeoutMs);
     metrics.bytesIn += body.length;
     outcome.bytesIn = body.length;
@@ -106,7 +106,7 @@ async function handle(
     const bodySha256 = isWrite ? sha256(body) : undefined;
     let auth: ReturnType<typeof authenticate> | undefined;
     if (route.auth !== 'none') {
-      auth = authenticate(o.core, request, o.publicUrl(), body, {
+      auth = authenticate(o.services.core, request, o.publicUrl(), body, {
         write: isWrite,
         clockSkewSeconds: limits.clockSkewSeconds,
         ...(bodySha256 && { bodySha256 }),
@@ -116,7 +116,7 @@ async function handle(
       const wait = o.rateLimiter.take(auth.keyId, Date.now());
       if (wait > 0) throw new RelayError('RATE_LIMITED', `too many requests from ${auth.keyId}`, { retryAfter: wait });
     }
-    const opened = isWrite ? o.core.open(body, bodySha256) : undefined;
+    const opened = isWrite ? o.services.core.open(body, bodySha256) : undefined;
     const context = new RouteContext(o.services, params, url.searchParams, opened, auth, aborted.signal);
     const payload = await route.handle(context);
     if (!response.headersSent && !response.destroyed) {
@@ -145,7 +145,7 @@ async function handle(
 
 /**
  * The error a client gets (spec/errors.md §2): a request's own error as it is; a relay-side failure
- * (an operator code such as STORAGE_FAILED, or a bug) as 500 INTERNAL, its message naming at most
+ * (an operator code such as STORAGE_CORRUPT, or a bug) as 500 INTERNAL, its message naming at most
  * the operator code: paths and stack traces stay in the operator's log.
  */
 function onTheWire(error: unknown): RelayError {

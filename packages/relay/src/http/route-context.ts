@@ -25,8 +25,11 @@ import type { Authenticated } from './auth.js';
 import type { InboxWaiters } from './inbox-waiters.js';
 
 export interface RelayServices {
-  core: RelayCore;
-  reads: ReadModel;
+  /** The current core and read model (rebuilt from the database after a failed write: relay-runtime.ts). */
+  readonly core: RelayCore;
+  readonly reads: ReadModel;
+  /** Throws 503 STORAGE_UNAVAILABLE while writes are refused after a failed one. */
+  assertWritable(): void;
   waiters: InboxWaiters;
   openapi(): unknown;
   metricsText(): string;

@@ -7,8 +7,12 @@
  * receipts handed out. One fsync of the WAL covers everything that arrived meanwhile, which is what
  * keeps `synchronous=FULL` affordable.
  *
- * Invariant: a checkpoint is signed only over entries that commit with it, so the relay never
- * signs a tree it could later lose (across crashes and restarts; spec/log.md §6).
+ * Invariant: a checkpoint is published (`latest`, receipts) only once the transaction that stores
+ * it and the entries it covers has committed, so the relay never serves a tree it could later lose
+ * (across crashes, restarts and failed writes; spec/log.md §6). A COMMIT that fails (a full disk)
+ * changes nothing this writer publishes: not the latest checkpoint, not the committed size, not the
+ * inbox numbering. The writer is then failed for good (its tree holds entries the database does
+ * not): `onFailed` is told, and the relay rebuilds its state from the database (relay-runtime.ts).
  */
 import { toHex } from '@overlap/crypto';
 import { formatCheckpoint, leafHash, type MerkleTree, type NoteSigner, type Receipt, signNote } from '@overlap/log';
@@ -62,6 +66,8 @@ export interface LogWriterOptions {
   origin: string;
   /** Called after each commit with the inbox items it made visible. */
   onCommitted?: (items: { session: string; lab: string }[]) => void;
+  /** Called once, when a write fails: nothing more is acknowledged by this writer. */
+  onFailed?: (error: unknown) => void;
   now?: () => number;
 }
 
@@ -103,6 +109,16 @@ export class LogWriter {
     return this.#options.tree.size;
   }
 
+  /** Entries committed (and covered by `latest`). */
+  get committedSize(): number {
+    return this.#committedSize;
+  }
+
+  /** Why this writer failed, once it has. */
+  get failure(): unknown {
+    return this.#failed;
+  }
+
   /** The index of an entry with these bytes, committed or queued, if there is one. */
   indexOfHash(hash: Uint8Array): number | undefined {
     const hex = toHex(hash);
@@ -127,7 +143,7 @@ export class LogWriter {
    * they are committed. Call synchronously after the session engine accepted the envelopes.
    */
   append(entries: NewEntry[], nonce?: NonceUse): { indices: number[]; committed: Promise<number[]> } {
-    if (this.#failed !== undefined) throw new RelayError('STORAGE_FAILED', 'the relay cannot write its log');
+    if (this.#failed !== undefined) throw refusal(this.#failed);
     const queued: Queued['entries'] = entries.map((entry) => {
       const index = this.#options.tree.append(leafHash(entry.bytes));
       this.#pendingHashes.set(toHex(entry.hash), index);
@@ -156,7 +172,7 @@ export class LogWriter {
   /** Resolves when entry `index` is committed (for a resent envelope still in flight). */
   async whenCommitted(index: number): Promise<void> {
     while (index >= this.#committedSize) {
-      if (this.#failed !== undefined) throw new RelayError('STORAGE_FAILED', 'the relay cannot write its log');
+      if (this.#failed !== undefined) throw refusal(this.#failed);
       await new Promise((resolve) => setTimeout(resolve, 2));
     }
   }
@@ -185,10 +201,12 @@ export class LogWriter {
       this.#options.onCommitted?.(visible);
     } catch (error) {
       // A write that did not commit leaves the in-memory tree ahead of the database: nothing more
-      // can be acknowledged. Fail every waiter; the operator restarts the relay, which rebuilds its
-      // state from what was committed.
+      // can be acknowledged here. Fail every waiter; the relay rebuilds its state from what was
+      // committed (onFailed), and a client's retry of the same bytes is accepted there.
       this.#failed = error;
-      for (const queued of [...batch, ...this.#queue.splice(0)]) queued.reject(error);
+      const refused = refusal(error);
+      for (const queued of [...batch, ...this.#queue.splice(0)]) queued.reject(refused);
+      this.#options.onFailed?.(error);
     } finally {
       this.#flushing = false;
     }
@@ -205,7 +223,10 @@ export class LogWriter {
     const insertNonce = db.prepare('INSERT INTO nonces (key_id, nonce, expires) VALUES (?, ?, ?)');
     const insertSession = db.prepare('INSERT INTO sessions (id, proposal, deadline) VALUES (?, ?, ?)');
     const visible: { session: string; lab: string }[] = [];
+    // Published only once the transaction has committed: a failed COMMIT leaves them as they were.
+    const inboxNext = new Map<string, number>();
     let size = this.#committedSize;
+    let latest: { size: number; note: string } | undefined;
     db.transaction(() => {
       for (const queued of batch) {
         if (queued.nonce) insertNonce.run(queued.nonce.keyId, queued.nonce.nonce, queued.nonce.expires);
@@ -226,17 +247,19 @@ export class LogWriter {
           const session = toHex(entry.session);
           for (const item of entry.inbox ?? []) {
             const key = `${session}|${item.lab}`;
-            const n = this.#inboxNext.get(key) ?? 0;
-            this.#inboxNext.set(key, n + 1);
+            const n = inboxNext.get(key) ?? this.#inboxNext.get(key) ?? 0;
+            inboxNext.set(key, n + 1);
             insertInbox.run(entry.session, item.lab, n, item.type, item.entry ?? index, item.hop ?? null);
             visible.push({ session, lab: item.lab });
           }
           size = Math.max(size, index + 1);
         }
       }
-      if (size > this.#committedSize) this.#latest = this.#signAndStore(size);
+      if (size > this.#committedSize) latest = this.#signAndStore(size);
       if (Math.random() < 0.01) db.prepare('DELETE FROM nonces WHERE expires < ?').run(Math.floor(now / 1000) - 60);
     })();
+    for (const [key, n] of inboxNext) this.#inboxNext.set(key, n);
+    if (latest !== undefined) this.#latest = latest;
     for (const queued of batch) {
       if (queued.nonce) this.#pendingNonces.delete(`${queued.nonce.keyId}|${queued.nonce.nonce}`);
       for (const { entry } of queued.entries) this.#pendingHashes.delete(toHex(entry.hash));
@@ -252,4 +275,26 @@ export class LogWriter {
     db.prepare('INSERT INTO checkpoints (size, root, note) VALUES (?, ?, ?)').run(size, rootHash, note);
     return { size, note };
   }
+}
+
+/**
+ * What a request whose write failed is answered: 503 STORAGE_UNAVAILABLE with a Retry-After (the
+ * same bytes sent again are accepted once the relay can write), naming SQLite's or the OS's error
+ * code only; the error itself, with its paths, is the cause, for the operator's log.
+ */
+function refusal(cause: unknown): RelayError {
+  return new RelayError(
+    'STORAGE_UNAVAILABLE',
+    `the relay could not write its log (${storageReason(cause)}); send it again later`,
+    {
+      cause,
+      retryAfter: 1,
+    },
+  );
+}
+
+/** A write failure's short reason for clients: SQLite's or the OS's error code, never its message (paths). */
+export function storageReason(error: unknown): string {
+  const code = (error as { code?: unknown })?.code;
+  return typeof code === 'string' && /^[A-Z0-9_]{2,40}$/.test(code) ? code : 'a storage error';
 }

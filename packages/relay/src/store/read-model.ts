@@ -104,7 +104,9 @@ export class ReadModel {
 
   /** `GET /v1/membership`. */
   membershipList(): MembershipList {
-    return { entries: this.#o.membership.entries };
+    // Committed entries only: an enrollment appended a moment ago may yet fail to commit.
+    const committed = this.#o.writer.committedSize;
+    return { entries: this.#o.membership.entries.filter((entry) => entry.index < committed) };
   }
 
   /** The latest signed checkpoint (`GET /v1/log/checkpoint` serves its note). */

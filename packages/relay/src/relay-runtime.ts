@@ -1,0 +1,214 @@
+/**
+ * The relay's in-memory state (the Merkle tree, the log writer, the core's sessions, chains and
+ * membership, the read model), built from the database — and built again when a write fails.
+ *
+ * A write that fails (a full disk, an I/O error) leaves the memory ahead of the database: the tree
+ * holds entries that did not commit, the sessions and chains have moved past them. Rather than
+ * serve that state, or refuse everything until an operator restarts the relay, the runtime throws
+ * it away and rebuilds it from the database at once (recovery.ts, the same replay a start does;
+ * it only reads). What the relay then believes is exactly what it has committed, so a client's
+ * retry of the very bytes that failed is accepted as if they were new.
+ *
+ * While it rebuilds, every request but `/healthz` and `/metrics` is answered 503
+ * `STORAGE_UNAVAILABLE`. After a failure, writes are refused with the same code and a
+ * `Retry-After` for a while (1 s, doubling with each failure in a row up to 30 s): each failed
+ * write costs a rebuild, and a full disk stays full for a while. The first write after that wait is
+ * the probe: it commits (the relay is writable again, the count of failures in a row goes back to
+ * 0) or fails (another rebuild, a longer wait). Reads keep working throughout, from the rebuilt
+ * state. `/healthz` answers 503 while the relay cannot write, and `/metrics` counts the failures.
+ */
+import type { MerkleTree, NoteSigner } from '@overlap/log';
+import { RelayError } from './errors.js';
+import type { RelayLimits } from './limits.js';
+import { Membership } from './membership.js';
+import { RelayCore, type RelayIdentity } from './relay.js';
+import type { BlobFiles } from './store/blob-files.js';
+import type { Db } from './store/database.js';
+import { LogWriter, storageReason } from './store/log-writer.js';
+import { ReadModel } from './store/read-model.js';
+import { loadTree, replayLog } from './store/recovery.js';
+import { committedEnvelopeReader } from './store/stored-tag-archive.js';
+
+const FIRST_WAIT_S = 1;
+const LONGEST_WAIT_S = 30;
+
+export interface RelayRuntimeOptions {
+  db: Db;
+  blobs: BlobFiles;
+  identity: RelayIdentity;
+  signer: NoteSigner;
+  adminPublicKey: Uint8Array;
+  limits: RelayLimits;
+  now: () => number;
+  /** Inbox items a commit made visible (the long polls to wake). */
+  onCommitted: (items: { session: string; lab: string }[]) => void;
+  /** What the operator is told: a write failed, the state was rebuilt, writes work again. */
+  onEvent: (line: string) => void;
+}
+
+interface State {
+  tree: MerkleTree;
+  writer: LogWriter;
+  core: RelayCore;
+  reads: ReadModel;
+}
+
+export class RelayRuntime {
+  readonly #o: RelayRuntimeOptions;
+  #state: State;
+  #rebuilding: Promise<void> | undefined;
+  /** Failed writes since the last one that committed. */
+  #failuresInARow = 0;
+  #failuresTotal = 0;
+  /** Until when (ms, the relay's clock) writes are refused after a failure. */
+  #refuseUntil = 0;
+  /** The last failure's short reason (an error code, never a path or a value). */
+  #reason: string | undefined;
+
+  private constructor(o: RelayRuntimeOptions, state: State) {
+    this.#o = o;
+    this.#state = state;
+  }
+
+  /** The state of the database, in memory. */
+  static async open(o: RelayRuntimeOptions): Promise<RelayRuntime> {
+    const runtime = new RelayRuntime(o, undefined as unknown as State);
+    runtime.#state = await runtime.#build();
+    return runtime;
+  }
+
+  get core(): RelayCore {
+    this.#assertBuilt();
+    return this.#state.core;
+  }
+
+  get reads(): ReadModel {
+    this.#assertBuilt();
+    return this.#state.reads;
+  }
+
+  /** What /metrics shows; answered while rebuilding too (from the state being replaced, whose log size is what committed). */
+  gauges(): { logSize: number; sessions: Record<string, number>; writable: boolean; storageFailures: number } {
+    const { reads } = this.#state;
+    return {
+      logSize: reads.latest.size,
+      sessions: reads.sessionCounts(),
+      writable: this.writable,
+      storageFailures: this.#failuresTotal,
+    };
+  }
+
+  /** Whether the last write committed (or none has failed since the start). */
+  get writable(): boolean {
+    return this.#failuresInARow === 0 && this.#rebuilding === undefined;
+  }
+
+  /** Throws 503 STORAGE_UNAVAILABLE, with a Retry-After, while writes are refused. */
+  assertWritable(): void {
+    this.#assertBuilt();
+    const waitMs = this.#refuseUntil - this.#o.now();
+    if (waitMs > 0) {
+      throw new RelayError(
+        'STORAGE_UNAVAILABLE',
+        `the relay cannot write its log (${this.#reason}); writes are refused for now, reads work`,
+        { retryAfter: Math.ceil(waitMs / 1000) },
+      );
+    }
+  }
+
+  /** Throws 503 STORAGE_UNAVAILABLE while the relay cannot write (for /healthz). */
+  assertHealthy(): void {
+    this.#assertBuilt();
+    if (this.#failuresInARow > 0) {
+      throw new RelayError(
+        'STORAGE_UNAVAILABLE',
+        `the relay cannot write its log (${this.#reason}; ${this.#failuresInARow} failed write${this.#failuresInARow === 1 ? '' : 's'} in a row)`,
+        { retryAfter: Math.max(1, Math.ceil((this.#refuseUntil - this.#o.now()) / 1000)) },
+      );
+    }
+  }
+
+  /** Resolves when every write queued so far is committed or failed (before shutting down). */
+  async drain(): Promise<void> {
+    await this.#rebuilding;
+    await this.#state.core.drain().catch(() => {});
+  }
+
+  /** Stops the sessions' deadline timers (on shutdown). */
+  stop(): void {
+    this.#state.core.stopDeadlines();
+  }
+
+  #assertBuilt(): void {
+    if (this.#rebuilding !== undefined) {
+      throw new RelayError(
+        'STORAGE_UNAVAILABLE',
+        `the relay is rebuilding its state after a failed write (${this.#reason})`,
+        { retryAfter: 1 },
+      );
+    }
+  }
+
+  async #build(): Promise<State> {
+    const { db, blobs, identity, signer, limits, now } = this.#o;
+    const tree = loadTree(db);
+    const writer = new LogWriter({
+      db,
+      blobs,
+      tree,
+      signer,
+      origin: identity.origin,
+      now,
+      onCommitted: (items) => {
+        if (this.#failuresInARow > 0) this.#o.onEvent('a write committed: the relay can write its log again');
+        this.#failuresInARow = 0;
+        this.#refuseUntil = 0;
+        this.#o.onCommitted(items);
+      },
+      onFailed: (error) => this.#failed(writer, error),
+    });
+    const membership = new Membership(this.#o.adminPublicKey);
+    const readEnvelope = committedEnvelopeReader(db, blobs);
+    const core = new RelayCore({ writer, membership, identity, limits, now, readEnvelope });
+    await replayLog(core, db, blobs, membership);
+    const reads = new ReadModel({
+      db,
+      blobs,
+      tree,
+      writer,
+      membership,
+      sessions: core.sessions,
+      identity: core.identity,
+      limits,
+    });
+    return { tree, writer, core, reads };
+  }
+
+  #failed(writer: LogWriter, error: unknown): void {
+    if (writer !== this.#state.writer) return; // a writer already replaced
+    this.#failuresInARow++;
+    this.#failuresTotal++;
+    this.#reason = storageReason(error);
+    const waitS = Math.min(LONGEST_WAIT_S, FIRST_WAIT_S * 2 ** (this.#failuresInARow - 1));
+    this.#refuseUntil = this.#o.now() + waitS * 1000;
+    this.#o.onEvent(
+      `a write failed (${(error as Error)?.message ?? error}); rebuilding the state from the database, writes refused for ${waitS} s`,
+    );
+    this.#state.core.stopDeadlines();
+    const rebuilding = this.#build().then(
+      (state) => {
+        this.#state = state;
+        this.#rebuilding = undefined;
+        this.#o.onEvent(`state rebuilt from the database: log size ${state.writer.latest.size}`);
+      },
+      (cause) => {
+        // The database cannot be read back either: nothing can be served truthfully any more.
+        this.#o.onEvent(`the state cannot be rebuilt from the database: ${(cause as Error)?.message ?? cause}`);
+        process.exitCode = 1;
+        throw cause;
+      },
+    );
+    this.#rebuilding = rebuilding;
+    rebuilding.catch(() => {});
+  }
+}
