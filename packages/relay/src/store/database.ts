@@ -9,6 +9,7 @@
  * - Large envelopes live in content-addressed files (blob-files.ts); the database keeps metadata,
  *   small envelopes inline, nonces, checkpoints and the inboxes.
  */
+import { chmodSync, closeSync, openSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { RelayError } from '../errors.js';
 
@@ -49,10 +50,28 @@ export interface OpenOptions {
   readonly?: boolean;
 }
 
+/**
+ * SQLite creates the database, its WAL and its shared-memory file with the umask's modes (0644 under
+ * the usual 022), the WAL and the shared memory with the database's. They hold every envelope the
+ * log accepted: the database is made 0600 before SQLite opens it (created so, or narrowed if an
+ * earlier version left it wider), and so are the other two if they are there.
+ */
+function makeDatabaseFilesPrivate(path: string): void {
+  closeSync(openSync(path, 'a', 0o600));
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    try {
+      if ((statSync(file).mode & 0o777) !== 0o600) chmodSync(file, 0o600);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+  }
+}
+
 /** Opens (and creates, unless read-only) the database, taking the single-writer lock. */
 export function openDatabase(path: string, options: OpenOptions = {}): Db {
   let db: Db;
   try {
+    if (!options.readonly) makeDatabaseFilesPrivate(path);
     db = new Database(path, {
       readonly: options.readonly ?? false,
       fileMustExist: options.readonly ?? false,
