@@ -107,6 +107,12 @@ export async function startRelayServer(options: RelayServerOptions = {}): Promis
     };
     const onWarning =
       options.onWarning ?? ((message: string) => void process.stderr.write(`overlap relay: warning: ${message}\n`));
+    const leftovers = await blobs.removeTemporaries();
+    if (leftovers.length > 0) {
+      onWarning(
+        `removed ${leftovers.length} temporary blob file(s) left by an interrupted write: ${leftovers.join(', ')}`,
+      );
+    }
     const runtime = await RelayRuntime.open({
       db,
       blobs,

@@ -4,13 +4,13 @@
  * missing entry, a forged checkpoint — is a finding; the CLI exits 1 on findings, 0 when clean.
  */
 import { spawnSync } from 'node:child_process';
-import { readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BlindingKey, hashAndBlind } from '@overlap/crypto';
 import { packTags } from '@overlap/protocol';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, test } from 'vitest';
-import { fsckRelay } from '../src/index.js';
+import { fsckRelay, startRelayServer } from '../src/index.js';
 import { hex, joinBody, seal, TestRelay } from './support/harness.js';
 
 const main = join(import.meta.dirname, '..', '..', 'cli', 'src', 'main.ts');
@@ -76,7 +76,11 @@ describe('overlap relay fsck', () => {
       },
       /do not match their hash|bytes stored/,
     ],
-    ['a missing blob file', (_db, dir) => rmSync(join(dir, 'blobs'), { recursive: true }), /blob file .* is missing/],
+    [
+      'a missing blob file',
+      (_db, dir) => rmSync(join(dir, 'blobs'), { recursive: true }),
+      /entry 4 \(tag_chunk from [0-9a-f]{32}, session [0-9a-f]{32}\): blob file .* is missing; restore it/,
+    ],
     [
       'a changed inline envelope',
       (db) => {
@@ -89,7 +93,7 @@ describe('overlap relay fsck', () => {
         sql.prepare('UPDATE entries SET inline = ? WHERE idx = ?').run(row.inline, row.idx);
         sql.close();
       },
-      /entry 0: the stored bytes do not match their hash/,
+      /entry 0 \(enrollment from [0-9a-f]{32}, session 0{32}\): the stored bytes do not match their hash \(the envelope stored in the database\); restore it from a backup/,
     ],
     [
       'a missing entry',
@@ -112,6 +116,52 @@ describe('overlap relay fsck', () => {
       /its root is not the root of the stored entries/,
     ],
   ];
+
+  test('a damaged blob is one finding, naming its entry; the checkpoints after it still check; the relay refuses to start naming the entry', async () => {
+    const { db, dir } = await home();
+    // More entries, and checkpoints, after the blob's.
+    const t = relays.at(-1) as TestRelay;
+    await t.restart();
+    await t.enroll('c');
+    await t.enroll('d');
+    await t.relay.close();
+    const sub = readdirSync(join(dir, 'blobs'))[0] as string;
+    const file = readdirSync(join(dir, 'blobs', sub))[0] as string;
+    writeFileSync(join(dir, 'blobs', sub, file), 'not the envelope');
+    const report = fsckRelay(db);
+    expect(report.findings).toHaveLength(1);
+    expect(report.findings[0]).toMatch(
+      new RegExp(
+        `^entry 4 \\(tag_chunk from [0-9a-f]{32}, session [0-9a-f]{32}\\): the stored bytes do not match their hash \\(blob file ${file}, 16 bytes stored, \\d+ recorded\\); restore it from a backup`,
+      ),
+    );
+    await expect(startRelayServer({ db, port: 0, controlSocket: false })).rejects.toThrow(
+      /^log entry 4 \(tag_chunk from [0-9a-f]{32}\): blob [0-9a-f]{64} does not match its hash; run overlap relay fsck/,
+    );
+  });
+
+  test('a temporary file of an interrupted write is a note, and the relay removes it when it starts', async () => {
+    const { db, dir } = await home();
+    const sub = readdirSync(join(dir, 'blobs'))[0] as string;
+    const leftover = join(dir, 'blobs', sub, `.${'ab'.repeat(32)}.0123456789ab.tmp`);
+    writeFileSync(leftover, 'half a chunk');
+    const report = fsckRelay(db);
+    expect(report.findings).toEqual([]);
+    expect(report.notes).toEqual([
+      `temporary file ${leftover} is left from an interrupted write (the relay removes it when it starts)`,
+    ]);
+    const warnings: string[] = [];
+    const relay = await startRelayServer({
+      db,
+      port: 0,
+      controlSocket: false,
+      onWarning: (line) => warnings.push(line),
+    });
+    await relay.close();
+    expect(existsSync(leftover)).toBe(false);
+    expect(warnings).toEqual([`removed 1 temporary blob file(s) left by an interrupted write: ${leftover}`]);
+    expect(fsckRelay(db).notes).toEqual([]);
+  });
 
   test.each(damage)('%s is a finding, and the CLI exits 1', async (_name, harm, finding) => {
     const { db, dir } = await home();

@@ -6,18 +6,25 @@
  * thread pool, in parallel with decoding and verifying the next request.
  *
  * A file is complete and synced before the transaction that refers to it commits; a crash between
- * the two leaves an unreferenced file that fsck reports and a later write of the same bytes reuses.
+ * the two leaves an unreferenced file that fsck reports and a later write of the same bytes reuses;
+ * a crash during the write leaves a temporary file, which fsck reports and the relay removes when
+ * it starts.
  * Files are written with @overlap/files (0600 in 0700 folders), all but the directory flush, which
  * the log writer does once per commit.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makePrivateDirectory, syncDirectory, writeFileAtomic } from '@overlap/files';
 import { RelayError } from '../errors.js';
 
 export const INLINE_LIMIT = 64 * 1024;
+
+/** A temporary file of @overlap/files' atomic write of a blob (`.<hash>.<random>.tmp`), left by a crash. */
+export function isTemporaryBlob(name: string): boolean {
+  return /^\.[0-9a-f]{64}\.[0-9a-f]+\.tmp$/.test(name);
+}
 
 export class BlobFiles {
   readonly #root: string;
@@ -83,6 +90,29 @@ export class BlobFiles {
       throw new RelayError('STORAGE_CORRUPT', `blob ${hashHex} does not match its hash`);
     }
     return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
+  }
+
+  /**
+   * Removes the temporary files interrupted writes left (a crash between a blob's write and its
+   * rename): at start, before anything is written. Answers the paths removed.
+   */
+  async removeTemporaries(): Promise<string[]> {
+    const removed: string[] = [];
+    let dirs: string[];
+    try {
+      dirs = await readdir(this.#root);
+    } catch {
+      return removed;
+    }
+    for (const dir of dirs) {
+      if (!/^[0-9a-f]{2}$/.test(dir)) continue;
+      for (const name of await readdir(join(this.#root, dir))) {
+        if (!isTemporaryBlob(name)) continue;
+        await rm(join(this.#root, dir, name), { force: true });
+        removed.push(join(this.#root, dir, name));
+      }
+    }
+    return removed;
   }
 
   async remove(hashHex: string): Promise<void> {

@@ -5,6 +5,10 @@
  * contiguous, every envelope to open under its sender's key with an unbroken per-sender chain, and
  * every inbox item to point at an entry. It only reads (the relay must be stopped: it holds the
  * database's lock while it runs).
+ *
+ * A damaged or missing envelope is one finding, naming its entry (index, type, sender, session)
+ * and what an operator can do: the tree goes on with the leaf hash recorded for it, so the
+ * checkpoints after it are still checked against the rest rather than all reported as broken.
  */
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -14,6 +18,7 @@ import { ed25519NoteVerifier, leafHash, MerkleTree, parseCheckpoint, verifySigne
 import { type ChainState, checkChain, openEnvelope } from '@overlap/protocol';
 import { Membership } from '../membership.js';
 import { homePaths } from '../relay-home.js';
+import { isTemporaryBlob } from './blob-files.js';
 import { getMeta, openDatabase } from './database.js';
 import type { StoredEntry } from './recovery.js';
 
@@ -23,7 +28,7 @@ export interface FsckReport {
   blobs: number;
   /** Problems: any one makes fsck fail. */
   findings: string[];
-  /** Harmless leftovers worth knowing about (unreferenced blob files of an interrupted write). */
+  /** Harmless leftovers worth knowing about (unreferenced blob files and temporary files of an interrupted write). */
   notes: string[];
 }
 
@@ -68,6 +73,7 @@ export function fsckRelay(dbPath?: string, onProgress?: (p: FsckProgress) => voi
       .iterate() as Iterable<StoredEntry>;
     for (const row of rows) {
       const at = `entry ${row.idx}`;
+      const which = `entry ${row.idx} (${row.type} from ${row.sender}, session ${toHex(row.session)})`;
       if (row.idx !== expected) {
         findings.push(`entries are not contiguous: ${row.idx} follows ${expected - 1}`);
         expected = row.idx;
@@ -80,17 +86,19 @@ export function fsckRelay(dbPath?: string, onProgress?: (p: FsckProgress) => voi
         try {
           bytes = new Uint8Array(readFileSync(file));
         } catch {
-          findings.push(`${at}: blob file ${file} is missing`);
+          findings.push(`${which}: blob file ${file} is missing; ${RESTORE}`);
         }
       }
+      if (bytes && !equalBytes(createHash('sha256').update(bytes).digest(), row.hash)) {
+        const stored = bytes.length === row.length ? '' : `, ${bytes.length} bytes stored, ${row.length} recorded`;
+        const where = row.inline ? 'the envelope stored in the database' : `blob file ${toHex(row.hash)}`;
+        findings.push(`${which}: the stored bytes do not match their hash (${where}${stored}); ${RESTORE}`);
+        bytes = undefined;
+      }
+      // Bytes that are not the entry's (or none): the tree goes on with the recorded leaf hash.
       const recomputedLeaf = bytes ? leafHash(bytes) : Uint8Array.from(row.leaf_hash);
       tree.append(recomputedLeaf);
       if (!bytes) continue;
-      if (bytes.length !== row.length) findings.push(`${at}: ${bytes.length} bytes stored, ${row.length} recorded`);
-      if (!equalBytes(createHash('sha256').update(bytes).digest(), row.hash)) {
-        findings.push(`${at}: the stored bytes do not match their hash`);
-        continue;
-      }
       if (!equalBytes(recomputedLeaf, row.leaf_hash)) findings.push(`${at}: the recorded leaf hash is wrong`);
       try {
         const opened = openEnvelope(bytes, publicKeyOf);
@@ -147,9 +155,11 @@ export function fsckRelay(dbPath?: string, onProgress?: (p: FsckProgress) => voi
       .pluck()
       .get() as number;
     if (dangling > 0) findings.push(`${dangling} inbox items point at no entry`);
-    const blobs = listBlobs(paths.blobs);
+    const { blobs, temporaries } = listBlobs(paths.blobs);
     for (const name of blobs)
       if (!referenced.has(name)) notes.push(`blob ${name} is not referenced (an interrupted write)`);
+    for (const file of temporaries)
+      notes.push(`temporary file ${file} is left from an interrupted write (the relay removes it when it starts)`);
     onProgress?.({ checked: total, total });
     return { entries: tree.size, checkpoints: checkpoints.length, blobs: referenced.size, findings, notes };
   } finally {
@@ -157,18 +167,27 @@ export function fsckRelay(dbPath?: string, onProgress?: (p: FsckProgress) => voi
   }
 }
 
-function listBlobs(root: string): string[] {
-  const names: string[] = [];
+/** What an operator can do about a damaged or missing envelope. */
+const RESTORE =
+  'restore it from a backup (overlap relay backup), or ask its sender for the envelope: a lab keeps what it sent until it has the receipt';
+
+/** The blob files (by hash) and the temporary files of interrupted writes (paths) under `root`. */
+function listBlobs(root: string): { blobs: string[]; temporaries: string[] } {
+  const blobs: string[] = [];
+  const temporaries: string[] = [];
   let dirs: string[];
   try {
     dirs = readdirSync(root);
   } catch {
-    return names;
+    return { blobs, temporaries };
   }
   for (const dir of dirs) {
     const path = join(root, dir);
     if (!statSync(path).isDirectory()) continue;
-    for (const name of readdirSync(path)) if (/^[0-9a-f]{64}$/.test(name)) names.push(name);
+    for (const name of readdirSync(path)) {
+      if (/^[0-9a-f]{64}$/.test(name)) blobs.push(name);
+      else if (isTemporaryBlob(name)) temporaries.push(join(path, name));
+    }
   }
-  return names;
+  return { blobs, temporaries };
 }

@@ -76,7 +76,13 @@ export async function replayLog(core: RelayCore, db: Db, blobs: BlobFiles, membe
     .prepare('SELECT idx, hash, length, inline, type, sender, session, seq FROM entries ORDER BY idx')
     .all() as StoredEntry[];
   for (const row of rows) {
-    const bytes = await readEntryBytes(blobs, row);
+    const bytes = await readEntryBytes(blobs, row).catch((cause) => {
+      throw new RelayError(
+        'STORAGE_CORRUPT',
+        `log entry ${row.idx} (${row.type} from ${row.sender}): ${(cause as Error).message}; run overlap relay fsck, which says what to do`,
+        { cause },
+      );
+    });
     // Signatures were checked on the way in; opening again also proves the stored bytes intact.
     const opened = openEnvelope(bytes, core.publicKeyOf);
     const sessionHex = toHex(opened.header.session);
