@@ -148,6 +148,7 @@ const surfaces: [string, object, string[]][] = [
       'blindTaskSchema',
       'challengeSchema',
       'checkChain',
+      'checkRequestBody',
       'contentDigest',
       'decodeDeterministic',
       'decodeTranscript',
@@ -190,6 +191,7 @@ const surfaces: [string, object, string[]][] = [
       'transcriptSchema',
       'verifyEnvelope',
       'verifyRequest',
+      'verifyRequestHeaders',
       // the relay's answers (wire/relay-api.ts)
       'consistencyAnswerSchema',
       'inboxAnswerSchema',

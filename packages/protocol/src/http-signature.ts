@@ -76,6 +76,18 @@ export interface VerifyRequestInput {
   publicKeyOf: (keyId: string) => Uint8Array | undefined;
 }
 
+/** What `verifyRequestHeaders` needs: the request without its body, and whether it announces one. */
+export interface VerifyHeadersInput extends Omit<VerifyRequestInput, 'body' | 'bodySha256'> {
+  hasBody: boolean;
+}
+
+/** A request whose headers verified: who signed it, and the body's SHA-256 the signature covers. */
+export interface VerifiedHeaders {
+  request: VerifiedRequest;
+  /** The signed Content-Digest's sha-256; undefined when the signature covers no digest (no body). */
+  digestSha256?: Uint8Array;
+}
+
 /** One line of the signature base: a component identifier and its value. */
 export interface Component {
   name: string;
@@ -140,12 +152,24 @@ export function signRequest(input: SignRequestInput): Record<string, string> {
  * be good: what the signer covered is settled first, then whether these bytes are what it covered.
  */
 export function verifyRequest(input: VerifyRequestInput): VerifiedRequest {
+  const body = input.body ?? EMPTY;
+  const headers = verifyRequestHeaders({ ...input, hasBody: body.length > 0 });
+  checkRequestBody(headers, body.length, input.bodySha256 ?? sha256(body));
+  return headers.request;
+}
+
+/**
+ * Steps 1 to 9 of `verifyRequest`, before the body has arrived: a server checks who signed a
+ * request, and that the signature holds, from its headers alone, and reads the body only then (so
+ * that an outsider's body is never buffered). `hasBody` is what the headers announce (a
+ * Content-Length above 0, or a chunked body). `checkRequestBody` does step 10 once the body is in.
+ */
+export function verifyRequestHeaders(input: VerifyHeadersInput): VerifiedHeaders {
   const fields = signatureFields(input.headers);
   const { covered, keyId, created, expires, nonce } = parseSignatureInput(fields.signatureInput);
   const signature = parseSignature(fields.signature);
   checkWindow(created, expires, input);
-  const body = input.body ?? EMPTY;
-  const digest = coveredDigest(covered, input.headers, body);
+  const digest = coveredDigest(covered, input.headers, input.hasBody);
   const publicKey = input.publicKeyOf(keyId);
   if (publicKey === undefined) throw new ProtocolError('UNKNOWN_KEY', `no key for keyid "${keyId}"`);
   const params = signatureParams(covered, { created, expires, nonce, keyId });
@@ -157,10 +181,26 @@ export function verifyRequest(input: VerifyRequestInput): VerifiedRequest {
     throw new ProtocolError('UNKNOWN_KEY', `the key for keyid "${keyId}" is not a usable Ed25519 key`, { cause });
   }
   if (verified !== true) throw new ProtocolError('SIGNATURE_INVALID', 'signature: does not verify');
-  if (digest !== undefined && !equalBytes(digest.sha256, input.bodySha256 ?? sha256(body))) {
+  return {
+    request: { keyId, created, expires, nonce },
+    ...(digest !== undefined && { digestSha256: digest.sha256 }),
+  };
+}
+
+/**
+ * Step 10, once the body is in: its SHA-256 is the signed Content-Digest's (DIGEST_MISMATCH), and a
+ * request whose signature covers no digest has no body (DIGEST_MISSING: a chunked body that the
+ * headers could not announce as non-empty).
+ */
+export function checkRequestBody(verified: VerifiedHeaders, bodyLength: number, bodySha256: Uint8Array): void {
+  if (verified.digestSha256 === undefined) {
+    if (bodyLength > 0)
+      throw new ProtocolError('DIGEST_MISSING', 'the request has a body but content-digest is not covered');
+    return;
+  }
+  if (!equalBytes(verified.digestSha256, bodySha256)) {
     throw new ProtocolError('DIGEST_MISMATCH', 'content-digest: sha-256 does not match the body');
   }
-  return { keyId, created, expires, nonce };
 }
 
 /** Step 1, and the single-value part of steps 2 and 3: both signature fields, each one value. */
@@ -199,10 +239,10 @@ function checkWindow(
 function coveredDigest(
   covered: readonly string[],
   headers: VerifyRequestInput['headers'],
-  body: Uint8Array,
+  hasBody: boolean,
 ): { field: string; sha256: Uint8Array } | undefined {
   if (covered !== WITH_BODY) {
-    if (body.length > 0) {
+    if (hasBody) {
       throw new ProtocolError('DIGEST_MISSING', 'the request has a body but content-digest is not covered');
     }
     return undefined;

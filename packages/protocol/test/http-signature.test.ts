@@ -4,15 +4,17 @@
  * specific mutation, and any changed byte of body, method or target URI is refused.
  */
 import { fc, test } from '@fast-check/vitest';
-import { generateSigningKeyPair, keyId, sign, signingPublicKey, verify } from '@overlap/crypto';
+import { generateSigningKeyPair, keyId, sha256, sign, signingPublicKey, verify } from '@overlap/crypto';
 import { describe, expect } from 'vitest';
 import { HTTP_SIGNATURE_ERROR_CODES, type HttpSignatureErrorCode, ProtocolError } from '../src/errors.js';
 import {
+  checkRequestBody,
   contentDigest,
   signatureBase,
   signRequest,
   type VerifyRequestInput,
   verifyRequest,
+  verifyRequestHeaders,
 } from '../src/http-signature.js';
 import { type InnerList, parseDictionary, serializeInnerList } from '../src/structured-fields.js';
 
@@ -372,5 +374,45 @@ describe('mutations', () => {
       params,
     };
     expect(parseDictionary(`x=${serializeInnerList(list)}`).get('x')).toEqual(list);
+  });
+});
+
+describe('verifyRequestHeaders, then checkRequestBody: the headers first, the body once it is in', () => {
+  const base = { ...noBody, now: T + 10, publicKeyOf: (k: string) => keys.get(k) };
+
+  test('a good request verifies from its headers, and its body then matches', () => {
+    const verified = verifyRequestHeaders({ ...base, headers, hasBody: true });
+    expect(verified.request.keyId).toBe(id);
+    expect(() => checkRequestBody(verified, request.body.length, sha256(request.body))).not.toThrow();
+  });
+
+  test('another body is DIGEST_MISMATCH, only once the body is checked', () => {
+    const verified = verifyRequestHeaders({ ...base, headers, hasBody: true });
+    const changed = utf8('{"join":2}');
+    expect(codeOf(() => checkRequestBody(verified, changed.length, sha256(changed)))).toBe('DIGEST_MISMATCH');
+  });
+
+  test('a signature over no digest: a body announced is DIGEST_MISSING from the headers, one that arrives unannounced from the body', () => {
+    const bare = signRequest({ ...noBody, ...signer });
+    expect(codeOf(() => verifyRequestHeaders({ ...base, headers: bare, hasBody: true }))).toBe('DIGEST_MISSING');
+    const verified = verifyRequestHeaders({ ...base, headers: bare, hasBody: false });
+    expect(verified.digestSha256).toBeUndefined();
+    expect(() => checkRequestBody(verified, 0, sha256(new Uint8Array(0)))).not.toThrow();
+    expect(codeOf(() => checkRequestBody(verified, 3, sha256(utf8('abc'))))).toBe('DIGEST_MISSING');
+  });
+
+  test('a bad signature is refused from the headers alone (no body needed)', () => {
+    const forged = signRequest({ ...request, ...signer, secretKey: other.secretKey });
+    expect(codeOf(() => verifyRequestHeaders({ ...base, headers: forged, hasBody: true }))).toBe('SIGNATURE_INVALID');
+  });
+
+  test.prop([fc.uint8Array({ maxLength: 64 })])('verifyRequest is the two steps in one', (body) => {
+    const h = signRequest({ ...noBody, body, ...signer });
+    const one = codeOf(() => verifyRequest({ ...base, headers: h, body: request.body }));
+    const two = codeOf(() => {
+      const verified = verifyRequestHeaders({ ...base, headers: h, hasBody: request.body.length > 0 });
+      checkRequestBody(verified, request.body.length, sha256(request.body));
+    });
+    expect(two).toBe(one);
   });
 });

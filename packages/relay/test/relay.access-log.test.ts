@@ -221,10 +221,16 @@ describe('the access log', () => {
     const t = await TestRelay.start({ accessLog: (line) => lines.push(JSON.parse(line)) });
     relays.push(t);
     const url = new URL(t.address);
-    // A body announced at 1,000 bytes, 10 sent, then the connection dropped.
+    // A signed request (its headers pass: the relay reads on) whose body is announced at 1,000
+    // bytes, 10 sent, then the connection dropped.
+    const body = new Uint8Array(1000).fill(7);
+    const signed = t.headersFor('POST', '/v1/admin', body, { signer: t.admin });
+    const headerLines = Object.entries(signed)
+      .map(([name, value]) => `${name}: ${value}\r\n`)
+      .join('');
     const socket = connect(Number(url.port), url.hostname, () => {
       socket.write(
-        `POST /v1/admin HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: application/cbor\r\nContent-Length: 1000\r\n\r\n0123456789`,
+        `POST /v1/admin HTTP/1.1\r\nHost: ${url.host}\r\n${headerLines}Content-Length: 1000\r\n\r\n0123456789`,
       );
     });
     await until(() => socket.bytesWritten > 0, 'the request sent');

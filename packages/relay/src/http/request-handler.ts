@@ -10,7 +10,7 @@ import { sha256 } from '@overlap/crypto';
 import { isHttpErrorCode, RelayError } from '../errors.js';
 import type { RateLimiter, RelayLimits } from '../limits.js';
 import { type AccessLog, loggedTarget } from './access-log.js';
-import { authenticate } from './auth.js';
+import { type Authenticated, announcesBody, authenticate, checkBody } from './auth.js';
 import { errorPayload, readBody, sendPayload, statusOf } from './io.js';
 import type { Metrics } from './metrics.js';
 import { type RelayServices, RouteContext } from './route-context.js';
@@ -79,6 +79,7 @@ async function handle(
   let routeName = 'unmatched';
   const aborted = new AbortController();
   response.once('close', () => aborted.abort());
+  let bodyRead = false;
   try {
     if (o.isClosing()) throw new RelayError('UNAVAILABLE', 'the relay is shutting down');
     if (url === null) throw new RelayError('BAD_REQUEST', 'the request target is not a valid path');
@@ -99,22 +100,27 @@ async function handle(
     }
     // Before the body is read: a relay that cannot write refuses at once (relay-runtime.ts).
     if (isWrite) o.services.assertWritable();
-    const body = await readBody(request, limits.maxBodyBytes, limits.requestTimeoutMs);
-    metrics.bytesIn += body.length;
-    outcome.bytesIn = body.length;
-    // One SHA-256 of the body serves the Content-Digest check and the envelope's hash.
-    const bodySha256 = isWrite ? sha256(body) : undefined;
-    let auth: ReturnType<typeof authenticate> | undefined;
+    // Who signed it, from the headers, before the body is read: an outsider's body is never buffered.
+    let auth: Authenticated | undefined;
     if (route.auth !== 'none') {
-      auth = authenticate(o.services.core, request, o.publicUrl(), body, {
+      auth = authenticate(o.services.core, request, o.publicUrl(), {
         write: isWrite,
         clockSkewSeconds: limits.clockSkewSeconds,
-        ...(bodySha256 && { bodySha256 }),
       });
-      outcome.keyid = auth.keyId;
       if (route.auth === 'admin' && !auth.isAdmin) throw new RelayError('NOT_ADMIN', 'only the admin key may do this');
       const wait = o.rateLimiter.take(auth.keyId, Date.now());
       if (wait > 0) throw new RelayError('RATE_LIMITED', `too many requests from ${auth.keyId}`, { retryAfter: wait });
+    }
+    const body = await readBody(request, limits.maxBodyBytes, limits.requestTimeoutMs);
+    bodyRead = true;
+    metrics.bytesIn += body.length;
+    outcome.bytesIn = body.length;
+    // One SHA-256 of the body serves the Content-Digest check and the envelope's hash.
+    const bodySha256 = isWrite || auth !== undefined ? sha256(body) : undefined;
+    if (auth !== undefined) {
+      checkBody(auth, body, bodySha256 as Uint8Array);
+      // Logged once the body is the one signed: a signature over other bytes names no one.
+      outcome.keyid = auth.keyId;
     }
     const opened = isWrite ? o.services.core.open(body, bodySha256) : undefined;
     const context = new RouteContext(o.services, params, url.searchParams, opened, auth, aborted.signal);
@@ -135,7 +141,11 @@ async function handle(
     if (response.headersSent || response.destroyed) return;
     const headers: Record<string, string> = {};
     if (relayError.retryAfter !== undefined) headers['retry-after'] = String(relayError.retryAfter);
-    const cutOff = relayError.code === 'REQUEST_TIMEOUT' || relayError.code === 'BODY_TOO_LARGE';
+    // A body that was not read (refused before it, or cut off) is not drained: the connection closes.
+    const cutOff =
+      relayError.code === 'REQUEST_TIMEOUT' ||
+      relayError.code === 'BODY_TOO_LARGE' ||
+      (!bodyRead && announcesBody(request));
     if (cutOff) headers.connection = 'close';
     outcome.bytesOut = sendPayload(response, status, errorPayload(relayError.code, relayError.message, json), headers);
     metrics.bytesOut += outcome.bytesOut;

@@ -1,0 +1,119 @@
+/**
+ * Cheap rejection first (spec/relay-api.md §2.2, spec/errors.md §4): a signed route checks the
+ * signature, the key and the rate from the headers, before it reads a byte of the body. A request
+ * no enrolled key signed is answered at once and its connection closed, its body never buffered:
+ * an outsider cannot make the relay hold megabytes per connection by announcing big bodies.
+ *
+ * Against a real relay on loopback, with raw sockets (the attacker sends what it likes): a request
+ * announcing 8 MiB and sending none is refused 401 at once (the old relay waited for the body, and
+ * answered 408 when the request timeout ran out); 100 such connections at once, each streaming its
+ * body, leave the relay's count of body bytes read where it was; and a signed request still gets its
+ * body read and checked against its digest.
+ */
+import { randomBytes } from 'node:crypto';
+import { connect, type Socket } from 'node:net';
+import { generateLabKeys } from '@overlap/crypto';
+import { signRequest } from '@overlap/protocol';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { MEMBERSHIP_SESSION } from '../src/index.js';
+import { cbor, seal, TestRelay } from './support/harness.js';
+
+const EIGHT_MIB = 8 * 1024 * 1024;
+let t: TestRelay;
+beforeAll(async () => {
+  // A long request timeout: a relay that waits for the body is seen waiting, not timing out.
+  t = await TestRelay.start({ limits: { requestTimeoutMs: 60_000 } });
+});
+afterAll(() => t.close());
+
+/** What the relay answered on a raw connection: its status line and the whole reply, and whether it closed. */
+function rawExchange(
+  head: string,
+  body?: { bytes: number; chunk: number },
+): Promise<{ reply: string; closed: boolean }> {
+  const url = new URL(t.address);
+  return new Promise((resolve, reject) => {
+    let reply = '';
+    const socket: Socket = connect(Number(url.port), url.hostname, () => {
+      socket.write(head);
+      if (body === undefined) return;
+      // Stream the body for as long as the relay reads it (it should not).
+      let sent = 0;
+      const pump = () => {
+        while (sent < body.bytes && !socket.destroyed) {
+          sent += body.chunk;
+          if (!socket.write(randomBytes(body.chunk))) return void socket.once('drain', pump);
+        }
+      };
+      pump();
+    });
+    socket.on('data', (data: Buffer) => {
+      reply += data.toString('latin1');
+    });
+    socket.on('error', () => {}); // the relay closes while we write: expected
+    socket.on('close', () => resolve({ reply, closed: true }));
+    socket.setTimeout(30_000, () => {
+      socket.destroy();
+      reject(new Error(`no close within 30 s; got ${JSON.stringify(reply.slice(0, 200))}`));
+    });
+  });
+}
+
+function bytesIn(metrics: string): number {
+  return Number(/^overlap_relay_bytes_in_total (\d+)$/m.exec(metrics)?.[1]);
+}
+
+async function metrics(): Promise<string> {
+  return (await fetch(`${t.address}/metrics`)).text();
+}
+
+const head = (extra: string) =>
+  `POST /v1/admin HTTP/1.1\r\nHost: ${new URL(t.address).host}\r\nContent-Type: application/cbor\r\nContent-Length: ${EIGHT_MIB}\r\n${extra}\r\n`;
+
+test('an unsigned request announcing 8 MiB is refused 401 before its body, and its connection closed', async () => {
+  const { reply, closed } = await rawExchange(head(''));
+  expect(reply).toMatch(/^HTTP\/1\.1 401 /);
+  expect(reply).toMatch(/connection: close/i);
+  expect(closed).toBe(true);
+});
+
+test('100 connections streaming 8 MiB bodies signed by no enrolled key: none of their bytes is read', async () => {
+  const before = bytesIn(await metrics());
+  const stranger = generateLabKeys();
+  const body = new Uint8Array(16);
+  const signed = signRequest({
+    method: 'POST',
+    targetUri: `${t.url}/v1/admin`,
+    body,
+    keyId: stranger.keyId,
+    secretKey: stranger.signing.secretKey,
+    created: Math.floor(Date.now() / 1000),
+    expires: Math.floor(Date.now() / 1000) + 60,
+    nonce: randomBytes(18).toString('base64url'),
+  });
+  const lines = Object.entries(signed)
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('');
+  const replies = await Promise.all(
+    Array.from({ length: 100 }, () => rawExchange(head(lines), { bytes: EIGHT_MIB, chunk: 64 * 1024 })),
+  );
+  for (const { reply } of replies) expect(reply).toMatch(/^HTTP\/1\.1 401 [^\r]*\r\n/);
+  expect(replies.filter(({ reply }) => /UNKNOWN_KEY/.test(reply))).toHaveLength(100);
+  expect(bytesIn(await metrics())).toBe(before);
+});
+
+test('a signed request still has its body read, and checked against its digest', async () => {
+  const envelope = seal(t.admin, 'enrollment', MEMBERSHIP_SESSION, {
+    lab: 'lab-pre-auth',
+    name: 'Lab pre-auth',
+    signing_key: generateLabKeys().signing.publicKey,
+    sealing_key: generateLabKeys().sealing.publicKey,
+    valid_from: Date.now() - 60_000,
+    valid_until: Date.now() + 86_400_000,
+  });
+  const before = bytesIn(await metrics());
+  const tampered = await t.request('POST', '/v1/admin', envelope.bytes, { signer: t.admin, signedBody: cbor({}) });
+  expect(tampered.status).toBe(401);
+  expect((tampered.body as { error: { code: string } }).error.code).toBe('DIGEST_MISMATCH');
+  expect(bytesIn(await metrics())).toBe(before + envelope.bytes.length);
+});
