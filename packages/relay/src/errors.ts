@@ -41,6 +41,7 @@ const STATUS = {
   INTERNAL: 500,
   UNAVAILABLE: 503,
   STORAGE_UNAVAILABLE: 503,
+  BUSY: 503,
 } as const;
 
 /** Codes a client can receive, with their HTTP status. */
@@ -65,7 +66,7 @@ export type RelayErrorCode = RelayHttpErrorCode | RelayOperatorErrorCode;
 
 export class RelayError extends OverlapError<RelayErrorCode> {
   override readonly name = 'RelayError';
-  /** Seconds, for RATE_LIMITED and STORAGE_UNAVAILABLE (the Retry-After header). */
+  /** Seconds, for RATE_LIMITED, BUSY and STORAGE_UNAVAILABLE (the Retry-After header). */
   readonly retryAfter: number | undefined;
 
   constructor(code: RelayErrorCode, message: string, options?: { cause?: unknown; retryAfter?: number }) {

@@ -20,6 +20,15 @@ export interface RelayLimits {
   maxWaitMs: number;
   /** How far (seconds) a request's `created` and `expires` may be from the relay's clock. */
   clockSkewSeconds: number;
+  /** Open connections at once, in all; one more is answered 503 BUSY and closed. */
+  maxConnections: number;
+  /** Open connections at once from one address (loopback included: every local process shares it). */
+  maxConnectionsPerAddress: number;
+  /**
+   * Bytes of request bodies being read at once (each counted at its Content-Length, or at
+   * maxBodyBytes when it has none), after their headers were authenticated; one more is 503 BUSY.
+   */
+  maxBodyBytesInFlight: number;
 }
 
 export const DEFAULT_LIMITS: RelayLimits = {
@@ -31,7 +40,31 @@ export const DEFAULT_LIMITS: RelayLimits = {
   maxInboxBytes: 8 * 1024 * 1024,
   maxWaitMs: 25_000,
   clockSkewSeconds: 30,
+  maxConnections: 1024,
+  maxConnectionsPerAddress: 256,
+  maxBodyBytesInFlight: 128 * 1024 * 1024,
 };
+
+/** The bytes of request bodies being read at once (RelayLimits.maxBodyBytesInFlight). */
+export class BodyBudget {
+  readonly #limit: number;
+  #inFlight = 0;
+
+  constructor(limit: number) {
+    this.#limit = limit;
+  }
+
+  /** Reserves `bytes`, or answers false when that would go over the limit. */
+  take(bytes: number): boolean {
+    if (this.#inFlight + bytes > this.#limit) return false;
+    this.#inFlight += bytes;
+    return true;
+  }
+
+  release(bytes: number): void {
+    this.#inFlight -= bytes;
+  }
+}
 
 /** Per-key token buckets: `take` answers how many seconds to wait, 0 when the request may go. */
 export class RateLimiter {

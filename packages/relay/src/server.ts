@@ -8,10 +8,11 @@
  */
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { isIP } from 'node:net';
+import { isIP, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { toHex } from '@overlap/crypto';
 import { ed25519NoteSigner, formatVerifierKey } from '@overlap/log';
+import { encodeDeterministic } from '@overlap/protocol';
 import { type ControlSocket, controlSocketPath, listenControlSocket } from './control-socket.js';
 import { RelayError } from './errors.js';
 import { type AccessLog, type AccessLogTarget, openAccessLog } from './http/access-log.js';
@@ -20,7 +21,7 @@ import { Metrics } from './http/metrics.js';
 import { openApiDocument } from './http/openapi.js';
 import { createRequestHandler } from './http/request-handler.js';
 import type { RelayServices } from './http/route-context.js';
-import { DEFAULT_LIMITS, RateLimiter, type RelayLimits } from './limits.js';
+import { BodyBudget, DEFAULT_LIMITS, RateLimiter, type RelayLimits } from './limits.js';
 import type { RelayCore } from './relay.js';
 import { openRelayHome } from './relay-home.js';
 import { RelayRuntime } from './relay-runtime.js';
@@ -217,6 +218,7 @@ async function listen(o: ListenOptions): Promise<Omit<RelayServer, 'controlSocke
   let baseUrl = '';
   const handler = createRequestHandler({
     services,
+    bodies: new BodyBudget(o.limits.maxBodyBytesInFlight),
     metrics,
     rateLimiter: new RateLimiter(o.limits.rate),
     limits: o.limits,
@@ -225,6 +227,7 @@ async function listen(o: ListenOptions): Promise<Omit<RelayServer, 'controlSocke
     accessLog: o.accessLog,
   });
   const server = o.tls ? httpsServer(o.tls, handler) : createHttpServer(handler);
+  capConnections(server, o.limits, o.tls !== undefined);
   // A backstop behind readBody's own timer, for requests whose headers never finish.
   server.requestTimeout = o.limits.requestTimeoutMs + 5_000;
   server.headersTimeout = Math.min(o.limits.requestTimeoutMs, 60_000);
@@ -264,6 +267,42 @@ async function listen(o: ListenOptions): Promise<Omit<RelayServer, 'controlSocke
       await o.close();
     },
   };
+}
+
+/**
+ * Open connections at most `maxConnections` in all and `maxConnectionsPerAddress` from one address:
+ * one more is answered `503 BUSY` with `Retry-After: 1` and closed (over TLS, closed: there is no
+ * HTTP to answer in before the handshake), before any of it is read.
+ */
+function capConnections(server: Server, limits: RelayLimits, tls: boolean): void {
+  const perAddress = new Map<string, number>();
+  let open = 0;
+  const body = encodeDeterministic({
+    error: { code: 'BUSY', message: 'the relay has as many connections open as it takes; connect again' },
+  });
+  const refusal = Buffer.concat([
+    Buffer.from(
+      `HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nConnection: close\r\nContent-Type: application/cbor\r\nContent-Length: ${body.length}\r\n\r\n`,
+      'latin1',
+    ),
+    body,
+  ]);
+  server.on('connection', (socket: Socket) => {
+    const address = socket.remoteAddress ?? '';
+    const mine = (perAddress.get(address) ?? 0) + 1;
+    perAddress.set(address, mine);
+    open++;
+    socket.once('close', () => {
+      open--;
+      const left = (perAddress.get(address) ?? 1) - 1;
+      if (left === 0) perAddress.delete(address);
+      else perAddress.set(address, left);
+    });
+    if (open <= limits.maxConnections && mine <= limits.maxConnectionsPerAddress) return;
+    socket.pause();
+    if (tls) socket.destroy();
+    else socket.end(refusal);
+  });
 }
 
 /**

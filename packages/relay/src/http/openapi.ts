@@ -10,7 +10,7 @@ import { HTTP_ERROR_CODES, httpStatusOf, type RelayHttpErrorCode } from '../erro
 import { ROUTES } from './routes.js';
 
 /** Answered by every route: the relay is shutting down, rebuilding after a failed write, or failed. */
-const COMMON_ERRORS: RelayHttpErrorCode[] = ['UNAVAILABLE', 'STORAGE_UNAVAILABLE', 'INTERNAL'];
+const COMMON_ERRORS: RelayHttpErrorCode[] = ['UNAVAILABLE', 'STORAGE_UNAVAILABLE', 'BUSY', 'INTERNAL'];
 const COMMON_LAB_ERRORS: RelayHttpErrorCode[] = [
   'SIGNATURE_MISSING',
   'SIGNATURE_MALFORMED',

@@ -8,7 +8,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sha256 } from '@overlap/crypto';
 import { isHttpErrorCode, RelayError } from '../errors.js';
-import type { RateLimiter, RelayLimits } from '../limits.js';
+import type { BodyBudget, RateLimiter, RelayLimits } from '../limits.js';
 import { type AccessLog, loggedTarget } from './access-log.js';
 import { type Authenticated, announcesBody, authenticate, checkBody } from './auth.js';
 import { errorPayload, readBody, sendPayload, statusOf } from './io.js';
@@ -18,6 +18,7 @@ import { matchRoute } from './routes.js';
 
 export interface RequestHandlerOptions {
   services: RelayServices;
+  bodies: BodyBudget;
   metrics: Metrics;
   rateLimiter: RateLimiter;
   limits: RelayLimits;
@@ -111,7 +112,7 @@ async function handle(
       const wait = o.rateLimiter.take(auth.keyId, Date.now());
       if (wait > 0) throw new RelayError('RATE_LIMITED', `too many requests from ${auth.keyId}`, { retryAfter: wait });
     }
-    const body = await readBody(request, limits.maxBodyBytes, limits.requestTimeoutMs);
+    const body = await readBudgeted(o, request);
     bodyRead = true;
     metrics.bytesIn += body.length;
     outcome.bytesIn = body.length;
@@ -150,6 +151,28 @@ async function handle(
     outcome.bytesOut = sendPayload(response, status, errorPayload(relayError.code, relayError.message, json), headers);
     metrics.bytesOut += outcome.bytesOut;
     if (cutOff) response.once('finish', () => request.destroy());
+  }
+}
+
+/**
+ * The body, read within the relay's budget of bytes in flight: counted at its Content-Length (at
+ * the largest body when it has none) while it is read; over the budget, 503 BUSY with a Retry-After.
+ */
+async function readBudgeted(o: RequestHandlerOptions, request: IncomingMessage): Promise<Uint8Array> {
+  const { limits } = o;
+  if (!announcesBody(request)) return readBody(request, limits.maxBodyBytes, limits.requestTimeoutMs);
+  const declared = Number(request.headers['content-length']);
+  const reserved =
+    Number.isSafeInteger(declared) && declared >= 0 ? Math.min(declared, limits.maxBodyBytes) : limits.maxBodyBytes;
+  if (!o.bodies.take(reserved)) {
+    throw new RelayError('BUSY', 'the relay is reading as many request bodies as it takes at once; send it again', {
+      retryAfter: 1,
+    });
+  }
+  try {
+    return await readBody(request, limits.maxBodyBytes, limits.requestTimeoutMs);
+  } finally {
+    o.bodies.release(reserved);
   }
 }
 
