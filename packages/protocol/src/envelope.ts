@@ -12,14 +12,9 @@
  */
 import { equalBytes, sha256, sign, verify } from '@overlap/crypto';
 import { z } from 'zod';
-import {
-  type CborLimits,
-  type CborValue,
-  DEFAULT_CBOR_LIMITS,
-  decodeDeterministic,
-  encodeDeterministic,
-} from './cbor.js';
+import { type CborLimits, type CborValue, decodeDeterministic, encodeDeterministic } from './cbor.js';
 import { ProtocolError } from './errors.js';
+import { ENVELOPE_CBOR_LIMITS, HEADER_CBOR_LIMITS, PAYLOAD_CBOR_LIMITS as LIMITS_BY_TYPE } from './payload-limits.js';
 import { parseWithSchema } from './validate.js';
 import { PROTOCOL_VERSION } from './version.js';
 
@@ -45,6 +40,9 @@ export const MESSAGE_TYPES = [
   'abort',
 ] as const;
 export type MessageType = (typeof MESSAGE_TYPES)[number];
+
+/** Every message type's payload limits (payload-limits.ts; a type without its own is a type error). */
+const PAYLOAD_CBOR_LIMITS: Readonly<Record<MessageType, Readonly<CborLimits>>> = LIMITS_BY_TYPE;
 
 const bytesOf = (length: number) =>
   z.instanceof(Uint8Array).refine((b) => b.length === length, { message: `must be ${length} bytes` });
@@ -125,12 +123,16 @@ export function sealEnvelope(input: SealInput, signer: EnvelopeSigner): OpenedEn
 export function openEnvelope(
   bytes: Uint8Array,
   publicKeyOf: (keyId: string) => Uint8Array | undefined,
-  limits: CborLimits = DEFAULT_CBOR_LIMITS,
+  /** One set of limits for every part; default: each part's own (payload-limits.ts). */
+  limits?: CborLimits,
   /** SHA-256 of `bytes` if the caller has it already (it must be of exactly these bytes). */
   bytesSha256?: Uint8Array,
 ): OpenedEnvelope {
   const { payloadBytes, ...verified } = verifyEnvelope(bytes, publicKeyOf, limits, bytesSha256);
-  return { ...verified, payload: decodeDeterministic(payloadBytes, limits) };
+  return {
+    ...verified,
+    payload: decodeDeterministic(payloadBytes, limits ?? PAYLOAD_CBOR_LIMITS[verified.header.type]),
+  };
 }
 
 /** An envelope whose checks all passed, its payload left as the bytes that were signed. */
@@ -148,11 +150,16 @@ export interface VerifiedEnvelope {
 export function verifyEnvelope(
   bytes: Uint8Array,
   publicKeyOf: (keyId: string) => Uint8Array | undefined,
-  limits: CborLimits = DEFAULT_CBOR_LIMITS,
+  /** One set of limits for the envelope and its header; default: each its own (payload-limits.ts). */
+  limits?: CborLimits,
   bytesSha256?: Uint8Array,
 ): VerifiedEnvelope {
-  const outer = parseWithSchema(envelopeSchema, decodeDeterministic(bytes, limits), 'envelope');
-  const header = parseWithSchema(envelopeHeaderSchema, decodeDeterministic(outer.h, limits), 'envelope header');
+  const outer = parseWithSchema(envelopeSchema, decodeDeterministic(bytes, limits ?? ENVELOPE_CBOR_LIMITS), 'envelope');
+  const header = parseWithSchema(
+    envelopeHeaderSchema,
+    decodeDeterministic(outer.h, limits ?? HEADER_CBOR_LIMITS),
+    'envelope header',
+  );
   if (header.len !== outer.p.length) {
     throw new ProtocolError('BAD_ENVELOPE', `payload is ${outer.p.length} bytes; the header says ${header.len}`);
   }

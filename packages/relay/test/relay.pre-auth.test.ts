@@ -16,7 +16,7 @@ import { generateLabKeys } from '@overlap/crypto';
 import { signRequest } from '@overlap/protocol';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { MEMBERSHIP_SESSION } from '../src/index.js';
-import { cbor, seal, TestRelay } from './support/harness.js';
+import { cbor, hex, seal, sealAside, TestRelay } from './support/harness.js';
 
 const EIGHT_MIB = 8 * 1024 * 1024;
 let t: TestRelay;
@@ -103,7 +103,8 @@ test('100 connections streaming 8 MiB bodies signed by no enrolled key: none of 
 });
 
 test('a signed request still has its body read, and checked against its digest', async () => {
-  const envelope = seal(t.admin, 'enrollment', MEMBERSHIP_SESSION, {
+  // Sealed aside: refused, it must not move the admin's chain on.
+  const envelope = sealAside(t.admin, 'enrollment', MEMBERSHIP_SESSION, {
     lab: 'lab-pre-auth',
     name: 'Lab pre-auth',
     signing_key: generateLabKeys().signing.publicKey,
@@ -116,4 +117,14 @@ test('a signed request still has its body read, and checked against its digest',
   expect(tampered.status).toBe(401);
   expect((tampered.body as { error: { code: string } }).error.code).toBe('DIGEST_MISMATCH');
   expect(bytesIn(await metrics())).toBe(before + envelope.bytes.length);
+});
+
+test('a CBOR bomb from an enrolled lab (a tag_chunk of 100,000 empty maps) is 400 BAD_CBOR, decoded no further than the limit', async () => {
+  const bomber = await t.enroll('bomber');
+  const session = randomBytes(16);
+  const bomb = seal(bomber, 'tag_chunk', session, { tags: Array.from({ length: 100_000 }, () => ({})) });
+  const answer = await t.request('POST', `/v1/sessions/${hex(session)}/envelopes`, bomb.bytes, { signer: bomber });
+  expect(answer.status).toBe(400);
+  expect(answer.body).toMatchObject({ error: { code: 'BAD_CBOR' } });
+  expect((answer.body as { error: { message: string } }).error.message).toMatch(/an array longer than 64/);
 });
