@@ -14,6 +14,8 @@ export interface RelayLimits {
   rate: { perSecond: number; burst: number };
   /** Deadline given to a session whose proposal sets none, milliseconds after the proposal. */
   defaultSessionMs: number;
+  /** Latest deadline a proposal may set, milliseconds after the proposal (held chunks do not stay for ever). */
+  maxSessionMs: number;
   /** Most bytes of envelopes in one inbox answer. */
   maxInboxBytes: number;
   /** Longest long-poll of the inbox, milliseconds. */
@@ -37,6 +39,7 @@ export const DEFAULT_LIMITS: RelayLimits = {
   requestTimeoutMs: 30_000,
   rate: { perSecond: 200, burst: 400 },
   defaultSessionMs: 24 * 60 * 60 * 1000,
+  maxSessionMs: 3 * 24 * 60 * 60 * 1000,
   maxInboxBytes: 8 * 1024 * 1024,
   maxWaitMs: 25_000,
   clockSkewSeconds: 30,

@@ -171,9 +171,16 @@ export class RelayCore {
     if (proposal.deadline !== undefined && proposal.deadline <= now) {
       throw new RelayError('PROTOCOL_VIOLATION', 'the proposal deadline has already passed');
     }
+    const { maxSessionMs, defaultSessionMs } = this.#options.limits;
+    if (proposal.deadline !== undefined && proposal.deadline > now + maxSessionMs) {
+      throw new RelayError(
+        'PROTOCOL_VIOLATION',
+        `the proposal deadline is ${hours(proposal.deadline - now)} away; this relay holds a session at most ${hours(maxSessionMs)} (max_session_ms in GET /v1/relay)`,
+      );
+    }
     this.#checkChain(opened);
     this.#advanceChain(opened);
-    const deadline = proposal.deadline ?? now + this.#options.limits.defaultSessionMs;
+    const deadline = proposal.deadline ?? now + Math.min(defaultSessionMs, maxSessionMs);
     const entry = { ...this.#entry(opened), sessionDeadline: deadline };
     const { indices, committed } = this.#options.writer.append([entry], auth);
     const session = new HostedSession(
@@ -399,4 +406,10 @@ export class RelayCore {
     await committed;
     return { receipt: this.#options.writer.receipt(index), duplicate: false };
   }
+}
+
+/** A duration in hours, for messages: `72 h`, `0.5 h`. */
+function hours(ms: number): string {
+  const h = ms / 3_600_000;
+  return `${h >= 10 ? Math.round(h) : Number(h.toPrecision(2))} h`;
 }

@@ -165,6 +165,26 @@ describe('relay API', () => {
     expect((refused.body as { error: { code: string } }).error.code).toBe('SESSION_CLOSED');
   });
 
+  test.each([
+    ['30 days ahead', () => Date.now() + 30 * 86_400_000, /is 720 h away; this relay holds a session at most 72 h/],
+    ['in the year 275760', () => 8.64e15, /this relay holds a session at most 72 h/],
+  ])(
+    'a proposal with a deadline %s is 422, naming the relay maximum; one within it is taken',
+    async (_label, deadline, words) => {
+      const a = await t.enroll(`x${Math.round(Math.random() * 1e9)}`);
+      const b = await t.enroll(`y${Math.round(Math.random() * 1e9)}`);
+      const { answer } = await t.postProposal([a, b], { deadline: deadline() });
+      expect(answer.status).toBe(422);
+      expect((answer.body as { error: { code: string; message: string } }).error).toMatchObject({
+        code: 'PROTOCOL_VIOLATION',
+        message: expect.stringMatching(words),
+      });
+      expect((await t.postProposal([a, b], { deadline: Date.now() + 71 * 3_600_000 })).answer.status).toBe(200);
+      const limits = ((await t.request('GET', '/v1/relay')).body as { limits: { max_session_ms: number } }).limits;
+      expect(limits.max_session_ms).toBe(72 * 3_600_000);
+    },
+  );
+
   test('a second relay on the same database is refused', async () => {
     await expect(startRelayServer({ db: t.options.db as string, port: 0 })).rejects.toMatchObject({
       code: 'DB_LOCKED',

@@ -70,6 +70,8 @@ export const announcedLimitsSchema = z.object({
   request_timeout_ms: uint,
   rate_per_second: uint,
   rate_burst: uint,
+  /** The latest deadline a proposal may set, ms after it (absent from relays before it was announced). */
+  max_session_ms: uint.optional(),
 });
 
 /** `GET /v1/relay`: the relay's identity and limits. */

@@ -98,6 +98,7 @@ export class ReadModel {
         request_timeout_ms: limits.requestTimeoutMs,
         rate_per_second: limits.rate.perSecond,
         rate_burst: limits.rate.burst,
+        max_session_ms: limits.maxSessionMs,
       },
     };
   }
