@@ -79,9 +79,12 @@ describe('the overlap command', () => {
   );
 
   // `simulate` starts its lab processes before it loads the simulation (relay, client, crypto), so
-  // its --help loads none of them: a run that gets as far as checking its files does.
+  // its --help loads none of them, nor does a run refused for a missing file (checked before the
+  // labs start): one that gets as far as checking its policy does (a bad one: 64).
   test('overlap simulate, once the simulation is loaded, runs on the native backend', async () => {
-    const args = [cli, 'simulate', '--lab', 'a=missing-a.txt', '--lab', 'b=missing-b.txt', '--kind', 'email'];
-    expect(await backendAtExit(args, 66)).toBe('native');
+    const data = join(root, 'examples', 'data');
+    const labs = ['--lab', `lab-a=${join(data, 'lab-a.csv')}`, '--lab', `lab-b=${join(data, 'lab-b.jsonl')}`];
+    const args = [cli, 'simulate', ...labs, '--reveal', 'everything', '--out', join(root, 'test', '.no-out')];
+    expect(await backendAtExit(args, 64)).toBe('native');
   }, 60_000);
 });
