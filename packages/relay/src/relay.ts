@@ -350,6 +350,11 @@ export class RelayCore {
         `the envelope is signed by ${opened.header.sender}, the request by ${auth.keyId}`,
       );
     }
+    // Checked again here, in the same turn as the append that spends it: the request's headers
+    // were checked before its body arrived, and the same request may have come twice meanwhile.
+    if (this.#options.writer.nonceUsed(auth.keyId, auth.nonce)) {
+      throw new RelayError('NONCE_REPLAYED', 'this request was already received (its nonce is used)');
+    }
   }
 
   #duplicate(opened: OpenedEnvelope): number | undefined {
@@ -359,8 +364,8 @@ export class RelayCore {
   async #resend(index: number, auth: NonceUse): Promise<Accepted> {
     // The nonce is still spent (stored in the next commit), so the same request cannot be replayed.
     const { committed } = this.#options.writer.append([], auth);
-    await this.#options.writer.whenCommitted(index);
-    await committed;
+    // Both awaited together: a failed write rejects both, and neither may go unhandled.
+    await Promise.all([this.#options.writer.whenCommitted(index), committed]);
     return { receipt: this.#options.writer.receipt(index), duplicate: true };
   }
 

@@ -128,3 +128,55 @@ test('a CBOR bomb from an enrolled lab (a tag_chunk of 100,000 empty maps) is 40
   expect(answer.body).toMatchObject({ error: { code: 'BAD_CBOR' } });
   expect((answer.body as { error: { message: string } }).error.message).toMatch(/an array longer than 64/);
 });
+
+test('the same signed write on two connections, both headers before either body: one is taken, the other NONCE_REPLAYED, and the relay stays writable', async () => {
+  const who = generateLabKeys();
+  const envelope = seal(t.admin, 'enrollment', MEMBERSHIP_SESSION, {
+    lab: 'lab-twice',
+    name: 'Lab twice',
+    signing_key: who.signing.publicKey,
+    sealing_key: who.sealing.publicKey,
+    valid_from: Date.now() - 60_000,
+    valid_until: Date.now() + 86_400_000,
+  });
+  const signed = t.headersFor('POST', '/v1/admin', envelope.bytes, { signer: t.admin });
+  const lines = Object.entries(signed)
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('');
+  const url = new URL(t.address);
+  const head = `POST /v1/admin HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: application/cbor\r\nContent-Length: ${envelope.bytes.length}\r\n${lines}\r\n`;
+  const sockets = [0, 1].map(() => connect(Number(url.port), url.hostname));
+  const replies = sockets.map(
+    (socket) =>
+      new Promise<string>((resolve) => {
+        let reply = '';
+        socket.on('data', (data: Buffer) => {
+          reply += data.toString('latin1');
+          if (/\r\n\r\n/.test(reply) && reply.length > reply.indexOf('\r\n\r\n') + 4) {
+            socket.destroy();
+            resolve(reply);
+          }
+        });
+        socket.on('close', () => resolve(reply));
+      }),
+  );
+  for (const socket of sockets) socket.write(head);
+  // Both headers are in once a later round trip has been answered (the relay reads in order).
+  expect((await fetch(`${t.address}/healthz`)).status).toBe(200);
+  for (const socket of sockets) socket.write(envelope.bytes);
+  const statuses = (await Promise.all(replies)).map((reply) => reply.slice(9, 12)).sort();
+  expect(statuses).toEqual(['200', '401']);
+  expect((await Promise.all(replies)).some((reply) => reply.includes('NONCE_REPLAYED'))).toBe(true);
+  expect((await fetch(`${t.address}/healthz`)).status).toBe(200);
+  expect(await metrics()).toMatch(/^overlap_relay_storage_failures_total 0$/m);
+});
+
+test('an unsigned route announcing a body is 400 at once, the body unread', async () => {
+  const url = new URL(t.address);
+  const { reply, closed } = await rawExchange(
+    `GET /v1/relay HTTP/1.1\r\nHost: ${url.host}\r\nContent-Length: ${EIGHT_MIB}\r\n\r\n`,
+  );
+  expect(reply).toMatch(/^HTTP\/1\.1 400 /);
+  expect(reply).toMatch(/takes no request body/);
+  expect(closed).toBe(true);
+});

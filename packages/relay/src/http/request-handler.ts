@@ -112,6 +112,10 @@ async function handle(
       const wait = o.rateLimiter.take(auth.keyId, Date.now());
       if (wait > 0) throw new RelayError('RATE_LIMITED', `too many requests from ${auth.keyId}`, { retryAfter: wait });
     }
+    // An unsigned route takes no body: one announced is refused unread (nobody is known to have sent it).
+    if (route.auth === 'none' && announcesBody(request)) {
+      throw new RelayError('BAD_REQUEST', `${route.method} ${route.path} takes no request body`);
+    }
     const body = await readBudgeted(o, request);
     bodyRead = true;
     metrics.bytesIn += body.length;
