@@ -3,6 +3,10 @@
  * have filled (so a chunk sent again is recognised and a different one for the same place is a
  * conflict, and the engine's archive finds each chunk's logged envelope), its deadline, and — once
  * it is over — only a small summary, so a finished session's final tags do not stay in memory.
+ *
+ * What readers are shown (`status`) is the session as of the last commit that changed it, never
+ * the engine's state ahead of the log: a lab told `done` must find its results in its inbox, and a
+ * write that fails (relay-runtime.ts) must not have shown a state the log never reached.
  */
 import { toHex } from '@overlap/crypto';
 import {
@@ -31,6 +35,10 @@ export class HostedSession {
   /** The engine's tags, read back from the logged envelopes (store/stored-tag-archive.ts). */
   readonly archive: StoredTagArchive;
   timer: NodeJS.Timeout | undefined;
+  #status: SessionStatus | undefined;
+  /** Views taken, and the number of the one shown (commits resolve in log order; this makes sure). */
+  #views = 0;
+  #shownView = 0;
 
   constructor(
     id: Uint8Array,
@@ -70,11 +78,36 @@ export class HostedSession {
     this.timer = undefined;
   }
 
+  /** The status readers are shown: as of the last commit that changed the session; none until its proposal commits. */
+  get status(): SessionStatus | undefined {
+    return this.#status;
+  }
+
+  /** Shows the session as it is now once `committed` resolves (after each step that appended to the log). */
+  showWhenCommitted(committed: Promise<unknown>): void {
+    const view = this.summary();
+    const number = ++this.#views;
+    committed.then(
+      () => {
+        if (number < this.#shownView) return;
+        this.#shownView = number;
+        this.#status = view;
+      },
+      () => {},
+    );
+  }
+
+  /** Shows the session as it is now (in recovery, where everything replayed is committed). */
+  showNow(): void {
+    this.#shownView = ++this.#views;
+    this.#status = this.summary();
+  }
+
   static placeKey(chunk: ChunkPlace): string {
     return placeKey(chunk);
   }
 
-  /** The session's status as `GET /v1/sessions/{id}` answers it (spec/relay-api.md §3). */
+  /** The session's status now, in memory (readers get `status`: what committed; spec/relay-api.md §3). */
   summary(): SessionStatus {
     const abort = this.#final?.abort ?? this.engine?.abortReason;
     return {

@@ -9,13 +9,19 @@
  * it only reads). What the relay then believes is exactly what it has committed, so a client's
  * retry of the very bytes that failed is accepted as if they were new.
  *
- * While it rebuilds, every request but `/healthz` and `/metrics` is answered 503
+ * While it rebuilds, every request but `/metrics` and `/openapi.json` is answered 503
  * `STORAGE_UNAVAILABLE`. After a failure, writes are refused with the same code and a
  * `Retry-After` for a while (1 s, doubling with each failure in a row up to 30 s): each failed
  * write costs a rebuild, and a full disk stays full for a while. The first write after that wait is
  * the probe: it commits (the relay is writable again, the count of failures in a row goes back to
  * 0) or fails (another rebuild, a longer wait). Reads keep working throughout, from the rebuilt
  * state. `/healthz` answers 503 while the relay cannot write, and `/metrics` counts the failures.
+ * The relay's own writes (a deadline's abort) wait out the refusal too (RelayCore's
+ * `writesRefusedUntil`), so a rebuilt state's expired sessions do not each probe a full disk.
+ *
+ * A state that cannot be rebuilt (the database cannot be read back) is fatal: nothing could be
+ * served truthfully any more, so the runtime says so once (`onFatal`) and the server stops, instead
+ * of answering 503 for ever. A write that fails while the relay shuts down starts no rebuild.
  */
 import type { MerkleTree, NoteSigner } from '@overlap/log';
 import { RelayError } from './errors.js';
@@ -44,6 +50,8 @@ export interface RelayRuntimeOptions {
   onCommitted: (items: { session: string; lab: string }[]) => void;
   /** What the operator is told: a write failed, the state was rebuilt, writes work again. */
   onEvent: (line: string) => void;
+  /** The state cannot be rebuilt: the relay must stop (server.ts closes it and reports the error). */
+  onFatal: (error: RelayError) => void;
 }
 
 interface State {
@@ -64,6 +72,9 @@ export class RelayRuntime {
   #refuseUntil = 0;
   /** The last failure's short reason (an error code, never a path or a value). */
   #reason: string | undefined;
+  /** Set by `close`: a failure then is recorded, not rebuilt from. */
+  #closing = false;
+  #fatal: RelayError | undefined;
 
   private constructor(o: RelayRuntimeOptions, state: State) {
     this.#o = o;
@@ -128,18 +139,28 @@ export class RelayRuntime {
     }
   }
 
-  /** Resolves when every write queued so far is committed or failed (before shutting down). */
-  async drain(): Promise<void> {
-    await this.#rebuilding;
+  /**
+   * Shuts down: stops the sessions' deadline timers and resolves when every write queued so far is
+   * committed or failed (a failure now starts no rebuild). Never rejects.
+   */
+  async close(): Promise<void> {
+    this.#closing = true;
+    this.#state.core.stopDeadlines();
+    await this.#rebuilding?.catch(() => {});
     await this.#state.core.drain().catch(() => {});
   }
 
-  /** Stops the sessions' deadline timers (on shutdown). */
-  stop(): void {
-    this.#state.core.stopDeadlines();
+  /** Throws 503 STORAGE_UNAVAILABLE while the state is being rebuilt (every route that reads it). */
+  assertBuilt(): void {
+    this.#assertBuilt();
   }
 
   #assertBuilt(): void {
+    if (this.#fatal !== undefined) {
+      throw new RelayError('STORAGE_UNAVAILABLE', 'the relay cannot read its own database back and is stopping', {
+        retryAfter: 30,
+      });
+    }
     if (this.#rebuilding !== undefined) {
       throw new RelayError(
         'STORAGE_UNAVAILABLE',
@@ -169,7 +190,15 @@ export class RelayRuntime {
     });
     const membership = new Membership(this.#o.adminPublicKey);
     const readEnvelope = committedEnvelopeReader(db, blobs);
-    const core = new RelayCore({ writer, membership, identity, limits, now, readEnvelope });
+    const core = new RelayCore({
+      writer,
+      membership,
+      identity,
+      limits,
+      now,
+      readEnvelope,
+      writesRefusedUntil: () => this.#refuseUntil,
+    });
     await replayLog(core, db, blobs, membership);
     const reads = new ReadModel({
       db,
@@ -191,10 +220,14 @@ export class RelayRuntime {
     this.#reason = storageReason(error);
     const waitS = Math.min(LONGEST_WAIT_S, FIRST_WAIT_S * 2 ** (this.#failuresInARow - 1));
     this.#refuseUntil = this.#o.now() + waitS * 1000;
-    this.#o.onEvent(
-      `a write failed (${(error as Error)?.message ?? error}); rebuilding the state from the database, writes refused for ${waitS} s`,
-    );
     this.#state.core.stopDeadlines();
+    const failure = `a write failed (${(error as Error)?.message ?? error})`;
+    if (this.#closing) {
+      // Shutting down: nothing will be served from a rebuilt state; the next start replays what committed.
+      this.#o.onEvent(`${failure} while shutting down; the next start replays what committed`);
+      return;
+    }
+    this.#o.onEvent(`${failure}; rebuilding the state from the database, writes refused for ${waitS} s`);
     const rebuilding = this.#build().then(
       (state) => {
         this.#state = state;
@@ -203,12 +236,15 @@ export class RelayRuntime {
       },
       (cause) => {
         // The database cannot be read back either: nothing can be served truthfully any more.
-        this.#o.onEvent(`the state cannot be rebuilt from the database: ${(cause as Error)?.message ?? cause}`);
-        process.exitCode = 1;
-        throw cause;
+        this.#fatal = new RelayError(
+          'STORAGE_CORRUPT',
+          `the relay's state cannot be rebuilt from its database after a failed write: ${(cause as Error)?.message ?? cause}`,
+          { cause },
+        );
+        this.#rebuilding = undefined;
+        this.#o.onFatal(this.#fatal);
       },
     );
     this.#rebuilding = rebuilding;
-    rebuilding.catch(() => {});
   }
 }

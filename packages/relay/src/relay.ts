@@ -50,6 +50,12 @@ export interface RelayCoreOptions {
   now: () => number;
   /** Committed envelopes by hash, read back for the sessions' tag archives (store/stored-tag-archive.ts). */
   readEnvelope: CommittedEnvelopeReader;
+  /**
+   * Until when (ms, the relay's clock) writes are refused after a failed one (relay-runtime.ts):
+   * the relay's own writes (a deadline's abort) wait for it too, so a full disk is not probed by
+   * every expired session at once.
+   */
+  writesRefusedUntil?: () => number;
 }
 
 export interface Accepted {
@@ -192,6 +198,7 @@ export class RelayCore {
       this.#options.readEnvelope,
     );
     this.sessions.set(idHex, session);
+    session.showWhenCommitted(committed);
     this.scheduleDeadline(session);
     return { ...(await this.#acknowledge(indices[0] as number, committed)), session };
   }
@@ -252,6 +259,7 @@ export class RelayCore {
       () => {},
     );
     session.settle();
+    session.showWhenCommitted(committed);
     return this.#acknowledge(indices[0] as number, committed);
   }
 
@@ -292,20 +300,29 @@ export class RelayCore {
     session.settle();
   }
 
-  /** Arms the session's deadline timer (re-armed in steps: timers top out at ~24.8 days). */
+  /**
+   * Arms the session's deadline timer (re-armed in steps: timers top out at ~24.8 days). The abort
+   * is written at the deadline, or when writes are allowed again if they are refused then.
+   */
   scheduleDeadline(session: HostedSession): void {
     if (!session.open) return;
-    const delay = Math.min(session.deadline - this.#options.now(), 2 ** 31 - 1);
+    const due = Math.max(session.deadline, this.#options.writesRefusedUntil?.() ?? 0);
+    const delay = Math.min(due - this.#options.now(), 2 ** 31 - 1);
     session.timer = setTimeout(
       () => {
         if (!session.engine) return;
-        if (session.deadline > this.#options.now()) return this.scheduleDeadline(session);
+        const now = this.#options.now();
+        if (session.deadline > now || (this.#options.writesRefusedUntil?.() ?? 0) > now) {
+          return this.scheduleDeadline(session);
+        }
         const waiting = session.engine.waitingOn();
         const reason = `the session deadline passed; waiting on ${waiting.join(', ') || 'no lab'}`;
         const outgoing = session.engine.abort(reason, waiting[0]);
         const entries = this.#relayEntries(session, outgoing);
-        this.#options.writer.append(entries).committed.catch(() => {});
+        const { committed } = this.#options.writer.append(entries);
+        committed.catch(() => {});
         session.settle();
+        session.showWhenCommitted(committed);
       },
       Math.max(0, delay),
     );

@@ -81,6 +81,12 @@ export interface RelayServer {
   /** Where the control socket listens, if it does. */
   readonly controlSocket: string | undefined;
   readonly core: RelayCore;
+  /**
+   * Resolves (never rejects) if the relay stops on its own because it cannot go on: its state
+   * cannot be rebuilt from its database after a failed write. It has closed itself by then; a
+   * supervisor reports the error and exits non-zero. Pending for as long as the relay serves.
+   */
+  readonly failure: Promise<RelayError>;
   close(): Promise<void>;
 }
 
@@ -96,7 +102,7 @@ export async function startRelayServer(options: RelayServerOptions = {}): Promis
   const { db, relayKeys } = home;
   let accessLog: AccessLog | undefined;
   let control: ControlSocket | undefined;
-  let server: Omit<RelayServer, 'controlSocket'> | undefined;
+  let server: Omit<RelayServer, 'controlSocket' | 'failure'> | undefined;
   try {
     const blobs = new BlobFiles(home.blobsDir);
     const waiters = new InboxWaiters();
@@ -114,6 +120,10 @@ export async function startRelayServer(options: RelayServerOptions = {}): Promis
         `removed ${leftovers.length} temporary blob file(s) left by an interrupted write: ${leftovers.join(', ')}`,
       );
     }
+    let reportFailure: (error: RelayError) => void = () => {};
+    const failure = new Promise<RelayError>((resolve) => {
+      reportFailure = resolve;
+    });
     const runtime = await RelayRuntime.open({
       db,
       blobs,
@@ -124,6 +134,12 @@ export async function startRelayServer(options: RelayServerOptions = {}): Promis
       now,
       onCommitted: (items) => waiters.notify(items.map((i) => `${i.session}|${i.lab}`)),
       onEvent: (line) => onWarning(`storage: ${line}`),
+      onFatal: (error) => {
+        onWarning(`storage: ${error.message}; stopping`);
+        // Closed first, then reported: a supervisor that exits on the report loses no open write.
+        const stopping = server ? server.close() : Promise.resolve();
+        stopping.catch(() => {}).then(() => reportFailure(error));
+      },
     });
     if (options.accessLog !== undefined) accessLog = await openAccessLog(options.accessLog);
     const log = accessLog;
@@ -140,7 +156,6 @@ export async function startRelayServer(options: RelayServerOptions = {}): Promis
       adminPublicKey: toHex(home.adminPublicKey),
       close: async () => {
         await control?.close();
-        runtime.stop();
         db.close();
         relayKeys.dispose();
         await log?.close();
@@ -150,7 +165,7 @@ export async function startRelayServer(options: RelayServerOptions = {}): Promis
     const socketPath =
       options.controlSocket ?? (process.platform === 'win32' ? false : controlSocketPath(dirname(home.dbPath)));
     if (socketPath !== false) control = await listenControlSocket(socketPath, backupHandler(db), { onWarning });
-    return { ...server, controlSocket: control?.path };
+    return { ...server, controlSocket: control?.path, failure };
   } catch (error) {
     if (server) await server.close();
     else {
@@ -193,9 +208,11 @@ interface ListenOptions {
   close: () => Promise<void>;
 }
 
-async function listen(o: ListenOptions): Promise<Omit<RelayServer, 'controlSocket'>> {
+async function listen(o: ListenOptions): Promise<Omit<RelayServer, 'controlSocket' | 'failure'>> {
   const metrics = new Metrics();
   let closing = false;
+  /** The one shutdown: a second close (a signal after the relay stopped itself) waits for it. */
+  let closed: Promise<void> | undefined;
   const { runtime } = o;
   // The core and the read model are the runtime's current ones: rebuilt after a failed write.
   const services: RelayServices = {
@@ -205,6 +222,7 @@ async function listen(o: ListenOptions): Promise<Omit<RelayServer, 'controlSocke
     get reads() {
       return runtime.reads;
     },
+    assertBuilt: () => runtime.assertBuilt(),
     assertWritable: () => runtime.assertWritable(),
     waiters: o.waiters,
     openapi: () => openApiDocument(RELAY_VERSION),
@@ -256,15 +274,19 @@ async function listen(o: ListenOptions): Promise<Omit<RelayServer, 'controlSocke
       return runtime.core;
     },
     close: async () => {
+      if (closed) return closed;
       closing = true;
-      o.waiters.wakeAll();
-      await runtime.drain();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-        setTimeout(() => server.closeAllConnections(), 2_000).unref();
-      });
-      await o.close();
+      closed = (async () => {
+        o.waiters.wakeAll();
+        await runtime.close();
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeIdleConnections();
+          setTimeout(() => server.closeAllConnections(), 2_000).unref();
+        });
+        await o.close();
+      })();
+      return closed;
     },
   };
 }

@@ -128,7 +128,9 @@ export function addRelayCommands(program: Command, io: ProgramIo): void {
       });
       const accessLogShown = accessLog === undefined ? undefined : typeof accessLog === 'string' ? accessLog : '-';
       await io.out(banner(server, flags.json === true, accessLogShown, initialized));
-      await stopped;
+      // The relay stops on its own only when it cannot go on (its state cannot be rebuilt): exit 1.
+      const failed = await Promise.race([stopped.then(() => undefined), server.failure]);
+      if (failed !== undefined) await relayCall(() => Promise.reject(failed));
     });
 
   addSettings(

@@ -96,6 +96,7 @@ async function handle(
     const { route, params } = match;
     routeName = route.path;
     const isWrite = route.method === 'POST';
+    if (!route.servedWhileRebuilding) o.services.assertBuilt();
     if (isWrite && request.headers['content-type']?.split(';')[0]?.trim() !== 'application/cbor') {
       throw new RelayError('UNSUPPORTED_MEDIA_TYPE', 'the request body must be application/cbor');
     }

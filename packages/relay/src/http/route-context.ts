@@ -18,9 +18,8 @@ import type {
   Transcript,
 } from '@overlap/protocol';
 import { RelayError } from '../errors.js';
-import type { HostedSession } from '../hosted-session.js';
 import type { RelayCore } from '../relay.js';
-import type { ReadModel } from '../store/read-model.js';
+import type { CommittedSession, ReadModel } from '../store/read-model.js';
 import type { Authenticated } from './auth.js';
 import type { InboxWaiters } from './inbox-waiters.js';
 
@@ -28,6 +27,8 @@ export interface RelayServices {
   /** The current core and read model (rebuilt from the database after a failed write: relay-runtime.ts). */
   readonly core: RelayCore;
   readonly reads: ReadModel;
+  /** Throws 503 STORAGE_UNAVAILABLE while the state is rebuilt after a failed write. */
+  assertBuilt(): void;
   /** Throws 503 STORAGE_UNAVAILABLE while writes are refused after a failed one. */
   assertWritable(): void;
   waiters: InboxWaiters;
@@ -104,7 +105,7 @@ export class RouteContext {
   }
 
   /** The session of the path, readable only by its labs. */
-  sessionForReader(): HostedSession {
+  sessionForReader(): CommittedSession {
     const id = this.sessionId();
     const session = this.reads.session(id);
     if (!session) throw new RelayError('NO_SUCH_SESSION', `no session ${id}`);
@@ -123,7 +124,8 @@ export class RouteContext {
     const answer = await this.reads.inbox(session, me, after);
     if (answer.items.length > 0 || wait === 0) return answer;
     await this.#services.waiters.wait(`${session.idHex}|${me}`, wait, this.#signal);
-    return this.reads.inbox(session, me, after);
+    // Looked up again: the relay may have rebuilt its state meanwhile (relay-runtime.ts).
+    return this.reads.inbox(this.sessionForReader(), me, after);
   }
 
   /** `GET /v1/sessions/{id}/transcript` (the admin only, checked by the route's auth). */

@@ -50,6 +50,8 @@ export interface Route {
   errors: readonly RelayHttpErrorCode[];
   /** The schema of the 200 answer (CBOR or JSON routes), which the OpenAPI document describes. */
   answer?: RelayAnswerSchema;
+  /** Answered while the relay rebuilds its state (relay-runtime.ts): the route reads none of it. */
+  servedWhileRebuilding?: true;
   handle(context: RouteContext): Promise<Payload> | Payload;
 }
 
@@ -88,6 +90,7 @@ export const ROUTES: Route[] = [
     auth: 'none',
     summary: 'This API as an OpenAPI 3.1 document.',
     errors: [],
+    servedWhileRebuilding: true,
     handle: (c) => ({ kind: 'json', value: c.openapi() }),
   },
   {
@@ -96,6 +99,7 @@ export const ROUTES: Route[] = [
     auth: 'none',
     summary: 'Prometheus text metrics: requests, errors by code, bytes, log size, sessions by state.',
     errors: [],
+    servedWhileRebuilding: true,
     handle: (c) => ({ kind: 'text', value: c.metricsText(), contentType: 'text/plain; version=0.0.4; charset=utf-8' }),
   },
   {
@@ -149,7 +153,7 @@ export const ROUTES: Route[] = [
     auth: 'lab',
     summary: "A session's status: labs, who joined, state, deadline, whom it waits on, the abort if any.",
     errors: SESSION_ERRORS,
-    ...cbor(sessionStatusSchema, (c) => c.sessionForReader().summary()),
+    ...cbor(sessionStatusSchema, (c) => c.sessionForReader().status),
   },
   {
     method: 'POST',

@@ -26,6 +26,7 @@ import type {
   RelayInfo,
   RelaySessionState,
   SessionList,
+  SessionStatus,
   Transcript,
 } from '@overlap/protocol';
 import type { HostedSession } from '../hosted-session.js';
@@ -37,6 +38,9 @@ import type { Db } from './database.js';
 import type { LogWriter } from './log-writer.js';
 import { readEntryBytes, type StoredEntry } from './recovery.js';
 import { buildTranscript } from './transcript.js';
+
+/** A session whose proposal has committed, with the status readers are shown (hosted-session.ts). */
+export type CommittedSession = HostedSession & { readonly status: SessionStatus };
 
 /** Most inbox rows read for one answer (before the byte bound applies). */
 const INBOX_ROWS = 256;
@@ -115,22 +119,25 @@ export class ReadModel {
     return this.#o.writer.latest;
   }
 
-  session(idHex: string): HostedSession | undefined {
-    return this.#o.sessions.get(idHex);
+  /** A session whose proposal has committed (readers never see one the relay could still lose). */
+  session(idHex: string): CommittedSession | undefined {
+    const session = this.#o.sessions.get(idHex);
+    return session?.status === undefined ? undefined : (session as CommittedSession);
   }
 
-  /** `GET /v1/sessions`: the sessions `lab` is in. */
+  /** `GET /v1/sessions`: the sessions `lab` is in, as committed. */
   sessionsOf(lab: string): SessionList {
-    const sessions = [...this.#o.sessions.values()]
-      .filter((s) => s.proposal.labs.includes(lab))
-      .map((s) => s.summary());
+    const sessions: SessionStatus[] = [];
+    for (const s of this.#o.sessions.values()) {
+      if (s.status !== undefined && s.proposal.labs.includes(lab)) sessions.push(s.status);
+    }
     return { sessions };
   }
 
-  /** How many sessions are in each state (for the metrics). */
+  /** How many sessions are in each state, as committed (for the metrics). */
   sessionCounts(): Record<RelaySessionState, number> {
     const counts: Record<RelaySessionState, number> = { joining: 0, exchanging: 0, proving: 0, done: 0, aborted: 0 };
-    for (const session of this.#o.sessions.values()) counts[session.state]++;
+    for (const session of this.#o.sessions.values()) if (session.status) counts[session.status.state]++;
     return counts;
   }
 
@@ -138,7 +145,7 @@ export class ReadModel {
    * `GET /v1/sessions/{id}/inbox`: `lab`'s items from number `after` on, at most 256 and
    * `maxInboxBytes` of envelopes, but at least one (a result_rows envelope may be larger).
    */
-  async inbox(session: HostedSession, lab: string, after: number): Promise<InboxAnswer> {
+  async inbox(session: CommittedSession, lab: string, after: number): Promise<InboxAnswer> {
     const items: InboxItem[] = [];
     let bytes = 0;
     for (const row of this.#inbox.all(session.id, lab, after, INBOX_ROWS)) {
@@ -154,7 +161,8 @@ export class ReadModel {
         ...(row.hop !== null && { hop: row.hop }),
       });
     }
-    return { items, state: session.state };
+    // The committed state: a lab told `done` or `aborted` finds everything the relay sent it.
+    return { items, state: session.status.state };
   }
 
   /** `GET /v1/sessions/{id}/receipts/{index}`: the receipt, if `index` is a committed entry of `session`. */

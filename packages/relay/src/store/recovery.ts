@@ -109,5 +109,8 @@ export async function replayLog(core: RelayCore, db: Db, blobs: BlobFiles, membe
     if (!session) throw new RelayError('STORAGE_CORRUPT', `entry ${row.idx} belongs to unknown session ${sessionHex}`);
     core.replay(session, opened);
   }
-  for (const session of core.sessions.values()) core.scheduleDeadline(session);
+  for (const session of core.sessions.values()) {
+    session.showNow();
+    core.scheduleDeadline(session);
+  }
 }

@@ -69,6 +69,18 @@ export function revealBody(who: Actor, session: Uint8Array): { coin: Uint8Array 
   return { coin: secrets.coin };
 }
 
+/** The payload of an enrollment of `who` as `lab`, valid from a minute ago for a day unless told. */
+export function enrollmentBody(who: Actor, lab: string, validity: { from?: number; until?: number } = {}) {
+  return {
+    lab,
+    name: `Lab ${lab}`,
+    signing_key: who.keys.signing.publicKey,
+    sealing_key: who.keys.sealing.publicKey,
+    valid_from: validity.from ?? Date.now() - 60_000,
+    valid_until: validity.until ?? Date.now() + 86_400_000,
+  };
+}
+
 /** Seals the actor's next envelope in `session` (advancing its chain). */
 export function seal(who: Actor, type: MessageType, session: Uint8Array, payload: unknown): OpenedEnvelope {
   const key = Buffer.from(session).toString('hex');
@@ -229,14 +241,7 @@ export class TestRelay {
   /** Enrolls a fresh lab (admin-signed enrollment over HTTP) and returns it. */
   async enroll(lab: string, validity: { from?: number; until?: number } = {}): Promise<Actor> {
     const who = actor(generateLabKeys());
-    const envelope = seal(this.admin, 'enrollment', MEMBERSHIP_SESSION, {
-      lab,
-      name: `Lab ${lab}`,
-      signing_key: who.keys.signing.publicKey,
-      sealing_key: who.keys.sealing.publicKey,
-      valid_from: validity.from ?? Date.now() - 60_000,
-      valid_until: validity.until ?? Date.now() + 86_400_000,
-    });
+    const envelope = seal(this.admin, 'enrollment', MEMBERSHIP_SESSION, enrollmentBody(who, lab, validity));
     const answer = await this.request('POST', '/v1/admin', envelope.bytes, { signer: this.admin });
     if (answer.status !== 200) throw new Error(`enrollment failed: ${JSON.stringify(answer.body)}`);
     return who;
