@@ -96,6 +96,15 @@ describe('overlap relay fsck', () => {
       /entry 0 \(enrollment from [0-9a-f]{32}, session 0{32}\): the stored bytes do not match their hash \(the envelope stored in the database\); restore it from a backup/,
     ],
     [
+      'a wrong recorded length (the bytes intact)',
+      (db) => {
+        const sql = new Database(db);
+        sql.prepare('UPDATE entries SET length = length + 1 WHERE idx = 1').run();
+        sql.close();
+      },
+      /entry 1 \(enrollment from [0-9a-f]{32}, session 0{32}\): \d+ bytes recorded, \d+ stored/,
+    ],
+    [
       'a missing entry',
       (db) => {
         const sql = new Database(db);

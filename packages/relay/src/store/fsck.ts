@@ -94,6 +94,9 @@ export function fsckRelay(dbPath?: string, onProgress?: (p: FsckProgress) => voi
         const where = row.inline ? 'the envelope stored in the database' : `blob file ${toHex(row.hash)}`;
         findings.push(`${which}: the stored bytes do not match their hash (${where}${stored}); ${RESTORE}`);
         bytes = undefined;
+      } else if (bytes && bytes.length !== row.length) {
+        // The envelope is intact; its row is not (the relay bounds inbox answers by it).
+        findings.push(`${which}: ${row.length} bytes recorded, ${bytes.length} stored (the envelope matches its hash)`);
       }
       // Bytes that are not the entry's (or none): the tree goes on with the recorded leaf hash.
       const recomputedLeaf = bytes ? leafHash(bytes) : Uint8Array.from(row.leaf_hash);
