@@ -316,7 +316,7 @@ export class RelayCore {
           return this.scheduleDeadline(session);
         }
         const waiting = session.engine.waitingOn();
-        const reason = `the session deadline passed; waiting on ${waiting.join(', ') || 'no lab'}`;
+        const reason = deadlineReason(waiting);
         const outgoing = session.engine.abort(reason, waiting[0]);
         const entries = this.#relayEntries(session, outgoing);
         const { committed } = this.#options.writer.append(entries);
@@ -428,6 +428,24 @@ export class RelayCore {
     await committed;
     return { receipt: this.#options.writer.receipt(index), duplicate: false };
   }
+}
+
+/** The longest `reason` an abort may carry (spec/protocol.md §4). */
+const ABORT_REASON_MAX = 1024;
+
+/**
+ * The reason of a deadline's abort: the labs it waited on, as many as fit in an abort's reason
+ * (`… and N more`; the culprit is the first). With 64 labs their key ids alone are over 2 KiB, and
+ * an abort the schema refuses could not be replayed at the next start, nor read by the labs.
+ */
+export function deadlineReason(waiting: readonly string[]): string {
+  const head = 'the session deadline passed; waiting on ';
+  if (waiting.length === 0) return `${head}no lab`;
+  let named = waiting.length;
+  const text = (n: number) =>
+    `${head}${waiting.slice(0, n).join(', ')}${n < waiting.length ? ` and ${waiting.length - n} more` : ''}`;
+  while (text(named).length > ABORT_REASON_MAX) named--;
+  return text(named);
 }
 
 /** A duration in hours, for messages: `72 h`, `0.5 h`. */

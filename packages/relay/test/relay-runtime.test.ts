@@ -24,7 +24,7 @@ import type { RelayError } from '../src/errors.js';
 import { DEFAULT_LIMITS } from '../src/limits.js';
 import { MEMBERSHIP_SESSION } from '../src/membership.js';
 import { initRelay, openRelayHome } from '../src/relay-home.js';
-import { RelayRuntime } from '../src/relay-runtime.js';
+import { RelayRuntime, type RelayRuntimeOptions } from '../src/relay-runtime.js';
 import { BlobFiles } from '../src/store/blob-files.js';
 import type { Db } from '../src/store/database.js';
 import { type Actor, actor, enrollmentBody, hex, joinBody, seal } from './support/harness.js';
@@ -35,6 +35,8 @@ interface Fixture {
   admin: Actor;
   events: { at: number; line: string }[];
   fatal: RelayError[];
+  /** A second runtime over the same database (what a restart replays), the first closed. */
+  reopen(): Promise<RelayRuntime>;
   close(): Promise<void>;
 }
 
@@ -51,7 +53,7 @@ async function fixture(): Promise<Fixture> {
   const home = await openRelayHome(dbPath);
   const events: Fixture['events'] = [];
   const fatal: RelayError[] = [];
-  const runtime = await RelayRuntime.open({
+  const options: RelayRuntimeOptions = {
     db: home.db,
     blobs: new BlobFiles(home.blobsDir),
     identity: {
@@ -67,9 +69,15 @@ async function fixture(): Promise<Fixture> {
     onCommitted: () => {},
     onEvent: (line) => events.push({ at: Date.now(), line }),
     onFatal: (error) => fatal.push(error),
-  });
+  };
+  const runtime = await RelayRuntime.open(options);
   const made: Fixture = {
     runtime,
+    reopen: async () => {
+      await made.runtime.close();
+      made.runtime = await RelayRuntime.open(options);
+      return made.runtime;
+    },
     db: home.db,
     admin,
     events,
@@ -268,4 +276,22 @@ test('a write that fails while the relay shuts down starts no rebuild, and close
   expect(f.events.map((e) => e.line).join('\n')).not.toMatch(/rebuil/);
   expect(f.fatal).toEqual([]);
   roomAgain(f.db);
+});
+
+test("a deadline's abort in a session of many labs names as many as fit, and replays at the next start", async () => {
+  const f = await fixture();
+  const labs: Actor[] = [];
+  for (let i = 0; i < 40; i++) labs.push(await enroll(f, `lab${i}`));
+  const { id, envelope } = proposal(labs, { deadline: Date.now() + 200 });
+  await f.runtime.core.createSession(envelope, nonce(labs[0] as Actor));
+  await until(() => stateOf(f, id) === 'aborted', 'the deadline abort');
+  const reason = f.runtime.reads.session(hex(id))?.status.abort?.reason as string;
+  expect(reason.length).toBeLessThanOrEqual(1024);
+  expect(reason).toMatch(/^the session deadline passed; waiting on [0-9a-f]{32}(, [0-9a-f]{32})* and \d+ more$/);
+  const named = reason.match(/[0-9a-f]{32}/g) ?? [];
+  const more = Number(reason.match(/and (\d+) more$/)?.[1]);
+  expect(named.length + more).toBe(40);
+  // The abort is in the log as the relay sealed it, and a start replays it.
+  const again = await f.reopen();
+  expect(again.reads.session(hex(id))?.status).toMatchObject({ state: 'aborted', abort: { reason } });
 });
