@@ -24,7 +24,7 @@ export interface RelayLimits {
   clockSkewSeconds: number;
   /** Open connections at once, in all; one more is answered 503 BUSY and closed. */
   maxConnections: number;
-  /** Open connections at once from one address (loopback included: every local process shares it). */
+  /** Open connections at once from one address, an IPv6 /64 counting as one (loopback included: every local process shares it). */
   maxConnectionsPerAddress: number;
   /**
    * Bytes of request bodies being read at once (each counted at its Content-Length, or at

@@ -8,14 +8,14 @@
  */
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { isIP, type Socket } from 'node:net';
+import { isIP } from 'node:net';
 import { dirname } from 'node:path';
 import { toHex } from '@overlap/crypto';
 import { ed25519NoteSigner, formatVerifierKey } from '@overlap/log';
-import { encodeDeterministic } from '@overlap/protocol';
 import { type ControlSocket, controlSocketPath, listenControlSocket } from './control-socket.js';
 import { RelayError } from './errors.js';
 import { type AccessLog, type AccessLogTarget, openAccessLog } from './http/access-log.js';
+import { capConnections } from './http/connection-caps.js';
 import { InboxWaiters } from './http/inbox-waiters.js';
 import { Metrics } from './http/metrics.js';
 import { openApiDocument } from './http/openapi.js';
@@ -289,42 +289,6 @@ async function listen(o: ListenOptions): Promise<Omit<RelayServer, 'controlSocke
       return closed;
     },
   };
-}
-
-/**
- * Open connections at most `maxConnections` in all and `maxConnectionsPerAddress` from one address:
- * one more is answered `503 BUSY` with `Retry-After: 1` and closed (over TLS, closed: there is no
- * HTTP to answer in before the handshake), before any of it is read.
- */
-function capConnections(server: Server, limits: RelayLimits, tls: boolean): void {
-  const perAddress = new Map<string, number>();
-  let open = 0;
-  const body = encodeDeterministic({
-    error: { code: 'BUSY', message: 'the relay has as many connections open as it takes; connect again' },
-  });
-  const refusal = Buffer.concat([
-    Buffer.from(
-      `HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nConnection: close\r\nContent-Type: application/cbor\r\nContent-Length: ${body.length}\r\n\r\n`,
-      'latin1',
-    ),
-    body,
-  ]);
-  server.on('connection', (socket: Socket) => {
-    const address = socket.remoteAddress ?? '';
-    const mine = (perAddress.get(address) ?? 0) + 1;
-    perAddress.set(address, mine);
-    open++;
-    socket.once('close', () => {
-      open--;
-      const left = (perAddress.get(address) ?? 1) - 1;
-      if (left === 0) perAddress.delete(address);
-      else perAddress.set(address, left);
-    });
-    if (open <= limits.maxConnections && mine <= limits.maxConnectionsPerAddress) return;
-    socket.pause();
-    if (tls) socket.destroy();
-    else socket.end(refusal);
-  });
 }
 
 /**

@@ -1,12 +1,14 @@
 /**
  * The relay sheds load rather than grows (spec/relay-api.md §5): one connection more than it takes
  * from an address is answered `503 BUSY` with `Retry-After` and closed before any of it is read; a
- * body more than its budget of bodies in flight is `503 BUSY`, unread. Small limits, a real relay
- * on loopback, raw sockets.
+ * body more than its budget of bodies in flight is `503 BUSY`, unread; so is one connection more
+ * than it takes in all. IPv6 clients are counted per /64. Small limits, a real relay on loopback,
+ * raw sockets.
  */
 import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { afterEach, expect, test } from 'vitest';
+import { addressKey } from '../src/http/connection-caps.js';
 import { TestRelay } from './support/harness.js';
 
 const relays: TestRelay[] = [];
@@ -40,21 +42,32 @@ async function until(condition: () => boolean, what: string): Promise<void> {
 
 const healthz = (t: TestRelay) => `GET /healthz HTTP/1.1\r\nHost: ${new URL(t.address).host}\r\n\r\n`;
 
-test('one connection more than an address may have is 503 BUSY with Retry-After, and closed; there is room again once one closes', async () => {
-  const t = await TestRelay.start({ limits: { maxConnectionsPerAddress: 4 } });
-  relays.push(t);
-  const held = await Promise.all(Array.from({ length: 4 }, () => open(t)));
-  // Each is known to the relay once it has answered on it (keep-alive: they stay open).
+/** `n` open connections, each known to the relay (it has answered on it; keep-alive keeps them open). */
+async function hold(t: TestRelay, n: number): Promise<Awaited<ReturnType<typeof open>>[]> {
+  const held = await Promise.all(Array.from({ length: n }, () => open(t)));
   for (const c of held) {
     c.socket.write(healthz(t));
     await until(() => /^HTTP\/1\.1 200 /.test(c.received()), 'an answer on a held connection');
   }
+  return held;
+}
+
+/** One connection more: what the relay sent on it before it closed it. */
+async function oneMore(t: TestRelay): Promise<string> {
   const extra = await open(t);
   extra.socket.write(healthz(t));
   await extra.closed;
-  expect(extra.received()).toMatch(/^HTTP\/1\.1 503 /);
-  expect(extra.received()).toMatch(/\r\nretry-after: 1\r\n/i);
-  expect(extra.received()).toContain('BUSY');
+  return extra.received();
+}
+
+test('one connection more than an address may have is 503 BUSY with Retry-After, and closed; there is room again once one closes', async () => {
+  const t = await TestRelay.start({ limits: { maxConnectionsPerAddress: 4 } });
+  relays.push(t);
+  const held = await hold(t, 4);
+  const refused = await oneMore(t);
+  expect(refused).toMatch(/^HTTP\/1\.1 503 /);
+  expect(refused).toMatch(/\r\nretry-after: 1\r\n/i);
+  expect(refused).toContain('BUSY');
   // One closes: once the relay has seen it go, a new connection is answered.
   held[0]?.socket.destroy();
   await held[0]?.closed;
@@ -109,4 +122,31 @@ test('a body beyond the budget of bodies in flight is 503 BUSY, unread; the budg
   await until(() => /^HTTP\/1\.1 \d{3} /.test(later.received()), 'the later answer');
   expect(later.received()).toMatch(/^HTTP\/1\.1 400 /);
   for (const c of [slow, busy, later]) c.socket.destroy();
+});
+
+test('one connection more than the relay takes in all is 503 BUSY, whatever the address allows', async () => {
+  const t = await TestRelay.start({ limits: { maxConnections: 3, maxConnectionsPerAddress: 100 } });
+  relays.push(t);
+  const held = await hold(t, 3);
+  const refused = await oneMore(t);
+  expect(refused).toMatch(/^HTTP\/1\.1 503 /);
+  expect(refused).toContain('BUSY');
+  for (const c of held) c.socket.destroy();
+});
+
+test('connections are counted per IPv4 address (mapped ones too) and per IPv6 /64', () => {
+  expect(addressKey('198.51.100.7')).toBe('198.51.100.7');
+  expect(addressKey('::ffff:198.51.100.7')).toBe('198.51.100.7');
+  expect(addressKey('198.51.100.8')).not.toBe(addressKey('198.51.100.7'));
+  // Every address of one /64 is one client; the next /64 is another.
+  const one = addressKey('2001:db8:1:2::1');
+  expect(one).toBe('2001:db8:1:2::/64');
+  expect(addressKey('2001:db8:1:2:ffff:ffff:ffff:fffe')).toBe(one);
+  expect(addressKey('2001:0db8:0001:0002:abcd::9')).toBe(one);
+  expect(addressKey('2001:db8:1:3::1')).not.toBe(one);
+  expect(addressKey('fe80::1%eth0')).toBe('fe80:0:0:0::/64');
+  expect(addressKey('::1')).toBe('0:0:0:0::/64');
+  // Not an address (a socket already gone): counted under what it is, never thrown on.
+  expect(addressKey(undefined)).toBe('');
+  expect(addressKey('not-an-address')).toBe('not-an-address');
 });
