@@ -136,7 +136,7 @@ describe.concurrent('a cheating lab process in a real session', () => {
         // A case that cannot go on ends at its deadline, which names the lab the relay waits on: late
         // enough that the honest labs' processes have started and done their part by then.
         '--deadline-minutes',
-        attack.endsByDeadline ? '0.75' : '10',
+        attack.ends === 'deadline' ? '0.75' : '10',
         '--json',
       );
       expect(created.code, created.err).toBe(0);
@@ -189,9 +189,12 @@ describe.concurrent('a cheating lab process in a real session', () => {
       const culprit = keyIds.get(attack.culprit);
       expect(report).toMatchObject({ ok: false, culprit, culpritName: attack.culprit });
       const abort = report.checks.find((c: { name: string }) => c.name === 'abort');
-      if (attack.endsByDeadline) {
+      if (attack.ends === 'deadline') {
         // Nothing cheated in the log itself: the audit fails on the deadline, naming the lab it waited on.
         expect(abort, verified.out).toMatchObject({ ok: false, code: 'DEADLINE_MISSED', culprit });
+      } else if (attack.ends === 'refusal') {
+        // The refused envelope is in the relay's abort: the audit finds in it the rule it breaks.
+        expect(abort, verified.out).toMatchObject({ ok: false, code: 'VIOLATION_REFUSED', culprit });
       } else {
         // The relay's abort named the same lab (the audit's abort check holds it to its own finding).
         expect(abort, verified.out).toMatchObject({ ok: true });

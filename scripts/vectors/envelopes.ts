@@ -1,6 +1,6 @@
 /**
  * spec/vectors/envelopes.json: one signed envelope of every message type a lab or the forum's
- * admin sends (spec/protocol.md §3–4), on fixed data (test keys from fixed labels, a fixed session
+ * admin sends (spec/protocol.md §3–4), and a relay's refusal abort carrying its evidence (§5), on fixed data (test keys from fixed labels, a fixed session
  * id and clock), with their bytes, decoded headers, payloads in CBOR diagnostic notation and hashes,
  * and altered copies that a decoder must refuse with the given error code. Every payload is built as
  * the real message and checked with protocol's `parseMessage` before it is sealed, so a vector
@@ -56,6 +56,7 @@ export function buildEnvelopeVectors(): string {
   const lab = testSigner('envelope signer');
   const other = testSigner('second lab');
   const admin = testSigner('forum admin');
+  const relay = testSigner('relay');
   const session = sha256(utf8('OVERLAP-V1 test vector: session')).subarray(0, 16);
   const zeroSession = new Uint8Array(16);
   const tags = packTags([new Uint8Array(32).fill(1), new Uint8Array(32).fill(2)]);
@@ -111,6 +112,23 @@ export function buildEnvelopeVectors(): string {
     ],
     ['revocation', { key: lab.keyId, reason: 'key rotated', effective: CREATED + 86_400_000 }],
   ]);
+  // A refusal abort (protocol.md §5): the relay's abort carries the lab's refused envelope, as it
+  // was signed: here another envelope at the seq of the lab's tag_chunk (2, after its join).
+  const refused = new EnvelopeChain(session, lab, { seq: 1, hash: (labChain[1] as OpenedEnvelope).hash }).seal(
+    'tag_chunk',
+    { kind: 'email', owner: lab.keyId, hop: 0, first: 0, tags: packTags([new Uint8Array(32).fill(3)]) },
+    CREATED + 2,
+  );
+  const relayChain = sealChain(relay, session, [
+    [
+      'abort',
+      {
+        reason: `the relay refused ${lab.keyId}'s tag_chunk (seq 2), CONFLICT: ${lab.keyId} already sent envelope 2 with other bytes`,
+        culprit: lab.keyId,
+        evidence: refused.bytes,
+      },
+    ],
+  ]);
   const first = labChain[1] as OpenedEnvelope;
   const alter = (bytes: Uint8Array, at: number) => {
     const copy = Uint8Array.from(bytes);
@@ -119,14 +137,14 @@ export function buildEnvelopeVectors(): string {
   };
   const vectors = {
     description:
-      'Signed envelopes (spec/protocol.md §3–4): deterministic CBOR {h, p, s}, Ed25519 over "OVERLAP-V1-ENVELOPE" || 0x00 || h, one of every message type a lab or the admin signs. Byte strings are hex; "payload" is the decoded payload in CBOR diagnostic notation (RFC 8949 §8). Each signer is a test key whose seed is SHA-256 of "OVERLAP-V1 test vector: " and its label. Envelopes of one signer in one session form a chain, in the order given. The join commits to the session key SHA-256("OVERLAP-V1 test vector: session key") and to the coin SHA-256("OVERLAP-V1 test vector: coin") (ciphersuite.md §10); the reveal opens that coin commitment. The hop_proof shows the format of the message only (its signs and proof bytes are labelled hashes, not a proof that verifies): spec/vectors/hop-proofs.json has the proofs that do.',
-    signers: [lab, other, admin].map((s) => ({
+      'Signed envelopes (spec/protocol.md §3–4): deterministic CBOR {h, p, s}, Ed25519 over "OVERLAP-V1-ENVELOPE" || 0x00 || h, one of every message type a lab or the admin signs, and the abort the relay signs for a refused envelope, whose evidence is the bytes of that envelope (another tag_chunk of the envelope signer at seq 2, where its tag_chunk is, following its join: equivocation; the relay signer stands for the key of the relay). Byte strings are hex; "payload" is the decoded payload in CBOR diagnostic notation (RFC 8949 §8). Each signer is a test key whose seed is SHA-256 of "OVERLAP-V1 test vector: " and its label. Envelopes of one signer in one session form a chain, in the order given. The join commits to the session key SHA-256("OVERLAP-V1 test vector: session key") and to the coin SHA-256("OVERLAP-V1 test vector: coin") (ciphersuite.md §10); the reveal opens that coin commitment. The hop_proof shows the format of the message only (its signs and proof bytes are labelled hashes, not a proof that verifies): spec/vectors/hop-proofs.json has the proofs that do.',
+    signers: [lab, other, admin, relay].map((s) => ({
       label: s.label,
       seed: toHex(s.seed),
       public_key: toHex(s.publicKey),
       key_id: s.keyId,
     })),
-    envelopes: [...labChain, ...adminChain].map((e) => ({
+    envelopes: [...labChain, ...adminChain, ...relayChain].map((e) => ({
       bytes: toHex(e.bytes),
       hash: toHex(e.hash),
       header: {

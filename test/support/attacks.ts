@@ -28,8 +28,13 @@ export interface Attack {
   /** Whom the relay and the audit must name. */
   culprit: LabName;
   make: Make;
-  /** The session cannot go on (the cheater's join is refused, or it never reveals): the deadline names it. */
-  endsByDeadline?: boolean;
+  /**
+   * How a session that cannot go on ends: `refusal` — the relay refuses the cheater's envelope and
+   * aborts at once, its abort carrying the envelope (the audit's abort check: VIOLATION_REFUSED);
+   * `deadline` — the cheater never sends its part, and the deadline names it (DEADLINE_MISSED).
+   * Unset: the relay takes the envelope, catches the cheat, and aborts naming it.
+   */
+  ends?: 'refusal' | 'deadline';
   /** Items per lab, when the case needs more than one proof can cover (default 40). */
   items?: number;
 }
@@ -122,7 +127,7 @@ export const ATTACKS: Record<string, Attack> = {
   'a K = −B key commitment': {
     cheater: 'south',
     culprit: 'south',
-    endsByDeadline: true,
+    ends: 'refusal',
     make: committingAs((honest) => ({ ...honest, key: negatedBase() })),
   },
   'a wrong key commitment': {
@@ -152,7 +157,7 @@ export const ATTACKS: Record<string, Attack> = {
   'no reveal': {
     cheater: 'east',
     culprit: 'east',
-    endsByDeadline: true,
+    ends: 'deadline',
     make: revealingAs(() => undefined),
   },
 };

@@ -6,6 +6,9 @@
  * waiting on (waiting.ts) — and then that lab is at fault: the audit fails naming it, as it fails
  * naming a lab caught cheating.
  *
+ * A relay's abort that carries the envelope it refused as evidence is judged in
+ * refusal-evidence.ts: the lab is at fault when that envelope breaks the rules, the relay when not.
+ *
  * A lab may abort a session (it is named as the one that ended it; denial of service is
  * attributed, not prevented): unless the audit finds a fault, that passes, and the relay's abort
  * that follows it must then name no one else.
@@ -15,6 +18,8 @@
 import type { Abort } from '@overlap/protocol';
 import type { ChunkIndex } from './chunk-index.js';
 import type { ProvenChunks } from './hop-proofs.js';
+import type { SessionView } from './logged-envelope.js';
+import { type EvidenceJudge, judgeEvidence } from './refusal-evidence.js';
 import type { Logged, SessionFacts } from './session-terms.js';
 import { type AuditCheckName, type AuditVerdict, fault, runCheck } from './verdict.js';
 import { waitingOn } from './waiting.js';
@@ -28,20 +33,27 @@ export interface Finding {
 
 type AbortMessage = Logged<Abort>;
 
+/**
+ * `judge` is how an abort with evidence is judged (refusal-evidence.ts); without it (the run that
+ * judges evidence, on the session with the evidence put in) such an abort is left unjudged.
+ */
 export function checkAbort(
+  view: SessionView,
   s: SessionFacts,
-  chunks: ChunkIndex,
-  proven: ProvenChunks,
-  found: Finding | undefined,
-  relay: string,
+  checked: { chunks: ChunkIndex; proven: ProvenChunks; found: Finding | undefined },
+  judge: EvidenceJudge | undefined,
 ): AuditVerdict {
+  const relay = view.relayKeyId;
+  const { chunks, proven, found } = checked;
   return runCheck('abort', 'ABORT_CULPRIT_WRONG', () => {
     const [first] = s.round.aborts;
     const relayAbort = s.round.aborts.find((a) => a.sender === relay);
     if (found !== undefined) return judgeFound(found, relayAbort, relay);
     if (first === undefined) return 'no abort';
     if (first.sender !== relay) return judgeLabAbort(first, relayAbort, relay);
-    return judgeRelayAbort(s, chunks, proven, first, relay);
+    if (first.body.evidence === undefined) return judgeRelayAbort(s, chunks, proven, first, relay);
+    if (judge === undefined) return `the relay's abort at log index ${first.index} carries evidence, not judged here`;
+    return judgeEvidence(view, s, first, judge);
   });
 }
 

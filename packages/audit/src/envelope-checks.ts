@@ -92,7 +92,11 @@ export function checkSignatures(
  * by `signingKeyAt`) and requires it to be of the transcript's session. Throws an `AuditError`
  * naming the index: `SIGNATURE_INVALID`, `SIGNER_NOT_ENROLLED`, `SIGNER_REVOKED` or `WRONG_SESSION`.
  */
-export function openSessionEnvelope(t: Transcript, members: MemberKeys, entry: TranscriptEntry): OpenedEnvelope {
+export function openSessionEnvelope(
+  t: Transcript,
+  members: MemberKeys,
+  entry: Pick<TranscriptEntry, 'index' | 'envelope'>,
+): OpenedEnvelope {
   const { index } = entry;
   return atEntry(index, 'SIGNATURE_INVALID', `log index ${index}`, () => {
     const envelope = openEnvelope(entry.envelope, (id) =>

@@ -57,6 +57,8 @@ export type AuditErrorCode =
   | 'LAB_NEVER_JOINED'
   /** hops: a chunk of a set that is not the session's, or of the wrong type for its hop. */
   | 'HOP_INVALID'
+  /** hops: a tag of low order or not canonically encoded, in a chunk its sender (named) signed. */
+  | 'HOP_TAG_UNSAFE'
   /** hops: a chunk signed by another lab than the hop schedule names. */
   | 'HOP_WRONG_SIGNER'
   /** hops: tags beyond the set's committed size. */
@@ -124,7 +126,11 @@ export type AuditErrorCode =
   /** abort: the relay aborted a session in which the audit finds no fault, and not for its deadline. */
   | 'ABORT_UNFOUNDED'
   /** abort: the deadline passed while the session waited on a lab (named): its part is missing. */
-  | 'DEADLINE_MISSED';
+  | 'DEADLINE_MISSED'
+  /** abort: the relay refused an envelope the lab (named) signed, which its abort carries, and it breaks the rules. */
+  | 'VIOLATION_REFUSED'
+  /** abort: the relay's abort carries evidence that is not an envelope the named lab signed in this session and the relay refused. */
+  | 'EVIDENCE_INVALID';
 
 export interface AuditErrorDetails {
   /** The log index of the entry at fault, when there is one. */

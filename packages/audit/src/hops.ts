@@ -7,6 +7,7 @@
  * Threat: a lab and the relay that skip a blinding, or blind only part of a set, and re-sign the
  * rest; the final tags would then not be comparable, and the results not what they claim.
  */
+import { findUnsafeTag } from '@overlap/crypto';
 import { hopLab, TAG_LENGTH, type TagChunk, tagCount } from '@overlap/protocol';
 import { ChunkIndex } from './chunk-index.js';
 import { AuditError } from './errors.js';
@@ -98,7 +99,10 @@ function placeChunks(view: SessionView, s: SessionFacts): PlacedChunks {
   return placed;
 }
 
-/** One chunk: of a set of the session, of its hop's type, signed by the hop's lab, within the committed size. */
+/**
+ * One chunk: of a set of the session, of its hop's type, signed by the hop's lab, within the
+ * committed size, every tag a canonical encoding of a point not of low order.
+ */
 function checkChunk(s: SessionFacts, entry: LoggedEnvelope, chunk: TagChunk): number {
   const { labs, kinds } = s.proposal;
   const { index } = entry;
@@ -127,6 +131,14 @@ function checkChunk(s: SessionFacts, entry: LoggedEnvelope, chunk: TagChunk): nu
       `${at}: tags ${chunk.first}…${chunk.first + count - 1} of a set of committed size ${size ?? 'none'}`,
       { details: { index } },
     );
+  }
+  // The relay refuses these (spec/protocol.md §5): a low-order tag would match whatever the keys.
+  const unsafe = findUnsafeTag(chunk.tags);
+  if (unsafe !== undefined) {
+    const what = unsafe.reason === 'low_order' ? 'a low-order tag' : 'a tag that is not canonically encoded';
+    throw new AuditError('HOP_TAG_UNSAFE', `${at}: ${sender} sent ${what} (at ${chunk.first + unsafe.index})`, {
+      details: { index, culprit: sender },
+    });
   }
   return size;
 }

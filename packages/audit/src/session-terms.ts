@@ -111,7 +111,18 @@ function readTerms(view: SessionView): SessionFacts {
     if (type === 'challenge') round.challenges.push(logged(payloadOf('challenge', entry)));
     if (type === 'hop_proof') round.proofs.push(logged(payloadOf('hop_proof', entry)));
     if (type === 'result_rows') round.results.push(entry.index);
-    if (type === 'abort') round.aborts.push(logged(payloadOf('abort', entry)));
+    if (type === 'abort') {
+      const body = payloadOf('abort', entry);
+      // Only the relay's abort of a refused envelope carries one (spec/protocol.md §5).
+      if (body.evidence !== undefined && sender !== view.relayKeyId) {
+        throw new AuditError(
+          'MESSAGE_INVALID',
+          `log index ${entry.index}: ${sender}'s abort carries evidence, which only the relay's aborts do`,
+          { details: { index: entry.index } },
+        );
+      }
+      round.aborts.push(logged(body));
+    }
   }
   const [firstAbort] = round.aborts;
   const abort = firstAbort && { by: firstAbort.sender, reason: firstAbort.body.reason, index: firstAbort.index };

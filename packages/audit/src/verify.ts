@@ -19,7 +19,7 @@ import { checkChosenInputs } from './chosen-inputs.js';
 import { checkChunkCut } from './chunk-cut.js';
 import { checkKeyCommitments } from './commitments.js';
 import { checkDistinctness } from './distinctness.js';
-import { checkLogOrder, checkSenderChains, checkSignatures } from './envelope-checks.js';
+import { checkLogOrder, checkSenderChains, checkSignatures, openSessionEnvelope } from './envelope-checks.js';
 import type { AuditErrorCode } from './errors.js';
 import { checkHopProofs, type ProvenChunks } from './hop-proofs.js';
 import { checkHops } from './hops.js';
@@ -27,6 +27,7 @@ import { checkAdminKey, checkCheckpoints, checkReceipts } from './log-checks.js'
 import type { SessionView } from './logged-envelope.js';
 import { checkMembership, type MemberKeys } from './membership.js';
 import { checkProofRequest } from './proof-request.js';
+import type { EvidenceJudge } from './refusal-evidence.js';
 import { checkResults } from './results.js';
 import { checkReveals } from './reveals.js';
 import { checkSessionTerms } from './session-terms.js';
@@ -71,14 +72,21 @@ export function verifyTranscript(bytes: Uint8Array, options: VerifyOptions = {})
     signatures.verdict,
     checkSenderChains(signatures.opened),
     checkReceipts(t, log.anchor),
-    ...checkSession({ relayKeyId: t.relay.relay_key_id, envelopes: signatures.opened }),
+    ...checkSession({ relayKeyId: t.relay.relay_key_id, envelopes: signatures.opened }, (view) => ({
+      open: (envelope, index) => openSessionEnvelope(t, membership.members, { index, envelope }),
+      firstFailure: (envelopes) => checkSession({ ...view, envelopes }).find((v) => v.ok === false),
+    })),
   ];
   const nameOf = (id: string) => (id === t.relay.relay_key_id ? 'the relay' : labName(membership.members, id));
   return reportOf(checks, toHex(t.session), nameOf);
 }
 
-/** The session's checks, in order, each run only when those it builds on held. */
-function checkSession(view: SessionView): AuditVerdict[] {
+/**
+ * The session's checks, in order, each run only when those it builds on held. `judge` makes what
+ * the abort check needs to judge a relay's abort that carries evidence (refusal-evidence.ts): that
+ * runs these checks again, without it, on the session with the evidence put in.
+ */
+function checkSession(view: SessionView, judge?: (view: SessionView) => EvidenceJudge): AuditVerdict[] {
   const relay = view.relayKeyId;
   const terms = checkSessionTerms(view);
   const s = terms.session;
@@ -132,7 +140,7 @@ function checkSession(view: SessionView): AuditVerdict[] {
   const abort =
     found === null
       ? notChecked('abort', 'a check before it failed without naming a culprit, or could not run')
-      : checkAbort(s, chunks, proven ?? new Map(), found, relay);
+      : checkAbort(view, s, { chunks, proven: proven ?? new Map(), found }, judge?.(view));
   return [terms.verdict, ...verdicts, abort];
 }
 

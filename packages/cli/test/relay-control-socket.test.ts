@@ -87,7 +87,8 @@ test('the socket is never in the home before it is 0600: it is bound in a privat
   const seen = new Promise<void>((resolve, reject) => {
     watcher.stdout.on('data', (data: Buffer) => {
       events += data.toString();
-      if (/ control\.sock /.test(events)) resolve();
+      // The whole line: a pipe may hand it over in two pieces, the mode in the second.
+      if (/ control\.sock \S+\n/.test(events)) resolve();
     });
     watcher.on('exit', () => reject(new Error(`the watcher stopped: ${events}`)));
   });

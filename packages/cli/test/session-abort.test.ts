@@ -3,10 +3,15 @@
  * folder): a lab that has not joined aborts the session, the lab that runs it stops with the reason
  * (exit 1, no results written, no state left), running it again is refused naming the reason, a
  * second abort is refused; and a lab interrupted mid-run (state kept) aborts from that state,
- * which is erased.
+ * which is erased; and a lab whose envelope the relay refuses as a violation (a cheater posting
+ * from this test's process) ends the session at once: the running lab stops with the relay's
+ * reason naming the cheater, instead of waiting for the deadline.
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { RelayClient } from '@overlap/client';
+import { BlindingKey, coinCommitment, fromHex, keyCommitment } from '@overlap/crypto';
+import { EnvelopeChain } from '@overlap/protocol';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { runCli, startCli } from './support/cli-process.js';
 import { type Forum, startForum } from './support/lab-forum.js';
@@ -93,4 +98,30 @@ test('SIGINT in a log keeps the state (130); aborting from that state erases it'
     state: 'aborted',
     abort: expect.stringContaining('stopping here'),
   });
+}, 300_000);
+
+test('a lab whose join the relay refuses as a violation ends the session; the running lab stops naming it', async () => {
+  const session = await forum.createSession('north', { labs: ['north', 'south'], kinds: ['email'] });
+  const north = startCli(runArgs('north', session), { cwd: dirOf('north') });
+  await north.waitFor(/waiting for the other labs/);
+
+  // south cheats: it commits a set size for a kind the session does not have.
+  const south = forum.labs.south?.keys as NonNullable<typeof forum.labs.south>['keys'];
+  const relay = new RelayClient({ url: forum.url, signer: { keyId: south.keyId, secretKey: south.signing.secretKey } });
+  const id = fromHex(session);
+  const key = BlindingKey.generate();
+  const join = new EnvelopeChain(id, { keyId: south.keyId, secretKey: south.signing.secretKey }).seal(
+    'join',
+    { sizes: { phone: 1 }, key: keyCommitment(key), coin: coinCommitment(id, south.keyId, new Uint8Array(32).fill(1)) },
+    Date.now(),
+  );
+  key.dispose();
+  await expect(relay.postEnvelope(session, join.bytes)).rejects.toThrow(/the relay aborted the session naming/);
+
+  const stopped = await north.exited;
+  expect(stopped.code, stopped.stderr).toBe(1);
+  expect(stopped.stderr).toMatch(
+    new RegExp(`was aborted: the relay refused ${south.keyId}'s join \\(seq 0\\), PROTOCOL_VIOLATION: .*kinds phone`),
+  );
+  expect(existsSync(stateOf('north', session))).toBe(false);
 }, 300_000);

@@ -56,5 +56,6 @@ export const PAYLOAD_CBOR_LIMITS = {
   challenge: SMALL,
   hop_proof: { ...SMALL, maxByteStringLength: MAX_TAGS_PER_CHUNK / 8 },
   result_rows: DEFAULT_CBOR_LIMITS,
-  abort: SMALL,
+  // Its `evidence` is a whole envelope (a refused one), as long as an envelope may be.
+  abort: { ...SMALL, maxByteStringLength: DEFAULT_CBOR_LIMITS.maxByteStringLength },
 } as const satisfies Record<string, Readonly<CborLimits>>;

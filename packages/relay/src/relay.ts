@@ -20,8 +20,10 @@ import {
   type Outgoing,
   openEnvelope,
   parseMessage,
+  type RelaySession,
   type SessionMessage,
 } from '@overlap/protocol';
+import { deadlineReason, refusalAborts, refusalReason } from './abort-reasons.js';
 import { RelayError } from './errors.js';
 import { HostedSession } from './hosted-session.js';
 import type { RelayLimits } from './limits.js';
@@ -217,6 +219,43 @@ export class RelayCore {
     }
     const duplicate = this.#duplicate(opened);
     if (duplicate !== undefined) return this.#resend(duplicate, auth);
+    let message: SessionMessage;
+    try {
+      message = this.#checkSessionEnvelope(session, opened);
+    } catch (error) {
+      if (session.engine && refusalAborts(error, opened, this.#nextSeq(opened))) {
+        throw await this.#abortForRefusal(session, opened, error);
+      }
+      throw error;
+    }
+    const engine = session.engine as RelaySession;
+    // A hop proof is verified here, on the request path: ~20–30 ms for a spot chunk (spec/relay-api.md §4).
+    const outgoing = engine.receive(from, message, { bytes: opened.bytes, digest: opened.header.digest });
+    this.#advanceChain(opened);
+    this.#track(session, opened, message);
+    const entries = [
+      { ...this.#entry(opened), inbox: this.#blindTasks(outgoing, opened) },
+      ...this.#relayEntries(session, outgoing),
+    ];
+    const { indices, committed } = this.#options.writer.append(entries, auth);
+    // The chunks the engine just archived are read from the store once their envelopes are committed.
+    const archived = session.archive.takeRecent();
+    committed.then(
+      () => session.archive.release(archived),
+      () => {},
+    );
+    session.settle();
+    session.showWhenCommitted(committed);
+    return this.#acknowledge(indices[0] as number, committed);
+  }
+
+  /**
+   * The checks of a lab's session envelope after its sender's (type, payload, chain, state, the
+   * session's cap, places, the engine's rules), in the order of spec/errors.md §4; changes nothing.
+   */
+  #checkSessionEnvelope(session: HostedSession, opened: OpenedEnvelope): SessionMessage {
+    const from = opened.header.sender;
+    const idHex = session.idHex;
     const type = opened.header.type;
     if (!(LAB_SESSION_TYPES as readonly string[]).includes(type)) {
       throw new RelayError('PROTOCOL_VIOLATION', `a lab does not send ${type} into a session`);
@@ -243,24 +282,39 @@ export class RelayCore {
     }
     const violation = checkMessage(() => engine.violation(from, message));
     if (violation !== undefined) throw new RelayError('PROTOCOL_VIOLATION', violation);
-    // A hop proof is verified here, on the request path: ~20–30 ms for a spot chunk (spec/relay-api.md §4).
-    const outgoing = engine.receive(from, message, { bytes: opened.bytes, digest: opened.header.digest });
-    this.#advanceChain(opened);
-    this.#track(session, opened, message);
-    const entries = [
-      { ...this.#entry(opened), inbox: this.#blindTasks(outgoing, opened) },
-      ...this.#relayEntries(session, outgoing),
-    ];
-    const { indices, committed } = this.#options.writer.append(entries, auth);
-    // The chunks the engine just archived are read from the store once their envelopes are committed.
-    const archived = session.archive.takeRecent();
-    committed.then(
-      () => session.archive.release(archived),
-      () => {},
-    );
+    return message;
+  }
+
+  /**
+   * Aborts the session for a refused envelope that proves its sender broke the rules
+   * (abort-reasons.ts): the relay's abort names the sender and carries the envelope as evidence
+   * (spec/protocol.md §5). Returns the error to answer the sender with: the refusal, saying the
+   * session was aborted once the abort committed (the refusal alone when it could not be written:
+   * the runtime then rebuilds the state from the log, where the session is still open).
+   */
+  async #abortForRefusal(session: HostedSession, opened: OpenedEnvelope, error: RelayError): Promise<RelayError> {
+    const engine = session.engine as RelaySession;
+    const sender = opened.header.sender;
+    const outgoing = engine.abort(refusalReason(opened, error), sender);
+    let indices: number[];
+    let committed: Promise<number[]>;
+    try {
+      ({ indices, committed } = this.#options.writer.append(this.#relayEntries(session, outgoing, opened.bytes)));
+    } catch {
+      return error;
+    }
     session.settle();
     session.showWhenCommitted(committed);
-    return this.#acknowledge(indices[0] as number, committed);
+    try {
+      await committed;
+    } catch {
+      return error;
+    }
+    return new RelayError(
+      error.code,
+      `${error.message}; the relay aborted the session naming ${sender} (its abort is log entry ${indices[0]})`,
+      { cause: error },
+    );
   }
 
   /** Records what an accepted session envelope changed outside the engine (also used in recovery). */
@@ -330,8 +384,11 @@ export class RelayCore {
   }
 
   /** Seals, under the relay's key, the engine's messages to labs (relay-messages.ts). */
-  #relayEntries(session: HostedSession, outgoing: Outgoing[]): NewEntry[] {
-    return relayMessages(outgoing).map(({ type, body, inbox }) => this.#sealAsRelay(session, type, body, inbox));
+  #relayEntries(session: HostedSession, outgoing: Outgoing[], evidence?: Uint8Array): NewEntry[] {
+    return relayMessages(outgoing).map(({ type, body, inbox }) => {
+      const sealed = type === 'abort' && evidence !== undefined ? { ...(body as object), evidence } : body;
+      return this.#sealAsRelay(session, type, sealed, inbox);
+    });
   }
 
   #sealAsRelay(session: HostedSession, type: MessageType, body: unknown, inbox: NewEntry['inbox']): NewEntry {
@@ -386,6 +443,12 @@ export class RelayCore {
     return { receipt: this.#options.writer.receipt(index), duplicate: true };
   }
 
+  /** The seq the sender's next envelope in the envelope's session must have. */
+  #nextSeq(opened: OpenedEnvelope): number {
+    const previous = this.chains.get(`${toHex(opened.header.session)}|${opened.header.sender}`);
+    return previous ? previous.seq + 1 : 0;
+  }
+
   /** Sequence and previous-hash checks against the sender's last accepted envelope in the session. */
   #checkChain(opened: OpenedEnvelope): void {
     const { header } = opened;
@@ -428,24 +491,6 @@ export class RelayCore {
     await committed;
     return { receipt: this.#options.writer.receipt(index), duplicate: false };
   }
-}
-
-/** The longest `reason` an abort may carry (spec/protocol.md §4). */
-const ABORT_REASON_MAX = 1024;
-
-/**
- * The reason of a deadline's abort: the labs it waited on, as many as fit in an abort's reason
- * (`… and N more`; the culprit is the first). With 64 labs their key ids alone are over 2 KiB, and
- * an abort the schema refuses could not be replayed at the next start, nor read by the labs.
- */
-export function deadlineReason(waiting: readonly string[]): string {
-  const head = 'the session deadline passed; waiting on ';
-  if (waiting.length === 0) return `${head}no lab`;
-  let named = waiting.length;
-  const text = (n: number) =>
-    `${head}${waiting.slice(0, n).join(', ')}${n < waiting.length ? ` and ${waiting.length - n} more` : ''}`;
-  while (text(named).length > ABORT_REASON_MAX) named--;
-  return text(named);
 }
 
 /** A duration in hours, for messages: `72 h`, `0.5 h`. */

@@ -87,6 +87,19 @@ describe('bad envelopes get the status and code of spec/errors.md', () => {
     return answer;
   }
 
+  /**
+   * As expectRefused, for a refusal that proves the lab broke the session's rules: the relay's
+   * abort of the session (relay.refusal-abort.test.ts) is the one entry logged.
+   */
+  async function expectRefusedAborting(send: () => Promise<Answer>, status: number, code: string): Promise<Answer> {
+    const before = logSize();
+    const answer = await send();
+    expect({ status: answer.status, code: codeOf(answer) }).toEqual({ status, code });
+    expect(messageOf(answer)).toMatch(/; the relay aborted the session naming [0-9a-f]{32}/);
+    expect(logSize()).toBe(before + 1);
+    return answer;
+  }
+
   const post = (route: string, bytes: Uint8Array, signer: Actor) => t.request('POST', route, bytes, { signer });
   const routes = () => [
     { route: '/v1/admin', signer: t.admin },
@@ -202,8 +215,13 @@ describe('bad envelopes get the status and code of spec/errors.md', () => {
     });
 
     test('a join whose sizes are not counts', async () => {
-      const envelope = sealAside(a, 'join', session, joinBody(a, session, { email: -1 }));
-      const answer = await expectRefused(() => post(path, envelope.bytes, a), 422, 'PROTOCOL_VIOLATION');
+      const own = await t.propose([a, b]);
+      const envelope = sealAside(a, 'join', own, joinBody(a, own, { email: -1 }));
+      const answer = await expectRefusedAborting(
+        () => post(`/v1/sessions/${hex(own)}/envelopes`, envelope.bytes, a),
+        422,
+        'PROTOCOL_VIOLATION',
+      );
       expect(namesField(answer, 'sizes.email')).toBe(true);
     });
   });
@@ -216,17 +234,29 @@ describe('bad envelopes get the status and code of spec/errors.md', () => {
         { keyId: who.keyId, secretKey: who.keys.signing.secretKey },
       );
 
-    test('in a session', async () => {
-      const id = await t.propose([a, b]);
-      const route = `/v1/sessions/${hex(id)}/envelopes`;
-      const join = seal(a, 'join', id, joinBody(a, id, { email: 2 }));
-      expect((await post(route, join.bytes, a)).status).toBe(200);
-      const other = joinBody(a, id, { email: 3 }) as unknown as CborValue;
-      await expectRefused(() => post(route, at(a, id, 1, join.header.prev, other).bytes, a), 409, 'CONFLICT');
-      await expectRefused(() => post(route, at(a, id, 3, join.hash, other).bytes, a), 409, 'CHAIN_BROKEN');
-      await expectRefused(() => post(route, at(a, id, 2, randomBytes(32), other).bytes, a), 409, 'CHAIN_BROKEN');
+    test('in a session (a gap aborts nothing; a used seq or a wrong prev aborts the session)', async () => {
+      /** A session a proposed (its seq 0) and joined (seq 1). */
+      const joined = async () => {
+        const id = await t.propose([a, b]);
+        const route = `/v1/sessions/${hex(id)}/envelopes`;
+        const join = seal(a, 'join', id, joinBody(a, id, { email: 2 }));
+        expect((await post(route, join.bytes, a)).status).toBe(200);
+        return { id, route, join, other: joinBody(a, id, { email: 3 }) as unknown as CborValue };
+      };
+      const gap = await joined();
+      await expectRefused(
+        () => post(gap.route, at(a, gap.id, 3, gap.join.hash, gap.other).bytes, a),
+        409,
+        'CHAIN_BROKEN',
+      );
       // The same bytes again are no error: the original receipt.
-      expect((await post(route, join.bytes, a)).status).toBe(200);
+      expect((await post(gap.route, gap.join.bytes, a)).status).toBe(200);
+      const used = await joined();
+      const conflict = at(a, used.id, 1, used.join.header.prev, used.other);
+      await expectRefusedAborting(() => post(used.route, conflict.bytes, a), 409, 'CONFLICT');
+      const fork = await joined();
+      const forked = at(a, fork.id, 2, randomBytes(32), fork.other);
+      await expectRefusedAborting(() => post(fork.route, forked.bytes, a), 409, 'CHAIN_BROKEN');
     });
 
     test("in the admin's chain", async () => {
@@ -262,12 +292,18 @@ describe('bad envelopes get the status and code of spec/errors.md', () => {
 
     test('junk payloads of every message type, through every write route', async () => {
       const seen = new Set<string>();
-      for (const { route, signer } of routes()) {
+      // The first junk a lab posts into a session aborts it (its abort is the one entry logged);
+      // the later ones are still refused for what they are.
+      const junkSession = await t.propose([a, b]);
+      const junkRoute = `/v1/sessions/${hex(junkSession)}/envelopes`;
+      const junkRoutes = routes().map((r) => (r.route === path ? { ...r, route: junkRoute } : r));
+      for (const { route, signer } of junkRoutes) {
         for (const type of MESSAGE_TYPES) {
           for (const payload of junk) {
             const id =
-              route === '/v1/admin' ? MEMBERSHIP_SESSION : route === '/v1/sessions' ? randomBytes(16) : session;
-            const before = logSize();
+              route === '/v1/admin' ? MEMBERSHIP_SESSION : route === '/v1/sessions' ? randomBytes(16) : junkSession;
+            const aborts = route === junkRoute && t.relay.core.sessions.get(hex(junkSession))?.open === true;
+            const before = logSize() + (aborts ? 1 : 0);
             const answer = await post(route, sealAside(signer, type, id, payload).bytes, signer);
             expect({ route, type, payload, status: answer.status >= 400 && answer.status < 500 }).toEqual({
               route,

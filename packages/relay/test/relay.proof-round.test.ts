@@ -1,8 +1,9 @@
 /**
  * The proof round through the relay's shell (spec/protocol.md §5.2, spec/relay-api.md §3–4), over
  * real HTTP with two hand-driven labs: the relay's proof request and challenge are one relay-signed
- * envelope in every lab's inbox; reveals and hop proofs are accepted, refused (422, nothing stored)
- * or fatal (accepted, logged, the session aborted naming the lab); the proofs are verified against
+ * envelope in every lab's inbox; reveals and hop proofs are accepted, refused (422, the session
+ * aborted naming the lab, the refused envelope its evidence) or fatal (accepted, logged, the session
+ * aborted naming the lab); the proofs are verified against
  * the chunks the relay reads back from its own store (a blob file for a large chunk, SQLite for a
  * small one) — also after a restart in the middle of the round; no result is sent before the last
  * proof verified.
@@ -74,6 +75,8 @@ async function joined(sizeA: number, sizeB: number) {
 }
 
 type Session = Awaited<ReturnType<typeof joined>>;
+type Task = { inputs: Uint8Array; digest: Uint8Array; owner: string };
+type Answered = Map<Actor, Task>;
 
 /** Each lab uploads its set and answers its blind task; returns what each answered (for its proof). */
 async function throughEveryHop(s: Session) {
@@ -140,15 +143,6 @@ describe('the proof round through the relay', () => {
   test('proof request and challenge are one relay-signed envelope for every lab; proofs verified from the store; results after the last', async () => {
     // a's chunk is over 64 KiB (a blob file), b's is small (in SQLite).
     const s = await joined(2100, 3);
-    const early = await s.t.request(
-      'POST',
-      `${s.path}/envelopes`,
-      sealAside(s.a, 'reveal', s.session, revealBody(s.a, s.session)).bytes,
-      {
-        signer: s.a,
-      },
-    );
-    expect({ status: early.status, code: codeOf(early) }).toEqual({ status: 422, code: 'PROTOCOL_VIOLATION' });
     const answered = await throughEveryHop(s);
     expect((await s.status()).state).toBe('proving');
     expect((await s.status()).waiting_on.sort()).toEqual([s.a.keyId, s.b.keyId].sort());
@@ -158,9 +152,6 @@ describe('the proof round through the relay', () => {
     expect(requests[0]?.body).toEqual({ chunks: 2 });
 
     for (const who of [s.a, s.b]) expect((await s.post(who, 'reveal', revealBody(who, s.session))).status).toBe(200);
-    const twice = sealAside(s.a, 'reveal', s.session, revealBody(s.a, s.session));
-    const refused = await s.t.request('POST', `${s.path}/envelopes`, twice.bytes, { signer: s.a });
-    expect({ status: refused.status, code: codeOf(refused) }).toEqual({ status: 422, code: 'PROTOCOL_VIOLATION' });
 
     const challenges = [await relayItem(s, s.a, 'challenge'), await relayItem(s, s.b, 'challenge')];
     expect(challenges[0]?.index).toBe(challenges[1]?.index);
@@ -169,28 +160,68 @@ describe('the proof round through the relay', () => {
       [revealBody(s.a, s.session).coin, revealBody(s.b, s.session).coin].map((c) => new Uint8Array(c)),
     );
 
-    // A proof for a chunk a did not answer is refused, nothing stored.
-    const proofA = hopProof(s, s.a, coins, answered.get(s.a) as never);
-    const stranger = sealAside(s.a, 'hop_proof', s.session, { ...proofA, owner: s.a.keyId });
-    const before = s.t.relay.core.latest.size;
-    const strangerAnswer = await s.t.request('POST', `${s.path}/envelopes`, stranger.bytes, { signer: s.a });
-    expect({ status: strangerAnswer.status, code: codeOf(strangerAnswer) }).toEqual({
-      status: 422,
-      code: 'PROTOCOL_VIOLATION',
-    });
-    expect(s.t.relay.core.latest.size).toBe(before);
-
+    const proofA = hopProof(s, s.a, coins, answered.get(s.a) as Task);
     expect((await s.post(s.a, 'hop_proof', proofA)).status).toBe(200);
     expect((await s.inbox(s.a)).some((item) => item.type === 'result_rows')).toBe(false);
     expect((await s.status()).waiting_on).toEqual([s.b.keyId]);
-    const again = sealAside(s.a, 'hop_proof', s.session, proofA);
-    expect(codeOf(await s.t.request('POST', `${s.path}/envelopes`, again.bytes, { signer: s.a }))).toBe(
-      'PROTOCOL_VIOLATION',
-    );
 
     expect((await s.post(s.b, 'hop_proof', hopProof(s, s.b, coins, answered.get(s.b) as never))).status).toBe(200);
     expect((await s.status()).state).toBe('done');
     expect((await relayItem(s, s.a, 'result_rows')).body).toMatchObject({ kind: 'email', lab: s.a.keyId, rows: [] });
+  });
+
+  test('a reveal or a proof out of turn is refused (422) and aborts the session naming its lab; no results', async () => {
+    /** Posts `type` from a in a new session brought to `stage`; expects 422 and the session aborted naming a. */
+    const outOfTurn = async (
+      stage: 'exchanging' | 'revealed' | 'proved',
+      envelope: (
+        s: Session,
+        coins: Uint8Array[],
+        answered: Answered,
+      ) => { type: 'reveal' | 'hop_proof'; body: unknown },
+      reason: RegExp,
+    ) => {
+      const s = await joined(5, 3);
+      let coins: Uint8Array[] = [];
+      let answered: Answered = new Map();
+      if (stage !== 'exchanging') {
+        answered = await throughEveryHop(s);
+        for (const who of [s.a, s.b])
+          expect((await s.post(who, 'reveal', revealBody(who, s.session))).status).toBe(200);
+        coins = ((await relayItem(s, s.a, 'challenge')).body as { coins: Uint8Array[] }).coins;
+      }
+      if (stage === 'proved') {
+        expect((await s.post(s.a, 'hop_proof', hopProof(s, s.a, coins, answered.get(s.a) as Task))).status).toBe(200);
+      }
+      const { type, body } = envelope(s, coins, answered);
+      const before = s.t.relay.core.latest.size;
+      const bytes = sealAside(s.a, type, s.session, body).bytes;
+      const answer = await s.t.request('POST', `${s.path}/envelopes`, bytes, { signer: s.a });
+      expect({ status: answer.status, code: codeOf(answer) }).toEqual({ status: 422, code: 'PROTOCOL_VIOLATION' });
+      expect(s.t.relay.core.latest.size).toBe(before + 1);
+      expect(await s.status()).toMatchObject({ state: 'aborted', abort: { culprit: s.a.keyId } });
+      expect((await s.status()).abort?.reason).toMatch(reason);
+      const abort = (await relayItem(s, s.b, 'abort')).body as { culprit: string; evidence: Uint8Array };
+      expect(abort.culprit).toBe(s.a.keyId);
+      expect(Buffer.from(abort.evidence).equals(Buffer.from(bytes))).toBe(true);
+      expect((await s.inbox(s.b)).some((item) => item.type === 'result_rows')).toBe(false);
+    };
+    await outOfTurn('exchanging', (s) => ({ type: 'reveal', body: revealBody(s.a, s.session) }), /reveal/);
+    await outOfTurn('revealed', (s) => ({ type: 'reveal', body: revealBody(s.a, s.session) }), /reveal/);
+    // A proof for a chunk a did not answer (its own set's hop 1 is b's).
+    await outOfTurn(
+      'revealed',
+      (s, coins, answered) => ({
+        type: 'hop_proof',
+        body: { ...hopProof(s, s.a, coins, answered.get(s.a) as Task), owner: s.a.keyId },
+      }),
+      /./,
+    );
+    await outOfTurn(
+      'proved',
+      (s, coins, answered) => ({ type: 'hop_proof', body: hopProof(s, s.a, coins, answered.get(s.a) as Task) }),
+      /./,
+    );
   });
 
   test('a restart in the middle of the round: the relay replays the reveals and verifies the later proofs from its store', async () => {
@@ -198,7 +229,7 @@ describe('the proof round through the relay', () => {
     const answered = await throughEveryHop(s);
     for (const who of [s.a, s.b]) expect((await s.post(who, 'reveal', revealBody(who, s.session))).status).toBe(200);
     const { coins } = (await relayItem(s, s.a, 'challenge')).body as { coins: Uint8Array[] };
-    expect((await s.post(s.a, 'hop_proof', hopProof(s, s.a, coins, answered.get(s.a) as never))).status).toBe(200);
+    expect((await s.post(s.a, 'hop_proof', hopProof(s, s.a, coins, answered.get(s.a) as Task))).status).toBe(200);
     const size = s.t.relay.core.latest.size;
     await s.t.restart();
     expect(s.t.relay.core.latest.size).toBe(size);

@@ -137,7 +137,18 @@ export const resultRowsSchema = z.strictObject({ kind, lab: keyId, rows: z.array
  */
 export const resultRowsShapeSchema = z.strictObject({ kind, lab: keyId, rows: z.array(z.unknown()) });
 
-export const abortSchema = z.strictObject({ reason: z.string().max(1024), culprit: keyId.optional() });
+/**
+ * `evidence`: in the relay's abort of a session whose lab sent an envelope the relay refused as a
+ * violation (spec/protocol.md §5), that envelope's bytes as the lab signed them, so the culprit is
+ * proven from the transcript (spec/audit.md check 20). A lab's abort carries none.
+ */
+export const abortSchema = z.strictObject({
+  reason: z.string().max(1024),
+  culprit: keyId.optional(),
+  evidence: z
+    .custom<Uint8Array>((v) => v instanceof Uint8Array && v.length > 0, { message: 'must be bytes' })
+    .optional(),
+});
 
 export type Enrollment = z.infer<typeof enrollmentSchema>;
 export type Revocation = z.infer<typeof revocationSchema>;

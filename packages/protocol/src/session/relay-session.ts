@@ -131,6 +131,9 @@ export class RelaySession {
       }
       case 'abort': {
         const body = parseWithSchema(abortSchema, message.body, 'abort');
+        if (body.evidence !== undefined) {
+          return this.#abortAll(`${from} sent an abort with evidence, which only the relay's aborts carry`, from);
+        }
         // The sender is the source; a culprit it names is its claim, reported as such.
         const claim = body.culprit === undefined ? '' : ` (it names ${body.culprit})`;
         return this.#abortAll(`${from} aborted: ${body.reason}${claim}`);
@@ -165,7 +168,9 @@ export class RelaySession {
       case 'hop_proof':
         return this.#proofViolation(from, parseWithSchema(hopProofSchema, message.body, 'hop_proof'));
       case 'abort':
-        parseWithSchema(abortSchema, message.body, 'abort');
+        if (parseWithSchema(abortSchema, message.body, 'abort').evidence !== undefined) {
+          return `${from} sent an abort with evidence, which only the relay's aborts carry`;
+        }
         return undefined;
       default:
         throw new ProtocolError('INVALID_MESSAGE', `a lab does not send ${message.type}`);

@@ -9,7 +9,14 @@ import { request as httpRequest } from 'node:http';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BlindingKey, coinCommitment, generateLabKeys, keyCommitment, type LabKeys } from '@overlap/crypto';
+import {
+  BlindingKey,
+  coinCommitment,
+  generateLabKeys,
+  hashAndBlind,
+  keyCommitment,
+  type LabKeys,
+} from '@overlap/crypto';
 import { readKeyFile } from '@overlap/crypto/node';
 import {
   type CborValue,
@@ -17,6 +24,7 @@ import {
   encodeDeterministic,
   type MessageType,
   type OpenedEnvelope,
+  packTags,
   sealEnvelope,
   signRequest,
 } from '@overlap/protocol';
@@ -315,4 +323,17 @@ export function hex(bytes: Uint8Array): string {
 
 export function cbor(value: unknown): Uint8Array {
   return encodeDeterministic(value as CborValue);
+}
+
+/** `count` e-mail tags blinded by a fresh key (`seed` makes another set of the same size). */
+export function blindedTags(count: number, seed = 'x'): Uint8Array[] {
+  const key = BlindingKey.generate();
+  const out = Array.from({ length: count }, (_, i) => hashAndBlind(key, 'email', `${seed}${i}@example.org`));
+  key.dispose();
+  return out;
+}
+
+/** The payload of `owner`'s hop-0 e-mail chunk at `first`. */
+export function uploadOf(owner: Actor, first: number, tags: Uint8Array[]) {
+  return { kind: 'email', owner: owner.keyId, hop: 0, first, tags: packTags(tags) };
 }
