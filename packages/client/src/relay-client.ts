@@ -127,9 +127,22 @@ export class RelayClient {
     return this.#getCbor(path, true, sessionStatusSchema, `GET ${path}`);
   }
 
-  /** The sessions the signer's lab is in. */
+  /**
+   * The sessions the signer's lab is in, every page (`GET /v1/sessions` answers at most 100 at a
+   * time, `next` saying where the next page starts).
+   */
   async listSessions(): Promise<SessionList> {
-    return this.#getCbor('/v1/sessions', true, sessionListSchema, 'GET /v1/sessions');
+    const sessions: SessionList['sessions'] = [];
+    for (let from: number | undefined = 0; from !== undefined; ) {
+      const path = `/v1/sessions?from=${from}`;
+      const page: SessionList = await this.#getCbor(path, true, sessionListSchema, `GET ${path}`);
+      sessions.push(...page.sessions);
+      if (page.next !== undefined && page.next <= from) {
+        throw new ClientError('BAD_RESPONSE', `GET ${path}: the next page starts at ${page.next}, not after ${from}`);
+      }
+      from = page.next;
+    }
+    return { sessions };
   }
 
   /**

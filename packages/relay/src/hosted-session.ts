@@ -23,6 +23,8 @@ export class HostedSession {
   readonly id: Uint8Array;
   readonly idHex: string;
   readonly proposalIndex: number;
+  /** The key id of the lab that proposed it (its quota of open sessions counts it). */
+  readonly proposer: string;
   /** The signed session_proposal as received: labs need it to learn the session and to check it. */
   readonly proposalEnvelope: Uint8Array;
   readonly proposal: SessionProposal;
@@ -43,6 +45,7 @@ export class HostedSession {
   constructor(
     id: Uint8Array,
     proposalIndex: number,
+    proposer: string,
     proposalEnvelope: Uint8Array,
     proposal: unknown,
     deadline: number,
@@ -51,6 +54,7 @@ export class HostedSession {
     this.id = id;
     this.idHex = toHex(id);
     this.proposalIndex = proposalIndex;
+    this.proposer = proposer;
     this.proposalEnvelope = proposalEnvelope;
     this.archive = new StoredTagArchive(this.places, readEnvelope);
     this.engine = new RelaySession(proposal, { sessionId: id, archive: this.archive });

@@ -16,6 +16,12 @@ export interface RelayLimits {
   defaultSessionMs: number;
   /** Latest deadline a proposal may set, milliseconds after the proposal (held chunks do not stay for ever). */
   maxSessionMs: number;
+  /**
+   * Open sessions (not done, not aborted) one lab may have proposed; one more proposal is 403
+   * QUOTA_EXCEEDED. Counted by proposer, not by the labs named: naming a lab in sessions cannot
+   * use up its quota.
+   */
+  maxOpenSessionsPerLab: number;
   /** Most bytes of envelopes in one inbox answer. */
   maxInboxBytes: number;
   /** Longest long-poll of the inbox, milliseconds. */
@@ -40,6 +46,7 @@ export const DEFAULT_LIMITS: RelayLimits = {
   rate: { perSecond: 200, burst: 400 },
   defaultSessionMs: 24 * 60 * 60 * 1000,
   maxSessionMs: 3 * 24 * 60 * 60 * 1000,
+  maxOpenSessionsPerLab: 64,
   maxInboxBytes: 8 * 1024 * 1024,
   maxWaitMs: 25_000,
   clockSkewSeconds: 30,

@@ -186,6 +186,7 @@ export class RelayCore {
         `the proposal deadline is ${hours(proposal.deadline - now)} away; this relay holds a session at most ${hours(maxSessionMs)} (max_session_ms in GET /v1/relay)`,
       );
     }
+    this.#checkOpenSessionQuota(opened.header.sender);
     this.#checkChain(opened);
     this.#advanceChain(opened);
     const deadline = proposal.deadline ?? now + Math.min(defaultSessionMs, maxSessionMs);
@@ -194,6 +195,7 @@ export class RelayCore {
     const session = new HostedSession(
       opened.header.session,
       indices[0] as number,
+      opened.header.sender,
       opened.bytes,
       proposal,
       deadline,
@@ -203,6 +205,19 @@ export class RelayCore {
     session.showWhenCommitted(committed);
     this.scheduleDeadline(session);
     return { ...(await this.#acknowledge(indices[0] as number, committed)), session };
+  }
+
+  /** QUOTA_EXCEEDED when `lab` already has as many open sessions it proposed as the relay allows. */
+  #checkOpenSessionQuota(lab: string): void {
+    const quota = this.#options.limits.maxOpenSessionsPerLab;
+    let open = 0;
+    for (const session of this.sessions.values()) if (session.open && session.proposer === lab) open++;
+    if (open >= quota) {
+      throw new RelayError(
+        'QUOTA_EXCEEDED',
+        `${lab} has ${open} open sessions it proposed, this relay's quota (max_open_sessions_per_lab in GET /v1/relay); one must end (done, aborted, or its deadline) before another`,
+      );
+    }
   }
 
   /** A lab's message in a session: join, tag_chunk, blind_result, reveal, hop_proof, abort. */

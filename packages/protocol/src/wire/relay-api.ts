@@ -72,6 +72,8 @@ export const announcedLimitsSchema = z.object({
   rate_burst: uint,
   /** The latest deadline a proposal may set, ms after it (absent from relays before it was announced). */
   max_session_ms: uint.optional(),
+  /** How many open sessions (not done, not aborted) one lab may have proposed (absent before it was announced). */
+  max_open_sessions_per_lab: uint.optional(),
 });
 
 /** `GET /v1/relay`: the relay's identity and limits. */
@@ -116,7 +118,13 @@ export const sessionStatusSchema = z.object({
 });
 
 /** `GET /v1/sessions`: the sessions the requesting lab is in. */
-export const sessionListSchema = z.object({ sessions: z.array(sessionStatusSchema) });
+/** `GET /v1/sessions`: one page of the requesting lab's sessions, in log order of their proposals. */
+export const sessionListSchema = z.object({
+  sessions: z.array(sessionStatusSchema),
+  next: uint
+    .describe('the `from` of the next page: the log index of the next proposal; absent on the last page')
+    .optional(),
+});
 
 export const inboxItemSchema = z.object({
   n: uint.describe("this lab's item counter, from 0"),

@@ -15,11 +15,12 @@ import type {
   LogEntries,
   OpenedEnvelope,
   RelayHealth,
+  SessionList,
   Transcript,
 } from '@overlap/protocol';
 import { RelayError } from '../errors.js';
 import type { RelayCore } from '../relay.js';
-import type { CommittedSession, ReadModel } from '../store/read-model.js';
+import { type CommittedSession, type ReadModel, SESSIONS_PAGE, SESSIONS_PAGE_MAX } from '../store/read-model.js';
 import type { Authenticated } from './auth.js';
 import type { InboxWaiters } from './inbox-waiters.js';
 
@@ -113,6 +114,16 @@ export class RouteContext {
     if (!session.proposal.labs.includes(me))
       throw new RelayError('NOT_A_SESSION_LAB', `${me} is not a lab of session ${id}`);
     return session;
+  }
+
+  /** `GET /v1/sessions`: one page of the requesting lab's sessions (`from`, `limit`). */
+  sessions(): SessionList {
+    const from = this.#integer('from', 0);
+    const limit = this.#integer('limit', SESSIONS_PAGE);
+    if (limit < 1 || limit > SESSIONS_PAGE_MAX) {
+      throw new RelayError('BAD_REQUEST', `limit must be from 1 to ${SESSIONS_PAGE_MAX}`);
+    }
+    return this.reads.sessionsOf(this.reader(), from, limit);
   }
 
   /** `GET /v1/sessions/{id}/inbox`: with `wait`, an empty answer is held until an item is committed. */

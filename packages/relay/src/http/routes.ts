@@ -133,7 +133,7 @@ export const ROUTES: Route[] = [
     auth: 'lab',
     summary: 'Propose a session: a session_proposal envelope signed by one of its labs.',
     body: 'a session_proposal envelope',
-    errors: [...WRITE_ERRORS, 'SESSION_EXISTS', 'SET_TOO_LARGE', 'NOT_A_SESSION_LAB'],
+    errors: [...WRITE_ERRORS, 'SESSION_EXISTS', 'SET_TOO_LARGE', 'NOT_A_SESSION_LAB', 'QUOTA_EXCEEDED'],
     ...cbor(sessionCreatedSchema, async (c) => {
       const accepted = await c.core.createSession(c.envelope(), c.writer());
       return { session: accepted.session.id, receipt: accepted.receipt };
@@ -143,9 +143,18 @@ export const ROUTES: Route[] = [
     method: 'GET',
     path: '/v1/sessions',
     auth: 'lab',
-    summary: 'The sessions the requesting lab is in, with their status.',
-    errors: [],
-    ...cbor(sessionListSchema, (c) => c.reads.sessionsOf(c.reader())),
+    summary:
+      'The sessions the requesting lab is in, with their status, one page at a time in log order of their proposals.',
+    query: [
+      {
+        name: 'from',
+        required: false,
+        description: "log index of the first proposal to list (default 0; a page's `next`)",
+      },
+      { name: 'limit', required: false, description: 'sessions in the page, 1 to 1000 (default 100)' },
+    ],
+    errors: ['BAD_REQUEST'],
+    ...cbor(sessionListSchema, (c) => c.sessions()),
   },
   {
     method: 'GET',

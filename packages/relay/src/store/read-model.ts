@@ -44,6 +44,9 @@ export type CommittedSession = HostedSession & { readonly status: SessionStatus 
 
 /** Most inbox rows read for one answer (before the byte bound applies). */
 const INBOX_ROWS = 256;
+/** Sessions in one page of `GET /v1/sessions` unless `limit` says fewer or more (at most SESSIONS_PAGE_MAX). */
+export const SESSIONS_PAGE = 100;
+export const SESSIONS_PAGE_MAX = 1000;
 
 export interface ReadModelOptions {
   db: Db;
@@ -103,6 +106,7 @@ export class ReadModel {
         rate_per_second: limits.rate.perSecond,
         rate_burst: limits.rate.burst,
         max_session_ms: limits.maxSessionMs,
+        max_open_sessions_per_lab: limits.maxOpenSessionsPerLab,
       },
     };
   }
@@ -126,10 +130,17 @@ export class ReadModel {
   }
 
   /** `GET /v1/sessions`: the sessions `lab` is in, as committed. */
-  sessionsOf(lab: string): SessionList {
+  /**
+   * `GET /v1/sessions`: `lab`'s sessions whose proposal is at log index `from` or later, in log
+   * order, at most `limit`; `next` is where the next page starts (spec/relay-api.md §3).
+   */
+  sessionsOf(lab: string, from = 0, limit = SESSIONS_PAGE): SessionList {
     const sessions: SessionStatus[] = [];
+    // The map is in log order of the proposals: filled as they are appended, and replayed so.
     for (const s of this.#o.sessions.values()) {
-      if (s.status !== undefined && s.proposal.labs.includes(lab)) sessions.push(s.status);
+      if (s.status === undefined || s.proposalIndex < from || !s.proposal.labs.includes(lab)) continue;
+      if (sessions.length === limit) return { sessions, next: s.proposalIndex };
+      sessions.push(s.status);
     }
     return { sessions };
   }

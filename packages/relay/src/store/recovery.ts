@@ -97,6 +97,7 @@ export async function replayLog(core: RelayCore, db: Db, blobs: BlobFiles, membe
       const session = new HostedSession(
         opened.header.session,
         row.idx,
+        opened.header.sender,
         bytes,
         parseMessage('session_proposal', opened.payload),
         stored.deadline,
