@@ -9,7 +9,7 @@
  * On start the state is rebuilt from the log alone (recovery.ts), so what the relay believes after a
  * crash is exactly what it had acknowledged.
  */
-import { sha256, toHex } from '@overlap/crypto';
+import { fromHex, toHex } from '@overlap/crypto';
 import type { Receipt } from '@overlap/log';
 import {
   type CborValue,
@@ -249,7 +249,7 @@ export class RelayCore {
     this.#advanceChain(opened);
     this.#track(session, opened, message);
     const entries = [
-      { ...this.#entry(opened), inbox: this.#blindTasks(outgoing, opened) },
+      { ...this.#entry(opened), inbox: this.#blindTasks(session, outgoing, opened) },
       ...this.#relayEntries(session, outgoing),
     ];
     const { indices, committed } = this.#options.writer.append(entries, auth);
@@ -490,13 +490,19 @@ export class RelayCore {
    * source envelope: usually the one just received, but when the last join releases the chunks
    * held until then, the earlier tag_chunk entries.
    */
-  #blindTasks(outgoing: Outgoing[], current: OpenedEnvelope): InboxWrite[] {
+  #blindTasks(session: HostedSession, outgoing: Outgoing[], current: OpenedEnvelope): InboxWrite[] {
     const items: InboxWrite[] = [];
     for (const o of outgoing) {
       if (o.message.type !== 'blind_task') continue;
       const { hop, source } = o.message.body;
-      const sourceHash = source === current.bytes ? current.hash : sha256(source);
-      const entry = source === current.bytes ? undefined : this.#options.writer.indexOfHash(sourceHash);
+      // A released chunk's envelope is found by its place (its hash recorded when it was taken),
+      // not by hashing its bytes again: at the last join of a large session that is many MB.
+      const place = HostedSession.placeKey({ ...o.message.body, hop: hop - 1 });
+      const sourceHash = source === current.bytes ? undefined : session.places.get(place);
+      if (source !== current.bytes && sourceHash === undefined) {
+        throw new RelayError('INTERNAL', `a blind task's source at ${place} was never taken`);
+      }
+      const entry = sourceHash === undefined ? undefined : this.#options.writer.indexOfHash(fromHex(sourceHash));
       items.push({ lab: o.to, type: 'blind_task', hop, ...(entry !== undefined && { entry }) });
     }
     return items;

@@ -73,7 +73,11 @@ export class RelaySession {
   readonly #sets = new Map<string, SetProgress>(); // by setKey(owner, kind)
   /** The payload digest D of every accepted blind_result, by place key. */
   readonly #digests = new Map<string, Uint8Array>();
-  readonly #held: { chunk: TagChunk; envelope: Uint8Array }[] = []; // hop-0 chunks waiting for every join
+  /**
+   * Hop-0 chunks waiting for every join, by place: their tags and envelopes are read back from the
+   * archive when they are sent on (the relay's is its store), not held in memory until then.
+   */
+  readonly #held: ChunkPlace[] = [];
   #round: ProofRound | undefined;
   #abort: { reason: string; culprit?: string } | undefined;
   /** The message `violation()` last found sound, so `receive()` need not check it twice. */
@@ -203,7 +207,10 @@ export class RelaySession {
     if (this.#joins.size < this.proposal.labs.length) return [];
     this.#state = 'exchanging';
     const out: Outgoing[] = [];
-    for (const { chunk, envelope } of this.#held.splice(0)) out.push(...this.#forward(chunk, envelope));
+    for (const place of this.#held.splice(0)) {
+      const chunk = { ...place, tags: this.#archive.get(place) };
+      out.push(...this.#forward(chunk, this.#sourceOf(place)));
+    }
     return [...out, ...this.#requestProofsIfComplete()];
   }
 
@@ -267,7 +274,10 @@ export class RelaySession {
   /** An accepted chunk: archived, fingerprinted, its hop checked when complete, then sent on. */
   #tags(type: 'tag_chunk' | 'blind_result', chunk: TagChunk, envelope: ReceivedEnvelope): Outgoing[] {
     const place: ChunkPlace = { owner: chunk.owner, kind: chunk.kind, hop: chunk.hop, first: chunk.first };
-    this.#archive.put(place, chunk.tags);
+    // A hop-0 chunk that arrives before the last join waits, held by place (#held): its envelope
+    // goes to the archive with its tags, to be read back when it is sent on.
+    const held = this.#state === 'joining' && chunk.hop < this.proposal.labs.length - 1;
+    this.#archive.put(place, chunk.tags, held ? envelope.bytes : undefined);
     const set = this.#sets.get(setKey(chunk.owner, chunk.kind)) as SetProgress;
     if (type === 'blind_result') {
       set.pending.delete(`${chunk.hop}:${chunk.first}`);
@@ -288,11 +298,19 @@ export class RelaySession {
       set.final.set(chunk.tags, chunk.first * TAG_LENGTH);
       return this.#requestProofsIfComplete();
     }
-    if (this.#state === 'joining') {
-      this.#held.push({ chunk, envelope: envelope.bytes });
+    if (held) {
+      this.#held.push(place);
       return [];
     }
     return this.#forward(chunk, envelope.bytes);
+  }
+
+  /** The envelope a held chunk came in, from the archive. */
+  #sourceOf(place: ChunkPlace): Uint8Array {
+    const source = this.#archive.source?.(place);
+    if (source === undefined)
+      throw new ProtocolError('INVALID_MESSAGE', `the archive keeps no envelope for ${placeKey(place)}`);
+    return source;
   }
 
   /** Sends a chunk on to the lab of its next hop, with the envelope it arrived in. */

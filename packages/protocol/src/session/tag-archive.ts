@@ -15,10 +15,19 @@ export interface ChunkPlace {
 }
 
 export interface TagArchive {
-  /** Records the tags of a place, once it is accepted (each place at most once). */
-  put(place: ChunkPlace, tags: Uint8Array): void;
+  /**
+   * Records the tags of a place, once it is accepted (each place at most once), and — from the
+   * relay's engine — the bytes of the envelope they came in (`source`), for `source()`.
+   */
+  put(place: ChunkPlace, tags: Uint8Array, source?: Uint8Array): void;
   /** The tags recorded for a place; throws if there are none. */
   get(place: ChunkPlace): Uint8Array;
+  /**
+   * The envelope a place's tags came in, when it was put with one; throws if it was not. An
+   * archive with it lets the relay's engine hold the hop-0 chunks that wait for the last join by
+   * place only, and read them back when it sends them on.
+   */
+  source?(place: ChunkPlace): Uint8Array;
 }
 
 /** "owner|kind|hop|first": a place as a map key. */
@@ -29,9 +38,17 @@ export function placeKey(place: ChunkPlace): string {
 /** The archive of a process that can afford to hold every chunk: tests, simulations, small runs. */
 export class InMemoryTagArchive implements TagArchive {
   readonly #chunks = new Map<string, Uint8Array>();
+  readonly #sources = new Map<string, Uint8Array>();
 
-  put(place: ChunkPlace, tags: Uint8Array): void {
+  put(place: ChunkPlace, tags: Uint8Array, source?: Uint8Array): void {
     this.#chunks.set(placeKey(place), tags);
+    if (source !== undefined) this.#sources.set(placeKey(place), source);
+  }
+
+  source(place: ChunkPlace): Uint8Array {
+    const source = this.#sources.get(placeKey(place));
+    if (source === undefined) throw new Error(`no envelope recorded for ${placeKey(place)}`);
+    return source;
   }
 
   get(place: ChunkPlace): Uint8Array {

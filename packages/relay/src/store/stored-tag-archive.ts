@@ -5,6 +5,10 @@
  * outputs at the proven positions) and for the blame of a duplicate (§5.3: lower hops), so a
  * session of three million-item sets does not hold 200 MB of chunks for the proof round.
  *
+ * The hop-0 chunks that wait for a session's last join are held by the engine by place only: their
+ * tags and envelopes are read back from here when they are sent on (`source`), so a session whose
+ * labs never join holds none of its chunks in memory.
+ *
  * A chunk the engine has just accepted is not in the store yet (its envelope is committed after the
  * engine step, with the group commit of log-writer.ts): `put` keeps it in memory until the shell
  * says its envelope is committed (`takeRecent` then `release`), and only until then.
@@ -41,8 +45,8 @@ export class StoredTagArchive implements TagArchive {
   /** Place key -> hash (hex) of the envelope that filled it: the hosted session's `places`. */
   readonly #places: ReadonlyMap<string, string>;
   readonly #read: CommittedEnvelopeReader;
-  /** Chunks accepted and not yet known to be committed, by place key. */
-  readonly #pending = new Map<string, Uint8Array>();
+  /** Chunks accepted and not yet known to be committed, by place key (with their envelope, when given). */
+  readonly #pending = new Map<string, { tags: Uint8Array; source?: Uint8Array }>();
   /** Place keys put since the last `takeRecent`. */
   #recent: string[] = [];
   /** The chunks last read from the store, most recent last. */
@@ -53,25 +57,31 @@ export class StoredTagArchive implements TagArchive {
     this.#read = read;
   }
 
-  put(place: ChunkPlace, tags: Uint8Array): void {
+  put(place: ChunkPlace, tags: Uint8Array, source?: Uint8Array): void {
     const key = placeKey(place);
-    this.#pending.set(key, tags);
+    this.#pending.set(key, source === undefined ? { tags } : { tags, source });
     this.#recent.push(key);
+  }
+
+  /** The envelope a place's tags came in: the logged one, once committed (checked against its hash as it is read). */
+  source(place: ChunkPlace): Uint8Array {
+    const key = placeKey(place);
+    const pending = this.#pending.get(key)?.source;
+    if (pending !== undefined) return pending;
+    return this.#read(this.#hashOf(key));
   }
 
   get(place: ChunkPlace): Uint8Array {
     const key = placeKey(place);
     const pending = this.#pending.get(key);
-    if (pending !== undefined) return pending;
+    if (pending !== undefined) return pending.tags;
     const cached = this.#cache.get(key);
     if (cached !== undefined) {
       this.#cache.delete(key);
       this.#cache.set(key, cached);
       return cached;
     }
-    const hash = this.#places.get(key);
-    if (hash === undefined) throw new RelayError('STORAGE_CORRUPT', `no envelope is recorded for ${key}`);
-    const tags = this.#tagsOf(key, hash);
+    const tags = this.#tagsOf(key, this.#hashOf(key));
     this.#cache.set(key, tags);
     if (this.#cache.size > CACHED_CHUNKS) this.#cache.delete(this.#cache.keys().next().value as string);
     return tags;
@@ -94,6 +104,12 @@ export class StoredTagArchive implements TagArchive {
     this.#pending.clear();
     this.#cache.clear();
     this.#recent = [];
+  }
+
+  #hashOf(key: string): string {
+    const hash = this.#places.get(key);
+    if (hash === undefined) throw new RelayError('STORAGE_CORRUPT', `no envelope is recorded for ${key}`);
+    return hash;
   }
 
   #tagsOf(key: string, hash: string): Uint8Array {
