@@ -112,6 +112,7 @@ describe('sessions()', () => {
       labs: ['north', 'south'],
       kinds: ['email'],
       policy: { kind: 'labs' },
+      joinBy: expect.any(Number),
       deadline: expect.any(Number),
       joined: [],
       waiting_on: ['north', 'south'],

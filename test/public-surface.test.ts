@@ -132,6 +132,8 @@ const surfaces: [string, object, string[]][] = [
     [
       'DEFAULT_CBOR_LIMITS',
       'DEFAULT_CHUNK_SIZE',
+      'DEFAULT_JOIN_MS',
+      'DEFAULT_SESSION_MS',
       'ENVELOPE_DOMAIN',
       'HTTP_SIGNATURE_ERROR_CODES',
       'InMemoryTagArchive',
@@ -182,6 +184,7 @@ const surfaces: [string, object, string[]][] = [
       'revocationSchema',
       'runSessionInMemory',
       'sealEnvelope',
+      'sessionDeadlines',
       'sessionProposalSchema',
       'StreamedResultRows',
       'signRequest',

@@ -16,7 +16,7 @@ import {
   verifyInclusion,
   verifySignedNote,
 } from '@overlap/log';
-import { checkChain, openEnvelope, parseMessage } from '@overlap/protocol';
+import { checkChain, openEnvelope, parseMessage, sessionDeadlines } from '@overlap/protocol';
 import { describe, expect, test } from 'vitest';
 import { buildCiphersuiteVectors } from '../scripts/vectors/ciphersuite.js';
 import { buildEnvelopeVectors } from '../scripts/vectors/envelopes.js';
@@ -232,6 +232,27 @@ describe('spec/vectors/envelopes.json', () => {
       'session_proposal',
       'tag_chunk',
     ]);
+  });
+
+  test("every deadlines case is the session's deadlines as the relay and the audit compute them", () => {
+    const cases = (
+      JSON.parse(read('spec/vectors/envelopes.json')) as {
+        deadlines: {
+          proposal: { deadline?: number; joinBy?: number };
+          created: number;
+          join_by: number;
+          deadline: number;
+        }[];
+      }
+    ).deadlines;
+    expect(cases.length).toBeGreaterThanOrEqual(5);
+    for (const c of cases) {
+      expect(sessionDeadlines(c.proposal, c.created)).toEqual({ joinBy: c.join_by, deadline: c.deadline });
+      // Independently, from the rule as spec/protocol.md §5 words it.
+      const deadline = c.proposal.deadline ?? c.created + 86_400_000;
+      expect(c.deadline).toBe(deadline);
+      expect(c.join_by).toBe(Math.min(deadline, c.proposal.joinBy ?? c.created + 3_600_000));
+    }
   });
 
   test('every altered envelope is refused with the stated code', () => {

@@ -1,6 +1,7 @@
 /**
  * spec/vectors/envelopes.json: one signed envelope of every message type a lab or the forum's
- * admin sends (spec/protocol.md §3–4), and a relay's refusal abort carrying its evidence (§5), on fixed data (test keys from fixed labels, a fixed session
+ * admin sends (spec/protocol.md §3–4), a relay's refusal abort carrying its evidence (§5), and a
+ * session's deadlines computed from proposals with and without `deadline` and `joinBy` (§5), on fixed data (test keys from fixed labels, a fixed session
  * id and clock), with their bytes, decoded headers, payloads in CBOR diagnostic notation and hashes,
  * and altered copies that a decoder must refuse with the given error code. Every payload is built as
  * the real message and checked with protocol's `parseMessage` before it is sealed, so a vector
@@ -16,6 +17,7 @@ import {
   type OpenedEnvelope,
   packTags,
   parseMessage,
+  sessionDeadlines,
 } from '@overlap/protocol';
 
 const utf8 = (text: string) => new TextEncoder().encode(text);
@@ -74,6 +76,7 @@ export function buildEnvelopeVectors(): string {
         policy: { kind: 'threshold', t: 2 },
         maxItemsPerKind: 1_000_000,
         deadline: CREATED + 86_400_000,
+        joinBy: CREATED + 3_600_000,
         proofs: 'spot',
         chunkSize: 4096,
       },
@@ -137,7 +140,7 @@ export function buildEnvelopeVectors(): string {
   };
   const vectors = {
     description:
-      'Signed envelopes (spec/protocol.md §3–4): deterministic CBOR {h, p, s}, Ed25519 over "OVERLAP-V1-ENVELOPE" || 0x00 || h, one of every message type a lab or the admin signs, and the abort the relay signs for a refused envelope, whose evidence is the bytes of that envelope (another tag_chunk of the envelope signer at seq 2, where its tag_chunk is, following its join: equivocation; the relay signer stands for the key of the relay). Byte strings are hex; "payload" is the decoded payload in CBOR diagnostic notation (RFC 8949 §8). Each signer is a test key whose seed is SHA-256 of "OVERLAP-V1 test vector: " and its label. Envelopes of one signer in one session form a chain, in the order given. The join commits to the session key SHA-256("OVERLAP-V1 test vector: session key") and to the coin SHA-256("OVERLAP-V1 test vector: coin") (ciphersuite.md §10); the reveal opens that coin commitment. The hop_proof shows the format of the message only (its signs and proof bytes are labelled hashes, not a proof that verifies): spec/vectors/hop-proofs.json has the proofs that do.',
+      'Signed envelopes (spec/protocol.md §3–4): deterministic CBOR {h, p, s}, Ed25519 over "OVERLAP-V1-ENVELOPE" || 0x00 || h, one of every message type a lab or the admin signs, and the abort the relay signs for a refused envelope, whose evidence is the bytes of that envelope (another tag_chunk of the envelope signer at seq 2, where its tag_chunk is, following its join: equivocation; the relay signer stands for the key of the relay). Byte strings are hex; "payload" is the decoded payload in CBOR diagnostic notation (RFC 8949 §8). Each signer is a test key whose seed is SHA-256 of "OVERLAP-V1 test vector: " and its label. Envelopes of one signer in one session form a chain, in the order given. The join commits to the session key SHA-256("OVERLAP-V1 test vector: session key") and to the coin SHA-256("OVERLAP-V1 test vector: coin") (ciphersuite.md §10); the reveal opens that coin commitment. The hop_proof shows the format of the message only (its signs and proof bytes are labelled hashes, not a proof that verifies): spec/vectors/hop-proofs.json has the proofs that do. "deadlines": the join deadline and deadline of a session (ms since the epoch) from the deadline fields of a proposal and the created of its envelope: deadline = that of the proposal, or created + 86,400,000; join_by = the smaller of the deadline and the joinBy of the proposal, or of the deadline and created + 3,600,000.',
     signers: [lab, other, admin, relay].map((s) => ({
       label: s.label,
       seed: toHex(s.seed),
@@ -155,6 +158,10 @@ export function buildEnvelopeVectors(): string {
       },
       payload: diagnostic(decodeDeterministic(payloadOf(e))),
     })),
+    deadlines: DEADLINE_CASES.map((fields) => {
+      const { joinBy, deadline } = sessionDeadlines(fields, CREATED);
+      return { proposal: fields, created: CREATED, join_by: joinBy, deadline };
+    }),
     rejected: [
       { why: 'a trailing byte', bytes: `${toHex(first.bytes)}00`, error: 'BAD_ENCODING' },
       {
@@ -171,6 +178,15 @@ export function buildEnvelopeVectors(): string {
   };
   return `${JSON.stringify(vectors, null, 2)}\n`;
 }
+
+/** A proposal's deadline fields (spec/protocol.md §5, "Deadlines"): each default, and the join deadline capped by the deadline. */
+const DEADLINE_CASES: { deadline?: number; joinBy?: number }[] = [
+  { deadline: CREATED + 86_400_000, joinBy: CREATED + 3_600_000 },
+  {},
+  { joinBy: CREATED + 7_200_000 },
+  { deadline: CREATED + 1_800_000 },
+  { deadline: CREATED + 600_000, joinBy: CREATED + 1_200_000 },
+];
 
 /** The payload bytes ("p") of an envelope, as signed. */
 function payloadOf(envelope: OpenedEnvelope): Uint8Array {

@@ -89,7 +89,10 @@ function judgeLabAbort(first: AbortMessage, relayAbort: AbortMessage | undefined
   return `${ended}; the audit finds no fault`;
 }
 
-/** The relay ended a session in which the audit finds no fault: only its deadline allows that. */
+/**
+ * The relay ended a session in which the audit finds no fault: only its deadlines allow that — the
+ * join deadline, while some lab had not joined (the culprit is the first of them), or the deadline.
+ */
 function judgeRelayAbort(
   s: SessionFacts,
   chunks: ChunkIndex,
@@ -97,12 +100,16 @@ function judgeRelayAbort(
   abort: AbortMessage,
   relay: string,
 ): string {
-  const { deadline } = s.proposal;
+  const { joinBy, deadline } = s.deadlines;
   const at = `log index ${abort.index}`;
-  if (deadline === undefined || abort.created < deadline) {
+  const notJoined = s.proposal.labs.filter((lab) => (s.joins.get(lab)?.index ?? Infinity) > abort.index);
+  if (abort.created >= joinBy && abort.created < deadline && notJoined.length > 0) {
+    return blameWaited(at, abort, { lab: notJoined[0] as string, owed: 'its join' }, 'join deadline', relay);
+  }
+  if (abort.created < deadline) {
     throw fault(
       'ABORT_UNFOUNDED',
-      `${at}: the relay aborted (“${abort.body.reason}”) naming ${named(abort)}, ${deadline === undefined ? 'in a session without a deadline' : 'before the deadline'}, where the audit finds no fault`,
+      `${at}: the relay aborted (“${abort.body.reason}”) naming ${named(abort)}, before the deadline (${iso(deadline)})${notJoined.length > 0 ? ` and the join deadline (${iso(joinBy)})` : ''}, where the audit finds no fault`,
       { culprit: relay, index: abort.index },
     );
   }
@@ -113,16 +120,29 @@ function judgeRelayAbort(
       index: abort.index,
     });
   }
+  return blameWaited(at, abort, waited, 'deadline', relay);
+}
+
+/** A deadline passed while the session waited on `waited`: the abort must name it, and it is at fault. */
+function blameWaited(
+  at: string,
+  abort: AbortMessage,
+  waited: { lab: string; owed: string },
+  which: 'deadline' | 'join deadline',
+  relay: string,
+): never {
   if (abort.body.culprit !== waited.lab) {
     throw fault(
       'ABORT_CULPRIT_WRONG',
-      `${at}: the relay's deadline abort names ${named(abort)}; the session was waiting on ${waited.lab} (${waited.owed})`,
+      `${at}: the relay's ${which} abort names ${named(abort)}; the session was waiting on ${waited.lab} (${waited.owed})`,
       { culprit: relay, index: abort.index },
     );
   }
   throw fault(
     'DEADLINE_MISSED',
-    `${at}: the deadline passed while the session waited on ${waited.lab}, for ${waited.owed}; the relay's abort names it`,
+    `${at}: the ${which} passed while the session waited on ${waited.lab}, for ${waited.owed}; the relay's abort names it`,
     { culprit: waited.lab, index: abort.index },
   );
 }
+
+const iso = (ms: number) => new Date(ms).toISOString();

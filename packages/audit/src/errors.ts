@@ -123,9 +123,9 @@ export type AuditErrorCode =
   | 'RESULT_MISMATCH'
   /** abort: the relay's abort names another lab (or none) than the audit finds at fault. */
   | 'ABORT_CULPRIT_WRONG'
-  /** abort: the relay aborted a session in which the audit finds no fault, and not for its deadline. */
+  /** abort: the relay aborted a session in which the audit finds no fault, and not at one of its deadlines. */
   | 'ABORT_UNFOUNDED'
-  /** abort: the deadline passed while the session waited on a lab (named): its part is missing. */
+  /** abort: the deadline (or the join deadline) passed while the session waited on a lab (named): its part (or its join) is missing. */
   | 'DEADLINE_MISSED'
   /** abort: the relay refused an envelope the lab (named) signed, which its abort carries, and it breaks the rules. */
   | 'VIOLATION_REFUSED'

@@ -7,7 +7,15 @@
  * Threat: a relay or lab that changes who takes part, or what they committed to, after the fact;
  * and a session whose labs never all joined presented as complete.
  */
-import type { Abort, Challenge, HopProofMessage, MessageType, SessionProposal } from '@overlap/protocol';
+import {
+  type Abort,
+  type Challenge,
+  type HopProofMessage,
+  type MessageType,
+  type SessionDeadlines,
+  type SessionProposal,
+  sessionDeadlines,
+} from '@overlap/protocol';
 import { AuditError } from './errors.js';
 import { type LoggedEnvelope, payloadOf, type SessionView } from './logged-envelope.js';
 import { type AuditVerdict, runValueCheck } from './verdict.js';
@@ -34,6 +42,8 @@ export interface JoinFacts {
 /** What the later checks need of the session's terms. */
 export interface SessionFacts {
   proposal: SessionProposal;
+  /** Its join deadline and deadline, from the proposal and its `created` (spec/protocol.md §4). */
+  deadlines: SessionDeadlines;
   /** The session id (16 bytes), from the proposal's header: coins, σ and proofs are bound to it. */
   sessionId: Uint8Array;
   /** Committed sizes: lab → kind → size. */
@@ -131,7 +141,8 @@ function readTerms(view: SessionView): SessionFacts {
     throw new AuditError('LAB_NEVER_JOINED', `${missing.join(', ')} never joined`);
   }
   const sessionId = (first as LoggedEnvelope).envelope.header.session;
-  const facts: SessionFacts = { proposal, sessionId, sizes, joins, round };
+  const deadlines = sessionDeadlines(proposal, (first as LoggedEnvelope).envelope.header.created);
+  const facts: SessionFacts = { proposal, deadlines, sessionId, sizes, joins, round };
   return abort ? { ...facts, abort } : facts;
 }
 

@@ -51,6 +51,7 @@ export const configSchema = z
         proofs: z.enum(['spot', 'full']),
         max_items: z.int().min(1),
         deadline_minutes: z.number().positive(),
+        join_minutes: z.number().positive(),
         /** How long `session run` waits out a relay that does not answer. */
         retry_minutes: z.number().positive(),
       })

@@ -108,6 +108,12 @@ export const SETTINGS = {
     description: "abort the session if it is not done within this many minutes (default: the relay's)",
     config: 'session.deadline_minutes',
   },
+  joinMinutes: {
+    flags: '--join-minutes <m>',
+    description:
+      "abort the session if a lab has not joined within this many minutes (default: 60, or the deadline if sooner; at most the relay's max_join_window_ms)",
+    config: 'session.join_minutes',
+  },
   retryFor: {
     flags: '--retry-for <minutes>',
     description: 'how long to wait out a relay that does not answer (an outage, a restart) before giving up',

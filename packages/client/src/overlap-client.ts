@@ -185,6 +185,8 @@ export class OverlapClient {
     policy: RevealPolicy | string;
     maxItemsPerKind: number;
     deadline?: number;
+    /** By when every lab must have joined (default: 1 hour after the proposal, or the deadline if sooner). */
+    joinBy?: number;
     proofs?: ProofMode;
     chunkSize?: number;
   }): Promise<string> {
@@ -211,6 +213,7 @@ export class OverlapClient {
       policy,
       maxItemsPerKind: terms.maxItemsPerKind,
       ...(terms.deadline !== undefined && { deadline: terms.deadline }),
+      ...(terms.joinBy !== undefined && { joinBy: terms.joinBy }),
       ...(terms.proofs !== undefined && { proofs: terms.proofs }),
       ...(terms.chunkSize !== undefined && { chunkSize: terms.chunkSize }),
     };

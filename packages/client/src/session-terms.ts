@@ -15,6 +15,7 @@ import {
   type RevealPolicy,
   type SessionProposal,
   type SessionStatus,
+  sessionDeadlines,
 } from '@overlap/protocol';
 import { ClientError } from './errors.js';
 
@@ -37,7 +38,10 @@ export interface SessionTerms {
   kinds: string[];
   policy: RevealPolicy;
   maxItemsPerKind: number;
-  deadline?: number;
+  /** By when every lab must have joined, ms since the epoch: from the signed proposal (spec/protocol.md §5). */
+  joinBy: number;
+  /** By when the session must be done, ms since the epoch: from the signed proposal (its `deadline`, or the default). */
+  deadline: number;
   /** Which positions each hop proves (spec/protocol.md §5.2): `spot` unless the proposal says `full`. */
   proofs: ProofMode;
   /** Tags per chunk, for every lab and hop (spec/protocol.md §5.1). */
@@ -55,8 +59,10 @@ export interface SessionSummary {
   labs: string[];
   kinds: string[];
   policy: RevealPolicy;
-  /** Milliseconds since the epoch: the relay's (the proposal's, or its default). */
-  deadline?: number;
+  /** By when every lab must have joined, ms since the epoch (from the signed proposal). */
+  joinBy: number;
+  /** By when the session must be done, ms since the epoch (from the signed proposal). */
+  deadline: number;
   /** The labs that joined, in the order their joins arrived. */
   joined: string[];
   /** The labs the session waits on now. */
@@ -106,7 +112,7 @@ export function termsFromStatus(
     kinds: proposal.kinds,
     policy: proposal.policy,
     maxItemsPerKind: proposal.maxItemsPerKind,
-    ...(proposal.deadline !== undefined && { deadline: proposal.deadline }),
+    ...sessionDeadlines(proposal, opened.header.created),
     proofs: proposal.proofs ?? 'spot',
     chunkSize: proposal.chunkSize ?? DEFAULT_CHUNK_SIZE,
     status,
@@ -118,7 +124,6 @@ export function summaryOf(terms: SessionTerms, members: ReadonlyMap<string, Memb
   const { status } = terms;
   // The relay's word on who joined and whom it waits on: named when they are members.
   const name = (id: string) => members.get(id)?.lab ?? id;
-  const deadline = status.deadline ?? terms.deadline;
   return {
     session: terms.session,
     state: status.state,
@@ -126,7 +131,8 @@ export function summaryOf(terms: SessionTerms, members: ReadonlyMap<string, Memb
     labs: terms.labs.map((lab) => lab.lab),
     kinds: terms.kinds,
     policy: terms.policy,
-    ...(deadline !== undefined && { deadline }),
+    joinBy: terms.joinBy,
+    deadline: terms.deadline,
     joined: status.joined.map(name),
     waiting_on: status.waiting_on.map(name),
     ...(status.abort !== undefined && { abortReason: status.abort.reason }),

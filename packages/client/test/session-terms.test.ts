@@ -2,7 +2,7 @@
  * A session's terms are the proposer's signed proposal, never the relay's word: termsFromStatus
  * refuses (BAD_RESPONSE) a proposal that does not open under an enrolled key, one signed by a lab
  * outside the session, one for another session, and one naming a lab that is not enrolled.
- * summaryOf names the labs.
+ * Its deadlines are computed from the signed proposal. summaryOf names the labs.
  */
 import { generateSigningKeyPair, keyId, toHex } from '@overlap/crypto';
 import { type CborValue, type SessionStatus, sealEnvelope } from '@overlap/protocol';
@@ -30,8 +30,13 @@ const south = lab('south');
 const outsider = lab('outsider');
 const members = new Map([north, south, outsider].map((l) => [l.member.keyId, l.member]));
 
-function status(signer: { member: Member; secretKey: Uint8Array }, labs: string[], session = SESSION): SessionStatus {
-  const proposal = { labs, kinds: ['email'], policy: { kind: 'count' }, maxItemsPerKind: 10, deadline: 5_000 };
+function status(
+  signer: { member: Member; secretKey: Uint8Array },
+  labs: string[],
+  session = SESSION,
+  deadlines: { deadline?: number; joinBy?: number } = { deadline: 5_000 },
+): SessionStatus {
+  const proposal = { labs, kinds: ['email'], policy: { kind: 'count' }, maxItemsPerKind: 10, ...deadlines };
   const envelope = sealEnvelope(
     { type: 'session_proposal', session, seq: 0, created: 1, payload: proposal as CborValue },
     { keyId: signer.member.keyId, secretKey: signer.secretKey },
@@ -84,6 +89,16 @@ describe('termsFromStatus', () => {
     );
   });
 
+  test('the deadlines are the signed proposal’s (or the protocol defaults after its created), not the relay’s word', () => {
+    const lying = { ...status(north, both, SESSION, { joinBy: 700 }), deadline: 9_999_999, join_by: 9_999_999 };
+    expect(termsFromStatus(SESSION_HEX, lying, members)).toMatchObject({ joinBy: 700, deadline: 1 + 86_400_000 });
+    const none = { ...status(north, both, SESSION, {}), deadline: 9_999_999 };
+    expect(termsFromStatus(SESSION_HEX, none, members)).toMatchObject({
+      joinBy: 1 + 3_600_000,
+      deadline: 1 + 86_400_000,
+    });
+  });
+
   test('the status of another session than asked is BAD_RESPONSE', () => {
     expect(() => termsFromStatus('ff'.repeat(16), status(north, both), members)).toThrow(
       expect.objectContaining({ code: 'BAD_RESPONSE' }),
@@ -101,6 +116,7 @@ describe('summaryOf', () => {
       labs: ['north', 'south'],
       kinds: ['email'],
       policy: { kind: 'count' },
+      joinBy: 5_000,
       deadline: 5_000,
       joined: ['south'],
       waiting_on: ['north'],

@@ -69,6 +69,8 @@ export {
 export type { ReceivedEnvelope, RelaySessionOptions, RelaySessionState } from './session/relay-session.js';
 export { RelaySession } from './session/relay-session.js';
 export { hopLab, hopOf, lastHopOwner } from './session/schedule.js';
+export type { SessionDeadlines } from './session/session-deadlines.js';
+export { DEFAULT_JOIN_MS, DEFAULT_SESSION_MS, sessionDeadlines } from './session/session-deadlines.js';
 export { StreamedResultRows } from './session/streamed-result-rows.js';
 export type { ChunkPlace, TagArchive } from './session/tag-archive.js';
 export { InMemoryTagArchive, placeKey } from './session/tag-archive.js';

@@ -1,6 +1,6 @@
 /**
  * The aborts the relay raises from outside the session engine, and their reasons (spec/protocol.md
- * §5): a deadline that passed, and a lab's envelope refused as a violation. The engine is pure;
+ * §5): a deadline (or join deadline) that passed, and a lab's envelope refused as a violation. The engine is pure;
  * these are the shell's (relay.ts).
  *
  * A refusal aborts only when the refused envelope proves its sender broke the session's rules: it
@@ -47,7 +47,15 @@ export function refusalReason(opened: OpenedEnvelope, error: RelayError): string
  * an abort the schema refuses could not be replayed at the next start, nor read by the labs.
  */
 export function deadlineReason(waiting: readonly string[]): string {
-  const head = 'the session deadline passed; waiting on ';
+  return listedReason('the session deadline passed; waiting on ', waiting);
+}
+
+/** The reason of a join deadline's abort: the labs that had not joined, as for a deadline (the culprit is the first). */
+export function joinDeadlineReason(missing: readonly string[]): string {
+  return listedReason('the join deadline passed; not joined: ', missing);
+}
+
+function listedReason(head: string, waiting: readonly string[]): string {
   if (waiting.length === 0) return `${head}no lab`;
   let named = waiting.length;
   const text = (n: number) =>

@@ -14,6 +14,7 @@ import {
   placeKey,
   RelaySession,
   type RelaySessionState,
+  type SessionDeadlines,
   type SessionProposal,
   type SessionStatus,
 } from '@overlap/protocol';
@@ -28,6 +29,8 @@ export class HostedSession {
   /** The signed session_proposal as received: labs need it to learn the session and to check it. */
   readonly proposalEnvelope: Uint8Array;
   readonly proposal: SessionProposal;
+  /** By when every lab must have joined (session-deadlines.ts), ms since the epoch. */
+  readonly joinBy: number;
   readonly deadline: number;
   readonly joined = new Set<string>();
   engine: RelaySession | undefined;
@@ -48,7 +51,7 @@ export class HostedSession {
     proposer: string,
     proposalEnvelope: Uint8Array,
     proposal: unknown,
-    deadline: number,
+    deadlines: SessionDeadlines,
     readEnvelope: CommittedEnvelopeReader,
   ) {
     this.id = id;
@@ -59,7 +62,8 @@ export class HostedSession {
     this.archive = new StoredTagArchive(this.places, readEnvelope);
     this.engine = new RelaySession(proposal, { sessionId: id, archive: this.archive });
     this.proposal = this.engine.proposal;
-    this.deadline = deadline;
+    this.joinBy = deadlines.joinBy;
+    this.deadline = deadlines.deadline;
   }
 
   get state(): RelaySessionState {
@@ -121,6 +125,7 @@ export class HostedSession {
       labs: [...this.proposal.labs],
       joined: this.proposal.labs.filter((lab) => this.joined.has(lab)),
       state: this.state,
+      join_by: this.joinBy,
       deadline: this.deadline,
       waiting_on: this.engine?.waitingOn() ?? [],
       ...(abort && { abort: abort.culprit === undefined ? { reason: abort.reason } : { ...abort } }),

@@ -12,10 +12,18 @@ export interface RelayLimits {
   requestTimeoutMs: number;
   /** Requests per second and burst per key (token bucket). */
   rate: { perSecond: number; burst: number };
-  /** Deadline given to a session whose proposal sets none, milliseconds after the proposal. */
-  defaultSessionMs: number;
-  /** Latest deadline a proposal may set, milliseconds after the proposal (held chunks do not stay for ever). */
+  /**
+   * Latest deadline a proposal may set, milliseconds after the relay receives it (held chunks do
+   * not stay for ever). A proposal without one is due 24 hours after its `created`
+   * (DEFAULT_SESSION_MS), which must then fit too.
+   */
   maxSessionMs: number;
+  /**
+   * Longest a proposal may give its labs to join (`joinBy`, or 1 hour after its `created` when it
+   * sets none), milliseconds after the relay receives it. A session that some lab has not joined
+   * by then is aborted, and the chunks held for it dropped from the session.
+   */
+  maxJoinWindowMs: number;
   /**
    * Open sessions (not done, not aborted) one lab may have proposed; one more proposal is 403
    * QUOTA_EXCEEDED. Counted by proposer, not by the labs named: naming a lab in sessions cannot
@@ -44,8 +52,8 @@ export const DEFAULT_LIMITS: RelayLimits = {
   maxItemsPerSet: 2_000_000,
   requestTimeoutMs: 30_000,
   rate: { perSecond: 200, burst: 400 },
-  defaultSessionMs: 24 * 60 * 60 * 1000,
   maxSessionMs: 3 * 24 * 60 * 60 * 1000,
+  maxJoinWindowMs: 6 * 60 * 60 * 1000,
   maxOpenSessionsPerLab: 64,
   maxInboxBytes: 8 * 1024 * 1024,
   maxWaitMs: 25_000,

@@ -21,9 +21,12 @@ import {
   openEnvelope,
   parseMessage,
   type RelaySession,
+  type SessionDeadlines,
   type SessionMessage,
+  type SessionProposal,
+  sessionDeadlines,
 } from '@overlap/protocol';
-import { deadlineReason, refusalAborts, refusalReason } from './abort-reasons.js';
+import { deadlineReason, joinDeadlineReason, refusalAborts, refusalReason } from './abort-reasons.js';
 import { RelayError } from './errors.js';
 import { HostedSession } from './hosted-session.js';
 import type { RelayLimits } from './limits.js';
@@ -176,20 +179,10 @@ export class RelayCore {
         `maxItemsPerKind ${proposal.maxItemsPerKind} is over this relay's limit of ${this.#options.limits.maxItemsPerSet}`,
       );
     }
-    if (proposal.deadline !== undefined && proposal.deadline <= now) {
-      throw new RelayError('PROTOCOL_VIOLATION', 'the proposal deadline has already passed');
-    }
-    const { maxSessionMs, defaultSessionMs } = this.#options.limits;
-    if (proposal.deadline !== undefined && proposal.deadline > now + maxSessionMs) {
-      throw new RelayError(
-        'PROTOCOL_VIOLATION',
-        `the proposal deadline is ${hours(proposal.deadline - now)} away; this relay holds a session at most ${hours(maxSessionMs)} (max_session_ms in GET /v1/relay)`,
-      );
-    }
+    const { joinBy, deadline } = this.#checkDeadlines(proposal, opened.header.created, now);
     this.#checkOpenSessionQuota(opened.header.sender);
     this.#checkChain(opened);
     this.#advanceChain(opened);
-    const deadline = proposal.deadline ?? now + Math.min(defaultSessionMs, maxSessionMs);
     const entry = { ...this.#entry(opened), sessionDeadline: deadline };
     const { indices, committed } = this.#options.writer.append([entry], auth);
     const session = new HostedSession(
@@ -198,13 +191,41 @@ export class RelayCore {
       opened.header.sender,
       opened.bytes,
       proposal,
-      deadline,
+      { joinBy, deadline },
       this.#options.readEnvelope,
     );
     this.sessions.set(idHex, session);
     session.showWhenCommitted(committed);
     this.scheduleDeadline(session);
     return { ...(await this.#acknowledge(indices[0] as number, committed)), session };
+  }
+
+  /**
+   * The session's deadlines (session-deadlines.ts: the proposal's, or fixed times after its
+   * `created`), refused when one has passed or is later than this relay allows.
+   */
+  #checkDeadlines(proposal: SessionProposal, created: number, now: number): SessionDeadlines {
+    const { maxSessionMs, maxJoinWindowMs } = this.#options.limits;
+    const due = sessionDeadlines(proposal, created);
+    const setBy = (field: 'deadline' | 'joinBy', fallback: string) =>
+      proposal[field] === undefined ? `(the proposal sets no ${field}: ${fallback} after its created)` : `(${field})`;
+    const deadlineIs = `the session deadline ${setBy('deadline', '24 h')}`;
+    const joinByIs = `the join deadline ${setBy('joinBy', '1 h')}`;
+    if (due.deadline <= now) throw new RelayError('PROTOCOL_VIOLATION', `${deadlineIs} has already passed`);
+    if (due.deadline > now + maxSessionMs) {
+      throw new RelayError(
+        'PROTOCOL_VIOLATION',
+        `${deadlineIs} is ${hours(due.deadline - now)} away; this relay holds a session at most ${hours(maxSessionMs)} (max_session_ms in GET /v1/relay)`,
+      );
+    }
+    if (due.joinBy <= now) throw new RelayError('PROTOCOL_VIOLATION', `${joinByIs} has already passed`);
+    if (due.joinBy > now + maxJoinWindowMs) {
+      throw new RelayError(
+        'PROTOCOL_VIOLATION',
+        `${joinByIs} is ${hours(due.joinBy - now)} away; this relay gives labs at most ${hours(maxJoinWindowMs)} to join (max_join_window_ms in GET /v1/relay)`,
+      );
+    }
+    return due;
   }
 
   /** QUOTA_EXCEEDED when `lab` already has as many open sessions it proposed as the relay allows. */
@@ -314,7 +335,9 @@ export class RelayCore {
     let indices: number[];
     let committed: Promise<number[]>;
     try {
-      ({ indices, committed } = this.#options.writer.append(this.#relayEntries(session, outgoing, opened.bytes)));
+      ({ indices, committed } = this.#options.writer.append(
+        this.#relayEntries(session, outgoing, { evidence: opened.bytes }),
+      ));
     } catch {
       return error;
     }
@@ -370,43 +393,67 @@ export class RelayCore {
   }
 
   /**
-   * Arms the session's deadline timer (re-armed in steps: timers top out at ~24.8 days). The abort
-   * is written at the deadline, or when writes are allowed again if they are refused then.
+   * Arms the session's deadline timer: at its join deadline while some lab has not joined, else at
+   * its deadline (re-armed in steps: timers top out at ~24.8 days). The abort is written then, or
+   * when writes are allowed again if they are refused then.
    */
   scheduleDeadline(session: HostedSession): void {
     if (!session.open) return;
-    const due = Math.max(session.deadline, this.#options.writesRefusedUntil?.() ?? 0);
+    const allJoined = () => session.joined.size === session.proposal.labs.length;
+    const next = allJoined() ? session.deadline : session.joinBy;
+    const due = Math.max(next, this.#options.writesRefusedUntil?.() ?? 0);
     const delay = Math.min(due - this.#options.now(), 2 ** 31 - 1);
     session.timer = setTimeout(
       () => {
         if (!session.engine) return;
         const now = this.#options.now();
-        if (session.deadline > now || (this.#options.writesRefusedUntil?.() ?? 0) > now) {
-          return this.scheduleDeadline(session);
+        if ((this.#options.writesRefusedUntil?.() ?? 0) > now) return this.scheduleDeadline(session);
+        // The audit tells the two apart by the abort's created (audit.md check 20): it is `now`.
+        if (session.deadline <= now) {
+          const waiting = session.engine.waitingOn();
+          return this.#abortAtDeadline(session, now, deadlineReason(waiting), waiting[0]);
         }
-        const waiting = session.engine.waitingOn();
-        const reason = deadlineReason(waiting);
-        const outgoing = session.engine.abort(reason, waiting[0]);
-        const entries = this.#relayEntries(session, outgoing);
-        const { committed } = this.#options.writer.append(entries);
-        committed.catch(() => {});
-        session.settle();
-        session.showWhenCommitted(committed);
+        if (allJoined() || session.joinBy > now) return this.scheduleDeadline(session);
+        const missing = session.proposal.labs.filter((lab) => !session.joined.has(lab));
+        this.#abortAtDeadline(session, now, joinDeadlineReason(missing), missing[0]);
       },
       Math.max(0, delay),
     );
     session.timer.unref();
   }
 
-  /** Seals, under the relay's key, the engine's messages to labs (relay-messages.ts). */
-  #relayEntries(session: HostedSession, outgoing: Outgoing[], evidence?: Uint8Array): NewEntry[] {
+  /** Writes the relay's abort of a session whose deadline (or join deadline) passed. */
+  #abortAtDeadline(session: HostedSession, now: number, reason: string, culprit: string | undefined): void {
+    const outgoing = (session.engine as RelaySession).abort(reason, culprit);
+    const entries = this.#relayEntries(session, outgoing, { created: now });
+    const { committed } = this.#options.writer.append(entries);
+    committed.catch(() => {});
+    session.settle();
+    session.showWhenCommitted(committed);
+  }
+
+  /**
+   * Seals, under the relay's key, the engine's messages to labs (relay-messages.ts): an abort with
+   * the refused envelope as `evidence` when given, each `created` now or at `created`.
+   */
+  #relayEntries(
+    session: HostedSession,
+    outgoing: Outgoing[],
+    { evidence, created }: { evidence?: Uint8Array; created?: number } = {},
+  ): NewEntry[] {
     return relayMessages(outgoing).map(({ type, body, inbox }) => {
       const sealed = type === 'abort' && evidence !== undefined ? { ...(body as object), evidence } : body;
-      return this.#sealAsRelay(session, type, sealed, inbox);
+      return this.#sealAsRelay(session, type, sealed, inbox, created ?? this.#options.now());
     });
   }
 
-  #sealAsRelay(session: HostedSession, type: MessageType, body: unknown, inbox: NewEntry['inbox']): NewEntry {
+  #sealAsRelay(
+    session: HostedSession,
+    type: MessageType,
+    body: unknown,
+    inbox: NewEntry['inbox'],
+    created: number,
+  ): NewEntry {
     const { identity } = this.#options;
     const key = `${session.idHex}|${identity.keyId}`;
     // The relay's own chain in the session continues from its last envelope (restored on recovery).
@@ -415,7 +462,7 @@ export class RelayCore {
       { keyId: identity.keyId, secretKey: identity.secretKey },
       this.chains.get(key),
     );
-    const sealed = chain.seal(type, body as CborValue, this.#options.now());
+    const sealed = chain.seal(type, body as CborValue, created);
     this.chains.set(key, chain.last as ChainState);
     return { ...this.#entry(sealed), ...(inbox && { inbox }) };
   }

@@ -185,6 +185,46 @@ describe('relay API', () => {
     },
   );
 
+  test.each([
+    [
+      '7 hours ahead',
+      () => Date.now() + 7 * 3_600_000,
+      /the join deadline \(joinBy\) is 7 h away; this relay gives labs at most 6 h to join \(max_join_window_ms/,
+    ],
+    ['already passed', () => Date.now() - 1, /the join deadline \(joinBy\) has already passed/],
+  ])(
+    'a proposal with a joinBy %s is 422, saying why; one within the window is taken',
+    async (_label, joinBy, words) => {
+      const a = await t.enroll(`j${Math.round(Math.random() * 1e9)}`);
+      const b = await t.enroll(`k${Math.round(Math.random() * 1e9)}`);
+      const { answer } = await t.postProposal([a, b], { joinBy: joinBy() });
+      expect(answer.status).toBe(422);
+      expect((answer.body as { error: { code: string; message: string } }).error).toMatchObject({
+        code: 'PROTOCOL_VIOLATION',
+        message: expect.stringMatching(words),
+      });
+      expect((await t.postProposal([a, b], { joinBy: Date.now() + 5 * 3_600_000 })).answer.status).toBe(200);
+      const limits = ((await t.request('GET', '/v1/relay')).body as { limits: { max_join_window_ms: number } }).limits;
+      expect(limits.max_join_window_ms).toBe(6 * 3_600_000);
+    },
+  );
+
+  test('a relay whose join window is under the default 1 h refuses a proposal without joinBy, naming the default', async () => {
+    const short = await TestRelay.start({ limits: { maxJoinWindowMs: 30 * 60_000 } });
+    try {
+      const a = await short.enroll('p');
+      const b = await short.enroll('q');
+      const { answer } = await short.postProposal([a, b]);
+      expect(answer.status).toBe(422);
+      expect((answer.body as { error: { message: string } }).error.message).toMatch(
+        /the join deadline \(the proposal sets no joinBy: 1 h after its created\) is 1 h away; this relay gives labs at most 0\.5 h to join/,
+      );
+      expect((await short.postProposal([a, b], { joinBy: Date.now() + 20 * 60_000 })).answer.status).toBe(200);
+    } finally {
+      await short.close();
+    }
+  });
+
   test('a second relay on the same database is refused', async () => {
     await expect(startRelayServer({ db: t.options.db as string, port: 0 })).rejects.toMatchObject({
       code: 'DB_LOCKED',

@@ -78,7 +78,7 @@ export function addSessionInspectCommands(session: Command, io: ProgramIo): void
         ['session', 'state', 'reveal', 'kinds', 'labs', 'deadline'],
         ...sessions.map((summary) => {
           const e = listEntry(summary);
-          return [e.session, e.state, e.reveal, e.kinds.join(','), e.labs.join(','), e.deadline ?? '-'];
+          return [e.session, e.state, e.reveal, e.kinds.join(','), e.labs.join(','), e.deadline];
         }),
       ];
       const widths = rows[0]?.map((_, i) => Math.max(...rows.map((row) => (row[i] ?? '').length))) ?? [];
@@ -110,7 +110,8 @@ function termsSummary(terms: SessionTerms) {
     proofs: terms.proofs,
     chunk_size: terms.chunkSize,
     state: terms.status.state,
-    ...(terms.deadline !== undefined && { deadline: new Date(terms.deadline).toISOString() }),
+    join_by: new Date(terms.joinBy).toISOString(),
+    deadline: new Date(terms.deadline).toISOString(),
   };
 }
 
@@ -124,7 +125,8 @@ function statusSummary(terms: SessionTerms) {
     labs: terms.labs.map((lab) => lab.lab),
     joined: s.joined.map((id) => nameOf(terms, id)),
     waiting_on: s.waiting_on.map((id) => nameOf(terms, id)),
-    ...(s.deadline !== undefined && { deadline: new Date(s.deadline).toISOString() }),
+    join_by: new Date(terms.joinBy).toISOString(),
+    deadline: new Date(terms.deadline).toISOString(),
     ...(s.abort && { abort: s.abort.reason }),
     ...(s.abort?.culprit !== undefined && { abort_culprit: nameOf(terms, s.abort.culprit) }),
   };
@@ -143,7 +145,8 @@ function listEntry(summary: SessionSummary) {
     proposer: summary.proposer,
     joined: summary.joined,
     waiting_on: summary.waiting_on,
-    ...(summary.deadline !== undefined && { deadline: new Date(summary.deadline).toISOString() }),
+    join_by: new Date(summary.joinBy).toISOString(),
+    deadline: new Date(summary.deadline).toISOString(),
     ...(summary.abortReason !== undefined && { abort: summary.abortReason }),
   };
 }

@@ -28,7 +28,7 @@ import type { Command } from 'commander';
 import { CliError } from '../errors.js';
 import type { ProgramIo } from '../io.js';
 import { addLabOptions, connectLab, sdkCall } from '../lab-context.js';
-import { addSettings, readSettings, SETTINGS, type Settings } from '../settings.js';
+import { addSettings, readSettings, SETTINGS, type Setting, type Settings } from '../settings.js';
 import { addSessionAbortCommand } from './session-abort.js';
 import { addSessionInspectCommands } from './session-inspect.js';
 import { addSessionRunCommand } from './session-run.js';
@@ -50,7 +50,14 @@ interface CreateFlags extends Record<string, unknown> {
 
 function addSessionCreateCommand(session: Command, io: ProgramIo): void {
   const create = session.command('create');
-  addSettings(addLabOptions(create), SETTINGS.reveal, SETTINGS.maxItems, SETTINGS.deadlineMinutes, SETTINGS.proofs)
+  addSettings(
+    addLabOptions(create),
+    SETTINGS.reveal,
+    SETTINGS.maxItems,
+    SETTINGS.deadlineMinutes,
+    SETTINGS.joinMinutes,
+    SETTINGS.proofs,
+  )
     .description('propose a session among enrolled labs (this lab among them); prints its id')
     .requiredOption('--labs <names>', 'comma-separated lab ids (or key ids), this lab included')
     .requiredOption('--kinds <kinds>', `comma-separated indicator kinds (${INDICATOR_KIND_NAMES.join(', ')})`)
@@ -75,6 +82,7 @@ function addSessionCreateCommand(session: Command, io: ProgramIo): void {
           max_items_per_kind: terms.maxItemsPerKind,
           proofs: terms.proofs,
           chunk_size: terms.chunkSize,
+          ...(terms.joinBy !== undefined && { join_by: new Date(terms.joinBy).toISOString() }),
           ...(terms.deadline !== undefined && { deadline: new Date(terms.deadline).toISOString() }),
         };
         await io.out(`${JSON.stringify(proposed)}\n`);
@@ -99,10 +107,8 @@ function proposedTerms(flags: CreateFlags, settings: Settings) {
   }
   const policy = revealPolicy(settings.get(SETTINGS.reveal) as string, labs.length);
   const maxItems = settings.integer(SETTINGS.maxItems) as number;
-  const minutesText = settings.get(SETTINGS.deadlineMinutes);
-  const minutes = minutesText === undefined ? undefined : Number(minutesText);
-  if (minutes !== undefined && !(Number.isFinite(minutes) && minutes > 0))
-    throw new CliError('USAGE', `--deadline-minutes must be a positive number, got ${JSON.stringify(minutesText)}`);
+  const minutes = positiveMinutes(settings, SETTINGS.deadlineMinutes, '--deadline-minutes');
+  const joinMinutes = positiveMinutes(settings, SETTINGS.joinMinutes, '--join-minutes');
   const proofs = settings.get(SETTINGS.proofs);
   if (proofs !== 'spot' && proofs !== 'full')
     throw new CliError('USAGE', `--proofs must be spot or full, got ${JSON.stringify(proofs)}`);
@@ -116,9 +122,19 @@ function proposedTerms(flags: CreateFlags, settings: Settings) {
     policy,
     maxItemsPerKind: maxItems,
     ...(minutes !== undefined && { deadline: Date.now() + minutes * 60_000 }),
+    ...(joinMinutes !== undefined && { joinBy: Date.now() + joinMinutes * 60_000 }),
     proofs,
     chunkSize,
   } as const;
+}
+
+/** A setting in minutes, if given: a positive number. */
+function positiveMinutes(settings: Settings, setting: Setting, flag: string): number | undefined {
+  const text = settings.get(setting);
+  const minutes = text === undefined ? undefined : Number(text);
+  if (minutes !== undefined && !(Number.isFinite(minutes) && minutes > 0))
+    throw new CliError('USAGE', `${flag} must be a positive number, got ${JSON.stringify(text)}`);
+  return minutes;
 }
 
 /**

@@ -59,6 +59,8 @@ export const sessionProposalSchema = z
     maxItemsPerKind: z.int().min(1).max(100_000_000),
     /** When the session must be complete (milliseconds since the epoch); the relay enforces it. */
     deadline: z.int().min(0).optional(),
+    /** When every lab must have joined (ms since the epoch; session-deadlines.ts); the relay enforces it. */
+    joinBy: z.int().min(0).optional(),
     /** Which positions of each chunk a hop proves (spec/protocol.md §5.2); absent means `spot`. */
     proofs: z.enum(['spot', 'full']).optional(),
     /** Tags per chunk, the same for every lab and hop (spec/protocol.md §5.1); absent means 65,536. */

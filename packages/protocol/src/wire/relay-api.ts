@@ -72,6 +72,8 @@ export const announcedLimitsSchema = z.object({
   rate_burst: uint,
   /** The latest deadline a proposal may set, ms after it (absent from relays before it was announced). */
   max_session_ms: uint.optional(),
+  /** The longest a proposal may give its labs to join, ms after it (absent before it was announced). */
+  max_join_window_ms: uint.optional(),
   /** How many open sessions (not done, not aborted) one lab may have proposed (absent before it was announced). */
   max_open_sessions_per_lab: uint.optional(),
 });
@@ -112,6 +114,7 @@ export const sessionStatusSchema = z.object({
   labs: z.array(keyId),
   joined: z.array(keyId).describe('the labs that joined, in the order their joins arrived'),
   state: sessionState,
+  join_by: uint.describe('milliseconds since the epoch: by when every lab must have joined').optional(),
   deadline: uint.describe('milliseconds since the epoch').optional(),
   waiting_on: z.array(keyId),
   abort: sessionAbortSchema.optional(),

@@ -106,6 +106,7 @@ export class ReadModel {
         rate_per_second: limits.rate.perSecond,
         rate_burst: limits.rate.burst,
         max_session_ms: limits.maxSessionMs,
+        max_join_window_ms: limits.maxJoinWindowMs,
         max_open_sessions_per_lab: limits.maxOpenSessionsPerLab,
       },
     };

@@ -9,7 +9,7 @@
  */
 import { equalBytes, toHex } from '@overlap/crypto';
 import { MerkleTree } from '@overlap/log';
-import { openEnvelope, parseMessage } from '@overlap/protocol';
+import { openEnvelope, parseMessage, sessionDeadlines } from '@overlap/protocol';
 import { RelayError } from '../errors.js';
 import { HostedSession } from '../hosted-session.js';
 import type { Membership } from '../membership.js';
@@ -94,13 +94,14 @@ export async function replayLog(core: RelayCore, db: Db, blobs: BlobFiles, membe
     if (row.type === 'session_proposal') {
       const stored = deadlines.get(sessionHex);
       if (!stored) throw new RelayError('STORAGE_CORRUPT', `session ${sessionHex} has no session row`);
+      const proposal = parseMessage('session_proposal', opened.payload);
       const session = new HostedSession(
         opened.header.session,
         row.idx,
         opened.header.sender,
         bytes,
-        parseMessage('session_proposal', opened.payload),
-        stored.deadline,
+        proposal,
+        { joinBy: sessionDeadlines(proposal, opened.header.created).joinBy, deadline: stored.deadline },
         core.readEnvelope,
       );
       core.sessions.set(sessionHex, session);
