@@ -108,8 +108,9 @@ test('a lab process killed mid-session resumes from its state directory and fini
   const killed = new Promise((resolve) => first.once('exit', resolve));
   first.kill('SIGKILL');
   await killed;
-  const saved = JSON.parse(readFileSync(progress, 'utf8')) as { started: boolean; seq: number };
-  expect(saved.started).toBe(true);
+  // The first progress written says the join is in the outbox (it is sent before the set is hashed).
+  const saved = JSON.parse(readFileSync(progress, 'utf8')) as { joined: boolean; seq: number };
+  expect(saved.joined).toBe(true);
 
   const second = runLab(args);
   let stderr = '';

@@ -78,6 +78,7 @@ class LabRunner {
   /** Sequence numbers below this are in the outbox already (written, or loaded from it on resume). */
   #outboxUpTo: number;
   /** Whether the lab's own sets were sealed (its opening messages). */
+  #joined: boolean;
   #started: boolean;
   /** The next inbox item this lab will handle. */
   #after: number;
@@ -105,6 +106,7 @@ class LabRunner {
     );
     this.#unacknowledged = unacknowledged;
     this.#outboxUpTo = unacknowledged.reduce((top, { seq }) => Math.max(top, seq + 1), 0);
+    this.#joined = resumed?.joined ?? false;
     this.#started = resumed?.started ?? false;
     this.#after = resumed?.inboxAfter ?? 0;
     this.#inputs = inputs;
@@ -199,15 +201,30 @@ class LabRunner {
     }
   }
 
-  /** Step 2: hash and blind the lab's own sets into chunks, each into the outbox as it fills, and upload them. */
+  /**
+   * Step 2: send the join first (its sizes and commitments need no hashing), so that the session's
+   * join deadline measures whether this lab takes part, not how long its set takes to hash
+   * (spec/protocol.md §5); then hash and blind the lab's own sets into chunks, each into the outbox
+   * as it fills, and upload them.
+   */
   async #sendOwnSets(progress: (event: LabProgress) => void): Promise<void> {
     if (!this.#started) {
+      const opening = this.#lab.opening();
+      const join = await opening.next();
+      if (!this.#joined) {
+        // Recorded before it is sent: a lab resumed after this sends the same envelope, never another join.
+        this.#seal(join.value as SessionMessage);
+        this.#joined = true;
+        await this.#persist();
+        await this.#flush();
+        if (this.#closed) return;
+      }
       const items = Object.values(this.#options.sets).reduce((n, set) => n + set.length, 0);
       const { distinct, hashedAhead } = this.#lab.ownItems;
       progress({ phase: 'hashing', items, ...(hashedAhead > 0 && { hashedAhead, distinct }) });
-      // Progress records the chunks all at once, so a lab that dies half-way through starts its
-      // session side afresh.
-      for await (const message of this.#lab.opening()) {
+      // Progress records the chunks all at once, so a lab that dies half-way through hashes its
+      // set afresh (the same tags: the key and the order are kept), after the join it sent.
+      for await (const message of opening) {
         this.#seal(message);
         await this.#toOutbox();
       }
@@ -307,6 +324,7 @@ class LabRunner {
     await this.#store.saveProgress({
       seq: this.#chain.nextSeq,
       ...(last && { prev: toHex(last.hash) }),
+      joined: this.#joined,
       started: this.#started,
       inboxAfter: this.#after,
       answered: this.#lab.answered,

@@ -27,6 +27,8 @@ export interface LabProgressRecord {
   /** The next sequence number of this lab's chain in the session, and the hash of the last envelope. */
   seq: number;
   prev?: string;
+  /** True once the join is in the outbox (it is sent before the lab's own set is hashed). */
+  joined: boolean;
   /** True once the join and the lab's own chunks are all in the outbox. */
   started: boolean;
   /** The next inbox item to handle. */
@@ -120,7 +122,8 @@ export class LabStateStore {
   async loadProgress(): Promise<LabProgressRecord> {
     const record = JSON.parse(await readFile(join(this.dir, 'progress.json'), 'utf8')) as Partial<LabProgressRecord>;
     // A state saved before the proof round existed has neither field: nothing proven, no digest.
-    return { digests: {}, proved: false, ...record } as LabProgressRecord;
+    // One saved before the join was sent first has no `joined`: its join went with its chunks.
+    return { digests: {}, proved: false, joined: record.started === true, ...record } as LabProgressRecord;
   }
 
   async putOutbox(seq: number, envelope: Uint8Array): Promise<void> {

@@ -59,8 +59,8 @@ export async function stateHere(files: SessionFiles): Promise<{ unacknowledged: 
 
 /**
  * Whether a resumable state is here, read synchronously (for the last words of an interrupted run):
- * LabStateStore records progress only once the lab's own sets are all sealed, before anything is
- * sent, so without progress nothing was sent and a run starts over.
+ * LabStateStore records progress once the lab's join is sealed, before anything is sent, so
+ * without progress nothing was sent and a run starts over.
  */
 export function resumableSync(files: SessionFiles): boolean {
   return existsSync(join(files.state, 'progress.json'));

@@ -17,9 +17,9 @@
  *   4. the input is read (its format said, and why) and what will not be sent is said; an input
  *      with nothing of the session's kinds is refused (65) unless `--allow-empty`;
  *   5. the run, with progress (progress.ts) and, with state found, where it resumes from; the relay's outages are waited out for `--retry-for`
- *      minutes (session-outage.ts); Ctrl-C stops it and says what was kept: a state to resume from,
- *      or nothing (interrupted before the lab's own sets were all hashed: a run starts over)
- *      (interrupt.ts, exit 130);
+ *      minutes (session-outage.ts); Ctrl-C stops it and says what was kept: a state to resume from
+ *      (once the lab's join is sealed, which is sent before its set is hashed), or nothing
+ *      (interrupted before: a run starts over) (interrupt.ts, exit 130);
  *   6. the results: `--out` (default `<state-dir>/<session>.results.jsonl`) and the result document
  *      `<state-dir>/<session>.json` for `overlap results` (results-files.ts).
  */
@@ -331,8 +331,9 @@ function retryBudgetMs(settings: Settings): number {
 
 /**
  * What an interrupted run kept, said when it gives up waiting (synchronously, just before exit 130).
- * Progress is recorded once the lab's own sets are all hashed and sealed, before anything is sent:
- * without it nothing was sent, and a run starts over (replacing what the hashing had written).
+ * Progress is recorded once the lab's join is sealed, before it is sent (and before the lab's own
+ * sets are hashed, unless they were hashed ahead): without it nothing was sent, and a run starts
+ * over (replacing what was written).
  */
 function interruptedMessage(files: SessionFiles): string {
   if (resumableSync(files)) {
@@ -343,7 +344,7 @@ function interruptedMessage(files: SessionFiles): string {
   }
   if (existsSync(files.state)) {
     return (
-      "interrupted while this lab's indicators were being hashed, before it sent anything: nothing can be " +
+      'interrupted before this lab sent anything (its indicators were being read or hashed): nothing can be ' +
       `resumed from ${files.state}; run the same command again to start over`
     );
   }
