@@ -133,7 +133,7 @@ describe('a refusal abort: the audit names the lab, as the relay did', () => {
   test('equivocation: another envelope at a used seq', async () => {
     const session = await joinedSession();
     const other = sealEnvelope(
-      { type: 'abort', session, seq: 0, created: Date.now(), payload: { reason: 'other bytes' } },
+      { type: 'reveal', session, seq: 0, created: Date.now(), payload: { coin: new Uint8Array(32).fill(1) } },
       { keyId: b.keyId, secretKey: b.keys.signing.secretKey },
     );
     const report = verifyTranscript(await refused(session, other.bytes, b));
@@ -144,7 +144,14 @@ describe('a refusal abort: the audit names the lab, as the relay did', () => {
   test('a fork of its own chain', async () => {
     const session = await joinedSession();
     const forked = sealEnvelope(
-      { type: 'abort', session, seq: 1, prev: randomBytes(32), created: Date.now(), payload: { reason: 'x' } },
+      {
+        type: 'reveal',
+        session,
+        seq: 1,
+        prev: randomBytes(32),
+        created: Date.now(),
+        payload: { coin: new Uint8Array(32).fill(1) },
+      },
       { keyId: b.keyId, secretKey: b.keys.signing.secretKey },
     );
     const report = verifyTranscript(await refused(session, forked.bytes, b));
@@ -160,6 +167,25 @@ describe('a refusal abort: the audit names the lab, as the relay did', () => {
     const again = seal(a, 'tag_chunk', session, uploadOf(a, 0, blindedTags(10, 'other')));
     const report = verifyTranscript(await refused(session, again.bytes, a));
     expectVerdict(report, 'VIOLATION_REFUSED', a.keyId);
+  });
+
+  test('a blind result with fewer tags than its task', async () => {
+    const session = await joinedSession();
+    expect((await post(session, seal(a, 'tag_chunk', session, uploadOf(a, 0, blindedTags(10))).bytes, a)).status).toBe(
+      200,
+    );
+    const short = seal(b, 'blind_result', session, { ...uploadOf(a, 0, blindedTags(9)), hop: 1 });
+    const report = verifyTranscript(await refused(session, short.bytes, b));
+    expectVerdict(report, 'VIOLATION_REFUSED', b.keyId);
+    expect(report.checks.at(-1)?.detail).toMatch(/HOP_MISALIGNED/);
+  });
+
+  test('a blind result for a task never given', async () => {
+    const session = await joinedSession();
+    const unasked = seal(b, 'blind_result', session, { ...uploadOf(a, 0, blindedTags(10)), hop: 1 });
+    const report = verifyTranscript(await refused(session, unasked.bytes, b));
+    expectVerdict(report, 'VIOLATION_REFUSED', b.keyId);
+    expect(report.checks.at(-1)?.detail).toMatch(/HOP_MISALIGNED/);
   });
 });
 

@@ -18,8 +18,8 @@ import { type AuditVerdict, runValueCheck } from './verdict.js';
 /** Final tags per kind, by the owner's index in the lab list: `size × 32` bytes in position order. */
 export type FinalTags = Map<string, Uint8Array[]>;
 
-/** The chunks of one hop of one set: first position → tag count. */
-type HopPlaces = Map<number, number>;
+/** The chunks of one hop of one set: first position → tag count, and the chunk's log index. */
+type HopPlaces = Map<number, { count: number; index: number }>;
 
 interface PlacedChunks {
   /** By `owner|kind|hop`. */
@@ -73,7 +73,7 @@ function placeChunks(view: SessionView, s: SessionFacts): PlacedChunks {
     const chunk = payloadOf(type, entry);
     const size = checkChunk(s, entry, chunk);
     const key = placeKey(chunk.owner, chunk.kind, chunk.hop);
-    const here = placed.places.get(key) ?? new Map<number, number>();
+    const here: HopPlaces = placed.places.get(key) ?? new Map();
     if (here.has(chunk.first)) {
       throw new AuditError(
         'HOP_PLACE_REPEATED',
@@ -83,7 +83,7 @@ function placeChunks(view: SessionView, s: SessionFacts): PlacedChunks {
         },
       );
     }
-    here.set(chunk.first, tagCount(chunk.tags));
+    here.set(chunk.first, { count: tagCount(chunk.tags), index: entry.index });
     placed.places.set(key, here);
     const { sender, digest } = entry.envelope.header;
     placed.index.add({ index: entry.index, sender, ...chunk, digest });
@@ -159,34 +159,53 @@ function checkTiling(places: PlacedChunks['places'], s: SessionFacts): void {
   }
 }
 
-/** One set's hops: each tiles [0, size) exactly (unless the session was aborted), where the hop before did. */
+/**
+ * One set's hops: each tiles [0, size) exactly (unless the session was aborted, which excuses
+ * missing tags, never overlapping ones), where the hop before did. A chunk that overlaps the one
+ * before it, or lies where the hop before has no chunk of its length, is named by its log index:
+ * its signer sent it (and the relay accepted it, or refused it: refusal-evidence.ts).
+ */
 function checkSetTiling(places: PlacedChunks['places'], s: SessionFacts, owner: string, kind: string, size: number) {
   let before: HopPlaces | undefined;
   for (let hop = 0; hop < s.proposal.labs.length; hop++) {
-    const here = places.get(placeKey(owner, kind, hop)) ?? new Map<number, number>();
-    const gap = tile(here, size);
-    if (gap !== undefined && s.abort === undefined) {
-      throw new AuditError('HOP_INCOMPLETE', `hop ${hop} of ${owner}'s ${kind} (committed ${size}): ${gap}`);
-    }
-    const moved = before && [...here].find(([first, count]) => before?.get(first) !== count);
-    if (moved) {
-      const [first, count] = moved;
+    const here: HopPlaces = places.get(placeKey(owner, kind, hop)) ?? new Map();
+    const what = `hop ${hop} of ${owner}'s ${kind}`;
+    const { gap, overlap } = tile(here, size);
+    if (overlap !== undefined) {
       throw new AuditError(
         'HOP_MISALIGNED',
-        `hop ${hop} of ${owner}'s ${kind} has ${count} tags at ${first}, which hop ${hop - 1} does not`,
+        `log index ${overlap.index}: ${what} has tags from ${overlap.first} that overlap the chunk before`,
+        {
+          details: { index: overlap.index },
+        },
+      );
+    }
+    if (gap !== undefined && s.abort === undefined) {
+      throw new AuditError('HOP_INCOMPLETE', `${what} (committed ${size}): ${gap}`);
+    }
+    const moved = before && [...here].find(([first, { count }]) => before?.get(first)?.count !== count);
+    if (moved) {
+      const [first, { count, index }] = moved;
+      throw new AuditError(
+        'HOP_MISALIGNED',
+        `log index ${index}: ${what} has ${count} tags at ${first}, which hop ${hop - 1} does not`,
+        { details: { index } },
       );
     }
     before = here;
   }
 }
 
-/** Why the places do not tile [0, size) exactly, or undefined when they do. */
-function tile(places: HopPlaces, size: number): string | undefined {
+/** Why the places do not tile [0, size) exactly: the first tags missing, and the first chunk overlapping the one before. */
+function tile(places: HopPlaces, size: number): { gap?: string; overlap?: { first: number; index: number } } {
   let next = 0;
+  let gap: string | undefined;
   for (const first of [...places.keys()].sort((a, b) => a - b)) {
-    if (first > next) return `tags ${next}…${first - 1} are missing`;
-    if (first < next) return `tags from ${first} overlap the chunk before`;
-    next = first + (places.get(first) as number);
+    const { count, index } = places.get(first) as { count: number; index: number };
+    if (first < next) return { ...(gap !== undefined && { gap }), overlap: { first, index } };
+    if (first > next) gap ??= `tags ${next}…${first - 1} are missing`;
+    next = first + count;
   }
-  return next === size ? undefined : `tags ${next}…${size - 1} are missing`;
+  if (next !== size) gap ??= `tags ${next}…${size - 1} are missing`;
+  return gap === undefined ? {} : { gap };
 }

@@ -65,11 +65,13 @@ export async function abortSession(request: AbortRequest): Promise<AbortDone> {
   if (status.state === 'done' || status.state === 'aborted') throw sessionFinished(session, status);
   const hasState = store !== undefined && (await store.exists());
   let previous: ChainState | undefined;
-  if (!status.joined.includes(me)) {
-    // Nothing of this lab after its proposal is at the relay: any state here was never sent.
-    previous = terms.proposer === me ? { seq: 0, hash: sha256(status.proposal_envelope) } : undefined;
-  } else if (hasState) {
+  if (hasState) {
+    // The state's chain, whether or not the relay lists this lab as joined yet: its join may be on
+    // its way (a run sends it first), and an abort at the join's seq would be another envelope there.
     previous = await sendOutbox(relay, session, store);
+  } else if (!status.joined.includes(me)) {
+    // Nothing of this lab after its proposal is at the relay, and no state here.
+    previous = terms.proposer === me ? { seq: 0, hash: sha256(status.proposal_envelope) } : undefined;
   } else {
     throw stateMissing(session, store);
   }

@@ -77,4 +77,28 @@ describe('held chunks', () => {
     relay.receive(a, upload(0), { bytes: new Uint8Array([0xa0]), digest: new Uint8Array(32) });
     expect(() => relay.receive(b, join())).toThrow(new RegExp(`keeps no envelope for ${a}\\|email\\|0\\|0`));
   });
+
+  test('a read that fails at the last join changes nothing: the same join is taken again once the archive reads', () => {
+    const archive = new CopyingArchive();
+    let failing = true;
+    const flaky: TagArchive = {
+      put: (place, tags, source) => archive.put(place, tags, source),
+      get: (place) => {
+        if (failing) throw new Error('the store cannot read this blob');
+        return archive.get(place);
+      },
+      source: (place) => archive.source(place),
+    };
+    const relay = new RelaySession(proposal, { sessionId: new Uint8Array(16).fill(5), archive: flaky });
+    relay.receive(a, join());
+    relay.receive(a, upload(0), { bytes: new Uint8Array([0xa0]), digest: new Uint8Array(32) });
+    const last = join();
+    expect(() => relay.receive(b, last)).toThrow(/cannot read this blob/);
+    expect(relay.state).toBe('joining');
+    expect(relay.waitingOn()).toContain(b);
+    failing = false;
+    const tasks = relay.receive(b, last).filter((o) => o.message.type === 'blind_task');
+    expect(tasks).toHaveLength(1);
+    expect(relay.state).toBe('exchanging');
+  });
 });

@@ -29,9 +29,18 @@ export const ABORTING_CODES: readonly RelayErrorCode[] = [
   'CHAIN_BROKEN',
 ];
 
-/** Whether this refusal of `opened` aborts its session; `expectedSeq` is the sender's next seq there. */
+/**
+ * Whether this refusal of `opened` aborts its session; `expectedSeq` is the sender's next seq
+ * there. Never after a gap (a seq beyond the next), whatever was wrong with it: the audit judges
+ * the evidence at the sender's next seq, and the envelopes of the gap may still be on their way.
+ * Nor for a lab's `abort` at a seq it used, or with a wrong `prev`.
+ */
 export function refusalAborts(error: unknown, opened: OpenedEnvelope, expectedSeq: number): error is RelayError {
   if (!(error instanceof RelayError) || !ABORTING_CODES.includes(error.code)) return false;
+  if (opened.header.seq > expectedSeq) return false;
+  // A lab's own abort that lost a race with its other envelopes (`overlap session abort` while its
+  // `session run` sends): it meant to end the session, and is answered 409 to send it again at its next seq.
+  if (opened.header.type === 'abort' && (error.code === 'CONFLICT' || error.code === 'CHAIN_BROKEN')) return false;
   return error.code !== 'CHAIN_BROKEN' || opened.header.seq === expectedSeq;
 }
 

@@ -187,7 +187,7 @@ describe('a refused envelope that proves its lab broke the rules aborts the sess
     const session = await joinedSession();
     // b's join was its seq 0; another envelope at seq 0, properly signed.
     const other = sealEnvelope(
-      { type: 'abort', session, seq: 0, created: Date.now(), payload: { reason: 'other bytes at seq 0' } },
+      { type: 'reveal', session, seq: 0, created: Date.now(), payload: { coin: new Uint8Array(32).fill(1) } },
       { keyId: b.keyId, secretKey: b.keys.signing.secretKey },
     );
     await refusedAndAborted(session, other.bytes, b, {
@@ -212,12 +212,12 @@ describe('a refused envelope that proves its lab broke the rules aborts the sess
     const session = await joinedSession();
     const forked = sealEnvelope(
       {
-        type: 'abort',
+        type: 'reveal',
         session,
         seq: 1,
         prev: new Uint8Array(32).fill(7),
         created: Date.now(),
-        payload: { reason: 'x' },
+        payload: { coin: new Uint8Array(32).fill(1) },
       },
       { keyId: b.keyId, secretKey: b.keys.signing.secretKey },
     );
@@ -248,12 +248,40 @@ describe('a refused envelope that proves its lab broke the rules aborts the sess
 });
 
 describe('a refusal that proves nothing about the lab aborts nothing', () => {
+  test("a lab's own abort at a seq it used (409 CONFLICT) lost a race: it aborts nothing, and at its next seq it ends the session", async () => {
+    const session = await joinedSession();
+    const raced = sealEnvelope(
+      { type: 'abort', session, seq: 0, created: Date.now(), payload: { reason: 'we stop' } },
+      { keyId: b.keyId, secretKey: b.keys.signing.secretKey },
+    );
+    await refusedOnly(session, raced.bytes, b, 409, 'CONFLICT');
+    await accepted(session, seal(b, 'abort', session, { reason: 'we stop' }).bytes, b);
+    expect(await stateOf(session)).toMatchObject({
+      state: 'aborted',
+      abort: { reason: `${b.keyId} aborted: we stop` },
+    });
+  });
+
   test('a gap in the chain (409 CHAIN_BROKEN): the envelope before it may still come, and then both are taken', async () => {
     const session = await joinedSession();
     const first = seal(a, 'tag_chunk', session, uploadOf(a, 0, blindedTags(10)));
     const reveal = seal(a, 'abort', session, { reason: 'after the chunk' });
     await refusedOnly(session, reveal.bytes, a, 409, 'CHAIN_BROKEN');
     await accepted(session, first.bytes, a);
+    expect((await stateOf(session)).state).toBe('exchanging');
+  });
+
+  test.each([
+    [
+      'a message type a lab does not send',
+      (session: Uint8Array) => seal(a, 'result_rows', session, { kind: 'email', lab: a.keyId, rows: [] }),
+    ],
+    ['a payload its schema refuses', (session: Uint8Array) => seal(a, 'reveal', session, { coin: new Uint8Array(5) })],
+  ])('after a gap, %s (422) aborts nothing: the audit judges an envelope at the next seq only', async (_, bad) => {
+    const session = await joinedSession();
+    const skipped = seal(a, 'tag_chunk', session, uploadOf(a, 0, blindedTags(10)));
+    await refusedOnly(session, bad(session).bytes, a, 422, 'PROTOCOL_VIOLATION');
+    await accepted(session, skipped.bytes, a);
     expect((await stateOf(session)).state).toBe('exchanging');
   });
 

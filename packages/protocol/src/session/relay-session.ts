@@ -194,6 +194,15 @@ export class RelaySession {
   #join(from: string, join: Join): Outgoing[] {
     const violation = this.#joinViolation(from, join);
     if (violation !== undefined) return this.#abortAll(violation, from);
+    // The held chunks are read back before anything changes: a read that fails (the relay's store)
+    // leaves the session as it was, and the same join can be taken again.
+    const last = this.#joins.size + 1 === this.proposal.labs.length;
+    const released = last
+      ? this.#held.map((place) => ({
+          chunk: { ...place, tags: this.#archive.get(place) },
+          source: this.#sourceOf(place),
+        }))
+      : [];
     for (const [kind, size] of Object.entries(join.sizes)) {
       this.#sets.set(setKey(from, kind), {
         size,
@@ -206,11 +215,9 @@ export class RelaySession {
     this.#joins.set(from, join);
     if (this.#joins.size < this.proposal.labs.length) return [];
     this.#state = 'exchanging';
+    this.#held.length = 0;
     const out: Outgoing[] = [];
-    for (const place of this.#held.splice(0)) {
-      const chunk = { ...place, tags: this.#archive.get(place) };
-      out.push(...this.#forward(chunk, this.#sourceOf(place)));
-    }
+    for (const { chunk, source } of released) out.push(...this.#forward(chunk, source));
     return [...out, ...this.#requestProofsIfComplete()];
   }
 
@@ -308,8 +315,8 @@ export class RelaySession {
   /** The envelope a held chunk came in, from the archive. */
   #sourceOf(place: ChunkPlace): Uint8Array {
     const source = this.#archive.source?.(place);
-    if (source === undefined)
-      throw new ProtocolError('INVALID_MESSAGE', `the archive keeps no envelope for ${placeKey(place)}`);
+    // The relay's own fault, not the lab's: no ProtocolError (which the relay answers as the lab's).
+    if (source === undefined) throw new Error(`the archive keeps no envelope for ${placeKey(place)}`);
     return source;
   }
 
