@@ -30,6 +30,12 @@ export interface RelayLimits {
    * use up its quota.
    */
   maxOpenSessionsPerLab: number;
+  /**
+   * Bytes of tags one lab may have held, in all its open sessions, waiting for their last join
+   * (hop-0 chunks uploaded before every lab joined); a chunk over it is 403 QUOTA_EXCEEDED. An
+   * honest lab joins first and its sessions' other labs soon after, so it holds little.
+   */
+  maxHeldBytesPerLab: number;
   /** Most bytes of envelopes in one inbox answer. */
   maxInboxBytes: number;
   /** Longest long-poll of the inbox, milliseconds. */
@@ -55,6 +61,7 @@ export const DEFAULT_LIMITS: RelayLimits = {
   maxSessionMs: 3 * 24 * 60 * 60 * 1000,
   maxJoinWindowMs: 6 * 60 * 60 * 1000,
   maxOpenSessionsPerLab: 64,
+  maxHeldBytesPerLab: 2 * 1024 * 1024 * 1024,
   maxInboxBytes: 8 * 1024 * 1024,
   maxWaitMs: 25_000,
   clockSkewSeconds: 30,

@@ -21,10 +21,7 @@ import {
   openEnvelope,
   parseMessage,
   type RelaySession,
-  type SessionDeadlines,
   type SessionMessage,
-  type SessionProposal,
-  sessionDeadlines,
 } from '@overlap/protocol';
 import { deadlineReason, joinDeadlineReason, refusalAborts, refusalReason } from './abort-reasons.js';
 import { RelayError } from './errors.js';
@@ -33,6 +30,7 @@ import type { RelayLimits } from './limits.js';
 import { MEMBERSHIP_SESSION, type Membership } from './membership.js';
 import { checkMessage, envelopeError } from './protocol-errors.js';
 import { LAB_SESSION_TYPES, RELAY_SESSION_TYPES, relayMessages } from './relay-messages.js';
+import { checkDeadlines, checkHeldQuota, checkOpenSessionQuota } from './session-admission.js';
 import type { InboxWrite, LogWriter, NewEntry, NonceUse } from './store/log-writer.js';
 import type { CommittedEnvelopeReader } from './store/stored-tag-archive.js';
 
@@ -179,8 +177,9 @@ export class RelayCore {
         `maxItemsPerKind ${proposal.maxItemsPerKind} is over this relay's limit of ${this.#options.limits.maxItemsPerSet}`,
       );
     }
-    const { joinBy, deadline } = this.#checkDeadlines(proposal, opened.header.created, now);
-    this.#checkOpenSessionQuota(opened.header.sender);
+    const { limits } = this.#options;
+    const { joinBy, deadline } = checkDeadlines(proposal, opened.header.created, now, limits);
+    checkOpenSessionQuota(this.sessions.values(), opened.header.sender, limits);
     this.#checkChain(opened);
     this.#advanceChain(opened);
     const entry = { ...this.#entry(opened), sessionDeadline: deadline };
@@ -198,47 +197,6 @@ export class RelayCore {
     session.showWhenCommitted(committed);
     this.scheduleDeadline(session);
     return { ...(await this.#acknowledge(indices[0] as number, committed)), session };
-  }
-
-  /**
-   * The session's deadlines (session-deadlines.ts: the proposal's, or fixed times after its
-   * `created`), refused when one has passed or is later than this relay allows.
-   */
-  #checkDeadlines(proposal: SessionProposal, created: number, now: number): SessionDeadlines {
-    const { maxSessionMs, maxJoinWindowMs } = this.#options.limits;
-    const due = sessionDeadlines(proposal, created);
-    const setBy = (field: 'deadline' | 'joinBy', fallback: string) =>
-      proposal[field] === undefined ? `(the proposal sets no ${field}: ${fallback} after its created)` : `(${field})`;
-    const deadlineIs = `the session deadline ${setBy('deadline', '24 h')}`;
-    const joinByIs = `the join deadline ${setBy('joinBy', '1 h')}`;
-    if (due.deadline <= now) throw new RelayError('PROTOCOL_VIOLATION', `${deadlineIs} has already passed`);
-    if (due.deadline > now + maxSessionMs) {
-      throw new RelayError(
-        'PROTOCOL_VIOLATION',
-        `${deadlineIs} is ${hours(due.deadline - now)} away; this relay holds a session at most ${hours(maxSessionMs)} (max_session_ms in GET /v1/relay)`,
-      );
-    }
-    if (due.joinBy <= now) throw new RelayError('PROTOCOL_VIOLATION', `${joinByIs} has already passed`);
-    if (due.joinBy > now + maxJoinWindowMs) {
-      throw new RelayError(
-        'PROTOCOL_VIOLATION',
-        `${joinByIs} is ${hours(due.joinBy - now)} away; this relay gives labs at most ${hours(maxJoinWindowMs)} to join (max_join_window_ms in GET /v1/relay)`,
-      );
-    }
-    return due;
-  }
-
-  /** QUOTA_EXCEEDED when `lab` already has as many open sessions it proposed as the relay allows. */
-  #checkOpenSessionQuota(lab: string): void {
-    const quota = this.#options.limits.maxOpenSessionsPerLab;
-    let open = 0;
-    for (const session of this.sessions.values()) if (session.open && session.proposer === lab) open++;
-    if (open >= quota) {
-      throw new RelayError(
-        'QUOTA_EXCEEDED',
-        `${lab} has ${open} open sessions it proposed, this relay's quota (max_open_sessions_per_lab in GET /v1/relay); one must end (done, aborted, or its deadline) before another`,
-      );
-    }
   }
 
   /** A lab's message in a session: join, tag_chunk, blind_result, reveal, hop_proof, abort. */
@@ -318,6 +276,8 @@ export class RelayCore {
     }
     const violation = checkMessage(() => engine.violation(from, message));
     if (violation !== undefined) throw new RelayError('PROTOCOL_VIOLATION', violation);
+    if (message.type === 'tag_chunk' && engine.state === 'joining')
+      checkHeldQuota(this.sessions.values(), from, message.body.tags.length, this.#options.limits);
     return message;
   }
 
@@ -562,7 +522,3 @@ export class RelayCore {
 }
 
 /** A duration in hours, for messages: `72 h`, `0.5 h`. */
-function hours(ms: number): string {
-  const h = ms / 3_600_000;
-  return `${h >= 10 ? Math.round(h) : Number(h.toPrecision(2))} h`;
-}

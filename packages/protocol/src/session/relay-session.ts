@@ -398,6 +398,17 @@ export class RelaySession {
   }
 
   /**
+   * Tags of `owner`'s hop-0 chunks held until the last join: all it has uploaded while the session
+   * is joining, none after (spec/relay-api.md §5: the relay's quota of held bytes counts them).
+   */
+  heldTags(owner: string): number {
+    if (this.#state !== 'joining') return 0;
+    let tags = 0;
+    for (const kind of this.proposal.kinds) tags += this.#sets.get(setKey(owner, kind))?.received[0] ?? 0;
+    return tags;
+  }
+
+  /**
    * The labs the session is waiting for: those that have not joined, whose own upload is
    * incomplete, or that hold a blind task not yet answered; while proving, those that have not
    * revealed their coin, then those whose hop proofs are not all in. A deadline names them.

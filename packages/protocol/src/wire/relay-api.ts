@@ -76,6 +76,8 @@ export const announcedLimitsSchema = z.object({
   max_join_window_ms: uint.optional(),
   /** How many open sessions (not done, not aborted) one lab may have proposed (absent before it was announced). */
   max_open_sessions_per_lab: uint.optional(),
+  /** Bytes of hop-0 chunks one lab may have waiting for their sessions' last join (absent before it was announced). */
+  max_held_bytes_per_lab: uint.optional(),
 });
 
 /** `GET /v1/relay`: the relay's identity and limits. */

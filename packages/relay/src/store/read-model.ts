@@ -108,6 +108,7 @@ export class ReadModel {
         max_session_ms: limits.maxSessionMs,
         max_join_window_ms: limits.maxJoinWindowMs,
         max_open_sessions_per_lab: limits.maxOpenSessionsPerLab,
+        max_held_bytes_per_lab: limits.maxHeldBytesPerLab,
       },
     };
   }
