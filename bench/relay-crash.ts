@@ -16,16 +16,27 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ForumAdmin, RelayClient } from '@overlap/client';
+import { ForumAdmin, RelayClient, runLabSession } from '@overlap/client';
 import { BlindingKey, generateLabKeys, keyCommitment, type LabKeys, toHex } from '@overlap/crypto';
-import { readKeyFile } from '@overlap/crypto/node';
+import { BatchPool, readKeyFile } from '@overlap/crypto/node';
 import { leafHash, MerkleTree, parseCheckpoint, parseSignedNote, parseVerifierKey, type Receipt } from '@overlap/log';
-import { type CborValue, EnvelopeChain, type MessageType, packTags, sealEnvelope } from '@overlap/protocol';
+import {
+  type CborValue,
+  EnvelopeChain,
+  type MessageType,
+  packTags,
+  type SessionProposal,
+  sealEnvelope,
+} from '@overlap/protocol';
 import { initRelay } from '@overlap/relay';
 import { line, percentile } from './relay-support.js';
 
 const KILLS = Number(process.argv[3] ?? 100);
 const UPLOADERS = Number(process.argv[4] ?? 20);
+/** Pairs of labs running whole sessions (hashing, hops, proofs, results) one after another. */
+const PAIRS = 3;
+const ITEMS = 3_000;
+const SHARED = 700;
 const CHUNK = 1024;
 const CHUNKS_PER_SESSION = 64;
 const main = join(import.meta.dirname, '..', 'packages', 'cli', 'src', 'main.ts');
@@ -34,6 +45,9 @@ const sourceArgs = ['--import', 'tsx', '--conditions=@overlap/source', main];
 line(`pnpm bench relay-crash — ${new Date().toISOString().slice(0, 10)}, Node ${process.version}`);
 line(
   `${KILLS} SIGKILLs of the relay while ${UPLOADERS} labs upload (sessions of ${CHUNKS_PER_SESSION} chunks × ${CHUNK} tags, then an abort)`,
+);
+line(
+  `and ${PAIRS} pairs of labs run whole sessions of 2 × ${ITEMS.toLocaleString('en-US')} e-mails (${SHARED} shared), each checked against the plaintext truth`,
 );
 
 const dir = mkdtempSync(join(tmpdir(), 'overlap-bench-crash-'));
@@ -96,17 +110,31 @@ const partner = await enroll('partner');
 // One at a time: the admin's envelopes form one chain.
 const uploaders: LabKeys[] = [];
 for (let i = 0; i < UPLOADERS; i++) uploaders.push(await enroll(`uploader-${i}`));
+const pairs: [LabKeys, LabKeys][] = [];
+for (let i = 0; i < PAIRS; i++) pairs.push([await enroll(`pair-${i}-a`), await enroll(`pair-${i}-b`)]);
+const publicKeys = new Map([...pairs.flat()].map((k) => [k.keyId, k.signing.publicKey]));
+publicKeys.set(info.relay_key_id, info.log_key);
+const pool = new BatchPool({ workers: 1 });
 
 /** Every acknowledged envelope: its log index and leaf hash; and every checkpoint the labs were shown. */
 const acked: { index: number; leaf: Uint8Array }[] = [];
 const checkpoints = new Map<string, { size: number; root: string }>();
-const clientOf = (keys: LabKeys) =>
-  new RelayClient({
+/** A lab's client that retries through the outages, verifies every receipt and records it. */
+function clientOf(keys: LabKeys): RelayClient {
+  const client = new RelayClient({
     url,
     signer: { keyId: keys.keyId, secretKey: keys.signing.secretKey },
     logVerifier: verifier,
     retry: { attempts: Number.POSITIVE_INFINITY, maxElapsedMs: 300_000, baseDelayMs: 50, maxDelayMs: 1_000 },
   });
+  const post = client.postEnvelope.bind(client);
+  client.postEnvelope = async (session, envelope) => {
+    const receipt = await post(session, envelope);
+    record(envelope, receipt);
+    return receipt;
+  };
+  return client;
+}
 function record(envelope: Uint8Array, receipt: Receipt): void {
   acked.push({ index: receipt.index, leaf: leafHash(envelope) });
   const checkpoint = parseCheckpoint(parseSignedNote(receipt.checkpoint).text);
@@ -146,7 +174,7 @@ async function upload(keys: LabKeys): Promise<void> {
     const theirs = new EnvelopeChain(session, { keyId: partner.keyId, secretKey: partner.signing.secretKey });
     const send = async (chain: EnvelopeChain, by: RelayClient, type: MessageType, payload: unknown) => {
       const envelope = chain.seal(type, payload as CborValue, Date.now());
-      record(envelope.bytes, await by.postEnvelope(hex, envelope.bytes));
+      await by.postEnvelope(hex, envelope.bytes);
     };
     const join = (size: number) => {
       const key = BlindingKey.generate();
@@ -165,6 +193,62 @@ async function upload(keys: LabKeys): Promise<void> {
   }
 }
 
+/** Whole sessions of one pair, one after another until the kills are over; each checked against the truth. */
+const finished = { correct: 0, wrong: [] as string[] };
+async function exchange([first, second]: [LabKeys, LabKeys], pair: number): Promise<void> {
+  for (let round = 0; !stopping; round++) {
+    const session = new Uint8Array(randomBytes(16));
+    const proposal: SessionProposal = {
+      labs: [first.keyId, second.keyId],
+      kinds: ['email'],
+      policy: { kind: 'labs' },
+      maxItemsPerKind: ITEMS,
+      chunkSize: CHUNK,
+    };
+    const proposed = sealEnvelope(
+      { type: 'session_proposal', session, seq: 0, created: Date.now(), payload: proposal as CborValue },
+      { keyId: first.keyId, secretKey: first.signing.secretKey },
+    );
+    record(proposed.bytes, (await clientOf(first).createSession(proposed.bytes)).receipt);
+    const set = (lab: number) =>
+      Array.from({ length: ITEMS }, (_, i) =>
+        i < SHARED ? `s${pair}-${round}-${i}@crash.example` : `l${lab}-${pair}-${round}-${i}@crash.example`,
+      );
+    const runs = [first, second].map((keys, lab) =>
+      runLabSession({
+        client: clientOf(keys),
+        me: keys.keyId,
+        secretKey: keys.signing.secretKey,
+        sessionId: session,
+        proposal,
+        sets: { email: set(lab) },
+        publicKeyOf: (id) => publicKeys.get(id),
+        relayKeyId: info.relay_key_id,
+        ...(lab === 0 && { previous: { seq: 0, hash: proposed.hash } }),
+        pool,
+        pollWaitMs: 2_000,
+      }),
+    );
+    const outcomes = await Promise.all(runs);
+    const truth = Array.from({ length: SHARED }, (_, i) => `s${pair}-${round}-${i}@crash.example`)
+      .sort()
+      .join();
+    const right = outcomes.every(
+      (run) =>
+        run.abortReason === undefined &&
+        (run.results.get('email') ?? [])
+          .map((r) => r.value)
+          .sort()
+          .join() === truth,
+    );
+    if (right) finished.correct++;
+    else
+      finished.wrong.push(
+        `${toHex(session)}: ${outcomes.map((o) => o.abortReason ?? `${o.results.get('email')?.length} rows`).join('; ')}`,
+      );
+  }
+}
+
 /** A random X25519 public point: canonical (top bit clear), and of low order with negligible probability. */
 function randomPoint(): Uint8Array {
   const point = new Uint8Array(randomBytes(32));
@@ -173,7 +257,7 @@ function randomPoint(): Uint8Array {
 }
 
 const started = performance.now();
-const running = uploaders.map((keys) => upload(keys));
+const running = [...uploaders.map((keys) => upload(keys)), ...pairs.map((pair, i) => exchange(pair, i))];
 for (let kill = 0; kill < KILLS; kill++) {
   await new Promise((resolve) => setTimeout(resolve, 150 + Math.random() * 450));
   await killRelay();
@@ -182,6 +266,7 @@ for (let kill = 0; kill < KILLS; kill++) {
 }
 stopping = true;
 await Promise.all(running);
+await pool.close();
 const wallSeconds = (performance.now() - started) / 1000;
 
 // The final log, read back: every acknowledged envelope at its index, every checkpoint shown consistent.
@@ -206,6 +291,9 @@ const sortedRestarts = [...restartMs].sort((a, b) => a - b);
 line(`  wall time:              ${wallSeconds.toFixed(0)} s`);
 line(`  kills:                  ${KILLS} (SIGKILL), ${UPLOADERS} concurrent uploaders, ${sessions} sessions completed`);
 line(`  acknowledged:           ${acked.length} envelopes; final log ${size} entries`);
+line(
+  `  whole sessions:         ${finished.correct} finished with correct results, ${finished.wrong.length} wrong${finished.wrong.length > 0 ? `: ${finished.wrong.join(' | ')}` : ''}`,
+);
 line(`  lost:                   ${lost.length} (acknowledged, not at their index in the final log)`);
 line(
   `  checkpoints shown:      ${checkpoints.size} distinct sizes; forks: ${forks.length} (contradicted by the final log)`,
@@ -214,4 +302,4 @@ line(
   `  restart to listening:   p50 ${(percentile(sortedRestarts, 50) / 1000).toFixed(1)} s, max ${((sortedRestarts.at(-1) ?? 0) / 1000).toFixed(1)} s (a tsx process start included)`,
 );
 line(`  fsck:                   exit ${fsck.status}: ${(fsck.stdout.trim().split('\n').at(-1) ?? '').slice(0, 160)}`);
-if (lost.length > 0 || forks.length > 0 || fsck.status !== 0) process.exitCode = 1;
+if (lost.length > 0 || forks.length > 0 || fsck.status !== 0 || finished.wrong.length > 0) process.exitCode = 1;

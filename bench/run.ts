@@ -7,6 +7,7 @@ const BENCHMARKS: Record<string, () => Promise<unknown>> = {
   e2e: () => import('./e2e.js'),
   indicators: () => import('./indicators.js'),
   relay: () => import('./relay.js'),
+  'relay-abuse': () => import('./relay-abuse.js'),
   'relay-crash': () => import('./relay-crash.js'),
   'relay-load': () => import('./relay-load.js'),
   session: () => import('./session.js'),

@@ -171,7 +171,7 @@ export const ROUTES: Route[] = [
     summary:
       "A lab's join, tag_chunk, blind_result, reveal, hop_proof or abort envelope; answered with its receipt (a hop_proof once verified).",
     body: 'a join, tag_chunk, blind_result, reveal, hop_proof or abort envelope',
-    errors: [...WRITE_ERRORS, ...SESSION_ERRORS, 'SESSION_CLOSED', 'SET_TOO_LARGE'],
+    errors: [...WRITE_ERRORS, ...SESSION_ERRORS, 'SESSION_CLOSED', 'SET_TOO_LARGE', 'QUOTA_EXCEEDED'],
     ...cbor(
       receiptSchema,
       async (c) => (await c.core.submitToSession(c.sessionId(), c.envelope(), c.writer())).receipt,
