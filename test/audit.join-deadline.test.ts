@@ -1,7 +1,8 @@
 /**
  * A session's join deadline (spec/protocol.md §4, spec/relay-api.md §5, spec/audit.md check 20):
  * the relay on loopback aborts a session that a lab has not joined by the proposal's `joinBy`
- * (before its deadline), naming that lab, also after a restart; a session every lab joined in time
+ * (before its deadline), naming that lab, also after a restart (and then only after a grace, so that
+ * a lab whose join the outage refused can send it again); a session every lab joined in time
  * runs on to its deadline. The audit of the exported transcript agrees: the late lab is at fault
  * (DEADLINE_MISSED). A relay that forges such an abort — before the join deadline, naming a lab
  * that had joined, or when every lab had — is named (the relay's key signs a whole new log around
@@ -18,18 +19,20 @@ import {
   openEnvelope,
   sealEnvelope,
 } from '@overlap/protocol';
-import { homePaths } from '@overlap/relay';
+import { homePaths, startRelayServer } from '@overlap/relay';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type Actor, hex, joinBody, seal, TestRelay } from '../packages/relay/test/support/harness.js';
 import { decodeTranscript, encodeTranscript, relog } from './support/transcript-forge.js';
 
+/** The relay's grace for a join deadline after it starts (60 s by default: short here). */
+const GRACE_MS = 1_000;
 let t: TestRelay;
 let a: Actor;
 let b: Actor;
 let relayKeys: LabKeys;
 
 beforeAll(async () => {
-  t = await TestRelay.start();
+  t = await TestRelay.start({ limits: { joinDeadlineGraceMs: GRACE_MS } });
   a = await t.enroll('a');
   b = await t.enroll('b');
   relayKeys = await readKeyFile(homePaths(t.options.db).relayKey);
@@ -110,14 +113,23 @@ describe('the relay aborts a session not joined in time, and the audit agrees', 
     expectVerdict(verifyTranscript(transcript), 'DEADLINE_MISSED', a.keyId);
   });
 
-  test('the join deadline still holds after a restart (the relay computes it from the logged proposal)', async () => {
-    const joinBy = Date.now() + 1_500;
+  test('the join deadline still holds after a restart (from the logged proposal), after a grace for the labs', async () => {
+    const joinBy = Date.now() + 1_000;
     const session = await t.propose([a, b], { joinBy, deadline: Date.now() + 3_600_000 });
-    await t.restart();
+    // The relay is down when the join deadline passes, and starts again after it.
+    const port = Number(new URL(t.address).port);
+    await t.relay.close();
+    while (Date.now() <= joinBy) await new Promise((resolve) => setTimeout(resolve, 20));
+    const restarted = Date.now();
+    t.relay = await startRelayServer({ ...t.options, port });
     const status = await abortedStatus(session, b);
+    // A lab whose join the restart refused is given the relay's grace to send it again.
+    const transcript = await transcriptOf(session);
+    const abort = openEnvelope(decodeTranscript(transcript).envelopes.at(-1)?.envelope as Uint8Array, keyOf);
+    expect(abort.header.created).toBeGreaterThanOrEqual(restarted + GRACE_MS);
     expect(status).toMatchObject({ join_by: joinBy, abort: { culprit: a.keyId } });
     expect(status.abort?.reason).toBe(`the join deadline passed; not joined: ${a.keyId}, ${b.keyId}`);
-    expectVerdict(verifyTranscript(await transcriptOf(session)), 'DEADLINE_MISSED', a.keyId);
+    expectVerdict(verifyTranscript(transcript), 'DEADLINE_MISSED', a.keyId);
   });
 
   test('a proposal without deadlines is due by the protocol defaults after its created', async () => {
@@ -197,6 +209,15 @@ describe('a relay that forges a join deadline abort is named', () => {
   test('the abort as the relay wrote it passes the relay and names b (the forging works)', () => {
     const report = withAbort(lateB.transcript, {
       created: lateB.joinBy + 1,
+      reason: `the join deadline passed; not joined: ${b.keyId}`,
+      culprit: b.keyId,
+    });
+    expectVerdict(report, 'DEADLINE_MISSED', b.keyId);
+  });
+
+  test('at the join deadline exactly: founded (the join deadline is the first moment it may come)', () => {
+    const report = withAbort(lateB.transcript, {
+      created: lateB.joinBy,
       reason: `the join deadline passed; not joined: ${b.keyId}`,
       culprit: b.keyId,
     });

@@ -180,6 +180,25 @@ describe('a refusal abort: the audit names the lab, as the relay did', () => {
     expect(report.checks.at(-1)?.detail).toMatch(/HOP_MISALIGNED/);
   });
 
+  test('a blind result overlapping one logged after it in position order: the later logged is named', async () => {
+    const session = await t.propose([a, b], { maxItemsPerKind: 4096, chunkSize: 1024 });
+    for (const lab of [a, b]) {
+      const join = seal(lab, 'join', session, joinBody(lab, session, { email: 2048 }));
+      expect((await post(session, join.bytes, lab)).status).toBe(200);
+    }
+    for (const first of [0, 1024]) {
+      const upload = seal(a, 'tag_chunk', session, uploadOf(a, first, blindedTags(1024, `u${first}`)));
+      expect((await post(session, upload.bytes, a)).status).toBe(200);
+    }
+    // b answers the task at 1024 only; then a chunk at 100 that overlaps it, for a task never given.
+    const answer = seal(b, 'blind_result', session, { ...uploadOf(a, 1024, blindedTags(1024, 'v')), hop: 1 });
+    expect((await post(session, answer.bytes, b)).status).toBe(200);
+    const misplaced = seal(b, 'blind_result', session, { ...uploadOf(a, 100, blindedTags(1024, 'w')), hop: 1 });
+    const report = verifyTranscript(await refused(session, misplaced.bytes, b));
+    expectVerdict(report, 'VIOLATION_REFUSED', b.keyId);
+    expect(report.checks.at(-1)?.detail).toMatch(/HOP_MISALIGNED/);
+  });
+
   test('a blind result for a task never given', async () => {
     const session = await joinedSession();
     const unasked = seal(b, 'blind_result', session, { ...uploadOf(a, 0, blindedTags(10)), hop: 1 });

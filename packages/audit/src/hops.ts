@@ -199,10 +199,13 @@ function checkSetTiling(places: PlacedChunks['places'], s: SessionFacts, owner: 
 /** Why the places do not tile [0, size) exactly: the first tags missing, and the first chunk overlapping the one before. */
 function tile(places: HopPlaces, size: number): { gap?: string; overlap?: { first: number; index: number } } {
   let next = 0;
+  let before = -1; // the log index of the chunk before, in position order
   let gap: string | undefined;
   for (const first of [...places.keys()].sort((a, b) => a - b)) {
     const { count, index } = places.get(first) as { count: number; index: number };
-    if (first < next) return { ...(gap !== undefined && { gap }), overlap: { first, index } };
+    // Of two chunks that overlap, the one logged later is at fault: the other was there first.
+    if (first < next) return { ...(gap !== undefined && { gap }), overlap: { first, index: Math.max(index, before) } };
+    before = index;
     if (first > next) gap ??= `tags ${next}…${first - 1} are missing`;
     next = first + count;
   }

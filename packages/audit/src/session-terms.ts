@@ -42,7 +42,7 @@ export interface JoinFacts {
 /** What the later checks need of the session's terms. */
 export interface SessionFacts {
   proposal: SessionProposal;
-  /** Its join deadline and deadline, from the proposal and its `created` (spec/protocol.md §4). */
+  /** Its join deadline and deadline, from the proposal and its `created` (spec/protocol.md §5). */
   deadlines: SessionDeadlines;
   /** The session id (16 bytes), from the proposal's header: coins, σ and proofs are bound to it. */
   sessionId: Uint8Array;

@@ -348,6 +348,12 @@ class LabRunner {
       try {
         await client.postEnvelope(this.#sessionHex, bytes);
       } catch (error) {
+        if (error instanceof ClientError && error.relayCode === 'QUOTA_EXCEEDED') {
+          // The chunks this lab holds at the relay for sessions not all joined are at its quota
+          // (spec/relay-api.md §5): the same chunk is taken once this session's labs have joined.
+          await this.#waitForJoins();
+          continue;
+        }
         if (!(error instanceof ClientError && error.relayCode === 'SESSION_CLOSED')) throw error;
         this.#closed = true;
         this.#unacknowledged.length = 0;
@@ -356,6 +362,19 @@ class LabRunner {
       this.#unacknowledged.shift();
       await this.#store?.dropOutbox(next.seq);
       onSent?.();
+    }
+  }
+
+  /**
+   * Waits until the session is no longer joining (every lab joined, or it ended: the next post then
+   * says so). Polled: no answer of the relay says when a lab joins.
+   */
+  async #waitForJoins(): Promise<void> {
+    const { client, signal } = this.#options;
+    for (;;) {
+      signal?.throwIfAborted();
+      if ((await client.sessionStatus(this.#sessionHex)).state !== 'joining') return;
+      await new Promise((resolve) => setTimeout(resolve, JOIN_POLL_MS));
     }
   }
 
@@ -369,6 +388,9 @@ class LabRunner {
     return message;
   }
 }
+
+/** How often a lab whose held chunks are at the relay's quota asks whether the session's labs have joined. */
+const JOIN_POLL_MS = 2_000;
 
 /** The lab's last sealed envelope: as the store recorded it on resume, else the proposal (for the proposer), else none. */
 function lastSealed(resumed: Resumed | undefined, previous: ChainState | undefined): ChainState | undefined {

@@ -25,6 +25,12 @@ export interface RelayLimits {
    */
   maxJoinWindowMs: number;
   /**
+   * After the relay starts, or rebuilds its state after a failed write, a join deadline's abort
+   * waits this long (ms): a lab whose join was refused meanwhile (503, or no answer) is sending it
+   * again. The audit accepts the abort at any time after the join deadline.
+   */
+  joinDeadlineGraceMs: number;
+  /**
    * Open sessions (not done, not aborted) one lab may have proposed; one more proposal is 403
    * QUOTA_EXCEEDED. Counted by proposer, not by the labs named: naming a lab in sessions cannot
    * use up its quota.
@@ -60,6 +66,7 @@ export const DEFAULT_LIMITS: RelayLimits = {
   rate: { perSecond: 200, burst: 400 },
   maxSessionMs: 3 * 24 * 60 * 60 * 1000,
   maxJoinWindowMs: 6 * 60 * 60 * 1000,
+  joinDeadlineGraceMs: 60_000,
   maxOpenSessionsPerLab: 64,
   maxHeldBytesPerLab: 2 * 1024 * 1024 * 1024,
   maxInboxBytes: 8 * 1024 * 1024,

@@ -74,8 +74,12 @@ export class RelayCore {
   readonly chains = new Map<string, ChainState>();
   readonly identity: RelayPublicIdentity;
 
+  /** When this state was built (at the start, or again after a failed write): join deadlines give labs a grace from then. */
+  readonly #since: number;
+
   constructor(options: RelayCoreOptions) {
     this.#options = options;
+    this.#since = options.now();
     const { keyId, publicKey, origin } = options.identity;
     this.identity = { keyId, publicKey, origin };
   }
@@ -360,7 +364,8 @@ export class RelayCore {
   scheduleDeadline(session: HostedSession): void {
     if (!session.open) return;
     const allJoined = () => session.joined.size === session.proposal.labs.length;
-    const next = allJoined() ? session.deadline : session.joinBy;
+    const joinDue = Math.max(session.joinBy, this.#since + this.#options.limits.joinDeadlineGraceMs);
+    const next = allJoined() ? session.deadline : Math.min(joinDue, session.deadline);
     const due = Math.max(next, this.#options.writesRefusedUntil?.() ?? 0);
     const delay = Math.min(due - this.#options.now(), 2 ** 31 - 1);
     session.timer = setTimeout(
@@ -373,7 +378,7 @@ export class RelayCore {
           const waiting = session.engine.waitingOn();
           return this.#abortAtDeadline(session, now, deadlineReason(waiting), waiting[0]);
         }
-        if (allJoined() || session.joinBy > now) return this.scheduleDeadline(session);
+        if (allJoined() || joinDue > now) return this.scheduleDeadline(session);
         const missing = session.proposal.labs.filter((lab) => !session.joined.has(lab));
         this.#abortAtDeadline(session, now, joinDeadlineReason(missing), missing[0]);
       },

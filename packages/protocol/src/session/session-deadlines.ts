@@ -1,5 +1,5 @@
 /**
- * When a session must be joined and done (spec/protocol.md §4): the proposal's `joinBy` and
+ * When a session must be joined and done (spec/protocol.md §5, "Deadlines"): the proposal's `joinBy` and
  * `deadline`, or, where it sets none, fixed times after its envelope's `created`. The relay and an
  * auditor compute them the same way from the signed proposal alone, so that an abort at either
  * deadline can be checked from the transcript (audit.md check 20).
