@@ -15,8 +15,16 @@
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
+import { sha256, sign } from '@overlap/crypto';
 import { readKeyFile } from '@overlap/crypto/node';
-import { type CborValue, encodeDeterministic, sealEnvelope, signRequest } from '@overlap/protocol';
+import {
+  type CborValue,
+  ENVELOPE_DOMAIN,
+  encodeDeterministic,
+  PROTOCOL_VERSION,
+  sealEnvelope,
+  signRequest,
+} from '@overlap/protocol';
 
 const [mode, url, keyFile, victim] = process.argv.slice(2);
 const target = new URL(url as string);
@@ -109,23 +117,31 @@ function signed(keys: Awaited<ReturnType<typeof labKeys>>, method: string, path:
   };
 }
 
-/** (b) Signed envelopes whose payload is an array of 4,000,000 empty maps (4 MB), one after another. */
+/**
+ * (b) Envelopes whose payload is an array of 4,000,000 empty maps (4 MB), each properly sealed —
+ * its header's length and digest of that payload, signed with the lab's key — so that the relay
+ * opens it and meets the bomb in its decoder. One after another, as fast as they are answered.
+ */
 async function bombs(): Promise<void> {
   const keys = await labKeys();
   const maps = new Uint8Array(5 + 4_000_000);
   maps.set([0x9a, 0x00, 0x3d, 0x09, 0x00]); // array(4,000,000)
   maps.fill(0xa0, 5); // each an empty map
   const session = new Uint8Array(randomBytes(16));
-  // A real envelope's header and signature around the bomb: what an enrolled lab can send.
-  const real = sealEnvelope(
-    { type: 'tag_chunk', session, seq: 0, created: Date.now(), payload: { bomb: true } as CborValue },
-    { keyId: keys.keyId, secretKey: keys.signing.secretKey },
-  );
-  const outer = structuredClone(
-    (await import('@overlap/protocol')).decodeDeterministic(real.bytes) as Record<string, Uint8Array>,
-  );
-  outer.p = maps;
-  const body = encodeDeterministic(outer as unknown as CborValue);
+  const header = encodeDeterministic({
+    v: PROTOCOL_VERSION,
+    type: 'tag_chunk',
+    session,
+    sender: keys.keyId,
+    seq: 0,
+    prev: new Uint8Array(32),
+    created: Date.now(),
+    len: maps.length,
+    digest: sha256(maps),
+  } as CborValue);
+  const prefix = new TextEncoder().encode(`${ENVELOPE_DOMAIN}\0`);
+  const signature = sign(keys.signing.secretKey, Uint8Array.from([...prefix, ...header]));
+  const body = encodeDeterministic({ h: header, p: maps, s: signature } as unknown as CborValue);
   const path = `/v1/sessions/${Buffer.from(session).toString('hex')}/envelopes`;
   while (!stopping) await send('127.0.0.4', 'POST', path, signed(keys, 'POST', path, body), body);
 }
@@ -189,8 +205,10 @@ async function slow(): Promise<void> {
 async function probe(): Promise<void> {
   while (!stopping) {
     const started = performance.now();
+    const before = statuses.get('200') ?? 0;
     await send('127.0.0.1', 'GET', '/healthz', {});
-    latencies.push(performance.now() - started);
+    // Only a 200 is a healthy answer: a fast 503 BUSY must not count as one.
+    if ((statuses.get('200') ?? 0) > before) latencies.push(performance.now() - started);
     await wait(50);
   }
 }

@@ -151,6 +151,17 @@ line(
 line(`             relay peak memory (VmHWM) ${attackPeak.toFixed(0)} MB (target ≤ 600 MB)`);
 for (const report of attackerReports)
   line(`  attacker ${String(report.mode).padEnd(7)} answers: ${JSON.stringify(report.statuses)}`);
-const met = baseline.correct && attacked.correct && ratio <= 1.5 && Number(attackProbe.p99) <= 50 && attackPeak <= 600;
+const unhealthy = (probe: Record<string, unknown>) =>
+  Object.entries((probe.statuses as Record<string, number>) ?? {})
+    .filter(([status]) => status !== '200')
+    .reduce((n, [, count]) => n + count, 0);
+line(`  /healthz answers other than 200: baseline ${unhealthy(baseProbe)}, attacked ${unhealthy(attackProbe)}`);
+const met =
+  baseline.correct &&
+  attacked.correct &&
+  ratio <= 1.5 &&
+  Number(attackProbe.p99) <= 50 &&
+  unhealthy(attackProbe) === 0 &&
+  attackPeak <= 600;
 line(`  targets:   ${met ? 'met' : 'NOT met'}`);
 if (!met) process.exitCode = 1;

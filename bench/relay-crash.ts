@@ -118,7 +118,7 @@ const pool = new BatchPool({ workers: 1 });
 
 /** Every acknowledged envelope: its log index and leaf hash; and every checkpoint the labs were shown. */
 const acked: { index: number; leaf: Uint8Array }[] = [];
-const checkpoints = new Map<string, { size: number; root: string }>();
+const checkpoints = new Map<string, { size: number; root: string }>(); // by size and root: a fork is two roots at one size
 /** A lab's client that retries through the outages, verifies every receipt and records it. */
 function clientOf(keys: LabKeys): RelayClient {
   const client = new RelayClient({
@@ -138,7 +138,8 @@ function clientOf(keys: LabKeys): RelayClient {
 function record(envelope: Uint8Array, receipt: Receipt): void {
   acked.push({ index: receipt.index, leaf: leafHash(envelope) });
   const checkpoint = parseCheckpoint(parseSignedNote(receipt.checkpoint).text);
-  checkpoints.set(`${checkpoint.size}`, { size: checkpoint.size, root: toHex(checkpoint.rootHash) });
+  const root = toHex(checkpoint.rootHash);
+  checkpoints.set(`${checkpoint.size}:${root}`, { size: checkpoint.size, root });
 }
 
 let stopping = false;
@@ -271,7 +272,8 @@ const wallSeconds = (performance.now() - started) / 1000;
 
 // The final log, read back: every acknowledged envelope at its index, every checkpoint shown consistent.
 const reader = new RelayClient({ url, logVerifier: verifier });
-const size = parseCheckpoint(parseSignedNote(await reader.checkpoint()).text).size;
+const final = parseCheckpoint(parseSignedNote(await reader.checkpoint()).text);
+const size = final.size;
 const leaves: Uint8Array[] = [];
 for (let start = 0; start < size; start += 1000) {
   const { entries } = await reader.entries(start, Math.min(size, start + 1000));
@@ -282,6 +284,8 @@ const lost = acked.filter(
 );
 const tree = new MerkleTree(leaves);
 const forks = [...checkpoints.values()].filter((c) => c.size > size || toHex(tree.root(c.size)) !== c.root);
+// The leaves the relay served must make the root it signs now.
+const leavesMatch = tree.size === size && toHex(tree.root()) === toHex(final.rootHash);
 await killRelay();
 relay = undefined;
 const fsck = spawnSync(process.execPath, [...sourceArgs, 'relay', 'fsck', '--db', db], { encoding: 'utf8' });
@@ -296,10 +300,21 @@ line(
 );
 line(`  lost:                   ${lost.length} (acknowledged, not at their index in the final log)`);
 line(
-  `  checkpoints shown:      ${checkpoints.size} distinct sizes; forks: ${forks.length} (contradicted by the final log)`,
+  `  checkpoints shown:      ${checkpoints.size} distinct; forks: ${forks.length} (contradicted by the final log); the log's leaves ${leavesMatch ? 'make' : 'do NOT make'} its final signed root`,
 );
 line(
   `  restart to listening:   p50 ${(percentile(sortedRestarts, 50) / 1000).toFixed(1)} s, max ${((sortedRestarts.at(-1) ?? 0) / 1000).toFixed(1)} s (a tsx process start included)`,
 );
 line(`  fsck:                   exit ${fsck.status}: ${(fsck.stdout.trim().split('\n').at(-1) ?? '').slice(0, 160)}`);
-if (lost.length > 0 || forks.length > 0 || fsck.status !== 0 || finished.wrong.length > 0) process.exitCode = 1;
+const measured = acked.length > 0 && finished.correct > 0;
+if (!measured) line('  nothing measured: no envelope acknowledged, or no whole session finished');
+if (
+  !measured ||
+  !leavesMatch ||
+  lost.length > 0 ||
+  forks.length > 0 ||
+  fsck.status !== 0 ||
+  finished.wrong.length > 0
+) {
+  process.exitCode = 1;
+}
