@@ -83,3 +83,19 @@ test('a lab over its quota of held bytes is refused (403, final, aborting nothin
   await joined(one, b, 0);
   await accepted(two, over.bytes, a);
 });
+
+test("the quota counts a lab's own held chunks only, not the other labs' in the same session", async () => {
+  const d = await t.enroll('d');
+  const e = await t.enroll('e');
+  const f = await t.enroll('f');
+  // d and e upload into a session that waits for f: e holds three chunks there, d two, then a third.
+  const session = await t.propose([d, e, f], { maxItemsPerKind: 4 * CHUNK, chunkSize: CHUNK });
+  await joined(session, d, 3 * CHUNK);
+  await joined(session, e, 3 * CHUNK);
+  for (let i = 0; i < 3; i++) await accepted(session, chunk(session, e, i).bytes, e);
+  for (let i = 0; i < 3; i++) await accepted(session, chunk(session, d, i).bytes, d);
+  const status = (await t.request('GET', `/v1/sessions/${hex(session)}`, undefined, { signer: d })).body as {
+    state: string;
+  };
+  expect(status.state).toBe('joining');
+});
