@@ -95,3 +95,15 @@ test('a pinned log key the relay does not hold, and an unenrolled lab, are refus
   const client = await OverlapClient.connect({ relayUrl: relay.url, keys: stranger });
   await expect(client.me()).rejects.toMatchObject({ code: 'NOT_ENROLLED' });
 });
+
+test('one admin enrolling several labs at once: each enrollment extends the chain after the one before', async () => {
+  const admin = new ForumAdmin(relay.url, await readKeyFile(join(dir, 'admin.key')));
+  const labs = Array.from({ length: 5 }, () => generateLabKeys());
+  const enrolled = await Promise.all(
+    labs.map((keys, i) =>
+      admin.enroll({ signingKey: keys.signing.publicKey, sealingKey: keys.sealing.publicKey }, `at-once-${i}`),
+    ),
+  );
+  expect(new Set(enrolled.map((e) => e.index)).size).toBe(5);
+  expect(enrolled.map((e) => e.keyId)).toEqual(labs.map((keys) => keys.keyId));
+});

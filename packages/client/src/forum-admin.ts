@@ -50,6 +50,11 @@ export function parseLabIdentity(value: unknown): { signingKey: Uint8Array; seal
 export class ForumAdmin {
   readonly relay: RelayClient;
   readonly #keys: LabKeys;
+  /**
+   * This admin's actions, one after another: each reads the head of the admin's chain and extends
+   * it, so two at once would sign two envelopes at one seq (the relay refuses the second, 409).
+   */
+  #queue: Promise<unknown> = Promise.resolve();
 
   constructor(
     relayUrl: string,
@@ -86,7 +91,13 @@ export class ForumAdmin {
     return { index: receipt.index };
   }
 
-  async #post(type: 'enrollment' | 'revocation', payload: Record<string, unknown>) {
+  #post(type: 'enrollment' | 'revocation', payload: Record<string, unknown>) {
+    const posted = this.#queue.then(() => this.#postNow(type, payload));
+    this.#queue = posted.catch(() => {});
+    return posted;
+  }
+
+  async #postNow(type: 'enrollment' | 'revocation', payload: Record<string, unknown>) {
     // Checked here, before anything is sent: the relay would refuse it, and a caller should learn
     // which field is wrong without a round trip.
     try {
