@@ -18,7 +18,7 @@ import { runLabSession } from '@overlap/client';
 import type { LabKeys } from '@overlap/crypto';
 import { BatchPool, writeKeyFile } from '@overlap/crypto/node';
 import { type CborValue, type SessionProposal, sealEnvelope } from '@overlap/protocol';
-import { line, startBenchRelay } from './relay-support.js';
+import { foundExactly, line, startBenchRelay } from './relay-support.js';
 
 const ITEMS = Number(process.argv[3] ?? 100_000);
 const SHARED = Math.floor(ITEMS / 10);
@@ -72,18 +72,8 @@ async function honestSession(round: string): Promise<{ seconds: number; correct:
     ),
   );
   const seconds = (performance.now() - started) / 1000;
-  const truth = Array.from({ length: SHARED }, (_, i) => `${round}-shared-${i}@abuse.example`)
-    .sort()
-    .join();
-  const correct = runs.every(
-    (run) =>
-      run.abortReason === undefined &&
-      (run.results.get('email') ?? [])
-        .map((r) => r.value)
-        .sort()
-        .join() === truth,
-  );
-  return { seconds, correct };
+  const shared = Array.from({ length: SHARED }, (_, i) => `${round}-shared-${i}@abuse.example`);
+  return { seconds, correct: foundExactly(runs, shared) };
 }
 
 /** An attacker (or the probe) as its own process under `nice -n 19` (the probe at normal priority). */

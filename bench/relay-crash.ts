@@ -29,7 +29,7 @@ import {
   sealEnvelope,
 } from '@overlap/protocol';
 import { initRelay } from '@overlap/relay';
-import { line, percentile } from './relay-support.js';
+import { foundExactly, line, percentile } from './relay-support.js';
 
 const KILLS = Number(process.argv[3] ?? 100);
 const UPLOADERS = Number(process.argv[4] ?? 20);
@@ -231,18 +231,8 @@ async function exchange([first, second]: [LabKeys, LabKeys], pair: number): Prom
       }),
     );
     const outcomes = await Promise.all(runs);
-    const truth = Array.from({ length: SHARED }, (_, i) => `s${pair}-${round}-${i}@crash.example`)
-      .sort()
-      .join();
-    const right = outcomes.every(
-      (run) =>
-        run.abortReason === undefined &&
-        (run.results.get('email') ?? [])
-          .map((r) => r.value)
-          .sort()
-          .join() === truth,
-    );
-    if (right) finished.correct++;
+    const shared = Array.from({ length: SHARED }, (_, i) => `s${pair}-${round}-${i}@crash.example`);
+    if (foundExactly(outcomes, shared)) finished.correct++;
     else
       finished.wrong.push(
         `${toHex(session)}: ${outcomes.map((o) => o.abortReason ?? `${o.results.get('email')?.length} rows`).join('; ')}`,

@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ForumAdmin, RelayClient } from '@overlap/client';
+import { ForumAdmin, type LabRun, RelayClient } from '@overlap/client';
 import { generateLabKeys, type LabKeys } from '@overlap/crypto';
 import { readKeyFile } from '@overlap/crypto/node';
 import { parseVerifierKey } from '@overlap/log';
@@ -155,4 +155,17 @@ export function percentile(sorted: readonly number[], p: number): number {
 export function selfPeakMb(): number {
   const status = readFileSync('/proc/self/status', 'utf8');
   return Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+}
+
+/** Whether every lab's run ended without an abort and found exactly `shared`, the e-mails all of them hold. */
+export function foundExactly(runs: readonly LabRun[], shared: readonly string[]): boolean {
+  const truth = [...shared].sort().join();
+  return runs.every(
+    (run) =>
+      run.abortReason === undefined &&
+      (run.results.get('email') ?? [])
+        .map((r) => r.value)
+        .sort()
+        .join() === truth,
+  );
 }

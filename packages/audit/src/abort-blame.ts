@@ -22,7 +22,7 @@ import type { SessionView } from './logged-envelope.js';
 import { type EvidenceJudge, judgeEvidence } from './refusal-evidence.js';
 import type { Logged, SessionFacts } from './session-terms.js';
 import { type AuditCheckName, type AuditVerdict, fault, runCheck } from './verdict.js';
-import { waitingOn } from './waiting.js';
+import { notJoinedBefore, waitingOn } from './waiting.js';
 
 /** What the checks before this one found: the first one that failed, and the culprit it named. */
 export interface Finding {
@@ -102,7 +102,7 @@ function judgeRelayAbort(
 ): string {
   const { joinBy, deadline } = s.deadlines;
   const at = `log index ${abort.index}`;
-  const notJoined = s.proposal.labs.filter((lab) => (s.joins.get(lab)?.index ?? Infinity) > abort.index);
+  const notJoined = notJoinedBefore(s, abort.index);
   if (abort.created >= joinBy && abort.created < deadline && notJoined.length > 0) {
     return blameWaited(at, abort, { lab: notJoined[0] as string, owed: 'its join' }, 'join deadline', relay);
   }

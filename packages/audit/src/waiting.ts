@@ -36,8 +36,9 @@ export function waitingOn(
     const revealed = new Set(logged(s.round.reveals).map((r) => r.sender));
     for (const lab of labs) if (!revealed.has(lab)) owe(lab, 'the reveal of its coin');
   } else {
-    const joined = labs.filter((lab) => (s.joins.get(lab)?.index ?? Infinity) < before);
-    for (const lab of labs) if (!joined.includes(lab)) owe(lab, 'its join');
+    const missing = notJoinedBefore(s, before);
+    const joined = labs.filter((lab) => !missing.includes(lab));
+    for (const lab of missing) owe(lab, 'its join');
     const present = chunks.inLogOrder.filter((chunk) => chunk.index < before);
     const placed = new Set(present.map((c) => `${c.owner}|${c.kind}|${c.hop}|${c.first}`));
     for (const owner of joined) {
@@ -58,4 +59,9 @@ export function waitingOn(
     }
   }
   return labs.filter((lab) => owed.has(lab)).map((lab) => ({ lab, owed: owed.get(lab) as string }));
+}
+
+/** The labs, in the order of `labs`, whose join is not logged before log index `before`. */
+export function notJoinedBefore(s: SessionFacts, before: number): string[] {
+  return s.proposal.labs.filter((lab) => (s.joins.get(lab)?.index ?? Infinity) >= before);
 }

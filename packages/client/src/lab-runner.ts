@@ -77,8 +77,9 @@ class LabRunner {
   readonly #unacknowledged: Unacknowledged[];
   /** Sequence numbers below this are in the outbox already (written, or loaded from it on resume). */
   #outboxUpTo: number;
-  /** Whether the lab's own sets were sealed (its opening messages). */
+  /** Whether the lab's join was sealed (it is sent before the own sets are hashed). */
   #joined: boolean;
+  /** Whether the lab's own sets were sealed (its opening messages). */
   #started: boolean;
   /** The next inbox item this lab will handle. */
   #after: number;

@@ -47,7 +47,7 @@ export function refusalAborts(error: unknown, opened: OpenedEnvelope, expectedSe
 /** The reason of a refusal's abort: who sent what, and why it was refused, cut to fit an abort. */
 export function refusalReason(opened: OpenedEnvelope, error: RelayError): string {
   const { sender, type, seq } = opened.header;
-  return fit(`the relay refused ${sender}'s ${type} (seq ${seq}), ${error.code}: ${error.message}`);
+  return cutToFit(`the relay refused ${sender}'s ${type} (seq ${seq}), ${error.code}: ${error.message}`);
 }
 
 /**
@@ -77,7 +77,7 @@ function listedReason(head: string, waiting: readonly string[]): string {
  * `text` cut to fit an abort's reason, with an ellipsis when cut. The schema counts UTF-16 units
  * (at least the code points the spec counts); the cut never splits a surrogate pair.
  */
-function fit(text: string): string {
+function cutToFit(text: string): string {
   if (text.length <= ABORT_REASON_MAX) return text;
   let kept = '';
   for (const point of text) {
