@@ -9,6 +9,8 @@ export { getBackend, selectBackend } from './backend-select.js';
 export { fromCanonicalBase64, toBase64 } from './base64.js';
 export type { BatchOptions, BatchProgress, IndicatorInput, ItemSource } from './batch/batch.js';
 export { blindBatch, hashAndBlindBatch, hashToGroupBatch } from './batch/batch.js';
+export type { GroupCheck, GroupCheckAnswer } from './batch/group-check.js';
+export { runGroupCheck } from './batch/group-check.js';
 export type { BatchRunner } from './batch/runner.js';
 export { BlindingKey } from './blinding-key.js';
 export { assertBytes, assertLength, concatBytes, isAllZero, wipe } from './bytes.js';

@@ -9,6 +9,7 @@ import { availableParallelism } from 'node:os';
 import type { BackendPreference, CryptoBackend } from '../backend.js';
 import { getBackend } from '../backend-select.js';
 import type { ChunkTask } from '../batch/chunk.js';
+import { type GroupCheck, type GroupCheckAnswer, runGroupCheck } from '../batch/group-check.js';
 import { type BatchRunner, inlineRunner } from '../batch/runner.js';
 import { CryptoError } from '../errors.js';
 import { WorkerPool } from './worker-pool.js';
@@ -41,6 +42,18 @@ export class BatchPool implements BatchRunner {
     if (this.#closed) return Promise.reject(new CryptoError('WORKER_FAILED', 'this batch pool is closed'));
     if (this.workers === 0) return this.#inline.run(task, key);
     return this.#started().run(task, key);
+  }
+
+  /**
+   * Runs one group check (a verifier's in-G checks or a hop proof): on a worker, or with
+   * `workers: 0` on this thread. Answers how long it computed (ms), for whoever accounts for it.
+   */
+  async check(check: GroupCheck): Promise<{ answer: GroupCheckAnswer; ms: number }> {
+    if (this.#closed) throw new CryptoError('WORKER_FAILED', 'this batch pool is closed');
+    if (this.workers > 0) return this.#started().check(check);
+    const started = performance.now();
+    const answer = runGroupCheck(check, this.backend.name);
+    return { answer, ms: performance.now() - started };
   }
 
   /** Worker threads started so far: 0 until the first chunk or `start()`, then `workers`. */

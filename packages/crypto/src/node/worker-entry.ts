@@ -7,6 +7,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { selectBackend } from '../backend-select.js';
 import { computeChunk, errorToFailure } from '../batch/chunk.js';
+import { runGroupCheck } from '../batch/group-check.js';
 import './install.js'; // this thread's own platform: the native backend loads here too
 import type { WorkerInit, WorkerReply, WorkerRequest } from './worker-messages.js';
 
@@ -18,6 +19,21 @@ const port = parentPort;
 port?.on('message', (request: WorkerRequest) => {
   if (request.type === 'close') {
     port.close();
+    return;
+  }
+  if (request.type === 'check') {
+    const started = performance.now();
+    try {
+      const answer = runGroupCheck(request.check, backend.name);
+      port.postMessage({
+        type: 'checked',
+        id: request.id,
+        answer,
+        ms: performance.now() - started,
+      } satisfies WorkerReply);
+    } catch (error) {
+      port.postMessage({ type: 'failure', id: request.id, failure: errorToFailure(error, 0) } satisfies WorkerReply);
+    }
     return;
   }
   try {

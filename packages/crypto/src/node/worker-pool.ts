@@ -8,6 +8,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { type ChunkTask, failureToError } from '../batch/chunk.js';
+import type { GroupCheck, GroupCheckAnswer } from '../batch/group-check.js';
 import { CryptoError } from '../errors.js';
 import type { WorkerInit, WorkerReply, WorkerRequest } from './worker-messages.js';
 
@@ -17,7 +18,8 @@ interface Slot {
   exited: Promise<void>;
   /** Why this worker can take no more tasks, once it has failed or exited. */
   dead: CryptoError | undefined;
-  inFlight: Map<number, { resolve: (results: Uint8Array) => void; reject: (error: Error) => void }>;
+  // biome-ignore lint/suspicious/noExplicitAny: each entry's promise has the type of its request's reply
+  inFlight: Map<number, { resolve: (value: any) => void; reject: (error: Error) => void }>;
 }
 
 export class WorkerPool {
@@ -40,6 +42,18 @@ export class WorkerPool {
 
   /** Runs one chunk; `key` (if any) is copied to the worker, which zeroes its copy afterwards. */
   run(task: ChunkTask, key?: Uint8Array): Promise<Uint8Array> {
+    // Transfer the points buffer of a blind task: the caller does not reuse it.
+    const transfer = task.operation === 'blind' ? [task.points.buffer as ArrayBuffer] : [];
+    return this.#send((id) => ({ type: 'task', id, task, key }), transfer);
+  }
+
+  /** Runs one group check: its answer, and how long the worker computed it (ms). */
+  check(check: GroupCheck): Promise<{ answer: GroupCheckAnswer; ms: number }> {
+    return this.#send((id) => ({ type: 'check', id, check }), []);
+  }
+
+  /** Sends a request to the worker with the fewest requests in flight; settles with its reply. */
+  #send<T>(request: (id: number) => WorkerRequest, transfer: ArrayBuffer[]): Promise<T> {
     if (this.#closed) return Promise.reject(new CryptoError('WORKER_FAILED', 'the worker pool is closed'));
     const live = this.#slots.filter((s) => s.dead === undefined);
     if (live.length === 0) {
@@ -49,11 +63,8 @@ export class WorkerPool {
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       slot.inFlight.set(id, { resolve, reject });
-      const request: WorkerRequest = { type: 'task', id, task, key };
-      // Transfer the points buffer of a blind task: the caller does not reuse it.
-      const transfer = task.operation === 'blind' ? [task.points.buffer as ArrayBuffer] : [];
       try {
-        slot.worker.postMessage(request, transfer);
+        slot.worker.postMessage(request(id), transfer);
       } catch (cause) {
         slot.inFlight.delete(id);
         reject(new CryptoError('WORKER_FAILED', 'cannot send work to a batch worker', { cause }));
@@ -94,6 +105,7 @@ export class WorkerPool {
       if (!pending) return;
       slot.inFlight.delete(reply.id);
       if (reply.type === 'result') pending.resolve(reply.results);
+      else if (reply.type === 'checked') pending.resolve({ answer: reply.answer, ms: reply.ms });
       else pending.reject(failureToError(reply.failure));
     });
     slot.worker.on('error', (cause) => {
