@@ -7,8 +7,15 @@
  * uploads, hops, the proof request, the reveals, the challenge, the hop proofs, the results
  * (spec/protocol.md §5, §5.2). A test plugs a cheating lab in with `createLab` (LabSession's test
  * seam); a session left waiting (a lab that never reveals) returns with the relay still `proving`.
+ * With `answerChecks`, the relay's group checks are made outside the engine, as the relay makes them.
  */
-import { type BackendPreference, type BatchRunner, generateSigningKeyPair } from '@overlap/crypto';
+import {
+  type BackendPreference,
+  type BatchRunner,
+  type GroupCheck,
+  type GroupCheckAnswer,
+  generateSigningKeyPair,
+} from '@overlap/crypto';
 import type { CborValue } from '../cbor.js';
 import { type MessageType, openEnvelope } from '../envelope.js';
 import { type ChainState, checkChain, EnvelopeChain } from '../envelope-chain.js';
@@ -26,6 +33,11 @@ export interface InMemoryOptions {
   backend?: BackendPreference;
   /** Builds each lab's engine (default: an honest LabSession); a test returns a cheating subclass for one lab. */
   createLab?: (options: LabSessionOptions) => LabSession;
+  /**
+   * Answers the relay's group checks (RelaySession.groupChecks) as the relay's shell does on its
+   * worker threads, and gives the answers to `receive`; without it the engine checks on its own.
+   */
+  answerChecks?: (checks: GroupCheck[]) => GroupCheckAnswer[] | Promise<GroupCheckAnswer[]>;
   /** Called with every message the relay receives (from which lab). */
   onRelayReceives?: (from: string, message: SessionMessage) => void;
   /** Called with every message the relay sends (to which lab). */
@@ -98,7 +110,9 @@ export async function runSessionInMemory(
     const message = { type: opened.header.type, body: opened.payload } as SessionMessage;
     options.onRelayReceives?.(from, message);
     const received = { bytes: envelope, digest: opened.header.digest };
-    for (const { to, message: out } of relay.receive(from, message, received)) {
+    const checks = options.answerChecks && relay.groupChecks(from, message);
+    const answers = checks ? await options.answerChecks?.(checks) : undefined;
+    for (const { to, message: out } of relay.receive(from, message, received, answers)) {
       options.onRelaySends?.(to, out);
       if (out.type === 'proof_request' && proofsStarted === undefined) proofsStarted = performance.now();
       if (out.type === 'result_rows' && resultsStarted === undefined) resultsStarted = performance.now();

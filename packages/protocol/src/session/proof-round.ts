@@ -13,12 +13,15 @@ import {
   challengeSeed,
   coinCommitment,
   equalBytes,
+  type GroupCheck,
+  type GroupCheckAnswer,
   type HopProofVerdict,
   type ProofMode,
   provenPositions,
-  tagInGroup,
-  verifyHop,
+  runGroupCheck,
+  SPOT_POSITIONS,
 } from '@overlap/crypto';
+import { ProtocolError } from '../errors.js';
 import type { HopProofMessage, SessionProposal } from './messages.js';
 import { hopLab } from './schedule.js';
 import { type ChunkPlace, placeKey, type TagArchive } from './tag-archive.js';
@@ -42,6 +45,13 @@ export interface Culprit {
   culprit: string;
   reason: string;
 }
+
+/**
+ * The chosen inputs' in-G checks go out in parts of this many tags: a part is ~70 ms of one core
+ * here, so a shell that schedules the parts (the relay's worker threads) can interleave them with
+ * other labs' work. A 3 × 1,000,000 session has ~50,000 chosen inputs in 98 parts.
+ */
+export const IN_GROUP_PART = 512;
 
 interface ProvenChunk {
   place: ChunkPlace;
@@ -104,13 +114,33 @@ export class ProofRound {
 
   /** Records `from`'s coin if it opens its commitment; else the culprit. */
   reveal(from: string, coin: Uint8Array): Culprit | undefined {
-    const { sessionId, commitments } = this.#context;
-    const committed = commitments.get(from)?.coin;
-    if (committed === undefined || !equalBytes(coinCommitment(sessionId, from, coin), committed)) {
+    if (!this.#opens(from, coin)) {
       return { culprit: from, reason: `${from} revealed a coin that does not match its commitment` };
     }
     this.#coins.set(from, Uint8Array.from(coin));
     return undefined;
+  }
+
+  #opens(from: string, coin: Uint8Array): boolean {
+    const { sessionId, commitments } = this.#context;
+    const committed = commitments.get(from)?.coin;
+    return committed !== undefined && equalBytes(coinCommitment(sessionId, from, coin), committed);
+  }
+
+  /**
+   * The checks `challenge` will make if `coin` from `from` (not yet recorded) is the last coin and
+   * opens its commitment: every chosen input's, in parts of IN_GROUP_PART; else undefined.
+   */
+  challengeChecks(from: string, coin: Uint8Array): GroupCheck[] | undefined {
+    const { labs } = this.#context.proposal;
+    if (this.#coins.has(from) || this.#coins.size + 1 !== labs.length || !this.#opens(from, coin)) return undefined;
+    const coins = labs.map((lab) => (lab === from ? coin : (this.#coins.get(lab) as Uint8Array)));
+    const inputs = this.#everyChosen(challengeSeed(this.#context.sessionId, coins)).flatMap((c) => c.inputs);
+    const parts: GroupCheck[] = [];
+    for (let at = 0; at < inputs.length; at += IN_GROUP_PART) {
+      parts.push({ check: 'in-group', tags: inputs.slice(at, at + IN_GROUP_PART) });
+    }
+    return parts;
   }
 
   get allRevealed(): boolean {
@@ -119,19 +149,60 @@ export class ProofRound {
 
   /**
    * Once every lab has revealed: σ, and every chosen input checked to lie in G. Returns the coins in
-   * the order of the labs (the challenge's body), or the producer of an input outside G.
+   * the order of the labs (the challenge's body), or the producer of an input outside G. `answers`
+   * are those of `challengeChecks` for the last coin, computed elsewhere; without them the checks
+   * run here.
    */
-  challenge(): { coins: Uint8Array[] } | Culprit {
+  challenge(answers?: readonly GroupCheckAnswer[]): { coins: Uint8Array[] } | Culprit {
     const { sessionId, proposal } = this.#context;
     const coins = proposal.labs.map((lab) => this.#coins.get(lab) as Uint8Array);
     const sigma = challengeSeed(sessionId, coins);
-    for (const chunk of this.#unproven.values()) {
-      const { inputs, positions } = this.#chosen(chunk, sigma);
-      const outside = inputs.findIndex((tag) => !tagInGroup(tag));
-      if (outside >= 0) return this.#inputOutside(chunk, positions[outside] as number);
+    const outside = answers === undefined ? this.#firstOutside(sigma) : this.#outsideByAnswers(answers);
+    if (outside !== undefined) {
+      // Found by its place among every chosen input, in the order they were checked.
+      let offset = outside;
+      for (const { chunk, positions } of this.#everyChosen(sigma)) {
+        if (offset < positions.length) return this.#inputOutside(chunk, positions[offset] as number);
+        offset -= positions.length;
+      }
     }
     this.#sigma = sigma;
     return { coins };
+  }
+
+  /** The place among every chosen input of the first outside G, checked here. */
+  #firstOutside(sigma: Uint8Array): number | undefined {
+    let offset = 0;
+    for (const { inputs } of this.#everyChosen(sigma)) {
+      const answer = runGroupCheck({ check: 'in-group', tags: inputs });
+      if (answer.check === 'in-group' && answer.firstOutside >= 0) return offset + answer.firstOutside;
+      offset += inputs.length;
+    }
+    return undefined;
+  }
+
+  /**
+   * The same from the answers of `challengeChecks` (their number checked against the chosen
+   * inputs, counted from the sizes: no chunk is read again when every input lies in G).
+   */
+  #outsideByAnswers(answers: readonly GroupCheckAnswer[]): number | undefined {
+    const chunkSize = this.#context.proposal.chunkSize ?? DEFAULT_CHUNK_SIZE;
+    let total = 0;
+    for (const { place } of this.#unproven.values()) {
+      const length = Math.min(chunkSize, this.#context.sizeOf(place.owner, place.kind) - place.first);
+      total += this.#mode === 'full' ? length : Math.min(length, SPOT_POSITIONS);
+    }
+    const parts = Math.ceil(total / IN_GROUP_PART);
+    if (answers.length !== parts || answers.some((a) => a.check !== 'in-group')) {
+      throw new ProtocolError(
+        'INVALID_MESSAGE',
+        `the challenge needs ${parts} in-group answers, got ${answers.length}`,
+      );
+    }
+    for (const [part, answer] of answers.entries()) {
+      if (answer.check === 'in-group' && answer.firstOutside >= 0) return part * IN_GROUP_PART + answer.firstOutside;
+    }
+    return undefined;
   }
 
   /** Why a hop proof from `from` is out of place, or undefined. */
@@ -153,21 +224,34 @@ export class ProofRound {
       : `${from} sent a hop proof for ${placeKey(proof)}, a chunk it did not answer`;
   }
 
-  /** Verifies one hop proof (its place already found sound by proofViolation); the culprit if it fails. */
-  verify(proof: HopProofMessage): Culprit | undefined {
-    const key = placeKey(proof);
-    const chunk = this.#unproven.get(key) as ProvenChunk;
+  /** The check `verify` makes of a hop proof whose place proofViolation found sound. */
+  proofCheck(proof: HopProofMessage): GroupCheck {
+    const chunk = this.#unproven.get(placeKey(proof)) as ProvenChunk;
     const { sessionId, commitments, archive, digestOf } = this.#context;
     const { inputs, positions } = this.#chosen(chunk, this.#sigma as Uint8Array);
     const outputs = archive.get(chunk.place);
-    const verdict: HopProofVerdict = verifyHop(
-      (commitments.get(chunk.prover) as { key: Uint8Array }).key,
-      { sessionId, digest: digestOf(chunk.place) },
+    return {
+      check: 'hop',
+      key: (commitments.get(chunk.prover) as { key: Uint8Array }).key,
+      context: { sessionId, digest: digestOf(chunk.place) },
       positions,
       inputs,
-      positions.map((j) => tagAt(outputs, j)),
-      { signs: proof.signs, proof: proof.proof },
-    );
+      outputs: positions.map((j) => tagAt(outputs, j).slice()),
+      proof: { signs: proof.signs, proof: proof.proof },
+    };
+  }
+
+  /**
+   * Verifies one hop proof (its place already found sound by proofViolation); the culprit if it
+   * fails. `answer` is that of `proofCheck`, computed elsewhere; without it the proof is verified here.
+   */
+  verify(proof: HopProofMessage, answer?: GroupCheckAnswer): Culprit | undefined {
+    const key = placeKey(proof);
+    const chunk = this.#unproven.get(key) as ProvenChunk;
+    const { positions } = this.#chosen(chunk, this.#sigma as Uint8Array);
+    const checked = answer ?? runGroupCheck(this.proofCheck(proof));
+    if (checked.check !== 'hop') throw new ProtocolError('INVALID_MESSAGE', 'a hop proof needs a hop answer');
+    const verdict: HopProofVerdict = checked.verdict;
     if (verdict.ok) {
       this.#unproven.delete(key);
       return undefined;
@@ -187,12 +271,18 @@ export class ProofRound {
     return new Set([...this.#unproven.values()].map((chunk) => chunk.prover));
   }
 
+  /** Every unproven chunk with its chosen positions and inputs under σ, in the order checked. */
+  #everyChosen(sigma: Uint8Array): { chunk: ProvenChunk; positions: number[]; inputs: Uint8Array[] }[] {
+    return [...this.#unproven.values()].map((chunk) => ({ chunk, ...this.#chosen(chunk, sigma) }));
+  }
+
   /** The positions σ chooses in a chunk, and the input tags (the previous hop's) at them. */
   #chosen(chunk: ProvenChunk, sigma: Uint8Array): { positions: number[]; inputs: Uint8Array[] } {
     const { archive, digestOf } = this.#context;
     const previous = archive.get({ ...chunk.place, hop: chunk.place.hop - 1 });
     const positions = provenPositions(sigma, digestOf(chunk.place), tagCount(previous), this.#mode);
-    return { positions, inputs: positions.map((j) => tagAt(previous, j)) };
+    // Copies, not views: a view keeps its whole chunk alive (and goes whole to a worker thread).
+    return { positions, inputs: positions.map((j) => tagAt(previous, j).slice()) };
   }
 
   #inputOutside(chunk: ProvenChunk, offset: number): Culprit {

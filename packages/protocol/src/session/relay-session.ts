@@ -12,7 +12,13 @@
  * (unknown sender, wrong state) is a ProtocolError for the shell to refuse, and `violation()` lets
  * a shell refuse the rest (422) before anything changes.
  */
-import { equalBytes, findUnsafeTag, keyCommitmentProblem } from '@overlap/crypto';
+import {
+  equalBytes,
+  findUnsafeTag,
+  type GroupCheck,
+  type GroupCheckAnswer,
+  keyCommitmentProblem,
+} from '@overlap/crypto';
 import { ProtocolError } from '../errors.js';
 import { parseWithSchema } from '../validate.js';
 import { archiveReader, duplicateCulprit, newFingerprints, recordFingerprints } from './distinctness.js';
@@ -103,7 +109,12 @@ export class RelaySession {
    * blind_result comes with its envelope (already opened and chain-checked by the shell): its
    * bytes go on as the next blind task's `source`, its payload digest chooses the proven positions.
    */
-  receive(from: string, message: SessionMessage, envelope?: ReceivedEnvelope): Outgoing[] {
+  receive(
+    from: string,
+    message: SessionMessage,
+    envelope?: ReceivedEnvelope,
+    answers?: readonly GroupCheckAnswer[],
+  ): Outgoing[] {
     // Only the very message violation() just found sound, with nothing received in between.
     const approved = this.#approved === message;
     this.#approved = undefined;
@@ -125,13 +136,13 @@ export class RelaySession {
         const { coin } = parseWithSchema(revealSchema, message.body, 'reveal');
         const violation = this.#revealViolation(from);
         if (violation !== undefined) return this.#abortAll(violation, from);
-        return this.#reveal(from, coin);
+        return this.#reveal(from, coin, answers);
       }
       case 'hop_proof': {
         const proof = parseWithSchema(hopProofSchema, message.body, 'hop_proof');
         const violation = this.#proofViolation(from, proof);
         if (violation !== undefined) return this.#abortAll(violation, from);
-        return this.#hopProof(proof);
+        return this.#hopProof(proof, answers?.[0]);
       }
       case 'abort': {
         const body = parseWithSchema(abortSchema, message.body, 'abort');
@@ -179,6 +190,26 @@ export class RelaySession {
       default:
         throw new ProtocolError('INVALID_MESSAGE', `a lab does not send ${message.type}`);
     }
+  }
+
+  /**
+   * The group checks `receive` would make of this message — every chosen input's in-G check when
+   * it is the last reveal (the challenge), a hop proof's verification — for a shell to run off its
+   * request thread (the relay's worker threads) and give back to `receive` as `answers`, in order.
+   * Undefined for a message that needs none, or one that is out of place (`receive` then aborts
+   * without them). Changes nothing; call it right before `receive`, with nothing received between.
+   */
+  groupChecks(from: string, message: SessionMessage): GroupCheck[] | undefined {
+    if (this.#state === 'aborted' || this.#state === 'done' || this.#round === undefined) return undefined;
+    if (message.type === 'reveal') {
+      if (this.#revealViolation(from) !== undefined) return undefined;
+      return this.#round.challengeChecks(from, parseWithSchema(revealSchema, message.body, 'reveal').coin);
+    }
+    if (message.type === 'hop_proof') {
+      const proof = parseWithSchema(hopProofSchema, message.body, 'hop_proof');
+      return this.#proofViolation(from, proof) === undefined ? [this.#round.proofCheck(proof)] : undefined;
+    }
+    return undefined;
   }
 
   /** The sender's place in the session's labs; throws for an outsider or a session that is over. */
@@ -354,12 +385,12 @@ export class RelaySession {
     return this.#round.revealViolation(from);
   }
 
-  #reveal(from: string, coin: Uint8Array): Outgoing[] {
+  #reveal(from: string, coin: Uint8Array, answers?: readonly GroupCheckAnswer[]): Outgoing[] {
     const round = this.#round as ProofRound;
     const wrong = round.reveal(from, coin);
     if (wrong) return this.#abortAll(wrong.reason, wrong.culprit);
     if (!round.allRevealed) return [];
-    const challenge = round.challenge();
+    const challenge = round.challenge(answers);
     if ('culprit' in challenge) return this.#abortAll(challenge.reason, challenge.culprit);
     const out = this.#toEveryLab({ type: 'challenge', body: challenge });
     return round.complete ? [...out, ...this.#results()] : out;
@@ -370,9 +401,9 @@ export class RelaySession {
     return this.#round.proofViolation(from, proof);
   }
 
-  #hopProof(proof: HopProofMessage): Outgoing[] {
+  #hopProof(proof: HopProofMessage, answer?: GroupCheckAnswer): Outgoing[] {
     const round = this.#round as ProofRound;
-    const failed = round.verify(proof);
+    const failed = round.verify(proof, answer);
     if (failed) return this.#abortAll(failed.reason, failed.culprit);
     return round.complete ? this.#results() : [];
   }
