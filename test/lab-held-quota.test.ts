@@ -5,12 +5,10 @@
  * sooner. Lab a starts alone and is held at the quota (one chunk of 1,024 tags); b joins later; both
  * get the plaintext truth. Real relay on loopback (SQLite), real hashing and blinding.
  */
-import { randomBytes } from 'node:crypto';
-import { RelayClient, runLabSession } from '@overlap/client';
 import { BatchPool } from '@overlap/crypto/node';
-import { type CborValue, type SessionProposal, sealEnvelope } from '@overlap/protocol';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { type Actor, hex, TestRelay } from '../packages/relay/test/support/harness.js';
+import { twoLabSession } from './support/two-lab-session.js';
 
 const CHUNK = 1024;
 const ITEMS = 3 * CHUNK;
@@ -32,40 +30,14 @@ afterAll(async () => {
 });
 
 test('a lab held at the quota waits for the other labs to join, then uploads the rest; both get the truth', async () => {
-  const proposal: SessionProposal = {
-    labs: [a.keyId, b.keyId],
-    kinds: ['email'],
-    policy: { kind: 'labs' },
-    maxItemsPerKind: ITEMS,
+  const { session, run, truth } = await twoLabSession(t, [a, b], {
+    items: ITEMS,
     chunkSize: CHUNK,
-  };
-  const session = new Uint8Array(randomBytes(16));
-  const proposed = sealEnvelope(
-    { type: 'session_proposal', session, seq: 0, created: Date.now(), payload: proposal as CborValue },
-    { keyId: a.keyId, secretKey: a.keys.signing.secretKey },
-  );
-  const clientOf = (lab: Actor) =>
-    new RelayClient({ url: t.url, signer: { keyId: lab.keyId, secretKey: lab.keys.signing.secretKey } });
-  await clientOf(a).createSession(proposed.bytes);
-  const keys = new Map([a, b].map((lab) => [lab.keyId, lab.keys.signing.publicKey]));
-  keys.set(t.relay.relayKeyId, t.relay.core.identity.publicKey);
-  const set = (lab: string) =>
-    Array.from({ length: ITEMS }, (_, i) => (i < SHARED ? `shared${i}@quota.example` : `${lab}${i}@quota.example`));
-  const run = (lab: Actor, first: boolean) =>
-    runLabSession({
-      client: clientOf(lab),
-      me: lab.keyId,
-      secretKey: lab.keys.signing.secretKey,
-      sessionId: session,
-      proposal,
-      sets: { email: set(lab.keyId) },
-      publicKeyOf: (id) => keys.get(id),
-      relayKeyId: t.relay.relayKeyId,
-      ...(first && { previous: { seq: 0, hash: proposed.hash } }),
-      pool,
-      pollWaitMs: 1_000,
-    });
-  const runA = run(a, true);
+    shared: SHARED,
+    domain: 'quota.example',
+    pool,
+  });
+  const runA = run(a);
   // a is at the quota: its first chunk is held for b's join, and its next one refused (the relay's
   // metrics count the 403); only then does b start.
   const refusals = async () => {
@@ -75,9 +47,8 @@ test('a lab held at the quota waits for the other labs to join, then uploads the
   };
   while ((await refusals()) === 0) await new Promise((resolve) => setTimeout(resolve, 20));
   expect(t.relay.core.sessions.get(hex(session))?.engine?.heldTags(a.keyId)).toBe(CHUNK);
-  const runB = run(b, false);
+  const runB = run(b);
   const [outcomeA, outcomeB] = await Promise.all([runA, runB]);
-  const truth = Array.from({ length: SHARED }, (_, i) => `shared${i}@quota.example`).sort();
   for (const outcome of [outcomeA, outcomeB]) {
     expect(outcome.abortReason).toBeUndefined();
     expect((outcome.results.get('email') ?? []).map((r) => r.value).sort()).toEqual(truth);

@@ -44,6 +44,8 @@ export class HostedSession {
   /** Views taken, and the number of the one shown (commits resolve in log order; this makes sure). */
   #views = 0;
   #shownView = 0;
+  /** Each lab's envelopes being taken, the last one's turn by sender (see `inTurnOf`). */
+  readonly #turns = new Map<string, Promise<unknown>>();
 
   constructor(
     id: Uint8Array,
@@ -109,6 +111,25 @@ export class HostedSession {
   showNow(): void {
     this.#shownView = ++this.#views;
     this.#status = this.summary();
+  }
+
+  /**
+   * Runs `take` once every envelope of `sender` in this session that came before has been taken:
+   * one lab's envelopes are taken in the order they came even when one waits for a worker thread
+   * (a hop proof being verified), while the other labs' envelopes go on meanwhile.
+   */
+  inTurnOf<T>(sender: string, take: () => Promise<T>): Promise<T> {
+    const before = this.#turns.get(sender) ?? Promise.resolve();
+    const mine = before.then(take, take);
+    const settled = mine.then(
+      () => {},
+      () => {},
+    );
+    this.#turns.set(sender, settled);
+    void settled.then(() => {
+      if (this.#turns.get(sender) === settled) this.#turns.delete(sender);
+    });
+    return mine;
   }
 
   static placeKey(chunk: ChunkPlace): string {

@@ -13,6 +13,19 @@ export interface RelayLimits {
   /** Requests per second and burst per key (token bucket). */
   rate: { perSecond: number; burst: number };
   /**
+   * Request body bytes per second and burst per key (token bucket, charged at each body's
+   * Content-Length before it is read). An honest lab of a 3 × 1,000,000 session sends ~100 MB per
+   * kind in all (its tags, then the two hops it blinds), at a few MB/s at most on this machine.
+   */
+  bytesPerKey: { perSecond: number; burst: number };
+  /**
+   * Milliseconds of the relay's threads per second and burst per key (token bucket, charged after
+   * the work: opening and checking the key's envelopes, verifying its hop proofs, its share of a
+   * challenge's checks); a key in debt waits. An honest lab of a 3 × 1,000,000 session costs the
+   * relay ~10 s in all, mostly its hop proofs, in a burst after the challenge.
+   */
+  cpuMsPerKey: { perSecond: number; burst: number };
+  /**
    * Latest deadline a proposal may set, milliseconds after the relay receives it (held chunks do
    * not stay for ever). A proposal without one is due 24 hours after its `created`
    * (DEFAULT_SESSION_MS), which must then fit too.
@@ -64,6 +77,8 @@ export const DEFAULT_LIMITS: RelayLimits = {
   maxItemsPerSet: 2_000_000,
   requestTimeoutMs: 30_000,
   rate: { perSecond: 200, burst: 400 },
+  bytesPerKey: { perSecond: 32 * 1024 * 1024, burst: 512 * 1024 * 1024 },
+  cpuMsPerKey: { perSecond: 250, burst: 60_000 },
   maxSessionMs: 3 * 24 * 60 * 60 * 1000,
   maxJoinWindowMs: 6 * 60 * 60 * 1000,
   joinDeadlineGraceMs: 60_000,
@@ -95,28 +110,5 @@ export class BodyBudget {
 
   release(bytes: number): void {
     this.#inFlight -= bytes;
-  }
-}
-
-/** Per-key token buckets: `take` answers how many seconds to wait, 0 when the request may go. */
-export class RateLimiter {
-  readonly #buckets = new Map<string, { tokens: number; at: number }>();
-  readonly #rate: RelayLimits['rate'];
-
-  constructor(rate: RelayLimits['rate']) {
-    this.#rate = rate;
-  }
-
-  take(key: string, now: number): number {
-    const { perSecond, burst } = this.#rate;
-    const bucket = this.#buckets.get(key) ?? { tokens: burst, at: now };
-    bucket.tokens = Math.min(burst, bucket.tokens + ((now - bucket.at) / 1000) * perSecond);
-    bucket.at = now;
-    this.#buckets.set(key, bucket);
-    if (bucket.tokens >= 1) {
-      bucket.tokens -= 1;
-      return 0;
-    }
-    return Math.max(1, Math.ceil((1 - bucket.tokens) / perSecond));
   }
 }

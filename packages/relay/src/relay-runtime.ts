@@ -25,6 +25,7 @@
  */
 import type { MerkleTree, NoteSigner } from '@overlap/log';
 import { RelayError } from './errors.js';
+import type { GroupCheckScheduler } from './group-check-scheduler.js';
 import type { RelayLimits } from './limits.js';
 import { Membership } from './membership.js';
 import { RelayCore, type RelayIdentity } from './relay.js';
@@ -46,6 +47,10 @@ export interface RelayRuntimeOptions {
   adminPublicKey: Uint8Array;
   limits: RelayLimits;
   now: () => number;
+  /** Where the expensive checks run (group-check-scheduler.ts); kept across rebuilds. */
+  checks?: GroupCheckScheduler;
+  /** Charges time of the relay's threads to a key (KeyBudgets.chargeCpu). */
+  chargeCpu?: (key: string, ms: number) => void;
   /** Inbox items a commit made visible (the long polls to wake). */
   onCommitted: (items: { session: string; lab: string }[]) => void;
   /** What the operator is told: a write failed, the state was rebuilt, writes work again. */
@@ -198,6 +203,8 @@ export class RelayRuntime {
       now,
       readEnvelope,
       writesRefusedUntil: () => this.#refuseUntil,
+      ...(this.#o.checks && { checks: this.#o.checks }),
+      ...(this.#o.chargeCpu && { chargeCpu: this.#o.chargeCpu }),
     });
     await replayLog(core, db, blobs, membership);
     const reads = new ReadModel({

@@ -9,7 +9,7 @@
  * On start the state is rebuilt from the log alone (recovery.ts), so what the relay believes after a
  * crash is exactly what it had acknowledged.
  */
-import { fromHex, toHex } from '@overlap/crypto';
+import { fromHex, type GroupCheckAnswer, toHex } from '@overlap/crypto';
 import type { Receipt } from '@overlap/log';
 import {
   type CborValue,
@@ -25,6 +25,7 @@ import {
 } from '@overlap/protocol';
 import { deadlineReason, joinDeadlineReason, refusalAborts, refusalReason } from './abort-reasons.js';
 import { RelayError } from './errors.js';
+import type { GroupCheckScheduler } from './group-check-scheduler.js';
 import { HostedSession } from './hosted-session.js';
 import type { RelayLimits } from './limits.js';
 import { MEMBERSHIP_SESSION, type Membership } from './membership.js';
@@ -59,6 +60,10 @@ export interface RelayCoreOptions {
    * every expired session at once.
    */
   writesRefusedUntil?: () => number;
+  /** Where hop proofs and a challenge's checks run; without it, on this thread (tests, tools). */
+  checks?: GroupCheckScheduler;
+  /** Charges time of the relay's threads to a key (KeyBudgets.chargeCpu). */
+  chargeCpu?: (key: string, ms: number) => void;
 }
 
 export interface Accepted {
@@ -203,11 +208,26 @@ export class RelayCore {
     return { ...(await this.#acknowledge(indices[0] as number, committed)), session };
   }
 
-  /** A lab's message in a session: join, tag_chunk, blind_result, reveal, hop_proof, abort. */
+  /**
+   * A lab's message in a session: join, tag_chunk, blind_result, reveal, hop_proof, abort. One
+   * lab's envelopes are taken in order (HostedSession.inTurnOf); the group checks a hop proof or
+   * the last reveal needs run on the worker threads meanwhile (group-check-scheduler.ts).
+   */
   async submitToSession(idHex: string, opened: OpenedEnvelope, auth: NonceUse): Promise<Accepted> {
-    this.#requireSender(opened, auth);
     const session = this.sessions.get(idHex);
     if (!session) throw new RelayError('NO_SUCH_SESSION', `no session ${idHex}`);
+    const { accepted } = await session.inTurnOf(opened.header.sender, () => this.#take(session, opened, auth));
+    return accepted;
+  }
+
+  /** Takes one envelope in its sender's turn; answers its acknowledgement, awaited out of the turn. */
+  async #take(
+    session: HostedSession,
+    opened: OpenedEnvelope,
+    auth: NonceUse,
+  ): Promise<{ accepted: Promise<Accepted> }> {
+    this.#requireSender(opened, auth);
+    const idHex = session.idHex;
     if (toHex(opened.header.session) !== idHex) {
       throw new RelayError('PROTOCOL_VIOLATION', `the envelope is for session ${toHex(opened.header.session)}`);
     }
@@ -216,19 +236,23 @@ export class RelayCore {
       throw new RelayError('NOT_A_SESSION_LAB', `${from} is not a lab of session ${idHex}`);
     }
     const duplicate = this.#duplicate(opened);
-    if (duplicate !== undefined) return this.#resend(duplicate, auth);
-    let message: SessionMessage;
-    try {
-      message = this.#checkSessionEnvelope(session, opened);
-    } catch (error) {
-      if (session.engine && refusalAborts(error, opened, this.#nextSeq(opened))) {
-        throw await this.#abortForRefusal(session, opened, error);
-      }
-      throw error;
+    if (duplicate !== undefined) return { accepted: this.#resend(duplicate, auth) };
+    let started = performance.now();
+    let message = await this.#checked(session, opened);
+    const checks = (session.engine as RelaySession).groupChecks(from, message);
+    let answers: GroupCheckAnswer[] | undefined;
+    if (checks !== undefined && this.#options.checks !== undefined) {
+      this.#chargeCpu(from, performance.now() - started);
+      // The challenge's checks are of every lab's inputs: each lab pays its share.
+      const chargeTo = message.type === 'reveal' ? session.proposal.labs : [from];
+      answers = await this.#options.checks.run(from, checks, chargeTo);
+      started = performance.now();
+      // Meanwhile the session may have ended (its deadline), and the same request come again.
+      this.#requireSender(opened, auth);
+      message = await this.#checked(session, opened);
     }
     const engine = session.engine as RelaySession;
-    // A hop proof is verified here, on the request path: ~20–30 ms for a spot chunk (spec/relay-api.md §4).
-    const outgoing = engine.receive(from, message, { bytes: opened.bytes, digest: opened.header.digest });
+    const outgoing = engine.receive(from, message, { bytes: opened.bytes, digest: opened.header.digest }, answers);
     this.#advanceChain(opened);
     this.#track(session, opened, message);
     const entries = [
@@ -244,7 +268,24 @@ export class RelayCore {
     );
     session.settle();
     session.showWhenCommitted(committed);
-    return this.#acknowledge(indices[0] as number, committed);
+    this.#chargeCpu(from, performance.now() - started);
+    return { accepted: this.#acknowledge(indices[0] as number, committed) };
+  }
+
+  /** The session envelope checked (#checkSessionEnvelope); a refusal that proves a violation aborts the session. */
+  async #checked(session: HostedSession, opened: OpenedEnvelope): Promise<SessionMessage> {
+    try {
+      return this.#checkSessionEnvelope(session, opened);
+    } catch (error) {
+      if (session.engine && refusalAborts(error, opened, this.#nextSeq(opened))) {
+        throw await this.#abortForRefusal(session, opened, error);
+      }
+      throw error;
+    }
+  }
+
+  #chargeCpu(key: string, ms: number): void {
+    this.#options.chargeCpu?.(key, ms);
   }
 
   /**

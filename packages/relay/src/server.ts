@@ -9,11 +9,15 @@
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { dirname } from 'node:path';
 import { toHex } from '@overlap/crypto';
+import { BatchPool } from '@overlap/crypto/node';
 import { ed25519NoteSigner, formatVerifierKey } from '@overlap/log';
+import { KeyBudgets } from './budgets.js';
 import { type ControlSocket, controlSocketPath, listenControlSocket } from './control-socket.js';
 import { RelayError } from './errors.js';
+import { GroupCheckScheduler } from './group-check-scheduler.js';
 import { type AccessLog, type AccessLogTarget, openAccessLog } from './http/access-log.js';
 import { capConnections } from './http/connection-caps.js';
 import { InboxWaiters } from './http/inbox-waiters.js';
@@ -21,7 +25,7 @@ import { Metrics } from './http/metrics.js';
 import { openApiDocument } from './http/openapi.js';
 import { createRequestHandler } from './http/request-handler.js';
 import type { RelayServices } from './http/route-context.js';
-import { BodyBudget, DEFAULT_LIMITS, RateLimiter, type RelayLimits } from './limits.js';
+import { BodyBudget, DEFAULT_LIMITS, type RelayLimits } from './limits.js';
 import type { RelayCore } from './relay.js';
 import { openRelayHome } from './relay-home.js';
 import { RelayRuntime } from './relay-runtime.js';
@@ -62,6 +66,11 @@ export interface RelayServerOptions {
    */
   onWarning?: (message: string) => void;
   limits?: Partial<RelayLimits>;
+  /**
+   * Worker threads that verify hop proofs and a challenge's inputs (default: one per core but one,
+   * at least one); 0 runs them on the thread that answers requests.
+   */
+  checkWorkers?: number;
   /** The clock, in milliseconds (tests move it). */
   now?: () => number;
 }
@@ -99,6 +108,8 @@ export async function startRelayServer(options: RelayServerOptions = {}): Promis
   const limits: RelayLimits = { ...DEFAULT_LIMITS, ...options.limits };
   const now = options.now ?? Date.now;
   const home = await openRelayHome(options.db);
+  // Hop proofs and a challenge's checks run here (started at the first); this thread answers requests.
+  const pool = new BatchPool({ workers: options.checkWorkers ?? Math.max(1, availableParallelism() - 1) });
   const { db, relayKeys } = home;
   let accessLog: AccessLog | undefined;
   let control: ControlSocket | undefined;
@@ -124,7 +135,11 @@ export async function startRelayServer(options: RelayServerOptions = {}): Promis
     const failure = new Promise<RelayError>((resolve) => {
       reportFailure = resolve;
     });
+    const budgets = new KeyBudgets(limits);
+    const checks = new GroupCheckScheduler(pool, (key, ms) => budgets.chargeCpu(key, ms, Date.now()));
     const runtime = await RelayRuntime.open({
+      checks,
+      chargeCpu: (key, ms) => budgets.chargeCpu(key, ms, Date.now()),
       db,
       blobs,
       identity,
@@ -151,6 +166,8 @@ export async function startRelayServer(options: RelayServerOptions = {}): Promis
       runtime,
       waiters,
       limits,
+      budgets,
+      checks,
       accessLog,
       db: home.dbPath,
       adminPublicKey: toHex(home.adminPublicKey),
@@ -159,6 +176,7 @@ export async function startRelayServer(options: RelayServerOptions = {}): Promis
         db.close();
         relayKeys.dispose();
         await log?.close();
+        await pool.close();
       },
     });
     // Unix sockets only: on Windows a stopped relay is backed up by the command itself.
@@ -173,6 +191,7 @@ export async function startRelayServer(options: RelayServerOptions = {}): Promis
       db.close();
       relayKeys.dispose();
       await accessLog?.close();
+      await pool.close(true);
     }
     throw error;
   }
@@ -202,6 +221,8 @@ interface ListenOptions {
   runtime: RelayRuntime;
   waiters: InboxWaiters;
   limits: RelayLimits;
+  budgets: KeyBudgets;
+  checks: GroupCheckScheduler;
   accessLog: AccessLog | undefined;
   db: string;
   adminPublicKey: string;
@@ -226,7 +247,12 @@ async function listen(o: ListenOptions): Promise<Omit<RelayServer, 'controlSocke
     assertWritable: () => runtime.assertWritable(),
     waiters: o.waiters,
     openapi: () => openApiDocument(RELAY_VERSION),
-    metricsText: () => metrics.render(runtime.gauges()),
+    metricsText: () =>
+      metrics.render({
+        ...runtime.gauges(),
+        budgetRefusals: o.budgets.refused,
+        checks: { done: o.checks.done, busyMs: o.checks.busyMs, waiting: o.checks.waiting },
+      }),
     health: () => {
       if (closing) throw new RelayError('UNAVAILABLE', 'the relay is shutting down');
       runtime.assertHealthy();
@@ -238,7 +264,7 @@ async function listen(o: ListenOptions): Promise<Omit<RelayServer, 'controlSocke
     services,
     bodies: new BodyBudget(o.limits.maxBodyBytesInFlight),
     metrics,
-    rateLimiter: new RateLimiter(o.limits.rate),
+    budgets: o.budgets,
     limits: o.limits,
     publicUrl: () => baseUrl,
     isClosing: () => closing,

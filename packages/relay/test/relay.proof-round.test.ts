@@ -6,7 +6,7 @@
  * aborted naming the lab); the proofs are verified against
  * the chunks the relay reads back from its own store (a blob file for a large chunk, SQLite for a
  * small one) — also after a restart in the middle of the round; no result is sent before the last
- * proof verified.
+ * proof verified. The checks run on the relay's worker threads (`checkWorkers` 0: on its own).
  */
 import { BlindingKey, blind, challengeSeed, hashAndBlind, proveHop, provenPositions, toHex } from '@overlap/crypto';
 import {
@@ -37,8 +37,8 @@ afterEach(async () => {
 });
 
 /** A session of labs a and b, joined; a holds `sizeA` e-mail items, b `sizeB`. */
-async function joined(sizeA: number, sizeB: number) {
-  const t = await TestRelay.start();
+async function joined(sizeA: number, sizeB: number, checkWorkers?: number) {
+  const t = await TestRelay.start(checkWorkers === undefined ? {} : { checkWorkers });
   relays.push(t);
   const a = await t.enroll('a');
   const b = await t.enroll('b');
@@ -139,36 +139,50 @@ function hopProof(
   return { kind: 'email', owner: task.owner, hop: 1, first: 0, signs: proof.signs, proof: proof.proof };
 }
 
+/** The relay's count of group checks made (on its worker threads, or on its own with checkWorkers 0). */
+async function groupChecks(t: TestRelay): Promise<number> {
+  const text = await (await fetch(`${t.address}/metrics`)).text();
+  return Number(/^overlap_relay_group_checks_total (\d+)$/m.exec(text)?.[1]);
+}
+
 describe('the proof round through the relay', () => {
-  test('proof request and challenge are one relay-signed envelope for every lab; proofs verified from the store; results after the last', async () => {
-    // a's chunk is over 64 KiB (a blob file), b's is small (in SQLite).
-    const s = await joined(2100, 3);
-    const answered = await throughEveryHop(s);
-    expect((await s.status()).state).toBe('proving');
-    expect((await s.status()).waiting_on.sort()).toEqual([s.a.keyId, s.b.keyId].sort());
+  test.each([
+    ['on a worker thread', 1],
+    ['with checkWorkers 0, on the thread that answers requests', 0],
+  ])(
+    'proof request and challenge are one relay-signed envelope for every lab; proofs verified from the store, %s; results after the last',
+    async (_where, checkWorkers) => {
+      // a's chunk is over 64 KiB (a blob file), b's is small (in SQLite).
+      const s = await joined(2100, 3, checkWorkers);
+      const answered = await throughEveryHop(s);
+      expect((await s.status()).state).toBe('proving');
+      expect((await s.status()).waiting_on.sort()).toEqual([s.a.keyId, s.b.keyId].sort());
 
-    const requests = [await relayItem(s, s.a, 'proof_request'), await relayItem(s, s.b, 'proof_request')];
-    expect(requests[0]?.index).toBe(requests[1]?.index);
-    expect(requests[0]?.body).toEqual({ chunks: 2 });
+      const requests = [await relayItem(s, s.a, 'proof_request'), await relayItem(s, s.b, 'proof_request')];
+      expect(requests[0]?.index).toBe(requests[1]?.index);
+      expect(requests[0]?.body).toEqual({ chunks: 2 });
 
-    for (const who of [s.a, s.b]) expect((await s.post(who, 'reveal', revealBody(who, s.session))).status).toBe(200);
+      for (const who of [s.a, s.b]) expect((await s.post(who, 'reveal', revealBody(who, s.session))).status).toBe(200);
 
-    const challenges = [await relayItem(s, s.a, 'challenge'), await relayItem(s, s.b, 'challenge')];
-    expect(challenges[0]?.index).toBe(challenges[1]?.index);
-    const { coins } = (challenges[0] as { body: unknown }).body as { coins: Uint8Array[] };
-    expect(coins).toEqual(
-      [revealBody(s.a, s.session).coin, revealBody(s.b, s.session).coin].map((c) => new Uint8Array(c)),
-    );
+      const challenges = [await relayItem(s, s.a, 'challenge'), await relayItem(s, s.b, 'challenge')];
+      expect(challenges[0]?.index).toBe(challenges[1]?.index);
+      const { coins } = (challenges[0] as { body: unknown }).body as { coins: Uint8Array[] };
+      expect(coins).toEqual(
+        [revealBody(s.a, s.session).coin, revealBody(s.b, s.session).coin].map((c) => new Uint8Array(c)),
+      );
 
-    const proofA = hopProof(s, s.a, coins, answered.get(s.a) as Task);
-    expect((await s.post(s.a, 'hop_proof', proofA)).status).toBe(200);
-    expect((await s.inbox(s.a)).some((item) => item.type === 'result_rows')).toBe(false);
-    expect((await s.status()).waiting_on).toEqual([s.b.keyId]);
+      const proofA = hopProof(s, s.a, coins, answered.get(s.a) as Task);
+      expect((await s.post(s.a, 'hop_proof', proofA)).status).toBe(200);
+      expect((await s.inbox(s.a)).some((item) => item.type === 'result_rows')).toBe(false);
+      expect((await s.status()).waiting_on).toEqual([s.b.keyId]);
 
-    expect((await s.post(s.b, 'hop_proof', hopProof(s, s.b, coins, answered.get(s.b) as never))).status).toBe(200);
-    expect((await s.status()).state).toBe('done');
-    expect((await relayItem(s, s.a, 'result_rows')).body).toMatchObject({ kind: 'email', lab: s.a.keyId, rows: [] });
-  });
+      expect((await s.post(s.b, 'hop_proof', hopProof(s, s.b, coins, answered.get(s.b) as never))).status).toBe(200);
+      expect((await s.status()).state).toBe('done');
+      expect((await relayItem(s, s.a, 'result_rows')).body).toMatchObject({ kind: 'email', lab: s.a.keyId, rows: [] });
+      // The challenge's in-G check of the 138 chosen inputs (one part) and the two proofs.
+      expect(await groupChecks(s.t)).toBe(3);
+    },
+  );
 
   test('a reveal or a proof out of turn is refused (422) and aborts the session naming its lab; no results', async () => {
     /** Posts `type` from a in a new session brought to `stage`; expects 422 and the session aborted naming a. */

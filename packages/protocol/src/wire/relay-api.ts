@@ -78,6 +78,12 @@ export const announcedLimitsSchema = z.object({
   max_open_sessions_per_lab: uint.optional(),
   /** Bytes of hop-0 chunks one lab may have waiting for their sessions' last join (absent before it was announced). */
   max_held_bytes_per_lab: uint.optional(),
+  /** Request bytes one key may send per second, and its burst (absent before they were announced). */
+  bytes_per_second_per_lab: uint.optional(),
+  bytes_burst_per_lab: uint.optional(),
+  /** Relay CPU time, in ms, one key's requests may use per second, and its burst (absent before they were announced). */
+  cpu_ms_per_second_per_lab: uint.optional(),
+  cpu_ms_burst_per_lab: uint.optional(),
 });
 
 /** `GET /v1/relay`: the relay's identity and limits. */

@@ -26,6 +26,10 @@ export class Metrics {
     logSize: number;
     sessions: Record<string, number>;
     writable: boolean;
+    /** Requests refused 429 by the key budget they were over (budgets.ts). */
+    budgetRefusals: Record<string, number>;
+    /** Group checks done on the worker threads, their time (ms), and checks waiting for a thread. */
+    checks: { done: number; busyMs: number; waiting: number };
     storageFailures: number;
   }): string {
     const lines: string[] = [
@@ -53,6 +57,20 @@ export class Metrics {
       '# HELP overlap_relay_storage_failures_total Writes to the log that failed (a full disk, an I/O error).',
       '# TYPE overlap_relay_storage_failures_total counter',
       `overlap_relay_storage_failures_total ${gauges.storageFailures}`,
+      '# HELP overlap_relay_budget_refusals_total Requests refused 429 because their key was over a budget.',
+      '# TYPE overlap_relay_budget_refusals_total counter',
+      ...Object.entries(gauges.budgetRefusals).map(
+        ([budget, n]) => `overlap_relay_budget_refusals_total{budget="${budget}"} ${n}`,
+      ),
+      '# HELP overlap_relay_group_checks_total Hop-proof and challenge checks run on the worker threads.',
+      '# TYPE overlap_relay_group_checks_total counter',
+      `overlap_relay_group_checks_total ${gauges.checks.done}`,
+      '# HELP overlap_relay_group_check_seconds_total Time the worker threads spent on those checks.',
+      '# TYPE overlap_relay_group_check_seconds_total counter',
+      `overlap_relay_group_check_seconds_total ${(gauges.checks.busyMs / 1000).toFixed(3)}`,
+      '# HELP overlap_relay_group_checks_waiting Checks waiting for a worker thread.',
+      '# TYPE overlap_relay_group_checks_waiting gauge',
+      `overlap_relay_group_checks_waiting ${gauges.checks.waiting}`,
     ];
     return `${lines.join('\n')}\n`;
   }

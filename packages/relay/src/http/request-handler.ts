@@ -7,8 +7,9 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sha256 } from '@overlap/crypto';
+import type { KeyBudgets } from '../budgets.js';
 import { isHttpErrorCode, RelayError } from '../errors.js';
-import type { BodyBudget, RateLimiter, RelayLimits } from '../limits.js';
+import type { BodyBudget, RelayLimits } from '../limits.js';
 import { type AccessLog, loggedTarget } from './access-log.js';
 import { type Authenticated, announcesBody, authenticate, checkBody } from './auth.js';
 import { errorPayload, readBody, sendPayload, statusOf } from './io.js';
@@ -20,7 +21,7 @@ export interface RequestHandlerOptions {
   services: RelayServices;
   bodies: BodyBudget;
   metrics: Metrics;
-  rateLimiter: RateLimiter;
+  budgets: KeyBudgets;
   limits: RelayLimits;
   /** The base URL labs sign (known once the server listens). */
   publicUrl: () => string;
@@ -110,8 +111,7 @@ async function handle(
         clockSkewSeconds: limits.clockSkewSeconds,
       });
       if (route.auth === 'admin' && !auth.isAdmin) throw new RelayError('NOT_ADMIN', 'only the admin key may do this');
-      const wait = o.rateLimiter.take(auth.keyId, Date.now());
-      if (wait > 0) throw new RelayError('RATE_LIMITED', `too many requests from ${auth.keyId}`, { retryAfter: wait });
+      o.budgets.admit(auth.keyId, declaredLength(request, limits), Date.now(), !auth.isAdmin);
     }
     // An unsigned route takes no body: one announced is refused unread (nobody is known to have sent it).
     if (route.auth === 'none' && announcesBody(request)) {
@@ -121,14 +121,21 @@ async function handle(
     bodyRead = true;
     metrics.bytesIn += body.length;
     outcome.bytesIn = body.length;
-    // One SHA-256 of the body serves the Content-Digest check and the envelope's hash.
-    const bodySha256 = isWrite || auth !== undefined ? sha256(body) : undefined;
-    if (auth !== undefined) {
-      checkBody(auth, body, bodySha256 as Uint8Array);
-      // Logged once the body is the one signed: a signature over other bytes names no one.
-      outcome.keyid = auth.keyId;
+    const opening = performance.now();
+    let opened: ReturnType<RelayServices['core']['open']> | undefined;
+    try {
+      // One SHA-256 of the body serves the Content-Digest check and the envelope's hash.
+      const bodySha256 = isWrite || auth !== undefined ? sha256(body) : undefined;
+      if (auth !== undefined) {
+        checkBody(auth, body, bodySha256 as Uint8Array);
+        // Logged once the body is the one signed: a signature over other bytes names no one.
+        outcome.keyid = auth.keyId;
+      }
+      opened = isWrite ? o.services.core.open(body, bodySha256) : undefined;
+    } finally {
+      // The signer pays for hashing and opening its body, also for one that is refused (a bomb).
+      if (auth !== undefined && !auth.isAdmin) o.budgets.chargeCpu(auth.keyId, performance.now() - opening, Date.now());
     }
-    const opened = isWrite ? o.services.core.open(body, bodySha256) : undefined;
     const context = new RouteContext(o.services, params, url.searchParams, opened, auth, aborted.signal);
     const payload = await route.handle(context);
     if (!response.headersSent && !response.destroyed) {
@@ -166,9 +173,7 @@ async function handle(
 async function readBudgeted(o: RequestHandlerOptions, request: IncomingMessage): Promise<Uint8Array> {
   const { limits } = o;
   if (!announcesBody(request)) return readBody(request, limits.maxBodyBytes, limits.requestTimeoutMs);
-  const declared = Number(request.headers['content-length']);
-  const reserved =
-    Number.isSafeInteger(declared) && declared >= 0 ? Math.min(declared, limits.maxBodyBytes) : limits.maxBodyBytes;
+  const reserved = declaredLength(request, limits);
   if (!o.bodies.take(reserved)) {
     throw new RelayError('BUSY', 'the relay is reading as many request bodies as it takes at once; send it again', {
       retryAfter: 1,
@@ -179,6 +184,15 @@ async function readBudgeted(o: RequestHandlerOptions, request: IncomingMessage):
   } finally {
     o.bodies.release(reserved);
   }
+}
+
+/** A body's length as its headers announce it: its Content-Length (at most the largest body), the largest without one, 0 for none. */
+function declaredLength(request: IncomingMessage, limits: RelayLimits): number {
+  if (!announcesBody(request)) return 0;
+  const declared = Number(request.headers['content-length']);
+  return Number.isSafeInteger(declared) && declared >= 0
+    ? Math.min(declared, limits.maxBodyBytes)
+    : limits.maxBodyBytes;
 }
 
 /**
