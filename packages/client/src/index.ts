@@ -38,7 +38,7 @@ export type { RelayClientOptions } from './relay-client.js';
 export { RelayClient } from './relay-client.js';
 export { parseRelayUrl } from './relay-url.js';
 export type { RecordSource, ResultSources, ResultTrace, TraceOptions } from './result-trace.js';
-export { traceResults } from './result-trace.js';
+export { sourcesOfReading, traceResults } from './result-trace.js';
 export type { SessionResults } from './results-document.js';
 export type { CsvGuard, FormatResultsOptions, ResultFormat } from './results-format.js';
 export { CSV_GUARDS, csvField, formatResults, RESULT_FORMATS, resultJsonLine } from './results-format.js';

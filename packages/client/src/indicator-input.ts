@@ -27,6 +27,17 @@ import { fileStamp, keep, readingKey, take } from './prefetched-files.js';
 export interface IndicatorFile {
   /** Distinct canonical values per kind, in first-seen order. */
   sets: Record<string, string[]>;
+  /**
+   * The line of each value's first record, per kind, in the order of `sets` (as the importers
+   * number records: a CSV row's first line, a STIX object's position): where a result comes from,
+   * without reading the file again (`sourcesOfReading`).
+   */
+  lines: Record<string, Float64Array>;
+  /**
+   * Whether some record carries an `id` or a `label` (a CSV column, a JSON lines field, a STIX
+   * object's id and name): they are not kept, so only a second read finds them (`traceResults`).
+   */
+  identified: boolean;
   summary: NormalizeSummary;
   /** The first rejected records (at most 20), with where they are. */
   rejected: { line: number; id?: string; code: string; message: string }[];
@@ -58,10 +69,12 @@ export interface PackedSet {
   bytes: Uint8Array;
   /** End offset in `bytes` of each value, in order. */
   ends: Uint32Array;
+  /** The line of each value's first record. */
+  lines: Float64Array;
 }
 
 export type ReaderReply =
-  | { ok: true; sets: PackedSet[]; input: Omit<IndicatorFile, 'sets'> }
+  | { ok: true; sets: PackedSet[]; input: Omit<IndicatorFile, 'sets' | 'lines'> }
   | { ok: false; error: { name: string; code?: string; message: string; details?: IndicatorErrorDetails } };
 
 const ISOLATE_FROM_BYTES = 4 * 1024 * 1024;
@@ -105,6 +118,8 @@ async function readAll(path: string, options: IndicatorFileOptions): Promise<Ind
   const summary = emptySummary();
   const sets = new Map<string, Set<string>>();
   const rejected: IndicatorFile['rejected'] = [];
+  const lines = new Map<string, number[]>();
+  let identified = false;
   // Duplicates are found with the sets below, so the normalizer's own duplicate map (a second copy
   // of every kind and value: ~100 MB for a million indicators) is not built.
   const records = normalizeRecords(
@@ -132,12 +147,19 @@ async function readAll(path: string, options: IndicatorFileOptions): Promise<Ind
     if (!set) {
       set = new Set();
       sets.set(record.kind, set);
+      lines.set(record.kind, []);
     }
+    if (record.id !== undefined || record.label !== undefined) identified = true;
     if (set.has(record.value)) summary.duplicates++;
-    else set.add(detached(record.value));
+    else {
+      set.add(detached(record.value));
+      lines.get(record.kind)?.push(record.line);
+    }
   }
   return {
     sets: Object.fromEntries([...sets].map(([kind, set]) => [kind, [...set]])),
+    lines: Object.fromEntries([...lines].map(([kind, numbers]) => [kind, Float64Array.from(numbers)])),
+    identified,
     summary,
     rejected,
     format: source.format,
@@ -172,7 +194,9 @@ async function readInWorker(path: string, options: IndicatorFileOptions): Promis
     throw Object.assign(new Error(message), { name });
   }
   const sets: Record<string, string[]> = {};
-  for (const { kind, bytes, ends } of reply.sets) {
+  const lines: Record<string, Float64Array> = {};
+  for (const { kind, bytes, ends, lines: first } of reply.sets) {
+    lines[kind] = first;
     const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const values = new Array<string>(ends.length);
     let start = 0;
@@ -182,7 +206,7 @@ async function readInWorker(path: string, options: IndicatorFileOptions): Promis
     }
     sets[kind] = values;
   }
-  return { sets, ...reply.input };
+  return { sets, lines, ...reply.input };
 }
 
 /** The reader worker: the built `.js` entry, or in a source checkout the `.ts` one through tsx. */

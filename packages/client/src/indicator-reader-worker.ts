@@ -1,7 +1,7 @@
 /**
  * Worker thread entry of readIndicatorFile for large files: reads and canonicalizes the file in
  * this thread's own V8 heap, then hands each kind's distinct values back packed as UTF-8 bytes
- * and end offsets (transferred, not copied). Everything parsing left behind dies with this
+ * and end offsets, with the line of each one's first record (transferred, not copied). Everything parsing left behind dies with this
  * isolate instead of waiting in the lab's heap for a full collection (~100 MB for a million
  * records).
  */
@@ -11,7 +11,7 @@ import { type IndicatorFileOptions, type PackedSet, type ReaderReply, readIndica
 
 const { path, options } = workerData as { path: string; options: IndicatorFileOptions };
 try {
-  const { sets, ...input } = await readIndicatorsHere(path, options);
+  const { sets, lines, ...input } = await readIndicatorsHere(path, options);
   const packed: PackedSet[] = Object.entries(sets).map(([kind, values]) => {
     const ends = new Uint32Array(values.length);
     let length = 0;
@@ -22,12 +22,17 @@ try {
     const bytes = Buffer.allocUnsafeSlow(length);
     let at = 0;
     for (const value of values) at += bytes.write(value, at, 'utf8');
-    return { kind, bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), ends };
+    const first = lines[kind] as Float64Array;
+    return { kind, bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), ends, lines: first };
   });
   const reply: ReaderReply = { ok: true, sets: packed, input };
   parentPort?.postMessage(
     reply,
-    packed.flatMap(({ bytes, ends }) => [bytes.buffer as ArrayBuffer, ends.buffer as ArrayBuffer]),
+    packed.flatMap(({ bytes, ends, lines: first }) => [
+      bytes.buffer as ArrayBuffer,
+      ends.buffer as ArrayBuffer,
+      first.buffer as ArrayBuffer,
+    ]),
   );
 } catch (error) {
   // Everything the calling thread needs to throw the same error: class name, code, message and the

@@ -1,6 +1,7 @@
 /**
- * Results traced back to the lab's own records (spec/indicators.md §3.2): after a session, the
- * input file is read a second time, streaming, in the same format and with the same `kind` and
+ * Results traced back to the lab's own records (spec/indicators.md §3.2). When the records carry
+ * no ids or labels, the line of each value's first record is known from the reading the session
+ * used (`sourcesOfReading`). Otherwise, after a session, the input file is read a second time, streaming, in the same format and with the same `kind` and
  * `region`, and each result (a kind and canonical value) gets the first record that gives it —
  * its line, and its own `id` and `label` when the format carries them — so an engineer can find
  * the account in their own systems.
@@ -16,7 +17,7 @@ import {
   normalizeRecords,
   readRecords,
 } from '@overlap/indicators';
-import { detached, type IndicatorFileOptions } from './indicator-input.js';
+import { detached, type IndicatorFile, type IndicatorFileOptions } from './indicator-input.js';
 import { inputSize, namedForFile, openIndicatorSource } from './indicator-source.js';
 
 /** Where a result's first record is in the lab's input. */
@@ -51,6 +52,56 @@ export interface ResultTrace {
 export type TraceOptions = Omit<IndicatorFileOptions, 'isolate'>;
 
 const MISSING_KEPT = 20;
+
+/**
+ * Where each result's first record is, from the reading the session used (IndicatorFile.lines),
+ * without reading the file again: nothing is parsed, so nothing is left for the collector just as
+ * a lab writes its results. Undefined when the file's records carry ids or labels
+ * (`input.identified`): those are not kept, and `traceResults` finds them. Call it while
+ * `input.sets` still holds the values. A result the reading does not hold is counted as missing.
+ */
+export function sourcesOfReading(
+  input: IndicatorFile,
+  results: Iterable<{ kind: string; value: string }>,
+): Omit<ResultTrace, 'format' | 'formatFrom' | 'formatReason'> | undefined {
+  if (input.identified) return undefined;
+  const wanted = new Map<string, Map<string, RecordSource>>();
+  let total = 0;
+  for (const { kind, value } of results) {
+    let byValue = wanted.get(kind);
+    if (!byValue) {
+      byValue = new Map();
+      wanted.set(kind, byValue);
+    }
+    if (!byValue.has(value)) {
+      byValue.set(value, { line: 0 });
+      total++;
+    }
+  }
+  let found = 0;
+  for (const [kind, byValue] of wanted) {
+    const values = input.sets[kind] ?? [];
+    const lines = input.lines[kind];
+    for (let i = 0; i < values.length && lines !== undefined; i++) {
+      const where = byValue.get(values[i] as string);
+      if (where !== undefined && where.line === 0) {
+        where.line = lines[i] as number;
+        found++;
+      }
+    }
+  }
+  const sources = new Map<string, Map<string, RecordSource>>();
+  const missing: ResultTrace['missing'] = [];
+  for (const [kind, byValue] of wanted) {
+    for (const [value, where] of byValue) {
+      if (where.line > 0) continue;
+      byValue.delete(value);
+      if (missing.length < MISSING_KEPT) missing.push({ kind, value });
+    }
+    if (byValue.size > 0) sources.set(kind, byValue);
+  }
+  return { sources, found, missing, missingCount: total - found };
+}
 
 /**
  * Reads `path` again and finds where each of `results` came from. Pass the options the file was

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, test } from 'vitest';
-import { readIndicatorFile, traceResults } from '../src/index.js';
+import { readIndicatorFile, sourcesOfReading, traceResults } from '../src/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'overlap-trace-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -194,3 +194,66 @@ test('600,000 records are traced in a process limited to a 40 MB heap', async ()
   );
   expect(JSON.parse(stdout)).toEqual({ found: 1000, last: { line: 600_001, id: 'acct-599999' } });
 }, 180_000);
+
+describe('sourcesOfReading: the lines from the reading itself, without a second read', () => {
+  /** Plain lines with repeats in other spellings, blank and rejected lines: the truth kept as written. */
+  function messyLines(rows: number): { text: string; truth: Map<string, number> } {
+    const truth = new Map<string, number>();
+    const out: string[] = [];
+    for (let i = 0; i < rows; i++) {
+      const n = i % 1_009;
+      if (i % 17 === 0) out.push('not an e-mail');
+      if (i % 23 === 0) out.push('');
+      const canonical = `person.${n}@example.org`;
+      out.push(i % 2 === 0 ? `Person.${n}@Example.ORG` : ` person.${n}@EXAMPLE.org `);
+      if (!truth.has(canonical)) truth.set(canonical, out.length);
+    }
+    return { text: `${out.join('\n')}\n`, truth };
+  }
+
+  test.each([
+    ['read on this thread', 3_000],
+    ['read in the reader worker (over 4 MiB)', 200_000],
+  ])('plain lines, %s: each result’s first line, as the truth and as traceResults finds it', async (_where, rows) => {
+    const { text, truth } = messyLines(rows);
+    const path = join(dir, `lines-${rows}.txt`);
+    writeFileSync(path, text);
+    if (rows > 100_000) expect(Buffer.byteLength(text)).toBeGreaterThan(4 * 1024 * 1024);
+    const input = await readIndicatorFile(path, { kind: 'email' });
+    expect(input.identified).toBe(false);
+    const results = [...truth.keys()].filter((_, i) => i % 3 === 0).map((value) => ({ kind: 'email', value }));
+    const reading = sourcesOfReading(input, results);
+    expect(reading?.found).toBe(results.length);
+    expect(reading?.missingCount).toBe(0);
+    for (const { value } of results)
+      expect(reading?.sources.get('email')?.get(value)).toEqual({ line: truth.get(value) });
+    const traced = await traceResults(path, results, { kind: 'email' });
+    expect(reading?.sources).toEqual(traced.sources);
+  });
+
+  test('records with ids or labels: undefined (only a second read finds them); a result the reading lacks is missing', async () => {
+    const { text } = messyCsv(50);
+    const csv = join(dir, 'identified.csv');
+    writeFileSync(csv, text);
+    const identified = await readIndicatorFile(csv);
+    expect(identified.identified).toBe(true);
+    expect(sourcesOfReading(identified, [{ kind: 'email', value: 'user.1@example.com' }])).toBeUndefined();
+
+    const plain = join(dir, 'plain.csv');
+    writeFileSync(plain, 'kind,value\nemail,a@example.com\nemail,b@example.com\n');
+    const input = await readIndicatorFile(plain);
+    expect(input.identified).toBe(false);
+    const reading = sourcesOfReading(input, [
+      { kind: 'email', value: 'b@example.com' },
+      { kind: 'email', value: 'gone@example.com' },
+      { kind: 'ip', value: '192.0.2.1' },
+    ]);
+    expect(reading?.sources).toEqual(new Map([['email', new Map([['b@example.com', { line: 3 }]])]]));
+    expect(reading?.found).toBe(1);
+    expect(reading?.missingCount).toBe(2);
+    expect(reading?.missing).toEqual([
+      { kind: 'email', value: 'gone@example.com' },
+      { kind: 'ip', value: '192.0.2.1' },
+    ]);
+  });
+});

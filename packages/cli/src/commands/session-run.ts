@@ -30,6 +30,7 @@ import {
   type SessionOutcome,
   type SessionResults,
   type SessionTerms,
+  sourcesOfReading,
   traceResults,
 } from '@overlap/client';
 import { BatchPool } from '@overlap/crypto/node';
@@ -216,11 +217,19 @@ async function runSession(flags: RunFlags, io: ProgramIo): Promise<void> {
       finished: new Date().toISOString(),
       results: outcome.results,
     };
-    // The input's values go before it is read again, for the lines and ids of the results.
+    // Each result's line from this reading; only records with ids or labels need the file read
+    // again, and the input's values go before that.
+    const fromReading = sourcesOfReading(input, outcome.results);
+    if (fromReading !== undefined && fromReading.missingCount > 0) {
+      display.note(
+        `${flags.input}: ${fromReading.missingCount} of the ${outcome.results.length} results are not in the file as read for this run (changed since the session began?): written without their line`,
+      );
+    }
     input.sets = {};
-    const sources = await traceBack(flags.input, outcome, input.format, flags.kind, settings, (text) =>
-      display.note(text),
-    );
+    input.lines = {};
+    const sources =
+      fromReading?.sources ??
+      (await traceBack(flags.input, outcome, input.format, flags.kind, settings, (text) => display.note(text)));
     const out = flags.out ?? files.resultsJsonl;
     await makePrivateDirectory(dirname(out));
     await writeResultsJsonl(out, doc, sources);
