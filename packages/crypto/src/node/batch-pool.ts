@@ -12,12 +12,22 @@ import type { ChunkTask } from '../batch/chunk.js';
 import { type GroupCheck, type GroupCheckAnswer, runGroupCheck } from '../batch/group-check.js';
 import { type BatchRunner, inlineRunner } from '../batch/runner.js';
 import { CryptoError } from '../errors.js';
-import { WorkerPool } from './worker-pool.js';
+import { WorkerPool, type WorkerPoolOptions } from './worker-pool.js';
 
 export interface BatchPoolOptions {
   /** Worker threads; default one per core (os.availableParallelism()); 0 computes in this thread. */
   workers?: number;
   backend?: BackendPreference;
+  /**
+   * Replace a worker that died before the next chunk or check (default false: its batch fails,
+   * and so do later ones). For a long-running service, such as a relay checking proofs.
+   */
+  respawn?: boolean;
+  /**
+   * Each worker's old-generation heap, MB (default 48: a chunk of a few hundred items at a time).
+   * A check of a whole chunk in mode `full` (65,536 positions) needs more.
+   */
+  workerHeapMb?: number;
 }
 
 export class BatchPool implements BatchRunner {
@@ -25,6 +35,7 @@ export class BatchPool implements BatchRunner {
   readonly backend: CryptoBackend;
   #pool: WorkerPool | undefined;
   readonly #inline: BatchRunner;
+  readonly #poolOptions: WorkerPoolOptions;
   #closed = false;
 
   constructor(options: BatchPoolOptions = {}) {
@@ -33,6 +44,14 @@ export class BatchPool implements BatchRunner {
       throw new CryptoError('BAD_INPUT', `workers must be an integer of at least 0, got ${workers}`);
     }
     this.workers = workers;
+    const { respawn, workerHeapMb } = options;
+    if (workerHeapMb !== undefined && !(Number.isSafeInteger(workerHeapMb) && workerHeapMb >= 16)) {
+      throw new CryptoError('BAD_INPUT', `workerHeapMb must be an integer of at least 16, got ${workerHeapMb}`);
+    }
+    this.#poolOptions = {
+      ...(respawn !== undefined && { respawn }),
+      ...(workerHeapMb !== undefined && { heapMb: workerHeapMb }),
+    };
     this.backend = getBackend(options.backend);
     this.#inline = inlineRunner(this.backend);
   }
@@ -71,7 +90,7 @@ export class BatchPool implements BatchRunner {
   }
 
   #started(): WorkerPool {
-    this.#pool ??= new WorkerPool(this.workers, { backend: this.backend.name });
+    this.#pool ??= new WorkerPool(this.workers, { backend: this.backend.name }, this.#poolOptions);
     return this.#pool;
   }
 

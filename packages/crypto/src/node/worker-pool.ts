@@ -22,8 +22,17 @@ interface Slot {
   inFlight: Map<number, { resolve: (value: any) => void; reject: (error: Error) => void }>;
 }
 
+export interface WorkerPoolOptions {
+  /** Replace a worker that died (its requests failed) before the next request: for a long-running service. */
+  respawn?: boolean;
+  /** Each worker's old-generation heap, MB (default WORKER_LIMITS'). */
+  heapMb?: number;
+}
+
 export class WorkerPool {
   readonly #slots: Slot[] = [];
+  readonly #init: WorkerInit;
+  readonly #options: WorkerPoolOptions;
   #nextId = 0;
   #closed = false;
 
@@ -31,7 +40,9 @@ export class WorkerPool {
     return this.#slots.length;
   }
 
-  constructor(size: number, init: WorkerInit) {
+  constructor(size: number, init: WorkerInit, options: WorkerPoolOptions = {}) {
+    this.#init = init;
+    this.#options = options;
     try {
       for (let i = 0; i < size; i++) this.#slots.push(this.#spawn(init));
     } catch (error) {
@@ -55,6 +66,15 @@ export class WorkerPool {
   /** Sends a request to the worker with the fewest requests in flight; settles with its reply. */
   #send<T>(request: (id: number) => WorkerRequest, transfer: ArrayBuffer[]): Promise<T> {
     if (this.#closed) return Promise.reject(new CryptoError('WORKER_FAILED', 'the worker pool is closed'));
+    if (this.#options.respawn) {
+      try {
+        this.#slots.forEach((s, i) => {
+          if (s.dead !== undefined) this.#slots[i] = this.#spawn(this.#init);
+        });
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
     const live = this.#slots.filter((s) => s.dead === undefined);
     if (live.length === 0) {
       return Promise.reject(this.#slots[0]?.dead ?? new CryptoError('WORKER_FAILED', 'the worker pool has no workers'));
@@ -92,7 +112,7 @@ export class WorkerPool {
   }
 
   #spawn(init: WorkerInit): Slot {
-    const worker = startWorker(init);
+    const worker = startWorker(init, this.#options.heapMb);
     const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
     const slot: Slot = { worker, exited, dead: undefined, inFlight: new Map() };
     const failAll = (error: CryptoError) => {
@@ -126,8 +146,9 @@ export class WorkerPool {
  */
 const WORKER_LIMITS = { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 48 };
 
-function startWorker(init: WorkerInit): Worker {
-  const options = { workerData: init, resourceLimits: WORKER_LIMITS };
+function startWorker(init: WorkerInit, heapMb?: number): Worker {
+  const resourceLimits = { ...WORKER_LIMITS, ...(heapMb !== undefined && { maxOldGenerationSizeMb: heapMb }) };
+  const options = { workerData: init, resourceLimits };
   if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./worker-entry.js', import.meta.url), options);
   const entry = new URL('./worker-entry.ts', import.meta.url).href;
   let loader: string;
