@@ -154,6 +154,25 @@ describe('answers that do not fit their checks', () => {
     ).rejects.toMatchObject({ name: 'ProtocolError', message: expect.stringMatching(/answers/) });
   });
 
+  test('an answer naming a tag beyond its part is refused, not taken as "all in G"', async () => {
+    await expect(
+      lying((answers) =>
+        answers.map((a) => (a.check === 'in-group' ? { ...a, firstOutside: a.firstOutside + 100_000 } : a)),
+      ),
+    ).rejects.toMatchObject({ name: 'ProtocolError', message: expect.stringMatching(/name tag 99999 of part 0/) });
+  });
+
+  test('a hop proof with no answer, or two, is refused', async () => {
+    for (const change of [() => [], (answers: GroupCheckAnswer[]) => [...answers, ...answers]]) {
+      await expect(
+        lying((answers, checks) => (checks[0]?.check === 'hop' ? change(answers) : answers)),
+      ).rejects.toMatchObject({
+        name: 'ProtocolError',
+        message: expect.stringMatching(/needs one hop answer/),
+      });
+    }
+  });
+
   test('an answer of the other kind is refused', async () => {
     await expect(
       lying((answers, checks) => (checks[0]?.check === 'hop' ? [{ check: 'in-group', firstOutside: -1 }] : answers)),

@@ -165,9 +165,45 @@ export class ProofRound {
         if (offset < positions.length) return this.#inputOutside(chunk, positions[offset] as number);
         offset -= positions.length;
       }
+      // Never "every input in G" for a place beyond them: the answers and the chunks disagree.
+      throw new ProtocolError('INVALID_MESSAGE', `input ${outside} outside G is not among the chosen inputs`);
     }
     this.#sigma = sigma;
     return { coins };
+  }
+
+  /**
+   * Throws unless `answers` fit the checks `challengeChecks` gives for `from`'s reveal: it must be
+   * the last one, and the answers one in-group answer per part, each naming -1 or a tag of its part.
+   * Called before the coin is recorded, so that answers that do not fit change nothing.
+   */
+  checkChallengeAnswers(from: string, answers: readonly GroupCheckAnswer[]): void {
+    const { labs } = this.#context.proposal;
+    const wrong = (why: string) => new ProtocolError('INVALID_MESSAGE', `the challenge's answers ${why}`);
+    if (this.#coins.has(from) || this.#coins.size + 1 !== labs.length)
+      throw wrong(`came with a reveal that is not the last`);
+    const total = this.#chosenTotal();
+    const parts = Math.ceil(total / IN_GROUP_PART);
+    if (answers.length !== parts) throw wrong(`are ${answers.length}, for ${parts} in-group checks`);
+    for (const [part, answer] of answers.entries()) {
+      const size = Math.min(IN_GROUP_PART, total - part * IN_GROUP_PART);
+      if (answer.check !== 'in-group') throw wrong(`hold a ${answer.check} answer at part ${part}`);
+      const { firstOutside } = answer;
+      if (!Number.isSafeInteger(firstOutside) || firstOutside < -1 || firstOutside >= size) {
+        throw wrong(`name tag ${firstOutside} of part ${part}, which holds ${size}`);
+      }
+    }
+  }
+
+  /** How many inputs the challenge chooses, counted from the sizes (no chunk is read). */
+  #chosenTotal(): number {
+    const chunkSize = this.#context.proposal.chunkSize ?? DEFAULT_CHUNK_SIZE;
+    let total = 0;
+    for (const { place } of this.#unproven.values()) {
+      const length = Math.min(chunkSize, this.#context.sizeOf(place.owner, place.kind) - place.first);
+      total += this.#mode === 'full' ? length : Math.min(length, SPOT_POSITIONS);
+    }
+    return total;
   }
 
   /** The place among every chosen input of the first outside G, checked here. */
@@ -181,24 +217,8 @@ export class ProofRound {
     return undefined;
   }
 
-  /**
-   * The same from the answers of `challengeChecks` (their number checked against the chosen
-   * inputs, counted from the sizes: no chunk is read again when every input lies in G).
-   */
+  /** The same from the answers of `challengeChecks` (checked by checkChallengeAnswers first). */
   #outsideByAnswers(answers: readonly GroupCheckAnswer[]): number | undefined {
-    const chunkSize = this.#context.proposal.chunkSize ?? DEFAULT_CHUNK_SIZE;
-    let total = 0;
-    for (const { place } of this.#unproven.values()) {
-      const length = Math.min(chunkSize, this.#context.sizeOf(place.owner, place.kind) - place.first);
-      total += this.#mode === 'full' ? length : Math.min(length, SPOT_POSITIONS);
-    }
-    const parts = Math.ceil(total / IN_GROUP_PART);
-    if (answers.length !== parts || answers.some((a) => a.check !== 'in-group')) {
-      throw new ProtocolError(
-        'INVALID_MESSAGE',
-        `the challenge needs ${parts} in-group answers, got ${answers.length}`,
-      );
-    }
     for (const [part, answer] of answers.entries()) {
       if (answer.check === 'in-group' && answer.firstOutside >= 0) return part * IN_GROUP_PART + answer.firstOutside;
     }

@@ -142,6 +142,9 @@ export class RelaySession {
         const proof = parseWithSchema(hopProofSchema, message.body, 'hop_proof');
         const violation = this.#proofViolation(from, proof);
         if (violation !== undefined) return this.#abortAll(violation, from);
+        if (answers !== undefined && (answers.length !== 1 || answers[0]?.check !== 'hop')) {
+          throw new ProtocolError('INVALID_MESSAGE', `a hop proof needs one hop answer, got ${answers.length}`);
+        }
         return this.#hopProof(proof, answers?.[0]);
       }
       case 'abort': {
@@ -387,6 +390,8 @@ export class RelaySession {
 
   #reveal(from: string, coin: Uint8Array, answers?: readonly GroupCheckAnswer[]): Outgoing[] {
     const round = this.#round as ProofRound;
+    // Answers that do not fit are refused before the coin is recorded: nothing changes.
+    if (answers !== undefined) round.checkChallengeAnswers(from, answers);
     const wrong = round.reveal(from, coin);
     if (wrong) return this.#abortAll(wrong.reason, wrong.culprit);
     if (!round.allRevealed) return [];
