@@ -36,6 +36,12 @@ export class TokenBuckets {
     return bucket.tokens >= 0 ? 0 : Math.max(1, Math.ceil(-bucket.tokens / this.#rate.perSecond));
   }
 
+  /** Gives back `amount` taken for work that was not done (never above the burst). */
+  refund(key: string, amount: number, now: number): void {
+    const bucket = this.#filled(key, now);
+    bucket.tokens = Math.min(this.#rate.burst, bucket.tokens + amount);
+  }
+
   /** Spends `amount` already used (the bucket may go below zero). */
   charge(key: string, amount: number, now: number): void {
     this.#filled(key, now).tokens -= amount;
@@ -99,6 +105,14 @@ export class KeyBudgets {
         waitBytes,
       );
     }
+  }
+
+  /**
+   * Gives back the bytes `admit` charged for a body the relay then did not read (503 BUSY: other
+   * requests' bodies filled its budget), so that one key's retries do not pay for the others' load.
+   */
+  refundBytes(key: string, bytes: number, now: number): void {
+    if (bytes > 0) this.#bytes.refund(key, bytes, now);
   }
 
   /** Charges `ms` of the relay's threads to `key`. */

@@ -214,6 +214,8 @@ export class RelayCore {
    * the last reveal needs run on the worker threads meanwhile (group-check-scheduler.ts).
    */
   async submitToSession(idHex: string, opened: OpenedEnvelope, auth: NonceUse): Promise<Accepted> {
+    // Before the session is looked up (spec/errors.md §4), and before the envelope waits in its sender's turn.
+    this.#requireSender(opened, auth);
     const session = this.sessions.get(idHex);
     if (!session) throw new RelayError('NO_SUCH_SESSION', `no session ${idHex}`);
     const { accepted } = await session.inTurnOf(opened.header.sender, () => this.#take(session, opened, auth));
@@ -237,20 +239,61 @@ export class RelayCore {
     }
     const duplicate = this.#duplicate(opened);
     if (duplicate !== undefined) return { accepted: this.#resend(duplicate, auth) };
-    let started = performance.now();
-    let message = await this.#checked(session, opened);
-    const checks = (session.engine as RelaySession).groupChecks(from, message);
-    let answers: GroupCheckAnswer[] | undefined;
-    if (checks !== undefined && this.#options.checks !== undefined) {
-      this.#chargeCpu(from, performance.now() - started);
-      // The challenge's checks are of every lab's inputs: each lab pays its share.
-      const chargeTo = message.type === 'reveal' ? session.proposal.labs : [from];
-      answers = await this.#options.checks.run(from, checks, chargeTo);
-      started = performance.now();
-      // Meanwhile the session may have ended (its deadline), and the same request come again.
-      this.#requireSender(opened, auth);
-      message = await this.#checked(session, opened);
+    // This thread's time for the envelope is its sender's (not the wait for a worker): also when refused.
+    let started: number | undefined = performance.now();
+    const charge = () => {
+      if (started !== undefined) this.#chargeCpu(from, performance.now() - started);
+      started = undefined;
+    };
+    try {
+      let message = this.#checked(session, opened);
+      if ('refused' in message) {
+        charge(); // not the wait for the abort's commit
+        throw await this.#refused(session, opened, message.refused);
+      }
+      const scheduler = this.#options.checks;
+      const checks = scheduler && (session.engine as RelaySession).groupChecks(from, message.message);
+      let answers: GroupCheckAnswer[] | undefined;
+      if (scheduler !== undefined && checks !== undefined) {
+        charge();
+        // The challenge's checks are of every lab's inputs: each lab pays its share.
+        const kind = message.message.type;
+        const chargeTo = kind === 'reveal' ? session.proposal.labs : [from];
+        answers = await scheduler.run(from, checks, chargeTo).catch((error: unknown) => {
+          // A worker that died (its heap) or a pool closed for shutdown: nothing changed; sent again, it is checked again.
+          throw new RelayError(
+            'UNAVAILABLE',
+            `the relay could not check this ${kind}: ${(error as Error).message}; send it again`,
+            {
+              retryAfter: 1,
+            },
+          );
+        });
+        started = performance.now();
+        // Meanwhile the session may have ended (its deadline), and the same request come again.
+        this.#requireSender(opened, auth);
+        message = this.#checked(session, opened);
+        if ('refused' in message) {
+          charge(); // not the wait for the abort's commit
+          throw await this.#refused(session, opened, message.refused);
+        }
+      }
+      // From here to the append, nothing is awaited: the engine's state is the one just checked.
+      return { accepted: this.#receive(session, opened, auth, message.message, answers) };
+    } finally {
+      charge();
     }
+  }
+
+  /** The engine takes the checked envelope, and it is appended with what it causes; answers the acknowledgement. */
+  #receive(
+    session: HostedSession,
+    opened: OpenedEnvelope,
+    auth: NonceUse,
+    message: SessionMessage,
+    answers: GroupCheckAnswer[] | undefined,
+  ): Promise<Accepted> {
+    const from = opened.header.sender;
     const engine = session.engine as RelaySession;
     const outgoing = engine.receive(from, message, { bytes: opened.bytes, digest: opened.header.digest }, answers);
     this.#advanceChain(opened);
@@ -268,20 +311,24 @@ export class RelayCore {
     );
     session.settle();
     session.showWhenCommitted(committed);
-    this.#chargeCpu(from, performance.now() - started);
-    return { accepted: this.#acknowledge(indices[0] as number, committed) };
+    return this.#acknowledge(indices[0] as number, committed);
   }
 
-  /** The session envelope checked (#checkSessionEnvelope); a refusal that proves a violation aborts the session. */
-  async #checked(session: HostedSession, opened: OpenedEnvelope): Promise<SessionMessage> {
+  /** The session envelope checked (#checkSessionEnvelope), or the refusal (changes nothing). */
+  #checked(session: HostedSession, opened: OpenedEnvelope): { message: SessionMessage } | { refused: unknown } {
     try {
-      return this.#checkSessionEnvelope(session, opened);
-    } catch (error) {
-      if (session.engine && refusalAborts(error, opened, this.#nextSeq(opened))) {
-        throw await this.#abortForRefusal(session, opened, error);
-      }
-      throw error;
+      return { message: this.#checkSessionEnvelope(session, opened) };
+    } catch (refused) {
+      return { refused };
     }
+  }
+
+  /** The error a refusal answers; one that proves a violation first aborts the session (#abortForRefusal). */
+  async #refused(session: HostedSession, opened: OpenedEnvelope, error: unknown): Promise<unknown> {
+    if (session.engine && refusalAborts(error, opened, this.#nextSeq(opened))) {
+      return this.#abortForRefusal(session, opened, error);
+    }
+    return error;
   }
 
   #chargeCpu(key: string, ms: number): void {

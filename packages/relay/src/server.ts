@@ -99,6 +99,13 @@ export interface RelayServer {
   close(): Promise<void>;
 }
 
+/**
+ * Old-generation heap of each check worker, MB: a hop proof of a 65,536-tag chunk in mode `full`
+ * holds every position's points at once — it ran out of the crypto package's default of 48 MB
+ * (sized for a lab's chunks of a few hundred items) and fit in 256 MB, taking 23 s (2026-12-07).
+ */
+const CHECK_WORKER_HEAP_MB = 512;
+
 export async function startRelayServer(options: RelayServerOptions = {}): Promise<RelayServer> {
   const host = options.host ?? '127.0.0.1';
   const port = options.port ?? 8787;
@@ -109,7 +116,12 @@ export async function startRelayServer(options: RelayServerOptions = {}): Promis
   const now = options.now ?? Date.now;
   const home = await openRelayHome(options.db);
   // Hop proofs and a challenge's checks run here (started at the first); this thread answers requests.
-  const pool = new BatchPool({ workers: options.checkWorkers ?? Math.max(1, availableParallelism() - 1) });
+  // A worker that dies is replaced; a whole chunk checked in mode `full` needs a larger heap than a lab's chunk.
+  const pool = new BatchPool({
+    workers: options.checkWorkers ?? Math.max(1, availableParallelism() - 1),
+    respawn: true,
+    workerHeapMb: CHECK_WORKER_HEAP_MB,
+  });
   const { db, relayKeys } = home;
   let accessLog: AccessLog | undefined;
   let control: ControlSocket | undefined;
@@ -173,10 +185,11 @@ export async function startRelayServer(options: RelayServerOptions = {}): Promis
       adminPublicKey: toHex(home.adminPublicKey),
       close: async () => {
         await control?.close();
+        // The checks first: one in flight finishes (or is refused) while the database is still open.
+        await pool.close();
         db.close();
         relayKeys.dispose();
         await log?.close();
-        await pool.close();
       },
     });
     // Unix sockets only: on Windows a stopped relay is backed up by the command itself.

@@ -64,6 +64,17 @@ describe('KeyBudgets', () => {
     expect(budgets.refused).toEqual({ requests: 0, bytes: 1, cpu: 0 });
   });
 
+  test('bytes refunded for a body the relay did not read come back, never above the burst', () => {
+    const budgets = new KeyBudgets(limits);
+    budgets.admit('lab', 4000, 0);
+    expect(() => budgets.admit('lab', 1000, 0)).toThrow(expect.objectContaining({ code: 'RATE_LIMITED' }));
+    budgets.refundBytes('lab', 4000, 0);
+    budgets.admit('lab', 4000, 0);
+    budgets.refundBytes('lab', 1_000_000, 0);
+    budgets.admit('lab', 4000, 0);
+    expect(() => budgets.admit('lab', 1, 0)).toThrow(expect.objectContaining({ code: 'RATE_LIMITED' }));
+  });
+
   test('CPU: a key in debt is refused until it is back in credit; others are not', () => {
     const budgets = new KeyBudgets(limits);
     budgets.admit('lab', 10, 0);

@@ -5,6 +5,7 @@
  * deadlines abort naming the late lab, and a second relay on the same database is refused.
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { toHex } from '@overlap/crypto';
 import {
   leafHash,
@@ -17,7 +18,7 @@ import {
 } from '@overlap/log';
 import { openEnvelope } from '@overlap/protocol';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { type RelayError, ROUTES, startRelayServer } from '../src/index.js';
+import { DEFAULT_LIMITS, type RelayError, ROUTES, startRelayServer } from '../src/index.js';
 import { hex, joinBody, revealBody, seal, TestRelay } from './support/harness.js';
 
 describe('relay API', () => {
@@ -76,6 +77,23 @@ describe('relay API', () => {
     for (const line of text.trimEnd().split('\n')) {
       expect(line).toMatch(/^(# (HELP|TYPE) \w+ .+|\w+(\{(\w+="[^"]*",?)+\})? \d+(\.\d+)?)$/);
     }
+  });
+
+  test('GET /v1/relay announces every limit spec/relay-api.md §3 lists, and only those, with the values in force', async () => {
+    const spec = readFileSync(new URL('../../../spec/relay-api.md', import.meta.url), 'utf8');
+    const listed = /"limits": \{([^}]*)\}/.exec(spec)?.[1] ?? '';
+    const names = [...listed.matchAll(/"(\w+)"/g)].map((m) => m[1]).sort();
+    const { limits } = (await t.request('GET', '/v1/relay')).body as { limits: Record<string, number> };
+    expect(Object.keys(limits).sort()).toEqual(names);
+    expect(names).toContain('cpu_ms_burst_per_lab');
+    expect(limits).toMatchObject({
+      max_body_bytes: DEFAULT_LIMITS.maxBodyBytes,
+      rate_per_second: DEFAULT_LIMITS.rate.perSecond,
+      bytes_per_second_per_lab: DEFAULT_LIMITS.bytesPerKey.perSecond,
+      bytes_burst_per_lab: DEFAULT_LIMITS.bytesPerKey.burst,
+      cpu_ms_per_second_per_lab: DEFAULT_LIMITS.cpuMsPerKey.perSecond,
+      cpu_ms_burst_per_lab: DEFAULT_LIMITS.cpuMsPerKey.burst,
+    });
   });
 
   test('receipts verify, resends return the original receipt, and log proofs hold', async () => {

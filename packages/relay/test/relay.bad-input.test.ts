@@ -189,6 +189,15 @@ describe('relay bad-input suite', () => {
     );
   });
 
+  test('another lab’s envelope to a session that does not exist: the sender first (spec/errors.md §4)', async () => {
+    const envelope = unsent(a, 'tag_chunk', chunk(2, tags(2)));
+    await refused(
+      () => t.request('POST', `/v1/sessions/${hex(randomBytes(16))}/envelopes`, envelope.bytes, { signer: b }),
+      403,
+      'SENDER_MISMATCH',
+    );
+  });
+
   test('an envelope of one session posted to another', async () => {
     const other = await t.propose([a, b]);
     const envelope = unsent(a, 'tag_chunk', chunk(2, tags(2)));

@@ -117,7 +117,12 @@ async function handle(
     if (route.auth === 'none' && announcesBody(request)) {
       throw new RelayError('BAD_REQUEST', `${route.method} ${route.path} takes no request body`);
     }
-    const body = await readBudgeted(o, request);
+    const body = await readBudgeted(o, request).catch((error: unknown) => {
+      if (auth !== undefined && !auth.isAdmin && (error as RelayError).code === 'BUSY') {
+        o.budgets.refundBytes(auth.keyId, declaredLength(request, limits), Date.now());
+      }
+      throw error;
+    });
     bodyRead = true;
     metrics.bytesIn += body.length;
     outcome.bytesIn = body.length;
