@@ -16,28 +16,41 @@ import { type RecordSource, type ResultSources, resultJsonLine, type SessionResu
 import { writeFileAtomic } from '@overlap/files';
 import { CliError } from './errors.js';
 
+/** Where the result at an index of `doc.results` came from, if known. */
+export type SourceAt = (index: number) => RecordSource | undefined;
+
+/** The lookup of sources by kind and value (traceResults, a document's) for `doc`'s results. */
+export function sourceAtOf(doc: SessionResults, sources: ResultSources | undefined): SourceAt | undefined {
+  if (sources === undefined) return undefined;
+  return (i) => {
+    const result = doc.results[i];
+    return result && sources.get(result.kind)?.get(result.value);
+  };
+}
+
 /** Writes `doc.results` (already sorted, as the SDK answers them) as JSON lines to `path`. */
-export async function writeResultsJsonl(path: string, doc: SessionResults, sources?: ResultSources): Promise<void> {
-  await writeFileAtomic(path, jsonLines(doc, sources), { replace: true });
+export async function writeResultsJsonl(path: string, doc: SessionResults, sourceAt?: SourceAt): Promise<void> {
+  await writeFileAtomic(path, jsonLines(doc, sourceAt), { replace: true });
 }
 
 /** Writes `doc` as one JSON document, one result per line. */
-export async function writeResultsDocument(path: string, doc: SessionResults, sources?: ResultSources): Promise<void> {
-  await writeFileAtomic(path, document(doc, sources), { replace: true });
+export async function writeResultsDocument(path: string, doc: SessionResults, sourceAt?: SourceAt): Promise<void> {
+  await writeFileAtomic(path, document(doc, sourceAt), { replace: true });
 }
 
-function* jsonLines(doc: SessionResults, sources: ResultSources | undefined): Generator<string> {
-  for (const result of doc.results)
-    yield resultJsonLine(doc.policy, result, sources?.get(result.kind)?.get(result.value));
+function* jsonLines(doc: SessionResults, sourceAt: SourceAt | undefined): Generator<string> {
+  for (const [i, result] of doc.results.entries()) yield resultJsonLine(doc.policy, result, sourceAt?.(i));
 }
 
-function* document(doc: SessionResults, sources: ResultSources | undefined): Generator<string> {
+function* document(doc: SessionResults, sourceAt: SourceAt | undefined): Generator<string> {
   const { results, ...head } = doc;
   const opening = JSON.stringify(head);
   yield `${opening.slice(0, -1)},"results":[`;
   for (const [i, result] of results.entries()) {
-    const source = sources?.get(result.kind)?.get(result.value);
-    yield `${i === 0 ? '\n' : ',\n'}${JSON.stringify(source === undefined ? result : { ...result, ...source })}`;
+    const source = sourceAt?.(i);
+    const json = JSON.stringify(result);
+    // The source's fields after the result's, as one object: {...result, ...source} without building it.
+    yield `${i === 0 ? '\n' : ',\n'}${source === undefined ? json : `${json.slice(0, -1)},${JSON.stringify(source).slice(1)}`}`;
   }
   yield '\n]}\n';
 }

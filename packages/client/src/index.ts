@@ -37,7 +37,7 @@ export { OverlapClient } from './overlap-client.js';
 export type { RelayClientOptions } from './relay-client.js';
 export { RelayClient } from './relay-client.js';
 export { parseRelayUrl } from './relay-url.js';
-export type { RecordSource, ResultSources, ResultTrace, TraceOptions } from './result-trace.js';
+export type { ReadingSources, RecordSource, ResultSources, ResultTrace, TraceOptions } from './result-trace.js';
 export { sourcesOfReading, traceResults } from './result-trace.js';
 export type { SessionResults } from './results-document.js';
 export type { CsvGuard, FormatResultsOptions, ResultFormat } from './results-format.js';

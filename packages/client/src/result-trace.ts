@@ -1,7 +1,7 @@
 /**
  * Results traced back to the lab's own records (spec/indicators.md §3.2). When the records carry
  * no ids or labels, the line of each value's first record is known from the reading the session
- * used (`sourcesOfReading`). Otherwise, after a session, the input file is read a second time, streaming, in the same format and with the same `kind` and
+ * used (`sourcesOfReading`, in the results' order). Otherwise, after a session, the input file is read a second time, streaming, in the same format and with the same `kind` and
  * `region`, and each result (a kind and canonical value) gets the first record that gives it —
  * its line, and its own `id` and `label` when the format carries them — so an engineer can find
  * the account in their own systems.
@@ -53,54 +53,57 @@ export type TraceOptions = Omit<IndicatorFileOptions, 'isolate'>;
 
 const MISSING_KEPT = 20;
 
+/** Where each result's first record is, from the reading itself (sourcesOfReading). */
+export interface ReadingSources {
+  /** The line of each result's first record, at the result's index; 0: not in the reading. */
+  lines: Float64Array;
+  found: number;
+  /** The first 20 results the reading does not hold, with `missingCount` saying how many in all. */
+  missing: { kind: string; value: string }[];
+  missingCount: number;
+}
+
 /**
  * Where each result's first record is, from the reading the session used (IndicatorFile.lines),
- * without reading the file again: nothing is parsed, so nothing is left for the collector just as
- * a lab writes its results. Undefined when the file's records carry ids or labels
+ * without reading the file again: nothing is parsed, and no map of the results is kept (the
+ * lines are a typed array in the results' order), so that little is left for the collector just
+ * as a lab writes its results. Undefined when the file's records carry ids or labels
  * (`input.identified`): those are not kept, and `traceResults` finds them. Call it while
- * `input.sets` still holds the values. A result the reading does not hold is counted as missing.
+ * `input.sets` still holds the values.
  */
 export function sourcesOfReading(
   input: IndicatorFile,
-  results: Iterable<{ kind: string; value: string }>,
-): Omit<ResultTrace, 'format' | 'formatFrom' | 'formatReason'> | undefined {
+  results: readonly { kind: string; value: string }[],
+): ReadingSources | undefined {
   if (input.identified) return undefined;
-  const wanted = new Map<string, Map<string, RecordSource>>();
-  let total = 0;
-  for (const { kind, value } of results) {
+  const lines = new Float64Array(results.length);
+  // Each kind's results by value (their first index): dropped once the lines are found.
+  const wanted = new Map<string, Map<string, number>>();
+  results.forEach(({ kind, value }, i) => {
     let byValue = wanted.get(kind);
     if (!byValue) {
       byValue = new Map();
       wanted.set(kind, byValue);
     }
-    if (!byValue.has(value)) {
-      byValue.set(value, { line: 0 });
-      total++;
+    if (!byValue.has(value)) byValue.set(value, i);
+  });
+  for (const [kind, byValue] of wanted) {
+    const values = input.sets[kind] ?? [];
+    const first = input.lines[kind];
+    for (let i = 0; i < values.length && first !== undefined; i++) {
+      const at = byValue.get(values[i] as string);
+      if (at !== undefined) lines[at] = first[i] as number;
     }
   }
   let found = 0;
-  for (const [kind, byValue] of wanted) {
-    const values = input.sets[kind] ?? [];
-    const lines = input.lines[kind];
-    for (let i = 0; i < values.length && lines !== undefined; i++) {
-      const where = byValue.get(values[i] as string);
-      if (where !== undefined && where.line === 0) {
-        where.line = lines[i] as number;
-        found++;
-      }
-    }
-  }
-  const sources = new Map<string, Map<string, RecordSource>>();
-  const missing: ResultTrace['missing'] = [];
-  for (const [kind, byValue] of wanted) {
-    for (const [value, where] of byValue) {
-      if (where.line > 0) continue;
-      byValue.delete(value);
-      if (missing.length < MISSING_KEPT) missing.push({ kind, value });
-    }
-    if (byValue.size > 0) sources.set(kind, byValue);
-  }
-  return { sources, found, missing, missingCount: total - found };
+  const missing: ReadingSources['missing'] = [];
+  results.forEach(({ kind, value }, i) => {
+    // A result listed twice has the line of its first listing.
+    if (lines[i] === 0) lines[i] = lines[wanted.get(kind)?.get(value) as number] as number;
+    if (lines[i] !== 0) found++;
+    else if (missing.length < MISSING_KEPT) missing.push({ kind, value });
+  });
+  return { lines, found, missing, missingCount: results.length - found };
 }
 
 /**

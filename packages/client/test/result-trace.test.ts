@@ -225,10 +225,11 @@ describe('sourcesOfReading: the lines from the reading itself, without a second 
     const reading = sourcesOfReading(input, results);
     expect(reading?.found).toBe(results.length);
     expect(reading?.missingCount).toBe(0);
-    for (const { value } of results)
-      expect(reading?.sources.get('email')?.get(value)).toEqual({ line: truth.get(value) });
+    expect([...(reading?.lines ?? [])]).toEqual(results.map(({ value }) => truth.get(value)));
     const traced = await traceResults(path, results, { kind: 'email' });
-    expect(reading?.sources).toEqual(traced.sources);
+    expect([...(reading?.lines ?? [])]).toEqual(
+      results.map(({ value }) => traced.sources.get('email')?.get(value)?.line),
+    );
   });
 
   test('records with ids or labels: undefined (only a second read finds them); a result the reading lacks is missing', async () => {
@@ -247,9 +248,10 @@ describe('sourcesOfReading: the lines from the reading itself, without a second 
       { kind: 'email', value: 'b@example.com' },
       { kind: 'email', value: 'gone@example.com' },
       { kind: 'ip', value: '192.0.2.1' },
+      { kind: 'email', value: 'b@example.com' },
     ]);
-    expect(reading?.sources).toEqual(new Map([['email', new Map([['b@example.com', { line: 3 }]])]]));
-    expect(reading?.found).toBe(1);
+    expect([...(reading?.lines ?? [])]).toEqual([3, 0, 0, 3]); // a result listed twice: its line twice
+    expect(reading?.found).toBe(2);
     expect(reading?.missingCount).toBe(2);
     expect(reading?.missing).toEqual([
       { kind: 'email', value: 'gone@example.com' },

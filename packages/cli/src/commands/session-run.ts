@@ -44,7 +44,7 @@ import type { ProgramIo } from '../io.js';
 import { addLabOptions, connectLab, sdkCall, sessionArgument } from '../lab-context.js';
 import { phaseClock } from '../phase-clock.js';
 import { ProgressDisplay } from '../progress.js';
-import { writeResultsDocument, writeResultsJsonl } from '../results-files.js';
+import { type SourceAt, sourceAtOf, writeResultsDocument, writeResultsJsonl } from '../results-files.js';
 import { addSettings, readSettings, SETTINGS, type Settings } from '../settings.js';
 import { checkExpectations, expectations, refuseFinished } from './session-checks.js';
 import { doneHere, eraseState, resumableSync, type SessionFiles, sessionFiles, stateHere } from './session-files.js';
@@ -227,14 +227,18 @@ async function runSession(flags: RunFlags, io: ProgramIo): Promise<void> {
     }
     input.sets = {};
     input.lines = {};
-    const sources =
-      fromReading?.sources ??
-      (await traceBack(flags.input, outcome, input.format, flags.kind, settings, (text) => display.note(text)));
+    const sourceAt: SourceAt | undefined =
+      fromReading !== undefined
+        ? (i) => (fromReading.lines[i] ? { line: fromReading.lines[i] as number } : undefined)
+        : sourceAtOf(
+            doc,
+            await traceBack(flags.input, outcome, input.format, flags.kind, settings, (text) => display.note(text)),
+          );
     const out = flags.out ?? files.resultsJsonl;
     await makePrivateDirectory(dirname(out));
-    await writeResultsJsonl(out, doc, sources);
+    await writeResultsJsonl(out, doc, sourceAt);
     await makePrivateDirectory(stateDir);
-    await writeResultsDocument(files.resultsDocument, doc, sources);
+    await writeResultsDocument(files.resultsDocument, doc, sourceAt);
     await eraseState(files);
     if (flags.json) {
       const peakRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
