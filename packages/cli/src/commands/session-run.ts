@@ -39,6 +39,7 @@ import { IMPORT_FORMATS, type ImportFormat } from '@overlap/indicators';
 import { type HashedSets, hashSets } from '@overlap/protocol';
 import type { Command } from 'commander';
 import { CliError } from '../errors.js';
+import { collectGarbage } from '../full-collection.js';
 import { InterruptWatch } from '../interrupt.js';
 import type { ProgramIo } from '../io.js';
 import { addLabOptions, connectLab, sdkCall, sessionArgument } from '../lab-context.js';
@@ -227,6 +228,8 @@ async function runSession(flags: RunFlags, io: ProgramIo): Promise<void> {
     }
     input.sets = {};
     input.lines = {};
+    // The session's state and the input's values are garbage now: collected before the writing adds to them.
+    collectGarbage();
     const sourceAt: SourceAt | undefined =
       fromReading !== undefined
         ? (i) => (fromReading.lines[i] ? { line: fromReading.lines[i] as number } : undefined)
