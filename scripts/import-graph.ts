@@ -24,7 +24,8 @@ export const ALLOWED_WORKSPACE_DEPENDENCIES: Readonly<Record<string, readonly st
   relay: ['protocol', 'log', 'crypto'],
   audit: ['protocol', 'log', 'crypto'],
   client: ['protocol', 'log', 'crypto', 'indicators'],
-  cli: ['indicators', 'crypto', 'protocol', 'log', 'audit', 'relay', 'client'],
+  witness: ['log', 'crypto'],
+  cli: ['indicators', 'crypto', 'protocol', 'log', 'audit', 'relay', 'client', 'witness'],
 };
 
 /** The error base (pure, no dependencies): every package may depend on it, besides its row above. */
@@ -35,7 +36,7 @@ const SHARED_PACKAGES: readonly string[] = ['errors'];
  * besides their rows above: never a pure one.
  */
 const NODE_ONLY_PACKAGES: Readonly<Record<string, readonly string[]>> = {
-  files: ['crypto', 'relay', 'client', 'cli'],
+  files: ['crypto', 'relay', 'client', 'witness', 'cli'],
 };
 
 /** Packages that must do no I/O and load in a browser: no Node.js built-in, no node-only package. */

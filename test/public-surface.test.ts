@@ -12,6 +12,7 @@ import * as indicators from '@overlap/indicators';
 import * as log from '@overlap/log';
 import * as protocol from '@overlap/protocol';
 import * as relay from '@overlap/relay';
+import * as witness from '@overlap/witness';
 import { describe, expect, test } from 'vitest';
 
 const surfaces: [string, object, string[]][] = [
@@ -221,12 +222,14 @@ const surfaces: [string, object, string[]][] = [
       'HASH_LENGTH',
       'LogError',
       'MAX_NOTE_SIGNATURES',
+      'MAX_WITNESS_PROOF_LINES',
       'MerkleTree',
       'consistencyProof',
       'ed25519CosignatureVerifier',
       'ed25519Cosigner',
       'ed25519NoteSigner',
       'ed25519NoteVerifier',
+      'formatAddCheckpointRequest',
       'formatCheckpoint',
       'formatSignedNote',
       'formatVerifierKey',
@@ -234,7 +237,9 @@ const surfaces: [string, object, string[]][] = [
       'leafHash',
       'nodeHash',
       'noteKeyId',
+      'parseAddCheckpointRequest',
       'parseCheckpoint',
+      'parseSignatureLines',
       'parseSignedNote',
       'parseVerifierKey',
       'requireConsistent',
@@ -326,6 +331,20 @@ const surfaces: [string, object, string[]][] = [
       'signingKeyAt',
       'verifyTranscript',
       'waitingOn',
+    ],
+  ],
+  [
+    'witness',
+    witness,
+    [
+      'MAX_ADD_CHECKPOINT_BYTES',
+      'MAX_EVIDENCE_FILES',
+      'Witness',
+      'WitnessError',
+      'WitnessState',
+      'judgeAddCheckpoint',
+      'startWitnessServer',
+      'trustedLogs',
     ],
   ],
   ['cli', cli, ['CLI_VERSION', 'CliError', 'EXIT', 'buildProgram', 'runProgram']],

@@ -4,19 +4,27 @@
  * node:crypto for the key-id formula.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { BlindingKey, blind, fromHex, hashToGroup, keyId, sha256, signingPublicKey, toHex } from '@overlap/crypto';
 import { canonicalize, IndicatorError, RULE_DEPENDENCIES } from '@overlap/indicators';
 import {
+  ed25519NoteSigner,
+  formatCheckpoint,
   leafHash as logLeafHash,
+  parseAddCheckpointRequest,
   parseCheckpoint,
+  parseSignedNote,
   parseVerifierKey,
   rootFromLeafHashes,
+  signNote,
   verifyConsistency,
   verifyInclusion,
   verifySignedNote,
 } from '@overlap/log';
 import { checkChain, openEnvelope, parseMessage, sessionDeadlines } from '@overlap/protocol';
+import { trustedLogs, Witness, WitnessState } from '@overlap/witness';
 import { describe, expect, test } from 'vitest';
 import { buildCiphersuiteVectors } from '../scripts/vectors/ciphersuite.js';
 import { buildEnvelopeVectors } from '../scripts/vectors/envelopes.js';
@@ -171,6 +179,40 @@ describe('spec/vectors/log.json', () => {
     ]);
     expect(result.verifiedBy).toHaveLength(2);
     expect(parseCheckpoint(result.text).size).toBe(8);
+  });
+
+  test("the witness's add-checkpoint request is cosigned by a real witness, byte for byte as the answer", async () => {
+    const c = v.checkpoint;
+    const request = parseAddCheckpointRequest(v.witness.add_checkpoint_request);
+    expect(request.oldSize).toBe(5);
+    const checkpoint = parseCheckpoint(
+      verifySignedNote(request.checkpoint, [parseVerifierKey(c.log_verifier_key)]).text,
+    );
+    const rootOf = (size: number) => rootFromLeafHashes(hashes.slice(0, size));
+    expect(verifyConsistency(5, checkpoint.size, request.proof, rootOf(5), checkpoint.rootHash)).toBe(true);
+    // A witness that last cosigned size 5 answers with exactly the published cosignature line.
+    const dir = mkdtempSync(join(tmpdir(), 'overlap-vector-witness-'));
+    try {
+      const state = await WitnessState.open(dir);
+      const five = signNote(formatCheckpoint({ ...checkpoint, size: 5, rootHash: rootOf(5) }), [
+        ed25519NoteSigner(checkpoint.origin, fromHex(c.log_seed)),
+      ]);
+      await state.record({ checkpoint: parseCheckpoint(parseSignedNote(five).text), note: five });
+      const witness = new Witness({
+        name: 'witness.lab.example/test',
+        secretKey: fromHex(c.witness_seed),
+        logs: trustedLogs([c.log_verifier_key]),
+        state,
+        now: () => new Date(c.cosignature_timestamp * 1000),
+      });
+      expect(witness.vkey).toBe(c.witness_verifier_key);
+      const answer = await witness.addCheckpoint(v.witness.add_checkpoint_request);
+      expect(answer.status).toBe(200);
+      expect(answer.body).toBe(v.witness.add_checkpoint_response);
+      await state.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

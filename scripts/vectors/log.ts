@@ -9,6 +9,7 @@ import {
   consistencyProof,
   ed25519Cosigner,
   ed25519NoteSigner,
+  formatAddCheckpointRequest,
   formatCheckpoint,
   formatVerifierKey,
   inclusionProof,
@@ -41,9 +42,11 @@ export function buildLogVectors(): string {
   const origin = 'relay.forum.example/overlap-test';
   const witness = 'witness.lab.example/test';
   const checkpointText = formatCheckpoint({ origin, size: 8, rootHash: rootFromLeafHashes(hashes), extensions: [] });
+  const logSigned = signNote(checkpointText, [ed25519NoteSigner(origin, logSeed)]);
+  const cosigned = signNote(checkpointText, [ed25519Cosigner(witness, witnessSeed, 1798761600)]);
   const vectors = {
     description:
-      'Transparency log vectors (spec/log.md): RFC 9162 tree hashes and proofs over the 8 reference leaves, and a C2SP checkpoint signed as a signed-note with an Ed25519 log key and a tlog-cosignature v1 witness cosignature. Hashes in proofs and roots are base64, leaves hex; keys are SHA-256 of fixed labels (test keys).',
+      'Transparency log vectors (spec/log.md): RFC 9162 tree hashes and proofs over the 8 reference leaves, and a C2SP checkpoint signed as a signed-note with an Ed25519 log key and a tlog-cosignature v1 witness cosignature, and a tlog-witness add-checkpoint request with its answer. Hashes in proofs and roots are base64, leaves hex; keys are SHA-256 of fixed labels (test keys).',
     leaves: REFERENCE_LEAVES,
     leaf_hashes: hashes.map(b64),
     roots: sizes.map((size) => ({ size, root: b64(rootFromLeafHashes(hashes.slice(0, size))) })),
@@ -70,6 +73,16 @@ export function buildLogVectors(): string {
         ed25519NoteSigner(origin, logSeed),
         ed25519Cosigner(witness, witnessSeed, 1798761600),
       ]),
+    },
+    witness: {
+      description:
+        'A C2SP tlog-witness add-checkpoint (spec/log.md §7) from a witness that last cosigned the tree of size 5, for the checkpoint above signed by the log alone, and the 200 answer of the witness above at the cosignature timestamp.',
+      add_checkpoint_request: formatAddCheckpointRequest({
+        oldSize: 5,
+        proof: consistencyProof(hashes, 5),
+        checkpoint: logSigned,
+      }),
+      add_checkpoint_response: cosigned.slice(checkpointText.length + 1),
     },
   };
   return `${JSON.stringify(vectors, null, 2)}\n`;

@@ -72,6 +72,22 @@ export const configSchema = z
       })
       .strict()
       .partial(),
+    /** A witness of the relay's log (`overlap witness serve`): a lab, an auditor or the forum may run one. */
+    witness: z
+      .object({
+        /** Its name, the key name of its cosignatures, e.g. `witness.lab-a.example`. */
+        name: z.string().regex(/^[^\s+]+$/, 'must be a key name: no spaces, no "+"'),
+        /** Its key file (from `overlap keygen`); only its Ed25519 signing key is used. */
+        key: text,
+        /** Where it remembers the last checkpoint it cosigned for each log (and refused forks). */
+        state_dir: text,
+        host: text,
+        port,
+        /** The verifier keys (C2SP vkeys) of the logs it witnesses, e.g. the relay's `log key`. */
+        log_keys: z.array(text).min(1),
+      })
+      .strict()
+      .partial(),
     /** The forum's relay (`overlap relay …`). */
     relay_server: z
       .object({
@@ -100,6 +116,8 @@ export const PATH_KEYS: ReadonlySet<string> = new Set([
   'relay_server.tls_cert',
   'relay_server.tls_key',
   'relay_server.access_log',
+  'witness.key',
+  'witness.state_dir',
 ]);
 
 export interface LoadedConfig {
@@ -166,6 +184,11 @@ export function parseConfig(source: string, path: string): ConfigFile {
 function flatten(config: ConfigFile, base: string): Map<string, string> {
   const values = new Map<string, string>();
   const walk = (value: unknown, prefix: string) => {
+    // A list (of verifier keys, say) is one setting, its items joined by commas, as its flag takes them.
+    if (Array.isArray(value)) {
+      values.set(prefix, value.map(String).join(','));
+      return;
+    }
     if (value !== null && typeof value === 'object') {
       for (const [key, inner] of Object.entries(value)) walk(inner, prefix ? `${prefix}.${key}` : key);
       return;

@@ -45,6 +45,10 @@ const COMMAND_GROUPS: readonly CommandGroup[] = [
     load: async () => (await import('./commands/relay.js')).addRelayCommands,
   },
   {
+    commands: { witness: "witness the relay's log: cosign each checkpoint consistent with all it cosigned before" },
+    load: async () => (await import('./commands/witness.js')).addWitnessCommands,
+  },
+  {
     commands: { tls: 'a private CA and relay certificate for a trial over HTTPS (no openssl needed)' },
     load: async () => (await import('./commands/tls.js')).addTlsCommands,
   },

@@ -9,12 +9,16 @@
 import { Command, type Option } from 'commander';
 import { describe, expect, test } from 'vitest';
 import { buildProgram } from '../src/program.js';
+import { RELAY_SERVER_SETTINGS } from '../src/relay-server-settings.js';
 import { attributeOf, SETTINGS, type Setting } from '../src/settings.js';
+import { WITNESS_SETTINGS } from '../src/witness-settings.js';
 
 /** `command path|--flag` → why its option is not the setting of the same name. */
 const NOT_THE_SETTING: Readonly<Record<string, string>> = {
   'crypto blind|--key': 'a blinding key as hex, for interoperability checks, not a key file',
   'relay init|--admin-public-key': "the admin key a new relay is initialized with, not a lab's pinned trust root",
+  'admin enroll|--name': "the enrolled lab's display name, not a witness's name",
+  'tls trial|--host': "the names the certificate is for, not an interface to listen on",
 };
 
 /**
@@ -40,7 +44,13 @@ function everyCommand(command: Command, path: string[] = []): { path: string; co
   });
 }
 
-const settings = Object.values(SETTINGS) as Setting[];
+// The relay's and the witness's settings share some flags (--key, --state-dir, --port) with a lab's
+// or each other: an option shows the sources of the one it is.
+const settings = [
+  ...Object.values(SETTINGS),
+  ...Object.values(RELAY_SERVER_SETTINGS),
+  ...Object.values(WITNESS_SETTINGS),
+] as Setting[];
 const allSources = settings.map(sourcesOf).filter((s): s is string => s !== undefined);
 
 async function settingOptions(): Promise<{ key: string; option: Option }[]> {

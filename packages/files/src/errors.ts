@@ -8,7 +8,9 @@ export type FilesErrorCode =
   /** The file exists and replacing it was not asked for: it is left as it was. */
   | 'EXISTS'
   /** The file system refused a step (open, write, sync, link, rename, mkdir, chmod): see `details.errno`. */
-  | 'WRITE_FAILED';
+  | 'WRITE_FAILED'
+  /** Another live process holds the lock (or the lock file is not one this program wrote). */
+  | 'LOCKED';
 
 export interface FilesErrorDetails {
   readonly path: string;

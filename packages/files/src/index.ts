@@ -3,3 +3,5 @@ export { writeFileAtomic } from './atomic-file.js';
 export { makePrivateDirectory, syncDirectory } from './directory.js';
 export type { FilesErrorCode, FilesErrorDetails } from './errors.js';
 export { FilesError } from './errors.js';
+export type { HeldLock, LockOptions } from './lock-file.js';
+export { acquireLock } from './lock-file.js';

@@ -16,7 +16,9 @@ export type LogErrorCode =
   /** A note whose signatures do not satisfy the verifier (a known key failed, or none verified). */
   | 'NOTE_NOT_VERIFIED'
   /** A signer or verifier key that cannot be used (bad name, bad public key). */
-  | 'BAD_KEY';
+  | 'BAD_KEY'
+  /** A C2SP tlog-witness `add-checkpoint` body that is not well formed. */
+  | 'BAD_WITNESS_REQUEST';
 
 export class LogError extends OverlapError<LogErrorCode> {
   override readonly name = 'LogError';

@@ -29,8 +29,15 @@ export {
   formatSignedNote,
   MAX_NOTE_SIGNATURES,
   noteKeyId,
+  parseSignatureLines,
   parseSignedNote,
   signNote,
   verifySignedNote,
 } from './signed-note.js';
 export { HASH_LENGTH, leafHash, nodeHash, rootFromLeafHashes, rootHash, splitPoint } from './tree-hash.js';
+export type { AddCheckpointRequest } from './witness-request.js';
+export {
+  formatAddCheckpointRequest,
+  MAX_WITNESS_PROOF_LINES,
+  parseAddCheckpointRequest,
+} from './witness-request.js';

@@ -2,8 +2,8 @@
  * Verification of the inclusion and consistency proofs of RFC 9162 (Certificate Transparency 2.0),
  * §2.1.3.2 and §2.1.4.2 (the bitwise algorithms), with the strict checks of the transparency-dev/merkle
  * verifier: the proof length must be exact, 0 <= index < size, size1 <= size2, an empty proof for
- * equal sizes, and a consistency proof from the empty tree is meaningless (rejected). Proofs are
- * generated in one place, merkle-tree.ts.
+ * equal sizes, and from the empty tree only the empty proof (every tree extends the empty one, as
+ * C2SP tlog-witness's `old 0` requests need). Proofs are generated in one place, merkle-tree.ts.
  *
  * Threat: the relay builds every proof; labs and auditors verify them. A verifier that accepted
  * extra or missing hashes, or an index past the end, would let a relay prove what is not in its log.
@@ -63,7 +63,8 @@ export function verifyConsistency(
   checkSize(size2, 'size2');
   if (size1 > size2) return false;
   if (size1 === size2) return proof.length === 0 && equalBytes(root1, root2);
-  if (size1 === 0 || proof.length === 0) return false; // from the empty tree: meaningless
+  if (size1 === 0) return proof.length === 0; // every tree extends the empty one; no hash can prove more
+  if (proof.length === 0) return false;
   const path = isPowerOfTwo(size1) ? [root1, ...proof] : [...proof];
   let fn = size1 - 1;
   let sn = size2 - 1;

@@ -57,12 +57,24 @@ export function parseSignedNote(note: string): SignedNote {
   const split = note.lastIndexOf('\n\n');
   if (split < 0) throw bad('no blank line separates the text from the signatures');
   const text = note.slice(0, split + 1);
-  const lines = note.slice(split + 2);
+  return { text, signatures: signatureLines(note.slice(split + 2), bad) };
+}
+
+/**
+ * Signature lines alone (`— <name> <base64>\n`, one or more), as a witness answers
+ * `add-checkpoint` (C2SP tlog-witness): the same rules as a note's own signature lines.
+ */
+export function parseSignatureLines(lines: string): NoteSignature[] {
+  const bad = (detail: string) => new LogError('BAD_NOTE', `not signature lines: ${detail}`);
+  checkNoteCharacters(lines, bad);
+  return signatureLines(lines, bad);
+}
+
+function signatureLines(lines: string, bad: (detail: string) => LogError): NoteSignature[] {
   if (!lines.endsWith('\n')) throw bad('the last signature line does not end with a newline');
-  const signatureLines = lines.slice(0, -1).split('\n');
-  if (signatureLines.length > MAX_NOTE_SIGNATURES) throw bad(`more than ${MAX_NOTE_SIGNATURES} signatures`);
-  const signatures = signatureLines.map((line, i) => parseSignatureLine(line, i + 1, bad));
-  return { text, signatures };
+  const each = lines.slice(0, -1).split('\n');
+  if (each.length > MAX_NOTE_SIGNATURES) throw bad(`more than ${MAX_NOTE_SIGNATURES} signatures`);
+  return each.map((line, i) => parseSignatureLine(line, i + 1, bad));
 }
 
 export function formatSignedNote(note: SignedNote): string {

@@ -84,6 +84,20 @@ describe('transparency-dev/merkle vectors, including every mutated case', () => 
   });
 });
 
+describe('consistency from the empty tree (a witness\'s "old 0")', () => {
+  const empty = rootFromLeafHashes([]);
+  const leaves = [leafHash(Uint8Array.of(1)), leafHash(Uint8Array.of(2)), leafHash(Uint8Array.of(3))];
+  const root = rootFromLeafHashes(leaves);
+  test('holds with the empty proof, whatever the roots: every tree extends the empty one', () => {
+    expect(verifyConsistency(0, 3, [], empty, root)).toBe(true);
+    expect(verifyConsistency(0, 3, [], root, root)).toBe(true);
+  });
+  test('fails with any hash in the proof (transparency-dev: an empty proof is expected)', () => {
+    expect(verifyConsistency(0, 3, [root], empty, root)).toBe(false);
+    expect(verifyConsistency(0, 3, leaves, empty, root)).toBe(false);
+  });
+});
+
 const leavesUpTo = (max: number) =>
   fc
     .integer({ min: 1, max })
@@ -225,7 +239,7 @@ describe('proof properties', () => {
     expect(verifyInclusion(leaves[0] as Uint8Array, 2, 2, inclusionProof(leaves, 0), root)).toBe(false);
     expect(() => inclusionProof(leaves, 2)).toThrow(expect.objectContaining({ code: 'BAD_INDEX' }));
     expect(() => consistencyProof(leaves, 3)).toThrow(expect.objectContaining({ code: 'BAD_INDEX' }));
-    expect(verifyConsistency(0, 2, [], rootFromLeafHashes([]), root)).toBe(false);
+    expect(verifyConsistency(0, 2, [], rootFromLeafHashes([]), root)).toBe(true); // every tree extends the empty one
     expect(verifyConsistency(0, 0, [], rootFromLeafHashes([]), rootFromLeafHashes([]))).toBe(true);
   });
 });

@@ -51,7 +51,15 @@ const LOCAL = tableRows('3. Codes of the protocol and the log').map(([code]) => 
 // Compile-time halves of the checks below: each list names every code of its union and no other.
 type Exactly<All, Listed> = [Exclude<All, Listed>, Exclude<Listed, All>] extends [never, never] ? true : false;
 const PROTOCOL_CODES = ['BAD_ENCODING', 'INVALID_MESSAGE', 'BAD_ENVELOPE', 'UNENCODABLE'] as const;
-const LOG_CODES = ['BAD_HASH', 'BAD_INDEX', 'BAD_NOTE', 'BAD_CHECKPOINT', 'NOTE_NOT_VERIFIED', 'BAD_KEY'] as const;
+const LOG_CODES = [
+  'BAD_HASH',
+  'BAD_INDEX',
+  'BAD_NOTE',
+  'BAD_CHECKPOINT',
+  'NOTE_NOT_VERIFIED',
+  'BAD_KEY',
+  'BAD_WITNESS_REQUEST',
+] as const;
 const SIGNATURE_CODES = [
   'SIGNATURE_MISSING',
   'SIGNATURE_MALFORMED',

@@ -13,14 +13,16 @@ import { CliError } from '../errors.js';
 import type { ProgramIo } from '../io.js';
 import { RELAY_SERVER_SETTINGS } from '../relay-server-settings.js';
 import { addSettings, readSettings, SETTINGS, type Setting, type SettingSource, type Settings } from '../settings.js';
+import { WITNESS_SETTINGS } from '../witness-settings.js';
 
 const CHECKED: readonly Setting[] = [
   ...Object.values(SETTINGS).filter((s) => s !== SETTINGS.config),
   ...Object.values(RELAY_SERVER_SETTINGS),
+  ...Object.values(WITNESS_SETTINGS),
 ];
 
 /** Files a setting names that must be readable. */
-const FILES: ReadonlySet<Setting> = new Set([SETTINGS.key, SETTINGS.adminKeyFile]);
+const FILES: ReadonlySet<Setting> = new Set([SETTINGS.key, SETTINGS.adminKeyFile, WITNESS_SETTINGS.key]);
 
 export function addConfigCommands(program: Command, io: ProgramIo): void {
   const config = program.command('config');

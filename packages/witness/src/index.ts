@@ -1,0 +1,10 @@
+export type { CosignedCheckpoint, Judgement, TrustedLog } from './add-checkpoint.js';
+export { judgeAddCheckpoint } from './add-checkpoint.js';
+export type { WitnessErrorCode } from './errors.js';
+export { WitnessError } from './errors.js';
+export { trustedLogs } from './trusted-logs.js';
+export type { WitnessAnswer, WitnessOptions } from './witness.js';
+export { Witness } from './witness.js';
+export type { RunningWitnessServer, WitnessServerOptions } from './witness-server.js';
+export { MAX_ADD_CHECKPOINT_BYTES, startWitnessServer } from './witness-server.js';
+export { MAX_EVIDENCE_FILES, WitnessState } from './witness-state.js';

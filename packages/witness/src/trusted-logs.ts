@@ -1,0 +1,28 @@
+/**
+ * The logs a witness trusts, from their verifier keys (C2SP vkeys, as `overlap relay` prints the
+ * relay's and `GET /v1/relay` announces it): a log's origin is its key's name (spec/log.md §4: a
+ * log signs its checkpoints under its origin), and an origin may have several keys (a rotation).
+ */
+import { ED25519_NOTE_SIGNATURE_TYPE, parseVerifierKey } from '@overlap/log';
+import type { TrustedLog } from './add-checkpoint.js';
+import { WitnessError } from './errors.js';
+
+export function trustedLogs(vkeys: readonly string[]): TrustedLog[] {
+  const byOrigin = new Map<string, TrustedLog>();
+  vkeys.forEach((vkey, i) => {
+    let verifier: ReturnType<typeof parseVerifierKey>;
+    try {
+      verifier = parseVerifierKey(vkey);
+    } catch (cause) {
+      throw new WitnessError('BAD_CONFIG', `log key ${i + 1}: ${(cause as Error).message}`, { cause });
+    }
+    // parseVerifierKey checked the form <name>+<id>+<base64(type || key)>: the type is the first byte.
+    if (Buffer.from(vkey.split('+')[2] as string, 'base64')[0] !== ED25519_NOTE_SIGNATURE_TYPE) {
+      throw new WitnessError('BAD_CONFIG', `log key ${i + 1} is a cosigner's key (type 0x04), not a log's`);
+    }
+    const log = byOrigin.get(verifier.name) ?? { origin: verifier.name, verifiers: [] };
+    byOrigin.set(verifier.name, { origin: log.origin, verifiers: [...log.verifiers, verifier] });
+  });
+  if (byOrigin.size === 0) throw new WitnessError('BAD_CONFIG', 'a witness needs at least one log key to witness');
+  return [...byOrigin.values()];
+}
