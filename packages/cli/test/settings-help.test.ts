@@ -18,7 +18,7 @@ const NOT_THE_SETTING: Readonly<Record<string, string>> = {
   'crypto blind|--key': 'a blinding key as hex, for interoperability checks, not a key file',
   'relay init|--admin-public-key': "the admin key a new relay is initialized with, not a lab's pinned trust root",
   'admin enroll|--name': "the enrolled lab's display name, not a witness's name",
-  'tls trial|--host': "the names the certificate is for, not an interface to listen on",
+  'tls trial|--host': 'the names the certificate is for, not an interface to listen on',
 };
 
 /**
