@@ -18,7 +18,11 @@ import {
   type SessionProposal,
   type SessionStatus,
 } from '@overlap/protocol';
+import { RelayError } from './errors.js';
 import { type CommittedEnvelopeReader, StoredTagArchive } from './store/stored-tag-archive.js';
+
+/** Envelopes of one lab in one session being taken or waiting their turn, at most (`inTurnOf`). */
+export const MAX_TURN_QUEUE = 8;
 
 export class HostedSession {
   readonly id: Uint8Array;
@@ -40,12 +44,18 @@ export class HostedSession {
   /** The engine's tags, read back from the logged envelopes (store/stored-tag-archive.ts). */
   readonly archive: StoredTagArchive;
   timer: NodeJS.Timeout | undefined;
+  /** Envelopes of this session whose group checks are running: a deadline waits for them. */
+  checksInFlight = 0;
+  /** The deadline came while checks were running: it is judged again once they are over. */
+  deadlineDeferred = false;
   #status: SessionStatus | undefined;
   /** Views taken, and the number of the one shown (commits resolve in log order; this makes sure). */
   #views = 0;
   #shownView = 0;
   /** Each lab's envelopes being taken, the last one's turn by sender (see `inTurnOf`). */
   readonly #turns = new Map<string, Promise<unknown>>();
+  /** How many of each lab's envelopes are being taken or waiting their turn. */
+  readonly #queued = new Map<string, number>();
 
   constructor(
     id: Uint8Array,
@@ -116,9 +126,22 @@ export class HostedSession {
   /**
    * Runs `take` once every envelope of `sender` in this session that came before has been taken:
    * one lab's envelopes are taken in the order they came even when one waits for a worker thread
-   * (a hop proof being verified), while the other labs' envelopes go on meanwhile.
+   * (a hop proof being verified), while the other labs' envelopes go on meanwhile. At most
+   * `MAX_TURN_QUEUE` of one lab's envelopes (each holding its body) are taken or waiting at once;
+   * one more is 503 BUSY, to send again (a lab's client sends one envelope at a time).
    */
   inTurnOf<T>(sender: string, take: () => Promise<T>): Promise<T> {
+    const queued = this.#queued.get(sender) ?? 0;
+    if (queued >= MAX_TURN_QUEUE) {
+      return Promise.reject(
+        new RelayError(
+          'BUSY',
+          `${MAX_TURN_QUEUE} envelopes of ${sender} for session ${this.idHex} are being taken already; send this one again`,
+          { retryAfter: 1 },
+        ),
+      );
+    }
+    this.#queued.set(sender, queued + 1);
     const before = this.#turns.get(sender) ?? Promise.resolve();
     const mine = before.then(take, take);
     const settled = mine.then(
@@ -128,6 +151,9 @@ export class HostedSession {
     this.#turns.set(sender, settled);
     void settled.then(() => {
       if (this.#turns.get(sender) === settled) this.#turns.delete(sender);
+      const left = (this.#queued.get(sender) ?? 1) - 1;
+      if (left > 0) this.#queued.set(sender, left);
+      else this.#queued.delete(sender);
     });
     return mine;
   }

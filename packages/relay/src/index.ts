@@ -1,5 +1,6 @@
 export type { RelayErrorCode, RelayHttpErrorCode, RelayOperatorErrorCode } from './errors.js';
 export { HTTP_ERROR_CODES, httpStatusOf, RelayError } from './errors.js';
+export type { GroupCheckRunner } from './group-check-scheduler.js';
 export type { AccessLogRecord, AccessLogTarget } from './http/access-log.js';
 export { ROUTES } from './http/routes.js';
 export type { RelayLimits } from './limits.js';

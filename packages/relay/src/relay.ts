@@ -9,7 +9,7 @@
  * On start the state is rebuilt from the log alone (recovery.ts), so what the relay believes after a
  * crash is exactly what it had acknowledged.
  */
-import { fromHex, type GroupCheckAnswer, toHex } from '@overlap/crypto';
+import { CryptoError, fromHex, type GroupCheckAnswer, toHex } from '@overlap/crypto';
 import type { Receipt } from '@overlap/log';
 import {
   type CborValue,
@@ -241,6 +241,7 @@ export class RelayCore {
     if (duplicate !== undefined) return { accepted: this.#resend(duplicate, auth) };
     // This thread's time for the envelope is its sender's (not the wait for a worker): also when refused.
     let started: number | undefined = performance.now();
+    let checking = false;
     const charge = () => {
       if (started !== undefined) this.#chargeCpu(from, performance.now() - started);
       started = undefined;
@@ -259,15 +260,23 @@ export class RelayCore {
         // The challenge's checks are of every lab's inputs: each lab pays its share.
         const kind = message.message.type;
         const chargeTo = kind === 'reveal' ? session.proposal.labs : [from];
+        // A deadline that comes meanwhile waits for this envelope (scheduleDeadline): it came in time.
+        session.checksInFlight++;
+        checking = true;
         answers = await scheduler.run(from, checks, chargeTo).catch((error: unknown) => {
-          // A worker that died (its heap) or a pool closed for shutdown: nothing changed; sent again, it is checked again.
-          throw new RelayError(
-            'UNAVAILABLE',
-            `the relay could not check this ${kind}: ${(error as Error).message}; send it again`,
-            {
-              retryAfter: 1,
-            },
-          );
+          if (error instanceof CryptoError && error.code === 'WORKER_FAILED') {
+            // A worker that died (its heap) or a pool closed for shutdown: nothing changed; sent again, it is checked again.
+            throw new RelayError(
+              'UNAVAILABLE',
+              `the relay could not check this ${kind}: ${error.message}; send it again`,
+              {
+                retryAfter: 1,
+              },
+            );
+          }
+          throw new RelayError('INTERNAL', `the relay's check of this ${kind} failed: ${(error as Error).message}`, {
+            cause: error,
+          });
         });
         started = performance.now();
         // Meanwhile the session may have ended (its deadline), and the same request come again.
@@ -282,7 +291,16 @@ export class RelayCore {
       return { accepted: this.#receive(session, opened, auth, message.message, answers) };
     } finally {
       charge();
+      if (checking) this.#checkSettled(session);
     }
+  }
+
+  /** One envelope's checks are over (taken or refused): a deadline that waited for them is judged now. */
+  #checkSettled(session: HostedSession): void {
+    session.checksInFlight--;
+    if (session.checksInFlight > 0 || !session.deadlineDeferred) return;
+    session.deadlineDeferred = false;
+    this.scheduleDeadline(session);
   }
 
   /** The engine takes the checked envelope, and it is appended with what it causes; answers the acknowledgement. */
@@ -450,6 +468,8 @@ export class RelayCore {
    * when writes are allowed again if they are refused then.
    */
   scheduleDeadline(session: HostedSession): void {
+    if (session.timer) clearTimeout(session.timer);
+    session.timer = undefined;
     if (!session.open) return;
     const allJoined = () => session.joined.size === session.proposal.labs.length;
     const joinDue = Math.max(session.joinBy, this.#since + this.#options.limits.joinDeadlineGraceMs);
@@ -461,6 +481,11 @@ export class RelayCore {
         if (!session.engine) return;
         const now = this.#options.now();
         if ((this.#options.writesRefusedUntil?.() ?? 0) > now) return this.scheduleDeadline(session);
+        // An envelope that came in time is being checked: it is judged first (#checkSettled re-arms this).
+        if (session.checksInFlight > 0) {
+          session.deadlineDeferred = true;
+          return;
+        }
         // The audit tells the two apart by the abort's created (audit.md check 20): it is `now`.
         if (session.deadline <= now) {
           const waiting = session.engine.waitingOn();

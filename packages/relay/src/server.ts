@@ -17,7 +17,7 @@ import { ed25519NoteSigner, formatVerifierKey } from '@overlap/log';
 import { KeyBudgets } from './budgets.js';
 import { type ControlSocket, controlSocketPath, listenControlSocket } from './control-socket.js';
 import { RelayError } from './errors.js';
-import { GroupCheckScheduler } from './group-check-scheduler.js';
+import { type GroupCheckRunner, GroupCheckScheduler } from './group-check-scheduler.js';
 import { type AccessLog, type AccessLogTarget, openAccessLog } from './http/access-log.js';
 import { capConnections } from './http/connection-caps.js';
 import { InboxWaiters } from './http/inbox-waiters.js';
@@ -71,6 +71,11 @@ export interface RelayServerOptions {
    * at least one); 0 runs them on the thread that answers requests.
    */
   checkWorkers?: number;
+  /**
+   * Where the group checks run instead of the relay's own worker threads (an embedder's pool; tests
+   * hold checks to see what happens meanwhile). `checkWorkers` is then unused.
+   */
+  checkRunner?: GroupCheckRunner;
   /** The clock, in milliseconds (tests move it). */
   now?: () => number;
 }
@@ -148,7 +153,9 @@ export async function startRelayServer(options: RelayServerOptions = {}): Promis
       reportFailure = resolve;
     });
     const budgets = new KeyBudgets(limits);
-    const checks = new GroupCheckScheduler(pool, (key, ms) => budgets.chargeCpu(key, ms, Date.now()));
+    const checks = new GroupCheckScheduler(options.checkRunner ?? pool, (key, ms) =>
+      budgets.chargeCpu(key, ms, Date.now()),
+    );
     const runtime = await RelayRuntime.open({
       checks,
       chargeCpu: (key, ms) => budgets.chargeCpu(key, ms, Date.now()),
@@ -185,8 +192,11 @@ export async function startRelayServer(options: RelayServerOptions = {}): Promis
       adminPublicKey: toHex(home.adminPublicKey),
       close: async () => {
         await control?.close();
-        // The checks first: one in flight finishes (or is refused) while the database is still open.
+        // The checks first: one in flight is refused (503) once its worker is gone; one that finished
+        // since the runtime drained has appended its envelope, so the writes are drained again, while
+        // the database is still open.
         await pool.close();
+        await runtime.close();
         db.close();
         relayKeys.dispose();
         await log?.close();

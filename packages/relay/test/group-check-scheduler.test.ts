@@ -1,7 +1,8 @@
 /**
  * The group-check scheduler with a runner the test controls: checks wait in one queue per key and
- * are taken in turn, one from each key with work waiting; at most `workers` run at once; each
- * check's time is charged to the keys it was run for; a failure rejects its batch only.
+ * are taken in turn, one from each key with work waiting (the key served longest ago first, a
+ * newcomer before all); at most `workers` run at once; each check's time is charged to the keys it
+ * was run for, failed or not; a failure rejects its batch only, and drops that batch's waiting checks.
  */
 import type { GroupCheck, GroupCheckAnswer } from '@overlap/crypto';
 import { expect, test } from 'vitest';
@@ -59,8 +60,8 @@ test('keys take turns: a key with many checks waiting does not hold back one tha
   expect(scheduler.waiting).toBe(7); // 1 of the flooder's is running
   await drain(runner);
   await Promise.all([flood, one, two]);
-  // The flooder's first was running; then one from each key in turn.
-  expect(runner.started).toEqual([1, 2, 100, 200, 3, 201, 4, 5]);
+  // The flooder's first was running; then the newcomers, then one from each key in turn.
+  expect(runner.started).toEqual([1, 100, 200, 2, 201, 3, 4, 5]);
   expect(scheduler.done).toBe(8);
   expect(scheduler.busyMs).toBe(80);
   expect(Object.fromEntries(charged)).toEqual({ flooder: 50, honest: 10, other: 20 });
@@ -89,6 +90,26 @@ test('time is shared among the keys a check is charged to (a challenge: every la
   await drain(runner);
   await run;
   expect(Object.fromEntries(charged)).toEqual({ a: 5, b: 5, c: 5, d: 5 });
+});
+
+test("a failed check rejects its batch at once and drops the batch's waiting checks; its time is still charged", async () => {
+  const runner = new ControlledRunner(1);
+  const charged = new Map<string, number>();
+  const scheduler = new GroupCheckScheduler(runner, (key, ms) => charged.set(key, (charged.get(key) ?? 0) + ms));
+  const failing = scheduler.run('a', checks(1, 2, 3, 4));
+  const other = scheduler.run('b', checks(9));
+  await settle();
+  runner.finish(new Error('the worker died'));
+  await expect(failing).rejects.toThrow('the worker died');
+  expect(scheduler.waiting).toBe(0); // 2, 3 and 4 are gone; 9 is running
+  await drain(runner);
+  expect(await other).toHaveLength(1);
+  expect(runner.started).toEqual([1, 9]);
+  expect(charged.has('a')).toBe(true); // the failed check's time on the thread, measured by the scheduler
+  // A later batch of the same key runs as usual.
+  const again = scheduler.run('a', checks(5));
+  await drain(runner);
+  expect(await again).toHaveLength(1);
 });
 
 test('a failed check rejects its batch; the scheduler goes on with the others', async () => {

@@ -195,7 +195,8 @@ export class TestRelay {
     const headers: Record<string, string> = { ...options.headers };
     if (body !== undefined) headers['content-type'] = options.contentType ?? 'application/cbor';
     if (options.signer) {
-      const created = options.created ?? Math.floor(Date.now() / 1000);
+      // Signed by the relay's clock when the test moves it.
+      const created = options.created ?? Math.floor((this.options.now?.() ?? Date.now()) / 1000);
       Object.assign(
         headers,
         signRequest({
