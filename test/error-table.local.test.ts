@@ -49,3 +49,9 @@ test("§5.3 lists exactly the CLI's exit codes", () => {
   expect(exits).toContain('130');
   expect(firstColumn('5.3').sort()).toEqual([...exits].sort());
 });
+
+test("§5.4 lists exactly the witness's codes", () => {
+  const codes = unionCodes(read('packages/witness/src/errors.ts'), 'WitnessErrorCode');
+  expect(codes).toContain('STATE_DAMAGED');
+  expect(firstColumn('5.4').sort()).toEqual([...codes].sort());
+});

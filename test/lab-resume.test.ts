@@ -132,7 +132,7 @@ test('a lab process killed mid-session resumes from its state directory and fini
   expect(rowsB.map((r: { value: string }) => r.value)).toEqual(shared);
   expect(rowsB.every((r: { labs: string[] }) => r.labs.join() === 'lab-a')).toBe(true);
   // The session's state, with its key, is gone; only the result document stays.
-  expect(readdirSync(stateDir).sort()).toEqual([`${session}.json`]);
+  expect(readdirSync(stateDir).sort()).toEqual([`${session}.json`, 'trust']); // and the lab's trust record, kept
 }, 180_000);
 
 test('a lab process killed after its hop and before its proofs resumes and proves it from its state directory', async () => {
@@ -211,7 +211,7 @@ test('a lab process killed after its hop and before its proofs resumes and prove
       .filter(Boolean)
       .map((l) => JSON.parse(l) as { value: string });
     expect(rowsB.map((r) => r.value)).toEqual(shared);
-    expect(readdirSync(stateDir).sort()).toEqual([`${session}.json`]);
+    expect(readdirSync(stateDir).sort()).toEqual([`${session}.json`, 'trust']); // and the lab's trust record, kept
   } finally {
     await server.close();
   }

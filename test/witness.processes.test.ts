@@ -11,8 +11,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ForumAdmin } from '@overlap/client';
 import { generateLabKeys, generateSigningKeyPair } from '@overlap/crypto';
-import { writeKeyFile } from '@overlap/crypto/node';
+import { readKeyFile, writeKeyFile } from '@overlap/crypto/node';
 import {
   ed25519NoteSigner,
   formatAddCheckpointRequest,
@@ -61,7 +62,9 @@ function body(branch: 'a' | 'b', oldSize: number, size: number): string {
   return formatAddCheckpointRequest({ oldSize, proof, checkpoint: note(branch, size) });
 }
 
-async function startWitness(): Promise<{ process: ChildProcess; url: string; vkey: string }> {
+async function startWitness(
+  options: { name?: string; state?: string; logKey?: string } = {},
+): Promise<{ process: ChildProcess; url: string; vkey: string }> {
   const witness = spawn(
     process.execPath,
     [
@@ -75,13 +78,13 @@ async function startWitness(): Promise<{ process: ChildProcess; url: string; vke
       '--port',
       '0',
       '--name',
-      'witness.lab-a.example',
+      options.name ?? 'witness.lab-a.example',
       '--key',
       keyFile,
       '--state-dir',
-      stateDir,
+      options.state ?? stateDir,
       '--log-keys',
-      formatVerifierKey(ORIGIN, logKeys.publicKey),
+      options.logKey ?? formatVerifierKey(ORIGIN, logKeys.publicKey),
     ],
     { stdio: ['ignore', 'pipe', 'pipe'], cwd: import.meta.dirname }, // no overlap.toml there
   );
@@ -223,5 +226,73 @@ describe('overlap witness serve', () => {
     expect(answered).toBeGreaterThan(cosigned.length); // forks and stale sizes were refused, not only cosigned
     expect(readdirSync(join(stateDir, 'evidence')).length).toBeGreaterThan(0);
     expect(readdirSync(join(stateDir, 'logs')).filter((name) => name.endsWith('.tmp'))).toEqual([]);
+  }, 120_000);
+
+  test('`overlap relay serve --witnesses` with two `overlap witness serve` processes: each checkpoint ends up cosigned by both', async () => {
+    const db = join(dir, 'relay', 'relay.db');
+    const cli = (args: string[]) =>
+      spawn(process.execPath, ['--import', 'tsx', '--conditions=@overlap/source', main, ...args], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        cwd: import.meta.dirname,
+      });
+    const firstJson = (p: ChildProcess) =>
+      new Promise<Record<string, string>>((resolve, reject) => {
+        let out = '';
+        let err = '';
+        p.stdout?.on('data', (d: Buffer) => {
+          out += d.toString();
+          const line = out.split('\n').find((l) => l.startsWith('{'));
+          if (line !== undefined && out.includes('}\n')) resolve(JSON.parse(line) as Record<string, string>);
+        });
+        p.stderr?.on('data', (d: Buffer) => {
+          err += d.toString();
+        });
+        p.once('exit', (code) => reject(new Error(`exited with ${code}:\n${err}`)));
+      });
+    const init = await firstJson(cli(['relay', 'init', '--db', db, '--json']));
+    expect(init.vkey).toMatch(/^overlap-relay\/[0-9a-f]{16}\+[0-9a-f]{8}\+/);
+    const started: ChildProcess[] = [];
+    try {
+      const ws = [];
+      for (const name of ['witness-1.example', 'witness-2.example']) {
+        const w = await startWitness({ name, state: join(dir, name), logKey: init.vkey as string });
+        started.push(w.process);
+        ws.push(w);
+      }
+      const relay = cli([
+        'relay',
+        'serve',
+        '--db',
+        db,
+        '--port',
+        '0',
+        '--json',
+        '--witnesses',
+        ws.map((w) => `${w.url} ${w.vkey}`).join(','),
+      ]);
+      started.push(relay);
+      const { url } = (await firstJson(relay)) as { url: string };
+      const admin = new ForumAdmin(url, await readKeyFile(init.adminKeyFile as string));
+      const lab = generateLabKeys();
+      await admin.enroll({ signingKey: lab.signing.publicKey, sealingKey: lab.sealing.publicKey }, 'lab-a');
+      const verifiers = [parseVerifierKey(init.vkey as string), ...ws.map((w) => parseVerifierKey(w.vkey))];
+      const size = Number(/\n(\d+)\n/.exec(await (await fetch(`${url}/v1/log/checkpoint`)).text())?.[1]);
+      for (let i = 0; ; i++) {
+        const answer = await fetch(`${url}/v1/log/witnessed`);
+        const note = await answer.text();
+        if (answer.status === 200) {
+          const { text, verifiedBy } = verifySignedNote(note, verifiers);
+          if (Number(text.split('\n')[1]) >= size && verifiedBy.length === 3) {
+            expect(verifiedBy.slice(1)).toEqual(['witness-1.example', 'witness-2.example']);
+            break;
+          }
+        }
+        if (i > 2000) throw new Error('the relay never served a checkpoint both witnesses cosigned');
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    } finally {
+      for (const p of started) p.kill('SIGKILL');
+      await Promise.all(started.map(exited));
+    }
   }, 120_000);
 });

@@ -98,6 +98,8 @@ export const configSchema = z
         tls_cert: text,
         tls_key: text,
         access_log: text,
+        /** The witnesses, each "<url> <vkey>". */
+        witnesses: z.array(z.string().regex(/^\S+ \S+$/, 'must be "<url> <vkey>"')),
       })
       .strict()
       .partial(),

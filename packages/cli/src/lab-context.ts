@@ -5,6 +5,8 @@
  * resolved by settings.ts from flags, environment and the config file. Errors of the SDK become CLI
  * errors with exit codes.
  */
+
+import { join } from 'node:path';
 import { ClientError, OverlapClient, type OverlapClientOptions } from '@overlap/client';
 import { CryptoError, fromHex, type LabKeys } from '@overlap/crypto';
 import { readKeyFile } from '@overlap/crypto/node';
@@ -68,6 +70,12 @@ export function pinnedAdminKey(settings: Settings): Uint8Array | undefined {
   }
 }
 
+/**
+ * Connects as this lab. The relay's trust roots are pinned in `<state dir>/trust` (the SDK's trust
+ * store): keys the settings give are pinned as given; without them, the ones pinned before are
+ * required, and on first use the relay's are pinned with a warning. The last checkpoint verified is
+ * remembered there too, for every later run to prove its checkpoints against.
+ */
 export async function connectLab(
   settings: Settings,
   extra: Partial<OverlapClientOptions> = {},
@@ -77,21 +85,18 @@ export async function connectLab(
   const adminKey = pinnedAdminKey(settings);
   const keys = await readKeys(keyPath);
   const logKey = settings.get(SETTINGS.logKey);
+  const trustDir = join(settings.require(SETTINGS.stateDir), 'trust');
   const client = await sdkCall(() =>
     OverlapClient.connect({
       relayUrl,
       keys,
+      trustDir,
       ...(logKey !== undefined && { logKey }),
       ...(adminKey !== undefined && { adminKey }),
       ...extra,
     }),
   );
-  const warnings = client.logKeyPinned
-    ? []
-    : [
-        `the relay's log key was not pinned (--log-key, $OVERLAP_LOG_KEY or trust.log_key); trusting the one it announces: ${client.info.vkey}`,
-      ];
-  return { client, warnings };
+  return { client, warnings: [...client.trustWarnings] };
 }
 
 /** Runs an SDK call, turning its typed errors into CLI errors (usage, bad data, or a failure). */

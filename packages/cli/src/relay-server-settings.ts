@@ -52,6 +52,13 @@ export const RELAY_SERVER_SETTINGS = {
     config: 'relay_server.tls_key',
     path: true,
   },
+  witnesses: {
+    flags: '--witnesses <list>',
+    description:
+      "the witnesses each new checkpoint is sent to, as 'URL VKEY' pairs separated by commas (VKEY: what overlap witness vkey prints)",
+    env: 'OVERLAP_RELAY_WITNESSES',
+    config: 'relay_server.witnesses',
+  },
   accessLog: {
     flags: '--access-log <file>',
     description: "one JSON line per request: a file (appended to, 0600), or '-' for stdout",

@@ -160,6 +160,8 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
         join(work, `${lab.name}.key`),
         '--log-key',
         server.vkey,
+        '--admin-public-key',
+        server.adminPublicKey,
         '--session',
         session,
         '--input',

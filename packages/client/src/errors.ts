@@ -37,7 +37,17 @@ export type ClientErrorCode =
   /** The session is already `done` or `aborted`: nothing can be run or aborted in it any more. */
   | 'SESSION_FINISHED'
   /** This lab already took part in the session, and the state that would continue it is not here. */
-  | 'STATE_MISSING';
+  | 'STATE_MISSING'
+  /** The relay announces a log key or admin key other than the one this lab configured or pinned: both are named. */
+  | 'TRUST_ROOT_MISMATCH'
+  /** No trust roots are configured or pinned for this relay, and the lab requires them. */
+  | 'TRUST_ROOT_MISSING'
+  /** A checkpoint contradicts the one this lab remembers (a fork or a rollback): evidence was written, its path named. */
+  | 'LOG_INCONSISTENT'
+  /** Another process holds a file of this lab's (its trust record) for longer than the wait. */
+  | 'STATE_LOCKED'
+  /** A file of this lab's (its trust record) is not what this program writes. */
+  | 'STATE_DAMAGED';
 
 export interface ClientErrorOptions {
   cause?: unknown;

@@ -24,6 +24,9 @@ export type { LabProgress, LabRun, LabRunOptions } from './lab-runner.js';
 export { runLabSession } from './lab-runner.js';
 export type { LabProgressRecord } from './lab-state-store.js';
 export { LabStateStore } from './lab-state-store.js';
+export type { EvidenceVerdict, LogEvidence } from './log-evidence.js';
+export { checkLogEvidence } from './log-evidence.js';
+export type { CheckpointMemory } from './log-monitor.js';
 export type {
   AbortDone,
   Member,
@@ -43,3 +46,5 @@ export type { SessionResults } from './results-document.js';
 export type { CsvGuard, FormatResultsOptions, ResultFormat } from './results-format.js';
 export { CSV_GUARDS, csvField, formatResults, RESULT_FORMATS, resultJsonLine } from './results-format.js';
 export type { RetryInfo, RetryOptions } from './retry.js';
+export type { AnnouncedRoots, ConfiguredRoots, PinnedRoots } from './trust-store.js';
+export { TrustStore } from './trust-store.js';

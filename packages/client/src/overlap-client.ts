@@ -9,7 +9,7 @@
  */
 
 import { join } from 'node:path';
-import { keyId as keyIdOf, type LabKeys, toHex } from '@overlap/crypto';
+import { fromHex, keyId as keyIdOf, type LabKeys, toHex } from '@overlap/crypto';
 // A lab's process runs on Node.js's crypto: the native backend, node:crypto's SHA-256, worker threads.
 import '@overlap/crypto/node';
 import type { BatchPool } from '@overlap/crypto/node';
@@ -30,6 +30,7 @@ import {
 import { ClientError } from './errors.js';
 import { type LabProgress, type LabRunOptions, runLabSession } from './lab-runner.js';
 import { LabStateStore } from './lab-state-store.js';
+import type { CheckpointMemory } from './log-monitor.js';
 import { RelayClient } from './relay-client.js';
 import type { RetryOptions } from './retry.js';
 import { type AbortDone, abortSession, checkAbortReason, sessionFinished, stateMissing } from './session-abort.js';
@@ -41,6 +42,7 @@ import {
   summaryOf,
   termsFromStatus,
 } from './session-terms.js';
+import { TrustStore } from './trust-store.js';
 
 export type { AbortDone } from './session-abort.js';
 export type { Member, SessionSummary, SessionTerms } from './session-terms.js';
@@ -55,6 +57,16 @@ export interface OverlapClientOptions {
   logKey?: string;
   /** The forum admin's Ed25519 public key, pinned; without it the relay's `admin_key` is used. */
   adminKey?: Uint8Array;
+  /**
+   * Where this lab remembers each relay's trust roots and the last checkpoint of its log it
+   * verified, across runs and processes (trust-store.ts; the CLI's is `<state dir>/trust`). With
+   * it, keys not given are pinned on first use (a warning in `trustWarnings`) and a relay that
+   * later announces others is refused (`TRUST_ROOT_MISMATCH`); every checkpoint is proven
+   * consistent with the remembered one (`LOG_INCONSISTENT`, with evidence, otherwise).
+   */
+  trustDir?: string;
+  /** With `trustDir`: refuse a relay whose keys are neither given nor pinned, instead of pinning them. */
+  requirePinnedRoots?: boolean;
   pool?: BatchPool;
   retry?: RetryOptions;
   signal?: AbortSignal;
@@ -93,18 +105,26 @@ export class OverlapClient {
   readonly relay: RelayClient;
   readonly info: RelayInfo;
   readonly keys: LabKeys;
-  /** Whether the log key was given by the caller (true) or taken from the relay (false). */
+  /** Whether the log key was given by the caller or pinned before (true), or taken from the relay this time (false). */
   readonly logKeyPinned: boolean;
+  /** What the lab should be told about its trust roots this run (a first use, a re-pin). */
+  readonly trustWarnings: readonly string[];
   readonly #adminKey: Uint8Array;
   readonly #options: OverlapClientOptions;
 
-  private constructor(options: OverlapClientOptions, relay: RelayClient, info: RelayInfo, adminKey: Uint8Array) {
+  private constructor(
+    options: OverlapClientOptions,
+    relay: RelayClient,
+    info: RelayInfo,
+    trust: { adminKey: Uint8Array; logKeyPinned: boolean; warnings: readonly string[] },
+  ) {
     this.#options = options;
     this.relay = relay;
     this.info = info;
     this.keys = options.keys;
-    this.logKeyPinned = options.logKey !== undefined;
-    this.#adminKey = adminKey;
+    this.logKeyPinned = trust.logKeyPinned;
+    this.trustWarnings = trust.warnings;
+    this.#adminKey = trust.adminKey;
   }
 
   /** Connects: reads the relay's identity and checks it against what the caller pinned. */
@@ -115,26 +135,57 @@ export class OverlapClient {
       ...(options.signal && { signal: options.signal }),
     });
     const info = await bootstrap.relayInfo();
+    if (options.logKey !== undefined) {
+      try {
+        parseVerifierKey(options.logKey);
+      } catch (cause) {
+        throw new ClientError('BAD_ARGUMENT', 'the log key is not a verifier key (name+id+key)', { cause });
+      }
+    }
+    let logKey = options.logKey ?? info.vkey;
+    let adminKey = options.adminKey ?? info.admin_key;
+    let warnings: string[] = [];
+    let logKeyPinned = options.logKey !== undefined;
+    let checkpointMemory: CheckpointMemory | undefined;
+    if (options.trustDir !== undefined) {
+      const store = new TrustStore(options.trustDir);
+      const pinned = await store.pin(
+        bootstrap.url,
+        { origin: info.origin, logKey: info.vkey, adminKey: toHex(info.admin_key) },
+        {
+          ...(options.logKey !== undefined && { logKey: options.logKey }),
+          ...(options.adminKey !== undefined && { adminKey: toHex(options.adminKey) }),
+        },
+        { requirePinned: options.requirePinnedRoots === true },
+      );
+      logKey = pinned.logKey;
+      adminKey = fromHex(pinned.adminKey, 32);
+      warnings = pinned.warnings;
+      logKeyPinned = pinned.source !== 'first-use';
+      checkpointMemory = { store, relayUrl: bootstrap.url, logKey, evidenceDir: join(options.trustDir, 'evidence') };
+    } else {
+      if (options.logKey !== undefined && options.logKey !== info.vkey) {
+        throw new ClientError('RECEIPT_INVALID', `the relay announces log key ${info.vkey}, not the pinned one`);
+      }
+      if (options.adminKey !== undefined && toHex(options.adminKey) !== toHex(info.admin_key)) {
+        throw new ClientError('BAD_RESPONSE', 'the relay announces another admin key than the pinned one');
+      }
+    }
     let verifier: NoteVerifier;
     try {
-      verifier = parseVerifierKey(options.logKey ?? info.vkey);
+      verifier = parseVerifierKey(logKey);
     } catch (cause) {
       throw new ClientError('BAD_ARGUMENT', 'the log key is not a verifier key (name+id+key)', { cause });
-    }
-    if (options.logKey !== undefined && options.logKey !== info.vkey) {
-      throw new ClientError('RECEIPT_INVALID', `the relay announces log key ${info.vkey}, not the pinned one`);
-    }
-    if (options.adminKey !== undefined && toHex(options.adminKey) !== toHex(info.admin_key)) {
-      throw new ClientError('BAD_RESPONSE', 'the relay announces another admin key than the pinned one');
     }
     const relay = new RelayClient({
       url: options.relayUrl,
       signer: { keyId: options.keys.keyId, secretKey: options.keys.signing.secretKey },
       logVerifier: verifier,
+      ...(checkpointMemory && { checkpointMemory }),
       ...(options.retry && { retry: options.retry }),
       ...(options.signal && { signal: options.signal }),
     });
-    return new OverlapClient(options, relay, info, options.adminKey ?? info.admin_key);
+    return new OverlapClient(options, relay, info, { adminKey, logKeyPinned, warnings });
   }
 
   get keyId(): string {

@@ -36,7 +36,7 @@ import {
 } from '@overlap/protocol';
 import { decodeAnswer } from './cbor-body.js';
 import { ClientError } from './errors.js';
-import { LogMonitor } from './log-monitor.js';
+import { type CheckpointMemory, LogMonitor } from './log-monitor.js';
 import { parseRelayUrl } from './relay-url.js';
 import { type RetryOptions, retryPolicy } from './retry.js';
 import { type RequestSigner, send, type TransportOptions } from './transport.js';
@@ -48,6 +48,12 @@ export interface RelayClientOptions {
   signer?: RequestSigner;
   /** The log's note verifier: when given, every receipt and checkpoint is verified. */
   logVerifier?: NoteVerifier;
+  /**
+   * Where the lab remembers the log's checkpoint across runs and processes (its trust record):
+   * with it, each checkpoint is proven against the remembered one, and a contradiction is kept as
+   * evidence (log-monitor.ts).
+   */
+  checkpointMemory?: CheckpointMemory;
   retry?: RetryOptions;
   /** Aborts the request in flight and any backoff wait. */
   signal?: AbortSignal;
@@ -80,7 +86,11 @@ export class RelayClient {
     this.#log =
       options.logVerifier === undefined
         ? undefined
-        : new LogMonitor(options.logVerifier, async (from, to) => (await this.consistency(from, to)).proof);
+        : new LogMonitor(
+            options.logVerifier,
+            async (from, to) => (await this.consistency(from, to)).proof,
+            options.checkpointMemory,
+          );
   }
 
   /** The largest checkpoint verified so far (undefined without a log verifier, or before the first). */

@@ -105,8 +105,15 @@ export function formatVerifierKey(
   return `${name}+${id}+${toBase64(concatBytes(Uint8Array.of(signatureType), publicKey))}`;
 }
 
-/** Parses a verifier key of type 0x01 (note signer) or 0x04 (cosigner), checking that its key ID matches. */
-export function parseVerifierKey(vkey: string): NoteVerifier {
+/**
+ * Parses a verifier key of type 0x01 (note signer) or 0x04 (cosigner), checking that its key ID
+ * matches, and, with `type`, that it is of that type (a log's key where a witness's is wanted is
+ * a configuration mistake worth naming).
+ */
+export function parseVerifierKey(vkey: string): NoteVerifier;
+export function parseVerifierKey(vkey: string, type: typeof ED25519_NOTE_SIGNATURE_TYPE): NoteVerifier;
+export function parseVerifierKey(vkey: string, type: typeof ED25519_COSIGNATURE_TYPE): CosignatureVerifier;
+export function parseVerifierKey(vkey: string, expected?: number): NoteVerifier {
   const bad = (detail: string) => new LogError('BAD_KEY', `not a verifier key: ${detail}`);
   const match = /^([^\s+]+)\+([0-9a-f]{8})\+([A-Za-z0-9+/]+={0,2})$/.exec(vkey);
   if (!match) throw bad('expected <name>+<8 hex digits>+<base64>');
@@ -117,6 +124,9 @@ export function parseVerifierKey(vkey: string): NoteVerifier {
   const publicKey = Uint8Array.from(material.subarray(1));
   if (type !== ED25519_NOTE_SIGNATURE_TYPE && type !== ED25519_COSIGNATURE_TYPE)
     throw bad(`unsupported signature type ${type}`);
+  const what = (t: number) =>
+    t === ED25519_COSIGNATURE_TYPE ? "a witness's cosigner key (type 0x04)" : "a log's key (type 0x01)";
+  if (expected !== undefined && type !== expected) throw bad(`expected ${what(expected)}, got ${what(type)}`);
   if (toHex(noteKeyId(name, type, publicKey)) !== id) throw bad('the key ID does not match the key');
   return type === ED25519_NOTE_SIGNATURE_TYPE
     ? ed25519NoteVerifier(name, publicKey)

@@ -8,11 +8,13 @@
  *
  * `initRelay` creates them once; `openRelayHome` reads them and refuses a half-initialized home.
  */
+
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { assertPublicKey, generateLabKeys, keyId, type LabKeys, toHex } from '@overlap/crypto';
 import { readKeyFile, writeKeyFile } from '@overlap/crypto/node';
 import { makePrivateDirectory } from '@overlap/files';
+import { formatVerifierKey } from '@overlap/log';
 import { RelayError } from './errors.js';
 import { type Db, getMeta, openDatabase, setMeta } from './store/database.js';
 
@@ -30,6 +32,8 @@ export interface InitResult {
   db: string;
   origin: string;
   relayKeyId: string;
+  /** The log's verifier key (C2SP vkey): what labs pin and witnesses are configured with. */
+  vkey: string;
   adminKeyId: string;
   /** Where the generated admin key was written, if one was. */
   adminKeyFile?: string;
@@ -96,7 +100,8 @@ export async function initRelay(options: InitOptions = {}): Promise<InitResult> 
   } finally {
     db.close();
   }
-  const result: InitResult = { db: paths.db, origin, relayKeyId, adminKeyId: keyId(adminPublicKey) };
+  const vkey = formatVerifierKey(origin, relayPublicKey);
+  const result: InitResult = { db: paths.db, origin, relayKeyId, vkey, adminKeyId: keyId(adminPublicKey) };
   return adminKeyFile ? { ...result, adminKeyFile } : result;
 }
 

@@ -32,6 +32,7 @@ import { RelayRuntime } from './relay-runtime.js';
 import { copyDatabase } from './store/backup.js';
 import { BlobFiles } from './store/blob-files.js';
 import type { Db } from './store/database.js';
+import { type RelayWitness, WitnessSubmitter } from './witness-submitter.js';
 
 export const RELAY_VERSION = '0.1.0';
 
@@ -71,6 +72,11 @@ export interface RelayServerOptions {
    * at least one); 0 runs them on the thread that answers requests.
    */
   checkWorkers?: number;
+  /**
+   * The witnesses the relay submits each new checkpoint to (C2SP tlog-witness; spec/log.md §7), in
+   * the background; `GET /v1/log/witnessed` serves the newest cosigned one. Default none.
+   */
+  witnesses?: readonly RelayWitness[];
   /**
    * Where the group checks run instead of the relay's own worker threads (an embedder's pool; tests
    * hold checks to see what happens meanwhile). `checkWorkers` is then unused.
@@ -131,6 +137,7 @@ export async function startRelayServer(options: RelayServerOptions = {}): Promis
   let accessLog: AccessLog | undefined;
   let control: ControlSocket | undefined;
   let server: Omit<RelayServer, 'controlSocket' | 'failure'> | undefined;
+  let submitter: WitnessSubmitter | undefined;
   try {
     const blobs = new BlobFiles(home.blobsDir);
     const waiters = new InboxWaiters();
@@ -153,6 +160,20 @@ export async function startRelayServer(options: RelayServerOptions = {}): Promis
       reportFailure = resolve;
     });
     const budgets = new KeyBudgets(limits);
+    let current: RelayRuntime | undefined;
+    const witnesses = new WitnessSubmitter({
+      witnesses: options.witnesses ?? [],
+      latest: () => (current as RelayRuntime).reads.latest,
+      consistencyProof: (from, to) => (current as RelayRuntime).reads.consistency(from, to).proof,
+      onEvent: (event) => {
+        if (event.outcome !== 'cosigned') {
+          onWarning(
+            `witness ${event.witness} did not cosign checkpoint ${event.size}: ${event.outcome}${event.status ? ` (${event.status})` : ''}${event.detail ? `: ${event.detail}` : ''}`,
+          );
+        }
+      },
+    });
+    submitter = witnesses;
     const checks = new GroupCheckScheduler(options.checkRunner ?? pool, (key, ms) =>
       budgets.chargeCpu(key, ms, Date.now()),
     );
@@ -166,7 +187,10 @@ export async function startRelayServer(options: RelayServerOptions = {}): Promis
       adminPublicKey: home.adminPublicKey,
       limits,
       now,
-      onCommitted: (items) => waiters.notify(items.map((i) => `${i.session}|${i.lab}`)),
+      onCommitted: (items) => {
+        waiters.notify(items.map((i) => `${i.session}|${i.lab}`));
+        witnesses.notify();
+      },
       onEvent: (line) => onWarning(`storage: ${line}`),
       onFatal: (error) => {
         onWarning(`storage: ${error.message}; stopping`);
@@ -175,6 +199,8 @@ export async function startRelayServer(options: RelayServerOptions = {}): Promis
         stopping.catch(() => {}).then(() => reportFailure(error));
       },
     });
+    current = runtime;
+    witnesses.notify(); // the checkpoint it starts with: witnesses may not have it yet
     if (options.accessLog !== undefined) accessLog = await openAccessLog(options.accessLog);
     const log = accessLog;
     server = await listen({
@@ -187,11 +213,13 @@ export async function startRelayServer(options: RelayServerOptions = {}): Promis
       limits,
       budgets,
       checks,
+      submitter: witnesses,
       accessLog,
       db: home.dbPath,
       adminPublicKey: toHex(home.adminPublicKey),
       close: async () => {
         await control?.close();
+        await witnesses.close();
         // The checks first: one in flight is refused (503) once its worker is gone; one that finished
         // since the runtime drained has appended its envelope, so the writes are drained again, while
         // the database is still open.
@@ -214,6 +242,7 @@ export async function startRelayServer(options: RelayServerOptions = {}): Promis
       db.close();
       relayKeys.dispose();
       await accessLog?.close();
+      await submitter?.close();
       await pool.close(true);
     }
     throw error;
@@ -246,6 +275,7 @@ interface ListenOptions {
   limits: RelayLimits;
   budgets: KeyBudgets;
   checks: GroupCheckScheduler;
+  submitter: WitnessSubmitter;
   accessLog: AccessLog | undefined;
   db: string;
   adminPublicKey: string;
@@ -275,7 +305,13 @@ async function listen(o: ListenOptions): Promise<Omit<RelayServer, 'controlSocke
         ...runtime.gauges(),
         budgetRefusals: o.budgets.refused,
         checks: { done: o.checks.done, busyMs: o.checks.busyMs, waiting: o.checks.waiting },
+        witnesses: {
+          cosigned: o.submitter.cosigned,
+          failed: o.submitter.failed,
+          witnessedSize: o.submitter.witnessed?.size ?? 0,
+        },
       }),
+    witnessed: () => o.submitter.witnessed,
     health: () => {
       if (closing) throw new RelayError('UNAVAILABLE', 'the relay is shutting down');
       runtime.assertHealthy();

@@ -111,6 +111,7 @@ describe('relay answers', () => {
       '/openapi.json',
       '/metrics',
       '/v1/log/checkpoint',
+      '/v1/log/witnessed',
     ]);
   });
 

@@ -42,7 +42,10 @@ describe('relay API', () => {
       const concrete = path.replace('{id}', '00'.repeat(16)).replace('{index}', '0');
       for (const method of Object.keys(ops)) {
         const probe = await t.request(method.toUpperCase(), concrete);
-        const code = (probe.body as { error?: { code?: string } }).error?.code;
+        const { code, message } = (probe.body as { error?: { code?: string; message?: string } }).error ?? {};
+        // This relay has no witnesses: the route is there, and says that nothing was cosigned.
+        if (path === '/v1/log/witnessed') expect(message).toMatch(/no witness has cosigned/);
+        if (path === '/v1/log/witnessed') continue;
         expect({
           route: `${method} ${path}`,
           status: probe.status === 405 ? 405 : 'served',

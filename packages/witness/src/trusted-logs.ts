@@ -3,22 +3,18 @@
  * relay's and `GET /v1/relay` announces it): a log's origin is its key's name (spec/log.md §4: a
  * log signs its checkpoints under its origin), and an origin may have several keys (a rotation).
  */
-import { ED25519_NOTE_SIGNATURE_TYPE, parseVerifierKey } from '@overlap/log';
+import { ED25519_NOTE_SIGNATURE_TYPE, type NoteVerifier, parseVerifierKey } from '@overlap/log';
 import type { TrustedLog } from './add-checkpoint.js';
 import { WitnessError } from './errors.js';
 
 export function trustedLogs(vkeys: readonly string[]): TrustedLog[] {
   const byOrigin = new Map<string, TrustedLog>();
   vkeys.forEach((vkey, i) => {
-    let verifier: ReturnType<typeof parseVerifierKey>;
+    let verifier: NoteVerifier;
     try {
-      verifier = parseVerifierKey(vkey);
+      verifier = parseVerifierKey(vkey, ED25519_NOTE_SIGNATURE_TYPE);
     } catch (cause) {
       throw new WitnessError('BAD_CONFIG', `log key ${i + 1}: ${(cause as Error).message}`, { cause });
-    }
-    // parseVerifierKey checked the form <name>+<id>+<base64(type || key)>: the type is the first byte.
-    if (Buffer.from(vkey.split('+')[2] as string, 'base64')[0] !== ED25519_NOTE_SIGNATURE_TYPE) {
-      throw new WitnessError('BAD_CONFIG', `log key ${i + 1} is a cosigner's key (type 0x04), not a log's`);
     }
     const log = byOrigin.get(verifier.name) ?? { origin: verifier.name, verifiers: [] };
     byOrigin.set(verifier.name, { origin: log.origin, verifiers: [...log.verifiers, verifier] });

@@ -1,10 +1,15 @@
 /**
- * `overlap audit export|verify`: what auditors run. Flags, a call and a display: the transcript
+ * `overlap audit export|verify|evidence`: what auditors run. Flags, a call and a display: the transcript
  * comes from `RelayClient.transcript` (@overlap/client), the checks from `verifyTranscript`
  * (@overlap/audit, spec/audit.md).
  *
  *   overlap audit export --session ID --out FILE [--relay URL] [--admin-key FILE] [--log-key VKEY] [--json]
  *   overlap audit verify --transcript FILE [--admin-key HEX|FILE] [--json]
+ *   overlap audit evidence --file FILE [--log-key VKEY] [--json]
+ *
+ * `evidence` checks what a lab wrote when the relay's log contradicted the checkpoint it remembered
+ * (spec/relay-api.md §7): both checkpoints signed by the log key, and whether the file alone proves
+ * the fork (two roots for one size) or shows the relay signed two trees it did not prove consistent.
  *
  * `--admin-key` means two things, as each command's --help says: for `export` it is the forum
  * admin key FILE, the secret (`--admin-key`, $OVERLAP_ADMIN_KEY, `admin.key`); for `verify` it is
@@ -22,7 +27,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { type AuditReport, verifyTranscript } from '@overlap/audit';
-import { RelayClient } from '@overlap/client';
+import { checkLogEvidence, RelayClient } from '@overlap/client';
 import { fromHex } from '@overlap/crypto';
 import type { Command } from 'commander';
 import { CliError } from '../errors.js';
@@ -109,6 +114,31 @@ export function addAuditCommands(program: Command, io: ProgramIo): void {
       if (flags.json) io.out(`${JSON.stringify(report)}\n`);
       else printAuditReport(io, report, flags.transcript);
       if (!report.ok) throw new CliError('FAILURE', `the audit failed: ${report.failed ?? 'a check did not run'}`);
+    });
+
+  const evidence = audit
+    .command('evidence')
+    .description(
+      "check a lab's evidence that the relay's log contradicts itself (a fork or a rollback), as the lab wrote it",
+    )
+    .requiredOption('--file <file>', "the evidence file (named in the lab's LOG_INCONSISTENT error)");
+  addSettings(evidence, SETTINGS.logKey)
+    .option('--json', 'print the verdict as JSON')
+    .action(async (flags: { file: string; json?: boolean }) => {
+      const settings = await readSettings(flags);
+      const logKey = settings.get(SETTINGS.logKey);
+      const verdict = await sdkCall(() => checkLogEvidence(flags.file, logKey));
+      if (flags.json) {
+        io.out(`${JSON.stringify(verdict)}\n`);
+        return;
+      }
+      const head =
+        verdict.verdict === 'proven'
+          ? `PROVEN: the log ${verdict.origin} forked`
+          : `SIGNED, NOT PROVEN CONSISTENT: the log ${verdict.origin}`;
+      io.out(`${head}: ${verdict.explanation}.\n`);
+      if (logKey === undefined)
+        io.out('(checked against the log key the file names; give --log-key to pin your own)\n');
     });
 }
 

@@ -78,6 +78,7 @@ export function addRelayCommands(program: Command, io: ProgramIo): void {
     S.tlsCert,
     S.tlsKey,
     S.accessLog,
+    S.witnesses,
   )
     .option('--init', 'create the relay first if the database does not exist (a new log key and admin key)')
     .option('--json', 'print one JSON object once listening: the URL, origin, log key, admin public key, …')
@@ -104,8 +105,10 @@ export function addRelayCommands(program: Command, io: ProgramIo): void {
         }
       }
       const publicUrl = settings.get(S.publicUrl);
+      const witnesses = witnessList(settings.get(S.witnesses));
       const server = await relayCall(() =>
         startRelayServer({
+          witnesses,
           db,
           host: settings.require(S.host),
           port,
@@ -227,6 +230,7 @@ function describeInit(result: InitResult & { adminPublicKey: string }): string {
   const lines = [
     `  origin            ${result.origin}`,
     `  relay key id      ${result.relayKeyId}`,
+    `  log key           ${result.vkey}  (labs pin it: --log-key; witnesses witness it: --log-keys)`,
     `  admin key id      ${result.adminKeyId}`,
     `  admin public key  ${result.adminPublicKey}  (labs and auditors pin it: --admin-public-key, --admin-key)`,
   ];
@@ -320,4 +324,20 @@ async function relayCall<T>(run: () => Promise<T>): Promise<T> {
     }
     throw error;
   }
+}
+
+/** `--witnesses 'URL VKEY,URL VKEY'` as the relay takes them; a usage error naming the entry otherwise. */
+function witnessList(text: string | undefined): { url: string; vkey: string }[] {
+  if (text === undefined) return [];
+  return text
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry.length > 0)
+    .map((entry, i) => {
+      const [url, vkey, ...rest] = entry.split(/\s+/);
+      if (url === undefined || vkey === undefined || rest.length > 0) {
+        throw new CliError('USAGE', `--witnesses entry ${i + 1} must be "<url> <vkey>", got ${JSON.stringify(entry)}`);
+      }
+      return { url, vkey };
+    });
 }

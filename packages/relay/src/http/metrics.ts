@@ -31,6 +31,8 @@ export class Metrics {
     /** Group checks done on the worker threads, their time (ms), and checks waiting for a thread. */
     checks: { done: number; busyMs: number; waiting: number };
     storageFailures: number;
+    /** Cosignatures collected and failed submissions, by witness name (the forum's configuration, not a peer's). */
+    witnesses: { cosigned: ReadonlyMap<string, number>; failed: ReadonlyMap<string, number>; witnessedSize: number };
   }): string {
     const lines: string[] = [
       '# HELP overlap_relay_requests_total HTTP requests answered, by route template, method and status.',
@@ -71,6 +73,17 @@ export class Metrics {
       '# HELP overlap_relay_group_checks_waiting Checks waiting for a worker thread.',
       '# TYPE overlap_relay_group_checks_waiting gauge',
       `overlap_relay_group_checks_waiting ${gauges.checks.waiting}`,
+      '# HELP overlap_relay_witness_cosignatures_total Cosignatures a witness returned and the relay verified.',
+      '# TYPE overlap_relay_witness_cosignatures_total counter',
+      ...[...gauges.witnesses.cosigned].map(
+        ([w, n]) => `overlap_relay_witness_cosignatures_total{witness="${w}"} ${n}`,
+      ),
+      '# HELP overlap_relay_witness_failures_total Submissions to a witness that got no cosignature (down, refused, a bad answer).',
+      '# TYPE overlap_relay_witness_failures_total counter',
+      ...[...gauges.witnesses.failed].map(([w, n]) => `overlap_relay_witness_failures_total{witness="${w}"} ${n}`),
+      '# HELP overlap_relay_witnessed_size Entries in the newest checkpoint a witness cosigned (0: none).',
+      '# TYPE overlap_relay_witnessed_size gauge',
+      `overlap_relay_witnessed_size ${gauges.witnesses.witnessedSize}`,
     ];
     return `${lines.join('\n')}\n`;
   }

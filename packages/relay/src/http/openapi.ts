@@ -117,7 +117,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
 
 function contentTypeOf(path: string): string {
   if (path === '/healthz' || path === '/openapi.json') return 'application/json';
-  if (path === '/metrics' || path === '/v1/log/checkpoint') return 'text/plain';
+  if (path === '/metrics' || path === '/v1/log/checkpoint' || path === '/v1/log/witnessed') return 'text/plain';
   return 'application/cbor';
 }
 

@@ -21,6 +21,7 @@ import type {
 import { RelayError } from '../errors.js';
 import type { RelayCore } from '../relay.js';
 import { type CommittedSession, type ReadModel, SESSIONS_PAGE, SESSIONS_PAGE_MAX } from '../store/read-model.js';
+import type { WitnessedCheckpoint } from '../witness-submitter.js';
 import type { Authenticated } from './auth.js';
 import type { InboxWaiters } from './inbox-waiters.js';
 
@@ -36,6 +37,8 @@ export interface RelayServices {
   openapi(): unknown;
   metricsText(): string;
   health(): RelayHealth;
+  /** The newest checkpoint the relay's witnesses cosigned (witness-submitter.ts), if any. */
+  witnessed(): WitnessedCheckpoint | undefined;
 }
 
 export class RouteContext {
@@ -74,6 +77,14 @@ export class RouteContext {
 
   openapi(): unknown {
     return this.#services.openapi();
+  }
+
+  /** The newest checkpoint the relay's witnesses cosigned; NOT_FOUND while there is none. */
+  witnessed(): WitnessedCheckpoint {
+    const witnessed = this.#services.witnessed();
+    if (witnessed === undefined)
+      throw new RelayError('NOT_FOUND', 'no witness has cosigned a checkpoint of this relay yet');
+    return witnessed;
   }
 
   metricsText(): string {

@@ -217,6 +217,15 @@ export const ROUTES: Route[] = [
   },
   {
     method: 'GET',
+    path: '/v1/log/witnessed',
+    auth: 'none',
+    summary:
+      "The newest checkpoint the relay's witnesses cosigned, with every cosignature of its round (C2SP signed note; spec/log.md §7).",
+    errors: ['NOT_FOUND'],
+    handle: (c) => ({ kind: 'text', value: c.witnessed().note, contentType: 'text/plain; charset=utf-8' }),
+  },
+  {
+    method: 'GET',
     path: '/v1/log/inclusion',
     auth: 'none',
     summary: 'An inclusion proof, by leaf index or leaf hash, in the tree of a given (default: latest) size.',
