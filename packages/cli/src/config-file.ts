@@ -33,13 +33,17 @@ export const configSchema = z
     state_dir: text,
     /** Worker threads for hashing and blinding. */
     workers: z.int().min(1).max(256),
-    /** The lab's trust roots: the one place they live (issue 17 adds the witness policy here). */
+    /** The lab's trust roots and witness policy: the one place they live. */
     trust: z
       .object({
         /** The relay log's verifier key (C2SP vkey), as the forum publishes it. */
         log_key: text,
         /** The forum admin's Ed25519 public key, hex. */
         admin_key: hex32,
+        /** The witnesses this lab trusts: their cosigner verifier keys (C2SP vkeys). */
+        witnesses: z.array(text).min(1),
+        /** How many of them must have cosigned before the lab acts on results or an abort (default all). */
+        witness_quorum: z.int().min(1),
       })
       .strict()
       .partial(),

@@ -23,7 +23,15 @@ import { addSettings, SETTINGS, type Settings } from './settings.js';
 
 /** The options every command that talks to the relay as a lab takes. */
 export function addLabOptions(command: Command): Command {
-  return addSettings(command, SETTINGS.relay, SETTINGS.key, SETTINGS.logKey, SETTINGS.adminPublicKey);
+  return addSettings(
+    command,
+    SETTINGS.relay,
+    SETTINGS.key,
+    SETTINGS.logKey,
+    SETTINGS.adminPublicKey,
+    SETTINGS.witnessKeys,
+    SETTINGS.witnessQuorum,
+  );
 }
 
 /**
@@ -86,11 +94,21 @@ export async function connectLab(
   const keys = await readKeys(keyPath);
   const logKey = settings.get(SETTINGS.logKey);
   const trustDir = join(settings.require(SETTINGS.stateDir), 'trust');
+  const witnessKeys = settings
+    .get(SETTINGS.witnessKeys)
+    ?.split(',')
+    .map((vkey) => vkey.trim())
+    .filter((vkey) => vkey.length > 0);
+  const quorum = settings.integer(SETTINGS.witnessQuorum);
+  if (quorum !== undefined && witnessKeys === undefined) {
+    throw new CliError('USAGE', '--witness-quorum (trust.witness_quorum) needs --witness-keys (trust.witnesses)');
+  }
   const client = await sdkCall(() =>
     OverlapClient.connect({
       relayUrl,
       keys,
       trustDir,
+      ...(witnessKeys !== undefined && { witnesses: { keys: witnessKeys, ...(quorum !== undefined && { quorum }) } }),
       ...(logKey !== undefined && { logKey }),
       ...(adminKey !== undefined && { adminKey }),
       ...extra,

@@ -64,6 +64,19 @@ export const SETTINGS = {
     env: 'OVERLAP_ADMIN_PUBLIC_KEY',
     config: 'trust.admin_key',
   },
+  witnessKeys: {
+    flags: '--witness-keys <vkeys>',
+    description:
+      'the witnesses this lab trusts (what overlap witness vkey prints), separated by commas: results and aborts wait for their cosignatures',
+    env: 'OVERLAP_WITNESS_KEYS',
+    config: 'trust.witnesses',
+  },
+  witnessQuorum: {
+    flags: '--witness-quorum <k>',
+    description: 'how many of those witnesses must have cosigned (default: all of them)',
+    env: 'OVERLAP_WITNESS_QUORUM',
+    config: 'trust.witness_quorum',
+  },
   stateDir: {
     flags: '--state-dir <dir>',
     description:

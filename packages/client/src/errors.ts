@@ -44,6 +44,10 @@ export type ClientErrorCode =
   | 'TRUST_ROOT_MISSING'
   /** A checkpoint contradicts the one this lab remembers (a fork or a rollback): evidence was written, its path named. */
   | 'LOG_INCONSISTENT'
+  /** What the relay handed out as a log entry is not that entry of its log (or beyond its checkpoint): not acted on. */
+  | 'NOT_INCLUDED'
+  /** No checkpoint covering an entry was cosigned by the witness policy's quorum within the wait: not acted on. */
+  | 'WITNESS_QUORUM_UNMET'
   /** Another process holds a file of this lab's (its trust record) for longer than the wait. */
   | 'STATE_LOCKED'
   /** A file of this lab's (its trust record) is not what this program writes. */

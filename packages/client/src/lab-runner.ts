@@ -270,6 +270,10 @@ class LabRunner {
 
   /** One inbox item: checked, given to the engine, its replies sealed, progress recorded, replies sent. */
   async #handle(item: InboxItem): Promise<LabInput | undefined> {
+    // Inclusion before action: the item is proven an entry of the relay's log (result rows and an
+    // abort, in a checkpoint the lab's witness policy cosigned) before anything is done with it.
+    const acts = item.type === 'result_rows' || item.type === 'abort';
+    await this.#options.client.proveIncluded(item.index, item.envelope, item.type, acts);
     const message = this.#messageOf(item);
     if (message?.type === 'result_rows') await this.#store?.putResult(item.n, item.envelope);
     if (message !== undefined) for (const reply of await this.#lab.receive(message)) this.#seal(reply);

@@ -13,7 +13,7 @@ import { fromHex, keyId as keyIdOf, type LabKeys, toHex } from '@overlap/crypto'
 // A lab's process runs on Node.js's crypto: the native backend, node:crypto's SHA-256, worker threads.
 import '@overlap/crypto/node';
 import type { BatchPool } from '@overlap/crypto/node';
-import { type NoteVerifier, parseVerifierKey } from '@overlap/log';
+import { ED25519_COSIGNATURE_TYPE, type NoteVerifier, parseVerifierKey } from '@overlap/log';
 import {
   type CborValue,
   type Enrollment,
@@ -28,6 +28,7 @@ import {
   sealEnvelope,
 } from '@overlap/protocol';
 import { ClientError } from './errors.js';
+import type { WitnessPolicy } from './inclusion-prover.js';
 import { type LabProgress, type LabRunOptions, runLabSession } from './lab-runner.js';
 import { LabStateStore } from './lab-state-store.js';
 import type { CheckpointMemory } from './log-monitor.js';
@@ -67,6 +68,12 @@ export interface OverlapClientOptions {
   trustDir?: string;
   /** With `trustDir`: refuse a relay whose keys are neither given nor pinned, instead of pinning them. */
   requirePinnedRoots?: boolean;
+  /**
+   * The witnesses this lab trusts (their cosigner verifier keys, C2SP vkeys of type 0x04) and how
+   * many of them must have cosigned a checkpoint before the lab acts on result rows or an abort it
+   * covers (default: all of them). Without it, the relay's signed checkpoint is enough.
+   */
+  witnesses?: { keys: readonly string[]; quorum?: number; waitMs?: number };
   pool?: BatchPool;
   retry?: RetryOptions;
   signal?: AbortSignal;
@@ -177,11 +184,14 @@ export class OverlapClient {
     } catch (cause) {
       throw new ClientError('BAD_ARGUMENT', 'the log key is not a verifier key (name+id+key)', { cause });
     }
+    const witnessPolicy = options.witnesses === undefined ? undefined : policyOf(options.witnesses);
     const relay = new RelayClient({
       url: options.relayUrl,
       signer: { keyId: options.keys.keyId, secretKey: options.keys.signing.secretKey },
       logVerifier: verifier,
       ...(checkpointMemory && { checkpointMemory }),
+      ...(witnessPolicy && { witnessPolicy }),
+      ...(options.witnesses?.waitMs !== undefined && { witnessWaitMs: options.witnesses.waitMs }),
       ...(options.retry && { retry: options.retry }),
       ...(options.signal && { signal: options.signal }),
     });
@@ -196,8 +206,10 @@ export class OverlapClient {
   async members(): Promise<Member[]> {
     const { entries } = await this.relay.membership();
     const members = new Map<string, Member>();
-    for (const { envelope } of entries) {
+    for (const { envelope, index } of entries) {
       const opened = openEnvelope(envelope, () => this.#adminKey);
+      // Signed by the admin is not enough: it must be in the log everyone sees, at that index.
+      await this.relay.proveIncluded(index, envelope, opened.header.type);
       if (opened.header.type === 'enrollment') {
         const e = parseMessage('enrollment', opened.payload) as Enrollment;
         const keyId = keyIdOf(e.signing_key);
@@ -286,7 +298,10 @@ export class OverlapClient {
   /** A session's terms, from its signed proposal (checked against the proposer's enrolled key). */
   async terms(session: string): Promise<SessionTerms> {
     const [status, members] = await Promise.all([this.relay.sessionStatus(session), this.members()]);
-    return termsFromStatus(session, status, new Map(members.map((m) => [m.keyId, m])));
+    const terms = termsFromStatus(session, status, new Map(members.map((m) => [m.keyId, m])));
+    // The proposal a lab joins must be the one in the log, at the index the relay gives.
+    await this.relay.proveIncluded(status.proposal, status.proposal_envelope, 'session_proposal');
+    return terms;
   }
 
   /**
@@ -417,4 +432,17 @@ export class OverlapClient {
 
 function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** The witness policy of the options: each key a cosigner's, the quorum all of them unless given. */
+function policyOf(witnesses: NonNullable<OverlapClientOptions['witnesses']>): WitnessPolicy {
+  const verifiers = witnesses.keys.map((vkey, i) => {
+    try {
+      return parseVerifierKey(vkey, ED25519_COSIGNATURE_TYPE);
+    } catch (cause) {
+      throw new ClientError('BAD_ARGUMENT', `witness key ${i + 1}: ${(cause as Error).message}`, { cause });
+    }
+  });
+  if (verifiers.length === 0) throw new ClientError('BAD_ARGUMENT', 'a witness policy needs at least one witness key');
+  return { witnesses: verifiers, quorum: witnesses.quorum ?? verifiers.length };
 }

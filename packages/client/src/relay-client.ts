@@ -36,6 +36,7 @@ import {
 } from '@overlap/protocol';
 import { decodeAnswer } from './cbor-body.js';
 import { ClientError } from './errors.js';
+import { InclusionProver, type WitnessPolicy } from './inclusion-prover.js';
 import { type CheckpointMemory, LogMonitor } from './log-monitor.js';
 import { parseRelayUrl } from './relay-url.js';
 import { type RetryOptions, retryPolicy } from './retry.js';
@@ -54,6 +55,13 @@ export interface RelayClientOptions {
    * evidence (log-monitor.ts).
    */
   checkpointMemory?: CheckpointMemory;
+  /**
+   * The witnesses this lab trusts and how many must have cosigned: result rows and aborts are acted
+   * on only once a checkpoint so cosigned covers them (inclusion-prover.ts).
+   */
+  witnessPolicy?: WitnessPolicy;
+  /** How long to wait for such a checkpoint (default 10 minutes). */
+  witnessWaitMs?: number;
   retry?: RetryOptions;
   /** Aborts the request in flight and any backoff wait. */
   signal?: AbortSignal;
@@ -73,6 +81,7 @@ export class RelayClient {
   readonly url: string;
   readonly #transport: TransportOptions;
   readonly #log: LogMonitor | undefined;
+  readonly #prover: InclusionProver | undefined;
 
   constructor(options: RelayClientOptions) {
     this.url = parseRelayUrl(options.url).href.replace(/\/$/, '');
@@ -91,6 +100,37 @@ export class RelayClient {
             async (from, to) => (await this.consistency(from, to)).proof,
             options.checkpointMemory,
           );
+    this.#prover =
+      this.#log === undefined
+        ? undefined
+        : new InclusionProver({
+            monitor: this.#log,
+            latestNote: () => this.#note('/v1/log/checkpoint'),
+            witnessedNote: () => this.witnessed(),
+            inclusionProof: async (index, size) => (await this.inclusion(index, size)).proof,
+            ...(options.witnessPolicy && { policy: options.witnessPolicy }),
+            ...(options.witnessWaitMs !== undefined && { waitMs: options.witnessWaitMs }),
+            ...(options.signal && { signal: options.signal }),
+          });
+  }
+
+  /**
+   * Proves that `bytes` are the log's entry `index` (what the relay handed out as such) before the
+   * lab acts on it; with `witnessed`, in a checkpoint the witness policy's quorum cosigned. Without
+   * a log verifier there is nothing to prove against: it returns at once.
+   */
+  async proveIncluded(index: number, bytes: Uint8Array, what: string, witnessed = false): Promise<void> {
+    await this.#prover?.prove(index, bytes, what, witnessed);
+  }
+
+  /** The newest checkpoint the relay's witnesses cosigned (its note, with their lines), or undefined while none has. */
+  async witnessed(): Promise<string | undefined> {
+    try {
+      return await this.#note('/v1/log/witnessed');
+    } catch (error) {
+      if (error instanceof ClientError && error.status === 404) return undefined;
+      throw error;
+    }
   }
 
   /** The largest checkpoint verified so far (undefined without a log verifier, or before the first). */
@@ -196,22 +236,20 @@ export class RelayClient {
 
   /** The latest signed checkpoint note; verified and checked for consistency when the client has a log verifier. */
   async checkpoint(): Promise<string> {
-    const what = 'GET /v1/log/checkpoint';
-    const answer = await send(this.#transport, {
-      method: 'GET',
-      path: '/v1/log/checkpoint',
-      signed: false,
-      accept: 'text/plain',
-      what,
-    });
-    let note: string;
-    try {
-      note = new TextDecoder('utf-8', { fatal: true }).decode(answer.body);
-    } catch (cause) {
-      throw new ClientError('BAD_RESPONSE', 'the checkpoint is not UTF-8 text', { cause });
-    }
+    const note = await this.#note('/v1/log/checkpoint');
     await this.#log?.checkNote(note);
     return note;
+  }
+
+  /** A signed note the relay serves as text. */
+  async #note(path: string): Promise<string> {
+    const what = `GET ${path}`;
+    const answer = await send(this.#transport, { method: 'GET', path, signed: false, accept: 'text/plain', what });
+    try {
+      return new TextDecoder('utf-8', { fatal: true }).decode(answer.body);
+    } catch (cause) {
+      throw new ClientError('BAD_RESPONSE', `the answer to ${what} is not UTF-8 text`, { cause });
+    }
   }
 
   async inclusion(index: number, size: number): Promise<InclusionAnswer> {
