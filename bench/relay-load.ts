@@ -88,7 +88,7 @@ for (const { session, member, run } of done) {
     rows.every((row) => row.value.startsWith(`shared-${session}-`) && row.labs?.join() === other);
 }
 
-const metrics = await (await fetch(`${relay.url}/metrics`)).text();
+const metrics = await (await fetch(`${relay.metricsUrl}/metrics`)).text();
 const sum = (name: string) =>
   metrics
     .split('\n')

@@ -20,6 +20,8 @@ const main = join(import.meta.dirname, '..', 'packages', 'cli', 'src', 'main.ts'
 
 export interface BenchRelay {
   url: string;
+  /** The operator's listener: `GET <metricsUrl>/metrics`. */
+  metricsUrl: string;
   pid: number;
   dir: string;
   admin: LabKeys;
@@ -47,6 +49,7 @@ export async function startBenchRelay(): Promise<BenchRelay> {
   const init = await initRelay({ db });
   const admin = await readKeyFile(init.adminKeyFile as string);
   const port = await freePort();
+  const metricsPort = await freePort();
   const child: ChildProcess = spawn(
     process.execPath,
     [
@@ -61,6 +64,8 @@ export async function startBenchRelay(): Promise<BenchRelay> {
       db,
       '--port',
       String(port),
+      '--metrics-port',
+      String(metricsPort),
     ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
@@ -106,6 +111,7 @@ export async function startBenchRelay(): Promise<BenchRelay> {
   let enrolled = 0;
   return {
     url,
+    metricsUrl: `http://127.0.0.1:${metricsPort}`,
     pid: child.pid as number,
     dir,
     admin,

@@ -44,7 +44,7 @@ test('two labs go from keygen to a STIX bundle of what they share, through the C
     );
     expect(enrolled.code, enrolled.err).toBe(0);
   }
-  const listed = await cli('admin', 'list', '--relay', relay.url, '--json');
+  const listed = await cli('admin', 'list', '--relay', relay.url, '--admin-key', adminKey, '--json');
   expect(
     listed.out
       .trim()
@@ -237,7 +237,7 @@ test('an invalid lab id or name is refused before anything is sent (64, naming t
   const identity = join(dir, 'badly-named.identity.json');
   expect((await cli('keygen', '--out', join(dir, 'badly-named.key'), '--public', identity)).code).toBe(0);
   const members = async () =>
-    (await cli('admin', 'list', '--relay', relay.url, '--json')).out.trim().split('\n').length;
+    (await cli('admin', 'list', '--relay', relay.url, '--admin-key', adminKey, '--json')).out.trim().split('\n').length;
   const before = await members();
   const enroll = (...extra: string[]) =>
     cli('admin', 'enroll', '--relay', relay.url, '--admin-key', adminKey, '--identity', identity, ...extra);

@@ -41,7 +41,7 @@ test('a lab held at the quota waits for the other labs to join, then uploads the
   // a is at the quota: its first chunk is held for b's join, and its next one refused (the relay's
   // metrics count the 403); only then does b start.
   const refusals = async () => {
-    const metrics = String((await t.request('GET', '/metrics')).body);
+    const metrics = await t.metrics();
     const line = metrics.split('\n').find((l) => l.includes('errors') && l.includes('QUOTA_EXCEEDED'));
     return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
   };

@@ -36,7 +36,7 @@ afterAll(async () => {
 });
 
 async function refusals(): Promise<Record<string, number>> {
-  const metrics = String((await t.request('GET', '/metrics')).body);
+  const metrics = await t.metrics();
   const counts: Record<string, number> = {};
   for (const [, budget, n] of metrics.matchAll(/^overlap_relay_budget_refusals_total\{budget="(\w+)"\} (\d+)$/gm)) {
     counts[budget as string] = Number(n);

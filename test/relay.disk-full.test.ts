@@ -85,8 +85,15 @@ test.skipIf(!isRoot).each([
     if (fills === 'blobs') mountTmpfs(blobs);
     const full = fills === 'blobs' ? blobs : home;
     const events: string[] = [];
-    relay = await startRelayServer({ db, port: 0, controlSocket: false, onWarning: (line) => events.push(line) });
+    relay = await startRelayServer({
+      db,
+      port: 0,
+      controlSocket: false,
+      metrics: { port: 0 },
+      onWarning: (line) => events.push(line),
+    });
     const url = relay.url;
+    const metricsUrl = relay.metricsUrl as string;
     const admin = new ForumAdmin(url, await readKeyFile(init.adminKeyFile as string));
     const labs: Record<'a' | 'b', LabKeys> = { a: generateLabKeys(), b: generateLabKeys() };
     for (const [name, keys] of Object.entries(labs)) {
@@ -153,7 +160,7 @@ test.skipIf(!isRoot).each([
     );
     const health = await fetch(`${url}/healthz`);
     if (health.status === 503) expect(await health.json()).toMatchObject({ error: { code: 'STORAGE_UNAVAILABLE' } });
-    const metrics = await (await fetch(`${url}/metrics`)).text();
+    const metrics = await (await fetch(`${metricsUrl}/metrics`)).text();
     expect(metrics).toMatch(/^overlap_relay_storage_failures_total [1-9]/m);
     await until(
       running(() => [...reasons].some((r) => r.startsWith('HTTP 503 STORAGE_UNAVAILABLE'))),
@@ -169,7 +176,7 @@ test.skipIf(!isRoot).each([
     expect(outcomeA.results.map((r) => r.value)).toEqual(shared);
     expect(outcomeB.results.map((r) => r.value)).toEqual(shared);
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
-    expect(await (await fetch(`${url}/metrics`)).text()).toMatch(/^overlap_relay_writable 1$/m);
+    expect(await (await fetch(`${metricsUrl}/metrics`)).text()).toMatch(/^overlap_relay_writable 1$/m);
     expect(
       events.some((line) => failure.test(line) && /rebuilding the state/.test(line)),
       events.join('\n'),

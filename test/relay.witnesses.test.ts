@@ -125,7 +125,7 @@ describe("the relay's witnesses", () => {
     expect(verifySignedNote(onlyA, [parseVerifierKey(logVkey), parseVerifierKey(b.vkey)]).verifiedBy).not.toContain(
       'witness-b.example',
     );
-    const metrics = await (await fetch(`${t.address}/metrics`)).text();
+    const metrics = await t.metrics();
     expect(metrics).toMatch(/^overlap_relay_witness_failures_total\{witness="witness-b.example"\} [1-9]/m);
     // Back on its port with its state: it holds the old size, and the relay proves the new one from it
     // (the skip after a failure is at most a minute; the next commit after it brings b in).

@@ -102,6 +102,8 @@ export const configSchema = z
         tls_cert: text,
         tls_key: text,
         access_log: text,
+        metrics_port: port,
+        metrics_host: text,
         /** The witnesses, each "<url> <vkey>". */
         witnesses: z.array(z.string().regex(/^\S+ \S+$/, 'must be "<url> <vkey>"')),
       })

@@ -59,6 +59,20 @@ export const RELAY_SERVER_SETTINGS = {
     env: 'OVERLAP_RELAY_WITNESSES',
     config: 'relay_server.witnesses',
   },
+  metricsPort: {
+    flags: '--metrics-port <n>',
+    description:
+      "serve GET /metrics (Prometheus) on this port of the operator's, apart from the public API (0: any free port; default: none)",
+    env: 'OVERLAP_RELAY_METRICS_PORT',
+    config: 'relay_server.metrics_port',
+  },
+  metricsHost: {
+    flags: '--metrics-host <host>',
+    description: 'the interface of the metrics port',
+    env: 'OVERLAP_RELAY_METRICS_HOST',
+    config: 'relay_server.metrics_host',
+    fallback: '127.0.0.1',
+  },
   accessLog: {
     flags: '--access-log <file>',
     description: "one JSON line per request: a file (appended to, 0600), or '-' for stdout",

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { labIdentityOf } from '@overlap/client';
 import { generateLabKeys } from '@overlap/crypto';
+import { writeKeyFile } from '@overlap/crypto/node';
 import { initRelay, type RelayServer, startRelayServer } from '@overlap/relay';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { runCli } from './support/cli-process.js';
@@ -20,6 +21,7 @@ import { runCli } from './support/cli-process.js';
 const dir = mkdtempSync(join(tmpdir(), 'overlap-admin-'));
 let relay: RelayServer;
 let adminKey: string;
+let labKeyFile: string;
 const identities: Record<string, { path: string; keyId: string }> = {};
 
 beforeAll(async () => {
@@ -29,6 +31,10 @@ beforeAll(async () => {
   for (const lab of ['north', 'south', 'east']) {
     const keys = generateLabKeys();
     const identity = labIdentityOf(keys);
+    if (lab === 'north') {
+      labKeyFile = join(dir, 'north.key');
+      await writeKeyFile(labKeyFile, keys);
+    }
     keys.dispose();
     const path = join(dir, `${lab}.identity.json`);
     writeFileSync(path, JSON.stringify(identity));
@@ -99,27 +105,40 @@ describe('the forum operator, from the environment and from overlap.toml', () =>
       ['east', identities.east?.keyId, 'revoked'],
     ]);
 
-    // A flag beats the environment.
-    const flagFirst = await runCli(['admin', 'list', '--relay', relay.url], {
+    // A flag beats the environment. Signed with a lab's key, nothing pinned: said once, with the
+    // key that was trusted instead.
+    const flagFirst = await runCli(['admin', 'list', '--relay', relay.url, '--key', labKeyFile], {
       cwd: dir,
       env: { OVERLAP_RELAY: 'http://127.0.0.1:9' },
     });
     expect(flagFirst.code, flagFirst.stderr).toBe(0);
-    // Nothing pinned: said once, with the key that was trusted instead.
     expect(flagFirst.stderr.trim().split('\n')).toEqual([
       expect.stringMatching(new RegExp(`admin key was not pinned .*: ${relay.adminPublicKey}$`)),
     ]);
+    // Signed with the admin key file: its own public key is the pin, no warning.
+    const asAdmin = await runCli(['admin', 'list', '--relay', relay.url, '--admin-key', adminKey, '--json'], {
+      cwd: dir,
+    });
+    expect(asAdmin.code, asAdmin.stderr).toBe(0);
+    expect(asAdmin.stderr).toBe('');
+    // With no key at all: the membership is shown to enrolled keys only, and the command says how.
+    const unsigned = await runCli(['admin', 'list', '--relay', relay.url], { cwd: dir });
+    expect(unsigned.code).toBe(64);
+    expect(unsigned.stderr).toContain('listing the labs needs the signature of an enrolled key');
   }, 120_000);
 
   test('list refuses a relay that announces another admin key than the pinned one', async () => {
-    const wrong = await runCli(['admin', 'list', '--relay', relay.url, '--admin-public-key', '11'.repeat(32)], {
-      cwd: dir,
-    });
+    const wrong = await runCli(
+      ['admin', 'list', '--relay', relay.url, '--admin-key', adminKey, '--admin-public-key', '11'.repeat(32)],
+      {
+        cwd: dir,
+      },
+    );
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toContain('another admin key than the pinned one');
     expect(wrong.stdout).toBe('');
 
-    const malformed = await runCli(['admin', 'list', '--relay', relay.url], {
+    const malformed = await runCli(['admin', 'list', '--relay', relay.url, '--admin-key', adminKey], {
       cwd: dir,
       env: { OVERLAP_ADMIN_PUBLIC_KEY: 'not hex' },
     });

@@ -18,6 +18,7 @@ import {
   type CborValue,
   type Enrollment,
   type HashedSets,
+  type MembershipList,
   openEnvelope,
   parseMessage,
   parseRevealPolicy,
@@ -107,6 +108,9 @@ export interface SessionOutcome {
   results: SharedIndicator[];
   abortReason?: string;
 }
+
+/** The relay's answers to a key that is not (or no longer) enrolled (spec/errors.md §2). */
+const NOT_A_MEMBER = new Set(['UNKNOWN_KEY', 'KEY_EXPIRED', 'KEY_REVOKED']);
 
 export class OverlapClient {
   readonly relay: RelayClient;
@@ -204,7 +208,28 @@ export class OverlapClient {
 
   /** Every enrolled lab, from the admin-signed envelopes (each signature checked here). */
   async members(): Promise<Member[]> {
-    const { entries } = await this.relay.membership();
+    let entries: MembershipList['entries'];
+    try {
+      ({ entries } = await this.relay.membership());
+    } catch (error) {
+      // The relay shows its membership to enrolled keys only: refused our key, we are not one.
+      if (
+        error instanceof ClientError &&
+        (error.status === 401 || error.status === 403) &&
+        NOT_A_MEMBER.has(error.relayCode ?? '')
+      ) {
+        throw new ClientError(
+          'NOT_ENROLLED',
+          `key ${this.keyId} is not enrolled at ${this.relay.url}: ${error.message}`,
+          {
+            cause: error,
+            ...(error.status !== undefined && { status: error.status }),
+            ...(error.relayCode !== undefined && { relayCode: error.relayCode }),
+          },
+        );
+      }
+      throw error;
+    }
     const members = new Map<string, Member>();
     for (const { envelope, index } of entries) {
       const opened = openEnvelope(envelope, () => this.#adminKey);

@@ -143,7 +143,7 @@ export class RelayClient {
   }
 
   async membership(): Promise<MembershipList> {
-    return this.#getCbor('/v1/membership', false, membershipListSchema, 'GET /v1/membership');
+    return this.#getCbor('/v1/membership', true, membershipListSchema, 'GET /v1/membership');
   }
 
   /** Posts an enrollment or revocation envelope signed by the admin key; the client's signer must be the admin's. */
@@ -304,7 +304,7 @@ export class RelayClient {
   /** Log entries `start` ≤ index < `end` (the relay serves at most 1,000 per request). */
   async entries(start: number, end: number): Promise<LogEntries> {
     const query = `?start=${uintArgument(start, 'start')}&end=${uintArgument(end, 'end')}`;
-    return this.#getCbor(`/v1/log/entries${query}`, false, logEntriesSchema, 'GET /v1/log/entries');
+    return this.#getCbor(`/v1/log/entries${query}`, true, logEntriesSchema, 'GET /v1/log/entries');
   }
 
   async #getCbor<T>(path: string, signed: boolean, schema: RelayAnswerSchema<T>, what: string): Promise<T> {

@@ -191,7 +191,7 @@ describe('retries', () => {
 
   test('a 4xx without a relay error body is RELAY_REFUSED with relayCode UNKNOWN', async () => {
     const relay = await fakeRelay(() => ({ status: 404, body: '<html>not here</html>' }));
-    const client = new RelayClient({ url: relay.url, retry: fast });
+    const client = new RelayClient({ url: relay.url, signer, retry: fast });
     await expect(client.relayInfo()).rejects.toMatchObject({
       code: 'RELAY_REFUSED',
       status: 404,
@@ -201,7 +201,7 @@ describe('retries', () => {
 
   test('5xx until the attempts run out: RELAY_UNAVAILABLE with the last status', async () => {
     const relay = await fakeRelay(() => ({ status: 500, body: { error: { code: 'INTERNAL', message: '' } } }));
-    const client = new RelayClient({ url: relay.url, retry: fast });
+    const client = new RelayClient({ url: relay.url, signer, retry: fast });
     await expect(client.membership()).rejects.toMatchObject({ code: 'RELAY_UNAVAILABLE', status: 500 });
     expect(relay.seen).toHaveLength(3);
   });
@@ -210,7 +210,7 @@ describe('retries', () => {
     const relay = await fakeRelay((_, n) =>
       n === 0 ? { status: 408 } : n === 1 ? 'hang-up' : { status: 200, body: { entries: [] } },
     );
-    const client = new RelayClient({ url: relay.url, retry: fast });
+    const client = new RelayClient({ url: relay.url, signer, retry: fast });
     await expect(client.membership()).resolves.toEqual({ entries: [] });
     expect(relay.seen).toHaveLength(3);
   });
@@ -219,7 +219,7 @@ describe('retries', () => {
     const relay = await fakeRelay(() => ({ status: 200 }));
     servers[0]?.close();
     servers[0]?.closeAllConnections();
-    const client = new RelayClient({ url: relay.url, retry: fast });
+    const client = new RelayClient({ url: relay.url, signer, retry: fast });
     await expect(client.checkpoint()).rejects.toMatchObject({ code: 'RELAY_UNAVAILABLE' });
   });
 
@@ -229,7 +229,7 @@ describe('retries', () => {
         ? { status: 429, headers: { 'retry-after': '1' }, body: { error: { code: 'RATE_LIMITED', message: '' } } }
         : { status: 200, body: { entries: [] } },
     );
-    const client = new RelayClient({ url: relay.url, retry: fast });
+    const client = new RelayClient({ url: relay.url, signer, retry: fast });
     const started = performance.now();
     await client.membership();
     expect(performance.now() - started).toBeGreaterThanOrEqual(950);
@@ -240,6 +240,7 @@ describe('retries', () => {
     const controller = new AbortController();
     const client = new RelayClient({
       url: relay.url,
+      signer,
       retry: { attempts: 5, baseDelayMs: 60_000, maxDelayMs: 60_000 },
       signal: controller.signal,
     });
@@ -261,7 +262,7 @@ describe('malformed answers are BAD_RESPONSE', () => {
     ['a redirect', { status: 302, headers: { location: 'http://example.org/' } }],
   ])('%s', async (_, reply) => {
     const relay = await fakeRelay(() => reply);
-    const client = new RelayClient({ url: relay.url, retry: fast });
+    const client = new RelayClient({ url: relay.url, signer, retry: fast });
     await expect(client.membership()).rejects.toMatchObject({ code: 'BAD_RESPONSE' });
   });
 
@@ -296,7 +297,7 @@ describe('malformed answers are BAD_RESPONSE', () => {
 
   test('an answer to another question (consistency of other sizes)', async () => {
     const relay = await fakeRelay(() => ({ status: 200, body: { from: 1, to: 3, proof: [] } }));
-    const client = new RelayClient({ url: relay.url, retry: fast });
+    const client = new RelayClient({ url: relay.url, signer, retry: fast });
     await expect(client.consistency(2, 3)).rejects.toMatchObject({ code: 'BAD_RESPONSE' });
   });
 });

@@ -23,6 +23,7 @@ import { capConnections } from './http/connection-caps.js';
 import { InboxWaiters } from './http/inbox-waiters.js';
 import { Metrics } from './http/metrics.js';
 import { openApiDocument } from './http/openapi.js';
+import { listenOperator, type OperatorListener } from './http/operator-listener.js';
 import { createRequestHandler } from './http/request-handler.js';
 import type { RelayServices } from './http/route-context.js';
 import { BodyBudget, DEFAULT_LIMITS, type RelayLimits } from './limits.js';
@@ -82,6 +83,11 @@ export interface RelayServerOptions {
    * hold checks to see what happens meanwhile). `checkWorkers` is then unused.
    */
   checkRunner?: GroupCheckRunner;
+  /**
+   * Serve `GET /metrics` on this address of its own (the operator's; spec/relay-api.md §3.1). The
+   * public listener has no `/metrics`. Default: none.
+   */
+  metrics?: { host?: string; port: number };
   /** The clock, in milliseconds (tests move it). */
   now?: () => number;
 }
@@ -100,6 +106,8 @@ export interface RelayServer {
   readonly db: string;
   /** Where the control socket listens, if it does. */
   readonly controlSocket: string | undefined;
+  /** The operator's listener, when `metrics` asked for one: `GET <metricsUrl>/metrics`. */
+  readonly metricsUrl: string | undefined;
   readonly core: RelayCore;
   /**
    * Resolves (never rejects) if the relay stops on its own because it cannot go on: its state
@@ -214,6 +222,7 @@ export async function startRelayServer(options: RelayServerOptions = {}): Promis
       budgets,
       checks,
       submitter: witnesses,
+      metricsListen: options.metrics,
       accessLog,
       db: home.dbPath,
       adminPublicKey: toHex(home.adminPublicKey),
@@ -276,6 +285,7 @@ interface ListenOptions {
   budgets: KeyBudgets;
   checks: GroupCheckScheduler;
   submitter: WitnessSubmitter;
+  metricsListen: { host?: string; port: number } | undefined;
   accessLog: AccessLog | undefined;
   db: string;
   adminPublicKey: string;
@@ -347,8 +357,18 @@ async function listen(o: ListenOptions): Promise<Omit<RelayServer, 'controlSocke
   const url = o.publicUrl?.replace(/\/$/, '') ?? `${o.tls ? 'https' : 'http'}://${shownHost}:${boundPort}`;
   baseUrl = url;
   const { identity } = runtime.core;
+  let operator: OperatorListener | undefined;
+  if (o.metricsListen !== undefined) {
+    try {
+      operator = await listenOperator(o.metricsListen, services.metricsText);
+    } catch (error) {
+      await new Promise((resolve) => server.close(resolve));
+      throw error;
+    }
+  }
   return {
     url,
+    metricsUrl: operator?.url,
     origin: identity.origin,
     vkey: formatVerifierKey(identity.origin, identity.publicKey),
     relayKeyId: identity.keyId,
@@ -369,6 +389,7 @@ async function listen(o: ListenOptions): Promise<Omit<RelayServer, 'controlSocke
           server.closeIdleConnections();
           setTimeout(() => server.closeAllConnections(), 2_000).unref();
         });
+        await operator?.close();
         await o.close();
       })();
       return closed;

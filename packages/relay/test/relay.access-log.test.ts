@@ -203,13 +203,13 @@ describe('the access log', () => {
     const t = await TestRelay.start({ accessLog: (line) => lines.push(line) });
     relays.push(t);
     await t.request('GET', '/healthz');
-    await t.request('GET', '/metrics');
+    await t.request('GET', '/v1/relay');
     // Quotes and backslashes in a target cannot break the line: JSON escapes them.
     await rawTarget(t, '/a"b\\c{"status":200}');
     await t.relay.close();
     expect(lines.map((line) => (JSON.parse(line) as AccessLogRecord).path)).toEqual([
       '/healthz',
-      '/metrics',
+      '/v1/relay',
       '/a"b\\c{"status":200}',
     ]);
     expect((JSON.parse(lines[2] as string) as AccessLogRecord).status).toBe(404);

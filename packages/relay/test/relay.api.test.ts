@@ -61,12 +61,15 @@ describe('relay API', () => {
     expect((await fetch(`${t.url}/v1/nothing-here`)).status).toBe(404);
   });
 
-  test('metrics are Prometheus text with requests, errors, bytes, log size and sessions', async () => {
+  test("metrics are Prometheus text with requests, errors, bytes, log size and sessions, on the operator's listener only", async () => {
     await t.request('GET', '/v1/nothing-here');
-    const answer = await t.request('GET', '/metrics');
+    // Not on the public listener: an outsider would read a lab's upload sizes from them.
+    expect((await t.request('GET', '/metrics')).status).toBe(404);
+    const answer = await fetch(`${t.relay.metricsUrl}/metrics`);
     expect(answer.status).toBe(200);
     expect(answer.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
-    const text = answer.body as string;
+    expect((await fetch(`${t.relay.metricsUrl}/v1/relay`)).status).toBe(404); // nothing else there
+    const text = await answer.text();
     for (const series of [
       'overlap_relay_requests_total{',
       'overlap_relay_errors_total{code="NOT_FOUND"}',
@@ -134,7 +137,9 @@ describe('relay API', () => {
     expect(verifyInclusion(leafHash(join.bytes), byLeaf.index, byLeaf.size, byLeaf.proof, latest.rootHash)).toBe(true);
 
     // Entries: leaf hashes for all, bytes only for membership entries.
-    const entries = (await t.request('GET', `/v1/log/entries?start=0&end=${latest.size}`)).body as {
+    const entries = (
+      await t.request('GET', `/v1/log/entries?start=0&end=${latest.size}`, undefined, { signer: t.admin })
+    ).body as {
       entries: { index: number; type: string; leaf_hash: Uint8Array; envelope?: Uint8Array }[];
     };
     expect(entries.entries).toHaveLength(latest.size);
@@ -142,7 +147,9 @@ describe('relay API', () => {
       if (entry.type === 'enrollment') expect(leafHash(entry.envelope as Uint8Array)).toEqual(entry.leaf_hash);
       else expect(entry.envelope).toBeUndefined();
     }
-    const membership = (await t.request('GET', '/v1/membership')).body as { entries: { envelope: Uint8Array }[] };
+    const membership = (await t.request('GET', '/v1/membership', undefined, { signer: t.admin })).body as {
+      entries: { envelope: Uint8Array }[];
+    };
     const admin = t.admin.keys.signing.publicKey;
     for (const { envelope } of membership.entries) {
       expect(openEnvelope(envelope, () => admin).header.type).toBe('enrollment');

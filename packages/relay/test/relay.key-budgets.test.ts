@@ -25,7 +25,7 @@ beforeAll(async () => {
 afterAll(() => t.close());
 
 const refusals = async (budget: string): Promise<number> => {
-  const text = await (await fetch(`${t.address}/metrics`)).text();
+  const text = await t.metrics();
   return Number(
     new RegExp(`^overlap_relay_budget_refusals_total\\{budget="${budget}"\\} (\\d+)$`, 'm').exec(text)?.[1],
   );
@@ -118,7 +118,7 @@ describe('the CPU budget', () => {
       // A read is refused too while the key is in debt; another key is not held back.
       expect((await relay.request('GET', '/v1/sessions', undefined, { signer: heavy })).status).toBe(429);
       expect((await relay.request('GET', '/v1/sessions', undefined, { signer: other })).status).toBe(200);
-      const text = await (await fetch(`${relay.address}/metrics`)).text();
+      const text = await relay.metrics();
       expect(text).toMatch(/^overlap_relay_budget_refusals_total\{budget="cpu"\} 2$/m);
     } finally {
       await relay.close();

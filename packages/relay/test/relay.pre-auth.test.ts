@@ -64,7 +64,7 @@ function bytesIn(metrics: string): number {
 }
 
 async function metrics(): Promise<string> {
-  return (await fetch(`${t.address}/metrics`)).text();
+  return t.metrics();
 }
 
 const head = (extra: string) =>

@@ -27,7 +27,7 @@ afterEach(closeRelays);
 
 /** The relay's count of group checks made (on its worker threads, or on its own with checkWorkers 0). */
 async function groupChecks(t: TestRelay): Promise<number> {
-  const text = await (await fetch(`${t.address}/metrics`)).text();
+  const text = await t.metrics();
   return Number(/^overlap_relay_group_checks_total (\d+)$/m.exec(text)?.[1]);
 }
 

@@ -14,7 +14,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { ForumAdmin, OverlapClient, parseLabIdentity } from '@overlap/client';
-import { generateLabKeys, toHex } from '@overlap/crypto';
+import { toHex } from '@overlap/crypto';
 import { LAB_ID_PATTERN, LAB_ID_RULE } from '@overlap/protocol';
 import type { Command } from 'commander';
 import { CliError } from '../errors.js';
@@ -75,17 +75,29 @@ export function addAdminCommands(program: Command, io: ProgramIo): void {
 
   const list = admin
     .command('list')
-    .description('the enrolled labs, each enrollment checked against the admin key (the pinned one, if given)');
-  addSettings(list, SETTINGS.relay, SETTINGS.adminPublicKey, SETTINGS.logKey)
+    .description(
+      'the enrolled labs, each enrollment checked against the admin key; signed with the admin key file or a lab key (the relay shows its membership to enrolled keys only)',
+    );
+  addSettings(list, SETTINGS.relay, SETTINGS.adminKeyFile, SETTINGS.key, SETTINGS.adminPublicKey, SETTINGS.logKey)
     .option('--json', 'one JSON object per lab: {lab, name, key_id, state}')
     .action(async (flags: { json?: boolean }) => {
       const settings = await readSettings(flags);
       const relayUrl = settings.require(SETTINGS.relay);
-      const adminKey = pinnedAdminKey(settings);
+      const pinned = pinnedAdminKey(settings);
       const logKey = settings.get(SETTINGS.logKey);
       pinnedLogVerifier(settings); // a bad log key is a usage error before the relay is contacted
-      // Reading membership needs no key of ours: a throwaway identity is enough to use the SDK.
-      const keys = generateLabKeys();
+      const adminFile = settings.get(SETTINGS.adminKeyFile);
+      const labFile = settings.get(SETTINGS.key);
+      if (adminFile === undefined && labFile === undefined) {
+        throw new CliError(
+          'USAGE',
+          'listing the labs needs the signature of an enrolled key: give --admin-key FILE (the forum admin key file; $OVERLAP_ADMIN_KEY, admin.key) or --key FILE (a lab key file; $OVERLAP_KEY, key)',
+        );
+      }
+      // The admin key file is its own pin: its public key is the one to check enrollments against.
+      const keys =
+        adminFile !== undefined ? await readKeys(adminFile, 'admin key file') : await readKeys(labFile as string);
+      const adminKey = pinned ?? (adminFile !== undefined ? Uint8Array.from(keys.signing.publicKey) : undefined);
       try {
         const client = await sdkCall(() =>
           OverlapClient.connect({

@@ -79,6 +79,8 @@ export function addRelayCommands(program: Command, io: ProgramIo): void {
     S.tlsKey,
     S.accessLog,
     S.witnesses,
+    S.metricsPort,
+    S.metricsHost,
   )
     .option('--init', 'create the relay first if the database does not exist (a new log key and admin key)')
     .option('--json', 'print one JSON object once listening: the URL, origin, log key, admin public key, …')
@@ -106,9 +108,13 @@ export function addRelayCommands(program: Command, io: ProgramIo): void {
       }
       const publicUrl = settings.get(S.publicUrl);
       const witnesses = witnessList(settings.get(S.witnesses));
+      const metricsPort = settings.integer(S.metricsPort, 0);
+      if (metricsPort !== undefined && metricsPort > 65535)
+        throw new CliError('USAGE', '--metrics-port must be a number from 0 to 65535');
       const server = await relayCall(() =>
         startRelayServer({
           witnesses,
+          ...(metricsPort !== undefined && { metrics: { port: metricsPort, host: settings.require(S.metricsHost) } }),
           db,
           host: settings.require(S.host),
           port,
@@ -246,6 +252,7 @@ function banner(server: RelayServer, json: boolean, accessLog: string | undefine
       url: server.url,
       origin: server.origin,
       vkey: server.vkey,
+      ...(server.metricsUrl !== undefined && { metricsUrl: server.metricsUrl }),
       relayKeyId: server.relayKeyId,
       adminKeyId: server.adminKeyId,
       adminPublicKey: server.adminPublicKey,
@@ -264,6 +271,7 @@ function banner(server: RelayServer, json: boolean, accessLog: string | undefine
   ];
   if (accessLog !== undefined) lines.push(`  access log    ${accessLog === '-' ? 'stdout' : accessLog}`);
   if (server.controlSocket !== undefined) lines.push(`  control       ${server.controlSocket}`);
+  if (server.metricsUrl !== undefined) lines.push(`  metrics       ${server.metricsUrl}/metrics`);
   return `${lines.join('\n')}\n`;
 }
 

@@ -87,10 +87,6 @@ export class RouteContext {
     return witnessed;
   }
 
-  metricsText(): string {
-    return this.#services.metricsText();
-  }
-
   health(): RelayHealth {
     return this.#services.health();
   }

@@ -95,15 +95,6 @@ export const ROUTES: Route[] = [
   },
   {
     method: 'GET',
-    path: '/metrics',
-    auth: 'none',
-    summary: 'Prometheus text metrics: requests, errors by code, bytes, log size, sessions by state.',
-    errors: [],
-    servedWhileRebuilding: true,
-    handle: (c) => ({ kind: 'text', value: c.metricsText(), contentType: 'text/plain; version=0.0.4; charset=utf-8' }),
-  },
-  {
-    method: 'GET',
     path: '/v1/relay',
     auth: 'none',
     summary: "The relay's identity: log origin and key, verifier key, relay key id, admin key, limits.",
@@ -113,8 +104,9 @@ export const ROUTES: Route[] = [
   {
     method: 'GET',
     path: '/v1/membership',
-    auth: 'none',
-    summary: 'Every enrollment and revocation envelope, in log order.',
+    auth: 'lab',
+    summary:
+      'Every enrollment and revocation envelope, in log order (to enrolled keys and the admin only: it names the labs).',
     errors: [],
     ...cbor(membershipListSchema, (c) => c.reads.membershipList()),
   },
@@ -252,8 +244,9 @@ export const ROUTES: Route[] = [
   {
     method: 'GET',
     path: '/v1/log/entries',
-    auth: 'none',
-    summary: 'Log entries [start, end): leaf hashes and metadata; envelope bytes for membership entries only.',
+    auth: 'lab',
+    summary:
+      'Log entries [start, end): leaf hashes and metadata; envelope bytes for membership entries only (to enrolled keys and the admin only: it says who exchanges with whom).',
     query: [
       { name: 'start', required: true, description: 'first index' },
       { name: 'end', required: true, description: 'one past the last index (at most start + 1000)' },

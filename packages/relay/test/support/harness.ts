@@ -158,9 +158,16 @@ export class TestRelay {
     const init = await initRelay({ db });
     const adminKeys = await readKeyFile(init.adminKeyFile as string);
     const port = options.port ?? (options.publicUrl === undefined ? 0 : await freePort());
-    const relay = await startRelayServer({ ...options, db, port });
+    // The operator's /metrics on a port of its own, as a forum would have it.
+    const withMetrics = { metrics: { port: 0 }, ...options };
+    const relay = await startRelayServer({ ...withMetrics, db, port });
     const address = options.publicUrl === undefined ? relay.url : `http://127.0.0.1:${port}`;
-    return new TestRelay(dir, relay, actor(adminKeys), { ...options, db }, address);
+    return new TestRelay(dir, relay, actor(adminKeys), { ...withMetrics, db }, address);
+  }
+
+  /** The relay's metrics, from the operator's listener. */
+  async metrics(): Promise<string> {
+    return (await fetch(`${this.relay.metricsUrl}/metrics`)).text();
   }
 
   /** The relay's public URL: what requests sign as "@target-uri". */
