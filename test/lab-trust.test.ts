@@ -9,12 +9,15 @@
  * files are 0600 in 0700 folders under a umask of 022.
  */
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClientError, checkLogEvidence, OverlapClient } from '@overlap/client';
 import { generateLabKeys, toHex } from '@overlap/crypto';
 import { readKeyFile } from '@overlap/crypto/node';
 import { formatVerifierKey } from '@overlap/log';
+import { type CborValue, encodeDeterministic } from '@overlap/protocol';
 import { initRelay, startRelayServer } from '@overlap/relay';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { openDatabase, setMeta } from '../packages/relay/src/store/database.js';
@@ -181,6 +184,33 @@ describe("a lab's trust roots and remembered checkpoint", () => {
     } finally {
       await rogue.close();
       await t.restart();
+    }
+  });
+
+  test('a relay that announces the pinned log key but another key for its envelopes (log_key, relay_key_id) is refused', async () => {
+    const info = (await t.request('GET', '/v1/relay')).body as Record<string, unknown>;
+    const other = generateLabKeys();
+    const forged = { ...info, log_key: other.signing.publicKey, relay_key_id: other.keyId };
+    const fake = createServer((request, response) => {
+      request.resume();
+      const body = encodeDeterministic(forged as CborValue);
+      response.writeHead(request.url === '/v1/relay' ? 200 : 404, { 'content-type': 'application/cbor' }).end(body);
+    });
+    await new Promise<void>((resolve) => fake.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(fake.address() as AddressInfo).port}`;
+      const error = await refusal(() =>
+        OverlapClient.connect({
+          relayUrl: url,
+          keys: lab.keys,
+          logKey: t.relay.vkey,
+          adminKey: Buffer.from(t.relay.adminPublicKey, 'hex'),
+        }),
+      );
+      expect(error.code).toBe('TRUST_ROOT_MISMATCH');
+      expect(error.message).toContain(`relay_key_id ${other.keyId}, which are not the key of the trusted log key`);
+    } finally {
+      await new Promise((resolve) => fake.close(resolve));
     }
   });
 

@@ -13,7 +13,7 @@ import { fromHex, keyId as keyIdOf, type LabKeys, toHex } from '@overlap/crypto'
 // A lab's process runs on Node.js's crypto: the native backend, node:crypto's SHA-256, worker threads.
 import '@overlap/crypto/node';
 import type { BatchPool } from '@overlap/crypto/node';
-import { ED25519_COSIGNATURE_TYPE, type NoteVerifier, parseVerifierKey } from '@overlap/log';
+import { ED25519_COSIGNATURE_TYPE, formatVerifierKey, type NoteVerifier, parseVerifierKey } from '@overlap/log';
 import {
   type CborValue,
   type Enrollment,
@@ -187,6 +187,15 @@ export class OverlapClient {
       verifier = parseVerifierKey(logKey);
     } catch (cause) {
       throw new ClientError('BAD_ARGUMENT', 'the log key is not a verifier key (name+id+key)', { cause });
+    }
+    // The key that signs the relay's envelopes (log_key, relay_key_id) is announced apart from the
+    // vkey: it must be the very key of the trusted vkey, or a relay (or anyone between) could have
+    // its envelopes checked against a key of its choosing.
+    if (formatVerifierKey(verifier.name, info.log_key) !== logKey || keyIdOf(info.log_key) !== info.relay_key_id) {
+      throw new ClientError(
+        'TRUST_ROOT_MISMATCH',
+        `the relay at ${bootstrap.url} announces log_key ${toHex(info.log_key)} and relay_key_id ${info.relay_key_id}, which are not the key of the trusted log key ${logKey}: refusing it`,
+      );
     }
     const witnessPolicy = options.witnesses === undefined ? undefined : policyOf(options.witnesses);
     const relay = new RelayClient({

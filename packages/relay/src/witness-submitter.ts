@@ -128,13 +128,23 @@ export class WitnessSubmitter {
       this.#again = true;
       return;
     }
-    this.#round = this.#run().finally(() => {
-      this.#round = undefined;
-      if (this.#again) {
-        this.#again = false;
-        this.notify();
-      }
-    });
+    this.#round = this.#run()
+      .catch((error: unknown) => {
+        // The state may be rebuilding after a failed write: the next commit starts another round.
+        this.#o.onEvent?.({
+          witness: '(every witness)',
+          outcome: 'unreachable',
+          detail: `no round: ${(error as Error).message}`,
+          size: 0,
+        });
+      })
+      .finally(() => {
+        this.#round = undefined;
+        if (this.#again) {
+          this.#again = false;
+          this.notify();
+        }
+      });
   }
 
   /** Resolves once the round in flight (if any) is over, and no other is due. */

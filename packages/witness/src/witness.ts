@@ -46,6 +46,7 @@ export class Witness {
   readonly #onRefusal: NonNullable<WitnessOptions['onRefusal']>;
   #queue: Promise<unknown> = Promise.resolve();
   #failed: WitnessError | undefined;
+  #closing = false;
   /** Requests answered, by status, for /metrics. */
   readonly answered = new Map<number, number>();
 
@@ -70,6 +71,15 @@ export class Witness {
     this.#onRefusal = options.onRefusal ?? (() => {});
   }
 
+  /**
+   * Stops taking requests and resolves once the one being judged (and its write) is done: only
+   * then may its state directory be let go, or a successor could read the state before that write.
+   */
+  async close(): Promise<void> {
+    this.#closing = true;
+    await this.#queue;
+  }
+
   /** Answers one `add-checkpoint` body; requests are taken one at a time. */
   addCheckpoint(body: string): Promise<WitnessAnswer> {
     const run = this.#queue.then(() => this.#addCheckpoint(body));
@@ -81,8 +91,9 @@ export class Witness {
   }
 
   async #addCheckpoint(body: string): Promise<WitnessAnswer> {
+    if (this.#closing) return text(503, 'the witness is stopping');
     if (this.#failed !== undefined)
-      return text(503, `the witness cannot write its state; an operator must restart it (${this.#failed.message})`);
+      return text(503, 'the witness cannot write its state; its operator must restart it');
     const judgement = judgeAddCheckpoint(body, this.#logs, (origin) => this.#state.latest(origin));
     if (judgement.status !== 200) {
       let evidenceKept: boolean | undefined;
@@ -108,7 +119,9 @@ export class Witness {
       await this.#state.record({ checkpoint: judgement.checkpoint, note: judgement.note });
     } catch (error) {
       this.#failed = error instanceof WitnessError ? error : new WitnessError('STORAGE_FAILED', String(error));
-      return text(503, `the witness cannot write its state: ${this.#failed.message}`);
+      // The detail (a path, an errno) is the operator's: told through onRefusal, not to the client.
+      this.#onRefusal({ status: 503, reason: this.#failed.message });
+      return text(503, 'the witness cannot write its state; its operator must restart it');
     }
     const timestamp = Math.floor(this.#now().getTime() / 1000);
     const { text: checkpointText } = parseSignedNote(judgement.note);

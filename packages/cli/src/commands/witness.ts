@@ -87,6 +87,7 @@ export function addWitnessCommands(program: Command, io: ProgramIo): void {
           io.err(`overlap witness: ${signal}: stopping\n`);
           void running
             .close()
+            .then(() => served.close())
             .then(() => state.close())
             .finally(() => {
               keys.dispose();
