@@ -19,7 +19,7 @@ import {
   passphraseFromEnv,
   processPassphraseSource,
 } from './passphrase.js';
-import { addSettings, SETTINGS, type Settings } from './settings.js';
+import { addSettings, commaList, SETTINGS, type Settings } from './settings.js';
 
 /** The options every command that talks to the relay as a lab takes. */
 export function addLabOptions(command: Command): Command {
@@ -94,11 +94,8 @@ export async function connectLab(
   const keys = await readKeys(keyPath);
   const logKey = settings.get(SETTINGS.logKey);
   const trustDir = join(settings.require(SETTINGS.stateDir), 'trust');
-  const witnessKeys = settings
-    .get(SETTINGS.witnessKeys)
-    ?.split(',')
-    .map((vkey) => vkey.trim())
-    .filter((vkey) => vkey.length > 0);
+  const witnessText = settings.get(SETTINGS.witnessKeys);
+  const witnessKeys = witnessText === undefined ? undefined : commaList(witnessText);
   const quorum = settings.integer(SETTINGS.witnessQuorum);
   if (quorum !== undefined && witnessKeys === undefined) {
     throw new CliError('USAGE', '--witness-quorum (trust.witness_quorum) needs --witness-keys (trust.witnesses)');

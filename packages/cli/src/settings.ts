@@ -249,3 +249,11 @@ export async function readSettings(
   const named = typeof flags.config === 'string' ? flags.config : undefined;
   return new Settings(flags, await loadConfig(named, env), env);
 }
+
+/** A setting that is a list (labs, kinds, verifier keys): its comma-separated items, trimmed, empty ones dropped. */
+export function commaList(text: string): string[] {
+  return text
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
+}

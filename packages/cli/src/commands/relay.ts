@@ -35,7 +35,7 @@ import { osReason } from '../config-file.js';
 import { CliError } from '../errors.js';
 import type { ProgramIo } from '../io.js';
 import { RELAY_SERVER_SETTINGS } from '../relay-server-settings.js';
-import { addSettings, readSettings, type Settings } from '../settings.js';
+import { addSettings, commaList, readSettings, type Settings } from '../settings.js';
 
 const S = RELAY_SERVER_SETTINGS;
 
@@ -337,15 +337,11 @@ async function relayCall<T>(run: () => Promise<T>): Promise<T> {
 /** `--witnesses 'URL VKEY,URL VKEY'` as the relay takes them; a usage error naming the entry otherwise. */
 function witnessList(text: string | undefined): { url: string; vkey: string }[] {
   if (text === undefined) return [];
-  return text
-    .split(',')
-    .map((entry) => entry.trim())
-    .filter((entry) => entry.length > 0)
-    .map((entry, i) => {
-      const [url, vkey, ...rest] = entry.split(/\s+/);
-      if (url === undefined || vkey === undefined || rest.length > 0) {
-        throw new CliError('USAGE', `--witnesses entry ${i + 1} must be "<url> <vkey>", got ${JSON.stringify(entry)}`);
-      }
-      return { url, vkey };
-    });
+  return commaList(text).map((entry, i) => {
+    const [url, vkey, ...rest] = entry.split(/\s+/);
+    if (url === undefined || vkey === undefined || rest.length > 0) {
+      throw new CliError('USAGE', `--witnesses entry ${i + 1} must be "<url> <vkey>", got ${JSON.stringify(entry)}`);
+    }
+    return { url, vkey };
+  });
 }

@@ -10,6 +10,7 @@ import type { SessionTerms } from '@overlap/client';
 import { INDICATOR_KIND_NAMES } from '@overlap/indicators';
 import { formatRevealPolicy, parseRevealPolicyText } from '@overlap/protocol';
 import { CliError } from '../errors.js';
+import { commaList } from '../settings.js';
 import { type SessionFiles, settleFinished } from './session-files.js';
 
 /** What the lab expects of the session's terms (`--expect-reveal`, `--expect-kinds`). */
@@ -35,14 +36,7 @@ export function expectations(flags: { expectReveal?: string; expectKinds?: strin
     }
   }
   if (flags.expectKinds !== undefined) {
-    const kinds = [
-      ...new Set(
-        flags.expectKinds
-          .split(',')
-          .map((k) => k.trim())
-          .filter(Boolean),
-      ),
-    ].sort();
+    const kinds = [...new Set(commaList(flags.expectKinds))].sort();
     const unknown = kinds.filter((kind) => !(INDICATOR_KIND_NAMES as readonly string[]).includes(kind));
     if (kinds.length === 0 || unknown.length > 0) {
       throw new CliError(

@@ -28,7 +28,7 @@ import type { Command } from 'commander';
 import { CliError } from '../errors.js';
 import type { ProgramIo } from '../io.js';
 import { addLabOptions, connectLab, sdkCall } from '../lab-context.js';
-import { addSettings, readSettings, SETTINGS, type Setting, type Settings } from '../settings.js';
+import { addSettings, commaList, readSettings, SETTINGS, type Setting, type Settings } from '../settings.js';
 import { addSessionAbortCommand } from './session-abort.js';
 import { addSessionInspectCommands } from './session-inspect.js';
 import { addSessionRunCommand } from './session-run.js';
@@ -92,8 +92,8 @@ function addSessionCreateCommand(session: Command, io: ProgramIo): void {
 
 /** The terms `create` proposes, every one checked here (64) before the key or the relay are touched. */
 function proposedTerms(flags: CreateFlags, settings: Settings) {
-  const labs = list(flags.labs);
-  const kinds = list(flags.kinds);
+  const labs = commaList(flags.labs);
+  const kinds = commaList(flags.kinds);
   if (labs.length < 2)
     throw new CliError('USAGE', `--labs must name at least two labs, this one included; got ${labs.length}`);
   if (new Set(labs).size !== labs.length) throw new CliError('USAGE', '--labs names a lab twice');
@@ -158,11 +158,4 @@ function revealPolicy(text: string, labs: number): RevealPolicy {
     );
   }
   return policy;
-}
-
-export function list(text: string): string[] {
-  return text
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
 }

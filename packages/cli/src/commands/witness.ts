@@ -19,7 +19,7 @@ import type { Command } from 'commander';
 import { CliError } from '../errors.js';
 import type { ProgramIo } from '../io.js';
 import { readKeys } from '../lab-context.js';
-import { addSettings, readSettings, type Settings } from '../settings.js';
+import { addSettings, commaList, readSettings, type Settings } from '../settings.js';
 import { WITNESS_SETTINGS as S } from '../witness-settings.js';
 
 export function addWitnessCommands(program: Command, io: ProgramIo): void {
@@ -116,11 +116,7 @@ export function addWitnessCommands(program: Command, io: ProgramIo): void {
 }
 
 function logKeys(settings: Settings): string[] {
-  const text = settings.require(S.logKeys);
-  return text
-    .split(',')
-    .map((vkey) => vkey.trim())
-    .filter((vkey) => vkey.length > 0);
+  return commaList(settings.require(S.logKeys));
 }
 
 function witnessCall<T>(run: () => T): T {
