@@ -243,6 +243,7 @@ const surfaces: [string, object, string[]][] = [
       'parseSignedNote',
       'parseVerifierKey',
       'requireConsistent',
+      'verifyCheckpointNote',
       'rootFromLeafHashes',
       'rootHash',
       'signNote',

@@ -13,6 +13,7 @@
 import { type Checkpoint, leafHash, type NoteVerifier, verifyInclusion, verifySignedNote } from '@overlap/log';
 import { ClientError } from './errors.js';
 import type { LogMonitor } from './log-monitor.js';
+import { sleep } from './retry.js';
 
 /** k of n: the witnesses a lab trusts (their cosigner verifier keys) and how many must have cosigned. */
 export interface WitnessPolicy {
@@ -128,18 +129,4 @@ function checkPolicy(policy: WitnessPolicy): void {
       `a witness quorum must be from 1 to the number of witnesses (${policy.witnesses.length}), got ${policy.quorum}`,
     );
   }
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        reject(signal.reason);
-      },
-      { once: true },
-    );
-  });
 }

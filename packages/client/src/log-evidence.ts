@@ -17,13 +17,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { equalBytes, fromCanonicalBase64, toBase64 } from '@overlap/crypto';
 import { makePrivateDirectory, writeFileAtomic } from '@overlap/files';
-import {
-  type NoteVerifier,
-  parseCheckpoint,
-  parseVerifierKey,
-  verifyConsistency,
-  verifySignedNote,
-} from '@overlap/log';
+import { type NoteVerifier, parseVerifierKey, verifyCheckpointNote, verifyConsistency } from '@overlap/log';
 import { ClientError } from './errors.js';
 
 export interface LogEvidence {
@@ -89,10 +83,7 @@ export async function checkLogEvidence(path: string, logKey?: string): Promise<E
   }
   const read = (note: string, which: string) => {
     try {
-      const { text, verifiedBy } = verifySignedNote(note, [verifier]);
-      const checkpoint = parseCheckpoint(text);
-      if (!verifiedBy.includes(checkpoint.origin)) throw new Error(`not signed under its origin ${checkpoint.origin}`);
-      return checkpoint;
+      return verifyCheckpointNote(note, [verifier]);
     } catch (cause) {
       throw bad(`the ${which} checkpoint is not signed by the log key ${key}: ${(cause as Error).message}`);
     }

@@ -17,11 +17,10 @@
 import {
   type Checkpoint,
   type NoteVerifier,
-  parseCheckpoint,
   type Receipt,
   requireConsistent,
+  verifyCheckpointNote,
   verifyReceipt,
-  verifySignedNote,
 } from '@overlap/log';
 import { ClientError } from './errors.js';
 import { writeLogEvidence } from './log-evidence.js';
@@ -84,11 +83,7 @@ export class LogMonitor {
 
   #verifyNote(note: string): Checkpoint {
     try {
-      const { text, verifiedBy } = verifySignedNote(note, [this.#verifier]);
-      const checkpoint = parseCheckpoint(text);
-      // As verifyReceipt does: the log signs under its origin, and no key vouches for another log.
-      if (!verifiedBy.includes(checkpoint.origin)) throw new Error(`not signed by a key named ${checkpoint.origin}`);
-      return checkpoint;
+      return verifyCheckpointNote(note, [this.#verifier]);
     } catch (cause) {
       throw new ClientError('RECEIPT_INVALID', 'the checkpoint does not verify against the log key', { cause });
     }

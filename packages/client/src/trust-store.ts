@@ -184,16 +184,6 @@ export class TrustStore {
     });
   }
 
-  /** The remembered checkpoint of `relayUrl` (read under the lock), if any. */
-  async rememberedCheckpoint(relayUrl: string): Promise<string | undefined> {
-    let note: string | undefined;
-    await this.#withRecord(relayUrl, async (record) => {
-      note = record?.checkpoint ?? undefined;
-      return { record: undefined, result: undefined };
-    });
-    return note;
-  }
-
   async #withRecord<T>(
     relayUrl: string,
     run: (record: TrustRecord | undefined) => Promise<{ record: TrustRecord | undefined; result: T }>,

@@ -16,7 +16,7 @@ export {
 } from './note-keys.js';
 export { verifyConsistency, verifyInclusion } from './proofs.js';
 export type { Receipt } from './receipt.js';
-export { requireConsistent, verifyReceipt } from './receipt.js';
+export { requireConsistent, verifyCheckpointNote, verifyReceipt } from './receipt.js';
 export type {
   NoteSignature,
   NoteSigner,

@@ -26,8 +26,8 @@ import {
   parseAddCheckpointRequest,
   parseCheckpoint,
   parseSignedNote,
+  verifyCheckpointNote,
   verifyConsistency,
-  verifySignedNote,
 } from '@overlap/log';
 
 /** A log the witness is configured with: its origin and the keys that may sign its checkpoints. */
@@ -71,8 +71,7 @@ export function judgeAddCheckpoint(
   const log = logs.get(checkpoint.origin);
   if (log === undefined) return { status: 404, reason: `unknown log origin ${JSON.stringify(checkpoint.origin)}` };
   try {
-    const { verifiedBy } = verifySignedNote(request.checkpoint, log.verifiers);
-    if (!verifiedBy.includes(checkpoint.origin)) throw new Error(`not signed by a key named ${checkpoint.origin}`);
+    verifyCheckpointNote(request.checkpoint, log.verifiers);
   } catch (error) {
     return {
       status: 403,

@@ -47,8 +47,6 @@ export class Witness {
   #queue: Promise<unknown> = Promise.resolve();
   #failed: WitnessError | undefined;
   #closing = false;
-  /** Requests answered, by status, for /metrics. */
-  readonly answered = new Map<number, number>();
 
   constructor(options: WitnessOptions) {
     const logs = new Map<string, TrustedLog>();
@@ -84,10 +82,7 @@ export class Witness {
   addCheckpoint(body: string): Promise<WitnessAnswer> {
     const run = this.#queue.then(() => this.#addCheckpoint(body));
     this.#queue = run.catch(() => undefined);
-    return run.then((answer) => {
-      this.answered.set(answer.status, (this.answered.get(answer.status) ?? 0) + 1);
-      return answer;
-    });
+    return run;
   }
 
   async #addCheckpoint(body: string): Promise<WitnessAnswer> {
