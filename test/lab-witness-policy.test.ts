@@ -11,7 +11,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClientError, OverlapClient } from '@overlap/client';
 import { generateSigningKeyPair } from '@overlap/crypto';
-import { type RunningWitnessServer, startWitnessServer, trustedLogs, Witness, WitnessState } from '@overlap/witness';
+import {
+  type RunningWitnessServer,
+  startWitnessServer,
+  trustedLogs,
+  Witness,
+  WitnessState,
+  witnessVkey,
+} from '@overlap/witness';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type Actor, TestRelay } from '../packages/relay/test/support/harness.js';
 
@@ -23,10 +30,12 @@ const witnesses: { vkey: string; state: WitnessState; server: RunningWitnessServ
 let run = 0;
 
 async function startWitness(name: string, logKey: string, port = 0) {
+  const { secretKey } = generateSigningKeyPair();
+  await WitnessState.init(join(dir, name), witnessVkey(name, secretKey));
   const state = await WitnessState.open(join(dir, name));
   const witness = new Witness({
     name,
-    secretKey: generateSigningKeyPair().secretKey,
+    secretKey,
     logs: trustedLogs([logKey]),
     state,
   });

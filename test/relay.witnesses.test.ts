@@ -3,7 +3,8 @@
  * relay sends each new checkpoint to every witness in the background and serves the newest one
  * they cosigned, with every cosignature of its round, at `GET /v1/log/witnessed`; a witness that is
  * down is skipped and the others still cosign; one that comes back is brought up to date with a
- * consistency proof from the size it holds; a witness key that is a log's key is refused at start.
+ * consistency proof from the size it holds, without waiting for another commit; one whose size
+ * went down is reported and never resynced; a witness key that is a log's key is refused at start.
  * Every note is checked against the keys the test holds, not the relay's word.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -17,7 +18,14 @@ import {
   parseVerifierKey,
   verifySignedNote,
 } from '@overlap/log';
-import { type RunningWitnessServer, startWitnessServer, trustedLogs, Witness, WitnessState } from '@overlap/witness';
+import {
+  type RunningWitnessServer,
+  startWitnessServer,
+  trustedLogs,
+  Witness,
+  WitnessState,
+  witnessVkey,
+} from '@overlap/witness';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { codeOf, TestRelay } from '../packages/relay/test/support/harness.js';
 
@@ -38,6 +46,9 @@ const witnesses: Partial<Record<'a' | 'b', RunningWitness>> = {};
 
 async function startWitness(which: 'a' | 'b', port = 0): Promise<RunningWitness> {
   const name = `witness-${which}.example`;
+  await WitnessState.init(join(dir, which), witnessVkey(name, keys[which].secretKey)).catch((error: unknown) => {
+    if ((error as { code?: string }).code !== 'STATE_EXISTS') throw error; // a restart
+  });
   const state = await WitnessState.open(join(dir, which));
   const witness = new Witness({ name, secretKey: keys[which].secretKey, logs: trustedLogs([logVkey]), state });
   const server = await startWitnessServer(witness, { port });
@@ -62,7 +73,7 @@ async function witnessed(): Promise<{ status: number; note: string }> {
 }
 
 /** Waits until the relay serves a witnessed checkpoint of at least `size` cosigned by `names`. */
-async function witnessedAt(size: number, names: string[]): Promise<string> {
+async function witnessedAt(size: number, names: string[], tries = 2000): Promise<string> {
   const verifiers = [parseVerifierKey(logVkey), ...Object.values(witnesses).map((w) => parseVerifierKey(w.vkey))];
   for (let i = 0; ; i++) {
     const { status, note } = await witnessed();
@@ -70,7 +81,7 @@ async function witnessedAt(size: number, names: string[]): Promise<string> {
       const { text, verifiedBy } = verifySignedNote(note, verifiers);
       if (parseCheckpoint(text).size >= size && names.every((n) => verifiedBy.includes(n))) return note;
     }
-    if (i > 2000) throw new Error(`no checkpoint of size ${size} cosigned by ${names.join(', ')}`);
+    if (i > tries) throw new Error(`no checkpoint of size ${size} cosigned by ${names.join(', ')}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
@@ -114,33 +125,54 @@ describe("the relay's witnesses", () => {
     expect(witnesses.a?.state.sizes().get(parseCheckpoint(text).origin)).toBe(parseCheckpoint(text).size);
   });
 
-  test('a witness that is down is skipped: the other still cosigns; back, it is caught up with a proof', async () => {
+  test('a witness that is down is skipped: the other still cosigns; back, a top-up round brings it in on the same checkpoint with a proof', async () => {
     const b = witnesses.b as RunningWitness;
     const port = Number(new URL(b.url).port);
     const heldBefore = [...b.state.sizes().values()][0] as number;
     await b.stop();
     await t.enroll('lab-b');
     await t.enroll('lab-c');
-    const onlyA = await witnessedAt(logSize(), ['witness-a.example']);
+    const size = logSize();
+    const onlyA = await witnessedAt(size, ['witness-a.example']);
     expect(verifySignedNote(onlyA, [parseVerifierKey(logVkey), parseVerifierKey(b.vkey)]).verifiedBy).not.toContain(
       'witness-b.example',
     );
     const metrics = await t.metrics();
     expect(metrics).toMatch(/^overlap_relay_witness_failures_total\{witness="witness-b.example"\} [1-9]/m);
-    // Back on its port with its state: it holds the old size, and the relay proves the new one from it
-    // (the skip after a failure is at most a minute; the next commit after it brings b in).
+    // Back on its port with its state, and no upload since: the relay asks the missing witness
+    // again on its own, proving the same checkpoint from the size b holds, and adds b's
+    // cosignature to the note a already cosigned.
     await startWitness('b', port);
-    for (let i = 0; ; i++) {
-      await t.enroll(`lab-d${i}`);
-      const { status, note } = await witnessed();
-      if (status === 200 && note.includes('— witness-b.example ')) break;
-      if (i > 200) throw new Error('witness b was never asked again');
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
-    const both = await witnessedAt(logSize(), ['witness-a.example', 'witness-b.example']);
+    const both = await witnessedAt(size, ['witness-a.example', 'witness-b.example'], 6000);
+    expect(logSize()).toBe(size);
+    expect(parseCheckpoint(verifySignedNote(both, [parseVerifierKey(logVkey)]).text).size).toBe(size);
     const held = [...(witnesses.b as RunningWitness).state.sizes().values()][0] as number;
-    expect(held).toBeGreaterThan(heldBefore);
-    expect(parseCheckpoint(verifySignedNote(both, [parseVerifierKey(logVkey)]).text).size).toBeGreaterThanOrEqual(held);
+    expect([heldBefore < size, held]).toEqual([true, size]);
+  }, 120_000);
+
+  test('a witness that forgot what it cosigned (its size went down) is reported, never brought back up from the smaller size', async () => {
+    const b = witnesses.b as RunningWitness;
+    const port = Number(new URL(b.url).port);
+    await t.enroll('lab-e');
+    await witnessedAt(logSize(), ['witness-a.example', 'witness-b.example']);
+    await b.stop();
+    rmSync(join(dir, 'b'), { recursive: true, force: true }); // its state lost, made anew
+    const forgetful = await startWitness('b', port);
+    const failures = async () =>
+      Number(
+        /^overlap_relay_witness_failures_total\{witness="witness-b.example"\} (\d+)/m.exec(await t.metrics())?.[1] ?? 0,
+      );
+    const before = await failures();
+    await t.enroll('lab-f');
+    await witnessedAt(logSize(), ['witness-a.example']);
+    for (let i = 0; (await failures()) < before + 2; i++) {
+      if (i > 6000) throw new Error('the relay never asked the forgetful witness again');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    // It said 409 "0" to every round; the relay did not answer with old 0 and no proof.
+    expect(forgetful.state.sizes().size).toBe(0);
+    const { note } = await witnessed();
+    expect(note).not.toContain('— witness-b.example ');
   }, 120_000);
 
   test("a witness key that is a log's key, or a witness given twice, is refused at start naming it", async () => {

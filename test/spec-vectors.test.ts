@@ -24,7 +24,7 @@ import {
   verifySignedNote,
 } from '@overlap/log';
 import { checkChain, openEnvelope, parseMessage, sessionDeadlines } from '@overlap/protocol';
-import { trustedLogs, Witness, WitnessState } from '@overlap/witness';
+import { trustedLogs, Witness, WitnessState, witnessVkey } from '@overlap/witness';
 import { describe, expect, test } from 'vitest';
 import { buildCiphersuiteVectors } from '../scripts/vectors/ciphersuite.js';
 import { buildEnvelopeVectors } from '../scripts/vectors/envelopes.js';
@@ -193,6 +193,7 @@ describe('spec/vectors/log.json', () => {
     // A witness that last cosigned size 5 answers with exactly the published cosignature line.
     const dir = mkdtempSync(join(tmpdir(), 'overlap-vector-witness-'));
     try {
+      await WitnessState.init(dir, witnessVkey('witness.lab.example/test', fromHex(c.witness_seed)));
       const state = await WitnessState.open(dir);
       const five = signNote(formatCheckpoint({ ...checkpoint, size: 5, rootHash: rootOf(5) }), [
         ed25519NoteSigner(checkpoint.origin, fromHex(c.log_seed)),

@@ -26,6 +26,7 @@ import {
   verifySignedNote,
 } from '@overlap/log';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { cli } from './support/run-cli.js';
 
 const ORIGIN = 'relay.forum.example/overlap';
 const FORK_AFTER = 50;
@@ -60,6 +61,12 @@ function body(branch: 'a' | 'b', oldSize: number, size: number): string {
   const t = histories[branch];
   const proof = oldSize === 0 || oldSize === size ? [] : t.consistencyProof(oldSize, size);
   return formatAddCheckpointRequest({ oldSize, proof, checkpoint: note(branch, size) });
+}
+
+/** `overlap witness init`, once per state directory, as its operator would. */
+async function initWitness(state = stateDir, name = 'witness.lab-a.example'): Promise<void> {
+  const made = await cli('witness', 'init', '--name', name, '--key', keyFile, '--state-dir', state);
+  expect(made.code, made.err).toBe(0);
 }
 
 async function startWitness(
@@ -119,6 +126,22 @@ afterAll(() => {
 
 describe('overlap witness serve', () => {
   test('answers C2SP tlog-witness statuses over HTTP, refuses what it must, and stops on SIGTERM', async () => {
+    // No state made by init: it refuses to start, rather than cosign from nothing.
+    const refused = await startWitness().catch((error: Error) => error);
+    expect(refused).toBeInstanceOf(Error);
+    expect((refused as Error).message).toMatch(/exited with 64[\s\S]*overlap witness init/);
+    await initWitness();
+    const again = await cli(
+      'witness',
+      'init',
+      '--name',
+      'witness.lab-a.example',
+      '--key',
+      keyFile,
+      '--state-dir',
+      stateDir,
+    );
+    expect([again.code, again.err]).toEqual([64, expect.stringContaining('holds a witness state already')]);
     const { process: witness, url, vkey } = await startWitness();
     child = witness;
     const post = (text: string, path = '/add-checkpoint') => fetch(`${url}${path}`, { method: 'POST', body: text });
@@ -156,6 +179,7 @@ describe('overlap witness serve', () => {
 
   test('kill -9 during concurrent add-checkpoint bursts from two forked histories: it never cosigns both, never rolls back', async () => {
     rmSync(stateDir, { recursive: true, force: true });
+    await initWitness();
     const cosigned: { branch: 'a' | 'b'; size: number }[] = [];
     let known = 0; // the size the witness last said it holds
     let kills = 0;
@@ -255,6 +279,7 @@ describe('overlap witness serve', () => {
     try {
       const ws = [];
       for (const name of ['witness-1.example', 'witness-2.example']) {
+        await initWitness(join(dir, name), name);
         const w = await startWitness({ name, state: join(dir, name), logKey: init.vkey as string });
         started.push(w.process);
         ws.push(w);

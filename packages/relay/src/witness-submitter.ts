@@ -10,7 +10,14 @@
  * are skipped — uploads may make thousands a minute). A witness that does not answer (down,
  * unreachable, past `timeoutMs`) is skipped for a while that doubles each time, up to a minute, so
  * a dead witness costs the rounds nothing; one that refuses (403, 404, 422, a 409 after its size was
- * tried) is reported, and tried again at the next checkpoint.
+ * tried) is reported, and tried again at the next checkpoint. A round that leaves some witness out
+ * is followed, while no checkpoint is newer, by top-up rounds (after 1 s, doubling up to a minute)
+ * that ask only the witnesses missing, and add their cosignatures to the same note: a lab whose
+ * policy needs a witness that was down is not kept waiting for the next upload.
+ *
+ * A witness that says it holds a smaller size than one it cosigned for this relay has forgotten (or
+ * lies): it is reported, never brought back up with a proof from its smaller size — that would
+ * have it cosign this log again from a point it had passed.
  *
  * Threat: none here against the labs — a relay can only collect what witnesses sign; the witnesses
  * and the labs' policies are what make a split view need a dishonest quorum.
@@ -71,18 +78,32 @@ interface WitnessState {
   verifier: CosignatureVerifier;
   /** The size it holds, as far as the relay knows (0 until it says). */
   size: number;
+  /** The largest size it cosigned for this relay (0: none yet, this run). */
+  cosignedSize: number;
   /** Skipped until then (ms since the epoch) after failing to answer; the skip doubles. */
   skipUntil: number;
   skipMs: number;
 }
 
 const MAX_SKIP_MS = 60_000;
+/** Answers are read up to this many bytes (a cosignature line is under 200). */
+const MAX_ANSWER_BYTES = 64 * 1024;
+
+/** The checkpoint being cosigned: the log's signed note and the cosignatures collected for it. */
+interface Round {
+  size: number;
+  text: string;
+  logSignatures: NoteSignature[];
+  cosignatures: Map<string, NoteSignature[]>;
+}
 
 export class WitnessSubmitter {
   readonly #o: WitnessSubmitterOptions;
   readonly #states: WitnessState[];
-  #witnessed: WitnessedCheckpoint | undefined;
+  #witnessed: Round | undefined;
   #round: Promise<void> | undefined;
+  #topUp: NodeJS.Timeout | undefined;
+  #topUpMs = 1000;
   #again = false;
   #closed = false;
   readonly #aborts = new Set<AbortController>();
@@ -107,7 +128,7 @@ export class WitnessSubmitter {
       } catch (cause) {
         throw new RelayError('BAD_CONFIG', `witness ${verifier.name}: ${witness.url} is not a URL`, { cause });
       }
-      return { witness, name: verifier.name, verifier, size: 0, skipUntil: 0, skipMs: 1000 };
+      return { witness, name: verifier.name, verifier, size: 0, cosignedSize: 0, skipUntil: 0, skipMs: 1000 };
     });
   }
 
@@ -118,12 +139,22 @@ export class WitnessSubmitter {
 
   /** The newest checkpoint at least one witness cosigned, with every cosignature of its round. */
   get witnessed(): WitnessedCheckpoint | undefined {
-    return this.#witnessed;
+    const round = this.#witnessed;
+    if (round === undefined) return undefined;
+    const cosignedBy = this.#states.filter((s) => round.cosignatures.has(s.name)).map((s) => s.name);
+    const cosignatures = cosignedBy.flatMap((name) => round.cosignatures.get(name) ?? []);
+    return {
+      size: round.size,
+      note: formatSignedNote({ text: round.text, signatures: [...round.logSignatures, ...cosignatures] }),
+      cosignedBy,
+    };
   }
 
   /** A checkpoint was committed: a round starts now, or after the one running. */
   notify(): void {
     if (this.#closed || this.#states.length === 0) return;
+    clearTimeout(this.#topUp);
+    this.#topUp = undefined;
     if (this.#round !== undefined) {
       this.#again = true;
       return;
@@ -154,25 +185,43 @@ export class WitnessSubmitter {
 
   async close(): Promise<void> {
     this.#closed = true;
+    clearTimeout(this.#topUp);
     for (const abort of this.#aborts) abort.abort();
     await this.#round?.catch(() => {});
   }
 
   async #run(): Promise<void> {
-    const { size, note } = this.#o.latest();
-    if (size === 0 || (this.#witnessed !== undefined && this.#witnessed.size >= size)) return;
-    const signed = parseSignedNote(note);
+    const latest = this.#o.latest();
+    let round = this.#witnessed;
+    if (round === undefined || round.size < latest.size) {
+      if (latest.size === 0) return;
+      const signed = parseSignedNote(latest.note);
+      round = { size: latest.size, text: signed.text, logSignatures: signed.signatures, cosignatures: new Map() };
+    }
+    const target = round;
+    const note = formatSignedNote({ text: target.text, signatures: target.logSignatures });
     const now = Date.now();
-    const answers = await Promise.all(
-      this.#states.map((state) => (state.skipUntil > now ? undefined : this.#submit(state, size, note, signed.text))),
-    );
-    const cosignatures = answers.flatMap((lines) => lines ?? []);
-    if (cosignatures.length === 0 || this.#closed) return;
-    this.#witnessed = {
-      size,
-      note: formatSignedNote({ text: signed.text, signatures: [...signed.signatures, ...cosignatures] }),
-      cosignedBy: this.#states.filter((_, i) => answers[i] !== undefined).map((s) => s.name),
-    };
+    const asked = this.#states.filter((s) => !target.cosignatures.has(s.name) && s.skipUntil <= now);
+    const answers = await Promise.all(asked.map((state) => this.#submit(state, target.size, note, target.text)));
+    if (this.#closed) return;
+    asked.forEach((state, i) => {
+      const lines = answers[i];
+      if (lines !== undefined) target.cosignatures.set(state.name, lines);
+    });
+    if (target !== this.#witnessed && target.cosignatures.size > 0) this.#witnessed = target;
+    this.#scheduleTopUp(target);
+  }
+
+  /** While some witness has not cosigned the newest checkpoint, asks again later (unless a commit does first). */
+  #scheduleTopUp(round: Round): void {
+    if (round.cosignatures.size === this.#states.length) {
+      this.#topUpMs = 1000;
+      return;
+    }
+    const delay = this.#topUpMs;
+    this.#topUpMs = Math.min(MAX_SKIP_MS, this.#topUpMs * 2);
+    this.#topUp = setTimeout(() => this.notify(), delay);
+    this.#topUp.unref();
   }
 
   /** One witness's cosignature(s) of the checkpoint, verified; undefined if none. */
@@ -192,7 +241,17 @@ export class WitnessSubmitter {
         const held = /^(0|[1-9][0-9]*)\n$/.exec(answer.body);
         if (held === null)
           return this.#report(state, { outcome: 'bad_answer', status: 409, detail: 'not a size', size });
-        state.size = Number(held[1]);
+        const heldSize = Number(held[1]);
+        if (heldSize < state.cosignedSize) {
+          // It cosigned a larger checkpoint of this log: it has lost its state (or lies). Not resynced.
+          return this.#report(state, {
+            outcome: 'bad_answer',
+            status: 409,
+            detail: `the witness says it holds size ${heldSize}, but it cosigned size ${state.cosignedSize}: it has lost its state`,
+            size,
+          });
+        }
+        state.size = heldSize;
         if (state.size > size) {
           // The witness holds a larger tree than this relay has: it saw another history of this log.
           return this.#report(state, {
@@ -221,6 +280,7 @@ export class WitnessSubmitter {
         return this.#report(state, { outcome: 'bad_answer', status: 200, detail: (error as Error).message, size });
       }
       state.size = size;
+      state.cosignedSize = Math.max(state.cosignedSize, size);
       this.cosigned.set(state.name, (this.cosigned.get(state.name) ?? 0) + 1);
       this.#o.onEvent?.({ witness: state.name, outcome: 'cosigned', size });
       // Only its own key's lines (verified above): anything else it sent is not the relay's to pass on.
@@ -243,7 +303,7 @@ export class WitnessSubmitter {
         body: formatAddCheckpointRequest({ oldSize: old, proof, checkpoint: note }),
         signal: abort.signal,
       });
-      const body = (await response.text()).slice(0, 64 * 1024);
+      const body = await readCapped(response, MAX_ANSWER_BYTES);
       return { status: response.status, body, type: response.headers.get('content-type') };
     } finally {
       clearTimeout(timer);
@@ -256,4 +316,23 @@ export class WitnessSubmitter {
     this.#o.onEvent?.({ witness: state.name, ...event });
     return undefined;
   }
+}
+
+/** The answer's body as text, reading no more than `max` bytes of it (the rest is cancelled). */
+async function readCapped(response: Response, max: number): Promise<string> {
+  if (response.body === null) return '';
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  try {
+    while (length < max) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      length += value.length;
+    }
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
+  return Buffer.concat(chunks).subarray(0, max).toString('utf8');
 }

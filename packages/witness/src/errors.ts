@@ -10,6 +10,12 @@ export type WitnessErrorCode =
   | 'BAD_CONFIG'
   /** Another witness process holds the state directory. */
   | 'STATE_LOCKED'
+  /** The state directory holds no witness state: `init` makes one, `open` never does. */
+  | 'STATE_MISSING'
+  /** `init` was given a directory that holds a witness state already. */
+  | 'STATE_EXISTS'
+  /** The state belongs to another witness key than the one it is opened with. */
+  | 'STATE_MISMATCH'
   /** A state file is not what this program writes (damaged, or written by someone else). */
   | 'STATE_DAMAGED'
   /** The state could not be written: the checkpoint is not cosigned, and the witness stops answering. */

@@ -4,7 +4,7 @@ export type { WitnessErrorCode } from './errors.js';
 export { WitnessError } from './errors.js';
 export { trustedLogs } from './trusted-logs.js';
 export type { WitnessAnswer, WitnessOptions } from './witness.js';
-export { Witness } from './witness.js';
+export { Witness, witnessVkey } from './witness.js';
 export type { RunningWitnessServer, WitnessServerOptions } from './witness-server.js';
 export { MAX_ADD_CHECKPOINT_BYTES, startWitnessServer } from './witness-server.js';
 export { MAX_EVIDENCE_FILES, WitnessState } from './witness-state.js';

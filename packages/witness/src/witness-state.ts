@@ -2,6 +2,7 @@
  * A witness's memory, on disk: per log origin, the checkpoint it cosigned last, as the log signed
  * it; and the requests it refused that contradict that checkpoint (evidence of a fork).
  *
+ *   <dir>/witness.json                   { "format": "overlap-witness-state/1", "vkey": … }: whose state
  *   <dir>/witness.lock                   held by the one witness process that uses <dir>
  *   <dir>/logs/<sha256(origin) hex>.json { "origin": …, "note": <signed checkpoint note> }
  *   <dir>/evidence/<time>-<origin hash>-<size>.txt   the cosigned note, then the refused request
@@ -12,8 +13,12 @@
  * checkpoint that is on disk. A file read back is checked (its note parses, its origin is its
  * name's) rather than trusted; one that fails stops the witness (`STATE_DAMAGED`) instead of being
  * forgotten, because forgetting would let it cosign a second history.
+ *
+ * For the same reason a state directory is made once, by `init`, never on the fly: `open` refuses a
+ * directory without its `witness.json` (a witness restarted on an empty or wrongly mounted
+ * directory would cosign any history), and the Witness refuses a state made for another key.
  */
-import { readdir, readFile, unlink } from 'node:fs/promises';
+import { readdir, readFile, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sha256, toHex } from '@overlap/crypto';
 import { acquireLock, FilesError, type HeldLock, makePrivateDirectory, writeFileAtomic } from '@overlap/files';
@@ -21,44 +26,86 @@ import { parseCheckpoint, parseSignedNote } from '@overlap/log';
 import type { CosignedCheckpoint } from './add-checkpoint.js';
 import { WitnessError } from './errors.js';
 
+const FORMAT = 'overlap-witness-state/1';
+const MARKER = 'witness.json';
+
 /** Evidence files kept at most; past it, refusals are still answered, and counted, but not kept. */
 export const MAX_EVIDENCE_FILES = 1000;
 const encoder = new TextEncoder();
 
 export class WitnessState {
   readonly dir: string;
+  /** The verifier key of the witness this state belongs to (from `witness.json`). */
+  readonly vkey: string;
   readonly #lock: HeldLock;
   readonly #latest: Map<string, CosignedCheckpoint>;
   #evidenceFiles: number;
 
-  private constructor(dir: string, lock: HeldLock, latest: Map<string, CosignedCheckpoint>, evidenceFiles: number) {
+  private constructor(
+    dir: string,
+    vkey: string,
+    lock: HeldLock,
+    latest: Map<string, CosignedCheckpoint>,
+    evidenceFiles: number,
+  ) {
     this.dir = dir;
+    this.vkey = vkey;
     this.#lock = lock;
     this.#latest = latest;
     this.#evidenceFiles = evidenceFiles;
   }
 
-  /** Opens (creating if need be) the state in `dir`, holding its lock until `close()`. */
-  static async open(dir: string): Promise<WitnessState> {
-    await makePrivateDirectory(join(dir, 'logs'));
-    await makePrivateDirectory(join(dir, 'evidence'));
-    let lock: HeldLock;
+  /**
+   * Makes a new, empty state in `dir` for the witness whose verifier key is `vkey`. Refuses
+   * (`STATE_EXISTS`) a directory that holds a witness state already, whoever's it is.
+   */
+  static async init(dir: string, vkey: string): Promise<void> {
+    await makePrivateDirectory(dir);
+    const lock = await lockState(dir);
     try {
-      lock = await acquireLock(join(dir, 'witness.lock'), { what: `the witness state ${dir}` });
-    } catch (cause) {
-      if (cause instanceof FilesError && cause.code === 'LOCKED')
-        throw new WitnessError('STATE_LOCKED', cause.message, { cause });
-      throw cause;
+      if (await exists(join(dir, MARKER)))
+        throw new WitnessError('STATE_EXISTS', `${dir} holds a witness state already (${MARKER}); it is kept as it is`);
+      const logs = await readdir(join(dir, 'logs')).catch(() => []);
+      if (logs.length > 0)
+        throw new WitnessError(
+          'STATE_EXISTS',
+          `${join(dir, 'logs')} holds checkpoints but ${dir} has no ${MARKER}: restore it from a backup rather than start over`,
+        );
+      await makePrivateDirectory(join(dir, 'logs'));
+      await makePrivateDirectory(join(dir, 'evidence'));
+      await writeFileAtomic(join(dir, MARKER), `${JSON.stringify({ format: FORMAT, vkey })}\n`);
+    } catch (error) {
+      if (error instanceof WitnessError) throw error;
+      throw new WitnessError('STORAGE_FAILED', `cannot make the witness state ${dir}: ${(error as Error).message}`, {
+        cause: error,
+      });
+    } finally {
+      await lock.release();
     }
+  }
+
+  /**
+   * Opens the state `init` made in `dir`, holding its lock until `close()`. Refuses
+   * (`STATE_MISSING`) a directory without one: it is never created here.
+   */
+  static async open(dir: string): Promise<WitnessState> {
+    if (!(await exists(join(dir, MARKER))))
+      throw new WitnessError(
+        'STATE_MISSING',
+        `${dir} holds no witness state (${MARKER}): run \`overlap witness init\` once for a new witness; if this witness has cosigned before, restore its state from a backup (a witness that forgets may cosign a fork)`,
+      );
+    const lock = await lockState(dir);
     try {
+      const vkey = await readMarker(join(dir, MARKER));
       await removeTemporaryFiles(join(dir, 'logs'));
       await removeTemporaryFiles(join(dir, 'evidence'));
       const latest = await readLatest(join(dir, 'logs'));
       const evidenceFiles = (await readdir(join(dir, 'evidence'))).length;
-      return new WitnessState(dir, lock, latest, evidenceFiles);
+      return new WitnessState(dir, vkey, lock, latest, evidenceFiles);
     } catch (error) {
       await lock.release();
-      throw error;
+      if (error instanceof WitnessError) throw error;
+      throw new WitnessError('STATE_DAMAGED', `${dir}: ${(error as Error).message}`, { cause: error });
     }
   }
 
@@ -108,6 +155,38 @@ export class WitnessState {
   async close(): Promise<void> {
     await this.#lock.release();
   }
+}
+
+async function lockState(dir: string): Promise<HeldLock> {
+  try {
+    return await acquireLock(join(dir, 'witness.lock'), { what: `the witness state ${dir}` });
+  } catch (cause) {
+    if (cause instanceof FilesError && cause.code === 'LOCKED')
+      throw new WitnessError('STATE_LOCKED', cause.message, { cause });
+    throw cause;
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw error;
+  }
+}
+
+async function readMarker(path: string): Promise<string> {
+  let marker: { format?: unknown; vkey?: unknown };
+  try {
+    marker = JSON.parse(await readFile(path, 'utf8')) as typeof marker;
+  } catch (cause) {
+    throw new WitnessError('STATE_DAMAGED', `${path}: not readable JSON`, { cause });
+  }
+  if (marker === null || typeof marker !== 'object' || marker.format !== FORMAT || typeof marker.vkey !== 'string')
+    throw new WitnessError('STATE_DAMAGED', `${path}: expected { "format": "${FORMAT}", "vkey": … }`);
+  return marker.vkey;
 }
 
 function originHash(origin: string): string {

@@ -35,6 +35,15 @@ export interface WitnessAnswer {
   body: string;
 }
 
+/** The verifier key (C2SP vkey, signature type 0x04) of the cosignatures made under `name` with `secretKey`. */
+export function witnessVkey(name: string, secretKey: Uint8Array): string {
+  try {
+    return formatVerifierKey(name, signingPublicKey(secretKey), ED25519_COSIGNATURE_TYPE);
+  } catch (cause) {
+    throw new WitnessError('BAD_CONFIG', `cannot use the witness name or key: ${(cause as Error).message}`, { cause });
+  }
+}
+
 export class Witness {
   readonly name: string;
   /** The verifier key of its cosignatures (C2SP vkey, signature type 0x04), to give to the log and its readers. */
@@ -54,13 +63,12 @@ export class Witness {
       if (logs.has(log.origin)) throw new WitnessError('BAD_CONFIG', `the log ${log.origin} is configured twice`);
       logs.set(log.origin, log);
     }
-    try {
-      this.vkey = formatVerifierKey(options.name, signingPublicKey(options.secretKey), ED25519_COSIGNATURE_TYPE);
-    } catch (cause) {
-      throw new WitnessError('BAD_CONFIG', `cannot use the witness name or key: ${(cause as Error).message}`, {
-        cause,
-      });
-    }
+    this.vkey = witnessVkey(options.name, options.secretKey);
+    if (options.state.vkey !== this.vkey)
+      throw new WitnessError(
+        'STATE_MISMATCH',
+        `the state in ${options.state.dir} belongs to the witness ${options.state.vkey}, not to ${this.vkey}: each witness key has a state of its own`,
+      );
     this.name = options.name;
     this.#secretKey = options.secretKey;
     this.#logs = logs;

@@ -23,7 +23,7 @@ import {
   verifySignedNote,
 } from '@overlap/log';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { trustedLogs, Witness, WitnessError, WitnessState } from '../src/index.js';
+import { trustedLogs, Witness, WitnessError, WitnessState, witnessVkey } from '../src/index.js';
 
 const ORIGIN = 'relay.forum.example/overlap';
 const logKeys = generateSigningKeyPair();
@@ -52,6 +52,12 @@ function request(t: MerkleTree, oldSize: number, size = t.size, note = checkpoin
   });
 }
 
+/** A new state, made by init for the witness `name` (with witnessKeys), and opened. */
+async function newState(path: string, name = 'witness.lab-a.example'): Promise<WitnessState> {
+  await WitnessState.init(path, witnessVkey(name, witnessKeys.secretKey));
+  return WitnessState.open(path);
+}
+
 let dir: string;
 let state: WitnessState;
 let witness: Witness;
@@ -59,7 +65,7 @@ const refusals: { status: number; reason: string; evidenceKept?: boolean }[] = [
 
 beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'overlap-witness-'));
-  state = await WitnessState.open(join(dir, 'state'));
+  state = await newState(join(dir, 'state'));
   refusals.length = 0;
   witness = new Witness({
     name: 'witness.lab-a.example',
@@ -180,7 +186,7 @@ describe('add-checkpoint', () => {
     expect((await witness.addCheckpoint(short)).status).toBe(422);
     const equal = `old 8\n${Buffer.alloc(32).toString('base64')}\n\n${checkpointNote(t, 8)}`;
     expect((await witness.addCheckpoint(equal)).status).toBe(422);
-    const fresh = await WitnessState.open(join(dir, 'other'));
+    const fresh = await newState(join(dir, 'other'), 'w2.example');
     const other = new Witness({
       name: 'w2.example',
       secretKey: witnessKeys.secretKey,
@@ -252,6 +258,37 @@ describe('add-checkpoint', () => {
     expect(error).toBeInstanceOf(WitnessError);
     expect(error).toMatchObject({ code: 'STATE_DAMAGED' });
     expect((error as Error).message).toContain('retire this witness');
-    state = await WitnessState.open(join(dir, 'other')); // for afterEach
+    state = await newState(join(dir, 'other')); // for afterEach
+  });
+
+  test('a state is made once, by init, for one key: open never makes one, and a witness refuses a state of another key', async () => {
+    const t = tree(6);
+    expect((await witness.addCheckpoint(request(t, 0, 6))).status).toBe(200);
+    await state.close();
+    // Restarted on an empty or missing directory (a lost volume), it refuses to start instead of
+    // cosigning from size 0 again — which would cosign any fork of what it cosigned before.
+    for (const empty of [join(dir, 'missing'), dir]) {
+      const error = await WitnessState.open(empty).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'STATE_MISSING' });
+      expect((error as Error).message).toContain('overlap witness init');
+    }
+    expect(readdirSync(dir).sort()).toEqual(['state']); // nothing made on the way
+    await expect(WitnessState.init(join(dir, 'state'), witness.vkey)).rejects.toMatchObject({ code: 'STATE_EXISTS' });
+    // Its marker lost but its checkpoints kept: init will not start it over.
+    rmSync(join(dir, 'state', 'witness.json'));
+    await expect(WitnessState.init(join(dir, 'state'), witness.vkey)).rejects.toMatchObject({ code: 'STATE_EXISTS' });
+    await expect(WitnessState.open(join(dir, 'state'))).rejects.toMatchObject({ code: 'STATE_MISSING' });
+    // Another key's witness, or the same key under another name, cannot use this state.
+    state = await newState(join(dir, 'second'), 'witness.other.example');
+    expect(
+      () => new Witness({ name: 'witness.lab-a.example', secretKey: witnessKeys.secretKey, logs: [], state }),
+    ).toThrow(
+      expect.objectContaining({ code: 'STATE_MISMATCH', message: expect.stringContaining('witness.other.example') }),
+    );
+    const { writeFileSync } = await import('node:fs');
+    await state.close();
+    writeFileSync(join(dir, 'second', 'witness.json'), '{"format":"other","vkey":"x"}');
+    await expect(WitnessState.open(join(dir, 'second'))).rejects.toMatchObject({ code: 'STATE_DAMAGED' });
+    state = await newState(join(dir, 'third')); // for afterEach
   });
 });

@@ -1,20 +1,23 @@
 /**
- * `overlap witness serve|vkey`: a witness of the relay's log (packages/witness). A lab, an auditor
+ * `overlap witness init|serve|vkey`: a witness of the relay's log (packages/witness). A lab, an auditor
  * or the forum runs one; the relay submits each new checkpoint to it (C2SP tlog-witness), and it
  * cosigns only a checkpoint consistent with every one it cosigned before.
  *
  *   overlap witness vkey   --name NAME --key FILE            print its cosigner verifier key
+ *   overlap witness init   --name NAME --key FILE [--state-dir DIR]   make its state, once
  *   overlap witness serve  --name NAME --key FILE --log-keys VKEY[,VKEY…] [--state-dir DIR]
  *                          [--host 127.0.0.1] [--port 7380] [--json]
+ *
+ * `serve` refuses a state directory `init` did not make for the same name and key: a witness
+ * restarted on an empty directory would cosign any history.
  *
  * Each setting also comes from `$OVERLAP_WITNESS_*` or `[witness]` in overlap.toml (--help names
  * them). `serve` prints its URL and vkey once listening, one JSON line on stderr per refused
  * request (never more than the request said), and stops on SIGINT or SIGTERM, letting its state
  * directory go.
  */
-import { signingPublicKey } from '@overlap/crypto';
-import { ED25519_COSIGNATURE_TYPE, formatVerifierKey, LogError } from '@overlap/log';
-import { startWitnessServer, trustedLogs, Witness, WitnessError, WitnessState } from '@overlap/witness';
+import { LogError } from '@overlap/log';
+import { startWitnessServer, trustedLogs, Witness, WitnessError, WitnessState, witnessVkey } from '@overlap/witness';
 import type { Command } from 'commander';
 import { CliError } from '../errors.js';
 import type { ProgramIo } from '../io.js';
@@ -36,8 +39,29 @@ export function addWitnessCommands(program: Command, io: ProgramIo): void {
     const name = settings.require(S.name);
     const keys = await readKeys(settings.require(S.key), 'witness key file');
     try {
+      io.out(`${witnessCall(() => witnessVkey(name, keys.signing.secretKey))}\n`);
+    } finally {
+      keys.dispose();
+    }
+  });
+
+  addSettings(
+    witness
+      .command('init')
+      .description("make the witness's state directory, once: serve refuses one init did not make for its key"),
+    S.name,
+    S.key,
+    S.stateDir,
+  ).action(async (flags: Record<string, unknown>) => {
+    const settings = await readSettings(flags);
+    const name = settings.require(S.name);
+    const keys = await readKeys(settings.require(S.key), 'witness key file');
+    const stateDir = settings.require(S.stateDir);
+    try {
+      const vkey = witnessCall(() => witnessVkey(name, keys.signing.secretKey));
+      await witnessCall(() => WitnessState.init(stateDir, vkey));
       io.out(
-        `${witnessCall(() => formatVerifierKey(name, signingPublicKey(keys.signing.secretKey), ED25519_COSIGNATURE_TYPE))}\n`,
+        `witness state made in ${stateDir}\n  vkey       ${vkey}\nkeep it, and back it up: a witness that forgets may cosign a fork\n`,
       );
     } finally {
       keys.dispose();
@@ -137,6 +161,11 @@ function asCliError(error: unknown): unknown {
   if (error instanceof LogError && error.code === 'BAD_KEY')
     return new CliError('USAGE', error.message, { cause: error });
   if (!(error instanceof WitnessError)) return error;
-  const code = error.code === 'BAD_CONFIG' ? 'USAGE' : error.code === 'STATE_DAMAGED' ? 'DATA' : 'FAILURE';
+  const code =
+    error.code === 'STATE_DAMAGED'
+      ? 'DATA'
+      : ['BAD_CONFIG', 'STATE_MISSING', 'STATE_EXISTS', 'STATE_MISMATCH'].includes(error.code)
+        ? 'USAGE'
+        : 'FAILURE';
   return new CliError(code, error.message, { cause: error });
 }
