@@ -10,11 +10,11 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ATTACKS, type LabName } from './support/attacks.js';
+import { finished, freePort } from './support/processes.js';
 import { cli } from './support/run-cli.js';
 
 const root = join(import.meta.dirname, '..');
@@ -30,32 +30,11 @@ let vkey = '';
 let adminKeyFile = '';
 const keyIds = new Map<LabName, string>();
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 function node(args: string[]): ChildProcess {
   return spawn(process.execPath, ['--import', 'tsx', '--conditions=@overlap/source', ...args], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-}
-
-/** Waits for a process's exit: its code and output. */
-function finished(child: ChildProcess): Promise<{ code: number | null; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  child.stdout?.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  child.stderr?.on('data', (d: Buffer) => {
-    err += d.toString();
-  });
-  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, out, err })));
 }
 
 beforeAll(async () => {

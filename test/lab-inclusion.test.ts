@@ -16,16 +16,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClientError, OverlapClient } from '@overlap/client';
 import { readKeyFile } from '@overlap/crypto/node';
-import {
-  type CborValue,
-  decodeDeterministic,
-  encodeDeterministic,
-  openEnvelope,
-  parseMessage,
-  sealEnvelope,
-} from '@overlap/protocol';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type Actor, TestRelay } from '../packages/relay/test/support/harness.js';
+import { forgeResultRows } from './support/forge-result-rows.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'overlap-lab-inclusion-'));
 let t: TestRelay;
@@ -39,30 +32,9 @@ let forged = 0;
 /** Rewrites every result_rows item of an inbox answer: rows for positions 0–9, each "held by the other lab". */
 async function forgeInbox(body: Uint8Array): Promise<Uint8Array> {
   const relayKeys = await readKeyFile(join(t.dir, 'relay.key'));
-  const answer = decodeDeterministic(body) as { items: { type: string; envelope: Uint8Array }[] };
-  for (const item of answer.items) {
-    if (item.type !== 'result_rows') continue;
-    const opened = openEnvelope(item.envelope, () => relayKeys.signing.publicKey);
-    const rows = parseMessage('result_rows', opened.payload);
-    const other = rows.lab === a.keyId ? b.keyId : a.keyId;
-    const { header } = opened;
-    item.envelope = sealEnvelope(
-      {
-        type: 'result_rows',
-        session: header.session,
-        seq: header.seq,
-        ...(header.prev && { prev: header.prev }),
-        created: header.created,
-        payload: {
-          ...rows,
-          rows: Array.from({ length: 10 }, (_, position) => ({ position, labs: [other] })),
-        } as CborValue,
-      },
-      { keyId: relayKeys.keyId, secretKey: relayKeys.signing.secretKey },
-    ).bytes;
-    forged++;
-  }
-  return encodeDeterministic(answer as unknown as CborValue);
+  const result = forgeResultRows(body, relayKeys, (recipient) => (recipient === a.keyId ? b.keyId : a.keyId));
+  forged += result.forged;
+  return result.body;
 }
 
 beforeAll(async () => {

@@ -348,6 +348,7 @@ const surfaces: [string, object, string[]][] = [
       'judgeAddCheckpoint',
       'startWitnessServer',
       'trustedLogs',
+      'witnessVkey',
     ],
   ],
   ['cli', cli, ['CLI_VERSION', 'CliError', 'EXIT', 'buildProgram', 'runProgram']],

@@ -44,6 +44,8 @@ export const configSchema = z
         witnesses: z.array(text).min(1),
         /** How many of them must have cosigned before the lab acts on results or an abort (default all). */
         witness_quorum: z.int().min(1),
+        /** Seconds to wait for such a checkpoint before giving up (default 600). */
+        witness_wait_seconds: z.int().min(1),
       })
       .strict()
       .partial(),

@@ -31,6 +31,9 @@ export function addLabOptions(command: Command): Command {
     SETTINGS.adminPublicKey,
     SETTINGS.witnessKeys,
     SETTINGS.witnessQuorum,
+    SETTINGS.witnessWait,
+    // Every lab command reads and updates the trust record in <state dir>/trust.
+    SETTINGS.stateDir,
   );
 }
 
@@ -97,15 +100,25 @@ export async function connectLab(
   const witnessText = settings.get(SETTINGS.witnessKeys);
   const witnessKeys = witnessText === undefined ? undefined : commaList(witnessText);
   const quorum = settings.integer(SETTINGS.witnessQuorum);
-  if (quorum !== undefined && witnessKeys === undefined) {
-    throw new CliError('USAGE', '--witness-quorum (trust.witness_quorum) needs --witness-keys (trust.witnesses)');
+  const waitSeconds = settings.integer(SETTINGS.witnessWait, 1);
+  if ((quorum !== undefined || waitSeconds !== undefined) && witnessKeys === undefined) {
+    throw new CliError(
+      'USAGE',
+      '--witness-quorum and --witness-wait (trust.witness_quorum, trust.witness_wait_seconds) need --witness-keys (trust.witnesses)',
+    );
   }
   const client = await sdkCall(() =>
     OverlapClient.connect({
       relayUrl,
       keys,
       trustDir,
-      ...(witnessKeys !== undefined && { witnesses: { keys: witnessKeys, ...(quorum !== undefined && { quorum }) } }),
+      ...(witnessKeys !== undefined && {
+        witnesses: {
+          keys: witnessKeys,
+          ...(quorum !== undefined && { quorum }),
+          ...(waitSeconds !== undefined && { waitMs: waitSeconds * 1000 }),
+        },
+      }),
       ...(logKey !== undefined && { logKey }),
       ...(adminKey !== undefined && { adminKey }),
       ...extra,

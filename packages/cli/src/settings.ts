@@ -77,6 +77,13 @@ export const SETTINGS = {
     env: 'OVERLAP_WITNESS_QUORUM',
     config: 'trust.witness_quorum',
   },
+  witnessWait: {
+    flags: '--witness-wait <seconds>',
+    description:
+      'how long to wait for a checkpoint the witness quorum cosigned before results or an abort (default 600)',
+    env: 'OVERLAP_WITNESS_WAIT',
+    config: 'trust.witness_wait_seconds',
+  },
   stateDir: {
     flags: '--state-dir <dir>',
     description:

@@ -260,10 +260,13 @@ class LabRunner {
         if (this.#finished()) break;
       }
       if (inbox.items.length === 0 && (inbox.state === 'done' || inbox.state === 'aborted') && !this.#finished()) {
-        // The relay closed the session and has nothing more for this lab: its status may say why.
-        const why = (await client.sessionStatus(this.#sessionHex)).abort?.reason;
-        this.#ownAbort =
-          why === undefined ? `the relay reports the session ${inbox.state}, but this lab has no results` : why;
+        // Every lab is sent its result rows or the abort, as log entries: a relay that says the
+        // session ended without either is taken at no word. Nothing is acted on, and this lab's
+        // state is kept (the run throws before erasing it), to resume or to abort from.
+        throw new ClientError(
+          'BAD_RESPONSE',
+          `the relay reports the session ${this.#sessionHex} ${inbox.state}, but serves this lab neither its result rows nor an abort (inbox after item ${this.#after}): nothing is acted on, and this lab's state is kept`,
+        );
       }
     }
   }

@@ -174,7 +174,7 @@ export class LogMonitor {
     });
     return new ClientError(
       'LOG_INCONSISTENT',
-      `${detail}; evidence written to ${path} (overlap audit evidence ${path})`,
+      `${detail}; evidence written to ${path} (check it: overlap audit evidence --file ${path})`,
       { cause },
     );
   }

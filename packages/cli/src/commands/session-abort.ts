@@ -18,7 +18,7 @@ import type { Command } from 'commander';
 import { CliError } from '../errors.js';
 import type { ProgramIo } from '../io.js';
 import { addLabOptions, connectLab, sdkCall, sessionArgument } from '../lab-context.js';
-import { addSettings, readSettings, SETTINGS } from '../settings.js';
+import { readSettings, SETTINGS } from '../settings.js';
 import { type SessionFiles, sessionFiles, settleFinished } from './session-files.js';
 
 /** The spec's limit on an abort's reason (spec/protocol.md §3: at most 1024 code points). */
@@ -31,7 +31,7 @@ interface AbortFlags extends Record<string, unknown> {
 }
 
 export function addSessionAbortCommand(session: Command, io: ProgramIo): void {
-  addSettings(addLabOptions(session.command('abort')), SETTINGS.stateDir)
+  addLabOptions(session.command('abort'))
     .description('abort a session this lab is in, for every lab (this lab is named as the one that aborted)')
     .requiredOption('--session <id>', 'the session id')
     .requiredOption('--reason <text>', 'why, for the other labs and the transcript (no secrets: it is logged)')

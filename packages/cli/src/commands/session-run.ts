@@ -73,7 +73,7 @@ interface RunFlags extends Record<string, unknown> {
 
 export function addSessionRunCommand(session: Command, io: ProgramIo): void {
   const run = session.command('run');
-  addSettings(addLabOptions(run), SETTINGS.region, SETTINGS.stateDir, SETTINGS.workers, SETTINGS.retryFor)
+  addSettings(addLabOptions(run), SETTINGS.region, SETTINGS.workers, SETTINGS.retryFor)
     .description("do all of this lab's work in a session until results or abort (the first run joins it)")
     .requiredOption('--session <id>', 'the session id')
     .requiredOption(
