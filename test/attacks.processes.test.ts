@@ -92,7 +92,8 @@ function values(lab: LabName, items: number, run: string): string[] {
   });
 }
 
-const common = () => ['--relay', url, '--log-key', vkey];
+// `session run` is given its own state dir after these; the others keep their trust record here.
+const common = () => ['--relay', url, '--log-key', vkey, '--state-dir', join(dir, 'lab-state')];
 
 // Sessions are independent: a few run at once against the one relay (vitest's maxConcurrency).
 describe.concurrent('a cheating lab process in a real session', () => {
@@ -160,6 +161,8 @@ describe.concurrent('a cheating lab process in a real session', () => {
         session,
         '--out',
         transcript,
+        '--state-dir',
+        join(dir, 'auditor'),
       );
       expect(exported.code, exported.err).toBe(0);
       const verified = await cli('audit', 'verify', '--transcript', transcript, '--json');

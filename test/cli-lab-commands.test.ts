@@ -52,7 +52,8 @@ test('two labs go from keygen to a STIX bundle of what they share, through the C
       .map((l) => JSON.parse(l).lab),
   ).toEqual(['north', 'south']);
 
-  const common = ['--relay', relay.url, '--log-key', relay.vkey];
+  // Each lab command keeps its trust record in a state dir: the test's, never the working directory's.
+  const common = ['--relay', relay.url, '--log-key', relay.vkey, '--state-dir', join(dir, 'lab-state')];
   const created = await cli(
     'session',
     'create',

@@ -145,7 +145,7 @@ async function answeredByMetrics(): Promise<Map<string, number>> {
 }
 
 test('a whole 2-lab session over HTTPS, the labs trusting the forum CA through NODE_EXTRA_CA_CERTS only', async () => {
-  const common = ['--relay', url, '--log-key', vkey];
+  const common = ['--relay', url, '--log-key', vkey, '--state-dir', join(dir, 'lab-state')];
   const created = await overlap(
     [
       'session',

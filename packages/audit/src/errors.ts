@@ -11,6 +11,14 @@
 import { OverlapError } from '@overlap/errors';
 
 export type AuditErrorCode =
+  /** witnesses (with a witness policy): the transcript holds no witnessed checkpoint. */
+  | 'WITNESSED_MISSING'
+  /** witnesses: the witnessed note is not the log's checkpoint of its size listed in the transcript. */
+  | 'WITNESSED_INVALID'
+  /** witnesses: the witnessed checkpoint does not cover every envelope of the session. */
+  | 'WITNESSED_STALE'
+  /** witnesses: fewer of the policy's witnesses cosigned it than its quorum. */
+  | 'WITNESS_QUORUM_UNMET'
   /** transcript: not deterministic CBOR, or not of the transcript's shape (spec/relay-api.md §3). */
   | 'TRANSCRIPT_MALFORMED'
   /** admin key: the transcript names another admin key than the one pinned. */

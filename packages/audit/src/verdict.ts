@@ -31,7 +31,9 @@ export const AUDIT_CHECKS = [
   'results',
   'abort',
 ] as const;
-export type AuditCheckName = (typeof AUDIT_CHECKS)[number];
+/** Run after them, only when the auditor gives a witness policy (spec/audit.md check 21). */
+export const WITNESS_CHECK = 'witnesses';
+export type AuditCheckName = (typeof AUDIT_CHECKS)[number] | typeof WITNESS_CHECK;
 
 interface VerdictFields {
   name: AuditCheckName;

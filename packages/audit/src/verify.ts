@@ -13,6 +13,7 @@
  * caught it. Pure: bytes in, a report out.
  */
 import { toHex } from '@overlap/crypto';
+import type { WitnessPolicy } from '@overlap/log';
 import { checkAbort, type Finding } from './abort-blame.js';
 import { checkChallenge } from './challenge.js';
 import { checkChosenInputs } from './chosen-inputs.js';
@@ -33,16 +34,19 @@ import { checkReveals } from './reveals.js';
 import { checkSessionTerms } from './session-terms.js';
 import { checkTranscript } from './transcript.js';
 import { AUDIT_CHECKS, type AuditCheckName, type AuditVerdict, notChecked } from './verdict.js';
+import { checkWitnesses } from './witness-check.js';
 
 export interface VerifyOptions {
   /** The forum admin's public key, obtained out of band: pin it, or the transcript's own is used (and said so). */
   adminKey?: Uint8Array;
+  /** The auditor's witness policy: with it, check 21 requires the transcript's log be cosigned by its quorum. */
+  witnesses?: WitnessPolicy;
 }
 
 export interface AuditReport {
   /** True only when every check holds. */
   ok: boolean;
-  /** One verdict per check that ran, in the order of `AUDIT_CHECKS`. */
+  /** One verdict per check that ran, in the order of `AUDIT_CHECKS` (then `witnesses`, with a policy). */
   checks: AuditVerdict[];
   /** The first check that failed: the one that caught the problem. */
   failed?: AuditCheckName;
@@ -76,6 +80,7 @@ export function verifyTranscript(bytes: Uint8Array, options: VerifyOptions = {})
       open: (envelope, index) => openSessionEnvelope(t, membership.members, { index, envelope }),
       firstFailure: (envelopes) => checkSession({ ...view, envelopes }).find((v) => v.ok === false),
     })),
+    ...(options.witnesses === undefined ? [] : [checkWitnesses(t, options.witnesses, log.anchor)]),
   ];
   const nameOf = (id: string) => (id === t.relay.relay_key_id ? 'the relay' : labName(membership.members, id));
   return reportOf(checks, toHex(t.session), nameOf);
@@ -145,7 +150,7 @@ function checkSession(view: SessionView, judge?: (view: SessionView) => Evidence
 }
 
 /** Every check after `name`, not run. */
-function skippedAfter(name: AuditCheckName, because: string): AuditVerdict[] {
+function skippedAfter(name: (typeof AUDIT_CHECKS)[number], because: string): AuditVerdict[] {
   return AUDIT_CHECKS.slice(AUDIT_CHECKS.indexOf(name) + 1).map((later) => notChecked(later, because));
 }
 
@@ -165,7 +170,7 @@ function labName(members: MemberKeys, id: string): string | undefined {
 }
 
 function reportOf(checks: AuditVerdict[], session?: string, nameOf?: (id: string) => string | undefined): AuditReport {
-  const ok = checks.length === AUDIT_CHECKS.length && checks.every((c) => c.ok === true);
+  const ok = checks.length >= AUDIT_CHECKS.length && checks.every((c) => c.ok === true);
   const report: AuditReport = { ok, checks };
   const failure = checks.find((c) => c.ok === false);
   if (failure?.ok === false) {

@@ -78,6 +78,14 @@ export const configSchema = z
       })
       .strict()
       .partial(),
+    /** An auditor's (`overlap audit export`). */
+    audit: z
+      .object({
+        /** Where it remembers the relay's trust roots and the last checkpoint it verified. */
+        state_dir: text,
+      })
+      .strict()
+      .partial(),
     /** A witness of the relay's log (`overlap witness serve`): a lab, an auditor or the forum may run one. */
     witness: z
       .object({

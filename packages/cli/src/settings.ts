@@ -84,6 +84,14 @@ export const SETTINGS = {
     env: 'OVERLAP_WITNESS_WAIT',
     config: 'trust.witness_wait_seconds',
   },
+  auditStateDir: {
+    flags: '--state-dir <dir>',
+    description: "where this auditor remembers the relay's trust roots and the last checkpoint of its log it verified",
+    env: 'OVERLAP_AUDIT_STATE_DIR',
+    config: 'audit.state_dir',
+    fallback: '.overlap/audit',
+    path: true,
+  },
   stateDir: {
     flags: '--state-dir <dir>',
     description:

@@ -10,16 +10,12 @@
  * that shows this lab a history the others do not see needs a quorum of witnesses to cosign it too.
  * The checkpoint is `GET /v1/log/witnessed`, asked again every `pollMs` until `waitMs` has passed.
  */
-import { type Checkpoint, leafHash, type NoteVerifier, verifyInclusion, verifySignedNote } from '@overlap/log';
+import { type Checkpoint, leafHash, policyCosigners, verifyInclusion, type WitnessPolicy } from '@overlap/log';
 import { ClientError } from './errors.js';
 import type { LogMonitor } from './log-monitor.js';
 import { sleep } from './retry.js';
 
-/** k of n: the witnesses a lab trusts (their cosigner verifier keys) and how many must have cosigned. */
-export interface WitnessPolicy {
-  witnesses: readonly NoteVerifier[];
-  quorum: number;
-}
+export type { WitnessPolicy };
 
 export interface InclusionProverOptions {
   monitor: LogMonitor;
@@ -43,7 +39,6 @@ export class InclusionProver {
   #covering: Checkpoint | undefined;
 
   constructor(options: InclusionProverOptions) {
-    if (options.policy !== undefined) checkPolicy(options.policy);
     this.#o = options;
   }
 
@@ -91,7 +86,7 @@ export class InclusionProver {
       this.#o.signal?.throwIfAborted();
       const note = await this.#o.witnessedNote();
       if (note !== undefined) {
-        const cosigned = policy.witnesses.filter((witness) => cosignedBy(note, witness)).map((w) => w.name);
+        const cosigned = policyCosigners(note, policy);
         const checkpoint = await this.#o.monitor.checkNote(note);
         if (checkpoint.size > index && cosigned.length >= policy.quorum) {
           if (this.#covering === undefined || this.#covering.size < checkpoint.size) this.#covering = checkpoint;
@@ -107,26 +102,5 @@ export class InclusionProver {
       }
       await sleep(this.#o.pollMs ?? 2000, this.#o.signal);
     }
-  }
-}
-
-/** Whether `witness` cosigned the note (its own line verifies; a bad line counts as no cosignature). */
-function cosignedBy(note: string, witness: NoteVerifier): boolean {
-  try {
-    return verifySignedNote(note, [witness]).verifiedBy.includes(witness.name);
-  } catch {
-    return false;
-  }
-}
-
-function checkPolicy(policy: WitnessPolicy): void {
-  const names = new Set(policy.witnesses.map((w) => w.name));
-  if (names.size !== policy.witnesses.length)
-    throw new ClientError('BAD_ARGUMENT', 'a witness is named twice in the policy');
-  if (!Number.isInteger(policy.quorum) || policy.quorum < 1 || policy.quorum > policy.witnesses.length) {
-    throw new ClientError(
-      'BAD_ARGUMENT',
-      `a witness quorum must be from 1 to the number of witnesses (${policy.witnesses.length}), got ${policy.quorum}`,
-    );
   }
 }

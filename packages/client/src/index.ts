@@ -48,3 +48,5 @@ export { CSV_GUARDS, csvField, formatResults, RESULT_FORMATS, resultJsonLine } f
 export type { RetryInfo, RetryOptions } from './retry.js';
 export type { AnnouncedRoots, ConfiguredRoots, PinnedRoots } from './trust-store.js';
 export { TrustStore } from './trust-store.js';
+export type { TrustedRelay, TrustedRelayOptions } from './trusted-relay.js';
+export { connectTrustedRelay } from './trusted-relay.js';

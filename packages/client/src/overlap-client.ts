@@ -9,11 +9,10 @@
  */
 
 import { join } from 'node:path';
-import { fromHex, keyId as keyIdOf, type LabKeys, toHex } from '@overlap/crypto';
+import { keyId as keyIdOf, type LabKeys, toHex } from '@overlap/crypto';
 // A lab's process runs on Node.js's crypto: the native backend, node:crypto's SHA-256, worker threads.
 import '@overlap/crypto/node';
 import type { BatchPool } from '@overlap/crypto/node';
-import { ED25519_COSIGNATURE_TYPE, formatVerifierKey, type NoteVerifier, parseVerifierKey } from '@overlap/log';
 import {
   type CborValue,
   type Enrollment,
@@ -29,11 +28,9 @@ import {
   sealEnvelope,
 } from '@overlap/protocol';
 import { ClientError } from './errors.js';
-import type { WitnessPolicy } from './inclusion-prover.js';
 import { type LabProgress, type LabRunOptions, runLabSession } from './lab-runner.js';
 import { LabStateStore } from './lab-state-store.js';
-import type { CheckpointMemory } from './log-monitor.js';
-import { RelayClient } from './relay-client.js';
+import type { RelayClient } from './relay-client.js';
 import type { RetryOptions } from './retry.js';
 import { type AbortDone, abortSession, checkAbortReason, sessionFinished, stateMissing } from './session-abort.js';
 import {
@@ -44,7 +41,7 @@ import {
   summaryOf,
   termsFromStatus,
 } from './session-terms.js';
-import { TrustStore } from './trust-store.js';
+import { connectTrustedRelay } from './trusted-relay.js';
 
 export type { AbortDone } from './session-abort.js';
 export type { Member, SessionSummary, SessionTerms } from './session-terms.js';
@@ -140,75 +137,11 @@ export class OverlapClient {
 
   /** Connects: reads the relay's identity and checks it against what the caller pinned. */
   static async connect(options: OverlapClientOptions): Promise<OverlapClient> {
-    const bootstrap = new RelayClient({
-      url: options.relayUrl,
-      ...(options.retry && { retry: options.retry }),
-      ...(options.signal && { signal: options.signal }),
-    });
-    const info = await bootstrap.relayInfo();
-    if (options.logKey !== undefined) {
-      try {
-        parseVerifierKey(options.logKey);
-      } catch (cause) {
-        throw new ClientError('BAD_ARGUMENT', 'the log key is not a verifier key (name+id+key)', { cause });
-      }
-    }
-    let logKey = options.logKey ?? info.vkey;
-    let adminKey = options.adminKey ?? info.admin_key;
-    let warnings: string[] = [];
-    let logKeyPinned = options.logKey !== undefined;
-    let checkpointMemory: CheckpointMemory | undefined;
-    if (options.trustDir !== undefined) {
-      const store = new TrustStore(options.trustDir);
-      const pinned = await store.pin(
-        bootstrap.url,
-        { origin: info.origin, logKey: info.vkey, adminKey: toHex(info.admin_key) },
-        {
-          ...(options.logKey !== undefined && { logKey: options.logKey }),
-          ...(options.adminKey !== undefined && { adminKey: toHex(options.adminKey) }),
-        },
-        { requirePinned: options.requirePinnedRoots === true },
-      );
-      logKey = pinned.logKey;
-      adminKey = fromHex(pinned.adminKey, 32);
-      warnings = pinned.warnings;
-      logKeyPinned = pinned.source !== 'first-use';
-      checkpointMemory = { store, relayUrl: bootstrap.url, logKey, evidenceDir: join(options.trustDir, 'evidence') };
-    } else {
-      if (options.logKey !== undefined && options.logKey !== info.vkey) {
-        throw new ClientError('RECEIPT_INVALID', `the relay announces log key ${info.vkey}, not the pinned one`);
-      }
-      if (options.adminKey !== undefined && toHex(options.adminKey) !== toHex(info.admin_key)) {
-        throw new ClientError('BAD_RESPONSE', 'the relay announces another admin key than the pinned one');
-      }
-    }
-    let verifier: NoteVerifier;
-    try {
-      verifier = parseVerifierKey(logKey);
-    } catch (cause) {
-      throw new ClientError('BAD_ARGUMENT', 'the log key is not a verifier key (name+id+key)', { cause });
-    }
-    // The key that signs the relay's envelopes (log_key, relay_key_id) is announced apart from the
-    // vkey: it must be the very key of the trusted vkey, or a relay (or anyone between) could have
-    // its envelopes checked against a key of its choosing.
-    if (formatVerifierKey(verifier.name, info.log_key) !== logKey || keyIdOf(info.log_key) !== info.relay_key_id) {
-      throw new ClientError(
-        'TRUST_ROOT_MISMATCH',
-        `the relay at ${bootstrap.url} announces log_key ${toHex(info.log_key)} and relay_key_id ${info.relay_key_id}, which are not the key of the trusted log key ${logKey}: refusing it`,
-      );
-    }
-    const witnessPolicy = options.witnesses === undefined ? undefined : policyOf(options.witnesses);
-    const relay = new RelayClient({
-      url: options.relayUrl,
+    const trusted = await connectTrustedRelay({
+      ...options,
       signer: { keyId: options.keys.keyId, secretKey: options.keys.signing.secretKey },
-      logVerifier: verifier,
-      ...(checkpointMemory && { checkpointMemory }),
-      ...(witnessPolicy && { witnessPolicy }),
-      ...(options.witnesses?.waitMs !== undefined && { witnessWaitMs: options.witnesses.waitMs }),
-      ...(options.retry && { retry: options.retry }),
-      ...(options.signal && { signal: options.signal }),
     });
-    return new OverlapClient(options, relay, info, { adminKey, logKeyPinned, warnings });
+    return new OverlapClient(options, trusted.relay, trusted.info, trusted);
   }
 
   get keyId(): string {
@@ -466,17 +399,4 @@ export class OverlapClient {
 
 function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/** The witness policy of the options: each key a cosigner's, the quorum all of them unless given. */
-function policyOf(witnesses: NonNullable<OverlapClientOptions['witnesses']>): WitnessPolicy {
-  const verifiers = witnesses.keys.map((vkey, i) => {
-    try {
-      return parseVerifierKey(vkey, ED25519_COSIGNATURE_TYPE);
-    } catch (cause) {
-      throw new ClientError('BAD_ARGUMENT', `witness key ${i + 1}: ${(cause as Error).message}`, { cause });
-    }
-  });
-  if (verifiers.length === 0) throw new ClientError('BAD_ARGUMENT', 'a witness policy needs at least one witness key');
-  return { witnesses: verifiers, quorum: witnesses.quorum ?? verifiers.length };
 }

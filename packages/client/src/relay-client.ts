@@ -241,6 +241,16 @@ export class RelayClient {
     return note;
   }
 
+  /**
+   * Checks a checkpoint note the relay handed out another way (a transcript's) as every checkpoint
+   * is: signed by the log key, and proven consistent with the largest one seen (and remembered).
+   */
+  async checkCheckpoint(note: string): Promise<void> {
+    if (this.#log === undefined)
+      throw new ClientError('BAD_ARGUMENT', 'a checkpoint cannot be checked without the log key');
+    await this.#log.checkNote(note);
+  }
+
   /** A signed note the relay serves as text. */
   async #note(path: string): Promise<string> {
     const what = `GET ${path}`;

@@ -54,6 +54,12 @@ export const transcriptSchema = z.strictObject({
   checkpoints: z.array(z.strictObject({ size: uint, note: z.string() })),
   /** A consistency proof (RFC 9162) between each consecutive pair of checkpoints. */
   consistency: z.array(z.strictObject({ from: uint, to: uint, proof: z.array(hash) })),
+  /**
+   * The newest checkpoint the relay's witnesses had cosigned when the transcript was made, with
+   * their cosignature lines: the log's note of one of the sizes above, cosigned. Absent when the
+   * relay has no witnesses or none had cosigned yet.
+   */
+  witnessed: z.strictObject({ size: uint, note: z.string() }).optional(),
 });
 
 export type Transcript = z.infer<typeof transcriptSchema>;

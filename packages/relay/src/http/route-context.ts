@@ -151,7 +151,7 @@ export class RouteContext {
     const id = this.sessionId();
     const session = this.reads.session(id);
     if (!session) throw new RelayError('NO_SUCH_SESSION', `no session ${id}`);
-    return this.reads.transcript(session);
+    return this.reads.transcript(session, this.#services.witnessed());
   }
 
   sessionReceipt(): Receipt {

@@ -223,7 +223,7 @@ export class ReadModel {
   }
 
   /** `GET /v1/sessions/{id}/transcript`: the session as the latest checkpoint covers it. */
-  async transcript(session: HostedSession): Promise<Transcript> {
+  async transcript(session: HostedSession, witnessed?: { size: number; note: string }): Promise<Transcript> {
     const latest = this.latest;
     const { writer, blobs, tree, identity, membership } = this.#o;
     const envelopes: { index: number; envelope: Uint8Array }[] = [];
@@ -239,6 +239,7 @@ export class ReadModel {
       envelopes,
       receipt: (index) => writer.receipt(index),
       consistencyProof: (from, to) => tree.consistencyProof(from, to),
+      witnessed,
     });
   }
 }
