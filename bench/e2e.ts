@@ -4,6 +4,8 @@
  * one lab process each over HTTP. Prints wall time per phase and in total, peak memory per process,
  * and the floor that the per-operation crypto costs measured here give: N·3 hash_to_group and N·9
  * X25519 spread over every core. Target: total ≤ 1.25 × floor; each lab process < 400 MB.
+ * The relay runs with 2 witnesses of its log, which every lab requires before it acts on its
+ * results (simulate --witnesses; OVERLAP_BENCH_WITNESSES=N for another number, 0 for none).
  * The labs run the built CLI (built first); OVERLAP_BENCH_SOURCE=1 runs the sources through tsx.
  */
 import { spawnSync } from 'node:child_process';
@@ -18,9 +20,10 @@ const N = Number(process.argv[3] ?? 1_000_000);
 // `pnpm bench e2e N full` proves every position (spec/protocol.md §5.2); the default is spot.
 const MODE = process.argv[4] === 'full' ? 'full' : 'spot';
 const cores = availableParallelism();
+const WITNESSES = Number(process.env.OVERLAP_BENCH_WITNESSES ?? 2);
 line(`pnpm bench e2e — ${new Date().toISOString().slice(0, 10)}, ${cores} cores, Node ${process.version}`);
 line(
-  `overlap simulate: 3 labs × ${N.toLocaleString('en-US')} e-mail indicators, proofs ${MODE}, one process per lab, relay on loopback`,
+  `overlap simulate: 3 labs × ${N.toLocaleString('en-US')} e-mail indicators, proofs ${MODE}, one process per lab, relay on loopback with ${WITNESSES} witnesses every lab requires`,
 );
 
 // Per-operation costs on this machine, with the same batch API and a pool on every core.
@@ -95,6 +98,8 @@ try {
       'email',
       '--proofs',
       MODE,
+      '--witnesses',
+      String(WITNESSES),
       '--out',
       join(dir, 'out'),
       '--json',

@@ -187,6 +187,40 @@ describe("a lab's trust roots and remembered checkpoint", () => {
     }
   });
 
+  test('an older relay that refuses the consistency proof otherwise than 400 is not called a rollback: no evidence, its refusal raised', async () => {
+    await t.relay.close();
+    const copy = mkdtempSync(join(dir, 'older-'));
+    cpSync(forkHome, copy, { recursive: true });
+    const older = await startRelayServer({ db: join(copy, 'relay.db'), port: 0, controlSocket: false });
+    // In front, on the relay's port: everything passed on, but the proof refused with 403.
+    const front = createServer((request, response) => {
+      if (request.url?.startsWith('/v1/log/consistency')) {
+        request.resume();
+        response.writeHead(403, { 'content-type': 'text/plain' }).end('forbidden\n');
+        return;
+      }
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', async () => {
+        const answer = await fetch(`${older.url}${request.url}`, { method: request.method ?? 'GET' });
+        const body = Buffer.from(await answer.arrayBuffer());
+        response.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? '' }).end(body);
+      });
+    });
+    await new Promise<void>((resolve) => front.listen(port, '127.0.0.1', resolve));
+    const evidenceBefore = readdirSync(join(trustDir, 'evidence')).length;
+    try {
+      const client = await connect();
+      const error = await refusal(() => client.relay.checkpoint());
+      expect([error.code, error.status]).toEqual(['RELAY_REFUSED', 403]);
+      expect(readdirSync(join(trustDir, 'evidence')).length).toBe(evidenceBefore);
+    } finally {
+      await new Promise((resolve) => front.close(resolve));
+      await older.close();
+      await t.restart();
+    }
+  });
+
   test('a relay that announces the pinned log key but another key for its envelopes (log_key, relay_key_id) is refused', async () => {
     const info = (await t.request('GET', '/v1/relay')).body as Record<string, unknown>;
     const other = generateLabKeys();

@@ -7,9 +7,10 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { verifyTranscript } from '@overlap/audit';
+import { readTranscript, verifyTranscript } from '@overlap/audit';
 import { runProgram } from '@overlap/cli';
 import { canonicalize } from '@overlap/indicators';
+import { parseSignedNote } from '@overlap/log';
 import { afterAll, describe, expect, test } from 'vitest';
 
 const dir = mkdtempSync(join(tmpdir(), 'overlap-e2e-'));
@@ -156,4 +157,39 @@ describe('overlap simulate, end to end', () => {
     },
     120_000,
   );
+
+  test('with --witnesses 2: the relay has them cosign, every lab waits for both, and the transcript carries their note', async () => {
+    const labs = [0, 1].map((i) => `${NAMES[i]}=${writeInput(i, 2, 'witnesses')}`);
+    const out = join(dir, 'out-witnesses');
+    let stderr = '';
+    const code = await runProgram(
+      ['simulate', ...labs.flatMap((l) => ['--lab', l]), '--witnesses', '2', '--out', out, '--json'],
+      {
+        out: () => {},
+        err: (text) => {
+          stderr += text;
+        },
+      },
+    );
+    expect(code, stderr).toBe(0);
+    expect(stderr).toMatch(
+      /2 witnesses of its log: http:\/\/127\.0\.0\.1:\d+, http:\/\/127\.0\.0\.1:\d+; every lab requires them all/,
+    );
+    const expected = truth(2, 'labs');
+    for (const name of NAMES.slice(0, 2)) {
+      const got = readFileSync(join(out, `${name}.results.jsonl`), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map(withoutTrace);
+      expect(got, name).toEqual(expected.get(name));
+    }
+    const transcript = readTranscript(readFileSync(join(out, 'transcript.cbor')));
+    const witnessed = transcript.witnessed as { size: number; note: string };
+    expect(witnessed.size).toBeGreaterThan(Math.max(...transcript.envelopes.map((e) => e.index)));
+    expect(
+      parseSignedNote(witnessed.note)
+        .signatures.map((line) => line.name)
+        .sort(),
+    ).toEqual([transcript.relay.origin, 'witness-1.simulate.example', 'witness-2.simulate.example']);
+  }, 120_000);
 });

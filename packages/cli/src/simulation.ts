@@ -32,6 +32,7 @@ import { CliError } from './errors.js';
 import { checkSimulationInputs, emptyReason, type SimulationInputs } from './simulation-inputs.js';
 import type { LabProcess, LabProcessExit, LabProcessReady } from './simulation-lab-processes.js';
 import { type StartedSimulationLabs, startSimulationLabs, stopSimulationLabs } from './simulation-start.js';
+import { type SimulationWitnesses, startSimulationWitnesses } from './simulation-witnesses.js';
 
 export interface SimulationLab {
   name: string;
@@ -47,6 +48,8 @@ export interface SimulationOptions {
   kind?: string;
   /** Run even if a lab's every record is rejected: that lab joins with an empty set. */
   allowEmpty?: boolean;
+  /** Witnesses of the relay's log to run (simulation-witnesses.ts); every lab requires them all. Default 0. */
+  witnesses?: number;
   out: string;
   log: (line: string) => void;
   /**
@@ -112,6 +115,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
       () => {},
     );
   let relay: RelayServer | undefined;
+  let witnesses: SimulationWitnesses | undefined;
   const timeline: Partial<SimulationTimeline> = { before_ms: beforeMs };
   try {
     checkStarted(begun, options);
@@ -125,6 +129,10 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
       }),
       startForum(work, labs, {
         log,
+        witnesses: options.witnesses ?? 0,
+        onWitnesses: (started) => {
+          witnesses = started;
+        },
         onRelay: (server) => {
           relay = server;
           timeline.relay_started = since();
@@ -176,6 +184,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
         ...(options.kind !== undefined ? ['--kind', options.kind] : []),
         ...(options.region !== undefined ? ['--region', options.region] : []),
         ...(inputs.empty.includes(lab.name) ? ['--allow-empty'] : []),
+        ...(witnesses?.labArgs ?? []),
       ]);
     }
     const threads = workers === 0 ? 'each hashing on its own main thread' : `${workers} workers each`;
@@ -222,7 +231,10 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     };
   } finally {
     // Those still running (after a failure, or before the session), then the relay, then the folder.
-    await stopSimulationLabs(begun, async () => (relay as RelayServer | undefined)?.close());
+    await stopSimulationLabs(begun, async () => {
+      await (relay as RelayServer | undefined)?.close();
+      await witnesses?.close();
+    });
   }
 }
 
@@ -274,12 +286,23 @@ function checkNamesAndPolicy(labs: readonly SimulationLab[], reveal: string): Re
 async function startForum(
   work: string,
   labs: readonly SimulationLab[],
-  hooks: { log: (line: string) => void; onRelay: (relay: RelayServer) => void },
+  hooks: {
+    log: (line: string) => void;
+    witnesses: number;
+    onWitnesses: (witnesses: SimulationWitnesses) => void;
+    onRelay: (relay: RelayServer) => void;
+  },
 ): Promise<{ admin: ForumAdmin; adminPublicKey: Uint8Array; keys: LabKeys[] }> {
   const init = await initRelay({ db: join(work, 'relay', 'relay.db') });
-  const relay = await startRelayServer({ db: init.db, port: 0, controlSocket: false });
+  const witnesses = await startSimulationWitnesses(work, hooks.witnesses, init.vkey);
+  hooks.onWitnesses(witnesses);
+  const relay = await startRelayServer({ db: init.db, port: 0, controlSocket: false, witnesses: witnesses.relay });
   hooks.onRelay(relay);
   hooks.log(`relay started at ${relay.url} (log ${relay.origin}), fresh database in ${work}`);
+  if (hooks.witnesses > 0)
+    hooks.log(
+      `${hooks.witnesses} witnesses of its log: ${witnesses.relay.map((w) => w.url).join(', ')}; every lab requires them all`,
+    );
   const adminKeys = await readKeyFile(init.adminKeyFile as string);
   const adminPublicKey = Uint8Array.from(adminKeys.signing.publicKey);
   const admin = new ForumAdmin(relay.url, adminKeys);

@@ -65,6 +65,13 @@ describe('overlap simulate refuses, and leaves nothing behind', () => {
       true,
     ],
     ['a lab given twice', ['--lab', 'lab-a=a.txt', '--lab', 'lab-a=b.txt'], 64, /lab lab-a is given twice/, false],
+    [
+      'too many witnesses',
+      ['--lab', 'lab-a=a.txt', '--lab', 'lab-b=b.txt', '--witnesses', '9'],
+      64,
+      /--witnesses must be a whole number from 0 to 8/,
+      false,
+    ],
     ['one lab', ['--lab', 'lab-a=a.txt'], 64, /at least two --lab/, false],
     ['65 labs', manyLabs, 64, /at most 64 labs, got 65/, false],
     [

@@ -122,9 +122,10 @@ export class LogMonitor {
       try {
         proof = await this.#fetchConsistency(sizes[0], sizes[1]);
       } catch (cause) {
-        // The relay signed a tree of this size and cannot prove the other a prefix of it: unless it
-        // is only unreachable, its log went back.
-        if (cause instanceof ClientError && cause.code === 'RELAY_REFUSED') {
+        // The relay signed a tree of this size and says it has no such tree (400: beyond its latest
+        // checkpoint): its log went back. Any other failure (unreachable, another refusal) is no
+        // proof of that, and is raised as it is.
+        if (cause instanceof ClientError && cause.code === 'RELAY_REFUSED' && cause.status === 400) {
           throw await this.#contradiction(
             last,
             next,

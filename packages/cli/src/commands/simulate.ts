@@ -2,7 +2,7 @@
  * `overlap simulate` and `overlap demo`.
  *
  *   overlap simulate --lab NAME=FILE --lab NAME=FILE [...] [--reveal labs|count|threshold:T] [--proofs spot|full]
- *                    [--region CC] [--kind K] [--allow-empty] [--out DIR] [--json]
+ *                    [--region CC] [--kind K] [--allow-empty] [--witnesses N] [--out DIR] [--json]
  *
  * Progress goes to stderr: the simulation's own steps and each lab's lines with its name. A lab
  * whose every record is rejected makes it exit 65 before anything runs, unless `--allow-empty`:
@@ -22,6 +22,9 @@ import type { SimulationLab, SimulationOptions, SimulationOutcome } from '../sim
 import { startSimulationLabs, stopSimulationLabs } from '../simulation-start.js';
 
 /** runSimulation, loaded while the lab processes `startSimulationLabs` just started load theirs. */
+/** Witnesses `simulate --witnesses` runs at most (each one more HTTP round per checkpoint). */
+const MAX_SIMULATION_WITNESSES = 8;
+
 async function simulate(options: Omit<SimulationOptions, 'started'>): Promise<SimulationOutcome> {
   const started = startSimulationLabs(options.labs, options);
   let runSimulation: typeof import('../simulation.js').runSimulation;
@@ -55,6 +58,11 @@ export function addSimulationCommands(program: Command, io: ProgramIo): void {
       '--allow-empty',
       'run even if a lab has every record rejected (or none): it joins with an empty set (default: refuse, 65)',
     )
+    .option(
+      '--witnesses <n>',
+      `witnesses of the relay's log to run, all required by every lab (0–${MAX_SIMULATION_WITNESSES})`,
+      '0',
+    )
     .option('--out <dir>', 'where the results and the transcript go', '.overlap/simulate')
     .option('--json', 'print the outcome as JSON')
     .action(
@@ -65,16 +73,21 @@ export function addSimulationCommands(program: Command, io: ProgramIo): void {
         region?: string;
         kind?: string;
         allowEmpty?: boolean;
+        witnesses: string;
         out: string;
         json?: boolean;
       }) => {
         const labs = flags.lab.map(parseLab);
         const proofs = flags.proofs;
         if (proofs !== 'spot' && proofs !== 'full') throw new CliError('USAGE', '--proofs must be spot or full');
+        const witnesses = Number(flags.witnesses);
+        if (!/^[0-9]$/.test(flags.witnesses) || witnesses > MAX_SIMULATION_WITNESSES)
+          throw new CliError('USAGE', `--witnesses must be a whole number from 0 to ${MAX_SIMULATION_WITNESSES}`);
         const outcome = await simulate({
           labs,
           reveal: flags.reveal,
           proofs,
+          witnesses,
           out: flags.out,
           log: (line) => io.err(`overlap: ${line}\n`),
           ...(flags.region !== undefined && { region: flags.region }),
