@@ -13,7 +13,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ClientError, checkLogEvidence, OverlapClient } from '@overlap/client';
+import { ClientError, checkLogEvidence, OverlapClient, RelayClient } from '@overlap/client';
 import { generateLabKeys, toHex } from '@overlap/crypto';
 import { readKeyFile } from '@overlap/crypto/node';
 import { formatVerifierKey } from '@overlap/log';
@@ -243,6 +243,25 @@ describe("a lab's trust roots and remembered checkpoint", () => {
       );
       expect(error.code).toBe('TRUST_ROOT_MISMATCH');
       expect(error.message).toContain(`relay_key_id ${other.keyId}, which are not the key of the trusted log key`);
+    } finally {
+      await new Promise((resolve) => fake.close(resolve));
+    }
+  });
+
+  test('a checkpoint or witnessed note over 64 KiB is refused as it streams in, naming the limit', async () => {
+    const fake = createServer((request, response) => {
+      request.resume();
+      response.writeHead(200, { 'content-type': 'text/plain' });
+      response.end(`${'x'.repeat(70_000)}\n`);
+    });
+    await new Promise<void>((resolve) => fake.listen(0, '127.0.0.1', resolve));
+    try {
+      const relay = new RelayClient({ url: `http://127.0.0.1:${(fake.address() as AddressInfo).port}` });
+      for (const read of [() => relay.checkpoint(), () => relay.witnessed()]) {
+        const error = await refusal(read);
+        expect(error.code).toBe('BAD_RESPONSE');
+        expect(error.message).toMatch(/65536/);
+      }
     } finally {
       await new Promise((resolve) => fake.close(resolve));
     }

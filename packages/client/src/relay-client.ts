@@ -73,6 +73,9 @@ const CBOR = 'application/cbor';
 const MAX_WAIT_MS = 25_000;
 const SESSION_HEX = /^[0-9a-f]{32}$/;
 
+/** Largest signed note accepted (a checkpoint with its cosignatures is well under 1 KiB per witness). */
+const MAX_NOTE_BYTES = 64 * 1024;
+
 /** Largest inbox answer accepted: result rows of the largest sets the relay allows (2,000,000 items). */
 const MAX_INBOX_ANSWER_BYTES = 512 * 1024 * 1024;
 
@@ -254,7 +257,14 @@ export class RelayClient {
   /** A signed note the relay serves as text. */
   async #note(path: string): Promise<string> {
     const what = `GET ${path}`;
-    const answer = await send(this.#transport, { method: 'GET', path, signed: false, accept: 'text/plain', what });
+    const answer = await send(this.#transport, {
+      method: 'GET',
+      path,
+      signed: false,
+      accept: 'text/plain',
+      what,
+      maxBytes: MAX_NOTE_BYTES,
+    });
     try {
       return new TextDecoder('utf-8', { fatal: true }).decode(answer.body);
     } catch (cause) {

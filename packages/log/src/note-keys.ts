@@ -58,23 +58,28 @@ export function ed25519Cosigner(name: string, secretKey: Uint8Array, timestamp: 
 }
 
 export interface CosignatureVerifier extends NoteVerifier {
-  /** Timestamps of the cosignatures this verifier accepted, in order (seconds since the epoch). */
-  readonly timestamps: number[];
+  /**
+   * The timestamp of the last cosignature this verifier accepted (seconds since the epoch), if
+   * any: one number, not a history, since a relay or a lab keeps its verifiers for as long as it runs.
+   */
+  readonly lastTimestamp: number | undefined;
 }
 
 export function ed25519CosignatureVerifier(name: string, publicKey: Uint8Array): CosignatureVerifier {
   checkPublicKey(publicKey);
-  const timestamps: number[] = [];
+  let lastTimestamp: number | undefined;
   return {
     name,
     keyId: noteKeyId(name, ED25519_COSIGNATURE_TYPE, publicKey),
-    timestamps,
+    get lastTimestamp() {
+      return lastTimestamp;
+    },
     verify(text, signature) {
       if (signature.length !== 8 + 64) return false;
       const timestamp = new DataView(signature.buffer, signature.byteOffset, 8).getBigUint64(0, false);
       if (timestamp > BigInt(Number.MAX_SAFE_INTEGER)) return false;
       const ok = verify(publicKey, cosignedMessage(Number(timestamp), text), signature.subarray(8));
-      if (ok) timestamps.push(Number(timestamp));
+      if (ok) lastTimestamp = Number(timestamp);
       return ok;
     },
   };

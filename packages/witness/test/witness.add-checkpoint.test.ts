@@ -83,13 +83,13 @@ afterEach(async () => {
 
 /** The cosignature lines of a 200, verified as a relay would: concatenated to the note, under the vkey. */
 function verifyCosigned(note: string, body: string): number {
-  const verifier = parseVerifierKey(witness.vkey) as ReturnType<typeof parseVerifierKey> & { timestamps: number[] };
+  const verifier = parseVerifierKey(witness.vkey) as ReturnType<typeof parseVerifierKey> & { lastTimestamp: number | undefined };
   const { text } = parseSignedNote(note);
   const lines = parseSignatureLines(body);
   expect(lines).toHaveLength(1);
   expect(verifySignedNote(`${note}${body}`, [verifier]).verifiedBy).toEqual(['witness.lab-a.example']);
   expect(verifySignedNote(`${text}\n${body}`, [verifier]).verifiedBy).toEqual(['witness.lab-a.example']);
-  return verifier.timestamps[0] as number;
+  return verifier.lastTimestamp as number;
 }
 
 describe('add-checkpoint', () => {
