@@ -172,16 +172,33 @@ export class TrustStore {
   }
 
   /**
-   * Runs `update` on the remembered checkpoint of `relayUrl` (a signed note, or undefined) under
-   * the file's lock, and keeps the note it returns. `pin` must have made the file.
+   * Runs `update` on the remembered checkpoint of `relayUrl` (a signed note, or undefined) and
+   * keeps the note it returns. `update` fetches proofs from the relay, so it runs outside the
+   * file's lock (another process of the lab is never kept waiting on the network); the note is
+   * written under the lock only if the record is still the one `update` judged against — the same
+   * checkpoint under the same log key — and otherwise `update` runs again on the newer one. `pin`
+   * must have made the file.
    */
   async updateCheckpoint(relayUrl: string, update: (remembered: string | undefined) => Promise<string>): Promise<void> {
-    await this.#withRecord(relayUrl, async (record) => {
-      if (record === undefined)
+    for (let attempt = 1; ; attempt++) {
+      const before = await readRecord(this.fileOf(relayUrl), relayUrl); // written by rename: whole, old or new
+      if (before === undefined)
         throw new ClientError('TRUST_ROOT_MISSING', `no trust roots are pinned for ${relayUrl}`);
-      const next = await update(record.checkpoint ?? undefined);
-      return { record: next === record.checkpoint ? undefined : { ...record, checkpoint: next }, result: undefined };
-    });
+      const next = await update(before.checkpoint ?? undefined);
+      if (next === before.checkpoint) return;
+      const kept = await this.#withRecord(relayUrl, async (record) => {
+        if (record === undefined)
+          throw new ClientError('TRUST_ROOT_MISSING', `no trust roots are pinned for ${relayUrl}`);
+        const unchanged = record.checkpoint === before.checkpoint && record.log_key === before.log_key;
+        return { record: unchanged ? { ...record, checkpoint: next } : undefined, result: unchanged };
+      });
+      if (kept) return;
+      if (attempt >= MAX_UPDATE_ATTEMPTS)
+        throw new ClientError(
+          'STATE_LOCKED',
+          `the trust record of ${relayUrl} changed under every one of ${MAX_UPDATE_ATTEMPTS} updates: other processes of this lab keep moving it`,
+        );
+    }
   }
 
   async #withRecord<T>(
@@ -205,6 +222,9 @@ export class TrustStore {
     }
   }
 }
+
+/** Updates of the checkpoint raced by other processes before one gives up (each is one proof fetched). */
+const MAX_UPDATE_ATTEMPTS = 16;
 
 async function readRecord(file: string, relayUrl: string): Promise<TrustRecord | undefined> {
   let text: string;

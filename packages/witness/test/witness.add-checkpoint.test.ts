@@ -83,7 +83,9 @@ afterEach(async () => {
 
 /** The cosignature lines of a 200, verified as a relay would: concatenated to the note, under the vkey. */
 function verifyCosigned(note: string, body: string): number {
-  const verifier = parseVerifierKey(witness.vkey) as ReturnType<typeof parseVerifierKey> & { lastTimestamp: number | undefined };
+  const verifier = parseVerifierKey(witness.vkey) as ReturnType<typeof parseVerifierKey> & {
+    lastTimestamp: number | undefined;
+  };
   const { text } = parseSignedNote(note);
   const lines = parseSignatureLines(body);
   expect(lines).toHaveLength(1);
