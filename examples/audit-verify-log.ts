@@ -5,15 +5,19 @@
  *
  *   pnpm example examples/audit-verify-log.ts --transcript FILE
  *   pnpm example examples/audit-verify-log.ts --relay URL --log-key VKEY [--samples N] [--every MS]
+ *                                              [--remember FILE]
  *
  * From a transcript: every checkpoint's signature, each consecutive pair's consistency proof, and
  * every receipt's inclusion proof. From a running relay: the latest checkpoint, N times, MS apart,
  * each verified against the log's verifier key (as the forum publishes it) and proven consistent
- * with the one before. Exits 1 at the first thing that does not verify. The transcript is read with
+ * with the one before; with `--remember FILE`, the first also with the checkpoint a previous run
+ * left in FILE (its signed note, 0600), and the last is left there for the next run, so that an
+ * auditor who samples every day catches a log that went back or forked between runs. Exits 1 at
+ * the first thing that does not verify. The transcript is read with
  * its one declaration (`decodeTranscript`, spec/relay-api.md §3); the rest is @overlap/log's
  * primitives, to show the log's public formats (the same checks, in full, are @overlap/audit's).
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { RelayClient } from '@overlap/client';
 import {
   type Checkpoint,
@@ -54,20 +58,31 @@ function fromTranscript(file: string): void {
   console.log(`${entries.length} receipts: every inclusion proof holds in a signed checkpoint`);
 }
 
-async function fromRelay(url: string, vkey: string, samples: number, every: number): Promise<void> {
+async function fromRelay(url: string, vkey: string, samples: number, every: number, remember?: string): Promise<void> {
   const verifier = parseVerifierKey(vkey);
   const relay = new RelayClient({ url });
   console.log(`log ${verifier.name} at ${url}: ${samples} samples, ${every} ms apart`);
   let previous: Checkpoint | undefined;
+  if (remember !== undefined && existsSync(remember)) {
+    previous = parseCheckpoint(verifySignedNote(readFileSync(remember, 'utf8'), [verifier]).text);
+    console.log(`remembered: size ${previous.size}, root ${hex(previous.rootHash)}… (${remember})`);
+  }
   for (let i = 0; i < samples; i++) {
     if (i > 0) await new Promise((resolve) => setTimeout(resolve, every));
-    const next = parseCheckpoint(verifySignedNote(await relay.checkpoint(), [verifier]).text);
+    const note = await relay.checkpoint();
+    const next = parseCheckpoint(verifySignedNote(note, [verifier]).text);
+    // A tree smaller than one seen before has no proof to give: requireConsistent refuses it.
     const proof =
       previous && previous.size > 0 && next.size > previous.size
         ? (await relay.consistency(previous.size, next.size)).proof
         : [];
     extend(previous, next, proof);
     previous = next;
+    if (remember !== undefined) {
+      // Written whole or not at all (a new file, then renamed), readable by this user only.
+      writeFileSync(`${remember}.tmp`, note, { mode: 0o600 });
+      renameSync(`${remember}.tmp`, remember);
+    }
   }
 }
 
@@ -76,10 +91,17 @@ try {
   const url = option('--relay');
   const vkey = option('--log-key');
   if (transcript) fromTranscript(transcript);
-  else if (url && vkey) await fromRelay(url, vkey, Number(option('--samples') ?? 3), Number(option('--every') ?? 1000));
+  else if (url && vkey)
+    await fromRelay(
+      url,
+      vkey,
+      Number(option('--samples') ?? 3),
+      Number(option('--every') ?? 1000),
+      option('--remember'),
+    );
   else {
     console.error(
-      'usage: audit-verify-log.ts --transcript FILE | --relay URL --log-key VKEY [--samples N] [--every MS]',
+      'usage: audit-verify-log.ts --transcript FILE | --relay URL --log-key VKEY [--samples N] [--every MS] [--remember FILE]',
     );
     process.exitCode = 64;
   }

@@ -4,11 +4,12 @@
  * their README sections say they say; tampered input makes the auditors' scripts exit 1.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ForumAdmin, OverlapClient } from '@overlap/client';
 import { generateLabKeys, toHex } from '@overlap/crypto';
 import { writeKeyFile } from '@overlap/crypto/node';
+import { ed25519NoteSigner, formatCheckpoint, signNote } from '@overlap/log';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { type AuditSession, runAuditSession } from './support/audit-session.js';
 import { decodeTranscript, encodeTranscript, flipInPart } from './support/transcript-forge.js';
@@ -130,6 +131,56 @@ test('audit-verify-log: a running relay’s checkpoints over time, each consiste
   expect(sizes).toHaveLength(3);
   expect(sizes.at(-1)).toBeGreaterThan(sizes[0] as number);
   expect(run.out.match(/consistent with size/g)?.length).toBe(2);
+}, 60_000);
+
+test('audit-verify-log --remember: the next run proves the log consistent with the last one’s checkpoint; a larger remembered tree (the log went back) fails', async () => {
+  const memory = join(s.dir, 'remembered-checkpoint.txt');
+  const first = await example('audit-verify-log.ts', [
+    '--relay',
+    s.relay.url,
+    '--log-key',
+    s.relay.vkey,
+    '--samples',
+    '1',
+    '--remember',
+    memory,
+  ]);
+  expect(first.code, first.err).toBe(0);
+  expect(statSync(memory).mode & 0o777).toBe(0o600);
+  const forum = new ForumAdmin(s.relay.url, s.admin);
+  const keys = generateLabKeys();
+  await forum.enroll({ signingKey: keys.signing.publicKey, sealingKey: keys.sealing.publicKey }, 'remembered-watcher');
+  const second = await example('audit-verify-log.ts', [
+    '--relay',
+    s.relay.url,
+    '--log-key',
+    s.relay.vkey,
+    '--samples',
+    '1',
+    '--remember',
+    memory,
+  ]);
+  expect(second.code, second.err).toBe(0);
+  expect(second.out).toMatch(/^remembered: size \d+/m);
+  expect(second.out).toMatch(/consistent with size \d+/);
+  // A remembered checkpoint, signed by the log, of a larger tree than the relay now shows: as the
+  // auditor sees a relay whose log went back since its last run.
+  const size = Number(readFileSync(memory, 'utf8').split('\n')[1]);
+  const origin = s.relay.origin;
+  const larger = formatCheckpoint({ origin, size: size + 100, rootHash: new Uint8Array(32).fill(9), extensions: [] });
+  writeFileSync(memory, signNote(larger, [ed25519NoteSigner(origin, s.relayKeys.signing.secretKey)]));
+  const rolledBack = await example('audit-verify-log.ts', [
+    '--relay',
+    s.relay.url,
+    '--log-key',
+    s.relay.vkey,
+    '--samples',
+    '1',
+    '--remember',
+    memory,
+  ]);
+  expect(rolledBack.code).toBe(1);
+  expect(rolledBack.err).toMatch(/^FAIL: .*\b(smaller|older|went back|roll)/i);
 }, 60_000);
 
 test('embed-sdk: a lab job reads its export, runs the session with another lab, writes what is shared', async () => {
