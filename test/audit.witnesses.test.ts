@@ -11,10 +11,19 @@
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runProgram } from '@overlap/cli';
 import { OverlapClient } from '@overlap/client';
 import { generateSigningKeyPair } from '@overlap/crypto';
-import { writeKeyFile } from '@overlap/crypto/node';
-import { ED25519_COSIGNATURE_TYPE, ed25519Cosigner, formatVerifierKey, parseSignedNote, signNote } from '@overlap/log';
+import { readKeyFile, writeKeyFile } from '@overlap/crypto/node';
+import {
+  ED25519_COSIGNATURE_TYPE,
+  ed25519Cosigner,
+  ed25519NoteSigner,
+  formatCheckpoint,
+  formatVerifierKey,
+  parseSignedNote,
+  signNote,
+} from '@overlap/log';
 import { startRelayServer } from '@overlap/relay';
 import {
   type RunningWitnessServer,
@@ -34,6 +43,7 @@ const auditorState = join(dir, 'auditor');
 let t: TestRelay;
 let adminKeyFile: string;
 let session: string;
+let relayKeys: Awaited<ReturnType<typeof readKeyFile>>;
 const witnesses: {
   name: string;
   secretKey: Uint8Array;
@@ -99,6 +109,7 @@ beforeAll(async () => {
   t.options.witnesses = witnesses.map((w) => ({ url: w.server.url, vkey: w.vkey }));
   await t.restart();
   const labs: Actor[] = [await t.enroll('lab-a'), await t.enroll('lab-b')];
+  relayKeys = await readKeyFile(join(t.dir, 'relay.key'));
   adminKeyFile = join(dir, 'admin.key');
   await writeKeyFile(adminKeyFile, t.admin.keys);
   const clients = await Promise.all(
@@ -165,6 +176,26 @@ describe("an auditor's witness policy and remembered checkpoint", () => {
         policy(),
       ],
       [
+        'WITNESSED_INVALID',
+        forged((c) => {
+          // The size it lists, signed by the log and cosigned by both witnesses, but another tree
+          // (another root) than the transcript's checkpoint of that size: a view the chain does not hold.
+          const w = c.witnessed as { size: number; note: string };
+          const other = formatCheckpoint({
+            origin: c.relay.origin,
+            size: w.size,
+            rootHash: new Uint8Array(32).fill(7),
+            extensions: [],
+          });
+          const logSigned = signNote(other, [ed25519NoteSigner(c.relay.origin, relayKeys.signing.secretKey)]);
+          const lines = witnesses.map((x) =>
+            signNote(other, [ed25519Cosigner(x.name, x.secretKey, 1_800_000_000)]).slice(other.length + 1),
+          );
+          w.note = `${logSigned}${lines.join('')}`;
+        }),
+        policy(),
+      ],
+      [
         'WITNESSED_STALE',
         forged((c) => {
           // The first checkpoint (before the session's envelopes), really cosigned by both witnesses.
@@ -201,6 +232,65 @@ describe("an auditor's witness policy and remembered checkpoint", () => {
       ).toEqual([]);
     }
   }, 60_000);
+
+  test('export with the policy waits while a witness is down, and finishes once it is back and has cosigned', async () => {
+    const down = witnesses[1] as (typeof witnesses)[number];
+    const port = Number(new URL(down.server.url).port);
+    await down.server.close();
+    await t.enroll('lab-late'); // a checkpoint the witness that is down has not cosigned
+    const out = join(dir, 'waited.cbor');
+    // The export, run as the command line runs it, tells us on stderr when it starts waiting.
+    let err = '';
+    let waiting: () => void = () => {};
+    const told = new Promise<void>((resolve) => {
+      waiting = resolve;
+    });
+    const exporting = runProgram(
+      [
+        'audit',
+        'export',
+        '--session',
+        session,
+        '--relay',
+        t.url,
+        '--admin-key',
+        adminKeyFile,
+        '--log-key',
+        t.relay.vkey,
+        '--state-dir',
+        auditorState,
+        '--out',
+        out,
+        ...policy(),
+        '--witness-wait',
+        '120',
+      ],
+      {
+        out: () => {},
+        err: (text) => {
+          err += text;
+          if (err.includes("waiting for the relay's witnesses")) waiting();
+        },
+      },
+    );
+    await told;
+    // Back on its port with its state: the relay's top-up rounds bring its cosignature to the
+    // newest checkpoint, and the export's next attempt finds the quorum met.
+    const witness = new Witness({
+      name: down.name,
+      secretKey: down.secretKey,
+      logs: trustedLogs([t.relay.vkey]),
+      state: down.state,
+    });
+    down.server = await startWitnessServer(witness, { port });
+    const run = { code: await exporting, err };
+    expect(run.code, run.err).toBe(0);
+    expect(run.err).toMatch(
+      /waiting for the relay's witnesses: .*cosigned by witness-1\.example of witness-1\.example, witness-2\.example/,
+    );
+    const { code } = await verify(new Uint8Array(readFileSync(out)), ...policy());
+    expect(code).toBe(0);
+  }, 180_000);
 
   test('export with a policy the relay cannot meet gives up after --witness-wait, writing nothing', async () => {
     const out = join(dir, 'never.cbor');

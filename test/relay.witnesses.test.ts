@@ -8,15 +8,23 @@
  * Every note is checked against the keys the test holds, not the relay's word.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateSigningKeyPair } from '@overlap/crypto';
 import {
   ED25519_COSIGNATURE_TYPE,
+  ed25519Cosigner,
   formatVerifierKey,
+  parseAddCheckpointRequest,
   parseCheckpoint,
+  parseSignedNote,
   parseVerifierKey,
+  policyCosigners,
+  signNote,
   verifySignedNote,
+  witnessPolicy,
 } from '@overlap/log';
 import {
   type RunningWitnessServer,
@@ -174,6 +182,46 @@ describe("the relay's witnesses", () => {
     const { note } = await witnessed();
     expect(note).not.toContain('— witness-b.example ');
   }, 120_000);
+
+  test('a witness that answers its cosignature with 99 more lines under its name gets one line, its verified one, on the note', async () => {
+    const flooder = generateSigningKeyPair();
+    const name = 'witness-flood.example';
+    const server = createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => {
+        const { checkpoint } = parseAddCheckpointRequest(Buffer.concat(chunks).toString('utf8'));
+        const { text } = parseSignedNote(checkpoint);
+        const good = signNote(text, [ed25519Cosigner(name, flooder.secretKey, 1_800_000_000)]).slice(text.length + 1);
+        const junk = Array.from({ length: 99 }, (_, i) => `— ${name} ${Buffer.alloc(76, i + 1).toString('base64')}\n`);
+        response
+          .writeHead(200, { 'content-type': 'text/plain' })
+          .end([...junk.slice(0, 50), good, ...junk.slice(50)].join(''));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const vkey = formatVerifierKey(name, flooder.publicKey, ED25519_COSIGNATURE_TYPE);
+    const lone = await TestRelay.start({
+      witnesses: [{ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, vkey }],
+    });
+    try {
+      await lone.enroll('lab-z');
+      let note = '';
+      for (let i = 0; ; i++) {
+        const answer = await fetch(`${lone.address}/v1/log/witnessed`);
+        note = await answer.text();
+        if (answer.status === 200) break;
+        if (i > 2000) throw new Error('never witnessed');
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      const lines = parseSignedNote(note).signatures.filter((line) => line.name === name);
+      expect(lines).toHaveLength(1);
+      expect(policyCosigners(note, witnessPolicy([vkey]))).toEqual([name]);
+    } finally {
+      await lone.close();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
 
   test("a witness key that is a log's key, or a witness given twice, is refused at start naming it", async () => {
     const logLike = formatVerifierKey('witness-c.example', generateSigningKeyPair().publicKey);

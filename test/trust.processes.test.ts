@@ -50,7 +50,9 @@ interface Running {
 let init: { vkey: string; adminKeyFile: string; adminPublicKey: string; origin: string };
 let front: Running;
 let relay: Running & { metricsUrl: string };
-const witnesses: Record<'one' | 'two' | 'liar', Running & { vkey: string; stateDir?: string }> = {} as never;
+/** Each witness; `refusals` are the refusal events an `overlap witness serve` prints on stderr. */
+const witnesses: Record<'one' | 'two' | 'liar', Running & { vkey: string; stateDir?: string; refusals?: string[] }> =
+  {} as never;
 const keyIds = new Map<Lab, string>();
 let run = 0;
 
@@ -144,8 +146,15 @@ async function startWitness(name: 'one' | 'two'): Promise<void> {
     '--log-keys',
     init.vkey,
   ]);
+  const refusals: string[] = [];
+  let pending = '';
+  child.stderr?.on('data', (data: Buffer) => {
+    const lines = (pending + data.toString()).split('\n');
+    pending = lines.pop() ?? ''; // a line cut between two chunks waits for its end
+    for (const line of lines) if (line.startsWith('{"event":"refused"')) refusals.push(line);
+  });
   const { url, vkey } = await banner<{ url: string; vkey: string }>(child);
-  witnesses[name] = { process: child, url, vkey, stateDir: state };
+  witnesses[name] = { process: child, url, vkey, stateDir: state, refusals };
 }
 
 /** Each lab's trust: its roots, its witness policy (and how long it waits for it). */
@@ -411,6 +420,7 @@ describe('a lying relay, caught by labs, witnesses and auditors in separate proc
   test('a fork shown to labs that never saw the other history: the honest witness refuses it, so the lab needing it acts on nothing; a lab without a policy is fooled until it sees the real log, then proves the fork', async () => {
     const forkHome = join(dir, 'fork');
     cpSync(snapshot, forkHome, { recursive: true });
+    const refusedBefore = witnesses.one.refusals?.length ?? 0;
     const fork = await startRelay(forkHome);
     await setFront({ upstream: fork.url });
     try {
@@ -423,6 +433,11 @@ describe('a lying relay, caught by labs, witnesses and auditors in separate proc
       expect(west.values).toBeUndefined();
       // east has no witness policy: this view is consistent with all it saw, so it acts on it.
       expect(east.code, east.err).toBe(0);
+      // Witness one refused the fork's checkpoints itself (it holds a larger one of the real log, or
+      // the fork's proof fails against it) — not merely unreachable.
+      const refused = (witnesses.one.refusals ?? []).slice(refusedBefore).map((line) => JSON.parse(line).status);
+      expect(refused.length, 'witness one refused nothing').toBeGreaterThan(0);
+      expect(refused.every((status: number) => status === 409 || status === 422)).toBe(true);
       // The forked relay's own counters: witness one refused it, the liar cosigned it.
       const metrics = await (await fetch(`${fork.metricsUrl}/metrics`)).text();
       expect(metrics).toMatch(/^overlap_relay_witness_failures_total\{witness="witness-one\.example"\} [1-9]/m);
@@ -437,6 +452,9 @@ describe('a lying relay, caught by labs, witnesses and auditors in separate proc
     expect(listed.code, listed.err).toBe(1);
     const evidence = await checkEvidence(listed.err);
     expect(evidence.origin).toBe(init.origin);
+    // The real log is larger than the fork east remembers, and its proof from the fork's size fails.
+    const file = /evidence written to (\S+) \(/.exec(listed.err)?.[1] as string;
+    expect(JSON.parse(readFileSync(file, 'utf8')).kind).toBe('fork');
   }, 240_000);
 
   test('a rogue relay with the real relay key, a fake admin key and a fake lab (forged membership) is refused, both keys shown', async () => {

@@ -13,7 +13,7 @@
  * caught it. Pure: bytes in, a report out.
  */
 import { toHex } from '@overlap/crypto';
-import type { WitnessPolicy } from '@overlap/log';
+import { checkWitnessPolicy, type WitnessPolicy } from '@overlap/log';
 import { checkAbort, type Finding } from './abort-blame.js';
 import { checkChallenge } from './challenge.js';
 import { checkChosenInputs } from './chosen-inputs.js';
@@ -61,6 +61,7 @@ export interface AuditReport {
 }
 
 export function verifyTranscript(bytes: Uint8Array, options: VerifyOptions = {}): AuditReport {
+  if (options.witnesses !== undefined) checkWitnessPolicy(options.witnesses); // the caller's mistake: thrown
   const read = checkTranscript(bytes);
   const t = read.transcript;
   if (t === undefined) return reportOf([read.verdict]);

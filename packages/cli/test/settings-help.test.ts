@@ -19,6 +19,7 @@ const NOT_THE_SETTING: Readonly<Record<string, string>> = {
   'relay init|--admin-public-key': "the admin key a new relay is initialized with, not a lab's pinned trust root",
   'admin enroll|--name': "the enrolled lab's display name, not a witness's name",
   'tls trial|--host': 'the names the certificate is for, not an interface to listen on',
+  'simulate|--witnesses': "how many witnesses the simulation runs, not the relay's list of witnesses",
 };
 
 /**

@@ -10,7 +10,14 @@
  * that shows this lab a history the others do not see needs a quorum of witnesses to cosign it too.
  * The checkpoint is `GET /v1/log/witnessed`, asked again every `pollMs` until `waitMs` has passed.
  */
-import { type Checkpoint, leafHash, policyCosigners, verifyInclusion, type WitnessPolicy } from '@overlap/log';
+import {
+  type Checkpoint,
+  checkWitnessPolicy,
+  leafHash,
+  policyCosigners,
+  verifyInclusion,
+  type WitnessPolicy,
+} from '@overlap/log';
 import { ClientError } from './errors.js';
 import type { LogMonitor } from './log-monitor.js';
 import { sleep } from './retry.js';
@@ -39,6 +46,13 @@ export class InclusionProver {
   #covering: Checkpoint | undefined;
 
   constructor(options: InclusionProverOptions) {
+    if (options.policy !== undefined) {
+      try {
+        checkWitnessPolicy(options.policy); // a policy built by hand: quorum 0 or a witness twice would count for nothing
+      } catch (cause) {
+        throw new ClientError('BAD_ARGUMENT', (cause as Error).message, { cause });
+      }
+    }
     this.#o = options;
   }
 

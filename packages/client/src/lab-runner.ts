@@ -280,8 +280,13 @@ class LabRunner {
     const message = this.#messageOf(item);
     if (message?.type === 'result_rows') await this.#store?.putResult(item.n, item.envelope);
     if (message !== undefined) for (const reply of await this.#lab.receive(message)) this.#seal(reply);
-    this.#after = item.n + 1;
-    await this.#persist();
+    // An abort is never recorded as handled: a lab stopped after it and before its state is erased
+    // reads it again from the inbox, rather than find only the relay's bare "aborted" (no entry,
+    // which it would not act on).
+    if (message?.type !== 'abort') {
+      this.#after = item.n + 1;
+      await this.#persist();
+    }
     // The proofs are in the outbox and progress says so: the key is needed for nothing more.
     if (this.#lab.proved) await this.#eraseKey();
     await this.#flush();

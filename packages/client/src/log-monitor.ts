@@ -10,7 +10,8 @@
  * whichever came first, and the larger is kept.
  *
  * With a memory (trust-store.ts), the checkpoint kept is the lab's, across runs and processes: each
- * new one is proven against the remembered one under the record's lock, and one that contradicts it
+ * new one is proven against the remembered one (and written only if no other process moved it
+ * meanwhile, trust-store.ts), and one that contradicts it
  * — a proof that fails (a fork), or a relay that cannot prove a size it signed before (a rollback)
  * — is written as evidence (log-evidence.ts) and is `LOG_INCONSISTENT`, naming the file.
  */
@@ -101,7 +102,7 @@ export class LogMonitor {
       this.#largest = await this.#larger(this.#largest, next);
       return;
     }
-    await memory.store.updateCheckpoint(memory.relayUrl, async (rememberedNote) => {
+    await memory.store.updateCheckpoint(memory.relayUrl, memory.logKey, async (rememberedNote) => {
       const remembered =
         rememberedNote === undefined
           ? undefined

@@ -10,9 +10,11 @@
  *       "checkpoint": signed note / null }
  *   <dir>/evidence/<time>-<kind>.json   a log that contradicts what was remembered (log-evidence.ts)
  *
- * Every read and write of a file happens under its lock (`<file>.lock`, @overlap/files), so that
- * several processes of one lab (a `session run` and a `session list`, two agents' sessions) each
- * prove their checkpoints against the same remembered one and never write an older one over it.
+ * Every write of a file happens under its lock (`<file>.lock`, @overlap/files), and a checkpoint
+ * is written only over the one it was proven against (read, proven with no lock held, then
+ * compared again under the lock), so that several processes of one lab (a `session run` and a
+ * `session list`, two agents' sessions) each prove their checkpoints against the same remembered
+ * one and never write an older one over it.
  *
  * Pinning: keys the lab configured are pinned as such (a configured key that differs from the
  * pinned one is the lab's re-pin: noted, not refused); without configured keys, the pinned ones are
@@ -172,18 +174,29 @@ export class TrustStore {
   }
 
   /**
-   * Runs `update` on the remembered checkpoint of `relayUrl` (a signed note, or undefined) and
-   * keeps the note it returns. `update` fetches proofs from the relay, so it runs outside the
+   * Runs `update` on the remembered checkpoint of `relayUrl` (a signed note, or undefined), as
+   * verified under `logKey` (the record must still pin it), and keeps the note it returns. `update` fetches proofs from the relay, so it runs outside the
    * file's lock (another process of the lab is never kept waiting on the network); the note is
    * written under the lock only if the record is still the one `update` judged against — the same
    * checkpoint under the same log key — and otherwise `update` runs again on the newer one. `pin`
    * must have made the file.
    */
-  async updateCheckpoint(relayUrl: string, update: (remembered: string | undefined) => Promise<string>): Promise<void> {
+  async updateCheckpoint(
+    relayUrl: string,
+    logKey: string,
+    update: (remembered: string | undefined) => Promise<string>,
+  ): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       const before = await readRecord(this.fileOf(relayUrl), relayUrl); // written by rename: whole, old or new
       if (before === undefined)
         throw new ClientError('TRUST_ROOT_MISSING', `no trust roots are pinned for ${relayUrl}`);
+      // Another process re-pinned the log key since this one connected: its checkpoints, verified
+      // under the old key, are not for this record.
+      if (before.log_key !== logKey)
+        throw new ClientError(
+          'TRUST_ROOT_MISMATCH',
+          `the trust record of ${relayUrl} now pins log key ${before.log_key}, not ${logKey}, which this process verifies under: run it again`,
+        );
       const next = await update(before.checkpoint ?? undefined);
       if (next === before.checkpoint) return;
       const kept = await this.#withRecord(relayUrl, async (record) => {

@@ -37,13 +37,13 @@ function gate(): { opened: Promise<void>; open: () => void } {
 
 test('an update waiting on the network holds no lock: another process pins and updates meanwhile', async () => {
   const network = gate();
-  const slow = new TrustStore(dir).updateCheckpoint(URL, async () => {
+  const slow = new TrustStore(dir).updateCheckpoint(URL, roots.logKey, async () => {
     await network.opened;
     return 'note 1';
   });
   // With the lock held across the update these would wait for it (up to 60 s), and the gate would never open.
   await new TrustStore(dir).pin(URL, roots, {});
-  await new TrustStore(dir).updateCheckpoint(URL, async () => 'note 2');
+  await new TrustStore(dir).updateCheckpoint(URL, roots.logKey, async () => 'note 2');
   expect(remembered()).toBe('note 2');
   network.open();
   await slow;
@@ -52,27 +52,27 @@ test('an update waiting on the network holds no lock: another process pins and u
 test('an update judged against a record that changed meanwhile is judged again against the newer one', async () => {
   const network = gate();
   const seen: (string | undefined)[] = [];
-  const first = new TrustStore(dir).updateCheckpoint(URL, async (current) => {
+  const first = new TrustStore(dir).updateCheckpoint(URL, roots.logKey, async (current) => {
     seen.push(current);
     if (seen.length === 1) await network.opened;
     return current === undefined ? 'note A' : `${current} then A`;
   });
-  await new TrustStore(dir).updateCheckpoint(URL, async () => 'note B');
+  await new TrustStore(dir).updateCheckpoint(URL, roots.logKey, async () => 'note B');
   network.open();
   await first;
   expect(seen).toEqual([undefined, 'note B']);
   expect(remembered()).toBe('note B then A'); // B was not overwritten by a judgement made without it
 });
 
-test('a re-pin to another log key meanwhile makes the update judge again (its checkpoint was verified under the old key)', async () => {
+test("a re-pin to another log key meanwhile: the update writes nothing into the new key's record, and says so", async () => {
   const network = gate();
   const seen: (string | undefined)[] = [];
-  const first = new TrustStore(dir).updateCheckpoint(URL, async (current) => {
+  const first = new TrustStore(dir).updateCheckpoint(URL, roots.logKey, async (current) => {
     seen.push(current);
     if (seen.length === 1) await network.opened;
     return 'note under the key it was judged with';
   });
-  await new TrustStore(dir).updateCheckpoint(URL, async () => 'old note');
+  await new TrustStore(dir).updateCheckpoint(URL, roots.logKey, async () => 'old note');
   await new TrustStore(dir).pin(
     URL,
     { ...roots, logKey: 'relay.forum.example/log+11111111+AQ' },
@@ -80,6 +80,8 @@ test('a re-pin to another log key meanwhile makes the update judge again (its ch
   );
   expect(remembered()).toBeNull(); // the re-pin forgot the checkpoint of the old key
   network.open();
-  await first;
-  expect(seen).toEqual([undefined, undefined]);
+  // Judged again, it finds the record pinning another key than the one its note was verified under.
+  await expect(first).rejects.toMatchObject({ code: 'TRUST_ROOT_MISMATCH' });
+  expect(seen).toEqual([undefined]);
+  expect(remembered()).toBeNull(); // nothing of the old key written into the new key's record
 });

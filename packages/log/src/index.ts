@@ -32,11 +32,12 @@ export {
   parseSignatureLines,
   parseSignedNote,
   signNote,
+  verifiedLineOf,
   verifySignedNote,
 } from './signed-note.js';
 export { HASH_LENGTH, leafHash, nodeHash, rootFromLeafHashes, rootHash, splitPoint } from './tree-hash.js';
 export type { WitnessPolicy } from './witness-policy.js';
-export { policyCosigners, witnessPolicy } from './witness-policy.js';
+export { checkWitnessPolicy, policyCosigners, witnessPolicy } from './witness-policy.js';
 export type { AddCheckpointRequest } from './witness-request.js';
 export {
   formatAddCheckpointRequest,

@@ -132,6 +132,23 @@ export function verifySignedNote(
   return { text: parsed.text, verifiedBy, signatures: parsed.signatures };
 }
 
+/**
+ * The first of `lines` that is `verifier`'s (its name and key ID) and whose signature verifies
+ * over `text` on its own, or undefined: for a reader that counts one key's signature without
+ * letting a bad or extra line of the same key (a lying cosigner's) decide for the others.
+ */
+export function verifiedLineOf(
+  text: string,
+  lines: readonly NoteSignature[],
+  verifier: NoteVerifier,
+): NoteSignature | undefined {
+  const bytes = encoder.encode(text);
+  return lines.find(
+    (line) =>
+      line.name === verifier.name && equalIds(verifier.keyId, line.keyId) && verifier.verify(bytes, line.signature),
+  );
+}
+
 function checkNoteCharacters(text: string, bad: (detail: string) => LogError): void {
   if (typeof text !== 'string') throw bad('expected text');
   if (hasControlCharacter(text, true)) throw bad('it contains a control character other than newline');

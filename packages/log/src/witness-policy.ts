@@ -8,7 +8,7 @@
  */
 import { LogError } from './errors.js';
 import { ED25519_COSIGNATURE_TYPE, parseVerifierKey } from './note-keys.js';
-import { type NoteVerifier, verifySignedNote } from './signed-note.js';
+import { type NoteVerifier, parseSignedNote, verifiedLineOf } from './signed-note.js';
 
 export interface WitnessPolicy {
   witnesses: readonly NoteVerifier[];
@@ -28,27 +28,38 @@ export function witnessPolicy(keys: readonly string[], quorum?: number): Witness
       throw new LogError('BAD_KEY', `witness key ${i + 1}: ${(cause as Error).message}`, { cause });
     }
   });
-  if (new Set(witnesses.map((w) => w.name)).size !== witnesses.length)
-    throw new LogError('BAD_KEY', 'a witness is named twice in the policy');
-  const k = quorum ?? witnesses.length;
-  if (!Number.isInteger(k) || k < 1 || k > witnesses.length) {
-    throw new LogError(
-      'BAD_KEY',
-      `a witness quorum must be from 1 to the number of witnesses (${witnesses.length}), got ${quorum}`,
-    );
-  }
-  return { witnesses, quorum: k };
+  const policy = { witnesses, quorum: quorum ?? witnesses.length };
+  checkWitnessPolicy(policy);
+  return policy;
 }
 
-/** The names of the policy's witnesses whose cosignature on `note` verifies (a bad line counts as none). */
+/** Checks a policy built by hand (not by `witnessPolicy`): BAD_KEY for a witness named twice, a quorum out of 1..n. */
+export function checkWitnessPolicy(policy: WitnessPolicy): void {
+  const n = policy.witnesses.length;
+  if (new Set(policy.witnesses.map((w) => w.name)).size !== n)
+    throw new LogError('BAD_KEY', 'a witness is named twice in the policy');
+  if (!Number.isInteger(policy.quorum) || policy.quorum < 1 || policy.quorum > n)
+    throw new LogError(
+      'BAD_KEY',
+      `a witness quorum must be from 1 to the number of witnesses (${n}), got ${policy.quorum}`,
+    );
+}
+
+/**
+ * The names of the policy's witnesses that cosigned `note`: for each, one line under its name and
+ * key ID that verifies on its own (another, bad line of the same key does not cancel it). Each
+ * witness counts once. A note that does not parse has no cosigners.
+ */
 export function policyCosigners(note: string, policy: WitnessPolicy): string[] {
-  return policy.witnesses
-    .filter((witness) => {
-      try {
-        return verifySignedNote(note, [witness]).verifiedBy.includes(witness.name);
-      } catch {
-        return false;
-      }
-    })
-    .map((witness) => witness.name);
+  let parsed: ReturnType<typeof parseSignedNote>;
+  try {
+    parsed = parseSignedNote(note);
+  } catch {
+    return [];
+  }
+  const names = new Set<string>();
+  for (const witness of policy.witnesses) {
+    if (verifiedLineOf(parsed.text, parsed.signatures, witness) !== undefined) names.add(witness.name);
+  }
+  return [...names];
 }

@@ -31,7 +31,7 @@ import {
   parseSignatureLines,
   parseSignedNote,
   parseVerifierKey,
-  verifySignedNote,
+  verifiedLineOf,
 } from '@overlap/log';
 import { RelayError } from './errors.js';
 
@@ -271,20 +271,22 @@ export class WitnessSubmitter {
           size,
         });
       }
-      let lines: NoteSignature[];
+      // Exactly one line is passed on: one of its own key that verifies on its own. Anything else it
+      // sent (more lines under its name, other keys' lines) is not the relay's to pass on: it could
+      // push the served note over the signature limit, or cancel the witness's own cosignature.
+      let line: NoteSignature | undefined;
       try {
-        lines = parseSignatureLines(answer.body);
-        const { verifiedBy } = verifySignedNote(`${text}\n${answer.body}`, [state.verifier]);
-        if (!verifiedBy.includes(state.name)) throw new Error('no cosignature of its key');
+        line = verifiedLineOf(text, parseSignatureLines(answer.body), state.verifier);
       } catch (error) {
         return this.#report(state, { outcome: 'bad_answer', status: 200, detail: (error as Error).message, size });
       }
+      if (line === undefined)
+        return this.#report(state, { outcome: 'bad_answer', status: 200, detail: 'no cosignature of its key', size });
       state.size = size;
       state.cosignedSize = Math.max(state.cosignedSize, size);
       this.cosigned.set(state.name, (this.cosigned.get(state.name) ?? 0) + 1);
       this.#o.onEvent?.({ witness: state.name, outcome: 'cosigned', size });
-      // Only its own key's lines (verified above): anything else it sent is not the relay's to pass on.
-      return lines.filter((line) => line.name === state.name);
+      return [line];
     }
     return undefined;
   }

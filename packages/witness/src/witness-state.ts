@@ -2,7 +2,8 @@
  * A witness's memory, on disk: per log origin, the checkpoint it cosigned last, as the log signed
  * it; and the requests it refused that contradict that checkpoint (evidence of a fork).
  *
- *   <dir>/witness.json                   { "format": "overlap-witness-state/1", "vkey": … }: whose state
+ *   <dir>/witness.json                   { "format": "overlap-witness-state/1", "vkey": …, "origins": [ … ] }:
+ *                                        whose state, and every log it ever cosigned (written first)
  *   <dir>/witness.lock                   held by the one witness process that uses <dir>
  *   <dir>/logs/<sha256(origin) hex>.json { "origin": …, "note": <signed checkpoint note> }
  *   <dir>/evidence/<time>-<origin hash>-<size>.txt   the cosigned note, then the refused request
@@ -17,6 +18,8 @@
  * For the same reason a state directory is made once, by `init`, never on the fly: `open` refuses a
  * directory without its `witness.json` (a witness restarted on an empty or wrongly mounted
  * directory would cosign any history), and the Witness refuses a state made for another key.
+ * `witness.json` lists every origin the witness cosigned for, written before its first checkpoint:
+ * a listed origin whose checkpoint file is gone (a partial restore) stops the witness too.
  */
 import { readdir, readFile, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -39,6 +42,7 @@ export class WitnessState {
   readonly vkey: string;
   readonly #lock: HeldLock;
   readonly #latest: Map<string, CosignedCheckpoint>;
+  readonly #origins: string[];
   #evidenceFiles: number;
 
   private constructor(
@@ -46,10 +50,12 @@ export class WitnessState {
     vkey: string,
     lock: HeldLock,
     latest: Map<string, CosignedCheckpoint>,
+    origins: string[],
     evidenceFiles: number,
   ) {
     this.dir = dir;
     this.vkey = vkey;
+    this.#origins = origins;
     this.#lock = lock;
     this.#latest = latest;
     this.#evidenceFiles = evidenceFiles;
@@ -73,7 +79,7 @@ export class WitnessState {
         );
       await makePrivateDirectory(join(dir, 'logs'));
       await makePrivateDirectory(join(dir, 'evidence'));
-      await writeFileAtomic(join(dir, MARKER), `${JSON.stringify({ format: FORMAT, vkey })}\n`);
+      await writeFileAtomic(join(dir, MARKER), markerText(vkey, []));
     } catch (error) {
       if (error instanceof WitnessError) throw error;
       throw new WitnessError('STORAGE_FAILED', `cannot make the witness state ${dir}: ${(error as Error).message}`, {
@@ -96,12 +102,27 @@ export class WitnessState {
       );
     const lock = await lockState(dir);
     try {
-      const vkey = await readMarker(join(dir, MARKER));
+      const { vkey, origins } = await readMarker(join(dir, MARKER));
+      await removeTemporaryFiles(dir);
       await removeTemporaryFiles(join(dir, 'logs'));
       await removeTemporaryFiles(join(dir, 'evidence'));
       const latest = await readLatest(join(dir, 'logs'));
+      for (const origin of origins) {
+        if (!latest.has(origin))
+          throw new WitnessError(
+            'STATE_DAMAGED',
+            `${join(dir, MARKER)} says this witness cosigned checkpoints of ${origin}, but its file in ${join(dir, 'logs')} is gone: restore it from a backup, or retire this witness (a witness that forgets may cosign a fork)`,
+          );
+      }
+      for (const origin of latest.keys()) {
+        if (!origins.includes(origin))
+          throw new WitnessError(
+            'STATE_DAMAGED',
+            `${join(dir, MARKER)} does not list ${origin}, whose checkpoint is in logs/`,
+          );
+      }
       const evidenceFiles = (await readdir(join(dir, 'evidence'))).length;
-      return new WitnessState(dir, vkey, lock, latest, evidenceFiles);
+      return new WitnessState(dir, vkey, lock, latest, origins, evidenceFiles);
     } catch (error) {
       await lock.release();
       if (error instanceof WitnessError) throw error;
@@ -123,6 +144,14 @@ export class WitnessState {
     const { origin } = cosigned.checkpoint;
     const body = `${JSON.stringify({ origin, note: cosigned.note })}\n`;
     try {
+      // The origin is listed before its first checkpoint is written: a state that loses the
+      // checkpoint file later is then known to be damaged, not taken for a log never cosigned.
+      if (!this.#origins.includes(origin)) {
+        await writeFileAtomic(join(this.dir, MARKER), markerText(this.vkey, [...this.#origins, origin]), {
+          replace: true,
+        });
+        this.#origins.push(origin);
+      }
       await writeFileAtomic(join(this.dir, 'logs', `${originHash(origin)}.json`), body, { replace: true });
     } catch (cause) {
       throw new WitnessError(
@@ -177,16 +206,28 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-async function readMarker(path: string): Promise<string> {
-  let marker: { format?: unknown; vkey?: unknown };
+function markerText(vkey: string, origins: readonly string[]): string {
+  return `${JSON.stringify({ format: FORMAT, vkey, origins })}\n`;
+}
+
+async function readMarker(path: string): Promise<{ vkey: string; origins: string[] }> {
+  let marker: { format?: unknown; vkey?: unknown; origins?: unknown };
   try {
     marker = JSON.parse(await readFile(path, 'utf8')) as typeof marker;
   } catch (cause) {
     throw new WitnessError('STATE_DAMAGED', `${path}: not readable JSON`, { cause });
   }
-  if (marker === null || typeof marker !== 'object' || marker.format !== FORMAT || typeof marker.vkey !== 'string')
-    throw new WitnessError('STATE_DAMAGED', `${path}: expected { "format": "${FORMAT}", "vkey": … }`);
-  return marker.vkey;
+  const { origins } = marker ?? {};
+  if (
+    marker === null ||
+    typeof marker !== 'object' ||
+    marker.format !== FORMAT ||
+    typeof marker.vkey !== 'string' ||
+    !Array.isArray(origins) ||
+    !origins.every((o) => typeof o === 'string')
+  )
+    throw new WitnessError('STATE_DAMAGED', `${path}: expected { "format": "${FORMAT}", "vkey": …, "origins": […] }`);
+  return { vkey: marker.vkey, origins: origins as string[] };
 }
 
 function originHash(origin: string): string {

@@ -263,6 +263,21 @@ describe('add-checkpoint', () => {
     state = await newState(join(dir, 'other')); // for afterEach
   });
 
+  test('witness.json lists every log it cosigned: a listed log whose checkpoint file is gone stops it', async () => {
+    const t = tree(5);
+    expect((await witness.addCheckpoint(request(t, 0, 5))).status).toBe(200);
+    expect(JSON.parse(readFileSync(join(dir, 'state', 'witness.json'), 'utf8')).origins).toEqual([ORIGIN]);
+    await state.close();
+    // A partial restore: the marker came back, the log's checkpoint did not.
+    for (const name of readdirSync(join(dir, 'state', 'logs'))) rmSync(join(dir, 'state', 'logs', name));
+    const error = await WitnessState.open(join(dir, 'state')).catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      code: 'STATE_DAMAGED',
+      message: expect.stringContaining(`cosigned checkpoints of ${ORIGIN}`),
+    });
+    state = await newState(join(dir, 'other')); // for afterEach
+  });
+
   test('a state is made once, by init, for one key: open never makes one, and a witness refuses a state of another key', async () => {
     const t = tree(6);
     expect((await witness.addCheckpoint(request(t, 0, 6))).status).toBe(200);

@@ -199,7 +199,9 @@ async function witnessedTranscript(
       verdict.code === 'WITNESSED_MISSING' ||
       verdict.code === 'WITNESSED_STALE' ||
       verdict.code === 'WITNESS_QUORUM_UNMET';
-    if (!waiting) return bytes; // cosigned, or a witnessed note that is wrong: verify reports it
+    if (verdict.ok === true) return bytes;
+    if (!waiting)
+      throw new CliError('FAILURE', `the relay's transcript of ${session} fails the witness check: ${verdict.detail}`);
     if (Date.now() >= deadline) {
       throw new CliError(
         'FAILURE',
