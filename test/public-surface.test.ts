@@ -254,6 +254,8 @@ const surfaces: [string, object, string[]][] = [
       'verifySignedNote',
       'policyCosigners',
       'witnessPolicy',
+      'checkWitnessPolicy',
+      'verifiedLineOf',
     ],
   ],
   [
