@@ -25,18 +25,11 @@ import {
   signNote,
 } from '@overlap/log';
 import { startRelayServer } from '@overlap/relay';
-import {
-  type RunningWitnessServer,
-  startWitnessServer,
-  trustedLogs,
-  Witness,
-  WitnessState,
-  witnessVkey,
-} from '@overlap/witness';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type Actor, TestRelay } from '../packages/relay/test/support/harness.js';
 import { cli } from './support/run-cli.js';
 import { decodeTranscript, encodeTranscript } from './support/transcript-forge.js';
+import { startTestWitness, type TestWitness } from './support/witness-server.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'overlap-audit-witnesses-'));
 const auditorState = join(dir, 'auditor');
@@ -44,21 +37,7 @@ let t: TestRelay;
 let adminKeyFile: string;
 let session: string;
 let relayKeys: Awaited<ReturnType<typeof readKeyFile>>;
-const witnesses: {
-  name: string;
-  secretKey: Uint8Array;
-  vkey: string;
-  state: WitnessState;
-  server: RunningWitnessServer;
-}[] = [];
-
-async function startWitness(name: string, logKey: string) {
-  const { secretKey } = generateSigningKeyPair();
-  await WitnessState.init(join(dir, name), witnessVkey(name, secretKey));
-  const state = await WitnessState.open(join(dir, name));
-  const witness = new Witness({ name, secretKey, logs: trustedLogs([logKey]), state });
-  return { name, secretKey, vkey: witness.vkey, state, server: await startWitnessServer(witness, { port: 0 }) };
-}
+const witnesses: TestWitness[] = [];
 
 const policy = (keys = witnesses.map((w) => w.vkey), quorum = 2) => [
   '--witness-keys',
@@ -67,25 +46,26 @@ const policy = (keys = witnesses.map((w) => w.vkey), quorum = 2) => [
   String(quorum),
 ];
 
-function exportTo(out: string, ...extra: string[]) {
-  return cli(
-    'audit',
-    'export',
-    '--session',
-    session,
-    '--relay',
-    t.url,
-    '--admin-key',
-    adminKeyFile,
-    '--log-key',
-    t.relay.vkey,
-    '--state-dir',
-    auditorState,
-    '--out',
-    out,
-    ...extra,
-  );
-}
+/** `overlap audit export` of the session as this auditor runs it, to `out`. */
+const exportArgs = (out: string, ...extra: string[]) => [
+  'audit',
+  'export',
+  '--session',
+  session,
+  '--relay',
+  t.url,
+  '--admin-key',
+  adminKeyFile,
+  '--log-key',
+  t.relay.vkey,
+  '--state-dir',
+  auditorState,
+  '--out',
+  out,
+  ...extra,
+];
+
+const exportTo = (out: string, ...extra: string[]) => cli(...exportArgs(out, ...extra));
 
 async function verify(bytes: Uint8Array, ...extra: string[]) {
   const file = join(dir, `verify-${Math.random().toString(16).slice(2)}.cbor`);
@@ -105,7 +85,8 @@ const witnessCheck = (report: Awaited<ReturnType<typeof verify>>['report']) =>
 
 beforeAll(async () => {
   t = await TestRelay.start();
-  for (const name of ['witness-1.example', 'witness-2.example']) witnesses.push(await startWitness(name, t.relay.vkey));
+  for (const name of ['witness-1.example', 'witness-2.example'])
+    witnesses.push(await startTestWitness({ dir: join(dir, name), name, logKey: t.relay.vkey }));
   t.options.witnesses = witnesses.map((w) => ({ url: w.server.url, vkey: w.vkey }));
   await t.restart();
   const labs: Actor[] = [await t.enroll('lab-a'), await t.enroll('lab-b')];
@@ -236,7 +217,7 @@ describe("an auditor's witness policy and remembered checkpoint", () => {
   test('export with the policy waits while a witness is down, and finishes once it is back and has cosigned', async () => {
     const down = witnesses[1] as (typeof witnesses)[number];
     const port = Number(new URL(down.server.url).port);
-    await down.server.close();
+    await down.stop();
     await t.enroll('lab-late'); // a checkpoint the witness that is down has not cosigned
     const out = join(dir, 'waited.cbor');
     // The export, run as the command line runs it, tells us on stderr when it starts waiting.
@@ -245,44 +226,23 @@ describe("an auditor's witness policy and remembered checkpoint", () => {
     const told = new Promise<void>((resolve) => {
       waiting = resolve;
     });
-    const exporting = runProgram(
-      [
-        'audit',
-        'export',
-        '--session',
-        session,
-        '--relay',
-        t.url,
-        '--admin-key',
-        adminKeyFile,
-        '--log-key',
-        t.relay.vkey,
-        '--state-dir',
-        auditorState,
-        '--out',
-        out,
-        ...policy(),
-        '--witness-wait',
-        '120',
-      ],
-      {
-        out: () => {},
-        err: (text) => {
-          err += text;
-          if (err.includes("waiting for the relay's witnesses")) waiting();
-        },
+    const exporting = runProgram(exportArgs(out, ...policy(), '--witness-wait', '120'), {
+      out: () => {},
+      err: (text) => {
+        err += text;
+        if (err.includes("waiting for the relay's witnesses")) waiting();
       },
-    );
+    });
     await told;
     // Back on its port with its state: the relay's top-up rounds bring its cosignature to the
     // newest checkpoint, and the export's next attempt finds the quorum met.
-    const witness = new Witness({
+    witnesses[1] = await startTestWitness({
+      dir: join(dir, down.name),
       name: down.name,
+      logKey: t.relay.vkey,
       secretKey: down.secretKey,
-      logs: trustedLogs([t.relay.vkey]),
-      state: down.state,
+      port,
     });
-    down.server = await startWitnessServer(witness, { port });
     const run = { code: await exporting, err };
     expect(run.code, run.err).toBe(0);
     expect(run.err).toMatch(

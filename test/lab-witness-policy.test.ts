@@ -10,41 +10,21 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClientError, OverlapClient } from '@overlap/client';
-import { generateSigningKeyPair } from '@overlap/crypto';
-import {
-  type RunningWitnessServer,
-  startWitnessServer,
-  trustedLogs,
-  Witness,
-  WitnessState,
-  witnessVkey,
-} from '@overlap/witness';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type Actor, TestRelay } from '../packages/relay/test/support/harness.js';
+import { startTestWitness, type TestWitness } from './support/witness-server.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'overlap-witness-policy-'));
 let t: TestRelay;
 let a: Actor;
 let b: Actor;
-const witnesses: { vkey: string; state: WitnessState; server: RunningWitnessServer }[] = [];
+const witnesses: TestWitness[] = [];
 let run = 0;
-
-async function startWitness(name: string, logKey: string, port = 0) {
-  const { secretKey } = generateSigningKeyPair();
-  await WitnessState.init(join(dir, name), witnessVkey(name, secretKey));
-  const state = await WitnessState.open(join(dir, name));
-  const witness = new Witness({
-    name,
-    secretKey,
-    logs: trustedLogs([logKey]),
-    state,
-  });
-  return { vkey: witness.vkey, state, server: await startWitnessServer(witness, { port }) };
-}
 
 beforeAll(async () => {
   t = await TestRelay.start();
-  for (const name of ['witness-1.example', 'witness-2.example']) witnesses.push(await startWitness(name, t.relay.vkey));
+  for (const name of ['witness-1.example', 'witness-2.example'])
+    witnesses.push(await startTestWitness({ dir: join(dir, name), name, logKey: t.relay.vkey }));
   t.options.witnesses = witnesses.map((w) => ({ url: w.server.url, vkey: w.vkey }));
   await t.restart();
   a = await t.enroll('lab-a');

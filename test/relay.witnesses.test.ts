@@ -26,25 +26,11 @@ import {
   verifySignedNote,
   witnessPolicy,
 } from '@overlap/log';
-import {
-  type RunningWitnessServer,
-  startWitnessServer,
-  trustedLogs,
-  Witness,
-  WitnessState,
-  witnessVkey,
-} from '@overlap/witness';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { codeOf, TestRelay } from '../packages/relay/test/support/harness.js';
+import { startTestWitness, type TestWitness } from './support/witness-server.js';
 
-interface RunningWitness {
-  name: string;
-  vkey: string;
-  url: string;
-  state: WitnessState;
-  server: RunningWitnessServer;
-  stop(): Promise<void>;
-}
+type RunningWitness = TestWitness;
 
 const dir = mkdtempSync(join(tmpdir(), 'overlap-relay-witnesses-'));
 let t: TestRelay;
@@ -53,24 +39,13 @@ const keys = { a: generateSigningKeyPair(), b: generateSigningKeyPair() };
 const witnesses: Partial<Record<'a' | 'b', RunningWitness>> = {};
 
 async function startWitness(which: 'a' | 'b', port = 0): Promise<RunningWitness> {
-  const name = `witness-${which}.example`;
-  await WitnessState.init(join(dir, which), witnessVkey(name, keys[which].secretKey)).catch((error: unknown) => {
-    if ((error as { code?: string }).code !== 'STATE_EXISTS') throw error; // a restart
+  const running = await startTestWitness({
+    dir: join(dir, which),
+    name: `witness-${which}.example`,
+    logKey: logVkey,
+    secretKey: keys[which].secretKey,
+    port,
   });
-  const state = await WitnessState.open(join(dir, which));
-  const witness = new Witness({ name, secretKey: keys[which].secretKey, logs: trustedLogs([logVkey]), state });
-  const server = await startWitnessServer(witness, { port });
-  const running = {
-    name,
-    vkey: witness.vkey,
-    url: server.url,
-    state,
-    server,
-    async stop() {
-      await server.close();
-      await state.close();
-    },
-  };
   witnesses[which] = running;
   return running;
 }

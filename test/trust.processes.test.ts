@@ -268,6 +268,25 @@ async function checkEvidence(message: string): Promise<{ verdict: string; origin
   return JSON.parse(checked.out);
 }
 
+/** `overlap admin enroll` through the front, by the admin whose key file is `adminKeyFile`. */
+async function enroll(adminKeyFile: string, identity: string, lab: string): Promise<void> {
+  const enrolled = await cli(
+    'admin',
+    'enroll',
+    '--relay',
+    front.url,
+    '--admin-key',
+    adminKeyFile,
+    '--log-key',
+    init.vkey,
+    '--identity',
+    identity,
+    '--lab',
+    lab,
+  );
+  expect(enrolled.code, enrolled.err).toBe(0);
+}
+
 let snapshot: string;
 
 beforeAll(async () => {
@@ -285,21 +304,7 @@ beforeAll(async () => {
   for (const lab of LABS) {
     const identity = join(dir, `${lab}.identity.json`);
     expect((await cli('keygen', '--out', keyFile(lab), '--no-passphrase', '--public', identity)).code).toBe(0);
-    const enrolled = await cli(
-      'admin',
-      'enroll',
-      '--relay',
-      front.url,
-      '--admin-key',
-      init.adminKeyFile,
-      '--log-key',
-      init.vkey,
-      '--identity',
-      identity,
-      '--lab',
-      lab,
-    );
-    expect(enrolled.code, enrolled.err).toBe(0);
+    await enroll(init.adminKeyFile, identity, lab);
     keyIds.set(lab, JSON.parse(readFileSync(identity, 'utf8')).key_id);
   }
 }, 120_000);
@@ -488,21 +493,7 @@ describe('a lying relay, caught by labs, witnesses and auditors in separate proc
         [join(dir, 'north.identity.json'), 'north'],
         [fakeSouth, 'south'],
       ] as const) {
-        const enrolled = await cli(
-          'admin',
-          'enroll',
-          '--relay',
-          front.url,
-          '--admin-key',
-          fakeAdminFile,
-          '--log-key',
-          init.vkey,
-          '--identity',
-          identity,
-          '--lab',
-          lab,
-        );
-        expect(enrolled.code, enrolled.err).toBe(0);
+        await enroll(fakeAdminFile, identity, lab);
       }
       const fake = toHex(fakeAdmin.signing.publicKey);
       // north configured the admin key; south pinned it on first use: neither accepts the forger's.
