@@ -69,8 +69,28 @@ export interface RelayClientOptions {
   now?: () => number;
 }
 
+/**
+ * One page of `GET /v1/sessions` (spec/relay-api.md §3). Every field may be left out, or given as
+ * `undefined`, to keep the relay's default.
+ */
+export interface SessionsPageOptions {
+  /**
+   * Log index of the first proposal to list (default 0): a page's `next`, or the `proposal` of the
+   * last session seen + 1.
+   */
+  from?: number | undefined;
+  /** Sessions in the page, 1 to 1000 (the relay's default: 100). */
+  limit?: number | undefined;
+  /**
+   * Milliseconds, at most 25,000, that the relay may hold an empty page until a proposal naming
+   * this lab commits; the page is then read again (and may still be empty).
+   */
+  wait?: number | undefined;
+}
+
 const CBOR = 'application/cbor';
 const MAX_WAIT_MS = 25_000;
+const SESSIONS_PAGE_MAX = 1000;
 const SESSION_HEX = /^[0-9a-f]{32}$/;
 
 /** Largest signed note accepted (a checkpoint with its cosignatures is well under 1 KiB per witness). */
@@ -181,21 +201,44 @@ export class RelayClient {
   }
 
   /**
-   * The sessions the signer's lab is in, every page (`GET /v1/sessions` answers at most 100 at a
-   * time, `next` saying where the next page starts).
+   * The sessions the signer's lab is in. Without options, every page (`GET /v1/sessions` answers
+   * at most 100 at a time, `next` saying where the next page starts), gathered into one list. With
+   * options, the one page they ask for, its `next` kept: with `wait`, an empty page is held by the
+   * relay until a proposal naming this lab commits (a watcher's long poll; each listed session's
+   * `proposal` is its log index, so the next `from` is the last one's + 1).
    */
-  async listSessions(): Promise<SessionList> {
+  async listSessions(options?: SessionsPageOptions): Promise<SessionList> {
+    if (options !== undefined) return this.#sessionsPage(options);
     const sessions: SessionList['sessions'] = [];
     for (let from: number | undefined = 0; from !== undefined; ) {
-      const path = `/v1/sessions?from=${from}`;
-      const page: SessionList = await this.#getCbor(path, true, sessionListSchema, `GET ${path}`);
+      const page = await this.#sessionsPage({ from });
       sessions.push(...page.sessions);
-      if (page.next !== undefined && page.next <= from) {
-        throw new ClientError('BAD_RESPONSE', `GET ${path}: the next page starts at ${page.next}, not after ${from}`);
-      }
       from = page.next;
     }
     return { sessions };
+  }
+
+  async #sessionsPage(options: SessionsPageOptions): Promise<SessionList> {
+    const from = uintArgument(options.from ?? 0, 'from');
+    let query = `?from=${from}`;
+    if (options.limit !== undefined) {
+      if (uintArgument(options.limit, 'limit') < 1 || options.limit > SESSIONS_PAGE_MAX) {
+        throw new ClientError('BAD_ARGUMENT', `limit must be from 1 to ${SESSIONS_PAGE_MAX}, got ${options.limit}`);
+      }
+      query += `&limit=${options.limit}`;
+    }
+    if (options.wait !== undefined) {
+      if (uintArgument(options.wait, 'wait') > MAX_WAIT_MS) {
+        throw new ClientError('BAD_ARGUMENT', `wait must be at most ${MAX_WAIT_MS}, got ${options.wait}`);
+      }
+      query += `&wait=${options.wait}`;
+    }
+    // As the inbox's long poll: no timeout of its own here (the transport cuts no attempt short,
+    // retry.ts), so a held answer is waited for; `signal` ends it.
+    const path = `/v1/sessions${query}`;
+    const page = await this.#getCbor(path, true, sessionListSchema, `GET ${path}`);
+    checkPageOrder(page, from, `GET ${path}`);
+    return page;
   }
 
   /**
@@ -347,6 +390,28 @@ function sessionPath(sessionHex: string): string {
     throw new ClientError('BAD_ARGUMENT', 'a session id is 32 lowercase hex digits');
   }
   return sessionHex;
+}
+
+/**
+ * A page's order comes from the relay, and a caller's cursor from it: sessions from `from` on in
+ * log order of their proposals, and a `next` beyond them. A page that goes back would have a
+ * watcher see a proposal twice, or loop for ever.
+ */
+function checkPageOrder(page: SessionList, from: number, what: string): void {
+  let after = from - 1;
+  for (const status of page.sessions) {
+    if (status.proposal <= after) {
+      throw new ClientError(
+        'BAD_RESPONSE',
+        `${what}: a session's proposal at ${status.proposal} is listed after ${after}, not in log order from ${from}`,
+      );
+    }
+    after = status.proposal;
+  }
+  const last = Math.max(after, from);
+  if (page.next !== undefined && page.next <= last) {
+    throw new ClientError('BAD_RESPONSE', `${what}: the next page starts at ${page.next}, not after ${last}`);
+  }
 }
 
 function uintArgument(value: number, name: string): number {

@@ -176,6 +176,76 @@ describe('what goes on the wire', () => {
   });
 });
 
+describe('the session list', () => {
+  const status = (proposal: number) => ({
+    session: new Uint8Array(16).fill(proposal),
+    proposal,
+    proposal_envelope: Uint8Array.of(1),
+    labs: [labId],
+    joined: [],
+    state: 'joining',
+    waiting_on: [labId],
+  });
+
+  test('with options, the one page asked for (from, limit, wait on the wire), its next kept', async () => {
+    const relay = await fakeRelay(() => ({ status: 200, body: { sessions: [status(7), status(9)], next: 12 } }));
+    const client = new RelayClient({ url: relay.url, signer, retry: fast });
+    const page = await client.listSessions({ from: 5, limit: 2, wait: 25_000 });
+    expect(page.sessions.map((s) => s.proposal)).toEqual([7, 9]);
+    expect(page.next).toBe(12);
+    expect(relay.seen.map((r) => r.url)).toEqual(['/v1/sessions?from=5&limit=2&wait=25000']);
+    expect(relay.seen[0]?.headers['signature-input']).toMatch(/^sig1=\("@method" "@target-uri"\);created=/);
+    // Left out, or undefined: the relay's defaults.
+    await client.listSessions({ from: undefined, limit: undefined, wait: undefined });
+    await client.listSessions({});
+    expect(relay.seen.slice(1).map((r) => r.url)).toEqual(['/v1/sessions?from=0', '/v1/sessions?from=0']);
+  });
+
+  test('without options, every page from the first, gathered', async () => {
+    const relay = await fakeRelay((seen) =>
+      seen.url === '/v1/sessions?from=0'
+        ? { status: 200, body: { sessions: [status(1), status(3)], next: 4 } }
+        : { status: 200, body: { sessions: [status(4)] } },
+    );
+    const client = new RelayClient({ url: relay.url, signer, retry: fast });
+    const { sessions, next } = await client.listSessions();
+    expect({ proposals: sessions.map((s) => s.proposal), next }).toEqual({ proposals: [1, 3, 4], next: undefined });
+    expect(relay.seen.map((r) => r.url)).toEqual(['/v1/sessions?from=0', '/v1/sessions?from=4']);
+  });
+
+  test('bad options fail before any request (BAD_ARGUMENT)', async () => {
+    const client = new RelayClient({ url: 'http://127.0.0.1:9', signer });
+    for (const options of [
+      { from: -1 },
+      { from: 1.5 },
+      { limit: 0 },
+      { limit: 1001 },
+      { limit: 2.5 },
+      { wait: -1 },
+      { wait: 25_001 },
+      { wait: Number.NaN },
+    ]) {
+      const error = await client.listSessions(options).catch((e: unknown) => e);
+      expect({ options, code: (error as ClientError).code }).toEqual({ options, code: 'BAD_ARGUMENT' });
+    }
+  });
+
+  test('a page out of log order, or whose next does not move on, is BAD_RESPONSE', async () => {
+    for (const body of [
+      { sessions: [status(4)] }, // before `from`
+      { sessions: [status(6), status(6)] }, // listed twice
+      { sessions: [status(8), status(6)] }, // going back
+      { sessions: [status(6)], next: 6 }, // a next page that starts where this one ended
+      { sessions: [], next: 5 }, // a next page that starts where this one did
+    ]) {
+      const relay = await fakeRelay(() => ({ status: 200, body }));
+      const client = new RelayClient({ url: relay.url, signer, retry: fast });
+      const error = await client.listSessions({ from: 5, wait: 1000 }).catch((e: unknown) => e);
+      expect({ body, code: (error as ClientError).code }).toEqual({ body, code: 'BAD_RESPONSE' });
+    }
+  });
+});
+
 describe('retries', () => {
   test('a 4xx is final: RELAY_REFUSED with the status and the relay code, after one attempt', async () => {
     const relay = await fakeRelay(() => ({

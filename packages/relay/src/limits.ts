@@ -57,7 +57,7 @@ export interface RelayLimits {
   maxHeldBytesPerLab: number;
   /** Most bytes of envelopes in one inbox answer. */
   maxInboxBytes: number;
-  /** Longest long-poll of the inbox, milliseconds. */
+  /** Longest long poll (`wait`) of the inbox or the session list, milliseconds. */
   maxWaitMs: number;
   /** How far (seconds) a request's `created` and `expires` may be from the relay's clock. */
   clockSkewSeconds: number;

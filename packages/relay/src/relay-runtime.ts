@@ -31,7 +31,7 @@ import { Membership } from './membership.js';
 import { RelayCore, type RelayIdentity } from './relay.js';
 import type { BlobFiles } from './store/blob-files.js';
 import type { Db } from './store/database.js';
-import { LogWriter, storageReason } from './store/log-writer.js';
+import { type CommitVisible, LogWriter, storageReason } from './store/log-writer.js';
 import { ReadModel } from './store/read-model.js';
 import { loadTree, replayLog } from './store/recovery.js';
 import { committedEnvelopeReader } from './store/stored-tag-archive.js';
@@ -51,8 +51,8 @@ export interface RelayRuntimeOptions {
   checks?: GroupCheckScheduler;
   /** Charges time of the relay's threads to a key (KeyBudgets.chargeCpu). */
   chargeCpu?: (key: string, ms: number) => void;
-  /** Inbox items a commit made visible (the long polls to wake). */
-  onCommitted: (items: { session: string; lab: string }[]) => void;
+  /** Inbox items and session proposals a commit made visible (the long polls to wake). */
+  onCommitted: (visible: CommitVisible) => void;
   /** What the operator is told: a write failed, the state was rebuilt, writes work again. */
   onEvent: (line: string) => void;
   /** The state cannot be rebuilt: the relay must stop (server.ts closes it and reports the error). */
@@ -185,11 +185,11 @@ export class RelayRuntime {
       signer,
       origin: identity.origin,
       now,
-      onCommitted: (items) => {
+      onCommitted: (visible) => {
         if (this.#failuresInARow > 0) this.#o.onEvent('a write committed: the relay can write its log again');
         this.#failuresInARow = 0;
         this.#refuseUntil = 0;
-        this.#o.onCommitted(items);
+        this.#o.onCommitted(visible);
       },
       onFailed: (error) => this.#failed(writer, error),
     });

@@ -191,7 +191,7 @@ export class RelayCore {
     checkOpenSessionQuota(this.sessions.values(), opened.header.sender, limits);
     this.#checkChain(opened);
     this.#advanceChain(opened);
-    const entry = { ...this.#entry(opened), sessionDeadline: deadline };
+    const entry = { ...this.#entry(opened), sessionDeadline: deadline, sessionLabs: proposal.labs };
     const { indices, committed } = this.#options.writer.append([entry], auth);
     const session = new HostedSession(
       opened.header.session,

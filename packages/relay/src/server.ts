@@ -20,7 +20,7 @@ import { RelayError } from './errors.js';
 import { type GroupCheckRunner, GroupCheckScheduler } from './group-check-scheduler.js';
 import { type AccessLog, type AccessLogTarget, openAccessLog } from './http/access-log.js';
 import { capConnections } from './http/connection-caps.js';
-import { InboxWaiters } from './http/inbox-waiters.js';
+import { inboxKey, LongPollWaiters, sessionListKey } from './http/long-poll-waiters.js';
 import { Metrics } from './http/metrics.js';
 import { openApiDocument } from './http/openapi.js';
 import { listenOperator, type OperatorListener } from './http/operator-listener.js';
@@ -148,7 +148,7 @@ export async function startRelayServer(options: RelayServerOptions = {}): Promis
   let submitter: WitnessSubmitter | undefined;
   try {
     const blobs = new BlobFiles(home.blobsDir);
-    const waiters = new InboxWaiters();
+    const waiters = new LongPollWaiters();
     const identity = {
       keyId: relayKeys.keyId,
       publicKey: relayKeys.signing.publicKey,
@@ -195,8 +195,12 @@ export async function startRelayServer(options: RelayServerOptions = {}): Promis
       adminPublicKey: home.adminPublicKey,
       limits,
       now,
-      onCommitted: (items) => {
-        waiters.notify(items.map((i) => `${i.session}|${i.lab}`));
+      onCommitted: (visible) => {
+        waiters.notify([
+          ...visible.inbox.map((i) => inboxKey(i.session, i.lab)),
+          // Any lab may propose: only the labs a proposal names learn of it.
+          ...visible.proposals.flatMap((p) => p.labs.map((lab) => sessionListKey(lab))),
+        ]);
         witnesses.notify();
       },
       onEvent: (line) => onWarning(`storage: ${line}`),
@@ -280,7 +284,7 @@ interface ListenOptions {
   publicUrl: string | undefined;
   tls: RelayTls | undefined;
   runtime: RelayRuntime;
-  waiters: InboxWaiters;
+  waiters: LongPollWaiters;
   limits: RelayLimits;
   budgets: KeyBudgets;
   checks: GroupCheckScheduler;
@@ -314,6 +318,7 @@ async function listen(o: ListenOptions): Promise<Omit<RelayServer, 'controlSocke
       metrics.render({
         ...runtime.gauges(),
         budgetRefusals: o.budgets.refused,
+        longPolls: o.waiters.parked(),
         checks: { done: o.checks.done, busyMs: o.checks.busyMs, waiting: o.checks.waiting },
         witnesses: {
           cosigned: o.submitter.cosigned,

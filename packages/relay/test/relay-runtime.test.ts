@@ -10,6 +10,8 @@
  *   own writes, and used to be written at once by the rebuilt core, each failing on the full disk
  *   and starting another rebuild (a storm, with no wait between failures).
  * - A write that fails while the relay shuts down starts no rebuild.
+ * - A committed proposal is reported with the labs it names (the session-list long polls it wakes),
+ *   by the rebuilt state's writer too; one that failed to commit is reported to no one.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -27,6 +29,7 @@ import { initRelay, openRelayHome } from '../src/relay-home.js';
 import { RelayRuntime, type RelayRuntimeOptions } from '../src/relay-runtime.js';
 import { BlobFiles } from '../src/store/blob-files.js';
 import type { Db } from '../src/store/database.js';
+import type { CommitVisible } from '../src/store/log-writer.js';
 import { type Actor, actor, enrollmentBody, hex, joinBody, seal } from './support/harness.js';
 
 interface Fixture {
@@ -45,7 +48,7 @@ afterEach(async () => {
   for (const fixture of open.splice(0)) await fixture.close();
 });
 
-async function fixture(): Promise<Fixture> {
+async function fixture(hooks: Pick<Partial<RelayRuntimeOptions>, 'onCommitted'> = {}): Promise<Fixture> {
   const dir = mkdtempSync(join(tmpdir(), 'overlap-runtime-'));
   const dbPath = join(dir, 'relay.db');
   const init = await initRelay({ db: dbPath });
@@ -66,7 +69,7 @@ async function fixture(): Promise<Fixture> {
     adminPublicKey: home.adminPublicKey,
     limits: DEFAULT_LIMITS,
     now: Date.now,
-    onCommitted: () => {},
+    onCommitted: hooks.onCommitted ?? (() => {}),
     onEvent: (line) => events.push({ at: Date.now(), line }),
     onFatal: (error) => fatal.push(error),
   };
@@ -294,4 +297,34 @@ test("a deadline's abort in a session of many labs names as many as fit, and rep
   // The abort is in the log as the relay sealed it, and a start replays it.
   const again = await f.reopen();
   expect(again.reads.session(hex(id))?.status).toMatchObject({ state: 'aborted', abort: { reason } });
+});
+
+test('a committed proposal is reported with the labs it names, by a rebuilt state too; one that failed, never', async () => {
+  const commits: CommitVisible[] = [];
+  const f = await fixture({ onCommitted: (visible) => commits.push(visible) });
+  const reported = () => commits.flatMap((c) => c.proposals).map((p) => ({ session: p.session, labs: [...p.labs] }));
+  const a = await enroll(f, 'a');
+  const b = await enroll(f, 'b');
+  const c = await enroll(f, 'c');
+  const first = proposal([a, b]);
+  await f.runtime.core.createSession(first.envelope, nonce(a));
+  expect(reported()).toEqual([{ session: hex(first.id), labs: [a.keyId, b.keyId] }]);
+
+  // c's proposal goes in the same commit as a's chunk, which the full database cannot take.
+  const big = await joinedWithChunk(f, a, b);
+  commits.length = 0;
+  fillDisk(f.db);
+  const chunk = f.runtime.core.submitToSession(hex(big.id), big.chunk, nonce(a));
+  const lost = proposal([c, a]);
+  const created = f.runtime.core.createSession(lost.envelope, nonce(c));
+  await expect(chunk).rejects.toMatchObject({ code: 'STORAGE_UNAVAILABLE' });
+  await expect(created).rejects.toMatchObject({ code: 'STORAGE_UNAVAILABLE' });
+  await until(() => f.events.some((e) => e.line.startsWith('state rebuilt')), 'the rebuild');
+  expect(reported()).toEqual([]);
+
+  // The rebuilt state has a writer of its own: its commits reach the same hook (server.ts's long polls).
+  roomAgain(f.db);
+  const again = proposal([c, a]);
+  await f.runtime.core.createSession(again.envelope, nonce(c));
+  expect(reported()).toEqual([{ session: hex(again.id), labs: [c.keyId, a.keyId] }]);
 });

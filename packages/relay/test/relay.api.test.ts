@@ -77,6 +77,8 @@ describe('relay API', () => {
       'overlap_relay_bytes_out_total ',
       'overlap_relay_log_size ',
       'overlap_relay_sessions{state="joining"}',
+      'overlap_relay_long_polls{read="inbox"} 0',
+      'overlap_relay_long_polls{read="sessions"} 0',
     ]) {
       expect(text).toContain(series);
     }

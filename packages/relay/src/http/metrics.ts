@@ -1,7 +1,8 @@
 /**
  * The relay's metrics (`GET /metrics`, spec/relay-api.md §3) in the Prometheus text exposition
  * format (version 0.0.4): requests by route, method and status; errors by code; bytes in and out;
- * the log's size; sessions by state; whether the log is writable, and its failed writes.
+ * the log's size; sessions by state; whether the log is writable, and its failed writes; the
+ * requests held by a long poll, by what they wait for.
  *
  * Labels never carry what a peer chose freely: the route is the template of the route table (or
  * `unmatched`), the method one node:http accepted, the code one of errors.ts. So a client cannot
@@ -31,6 +32,8 @@ export class Metrics {
     /** Group checks done on the worker threads, their time (ms), and checks waiting for a thread. */
     checks: { done: number; busyMs: number; waiting: number };
     storageFailures: number;
+    /** Requests parked by a long poll (`wait`) of an inbox or of a session list (long-poll-waiters.ts). */
+    longPolls: { inbox: number; sessions: number };
     /** Cosignatures collected and failed submissions, by witness name (the forum's configuration, not a peer's). */
     witnesses: { cosigned: ReadonlyMap<string, number>; failed: ReadonlyMap<string, number>; witnessedSize: number };
   }): string {
@@ -59,6 +62,10 @@ export class Metrics {
       '# HELP overlap_relay_storage_failures_total Writes to the log that failed (a full disk, an I/O error).',
       '# TYPE overlap_relay_storage_failures_total counter',
       `overlap_relay_storage_failures_total ${gauges.storageFailures}`,
+      '# HELP overlap_relay_long_polls Requests held by a long poll (`wait`), by what they wait for.',
+      '# TYPE overlap_relay_long_polls gauge',
+      `overlap_relay_long_polls{read="inbox"} ${gauges.longPolls.inbox}`,
+      `overlap_relay_long_polls{read="sessions"} ${gauges.longPolls.sessions}`,
       '# HELP overlap_relay_budget_refusals_total Requests refused 429 because their key was over a budget.',
       '# TYPE overlap_relay_budget_refusals_total counter',
       ...Object.entries(gauges.budgetRefusals).map(

@@ -23,7 +23,7 @@ import type { RelayCore } from '../relay.js';
 import { type CommittedSession, type ReadModel, SESSIONS_PAGE, SESSIONS_PAGE_MAX } from '../store/read-model.js';
 import type { WitnessedCheckpoint } from '../witness-submitter.js';
 import type { Authenticated } from './auth.js';
-import type { InboxWaiters } from './inbox-waiters.js';
+import { inboxKey, type LongPollWaiters, sessionListKey } from './long-poll-waiters.js';
 
 export interface RelayServices {
   /** The current core and read model (rebuilt from the database after a failed write: relay-runtime.ts). */
@@ -33,7 +33,8 @@ export interface RelayServices {
   assertBuilt(): void;
   /** Throws 503 STORAGE_UNAVAILABLE while writes are refused after a failed one. */
   assertWritable(): void;
-  waiters: InboxWaiters;
+  /** The long polls of inboxes and session lists, kept across rebuilds (woken by the log writer's commits). */
+  waiters: LongPollWaiters;
   openapi(): unknown;
   metricsText(): string;
   health(): RelayHealth;
@@ -123,14 +124,25 @@ export class RouteContext {
     return session;
   }
 
-  /** `GET /v1/sessions`: one page of the requesting lab's sessions (`from`, `limit`). */
-  sessions(): SessionList {
+  /**
+   * `GET /v1/sessions`: one page of the requesting lab's sessions (`from`, `limit`); with `wait`, an
+   * empty page is held until a session_proposal naming the lab commits, then read again.
+   */
+  async sessions(): Promise<SessionList> {
     const from = this.#integer('from', 0);
     const limit = this.#integer('limit', SESSIONS_PAGE);
     if (limit < 1 || limit > SESSIONS_PAGE_MAX) {
       throw new RelayError('BAD_REQUEST', `limit must be from 1 to ${SESSIONS_PAGE_MAX}`);
     }
-    return this.reads.sessionsOf(this.reader(), from, limit);
+    const wait = Math.min(this.#integer('wait', 0), this.core.limits.maxWaitMs);
+    const me = this.reader();
+    // Read and parked in one turn of the event loop: no commit can fall between the two unseen.
+    const page = this.reads.sessionsOf(me, from, limit);
+    if (page.sessions.length > 0 || wait === 0) return page;
+    await this.#services.waiters.wait(sessionListKey(me), wait, this.#signal);
+    // Looked up again: the relay may have rebuilt its state meanwhile (relay-runtime.ts). A woken
+    // read finds the proposal listed: its commit shows the session's status before it wakes polls.
+    return this.reads.sessionsOf(me, from, limit);
   }
 
   /** `GET /v1/sessions/{id}/inbox`: with `wait`, an empty answer is held until an item is committed. */
@@ -141,7 +153,7 @@ export class RouteContext {
     const wait = Math.min(this.#integer('wait', 0), this.core.limits.maxWaitMs);
     const answer = await this.reads.inbox(session, me, after);
     if (answer.items.length > 0 || wait === 0) return answer;
-    await this.#services.waiters.wait(`${session.idHex}|${me}`, wait, this.#signal);
+    await this.#services.waiters.wait(inboxKey(session.idHex, me), wait, this.#signal);
     // Looked up again: the relay may have rebuilt its state meanwhile (relay-runtime.ts).
     return this.reads.inbox(this.sessionForReader(), me, after);
   }

@@ -144,6 +144,12 @@ export const ROUTES: Route[] = [
         description: "log index of the first proposal to list (default 0; a page's `next`)",
       },
       { name: 'limit', required: false, description: 'sessions in the page, 1 to 1000 (default 100)' },
+      {
+        name: 'wait',
+        required: false,
+        description:
+          "milliseconds to wait, when the page is empty, for a session_proposal naming the requesting lab to commit; the page is then read again (at most the relay's cap, 25000 by default)",
+      },
     ],
     errors: ['BAD_REQUEST'],
     ...cbor(sessionListSchema, (c) => c.sessions()),

@@ -42,6 +42,16 @@ export interface NewEntry {
   inbox?: InboxWrite[];
   /** For session proposals: the session row. */
   sessionDeadline?: number;
+  /** For session proposals: the labs it names (their session lists grow when it commits). */
+  sessionLabs?: readonly string[];
+}
+
+/** What one commit made visible: the long polls it may end (http/long-poll-waiters.ts). */
+export interface CommitVisible {
+  /** Inbox items, by session (hex) and lab. */
+  inbox: { session: string; lab: string }[];
+  /** Session proposals, by session (hex), with the labs each names. */
+  proposals: { session: string; labs: readonly string[] }[];
 }
 
 export interface NonceUse {
@@ -64,8 +74,8 @@ export interface LogWriterOptions {
   tree: MerkleTree;
   signer: NoteSigner;
   origin: string;
-  /** Called after each commit with the inbox items it made visible. */
-  onCommitted?: (items: { session: string; lab: string }[]) => void;
+  /** Called after each commit with the inbox items and session proposals it made visible. */
+  onCommitted?: (visible: CommitVisible) => void;
   /** Called once, when a write fails: nothing more is acknowledged by this writer. */
   onFailed?: (error: unknown) => void;
   now?: () => number;
@@ -197,6 +207,8 @@ export class LogWriter {
       }
       if (files.length > 0) await this.#options.blobs.syncDirectories(files);
       const visible = this.#commit(batch);
+      // Resolved before the long polls are woken: what a resolution shows (a session's status,
+      // hosted-session.ts) runs first, so a woken read finds it.
       for (const queued of batch) queued.resolve(queued.entries.map((e) => e.index));
       this.#options.onCommitted?.(visible);
     } catch (error) {
@@ -213,7 +225,7 @@ export class LogWriter {
     if (this.#queue.length > 0) setImmediate(() => void this.#flush());
   }
 
-  #commit(batch: Queued[]): { session: string; lab: string }[] {
+  #commit(batch: Queued[]): CommitVisible {
     const { db } = this.#options;
     const now = (this.#options.now ?? Date.now)();
     const insertEntry = db.prepare(
@@ -222,7 +234,7 @@ export class LogWriter {
     const insertInbox = db.prepare('INSERT INTO inbox (session, lab, n, type, entry, hop) VALUES (?, ?, ?, ?, ?, ?)');
     const insertNonce = db.prepare('INSERT INTO nonces (key_id, nonce, expires) VALUES (?, ?, ?)');
     const insertSession = db.prepare('INSERT INTO sessions (id, proposal, deadline) VALUES (?, ?, ?)');
-    const visible: { session: string; lab: string }[] = [];
+    const visible: CommitVisible = { inbox: [], proposals: [] };
     // Published only once the transaction has committed: a failed COMMIT leaves them as they were.
     const inboxNext = new Map<string, number>();
     let size = this.#committedSize;
@@ -245,12 +257,13 @@ export class LogWriter {
           );
           if (entry.sessionDeadline !== undefined) insertSession.run(entry.session, index, entry.sessionDeadline);
           const session = toHex(entry.session);
+          if (entry.sessionLabs !== undefined) visible.proposals.push({ session, labs: entry.sessionLabs });
           for (const item of entry.inbox ?? []) {
             const key = `${session}|${item.lab}`;
             const n = inboxNext.get(key) ?? this.#inboxNext.get(key) ?? 0;
             inboxNext.set(key, n + 1);
             insertInbox.run(entry.session, item.lab, n, item.type, item.entry ?? index, item.hop ?? null);
-            visible.push({ session, lab: item.lab });
+            visible.inbox.push({ session, lab: item.lab });
           }
           size = Math.max(size, index + 1);
         }
