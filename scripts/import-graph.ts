@@ -25,7 +25,8 @@ export const ALLOWED_WORKSPACE_DEPENDENCIES: Readonly<Record<string, readonly st
   audit: ['protocol', 'log', 'crypto'],
   client: ['protocol', 'log', 'crypto', 'indicators'],
   witness: ['log', 'crypto'],
-  cli: ['indicators', 'crypto', 'protocol', 'log', 'audit', 'relay', 'client', 'witness'],
+  agent: ['client', 'protocol', 'crypto', 'indicators'],
+  cli: ['indicators', 'crypto', 'protocol', 'log', 'audit', 'relay', 'client', 'witness', 'agent'],
 };
 
 /** The error base (pure, no dependencies): every package may depend on it, besides its row above. */
@@ -36,7 +37,7 @@ const SHARED_PACKAGES: readonly string[] = ['errors'];
  * besides their rows above: never a pure one.
  */
 const NODE_ONLY_PACKAGES: Readonly<Record<string, readonly string[]>> = {
-  files: ['crypto', 'relay', 'client', 'witness', 'cli'],
+  files: ['crypto', 'relay', 'client', 'witness', 'agent', 'cli'],
 };
 
 /** Packages that must do no I/O and load in a browser: no Node.js built-in, no node-only package. */

@@ -3,6 +3,8 @@
  * list too, so it is always a deliberate, reviewed change.
  */
 import { readFileSync } from 'node:fs';
+import * as agent from '@overlap/agent';
+import * as agentConfig from '@overlap/agent/config';
 import * as audit from '@overlap/audit';
 import * as cli from '@overlap/cli';
 import * as client from '@overlap/client';
@@ -282,6 +284,7 @@ const surfaces: [string, object, string[]][] = [
     client,
     [
       'ClientError',
+      'waitForJoins',
       'ForumAdmin',
       'CSV_GUARDS',
       'traceResults',
@@ -358,6 +361,43 @@ const surfaces: [string, object, string[]][] = [
       'witnessVkey',
     ],
   ],
+  [
+    'agent',
+    agent,
+    [
+      'Agent',
+      'AgentError',
+      'AgentMetrics',
+      'AgentState',
+      'ManualClock',
+      'agentConfigOf',
+      'agentSectionSchema',
+      'backoffDelay',
+      'checkCron',
+      'checkWebhookUrl',
+      'commandEnvironment',
+      'compileNamePattern',
+      'deliverResults',
+      'deliverToCommand',
+      'deliverToDirectory',
+      'deliverToWebhook',
+      'describeSource',
+      'jsonLog',
+      'judgeProposal',
+      'memoryLog',
+      'nextSlot',
+      'previousSlot',
+      'readSuspectSource',
+      'readWebhookSecret',
+      'runCommand',
+      'runSchedule',
+      'startHealthServer',
+      'systemClock',
+      'verifyWebhookSignature',
+      'webhookSignature',
+    ],
+  ],
+  ['agent/config', agentConfig, ['agentConfigOf', 'agentSectionSchema', 'checkCron', 'nextSlot', 'previousSlot']],
   ['cli', cli, ['CLI_VERSION', 'CliError', 'EXIT', 'buildProgram', 'runProgram']],
 ];
 

@@ -12,6 +12,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import { type AgentSection, agentSectionSchema } from '@overlap/agent/config';
 import { parse, TomlError } from 'smol-toml';
 import { z } from 'zod';
 import { CliError } from './errors.js';
@@ -119,6 +120,8 @@ export const configSchema = z
       })
       .strict()
       .partial(),
+    /** The lab's agent (`overlap agent`): its own schema, in @overlap/agent (agent-config.ts). */
+    agent: agentSectionSchema,
   })
   .strict()
   .partial();
@@ -145,6 +148,8 @@ export interface LoadedConfig {
   from: 'flag' | 'env' | 'cwd';
   /** Every value, by dotted key, as text; paths already absolute. */
   values: ReadonlyMap<string, string>;
+  /** The `[agent]` table, checked (its paths are resolved by @overlap/agent's agentConfigOf, against the file's directory). */
+  agent?: AgentSection;
 }
 
 /**
@@ -169,7 +174,8 @@ export async function loadConfig(
     const how = from === 'flag' ? '--config' : from === 'env' ? '$OVERLAP_CONFIG' : 'the config file';
     throw new CliError('NO_INPUT', `${how} ${path}: ${osReason(cause)}`, { cause });
   }
-  return { path, from, values: flatten(parseConfig(source, path), dirname(path)) };
+  const { agent, ...settings } = parseConfig(source, path);
+  return { path, from, values: flatten(settings, dirname(path)), ...(agent !== undefined && { agent }) };
 }
 
 /** Parses and checks a config file's text; errors name the file, and the line or the key. */

@@ -91,10 +91,20 @@ export async function connectLab(
   settings: Settings,
   extra: Partial<OverlapClientOptions> = {},
 ): Promise<{ client: OverlapClient; warnings: string[] }> {
+  const options = await labClientOptions(settings);
+  const client = await sdkCall(() => OverlapClient.connect({ ...options, ...extra }));
+  return { client, warnings: [...client.trustWarnings] };
+}
+
+/**
+ * What `OverlapClient.connect` is given for this lab, from its settings: the relay, its keys (the
+ * key file read, its passphrase asked, once), the trust record in `<state dir>/trust`, the
+ * pinned roots and the witness policy. The agent connects with these for every session.
+ */
+export async function labClientOptions(settings: Settings): Promise<OverlapClientOptions> {
   const relayUrl = settings.require(SETTINGS.relay);
   const keyPath = settings.require(SETTINGS.key);
   const adminKey = pinnedAdminKey(settings);
-  const keys = await readKeys(keyPath);
   const logKey = settings.get(SETTINGS.logKey);
   const trustDir = join(settings.require(SETTINGS.stateDir), 'trust');
   const witnessText = settings.get(SETTINGS.witnessKeys);
@@ -107,24 +117,21 @@ export async function connectLab(
       '--witness-quorum and --witness-wait (trust.witness_quorum, trust.witness_wait_seconds) need --witness-keys (trust.witnesses)',
     );
   }
-  const client = await sdkCall(() =>
-    OverlapClient.connect({
-      relayUrl,
-      keys,
-      trustDir,
-      ...(witnessKeys !== undefined && {
-        witnesses: {
-          keys: witnessKeys,
-          ...(quorum !== undefined && { quorum }),
-          ...(waitSeconds !== undefined && { waitMs: waitSeconds * 1000 }),
-        },
-      }),
-      ...(logKey !== undefined && { logKey }),
-      ...(adminKey !== undefined && { adminKey }),
-      ...extra,
+  const keys = await readKeys(keyPath);
+  return {
+    relayUrl,
+    keys,
+    trustDir,
+    ...(witnessKeys !== undefined && {
+      witnesses: {
+        keys: witnessKeys,
+        ...(quorum !== undefined && { quorum }),
+        ...(waitSeconds !== undefined && { waitMs: waitSeconds * 1000 }),
+      },
     }),
-  );
-  return { client, warnings: [...client.trustWarnings] };
+    ...(logKey !== undefined && { logKey }),
+    ...(adminKey !== undefined && { adminKey }),
+  };
 }
 
 /** Runs an SDK call, turning its typed errors into CLI errors (usage, bad data, or a failure). */

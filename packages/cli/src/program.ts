@@ -64,6 +64,10 @@ const COMMAND_GROUPS: readonly CommandGroup[] = [
     load: async () => (await import('./commands/simulate.js')).addSimulationCommands,
   },
   {
+    commands: { agent: "run this lab's agent: join what its policy allows, deliver results, propose schedules" },
+    load: async () => (await import('./commands/agent.js')).addAgentCommands,
+  },
+  {
     commands: { results: "write a finished session's shared indicators as CSV, JSON lines or a STIX 2.1 bundle" },
     load: async () => (await import('./commands/results.js')).addResultsCommand,
   },

@@ -20,6 +20,8 @@ export { ForumAdmin, labIdentityOf, parseLabIdentity } from './forum-admin.js';
 export { checkRelayHealth } from './health.js';
 export type { IndicatorFile, IndicatorFileOptions } from './indicator-input.js';
 export { prefetchIndicatorFile, readIndicatorFile } from './indicator-input.js';
+export type { JoinWait } from './join-wait.js';
+export { waitForJoins } from './join-wait.js';
 export type { LabProgress, LabRun, LabRunOptions } from './lab-runner.js';
 export { runLabSession } from './lab-runner.js';
 export type { LabProgressRecord } from './lab-state-store.js';
@@ -37,7 +39,7 @@ export type {
   SharedIndicator,
 } from './overlap-client.js';
 export { OverlapClient } from './overlap-client.js';
-export type { RelayClientOptions } from './relay-client.js';
+export type { RelayClientOptions, SessionsPageOptions } from './relay-client.js';
 export { RelayClient } from './relay-client.js';
 export { parseRelayUrl } from './relay-url.js';
 export type { ReadingSources, RecordSource, ResultSources, ResultTrace, TraceOptions } from './result-trace.js';

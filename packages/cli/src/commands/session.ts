@@ -2,7 +2,7 @@
  * `overlap session …`: a lab's sessions.
  *
  *   overlap session create --labs a,b,c --kinds email,ip [--reveal labs|count|threshold:T] [--max-items N]
- *                          [--deadline-minutes M] [--proofs spot|full] [--chunk-size N]
+ *                          [--deadline-minutes M] [--proofs spot|full] [--chunk-size N] [--wait]
  *   overlap session show   --session ID     its terms, checked (proposal signature, membership)
  *   overlap session join   --session ID     = show, with a note: joining is what the first `run` does
  *   overlap session run    --session ID --input FILE …   (session-run.ts)
@@ -15,6 +15,7 @@
  * 0 ok, 1 failure (the relay refused, the session aborted), 64 usage, 65 bad input data,
  * 66 unreadable input, 130 interrupted.
  */
+import { type OverlapClient, waitForJoins } from '@overlap/client';
 import { INDICATOR_KIND_NAMES } from '@overlap/indicators';
 import {
   DEFAULT_CHUNK_SIZE,
@@ -42,6 +43,7 @@ export function addSessionCommands(program: Command, io: ProgramIo): void {
 }
 
 interface CreateFlags extends Record<string, unknown> {
+  wait?: boolean;
   labs: string;
   kinds: string;
   chunkSize: string;
@@ -66,6 +68,10 @@ function addSessionCreateCommand(session: Command, io: ProgramIo): void {
       `tags per chunk, ${MIN_CHUNK_SIZE} to ${MAX_TAGS_PER_CHUNK}`,
       String(DEFAULT_CHUNK_SIZE),
     )
+    .option(
+      '--wait',
+      'then wait until every lab has joined (exit 0), or the session ends first — a lab declined it, the join deadline passed (exit 1, with the reason)',
+    )
     .option('--json', 'print {"session": ID, …the terms proposed}')
     .action(async (flags: CreateFlags) => {
       const settings = await readSettings(flags);
@@ -87,7 +93,35 @@ function addSessionCreateCommand(session: Command, io: ProgramIo): void {
         };
         await io.out(`${JSON.stringify(proposed)}\n`);
       } else await io.out(`${id}\n`);
+      if (flags.wait) await waitJoined(client, id, terms.labs, io);
     });
+}
+
+/**
+ * `--wait`: the labs' joins as they come (on stderr), then exit 0 once all joined, or 1 with the
+ * reason the session ended before (a decline says which lab and why).
+ */
+async function waitJoined(client: OverlapClient, id: string, labs: readonly string[], io: ProgramIo): Promise<void> {
+  const names = new Map((await sdkCall(() => client.members())).map((m) => [m.keyId, m.lab]));
+  const name = (keyId: string) => names.get(keyId) ?? keyId;
+  const outcome = await sdkCall(() =>
+    waitForJoins(client.relay, id, {
+      onJoined: (joined) =>
+        io.err(
+          `overlap: session ${id}: ${joined.length} of ${labs.length} labs joined${joined.length > 0 ? ` (${joined.map(name).join(', ')})` : ''}\n`,
+        ),
+    }),
+  );
+  if (outcome.state === 'joined') return;
+  // The relay's reason opens with the key id of the lab that aborted: named here.
+  const reason =
+    outcome.reason === undefined
+      ? ''
+      : `: ${outcome.reason.replace(/^([0-9a-f]{32,64}) /, (_, id: string) => `${name(id)} `)}`;
+  throw new CliError(
+    'FAILURE',
+    `session ${id} ${outcome.how === 'aborted' ? 'was aborted before every lab joined' : 'ended'}${reason}`,
+  );
 }
 
 /** The terms `create` proposes, every one checked here (64) before the key or the relay are touched. */
