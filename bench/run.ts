@@ -3,6 +3,7 @@
  * machine; they are never part of the test suite (no timed tests).
  */
 const BENCHMARKS: Record<string, () => Promise<unknown>> = {
+  agents: () => import('./agents.js'),
   crypto: () => import('./crypto.js'),
   e2e: () => import('./e2e.js'),
   indicators: () => import('./indicators.js'),

@@ -284,6 +284,7 @@ const surfaces: [string, object, string[]][] = [
     client,
     [
       'ClientError',
+      'collectGarbage',
       'waitForJoins',
       'ForumAdmin',
       'CSV_GUARDS',

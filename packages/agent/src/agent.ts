@@ -24,6 +24,7 @@
 import { join } from 'node:path';
 import {
   ClientError,
+  collectGarbage,
   LabStateStore,
   type OverlapClient,
   type OverlapClientOptions,
@@ -180,6 +181,7 @@ export class Agent {
       schedules: this.#config.schedules.map((s) => s.name),
     });
     for (const id of resumed) this.#enqueue(id);
+    collectGarbage(); // what starting up left behind (the modules' parsing, the first checks)
     this.#loops = [this.#watch(), ...this.#config.schedules.map((s) => this.#schedule(s))];
   }
 
@@ -317,6 +319,8 @@ export class Agent {
         this.#running.delete(next.id);
         this.metrics.gauge('running', -1);
         this.#pump();
+        // Idle again: the sessions' memory goes back before the agent waits (it may wait for days).
+        if (this.#running.size === 0) collectGarbage();
       });
       this.#running.set(next.id, task);
     }

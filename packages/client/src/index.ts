@@ -17,6 +17,7 @@ export type { ClientErrorCode, ClientErrorOptions } from './errors.js';
 export { ClientError } from './errors.js';
 export type { LabIdentity } from './forum-admin.js';
 export { ForumAdmin, labIdentityOf, parseLabIdentity } from './forum-admin.js';
+export { collectGarbage } from './full-collection.js';
 export { checkRelayHealth } from './health.js';
 export type { IndicatorFile, IndicatorFileOptions } from './indicator-input.js';
 export { prefetchIndicatorFile, readIndicatorFile } from './indicator-input.js';

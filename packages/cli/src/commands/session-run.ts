@@ -26,6 +26,7 @@
 import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import {
+  collectGarbage,
   type ResultSources,
   type SessionOutcome,
   type SessionResults,
@@ -39,7 +40,6 @@ import { IMPORT_FORMATS, type ImportFormat } from '@overlap/indicators';
 import { type HashedSets, hashSets } from '@overlap/protocol';
 import type { Command } from 'commander';
 import { CliError } from '../errors.js';
-import { collectGarbage } from '../full-collection.js';
 import { InterruptWatch } from '../interrupt.js';
 import type { ProgramIo } from '../io.js';
 import { addLabOptions, connectLab, sdkCall, sessionArgument } from '../lab-context.js';

@@ -7,7 +7,8 @@
  * `pnpm bench e2e` (3 × 1,000,000, 300,000 results each), the writing phase peaked 110 MB above
  * the proof round's. Node exposes no collection to a program started without `--expose-gc`; the
  * flag set now gives new V8 contexts a `gc` function (the documented behaviour of `--expose-gc`),
- * which one context made here calls. Where that is not available, nothing happens.
+ * which one context made here calls. Where that is not available, nothing happens. The lab's agent
+ * asks for one when it falls idle, so that a process that ran a session shrinks back while it waits.
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
