@@ -89,10 +89,14 @@ async function startAgent(lab: Lab, clock: ManualClock, extra: Partial<AgentSect
 }
 
 /** Waits for a condition (each check a turn of the event loop or a few ms apart), up to `ms`. */
-async function until<T>(what: string, check: () => T | undefined | false, ms = 60_000): Promise<T> {
+async function until<T>(
+  what: string,
+  check: () => T | undefined | false | Promise<T | undefined | false>,
+  ms = 60_000,
+): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
-    const value = check();
+    const value = await check();
     if (value !== undefined && value !== false) return value;
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
@@ -265,4 +269,57 @@ describe('three agents run the exchange', () => {
     expect(c.log.records.filter((r) => r.event === 'session_declined')).toHaveLength(0);
     expect(seen).toBe(1);
   }, 180_000);
+
+  test("a relay that answers every poll at once (it ignores wait) is asked at the poll's pace, not in a loop", async () => {
+    const home = join(dir, 'hasty');
+    mkdirSync(home, { recursive: true });
+    const init = await initRelay({ db: join(home, 'relay.db') });
+    const hasty = await startRelayServer({ db: init.db, port: 0, limits: { maxWaitMs: 0 }, metrics: { port: 0 } });
+    try {
+      const adminKeys = await readKeyFile(init.adminKeyFile as string);
+      const k = generateLabKeys();
+      await new ForumAdmin(hasty.url, adminKeys).enroll(
+        { signingKey: k.signing.publicKey, sealingKey: k.sealing.publicKey },
+        'lab-a',
+      );
+      writeFileSync(join(home, 'emails.txt'), 'one@agents.example\n');
+      const log = memoryLog();
+      const agent = await Agent.start({
+        config: agentConfigOf(
+          { listen: 'off', sources: { email: { file: 'emails.txt' } }, results: { dir: 'results' } },
+          home,
+        ),
+        stateDir: join(home, 'state'),
+        connect: (more) =>
+          OverlapClient.connect({
+            relayUrl: hasty.url,
+            keys: k,
+            logKey: hasty.vkey,
+            adminKey: adminKeys.signing.publicKey,
+            ...more,
+          }),
+        log,
+        pollWaitMs: 1_000,
+      });
+      running.push(agent);
+      const count = async () => {
+        const text = await (await fetch(`${hasty.metricsUrl}/metrics`)).text();
+        return [
+          ...text.matchAll(
+            /^overlap_relay_requests_total\{route="\/v1\/sessions",method="GET",status="200"\} (\d+)$/gm,
+          ),
+        ].reduce((n, m) => n + Number(m[1]), 0);
+      };
+      await until('a first list', async () => (await count()) >= 1);
+      const first = await count();
+      const t0 = Date.now();
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      const made = (await count()) - first;
+      // At the poll's pace (one a second here) at most; a loop would have made thousands.
+      expect(made).toBeLessThanOrEqual(Math.ceil((Date.now() - t0) / 1_000) + 1);
+      await agent.stop();
+    } finally {
+      await hasty.close();
+    }
+  }, 60_000);
 });

@@ -21,7 +21,7 @@ import type { AcceptRule } from './agent-config.js';
 export type Judgement =
   | { join: true; rule: number | 'own' }
   | { join: false; reason: string }
-  /** The lab's own proposal with `join_own = false`: left to its engineers, neither joined nor declined. */
+  /** Left alone, neither joined nor declined: the lab's own proposal (with `join_own = false`, or a kind without a source), or a session not naming the lab. */
   | { join: false; ignore: true };
 
 export interface JudgeContext {
@@ -43,10 +43,21 @@ export function judgeProposal(terms: SessionTerms, context: JudgeContext): Judge
   const proposer = terms.labs.find((lab) => lab.keyId === terms.proposer);
   const proposerName = proposer?.lab ?? terms.proposer;
   const unsourced = terms.kinds.filter((kind) => !context.sourced.has(kind));
+  // A session that does not name this lab is not this agent's to join or decline (a relay's listing lie).
+  if (!terms.labs.some((lab) => lab.keyId === context.me.keyId)) return { join: false, ignore: true };
+  // Its own lab's proposals: joined with sources for every kind; without, left to its engineers
+  // (one proposed to be run by hand is not aborted for every lab).
   if (terms.proposer === context.me.keyId) {
-    if (!context.joinOwn) return { join: false, ignore: true };
-    if (unsourced.length > 0) return { join: false, reason: noSource(unsourced) };
+    if (!context.joinOwn || unsourced.length > 0) return { join: false, ignore: true };
     return { join: true, rule: 'own' };
+  }
+  // A revoked or expired key is no lab to share with, whatever a relay's membership list says.
+  const gone = terms.labs.filter((lab) => lab.revoked || lab.validUntil <= context.now);
+  if (gone.length > 0) {
+    return {
+      join: false,
+      reason: `lab${gone.length > 1 ? 's' : ''} ${gone.map((l) => l.lab).join(', ')} revoked or expired`,
+    };
   }
   let first: string | undefined;
   for (const [index, rule] of context.accept.entries()) {

@@ -36,7 +36,7 @@ const sessionRecord = z.strictObject({
   rule: z.union([z.int().min(0), z.literal('own')]).optional(),
   /** A decline whose abort has not reached the relay yet: sent again after the next list. */
   unsent: z.literal(true).optional(),
-  /** Destinations that failed, to be delivered again. */
+  /** Destinations that failed (the files were written): for an engineer to deliver again; not retried. */
   undelivered: z.array(z.string()).optional(),
 });
 
@@ -124,23 +124,26 @@ export class AgentState {
 
   async setCursor(cursor: number): Promise<void> {
     if (cursor <= this.#state.cursor) return;
-    this.#state.cursor = cursor;
-    await this.#save();
+    await this.#change((next) => {
+      next.cursor = cursor;
+    });
   }
 
   async record(id: string, record: SessionRecord, now: number): Promise<void> {
-    this.#state.sessions[id] = record;
-    if (record.state === 'joined' && typeof record.rule === 'number') {
-      const key = String(record.rule);
-      this.#state.joins[key] = [...(this.#state.joins[key] ?? []).filter((t) => t > now - DAY_MS), now];
-    }
-    this.#prune();
-    await this.#save();
+    await this.#change((next) => {
+      next.sessions[id] = record;
+      if (record.state === 'joined' && typeof record.rule === 'number') {
+        const key = String(record.rule);
+        next.joins[key] = [...(next.joins[key] ?? []).filter((t) => t > now - DAY_MS), now];
+      }
+      prune(next);
+    });
   }
 
   async fired(schedule: string, slot: number): Promise<void> {
-    this.#state.schedules[schedule] = slot;
-    await this.#save();
+    await this.#change((next) => {
+      next.schedules[schedule] = slot;
+    });
   }
 
   async close(): Promise<void> {
@@ -148,19 +151,32 @@ export class AgentState {
     await this.#lock.release();
   }
 
-  /** Keeps the newest finished records (a long-running agent's file stays small); running ones always stay. */
-  #prune(): void {
-    const entries = Object.entries(this.#state.sessions);
-    if (entries.length <= KEPT_SESSIONS) return;
-    const finished = entries.filter(([, r]) => r.state !== 'joined').sort(([, a], [, b]) => a.at - b.at);
-    for (const [id] of finished.slice(0, entries.length - KEPT_SESSIONS)) delete this.#state.sessions[id];
+  /**
+   * A change is made to a copy, written, and only then becomes the state: a write that fails leaves
+   * the state as it was on disk (the caller's decision is not taken for made), and the next change
+   * is tried afresh, not chained to the failure.
+   */
+  #change(edit: (next: StateFile) => void): Promise<void> {
+    const write = async () => {
+      const next = structuredClone(this.#state);
+      edit(next);
+      await writeFileAtomic(this.#file, `${JSON.stringify(next, null, 1)}\n`, { replace: true });
+      this.#state = next;
+    };
+    const done = this.#writing.then(write);
+    this.#writing = done.catch(() => {});
+    return done;
   }
+}
 
-  #save(): Promise<void> {
-    const text = `${JSON.stringify(this.#state, null, 1)}\n`;
-    this.#writing = this.#writing.then(() => writeFileAtomic(this.#file, text, { replace: true }));
-    return this.#writing;
-  }
+/** Keeps the newest finished records (a long-running agent's file stays small); running ones, and declines not yet sent, always stay. */
+function prune(state: StateFile): void {
+  const entries = Object.entries(state.sessions);
+  if (entries.length <= KEPT_SESSIONS) return;
+  const finished = entries
+    .filter(([, r]) => r.state !== 'joined' && r.unsent !== true)
+    .sort(([, a], [, b]) => a.at - b.at);
+  for (const [id] of finished.slice(0, entries.length - KEPT_SESSIONS)) delete state.sessions[id];
 }
 
 async function readState(file: string): Promise<StateFile> {

@@ -161,11 +161,21 @@ export class Agent {
     if (!this.#stop.signal.aborted) this.#stop.abort(new Error('the agent is stopping'));
     this.#stopped = (async () => {
       await Promise.allSettled([...this.#loops, ...this.#running.values()]);
-      await this.#listener?.close();
-      await this.#state.close();
-      this.#log.log('info', 'agent_stopped', {});
+      try {
+        await this.#listener?.close();
+        await this.#state.close();
+        this.#log.log('info', 'agent_stopped', {});
+      } catch (error) {
+        this.#log.log('error', 'agent_stopped', {
+          code: (error as { code?: string }).code ?? 'INTERNAL',
+          error: (error as Error).message,
+        });
+      }
     })();
-    void this.#stopped.finally(() => this.#markStopped());
+    this.#stopped.then(
+      () => this.#markStopped(),
+      () => this.#markStopped(),
+    );
     return this.#stopped;
   }
 
@@ -182,7 +192,9 @@ export class Agent {
     });
     for (const id of resumed) this.#enqueue(id);
     collectGarbage(); // what starting up left behind (the modules' parsing, the first checks)
-    this.#loops = [this.#watch(), ...this.#config.schedules.map((s) => this.#schedule(s))];
+    this.#loops = [this.#watch(), ...this.#config.schedules.map((s) => this.#schedule(s))].map((loop) =>
+      loop.catch((error: unknown) => this.#fatal('loop', error)),
+    );
   }
 
   /** Watching: each proposal naming this lab, judged once, in log order. */
@@ -191,13 +203,17 @@ export class Agent {
     let failures = 0;
     while (!signal.aborted) {
       try {
-        const page = await this.#client.relay.listSessions({
-          from: this.#state.cursor,
-          limit: 100,
-          wait: this.#options.pollWaitMs ?? 25_000,
-        });
+        const wait = this.#options.pollWaitMs ?? 25_000;
+        const asked = performance.now();
+        const page = await this.#client.relay.listSessions({ from: this.#state.cursor, limit: 100, wait });
         this.#relayAnswered();
         failures = 0;
+        // A relay that answers an empty page at once (one that ignores `wait`) is asked again at the
+        // poll's pace, not in a loop that would hold the process.
+        if (page.sessions.length === 0 && performance.now() - asked < wait / 2) {
+          // Real time, not the agent's clock: this paces requests to a relay, it schedules nothing.
+          await systemClock.sleep(Math.min(wait, 5_000), signal).catch(() => {});
+        }
         for (const status of page.sessions) {
           if (signal.aborted) return;
           await this.#consider(status);
@@ -218,12 +234,16 @@ export class Agent {
     const id = toHex(status.session);
     if (this.#state.session(id) !== undefined) return;
     // Past joining (or joined by this lab's engineers): nothing is left for the agent to decide.
-    if (status.state !== 'joining' || status.joined.includes(this.#me.keyId)) return;
+    if (status.state !== 'joining' || status.joined.includes(this.#me.keyId)) {
+      this.#log.log('debug', 'session_skipped', { session: id, state: status.state });
+      return;
+    }
     let terms: SessionTerms;
     try {
       terms = await this.#client.terms(id);
     } catch (error) {
-      if (isOutage(error)) throw error;
+      // Stopping (the call was cut short) or an outage: nothing is recorded, the proposal is judged later.
+      if (isOutage(error) || this.#stop.signal.aborted) throw error;
       // The relay's word does not check out (a proposal not signed by its lab, not in the log): not acted on.
       const code = (error as { code?: string }).code ?? 'INTERNAL';
       this.metrics.error(code);
@@ -255,7 +275,12 @@ export class Agent {
       this.#enqueue(id, terms);
     } else if ('ignore' in judgement) {
       await this.#state.record(id, { state: 'ignored', at: now }, now);
-      this.#log.log('info', 'session_ignored', { ...fields, why: 'its own proposal, and join_own is false' });
+      this.#log.log('info', 'session_ignored', {
+        ...fields,
+        why: terms.labs.some((l) => l.keyId === this.#me.keyId)
+          ? 'its own proposal, left to its engineers (join_own is false, or a kind has no source)'
+          : 'the session does not name this lab',
+      });
     } else {
       this.metrics.proposal(true);
       await this.#decline(id, judgement.reason, fields);
@@ -282,6 +307,7 @@ export class Agent {
       await this.#client.abort(id, text);
     } catch (error) {
       if (!(error instanceof ClientError && error.code === 'SESSION_FINISHED')) {
+        if (this.#stop.signal.aborted) return; // sent at the next start
         const code = (error as { code?: string }).code ?? 'INTERNAL';
         this.metrics.error(code);
         this.#log.log('error', 'decline_not_sent', { session: id, code, error: (error as Error).message });
@@ -315,13 +341,15 @@ export class Agent {
       const next = this.#queue.shift() as { id: string; terms?: SessionTerms };
       this.metrics.gauge('queued', -1);
       this.metrics.gauge('running', 1);
-      const task = this.#runTask(next.id, next.terms).finally(() => {
-        this.#running.delete(next.id);
-        this.metrics.gauge('running', -1);
-        this.#pump();
-        // Idle again: the sessions' memory goes back before the agent waits (it may wait for days).
-        if (this.#running.size === 0) collectGarbage();
-      });
+      const task = this.#runTask(next.id, next.terms)
+        .catch((error: unknown) => this.#fatal('session', error))
+        .finally(() => {
+          this.#running.delete(next.id);
+          this.metrics.gauge('running', -1);
+          this.#pump();
+          // Idle again: the sessions' memory goes back before the agent waits (it may wait for days).
+          if (this.#running.size === 0) collectGarbage();
+        });
       this.#running.set(next.id, task);
     }
   }
@@ -411,7 +439,9 @@ export class Agent {
         const delay = backoffDelay(times, { firstMs: 30_000, maxMs: 10 * 60_000 });
         this.#log.log('warn', 'session_set_aside', { session: id, reason: ending.reason, retry_in_ms: delay });
         this.#clock.sleep(delay, this.#stop.signal).then(
-          () => this.#enqueue(id),
+          () => {
+            if (!this.#stop.signal.aborted) this.#enqueue(id);
+          },
           () => {},
         );
       }
@@ -455,6 +485,15 @@ export class Agent {
         }
       },
     });
+  }
+
+  /** What the agent cannot carry on after (its state cannot be written): logged, and the agent stops. */
+  #fatal(where: string, error: unknown): void {
+    if (this.#stop.signal.aborted) return;
+    const code = (error as { code?: string }).code ?? 'INTERNAL';
+    this.metrics.error(code);
+    this.#log.log('error', 'agent_failed', { doing: where, code, error: (error as Error).message });
+    void this.stop();
   }
 
   #relayAnswered(): void {

@@ -11,27 +11,38 @@ export interface Clock {
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
-/** The real clock. */
+/** Node's timers take at most 2^31 - 1 ms: a longer one fires at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** The real clock; a sleep longer than a timer can hold is slept in pieces until its time. */
 export const systemClock: Clock = {
   now: () => Date.now(),
-  sleep: (ms, signal) =>
-    new Promise<void>((resolve, reject) => {
-      if (signal?.aborted) {
-        reject(signal.reason);
-        return;
-      }
-      const timer = setTimeout(done, Math.max(0, ms));
-      function done(): void {
-        signal?.removeEventListener('abort', aborted);
-        resolve();
-      }
-      function aborted(): void {
-        clearTimeout(timer);
-        reject(signal?.reason);
-      }
-      signal?.addEventListener('abort', aborted, { once: true });
-    }),
+  sleep: async (ms, signal) => {
+    const until = Date.now() + ms;
+    do {
+      await sleepOnce(Math.min(MAX_TIMER_MS, until - Date.now()), signal);
+    } while (Date.now() < until);
+  },
 };
+
+function sleepOnce(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const timer = setTimeout(done, Math.max(0, ms));
+    function done(): void {
+      signal?.removeEventListener('abort', aborted);
+      resolve();
+    }
+    function aborted(): void {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    }
+    signal?.addEventListener('abort', aborted, { once: true });
+  });
+}
 
 /**
  * A clock that moves only when told (`advance`, `set`): every sleeper whose time has come wakes,

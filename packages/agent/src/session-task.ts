@@ -15,6 +15,7 @@
  * - failed: anything else (a relay caught lying, a trust root changed): the state is kept for an
  *   engineer, the code and message logged.
  */
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   ClientError,
@@ -67,13 +68,18 @@ export async function runSessionTask(
   // A resumed run has its values in its state (the secret order holds them): the sources are not
   // read again, and a source changed since cannot change what the session committed.
   let sets: Record<string, string[]> = {};
+  // A session over before this lab ran it (a restart after its state was erased): nothing is read.
+  if (!resuming && (terms.status.state === 'done' || terms.status.state === 'aborted')) {
+    return { outcome: 'aborted', reason: `the session is ${terms.status.state}, and this lab has no state for it` };
+  }
   if (!resuming) {
     try {
       sets = await readSuspects(terms, context);
     } catch (error) {
       if (signal.aborted) return { outcome: 'stopped' };
       // The other labs are told that a list could not be had, not the lab's paths and programs.
-      const detail = error instanceof Error ? error.message : String(error);
+      // Quoted text in a reader's message may be a record's content (a CSV header that was data).
+      const detail = (error instanceof Error ? error.message : String(error)).replace(/"[^"]*"/g, '"…"');
       return { outcome: 'declined', reason: 'its suspect list could not be read', detail };
     }
     const items = Object.values(sets).reduce((n, s) => n + s.length, 0);
@@ -123,6 +129,15 @@ export async function runSessionTask(
  * not name are dropped.
  */
 async function readSuspects(terms: SessionTerms, context: SessionTaskContext): Promise<Record<string, string[]>> {
+  try {
+    return await readEach(terms, context);
+  } finally {
+    // A command's output (suspect data) never outlives the reading, whatever happened.
+    await rm(join(context.stateDir, 'agent', 'work', terms.session), { recursive: true, force: true });
+  }
+}
+
+async function readEach(terms: SessionTerms, context: SessionTaskContext): Promise<Record<string, string[]>> {
   const readings = new Map<string, Promise<Awaited<ReturnType<typeof readSuspectSource>>>>();
   const sets: Record<string, string[]> = {};
   for (const kind of terms.kinds) {
@@ -160,9 +175,16 @@ function sourceKey(source: SourceConfig): string {
 async function deliver(doc: SessionResults, context: SessionTaskContext): Promise<DeliveryReport> {
   const { results } = context.config;
   let secret: Uint8Array | undefined;
+  let secretProblem: string | undefined;
   try {
-    if (results.webhook !== undefined && context.webhookSecret !== undefined) secret = await context.webhookSecret();
-    return await deliverResults(
+    if (results.webhook !== undefined && context.webhookSecret !== undefined) {
+      // A key that cannot be read fails the webhook only: the directory is written all the same.
+      secret = await context.webhookSecret().catch((error: unknown) => {
+        secretProblem = (error as Error).message;
+        return undefined;
+      });
+    }
+    const report = await deliverResults(
       doc,
       {
         directory: { path: results.dir, formats: results.formats, csvGuard: results.csvGuard },
@@ -180,6 +202,9 @@ async function deliver(doc: SessionResults, context: SessionTaskContext): Promis
       },
       { clock: context.clock, log: context.log, signal: context.signal },
     );
+    if (secretProblem === undefined) return report;
+    context.log.log('error', 'delivery_failed', { session: doc.session, destination: 'webhook', error: secretProblem });
+    return { ...report, webhook: { ok: false, error: `BAD_CONFIG: ${secretProblem}` } };
   } finally {
     secret?.fill(0);
   }

@@ -126,10 +126,19 @@ describe('judgeProposal', () => {
       join: true,
       rule: 'own',
     });
-    expect((judgeProposal(own, context()) as { reason: string }).reason).toContain(
-      'no source configured for kind phone',
-    );
+    expect(judgeProposal(own, context())).toEqual({ join: false, ignore: true });
     expect(judgeProposal(own, context({ joinOwn: false }))).toEqual({ join: false, ignore: true });
+  });
+
+  it('declines a session with a revoked or expired lab, and leaves one not naming this lab alone', () => {
+    const revoked = terms({ labs: [member('lab-a'), { ...member('lab-b'), revoked: true }] });
+    expect((judgeProposal(revoked, context()) as { reason: string }).reason).toBe('lab lab-b revoked or expired');
+    const expired = terms({ labs: [member('lab-a'), member('lab-b'), { ...member('lab-c'), validUntil: NOW }] });
+    expect((judgeProposal(expired, context()) as { reason: string }).reason).toBe('lab lab-c revoked or expired');
+    expect(judgeProposal(terms({ labs: [member('lab-b'), member('lab-c')] }), context())).toEqual({
+      join: false,
+      ignore: true,
+    });
   });
 
   it('accepts nothing from others without a rule', () => {

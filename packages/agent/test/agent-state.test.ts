@@ -2,7 +2,7 @@
  * The agent's record on disk (agent-state.ts): kept across opens, one agent at a time, private
  * whatever the umask, and a damaged or foreign file refused instead of taken for "nothing decided".
  */
-import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -85,5 +85,26 @@ describe('AgentState', () => {
     expect(await readFile(join(dir, 'agent', 'agent.json'), 'utf8')).toBe(text);
     await (await open(dir).catch(() => undefined))?.close();
     await expect(AgentState.open(dir)).rejects.toMatchObject({ code: 'STATE_DAMAGED' });
+  });
+  it('a write that fails changes nothing, and the next one is made afresh', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'agent-state-'));
+    const state = await open(dir);
+    await state.setCursor(1);
+    // The file's place taken by a directory: the atomic rename over it fails.
+    const file = join(dir, 'agent', 'agent.json');
+    const kept = await readFile(file, 'utf8');
+    await rm(file);
+    await mkdir(file);
+    await expect(state.record(ID, { state: 'joined', at: 5, rule: 0 }, 5)).rejects.toBeDefined();
+    expect(state.session(ID)).toBeUndefined(); // not taken for made
+    expect(state.joinsOf(0)).toEqual([]);
+    await rmdir(file);
+    await state.record(ID, { state: 'declined', at: 6, reason: 'r' }, 6);
+    expect(state.session(ID)).toMatchObject({ state: 'declined' });
+    expect(JSON.parse(await readFile(file, 'utf8'))).toMatchObject({
+      cursor: 1,
+      sessions: { [ID]: { state: 'declined' } },
+    });
+    expect(kept).toContain('"cursor": 1');
   });
 });

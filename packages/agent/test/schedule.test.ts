@@ -3,7 +3,7 @@
  * made up after a restart, time zones as croner reads them; and the clock itself.
  */
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../src/clock.js';
+import { ManualClock, systemClock } from '../src/clock.js';
 import { checkCron, nextSlot, runSchedule } from '../src/schedule.js';
 
 const T0 = Date.parse('2026-12-07T05:59:00Z');
@@ -158,5 +158,47 @@ describe('catching up', () => {
     stop.abort();
     await done;
     expect(fired).toEqual([]);
+  });
+});
+
+describe('long waits', () => {
+  it("fires a slot only once its time has come, whatever the clock's sleep does with a long wait", async () => {
+    // A clock whose sleep comes back early (as a timer of more than 2^31 - 1 ms would): each sleep
+    // moves time on by half of what was asked.
+    let now = Date.parse('2026-01-01T00:00:00Z');
+    const stop = new AbortController();
+    const fired: { slot: number; at: number }[] = [];
+    const early = {
+      now: () => now,
+      sleep: async (ms: number) => {
+        now += Math.max(1, Math.floor(ms / 2));
+      },
+    };
+    await runSchedule({
+      expression: '0 6 1 3 *', // once a year: a wait of two months
+      timezone: 'UTC',
+      clock: early,
+      signal: stop.signal,
+      fire: async (slot) => {
+        fired.push({ slot, at: now });
+        stop.abort();
+      },
+    });
+    expect(fired).toHaveLength(1);
+    expect(new Date(fired[0]?.slot as number).toISOString()).toBe('2026-03-01T06:00:00.000Z');
+    expect(fired[0]?.at).toBeGreaterThanOrEqual(fired[0]?.slot as number);
+  });
+
+  it('the system clock does not wake early from a sleep longer than a timer holds', async () => {
+    const stop = new AbortController();
+    let woke = false;
+    const sleeping = systemClock.sleep(2 ** 31 + 10_000, stop.signal).then(() => {
+      woke = true;
+    });
+    // A timer of more than 2^31 - 1 ms fires after 1 ms: give it well over that.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(woke).toBe(false);
+    stop.abort(new Error('stop'));
+    await expect(sleeping).rejects.toThrow('stop');
   });
 });

@@ -53,6 +53,11 @@ async function runAgent(flags: Record<string, unknown>, io: ProgramIo): Promise<
   const problems = await agentProblems(settings, config);
   if (problems.length > 0) throw new CliError('USAGE', `the agent cannot start: ${problems.join('; ')}`);
   const client = await labClientOptions(settings);
+  // The webhook's key is read once, now (a missing one is said at start), and its variable leaves
+  // the environment: no source or delivery command the agent runs inherits it.
+  const webhook = config.results.webhook;
+  const webhookKey = webhook === undefined ? undefined : await readWebhookSecret(webhook);
+  if (webhook !== undefined && 'env' in webhook.secret) delete process.env[webhook.secret.env];
   const stop = new AbortController();
   const onSignal = (name: string) => () => {
     io.err(`${JSON.stringify({ time: new Date().toISOString(), level: 'info', event: 'signal', signal: name })}\n`);
@@ -70,10 +75,7 @@ async function runAgent(flags: Record<string, unknown>, io: ProgramIo): Promise<
           stateDir: settings.require(SETTINGS.stateDir),
           connect: (extra) => OverlapClient.connect({ ...client, requirePinnedRoots: true, ...extra }),
           log: jsonLog({ level: config.logLevel, write: (line) => io.err(line) }),
-          ...(config.results.webhook !== undefined && {
-            webhookSecret: () =>
-              readWebhookSecret(config.results.webhook as NonNullable<AgentConfig['results']['webhook']>),
-          }),
+          ...(webhookKey !== undefined && { webhookSecret: async () => Uint8Array.from(webhookKey) }),
         },
         stop.signal,
       ),
@@ -88,6 +90,7 @@ async function runAgent(flags: Record<string, unknown>, io: ProgramIo): Promise<
     process.off('SIGTERM', term);
     process.off('SIGINT', int);
     client.keys.signing.secretKey.fill(0);
+    webhookKey?.fill(0);
   }
 }
 
