@@ -286,6 +286,8 @@ const surfaces: [string, object, string[]][] = [
       'ClientError',
       'collectGarbage',
       'waitForJoins',
+      'resultDocumentPieces',
+      'resultJsonLines',
       'ForumAdmin',
       'CSV_GUARDS',
       'traceResults',

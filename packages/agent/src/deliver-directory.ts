@@ -27,7 +27,8 @@ import {
   formatResults,
   RESULT_FORMATS,
   type ResultFormat,
-  resultJsonLine,
+  resultDocumentPieces,
+  resultJsonLines,
   type SessionResults,
 } from '@overlap/client';
 import { FilesError, makePrivateDirectory, writeFileAtomic } from '@overlap/files';
@@ -100,26 +101,4 @@ export async function deliverToDirectory(
 function contentOf(doc: SessionResults, format: ResultFormat, options: DirectoryDeliveryOptions): Iterable<string> {
   if (format === 'jsonl') return resultJsonLines(doc);
   return [formatResults(doc, format, options.csvGuard === undefined ? {} : { csvGuard: options.csvGuard })];
-}
-
-/**
- * The results as JSON lines, a line at a time, in the document's order (the SDK's: by kind, then
- * value), each line what the policy reveals: the bytes `formatResults(doc, 'jsonl')` answers for
- * such a document.
- */
-export function* resultJsonLines(doc: SessionResults): Generator<string> {
-  for (const result of doc.results) yield resultJsonLine(doc.policy, result);
-}
-
-/**
- * The result document as JSON, a result at a time: the document's own fields, then `results`
- * with one result per line; the same shape `overlap session run` writes and `overlap results`
- * reads, and the body of the webhook (deliver-webhook.ts).
- */
-export function* resultDocumentPieces(doc: SessionResults): Generator<string> {
-  const { results, ...head } = doc;
-  const opening = JSON.stringify(head);
-  yield `${opening.slice(0, -1)},"results":[`;
-  for (const [i, result] of results.entries()) yield `${i === 0 ? '\n' : ',\n'}${JSON.stringify(result)}`;
-  yield '\n]}\n';
 }

@@ -40,9 +40,9 @@ import type { ClientRequest, IncomingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { createSecureContext } from 'node:tls';
 import type { SessionResults } from '@overlap/client';
+import { resultDocumentPieces } from '@overlap/client';
 import type { AgentLog } from './agent-log.js';
 import type { Clock } from './clock.js';
-import { resultDocumentPieces } from './deliver-directory.js';
 import { AgentError } from './errors.js';
 
 export interface WebhookSpec {

@@ -11,10 +11,10 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SessionResults } from '@overlap/client';
+import { resultDocumentPieces } from '@overlap/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { memoryLog } from '../src/agent-log.js';
 import { ManualClock } from '../src/clock.js';
-import { resultDocumentPieces } from '../src/deliver-directory.js';
 import {
   checkWebhookUrl,
   deliverToWebhook,

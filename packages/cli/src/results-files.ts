@@ -12,12 +12,18 @@
  * `sourcesOfDocument` reads them back from a document for `formatResults`.
  */
 
-import { type RecordSource, type ResultSources, resultJsonLine, type SessionResults } from '@overlap/client';
+import {
+  type RecordSource,
+  type ResultSources,
+  resultDocumentPieces,
+  resultJsonLines,
+  type SessionResults,
+  type SourceAt,
+} from '@overlap/client';
 import { writeFileAtomic } from '@overlap/files';
 import { CliError } from './errors.js';
 
-/** Where the result at an index of `doc.results` came from, if known. */
-export type SourceAt = (index: number) => RecordSource | undefined;
+export type { SourceAt } from '@overlap/client';
 
 /** The lookup of sources by kind and value (traceResults, a document's) for `doc`'s results. */
 export function sourceAtOf(doc: SessionResults, sources: ResultSources | undefined): SourceAt | undefined {
@@ -30,29 +36,12 @@ export function sourceAtOf(doc: SessionResults, sources: ResultSources | undefin
 
 /** Writes `doc.results` (already sorted, as the SDK answers them) as JSON lines to `path`. */
 export async function writeResultsJsonl(path: string, doc: SessionResults, sourceAt?: SourceAt): Promise<void> {
-  await writeFileAtomic(path, jsonLines(doc, sourceAt), { replace: true });
+  await writeFileAtomic(path, resultJsonLines(doc, sourceAt), { replace: true });
 }
 
 /** Writes `doc` as one JSON document, one result per line. */
 export async function writeResultsDocument(path: string, doc: SessionResults, sourceAt?: SourceAt): Promise<void> {
-  await writeFileAtomic(path, document(doc, sourceAt), { replace: true });
-}
-
-function* jsonLines(doc: SessionResults, sourceAt: SourceAt | undefined): Generator<string> {
-  for (const [i, result] of doc.results.entries()) yield resultJsonLine(doc.policy, result, sourceAt?.(i));
-}
-
-function* document(doc: SessionResults, sourceAt: SourceAt | undefined): Generator<string> {
-  const { results, ...head } = doc;
-  const opening = JSON.stringify(head);
-  yield `${opening.slice(0, -1)},"results":[`;
-  for (const [i, result] of results.entries()) {
-    const source = sourceAt?.(i);
-    const json = JSON.stringify(result);
-    // The source's fields after the result's, as one object: {...result, ...source} without building it.
-    yield `${i === 0 ? '\n' : ',\n'}${source === undefined ? json : `${json.slice(0, -1)},${JSON.stringify(source).slice(1)}`}`;
-  }
-  yield '\n]}\n';
+  await writeFileAtomic(path, resultDocumentPieces(doc, sourceAt), { replace: true });
 }
 
 /**

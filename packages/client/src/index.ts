@@ -48,6 +48,8 @@ export { sourcesOfReading, traceResults } from './result-trace.js';
 export type { SessionResults } from './results-document.js';
 export type { CsvGuard, FormatResultsOptions, ResultFormat } from './results-format.js';
 export { CSV_GUARDS, csvField, formatResults, RESULT_FORMATS, resultJsonLine } from './results-format.js';
+export type { SourceAt } from './results-pieces.js';
+export { resultDocumentPieces, resultJsonLines } from './results-pieces.js';
 export type { RetryInfo, RetryOptions } from './retry.js';
 export type { AnnouncedRoots, ConfiguredRoots, PinnedRoots } from './trust-store.js';
 export { TrustStore } from './trust-store.js';
