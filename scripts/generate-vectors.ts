@@ -8,6 +8,7 @@ import { buildEnvelopeVectors } from './vectors/envelopes.js';
 import { buildHopProofVectors } from './vectors/hop-proofs.js';
 import { buildIndicatorVectors } from './vectors/indicators.js';
 import { buildLogVectors } from './vectors/log.js';
+import { buildPromptTemplateVectors } from './vectors/prompt-templates.js';
 
 export const VECTOR_FILES: Record<string, () => string> = {
   'spec/vectors/ciphersuite.json': buildCiphersuiteVectors,
@@ -15,6 +16,7 @@ export const VECTOR_FILES: Record<string, () => string> = {
   'spec/vectors/hop-proofs.json': buildHopProofVectors,
   'spec/vectors/indicators.json': buildIndicatorVectors,
   'spec/vectors/log.json': buildLogVectors,
+  'spec/vectors/prompt-templates.json': buildPromptTemplateVectors,
 };
 
 const root = new URL('..', import.meta.url);

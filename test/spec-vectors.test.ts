@@ -31,6 +31,7 @@ import { buildEnvelopeVectors } from '../scripts/vectors/envelopes.js';
 import { buildHopProofVectors } from '../scripts/vectors/hop-proofs.js';
 import { buildIndicatorVectors } from '../scripts/vectors/indicators.js';
 import { buildLogVectors } from '../scripts/vectors/log.js';
+import { buildPromptTemplateVectors } from '../scripts/vectors/prompt-templates.js';
 
 const read = (path: string) => readFileSync(new URL(`../${path}`, import.meta.url), 'utf8');
 
@@ -107,7 +108,7 @@ describe('spec/vectors/indicators.json', () => {
     }[];
   };
 
-  test('covers all twelve kinds', () => {
+  test('covers all thirteen kinds', () => {
     expect(v.kinds.map((k) => k.kind).sort()).toEqual([
       'account',
       'asn',
@@ -119,6 +120,7 @@ describe('spec/vectors/indicators.json', () => {
       'ja4',
       'payment_fingerprint',
       'phone',
+      'prompt_template',
       'registrable_domain',
       'url',
     ]);
@@ -134,6 +136,91 @@ describe('spec/vectors/indicators.json', () => {
       expect(() => canonicalize(k.kind, r.raw, options)).toThrow(expect.objectContaining({ code: r.error }));
       expect(() => canonicalize(k.kind, r.raw, options)).toThrow(IndicatorError);
     }
+  });
+});
+
+describe('spec/vectors/prompt-templates.json', () => {
+  test('regenerates byte for byte', () => {
+    expect(buildPromptTemplateVectors()).toBe(read('spec/vectors/prompt-templates.json'));
+  });
+
+  // Recomputed from the spec's words alone: node:crypto's SHA-256 and BigInt arithmetic, not the
+  // package's 16-bit split.
+  const v = JSON.parse(read('spec/vectors/prompt-templates.json')) as {
+    parameters: {
+      shingle_size: number;
+      bands: number;
+      rows: number;
+      min_bands: number;
+      prime: number;
+      row_label: string;
+    };
+    rows: { a: number; b: number }[];
+    prompts: {
+      raw: string;
+      normalized: string;
+      shingles: { shingle: string; x: number }[];
+      signature: number[];
+      bands: string[];
+    }[];
+    pairs: { prompts: [number, number]; shared_bands: number; implied_jaccard: number }[];
+  };
+  const p = BigInt(v.parameters.prime);
+  const u32 = (digest: Buffer, at: number) => BigInt(digest.readUInt32BE(at));
+  const digest = (text: string) => createHash('sha256').update(text, 'utf8').digest();
+
+  test('the row constants follow from the label', () => {
+    expect(v.parameters.prime).toBe(2 ** 31 - 1);
+    expect(v.rows).toHaveLength(v.parameters.bands * v.parameters.rows);
+    v.rows.forEach((row, i) => {
+      const d = digest(`${v.parameters.row_label}${i}`);
+      expect(BigInt(row.a)).toBe(1n + (u32(d, 0) % (p - 1n)));
+      expect(BigInt(row.b)).toBe(u32(d, 4) % p);
+    });
+  });
+
+  test.each(v.prompts.map((prompt, i) => [i, prompt] as const))(
+    'prompt %i: text, shingles, signature, bands',
+    (_i, prompt) => {
+      expect(canonicalize('prompt_template', prompt.raw)).toBe(prompt.normalized);
+      const words = prompt.normalized.split(' ');
+      const size = v.parameters.shingle_size;
+      const shingles =
+        words.length <= size
+          ? [words.join(' ')]
+          : [...new Set(words.slice(0, words.length - size + 1).map((_, i) => words.slice(i, i + size).join(' ')))];
+      expect(prompt.shingles.map((s) => s.shingle)).toEqual(shingles);
+      for (const s of prompt.shingles) expect(BigInt(s.x)).toBe(u32(digest(s.shingle), 0) % p);
+      const signature = v.rows.map(({ a, b }) =>
+        prompt.shingles.reduce((least, s) => {
+          const h = (BigInt(a) * BigInt(s.x) + BigInt(b)) % p;
+          return h < least ? h : least;
+        }, p),
+      );
+      expect(prompt.signature.map(BigInt)).toEqual(signature);
+      const r = v.parameters.rows;
+      const bands = Array.from(
+        { length: v.parameters.bands },
+        (_, j) =>
+          `${String(j).padStart(2, '0')}:${signature
+            .slice(j * r, j * r + r)
+            .map((h) => h.toString(16).padStart(8, '0'))
+            .join('')}`,
+      );
+      expect(prompt.bands).toEqual(bands);
+    },
+  );
+
+  test('pairs: shared bands and the Jaccard similarity they imply', () => {
+    for (const pair of v.pairs) {
+      const [x, y] = pair.prompts.map((i) => v.prompts[i]?.bands ?? []) as [string[], string[]];
+      expect(x.filter((band, j) => band === y[j]).length).toBe(pair.shared_bands);
+      const implied = Math.round((pair.shared_bands / v.parameters.bands) ** (1 / v.parameters.rows) * 1000) / 1000;
+      expect(pair.implied_jaccard).toBe(implied);
+    }
+    // The vectors show both sides of the line: a near-duplicate pair at or over t, unrelated ones far under.
+    expect(v.pairs.some((pair) => pair.shared_bands >= v.parameters.min_bands)).toBe(true);
+    expect(v.pairs.some((pair) => pair.shared_bands < v.parameters.min_bands)).toBe(true);
   });
 });
 

@@ -23,6 +23,8 @@ import {
   type OverlapClient,
   type SessionResults,
   type SessionTerms,
+  type TemplateOfFile,
+  templateResults,
 } from '@overlap/client';
 import { BatchPool } from '@overlap/crypto/node';
 import type { AgentConfig, SourceConfig } from './agent-config.js';
@@ -31,6 +33,7 @@ import type { AgentMetrics } from './agent-metrics.js';
 import type { Clock } from './clock.js';
 import { AgentError } from './errors.js';
 import { type DeliveryReport, deliverResults } from './result-delivery.js';
+import { eraseTemplates, loadTemplates, saveTemplates } from './session-templates.js';
 import { readSuspectSource } from './suspect-source.js';
 
 export type Ending =
@@ -68,13 +71,15 @@ export async function runSessionTask(
   // A resumed run has its values in its state (the secret order holds them): the sources are not
   // read again, and a source changed since cannot change what the session committed.
   let sets: Record<string, string[]> = {};
+  let templates: TemplateOfFile[] | undefined;
   // A session over before this lab ran it (a restart after its state was erased): nothing is read.
   if (!resuming && (terms.status.state === 'done' || terms.status.state === 'aborted')) {
     return { outcome: 'aborted', reason: `the session is ${terms.status.state}, and this lab has no state for it` };
   }
   if (!resuming) {
     try {
-      sets = await readSuspects(terms, context);
+      ({ sets, templates } = await readSuspects(terms, context));
+      if (templates !== undefined) await saveTemplates(context.stateDir, session, templates);
     } catch (error) {
       if (signal.aborted) return { outcome: 'stopped' };
       // The other labs are told that a list could not be had, not the lab's paths and programs.
@@ -94,10 +99,14 @@ export async function runSessionTask(
   const pool = new BatchPool(context.config.workers === undefined ? {} : { workers: context.config.workers });
   try {
     const client = await context.connect({ pool, onProgress: (event) => progressOf(session, event, context) });
-    const outcome = await client.run(session, sets, { keepState: true, terms });
+    const run = await client.run(session, sets, { keepState: true, terms });
     void pool.close();
+    if (resuming) templates = await loadTemplates(context.stateDir, session);
+    // Bands come back one by one: gathered into the lab's templates before anything is delivered.
+    const outcome = templateResults({ templates }, run);
     if (outcome.abortReason !== undefined) {
       await client.eraseState(session);
+      await eraseTemplates(context.stateDir, session);
       return { outcome: 'aborted', reason: outcome.abortReason };
     }
     const doc: SessionResults = {
@@ -110,6 +119,7 @@ export async function runSessionTask(
     };
     const report = await deliver(doc, context);
     await client.eraseState(session);
+    await eraseTemplates(context.stateDir, session);
     return { outcome: 'delivered', shared: doc.results.length, undelivered: undeliveredOf(report) };
   } catch (error) {
     if (signal.aborted) return { outcome: 'stopped' };
@@ -128,7 +138,7 @@ export async function runSessionTask(
  * read once). A source that fails is an error naming the kind; values of kinds the session does
  * not name are dropped.
  */
-async function readSuspects(terms: SessionTerms, context: SessionTaskContext): Promise<Record<string, string[]>> {
+async function readSuspects(terms: SessionTerms, context: SessionTaskContext): Promise<Suspects> {
   try {
     return await readEach(terms, context);
   } finally {
@@ -137,9 +147,16 @@ async function readSuspects(terms: SessionTerms, context: SessionTaskContext): P
   }
 }
 
-async function readEach(terms: SessionTerms, context: SessionTaskContext): Promise<Record<string, string[]>> {
+/** Each kind's values, and the prompt templates whose bands are the `prompt_template` values. */
+interface Suspects {
+  sets: Record<string, string[]>;
+  templates?: TemplateOfFile[];
+}
+
+async function readEach(terms: SessionTerms, context: SessionTaskContext): Promise<Suspects> {
   const readings = new Map<string, Promise<Awaited<ReturnType<typeof readSuspectSource>>>>();
   const sets: Record<string, string[]> = {};
+  let templates: TemplateOfFile[] | undefined;
   for (const kind of terms.kinds) {
     const source = context.config.sources.get(kind);
     if (source === undefined) throw new AgentError('SOURCE_FAILED', `no source configured for kind ${kind}`);
@@ -156,6 +173,7 @@ async function readEach(terms: SessionTerms, context: SessionTaskContext): Promi
     const { source: from, reading: file } = await reading;
     const values = file.sets[kind] ?? [];
     sets[kind] = values;
+    if (kind === 'prompt_template') templates = file.templates ?? [];
     context.log.log('info', 'suspects_read', {
       session: terms.session,
       kind,
@@ -165,7 +183,7 @@ async function readEach(terms: SessionTerms, context: SessionTaskContext): Promi
     });
     context.metrics.itemsRead(values.length);
   }
-  return sets;
+  return templates === undefined ? { sets } : { sets, templates };
 }
 
 function sourceKey(source: SourceConfig): string {

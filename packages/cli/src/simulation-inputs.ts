@@ -20,6 +20,8 @@ export interface SimulationInput {
   summary: IndicatorFile['summary'];
   /** Distinct canonical values per kind. */
   distinct: Record<string, number>;
+  /** Prompt templates (their bands are `distinct.prompt_template`). */
+  templates?: number;
   /** The first rejected record's line and code (never its value), for a report. */
   firstRejected?: { line: number; code: string };
 }
@@ -50,6 +52,7 @@ export function checkSimulationInputs(
       file: lab.file,
       summary: report.summary,
       distinct: report.distinct,
+      ...(report.templates !== undefined && { templates: report.templates }),
       ...(report.first_rejected !== undefined && { firstRejected: report.first_rejected }),
     };
   });

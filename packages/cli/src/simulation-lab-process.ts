@@ -89,6 +89,7 @@ async function report(prefetch: Prefetch): Promise<void> {
       input: {
         summary: input.summary,
         distinct: Object.fromEntries(Object.entries(input.sets).map(([kind, set]) => [kind, set.length])),
+        ...(input.templates !== undefined && { templates: input.templates.length }),
         ...(first !== undefined && { first_rejected: { line: first.line, code: first.code } }),
       },
     });

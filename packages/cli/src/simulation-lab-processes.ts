@@ -38,6 +38,8 @@ export type LabInputReport =
       summary: IndicatorFile['summary'];
       /** Distinct canonical values per kind. */
       distinct: Record<string, number>;
+      /** Prompt templates, whose bands are the `prompt_template` values. */
+      templates?: number;
       first_rejected?: { line: number; code: string };
     }
   | { error: string };

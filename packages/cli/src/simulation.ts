@@ -64,6 +64,8 @@ export interface SimulationLabOutcome {
   input: IndicatorFile['summary'];
   /** Distinct canonical values per kind. */
   distinct: Record<string, number>;
+  /** Prompt templates (their bands are `distinct.prompt_template`). */
+  templates?: number;
   /** Lines of DIR/NAME.results.jsonl. */
   results: { kind: string; value: string; labs?: string[]; count?: number }[];
   /** What the lab process reported: wall time per phase and its peak memory. */
@@ -208,6 +210,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
         name: lab.name,
         input: input.summary,
         distinct: input.distinct,
+        ...(input.templates !== undefined && { templates: input.templates }),
         results: text
           .split('\n')
           .filter(Boolean)

@@ -19,7 +19,7 @@ export type { LabIdentity } from './forum-admin.js';
 export { ForumAdmin, labIdentityOf, parseLabIdentity } from './forum-admin.js';
 export { collectGarbage } from './full-collection.js';
 export { checkRelayHealth } from './health.js';
-export type { IndicatorFile, IndicatorFileOptions } from './indicator-input.js';
+export type { IndicatorFile, IndicatorFileOptions, TemplateOfFile } from './indicator-input.js';
 export { prefetchIndicatorFile, readIndicatorFile } from './indicator-input.js';
 export type { JoinWait } from './join-wait.js';
 export { waitForJoins } from './join-wait.js';
@@ -38,6 +38,7 @@ export type {
   SessionSummary,
   SessionTerms,
   SharedIndicator,
+  TemplateMatch,
 } from './overlap-client.js';
 export { OverlapClient } from './overlap-client.js';
 export type { RelayClientOptions, SessionsPageOptions } from './relay-client.js';
@@ -51,6 +52,8 @@ export { CSV_GUARDS, csvField, formatResults, RESULT_FORMATS, resultJsonLine } f
 export type { SourceAt } from './results-pieces.js';
 export { resultDocumentPieces, resultJsonLines } from './results-pieces.js';
 export type { RetryInfo, RetryOptions } from './retry.js';
+export type { TemplateResultsOptions } from './template-results.js';
+export { templateResults } from './template-results.js';
 export type { AnnouncedRoots, ConfiguredRoots, PinnedRoots } from './trust-store.js';
 export { TrustStore } from './trust-store.js';
 export type { TrustedRelay, TrustedRelayOptions } from './trusted-relay.js';

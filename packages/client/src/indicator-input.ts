@@ -18,7 +18,9 @@ import {
   isErrorRecord,
   type NormalizeSummary,
   normalizeRecords,
+  type PromptTemplate,
   readRecords,
+  TemplateCollector,
 } from '@overlap/indicators';
 import { ClientError, type ClientErrorCode } from './errors.js';
 import { inputSize, namedForFile, openIndicatorSource } from './indicator-source.js';
@@ -38,6 +40,13 @@ export interface IndicatorFile {
    * object's id and name): they are not kept, so only a second read finds them (`traceResults`).
    */
   identified: boolean;
+  /**
+   * The lab's prompt templates (kind `prompt_template`), in first-seen order: its prompts collapsed
+   * locally (near-duplicates joined: TemplateCollector), each standing for `prompts` of them.
+   * `sets.prompt_template` holds their bands, not their texts: those are what the exchange sends,
+   * and `templateResults` gathers the results back into these templates.
+   */
+  templates?: TemplateOfFile[];
   summary: NormalizeSummary;
   /** The first rejected records (at most 20), with where they are. */
   rejected: { line: number; id?: string; code: string; message: string }[];
@@ -48,6 +57,11 @@ export interface IndicatorFile {
   /** Why, for a person: "the first line is a CSV header (kind, value)". */
   formatReason: string;
 }
+
+/** A prompt template of a lab's file: its representative prompt and the bands it is sent as. */
+export type TemplateOfFile = Omit<PromptTemplate, 'signature'>;
+
+const PROMPT_KIND = 'prompt_template';
 
 export interface IndicatorFileOptions {
   /** Kind for records that name none (plain lines, CSV without a kind column). */
@@ -120,6 +134,8 @@ async function readAll(path: string, options: IndicatorFileOptions): Promise<Ind
   const rejected: IndicatorFile['rejected'] = [];
   const lines = new Map<string, number[]>();
   let identified = false;
+  // Prompts are not values: they are gathered into templates, whose bands are the kind's set.
+  let collector: TemplateCollector | undefined;
   // Duplicates are found with the sets below, so the normalizer's own duplicate map (a second copy
   // of every kind and value: ~100 MB for a million indicators) is not built.
   const records = normalizeRecords(
@@ -143,29 +159,56 @@ async function readAll(path: string, options: IndicatorFileOptions): Promise<Ind
       }
       continue;
     }
+    if (record.id !== undefined || record.label !== undefined) identified = true;
+    if (record.kind === PROMPT_KIND) {
+      collector ??= new TemplateCollector();
+      collector.add(detached(record.value), record.line, record.id);
+      continue;
+    }
     let set = sets.get(record.kind);
     if (!set) {
       set = new Set();
       sets.set(record.kind, set);
       lines.set(record.kind, []);
     }
-    if (record.id !== undefined || record.label !== undefined) identified = true;
     if (set.has(record.value)) summary.duplicates++;
     else {
       set.add(detached(record.value));
       lines.get(record.kind)?.push(record.line);
     }
   }
+  const templates = collector?.templates.map(({ signature: _, ...template }) => template);
+  if (templates !== undefined) addTemplateBands(templates, sets, lines);
   return {
     sets: Object.fromEntries([...sets].map(([kind, set]) => [kind, [...set]])),
     lines: Object.fromEntries([...lines].map(([kind, numbers]) => [kind, Float64Array.from(numbers)])),
     identified,
+    ...(templates !== undefined && { templates }),
     summary,
     rejected,
     format: source.format,
     formatFrom: source.formatFrom,
     formatReason: source.formatReason,
   };
+}
+
+/** The templates' bands as the `prompt_template` set, each with the line of the first template that has it. */
+function addTemplateBands(
+  templates: TemplateOfFile[],
+  sets: Map<string, Set<string>>,
+  lines: Map<string, number[]>,
+): void {
+  const bands = new Set<string>();
+  const first: number[] = [];
+  for (const template of templates) {
+    for (const band of template.bands) {
+      if (bands.has(band)) continue;
+      bands.add(band);
+      first.push(template.line);
+    }
+  }
+  sets.set(PROMPT_KIND, bands);
+  lines.set(PROMPT_KIND, first);
 }
 
 /**

@@ -96,6 +96,25 @@ export interface SharedIndicator {
   labs?: string[];
   /** `count` policy: how many other labs hold it. */
   count?: number;
+  /** A prompt template's result (`value` is its text): its bands matched, from templateResults. */
+  template?: TemplateMatch;
+}
+
+/**
+ * What a lab learns of one of its prompt templates (spec/indicators.md §2, `prompt_template`,
+ * "Results"): under `labs`, per other lab, how many of the template's b bands that lab holds and
+ * the Jaccard similarity that implies; under `count` and `threshold`, the number of its bands
+ * revealed (held by some other lab; held by at least t labs) and its Jaccard similarity.
+ */
+export interface TemplateMatch {
+  /** b: the bands the template was sent as. */
+  bands: number;
+  /** How many of the lab's prompts the template stands for. */
+  prompts: number;
+  /** Bands matched: per other lab (`labs`), or in all (`count`, `threshold`). */
+  matched: Record<string, number> | number;
+  /** The Jaccard similarity `matched` implies, (matched / b)^(1/r), in the same shape. */
+  jaccard: Record<string, number> | number;
 }
 
 export interface SessionOutcome {

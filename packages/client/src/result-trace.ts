@@ -88,8 +88,10 @@ export function sourcesOfReading(
     if (!byValue.has(value)) byValue.set(value, i);
   });
   for (const [kind, byValue] of wanted) {
-    const values = input.sets[kind] ?? [];
-    const first = input.lines[kind];
+    // A template's result is its text (templateResults): found among the templates, not the bands.
+    const templates = kind === 'prompt_template' ? input.templates : undefined;
+    const values = templates?.map((t) => t.text) ?? input.sets[kind] ?? [];
+    const first = templates === undefined ? input.lines[kind] : Float64Array.from(templates, (t) => t.line);
     for (let i = 0; i < values.length && first !== undefined; i++) {
       const at = byValue.get(values[i] as string);
       if (at !== undefined) lines[at] = first[i] as number;

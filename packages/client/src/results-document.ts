@@ -10,7 +10,7 @@
 import { INDICATOR_KIND_NAMES, type IndicatorKindName, isIndicatorKindName } from '@overlap/indicators';
 import type { RevealPolicy } from '@overlap/protocol';
 import { ClientError } from './errors.js';
-import type { SharedIndicator } from './overlap-client.js';
+import type { SharedIndicator, TemplateMatch } from './overlap-client.js';
 
 export interface SessionResults {
   /** 32 lowercase hex digits. */
@@ -32,6 +32,8 @@ export interface CheckedResult {
   value: string;
   labs: string[];
   count: number | undefined;
+  /** A prompt template's bands matched (its `value` is its text). */
+  template?: TemplateMatch;
 }
 
 const SESSION = /^[0-9a-f]{32}$/;
@@ -92,12 +94,21 @@ export function validateResults(doc: SessionResults): CheckedResult[] {
       if (!(Number.isSafeInteger(r.count) && (r.count as number) >= 1))
         issues.push(`${at}.count: must be an integer ≥ 1`);
     } else if (r.count !== undefined) issues.push(`${at}.count: present under the ${String(policyKind)} policy`);
+    if (r.kind === 'prompt_template') checkTemplate(r.template, policyKind, r.labs, `${at}.template`, issues);
+    else if (r.template !== undefined) issues.push(`${at}.template: present on a ${String(r.kind)} result`);
     if (issues.length > before) continue;
     const key = `${r.kind as string}\u0000${r.value as string}`;
     if (seen.has(key)) issues.push(`${at}: repeats ${r.kind as string} ${show(r.value)}`);
     seen.add(key);
     const labs = Array.isArray(r.labs) ? [...(r.labs as string[])].sort() : [];
-    checked.push({ kind: r.kind as IndicatorKindName, value: r.value as string, labs, count: r.count as number });
+    const result: CheckedResult = {
+      kind: r.kind as IndicatorKindName,
+      value: r.value as string,
+      labs,
+      count: r.count as number,
+    };
+    if (r.template !== undefined) result.template = r.template as TemplateMatch;
+    checked.push(result);
   }
   if (issues.length > 0) {
     const more = issues.length > MAX_ISSUES_SHOWN ? `; and ${issues.length - MAX_ISSUES_SHOWN} more` : '';
@@ -107,6 +118,51 @@ export function validateResults(doc: SessionResults): CheckedResult[] {
     );
   }
   return checked.sort((a, b) => compare(a.kind, b.kind) || compare(a.value, b.value));
+}
+
+/**
+ * A template's match: b and its prompts whole numbers ≥ 1; `matched` whole numbers from 0 to b
+ * and `jaccard` numbers from 0 to 1, per lab under `labs` (every lab the result names among them),
+ * else one of each.
+ */
+function checkTemplate(template: unknown, policy: unknown, labs: unknown, at: string, issues: string[]): void {
+  const t = (typeof template === 'object' && template !== null ? template : undefined) as
+    | Record<string, unknown>
+    | undefined;
+  if (t === undefined) {
+    issues.push(`${at}: a prompt_template result needs its template's match (bands, prompts, matched, jaccard)`);
+    return;
+  }
+  const unknown = Object.keys(t).filter((key) => !['bands', 'prompts', 'matched', 'jaccard'].includes(key));
+  if (unknown.length > 0) issues.push(`${at}: unknown field(s) ${unknown.join(', ')}`);
+  const bands = t.bands;
+  if (!(Number.isSafeInteger(bands) && (bands as number) >= 1)) issues.push(`${at}.bands: must be an integer ≥ 1`);
+  if (!(Number.isSafeInteger(t.prompts) && (t.prompts as number) >= 1))
+    issues.push(`${at}.prompts: must be an integer ≥ 1`);
+  const isShared = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) <= (bands as number);
+  const isJaccard = (v: unknown) => typeof v === 'number' && v >= 0 && v <= 1;
+  if (policy !== 'labs') {
+    if (!isShared(t.matched)) issues.push(`${at}.matched: must be an integer from 0 to bands`);
+    if (!isJaccard(t.jaccard)) issues.push(`${at}.jaccard: must be a number from 0 to 1`);
+    return;
+  }
+  for (const [field, check] of [
+    ['matched', isShared],
+    ['jaccard', isJaccard],
+  ] as const) {
+    const perLab = t[field];
+    if (typeof perLab !== 'object' || perLab === null || Array.isArray(perLab)) {
+      issues.push(`${at}.${field}: must map each lab to its figure`);
+      continue;
+    }
+    for (const [lab, figure] of Object.entries(perLab)) {
+      if (lab === '' || lab.includes(';') || !check(figure))
+        issues.push(`${at}.${field}[${show(lab)}]: not a lab's figure`);
+    }
+    for (const lab of Array.isArray(labs) ? labs : []) {
+      if (!Object.hasOwn(perLab, lab as string)) issues.push(`${at}.${field}: has no figure for ${show(lab)}`);
+    }
+  }
 }
 
 function isUtcTimestamp(value: unknown): value is string {

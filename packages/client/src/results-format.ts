@@ -19,6 +19,7 @@
  */
 import type { RevealPolicy } from '@overlap/protocol';
 import { ClientError } from './errors.js';
+import type { TemplateMatch } from './overlap-client.js';
 import type { RecordSource, ResultSources } from './result-trace.js';
 import { type CheckedResult, type SessionResults, show, validateResults } from './results-document.js';
 import { stixBundle } from './results-stix.js';
@@ -74,15 +75,16 @@ export function formatResults(doc: SessionResults, format: ResultFormat, options
  */
 export function resultJsonLine(
   policy: RevealPolicy,
-  r: { kind: string; value: string; labs?: string[]; count?: number | undefined },
+  r: { kind: string; value: string; labs?: string[]; count?: number | undefined; template?: TemplateMatch | undefined },
   source?: RecordSource,
 ): string {
-  const revealed =
+  const shown =
     policy.kind === 'labs'
       ? { kind: r.kind, value: r.value, labs: r.labs ?? [] }
       : policy.kind === 'count'
         ? { kind: r.kind, value: r.value, count: r.count }
         : { kind: r.kind, value: r.value };
+  const revealed = r.template === undefined ? shown : { ...shown, template: r.template };
   return `${JSON.stringify(source === undefined ? revealed : { ...revealed, ...sourceFields(source) })}\n`;
 }
 
@@ -99,9 +101,21 @@ function csvTable(
   guard: CsvGuard,
   sourceOf: ((r: CheckedResult) => RecordSource | undefined) | undefined,
 ): string {
-  const rows = [['kind', 'value', 'labs', 'count', ...(sourceOf ? ['line', 'id', 'label'] : [])]];
+  // Prompt templates add their figures (the columns only appear when there is one).
+  const templates = results.some((r) => r.template !== undefined);
+  const rows = [
+    [
+      'kind',
+      'value',
+      'labs',
+      'count',
+      ...(templates ? ['bands_matched', 'jaccard', 'prompts'] : []),
+      ...(sourceOf ? ['line', 'id', 'label'] : []),
+    ],
+  ];
   for (const r of results) {
     const row = [r.kind, r.value, r.labs.join(';'), r.count === undefined ? '' : String(r.count)];
+    if (templates) row.push(...templateCells(r.template));
     if (sourceOf) {
       const source = sourceOf(r);
       row.push(source === undefined ? '' : String(source.line), source?.id ?? '', source?.label ?? '');
@@ -109,6 +123,18 @@ function csvTable(
     rows.push(row);
   }
   return rows.map((row) => `${row.map((cell) => csvField(cell, guard)).join(',')}\r\n`).join('');
+}
+
+/** `lab-b=40;lab-c=13` (per lab, under `labs`) or `40`; the Jaccard figures alike; the prompts. */
+function templateCells(template: TemplateMatch | undefined): string[] {
+  if (template === undefined) return ['', '', ''];
+  const cell = (figure: Record<string, number> | number) =>
+    typeof figure === 'number'
+      ? String(figure)
+      : Object.entries(figure)
+          .map(([lab, n]) => `${lab}=${n}`)
+          .join(';');
+  return [cell(template.matched), cell(template.jaccard), String(template.prompts)];
 }
 
 const FORMULA_START = /^[=+\-@\t\r]/;

@@ -43,6 +43,7 @@ function stixPattern(kind: IndicatorKindName, value: string): string {
     case 'payment_fingerprint':
     case 'crypto_wallet':
     case 'ja4':
+    case 'prompt_template':
       // STIX 2.1 has no cyber-observable object for these: a custom object path (patterns may name any
       // object type name; `x-` marks it as ours), so platforms keep the pattern even if they
       // cannot turn it into an observable.
@@ -70,6 +71,20 @@ function policyText(policy: RevealPolicy): string {
 }
 
 function revealed(policy: RevealPolicy, r: CheckedResult): string {
+  const { template } = r;
+  if (template !== undefined) {
+    // A prompt template is held in part: say how much of it, per lab when the policy names them.
+    const figures =
+      typeof template.matched === 'number'
+        ? `${template.matched} of its ${template.bands} bands matched (Jaccard ≈ ${template.jaccard})`
+        : Object.entries(template.matched)
+            .map(
+              ([lab, n]) =>
+                `${lab}: ${n} of ${template.bands} bands (Jaccard ≈ ${(template.jaccard as Record<string, number>)[lab]})`,
+            )
+            .join('; ');
+    return `a prompt template standing for ${template.prompts} of its prompts, ${figures}`;
+  }
   if (policy.kind === 'labs') return `also held by ${r.labs.join(', ')}`;
   if (policy.kind === 'count') return `held by ${r.count} other ${r.count === 1 ? 'lab' : 'labs'}`;
   return `held by at least ${policy.t} labs`;

@@ -33,6 +33,8 @@ export type IndicatorErrorCode =
   | 'BAD_CHECKSUM'
   | 'INVALID_ASN'
   | 'INVALID_JA4'
+  /** A prompt with no word left once normalized (only numbers, URLs, punctuation, …). */
+  | 'INVALID_PROMPT'
   /** A record lacks a field it needs (a kind, a value). */
   | 'MISSING_FIELD'
   /** A record is malformed: wrong column count, not a JSON object, an unknown field. */

@@ -37,5 +37,21 @@ export { INDICATOR_KIND_NAMES, isIndicatorKindName, parseIndicatorKindName } fro
 export { DEFAULT_PREFIX_LENGTH, deriveIpPrefix } from './kinds/ip-prefix.js';
 export { deriveRegistrableDomain, registrableDomainOf } from './kinds/registrable-domain.js';
 export { canonicalize, getIndicatorKind, INDICATOR_KINDS } from './kinds.js';
+export type { MinHashParameters } from './prompt/minhash.js';
+export {
+  impliedJaccard,
+  MINHASH_PRIME,
+  minHashRows,
+  PROMPT_TEMPLATE_PARAMETERS,
+  promptBands,
+  promptShingles,
+  promptSignature,
+  sharedBands,
+  shingleHash,
+  signatureBands,
+} from './prompt/minhash.js';
+export { normalizePromptText, PLACEHOLDERS, promptTokens } from './prompt/prompt-text.js';
+export type { PromptTemplate } from './prompt/template-collector.js';
+export { TemplateCollector } from './prompt/template-collector.js';
 export { RULE_DATA, RULE_DEPENDENCIES } from './rule-dependencies.js';
 export { TRIMMED_CODE_POINTS } from './text.js';

@@ -18,6 +18,7 @@ export const INDICATOR_KIND_NAMES = [
   'crypto_wallet',
   'asn',
   'ja4',
+  'prompt_template',
 ] as const;
 
 export type IndicatorKindName = (typeof INDICATOR_KIND_NAMES)[number];

@@ -12,6 +12,7 @@ import { ipPrefixKind } from './kinds/ip-prefix.js';
 import { ja4Kind } from './kinds/ja4.js';
 import { paymentFingerprintKind } from './kinds/payment-fingerprint.js';
 import { phoneKind } from './kinds/phone.js';
+import { promptTemplateKind } from './kinds/prompt-template.js';
 import { registrableDomainKind } from './kinds/registrable-domain.js';
 import { urlKind } from './kinds/url.js';
 
@@ -29,6 +30,7 @@ export const INDICATOR_KINDS: ReadonlyMap<IndicatorKindName, IndicatorKind> = ne
     cryptoWalletKind,
     asnKind,
     ja4Kind,
+    promptTemplateKind,
   ].map((kind) => [kind.name, kind]),
 );
 

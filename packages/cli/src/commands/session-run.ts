@@ -32,6 +32,7 @@ import {
   type SessionResults,
   type SessionTerms,
   sourcesOfReading,
+  templateResults,
   traceResults,
 } from '@overlap/client';
 import { BatchPool } from '@overlap/crypto/node';
@@ -200,10 +201,12 @@ async function runSession(flags: RunFlags, io: ProgramIo): Promise<void> {
     // The state stays (without the session key) until the results are written below: a crash in
     // between is resumed from it, and the results fetched again, instead of lost.
     const hashed = await hashing;
-    const outcome = await runUntilEnd(
+    const run = await runUntilEnd(
       () => client.run(id, input.sets, { keepState: true, terms, ...(hashed !== undefined && { hashed }) }),
       files,
     );
+    // Prompt templates were sent as bands: their results are gathered back into the templates.
+    const outcome = templateResults(input, run);
     display.stop();
     // An aborted session has no results: no file is written that a pipeline could read as "none shared".
     if (outcome.abortReason !== undefined) {

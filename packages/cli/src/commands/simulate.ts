@@ -196,7 +196,11 @@ async function printSummary(io: ProgramIo, outcome: SimulationOutcome, out: stri
     ['revealed / held', ...names],
     outcome.kinds.map((kind) => [
       kind,
-      ...outcome.labs.map((lab) => `${lab.results.filter((r) => r.kind === kind).length} / ${lab.distinct[kind] ?? 0}`),
+      // A template is held as its bands: its results are counted against the templates.
+      ...outcome.labs.map(
+        (lab) =>
+          `${lab.results.filter((r) => r.kind === kind).length} / ${kind === 'prompt_template' ? `${lab.templates ?? 0} templates` : (lab.distinct[kind] ?? 0)}`,
+      ),
     ]),
   );
   io.out(
