@@ -57,7 +57,8 @@ describe.each(kinds.map((k) => [k.name, k] as const))('%s', (_name, kind) => {
       }
       // Some kinds (account-like) legitimately accept odd text only with their separator; none of these has one.
       // A prompt is free text: any text with a word in it is one, in its canonical form.
-      if (kind.name === 'prompt_template' && typeof outcome === 'string') expect(kind.schema.parse(outcome)).toBe(outcome);
+      if (kind.name === 'prompt_template' && typeof outcome === 'string')
+        expect(kind.schema.parse(outcome)).toBe(outcome);
       else expect(outcome).toBeInstanceOf(IndicatorError);
     },
   );
