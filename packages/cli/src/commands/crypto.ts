@@ -49,6 +49,9 @@ export const HASHABLE_KINDS: readonly string[] = [
   'crypto_wallet',
   'asn',
   'ja4',
+  // A prompt_template value on the wire is a band (`jj:` and 16 hex digits, spec/indicators.md §2),
+  // not the prompt: give this filter band values to check hash_to_group on that kind.
+  'prompt_template',
 ];
 
 export function addCryptoCommands(program: Command, io: ProgramIo): void {
