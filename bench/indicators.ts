@@ -26,6 +26,7 @@ const INPUTS: Record<string, [(i: number) => string, { region?: string }?]> = {
   ],
   asn: [(i) => `as ${i}`],
   ja4: [() => 'T13D1516H2_8DAAF6152771_B186095E22B6'],
+  ja4h: [() => 'PO10NN060000_CDB958D032B0'],
 };
 
 function ratePerKind(kind: string, make: (i: number) => string, options: { region?: string }, n: number): number {

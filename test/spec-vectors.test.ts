@@ -108,7 +108,7 @@ describe('spec/vectors/indicators.json', () => {
     }[];
   };
 
-  test('covers all thirteen kinds', () => {
+  test('covers all fourteen kinds', () => {
     expect(v.kinds.map((k) => k.kind).sort()).toEqual([
       'account',
       'asn',
@@ -118,6 +118,7 @@ describe('spec/vectors/indicators.json', () => {
       'ip',
       'ip_prefix',
       'ja4',
+      'ja4h',
       'payment_fingerprint',
       'phone',
       'prompt_template',

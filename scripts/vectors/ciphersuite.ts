@@ -38,6 +38,7 @@ const SAMPLES: [kind: string, value: string][] = [
   ['crypto_wallet', 'eth:0x52908400098527886e0f7030069857d2e4169ee7'],
   ['asn', 'AS64496'],
   ['ja4', 't13d1516h2_8daaf6152771_b186095e22b6'],
+  ['ja4h', 'ge11cr04da00_8ddaef5d77af_280f366eaa04_c2fb0fe53442'],
   ['account', 'example:grüße😀'],
   ['account', 'x\u0000y'],
 ];

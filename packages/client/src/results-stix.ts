@@ -43,6 +43,7 @@ function stixPattern(kind: IndicatorKindName, value: string): string {
     case 'payment_fingerprint':
     case 'crypto_wallet':
     case 'ja4':
+    case 'ja4h':
     case 'prompt_template':
       // STIX 2.1 has no cyber-observable object for these: a custom object path (patterns may name any
       // object type name; `x-` marks it as ours), so platforms keep the pattern even if they

@@ -53,6 +53,7 @@ const everyKind: SessionResults = {
     { kind: 'crypto_wallet', value: 'btc:1BoatSLRHtKNngkdXEeobR76b53LETtpyT' },
     { kind: 'asn', value: 'AS64500' },
     { kind: 'ja4', value: 't13d1516h2_8daaf6152771_b186095e22b6' },
+    { kind: 'ja4h', value: 'po10nn060000_cdb958d032b0_000000000000_000000000000' },
   ],
 };
 
@@ -290,6 +291,7 @@ describe('stix structure', () => {
       "[ipv6-addr:value = '2001:db8::1']",
       "[ipv4-addr:value = '192.0.2.0/24']",
       "[x-overlap-indicator:kind = 'ja4' AND x-overlap-indicator:value = 't13d1516h2_8daaf6152771_b186095e22b6']",
+      "[x-overlap-indicator:kind = 'ja4h' AND x-overlap-indicator:value = 'po10nn060000_cdb958d032b0_000000000000_000000000000']",
       "[x-overlap-indicator:kind = 'payment_fingerprint' AND x-overlap-indicator:value = 'visa:abc123']",
       "[x-overlap-indicator:kind = 'phone' AND x-overlap-indicator:value = '+14155552671']",
       "[domain-name:value = 'example.com']",

@@ -33,6 +33,7 @@ export type IndicatorErrorCode =
   | 'BAD_CHECKSUM'
   | 'INVALID_ASN'
   | 'INVALID_JA4'
+  | 'INVALID_JA4H'
   /** A prompt with no word left once normalized (only numbers, URLs, punctuation, …). */
   | 'INVALID_PROMPT'
   /** A record lacks a field it needs (a kind, a value). */

@@ -18,6 +18,7 @@ export const INDICATOR_KIND_NAMES = [
   'crypto_wallet',
   'asn',
   'ja4',
+  'ja4h',
   'prompt_template',
 ] as const;
 

@@ -10,6 +10,7 @@ import { emailKind } from './kinds/email.js';
 import { ipKind } from './kinds/ip.js';
 import { ipPrefixKind } from './kinds/ip-prefix.js';
 import { ja4Kind } from './kinds/ja4.js';
+import { ja4hKind } from './kinds/ja4h.js';
 import { paymentFingerprintKind } from './kinds/payment-fingerprint.js';
 import { phoneKind } from './kinds/phone.js';
 import { promptTemplateKind } from './kinds/prompt-template.js';
@@ -30,6 +31,7 @@ export const INDICATOR_KINDS: ReadonlyMap<IndicatorKindName, IndicatorKind> = ne
     cryptoWalletKind,
     asnKind,
     ja4Kind,
+    ja4hKind,
     promptTemplateKind,
   ].map((kind) => [kind.name, kind]),
 );

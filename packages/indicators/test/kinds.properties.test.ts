@@ -99,7 +99,7 @@ describe('domain and registrable_domain', () => {
   );
 });
 
-describe('asn, account, payment_fingerprint, ja4', () => {
+describe('asn, account, payment_fingerprint, ja4, ja4h', () => {
   test.prop([fc.integer({ min: 0, max: 4294967295 }), fc.nat(3)])(
     'AS numbers with any prefix spelling and zeros',
     (n, zeros) => {
@@ -119,7 +119,18 @@ describe('asn, account, payment_fingerprint, ja4', () => {
   test.prop([fc.string({ maxLength: 60 })])(
     'arbitrary text is either rejected with a typed error or idempotent',
     (text) => {
-      for (const kind of ['ja4', 'asn', 'account', 'domain', 'email', 'ip', 'ip_prefix', 'crypto_wallet', 'url']) {
+      for (const kind of [
+        'ja4',
+        'ja4h',
+        'asn',
+        'account',
+        'domain',
+        'email',
+        'ip',
+        'ip_prefix',
+        'crypto_wallet',
+        'url',
+      ]) {
         checkIdempotent(kind, text);
       }
     },

@@ -49,6 +49,7 @@ export const HASHABLE_KINDS: readonly string[] = [
   'crypto_wallet',
   'asn',
   'ja4',
+  'ja4h',
   // A prompt_template value on the wire is a band (`jj:` and 16 hex digits, spec/indicators.md §2),
   // not the prompt: give this filter band values to check hash_to_group on that kind.
   'prompt_template',
