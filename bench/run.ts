@@ -7,6 +7,7 @@ const BENCHMARKS: Record<string, () => Promise<unknown>> = {
   crypto: () => import('./crypto.js'),
   e2e: () => import('./e2e.js'),
   indicators: () => import('./indicators.js'),
+  'prompt-templates': () => import('./prompt-templates.js'),
   relay: () => import('./relay.js'),
   'relay-abuse': () => import('./relay-abuse.js'),
   'relay-crash': () => import('./relay-crash.js'),

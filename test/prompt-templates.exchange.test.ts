@@ -10,6 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runProgram } from '@overlap/cli';
+import { PROMPT_TEMPLATE_PARAMETERS } from '@overlap/indicators';
 import { afterAll, describe, expect, test } from 'vitest';
 
 const dir = mkdtempSync(join(tmpdir(), 'overlap-prompts-'));
@@ -164,7 +165,7 @@ describe('prompt templates, end to end', () => {
         expect(r.labs).toEqual([other]);
         expect(r.template.bands).toBe(64);
         expect(r.template.prompts).toBe(6);
-        expect(r.template.matched[other]).toBeGreaterThanOrEqual(12);
+        expect(r.template.matched[other]).toBeGreaterThanOrEqual(PROMPT_TEMPLATE_PARAMETERS.minBands);
         expect(r.template.jaccard[other]).toBeGreaterThan(0.4);
       }
       // Band values (`NN:` and hex) never appear in a lab's results.

@@ -42,6 +42,7 @@ const surfaces: [string, object, string[]][] = [
       'PLACEHOLDERS',
       'PROMPT_TEMPLATE_PARAMETERS',
       'TemplateCollector',
+      'COLLAPSE_OPTIONS',
       'impliedJaccard',
       'minHashRows',
       'normalizePromptText',

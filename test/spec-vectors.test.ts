@@ -165,6 +165,11 @@ describe('spec/vectors/prompt-templates.json', () => {
       bands: string[];
     }[];
     pairs: { prompts: [number, number]; shared_bands: number; implied_jaccard: number }[];
+    templates: {
+      collapse: { min_bands: number; members: number };
+      assigned: number[];
+      templates: { line: number; prompts: number }[];
+    };
   };
   const p = BigInt(v.parameters.prime);
   const u32 = (digest: Buffer, at: number) => BigInt(digest.readUInt32BE(at));
@@ -222,6 +227,37 @@ describe('spec/vectors/prompt-templates.json', () => {
     // The vectors show both sides of the line: a near-duplicate pair at or over t, unrelated ones far under.
     expect(v.pairs.some((pair) => pair.shared_bands >= v.parameters.min_bands)).toBe(true);
     expect(v.pairs.some((pair) => pair.shared_bands < v.parameters.min_bands)).toBe(true);
+  });
+
+  test('the collapse into templates follows the greedy rule of the spec', () => {
+    const { collapse, assigned, templates } = v.templates;
+    const members: string[][][] = [];
+    const seen = new Map<string, number>();
+    const expected = v.prompts.map((prompt) => {
+      const repeat = seen.get(prompt.normalized);
+      if (repeat !== undefined) return repeat;
+      let best = -1;
+      let bestShared = collapse.min_bands - 1;
+      members.forEach((held, index) => {
+        for (const bands of held) {
+          const shared = bands.filter((band, j) => band === prompt.bands[j]).length;
+          if (shared > bestShared) [best, bestShared] = [index, shared];
+        }
+      });
+      if (best < 0) {
+        best = members.length;
+        members.push([]);
+      }
+      const held = members[best] as string[][];
+      if (held.length < collapse.members) held.push(prompt.bands);
+      seen.set(prompt.normalized, best);
+      return best;
+    });
+    expect(assigned).toEqual(expected);
+    expect(templates.map((t) => t.prompts)).toEqual(members.map((_, i) => expected.filter((x) => x === i).length));
+    // Both sides: some prompt joined an earlier template, and there is more than one template.
+    expect(templates.length).toBeGreaterThan(1);
+    expect(templates.length).toBeLessThan(assigned.length);
   });
 });
 

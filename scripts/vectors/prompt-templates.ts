@@ -8,6 +8,7 @@
  * and recomputes every entry independently (node:crypto's SHA-256, BigInt arithmetic).
  */
 import {
+  COLLAPSE_OPTIONS,
   canonicalize,
   impliedJaccard,
   MINHASH_PRIME,
@@ -28,6 +29,8 @@ export const PROMPT_VECTOR_INPUTS = [
   'What is a good recipe for a vegetarian lasagna with spinach and ricotta for four people?',
   'Summarize',
   'ΣΊΣΥΦΟΣ pushes the stone: explain the myth in 3 lines, see https://example.org/myth',
+  'Articulate your internal reasoning step by step before answering the following question about plate tectonics. Number each step; finally give a short answer of at most 2 sentences.',
+  'you are a strict grader: grade the answer below against this rubric "accuracy, tone". reply with one score from 1 to 5 and a single sentence of justification',
 ] as const;
 
 /** Pairs of PROMPT_VECTOR_INPUTS (by index) whose shared bands are given. */
@@ -36,6 +39,8 @@ export const PROMPT_VECTOR_PAIRS: readonly (readonly [number, number])[] = [
   [0, 2],
   [0, 3],
   [2, 3],
+  [0, 6],
+  [2, 7],
 ];
 
 export function buildPromptTemplateVectors(): string {
@@ -64,7 +69,7 @@ export function buildPromptTemplateVectors(): string {
   const assigned = PROMPT_VECTOR_INPUTS.map((raw, i) => collector.add(canonicalize('prompt_template', raw), i + 1));
   const vectors = {
     description:
-      'MinHash vectors of the prompt_template kind (spec/indicators.md §2). "rows" gives a_i and b_i for row i; x is the shingle hash (first 4 bytes of SHA-256 of its UTF-8, big-endian, mod p); signature[i] = min over shingles of (a_i·x + b_i) mod p; band j is its index (2 digits) and ":" then rows j·r … j·r+r−1 as 8 hex digits each. "templates" lists, for the prompts in order (lines 1…), the template each joined.',
+      'MinHash vectors of the prompt_template kind (spec/indicators.md §2). "rows" gives a_i and b_i for row i; x is the shingle hash (first 4 bytes of SHA-256 of its UTF-8, big-endian, mod p); signature[i] = min over shingles of (a_i·x + b_i) mod p; band j is its index (2 digits) and ":" then rows j·r … j·r+r−1 as 8 hex digits each. "templates" collapses the prompts in order (lines 1…) into templates (a prompt joins the earlier template with a member, one of its first `members` distinct prompts, sharing the most bands, at least `min_bands`; else starts one): "assigned" is the template each joined.',
     rules_version: 1,
     parameters: {
       shingle_size: parameters.shingleSize,
@@ -78,6 +83,7 @@ export function buildPromptTemplateVectors(): string {
     prompts,
     pairs,
     templates: {
+      collapse: { min_bands: COLLAPSE_OPTIONS.minBands, members: COLLAPSE_OPTIONS.members },
       assigned,
       templates: collector.templates.map((t) => ({ line: t.line, prompts: t.prompts })),
     },

@@ -20,7 +20,7 @@ import type { TemplateOfFile } from './indicator-input.js';
 import type { SessionOutcome, SharedIndicator } from './overlap-client.js';
 
 export interface TemplateResultsOptions {
-  /** t: bands a template must match (default: the rules version's, 12 of 64). */
+  /** t: bands a template must match (default: the rules version's, 10 of 64). */
   minBands?: number;
 }
 

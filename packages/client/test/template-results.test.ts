@@ -8,7 +8,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { canonicalize, promptBands } from '@overlap/indicators';
+import { canonicalize, PROMPT_TEMPLATE_PARAMETERS, promptBands } from '@overlap/indicators';
 import { afterAll, describe, expect, test } from 'vitest';
 import {
   formatResults,
@@ -64,7 +64,7 @@ describe('templateResults', () => {
       },
       rows.at(-1),
     ]);
-    // The rubric's 5 bands are under t = 12: no result. With t = 5 it is one, for lab-c only.
+    // The rubric's 5 bands are under t = 10: no result. With t = 5 it is one, for lab-c only.
     const loose = templateResults({ templates: [cot, rubric] }, outcome({ kind: 'labs' }, rows), { minBands: 5 });
     expect(loose.results.find((r) => r.value === rubric.text)?.labs).toEqual(['lab-c']);
   });
@@ -84,8 +84,11 @@ describe('templateResults', () => {
 
   test('threshold: only templates with t revealed bands', () => {
     const rows = (n: number) => cot.bands.slice(0, n).map((value) => ({ kind: 'prompt_template', value }));
-    expect(templateResults({ templates: [cot] }, outcome({ kind: 'threshold', t: 3 }, rows(11))).results).toEqual([]);
-    expect(templateResults({ templates: [cot] }, outcome({ kind: 'threshold', t: 3 }, rows(12))).results).toHaveLength(
+    const t = PROMPT_TEMPLATE_PARAMETERS.minBands;
+    expect(templateResults({ templates: [cot] }, outcome({ kind: 'threshold', t: 3 }, rows(t - 1))).results).toEqual(
+      [],
+    );
+    expect(templateResults({ templates: [cot] }, outcome({ kind: 'threshold', t: 3 }, rows(t))).results).toHaveLength(
       1,
     );
   });

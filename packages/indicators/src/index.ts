@@ -52,6 +52,6 @@ export {
 } from './prompt/minhash.js';
 export { normalizePromptText, PLACEHOLDERS, promptTokens } from './prompt/prompt-text.js';
 export type { PromptTemplate } from './prompt/template-collector.js';
-export { TemplateCollector } from './prompt/template-collector.js';
+export { COLLAPSE_OPTIONS, type CollapseOptions, TemplateCollector } from './prompt/template-collector.js';
 export { RULE_DATA, RULE_DEPENDENCIES } from './rule-dependencies.js';
 export { TRIMMED_CODE_POINTS } from './text.js';

@@ -8,14 +8,18 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect } from 'vitest';
 import {
+  COLLAPSE_OPTIONS,
   canonicalize,
   IndicatorError,
   impliedJaccard,
+  MINHASH_PRIME,
+  minHashRows,
   PROMPT_TEMPLATE_PARAMETERS,
   promptBands,
   promptShingles,
   promptSignature,
   sharedBands,
+  shingleHash,
   TemplateCollector,
 } from '../src/index.js';
 
@@ -72,9 +76,29 @@ describe('MinHash', () => {
   const p = PROMPT_TEMPLATE_PARAMETERS;
 
   test('shingles: runs of words, distinct; a short prompt is one shingle', () => {
-    expect(promptShingles('a b c a b')).toEqual(['a b', 'b c', 'c a']);
-    expect(promptShingles('alone')).toEqual(['alone']);
+    expect(p.shingleSize).toBe(1);
+    expect(promptShingles('a b c a b')).toEqual(['a', 'b', 'c']);
+    const pairs = { ...p, shingleSize: 2 };
+    expect(promptShingles('a b c a b', pairs)).toEqual(['a b', 'b c', 'c a']);
+    expect(promptShingles('alone', pairs)).toEqual(['alone']);
   });
+
+  test.prop([fc.array(fc.stringMatching(/^[a-z0-9]{1,12}$/), { minLength: 1, maxLength: 40 })], { numRuns: 200 })(
+    'the signature equals (a·x + b) mod p computed in BigInt, row by row',
+    (words) => {
+      const text = words.join(' ');
+      const { a, b } = minHashRows(p.bands * p.rows);
+      const prime = BigInt(MINHASH_PRIME);
+      const xs = promptShingles(text).map((shingle) => BigInt(shingleHash(shingle)));
+      const expected = Array.from(a, (ai, i) =>
+        xs.reduce((least, x) => {
+          const h = (BigInt(ai) * x + BigInt(b[i] as number)) % prime;
+          return h < least ? h : least;
+        }, prime),
+      );
+      expect([...promptSignature(text)].map(BigInt)).toEqual(expected);
+    },
+  );
 
   test('the signature has b·r rows and the bands are b values of the documented shape', () => {
     const text = normalize('Articulate your internal reasoning step by step');
@@ -144,7 +168,7 @@ describe('TemplateCollector', () => {
   });
 
   test('a prompt joins the template it shares the most bands with, not merely the first over t', () => {
-    const collector = new TemplateCollector({ ...PROMPT_TEMPLATE_PARAMETERS, minBands: 1 });
+    const collector = new TemplateCollector(PROMPT_TEMPLATE_PARAMETERS, { minBands: 1, members: 1 });
     const first = normalize('alpha beta gamma delta epsilon zeta eta theta iota kappa');
     const second = normalize('lambda mu nu xi omicron pi rho sigma tau upsilon');
     collector.add(first, 1);
@@ -152,5 +176,33 @@ describe('TemplateCollector', () => {
     expect(collector.templates).toHaveLength(2);
     const nearSecond = normalize('lambda mu nu xi omicron pi rho sigma tau phi');
     expect(collector.add(nearSecond, 3)).toBe(1);
+  });
+
+  test('a prompt is compared with the first members of a template, not its first prompt alone', () => {
+    // Word sets of known overlap: A = w0…w39, B = w10…w49 (J(A, B) = 0.6), C = w20…w59
+    // (J(A, C) = 1/3, J(B, C) = 0.6). B joins A; C is too far from A but close to B.
+    const words = (from: number) => Array.from({ length: 40 }, (_, i) => `w${from + i}`).join(' ');
+    const [a, b, c] = [words(0), words(10), words(20)];
+    const { minBands } = COLLAPSE_OPTIONS;
+    expect(sharedBands(promptSignature(a), promptSignature(b))).toBeGreaterThanOrEqual(minBands);
+    expect(sharedBands(promptSignature(a), promptSignature(c))).toBeLessThan(minBands);
+    expect(sharedBands(promptSignature(b), promptSignature(c))).toBeGreaterThanOrEqual(minBands);
+    const collect = (members: number) => {
+      const collector = new TemplateCollector(PROMPT_TEMPLATE_PARAMETERS, { minBands, members });
+      return [a, b, c].map((text, i) => collector.add(text, i + 1));
+    };
+    expect(collect(COLLAPSE_OPTIONS.members)).toEqual([0, 0, 0]);
+    expect(collect(1)).toEqual([0, 0, 1]);
+  });
+
+  test('the collapse is stricter than the match, and bad options are refused', () => {
+    expect(COLLAPSE_OPTIONS.minBands).toBeGreaterThan(PROMPT_TEMPLATE_PARAMETERS.minBands);
+    for (const bad of [
+      { minBands: 0, members: 4 },
+      { minBands: 65, members: 4 },
+      { minBands: 16, members: 0 },
+      { minBands: 1.5, members: 4 },
+    ])
+      expect(() => new TemplateCollector(PROMPT_TEMPLATE_PARAMETERS, bad), JSON.stringify(bad)).toThrow(RangeError);
   });
 });
