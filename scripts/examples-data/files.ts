@@ -1,6 +1,7 @@
 /**
  * The three labs' files, each as its tool would export it: lab-a a spreadsheet's CSV (byte-order
- * mark, capitalized header, a region cell for national phone numbers), lab-b a SIEM's JSONL, lab-c a
+ * mark, capitalized header, a region cell for national phone numbers, an id column for its prompts'
+ * request ids), lab-b a SIEM's JSONL (prompts with their ids among the other records), lab-c a
  * threat-intelligence platform's STIX 2.1 bundle (an identity object, indicators whose patterns
  * name one to 21 values, some joined with OR). Each file also carries a few records that must be
  * rejected, each with the error code @overlap/indicators must give it.
@@ -8,6 +9,7 @@
 import type { IndicatorErrorCode } from '@overlap/indicators';
 import type { LabName, PlantedRecord } from './plan.js';
 import { Prng } from './prng.js';
+import type { PlannedPrompt } from './prompts.js';
 import { eip55, p2pkhAddress } from './wallets.js';
 
 export const LAB_FILES: Record<LabName, string> = {
@@ -40,26 +42,39 @@ const brokenBtc = (() => {
 
 export const MALFORMED: Record<LabName, Malformed[]> = {
   'lab-a': [
-    bad('REGION_REQUIRED', 'a national phone number with an empty region cell', 'phone,(212) 555-0142,,2024-03-02,70,'),
+    bad(
+      'REGION_REQUIRED',
+      'a national phone number with an empty region cell',
+      'phone,(212) 555-0142,,2024-03-02,70,,',
+    ),
     bad(
       'INVALID_EMAIL',
       'a display name around the address',
-      'email,Bob Example <bob.example@example.com>,,2024-04-11,,',
+      'email,Bob Example <bob.example@example.com>,,2024-04-11,,,',
     ),
-    bad('INVALID_IP', 'an octet over 255', 'ip,192.0.2.256,,2024-05-01,90,'),
-    bad('INVALID_IP', 'a prefix in an ip row (ip_prefix is its own kind)', 'ip,198.51.100.0/24,,2024-05-01,90,'),
+    bad('INVALID_IP', 'an octet over 255', 'ip,192.0.2.256,,2024-05-01,90,,'),
+    bad('INVALID_IP', 'a prefix in an ip row (ip_prefix is its own kind)', 'ip,198.51.100.0/24,,2024-05-01,90,,'),
     bad(
       'BAD_CHECKSUM',
       'an EIP-55 address with one letter in the wrong case',
-      `crypto_wallet,${flippedEth},,2024-07-19,,`,
+      `crypto_wallet,${flippedEth},,2024-07-19,,,`,
     ),
-    bad('UNKNOWN_KIND', 'a kind Overlap does not have', `sha256,${badRng.hex(64)},,2024-08-30,60,`),
-    bad('BAD_RECORD', 'seven cells under a six-column header', 'email,eve@example.org,,2024-06-01,80,case-0042,extra'),
-    bad('INVALID_URL', 'not an http(s) URL', 'url,ftp://files.example.com/dump.tar,,2024-09-09,,'),
-    bad('INVALID_JA4', 'the raw (_r) JA4 variant', 'ja4,t13d0912h2_0123456789ab_ba9876543210_r,,2024-10-10,,'),
-    bad('EMPTY', 'an empty value cell', 'domain,,,2024-01-09,50,'),
-    bad('INVALID_ACCOUNT', 'a handle without its platform', 'account,carol_smith,,2024-11-02,,'),
-    bad('BAD_RECORD', 'a confidence that is not a number', 'email,dave@example.com,,2024-02-02,high,'),
+    bad('UNKNOWN_KIND', 'a kind Overlap does not have', `sha256,${badRng.hex(64)},,2024-08-30,60,,`),
+    bad(
+      'BAD_RECORD',
+      'eight cells under a seven-column header',
+      'email,eve@example.org,,2024-06-01,80,case-0042,,extra',
+    ),
+    bad('INVALID_URL', 'not an http(s) URL', 'url,ftp://files.example.com/dump.tar,,2024-09-09,,,'),
+    bad('INVALID_JA4', 'the raw (_r) JA4 variant', 'ja4,t13d0912h2_0123456789ab_ba9876543210_r,,2024-10-10,,,'),
+    bad('EMPTY', 'an empty value cell', 'domain,,,2024-01-09,50,,'),
+    bad('INVALID_ACCOUNT', 'a handle without its platform', 'account,carol_smith,,2024-11-02,,,'),
+    bad('BAD_RECORD', 'a confidence that is not a number', 'email,dave@example.com,,2024-02-02,high,,'),
+    bad(
+      'INVALID_PROMPT',
+      'a prompt of only a number, a link and a number: no word is left once normalized',
+      'prompt_template,1. https://example.com/run/42 7,,2025-04-02,,,req-000000bad1',
+    ),
   ],
   'lab-b': [
     bad('BAD_RECORD', 'a line cut off mid-object', '{"kind":"email","value":"dave.jones@example.com"'),
@@ -88,6 +103,11 @@ export const MALFORMED: Record<LabName, Malformed[]> = {
       '{"kind":"payment_fingerprint","value":"paycorp:fp 123"}',
     ),
     bad('BAD_RECORD', 'a confidence that is a string', '{"kind":"ip","value":"192.0.2.1","confidence":"high"}'),
+    bad(
+      'INVALID_PROMPT',
+      'a prompt of only punctuation and an emoji',
+      '{"kind":"prompt_template","value":"??? 🙂 !!!","id":"chatcmpl-00000000bad1"}',
+    ),
   ],
   'lab-c': [
     bad('UNSUPPORTED_STIX', 'a malware object, not an indicator', {
@@ -131,6 +151,11 @@ function meta(rng: Prng, labelPrefix: string, chances = { confidence: 0.8, label
   return out;
 }
 
+/** A day of the campaign's spring 2025 (its prompts' first_seen). */
+function campaignDay(rng: Prng): string {
+  return new Date(Date.UTC(2025, 2, 1) + rng.int(92) * DAY_MS).toISOString().slice(0, 10);
+}
+
 /** Inserts each extra line at a random position (after the header, which the caller adds). */
 function scatter<T>(rng: Prng, list: T[], extra: T[]): T[] {
   const out = [...list];
@@ -140,18 +165,24 @@ function scatter<T>(rng: Prng, list: T[], extra: T[]): T[] {
 
 const csvCell = (text: string) => (/[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text);
 
-export function labACsv(records: PlantedRecord[]): string {
+export function labACsv(records: PlantedRecord[], prompts: readonly PlannedPrompt[]): string {
   const rng = new Prng('file:lab-a');
   const rows = records.map(({ kind, spelling }) => {
     const m = meta(rng, 'case');
     const cells = [kind, spelling.value, spelling.region ?? '', m.seen.slice(0, 10), String(m.confidence ?? '')];
-    return [...cells, m.label ?? ''].map(csvCell).join(',');
+    return [...cells, m.label ?? '', ''].map(csvCell).join(',');
   });
   const malformed = MALFORMED['lab-a'].map((m) => m.record as string);
-  return `\ufeffKind,Value,Region,First_Seen,Confidence,Label\n${scatter(rng, rows, malformed).join('\n')}\n`;
+  const promptRng = new Prng('file:lab-a:prompts');
+  const promptRows = prompts.map((p) => {
+    if (/[\r\n]/.test(p.text)) throw new Error(`lab-a's prompts are one line each: ${JSON.stringify(p.text)}`);
+    return ['prompt_template', p.text, '', campaignDay(promptRng), '', '', p.id].map(csvCell).join(',');
+  });
+  const body = scatter(promptRng, scatter(rng, rows, malformed), promptRows);
+  return `\ufeffKind,Value,Region,First_Seen,Confidence,Label,Id\n${body.join('\n')}\n`;
 }
 
-export function labBJsonl(records: PlantedRecord[]): string {
+export function labBJsonl(records: PlantedRecord[], prompts: readonly PlannedPrompt[]): string {
   const rng = new Prng('file:lab-b');
   const lines = records.map(({ kind, spelling }) => {
     const m = meta(rng, 'cluster', { confidence: 0.5, label: 0.15 });
@@ -165,7 +196,11 @@ export function labBJsonl(records: PlantedRecord[]): string {
     });
   });
   const malformed = MALFORMED['lab-b'].map((m) => m.record as string);
-  return `${scatter(rng, lines, malformed).join('\n')}\n`;
+  const promptRng = new Prng('file:lab-b:prompts');
+  const promptLines = prompts.map((p) =>
+    JSON.stringify({ kind: 'prompt_template', value: p.text, first_seen: campaignDay(promptRng), id: p.id }),
+  );
+  return `${scatter(promptRng, scatter(rng, lines, malformed), promptLines).join('\n')}\n`;
 }
 
 const OBJECT_TYPE: Record<string, string> = { email: 'email-addr', domain: 'domain-name', url: 'url' };

@@ -220,18 +220,27 @@ function table(io: ProgramIo, header: string[], rows: string[][]): void {
 /** Per kind, how many suspects each group of labs shares (read from lab-a's and the others' rows). */
 function printOverlapReport(io: ProgramIo, outcome: SimulationOutcome): void {
   for (const kind of outcome.kinds) {
-    const groups = new Map<string, Set<string>>();
+    // holders → the reporting lab → the values it reported. Other kinds' values are the same in
+    // every lab; a template's value is each lab's own text, so templates are counted per lab.
+    const groups = new Map<string, Map<string, Set<string>>>();
     for (const lab of outcome.labs) {
       for (const row of lab.results.filter((r) => r.kind === kind)) {
         const holders = [lab.name, ...(row.labs ?? [])].sort().join(' + ');
-        if (!groups.has(holders)) groups.set(holders, new Set());
-        groups.get(holders)?.add(row.value);
+        const byLab = groups.get(holders) ?? new Map<string, Set<string>>();
+        groups.set(holders, byLab);
+        const values = byLab.get(lab.name) ?? new Set<string>();
+        byLab.set(lab.name, values.add(row.value));
       }
     }
     const parts = [...groups].sort((a, b) => b[0].length - a[0].length || a[0].localeCompare(b[0]));
-    io.out(
-      `  ${kind.padEnd(20)} ${parts.map(([holders, values]) => `${holders}: ${values.size}`).join('; ') || 'nothing shared'}\n`,
-    );
+    const counted = ([holders, byLab]: [string, Map<string, Set<string>>]) => {
+      if (kind !== 'prompt_template') return `${holders}: ${new Set([...byLab.values()].flatMap((v) => [...v])).size}`;
+      const counts = [...byLab].map(([lab, values]) => [lab, values.size] as const);
+      return counts.every(([, n]) => n === counts[0]?.[1])
+        ? `${holders}: ${counts[0]?.[1]} templates`
+        : `${holders}: ${counts.map(([lab, n]) => `${n} templates of ${lab}`).join(', ')}`;
+    };
+    io.out(`  ${kind.padEnd(20)} ${parts.map(counted).join('; ') || 'nothing shared'}\n`);
   }
 }
 
