@@ -172,3 +172,100 @@ describe('overlap normalize chooses the format as session run does', () => {
     }
   });
 });
+
+describe('overlap normalize reads a chat-completions request log (the chat format), in a child process', () => {
+  const user = (content: unknown) => ({ role: 'user', content });
+  const log = [
+    {
+      custom_id: 'req-1',
+      method: 'POST',
+      url: '/v1/chat/completions',
+      body: {
+        model: 'gpt-4o-mini',
+        messages: [
+          { role: 'system', content: 'You are a helpful assistant.' },
+          user('Explain your reasoning step by step.'),
+        ],
+      },
+    },
+    {
+      custom_id: 'req-2',
+      method: 'POST',
+      url: '/v1/chat/completions',
+      body: {
+        messages: [
+          user('Solve it.'),
+          { role: 'assistant', content: 'Done.' },
+          user([
+            { type: 'text', text: 'Grade the answer below: 42' },
+            { type: 'image_url', image_url: { url: 'data:image/png;base64,AAAA' } },
+          ]),
+        ],
+      },
+    },
+    { messages: [user('Explain your reasoning step by step!')], id: 'req-3' },
+    { custom_id: 'req-4', method: 'POST', url: '/v1/embeddings', body: { messages: [user('x')] } },
+    { messages: [{ role: 'system', content: 'only a system prompt' }], id: 'req-5' },
+  ]
+    .map((line) => JSON.stringify(line))
+    .join('\n');
+  const expected = [
+    { line: 1, id: 'req-1', kind: 'prompt_template', value: 'explain your reasoning step by step' },
+    { line: 2, id: 'req-2', kind: 'prompt_template', value: 'grade the answer below <num>' },
+    { line: 3, id: 'req-3', kind: 'prompt_template', value: 'explain your reasoning step by step', duplicate_of: 1 },
+    {
+      line: 4,
+      id: 'req-4',
+      error: { code: 'BAD_RECORD', message: 'line 4: url: must be "/v1/chat/completions" (is "/v1/embeddings")' },
+    },
+    {
+      line: 5,
+      id: 'req-5',
+      error: { code: 'MISSING_FIELD', message: 'line 5 has no user text: no message has role "user"' },
+    },
+  ];
+
+  test('a .jsonl file of requests is read as chat, and says why; each request its last user turn, exit 65 for the bad lines', async () => {
+    const path = join(dir, 'requests.jsonl');
+    await writeFile(path, `${log}\n`);
+    const { code, stdout, stderr } = await runCli(['normalize', path], { cwd: dir });
+    expect(code, stderr).toBe(EXIT.DATA);
+    expect(lines(stdout)).toEqual(expected);
+    expect(stderr).toContain(
+      `normalize: ${path}: read as chat (the file name ends in .jsonl, and the first line is a Batch API request line with a "messages" array in "body")`,
+    );
+    expect(stderr).toContain(
+      'normalize: 5 records: 3 accepted (1 duplicates), 2 rejected (BAD_RECORD 1, MISSING_FIELD 1)',
+    );
+  }, 60_000);
+
+  test('--format chat on standard input; --format jsonl on the same log names the chat format', async () => {
+    const stdin = await runCli(['normalize', '--format', 'chat', '-'], { input: log, cwd: dir });
+    expect(stdin.code, stdin.stderr).toBe(EXIT.DATA);
+    expect(lines(stdin.stdout)).toEqual(expected);
+    const asJsonl = await runCli(['normalize', '--format', 'jsonl'], { input: log, cwd: dir });
+    expect(asJsonl.code).toBe(EXIT.DATA);
+    expect(lines(asJsonl.stdout)[0]).toEqual({
+      line: 1,
+      error: {
+        code: 'MISSING_FIELD',
+        message: 'line 1 has no "value" (a chat-completions request? read the file in the chat format)',
+      },
+    });
+  }, 60_000);
+
+  test('a JSONL record may carry a context object of the lab’s own fields: accepted, not written out', async () => {
+    const input = [
+      { kind: 'prompt_template', value: 'Explain your reasoning step by step.', id: 'r1', context: { account: 'u-9' } },
+      { kind: 'prompt_template', value: 'Rewrite this.', context: ['not an object'] },
+    ]
+      .map((line) => JSON.stringify(line))
+      .join('\n');
+    const { code, stdout } = await runCli(['normalize', '--format', 'jsonl'], { input, cwd: dir });
+    expect(code).toBe(EXIT.DATA);
+    expect(lines(stdout)).toEqual([
+      { line: 1, id: 'r1', kind: 'prompt_template', value: 'explain your reasoning step by step' },
+      { line: 2, error: { code: 'BAD_RECORD', message: 'line 2: context: must be a JSON object' } },
+    ]);
+  }, 60_000);
+});

@@ -2,6 +2,8 @@ export type { IndicatorErrorCode, IndicatorErrorDetails } from './errors.js';
 export { IndicatorError } from './errors.js';
 export type { NotText } from './import/binary-sniff.js';
 export { assertTextFile, notTextReason } from './import/binary-sniff.js';
+export { CHAT_COMPLETIONS_URL, chatRecord, MAX_CHAT_LINE_LENGTH, readChat } from './import/chat.js';
+export { chatLineShape } from './import/chat-line-shape.js';
 export type { CsvOptions } from './import/csv.js';
 export { CSV_COLUMNS, readCsv } from './import/csv.js';
 export type { FormatChoice, FormatSource } from './import/format-detection.js';
@@ -14,7 +16,7 @@ export {
   parseImportFormat,
   readRecords,
 } from './import/formats.js';
-export { readJsonl } from './import/jsonl.js';
+export { MAX_CONTEXT_BYTES, readJsonl } from './import/jsonl.js';
 export { MAX_LINE_LENGTH, numberedLines, readPlainLines, utf8Strings } from './import/lines.js';
 export type { NormalizeOptions, NormalizeSummary } from './import/normalize.js';
 export { emptySummary, normalizeRecords } from './import/normalize.js';

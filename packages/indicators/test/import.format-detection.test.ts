@@ -9,6 +9,7 @@ import {
   assertTextFile,
   chooseImportFormat,
   emptySummary,
+  FORMAT_SNIFF_BYTES,
   formatOfContent,
   formatOfExtension,
   IMPORT_FORMATS,
@@ -36,6 +37,17 @@ describe('from the content, when the extension names no format', () => {
     ['JSON lines whose first line is broken', '{"kind":"email",\n{"kind":"ip","value":"192.0.2.1"}\n', 'jsonl'],
     ['a STIX bundle on one line', '{"type":"bundle","id":"bundle--1","objects":[]}', 'stix'],
     ['a pretty-printed STIX bundle', '{\n  "type": "bundle",\n  "objects": []\n}\n', 'stix'],
+    ['a chat-completions request', '{"model":"m","messages":[{"role":"user","content":"hi"}]}\n', 'chat'],
+    ['a request with no messages yet', '{"messages":[]}\n', 'chat'],
+    [
+      'a Batch API request line',
+      '{"custom_id":"r1","method":"POST","url":"/v1/chat/completions","body":{"messages":[]}}\n',
+      'chat',
+    ],
+    ['chat lines whose first line is broken', '{"messages":[\n{"messages":[{"role":"user","content":"hi"}]}\n', 'chat'],
+    ['a JSONL record that also has messages', '{"value":"x","messages":[]}\n', 'jsonl'],
+    ['an object whose messages is no array', '{"messages":"hi"}\n', 'jsonl'],
+    ['an object whose body holds no messages array', '{"body":{"messages":{}}}\n', 'jsonl'],
     ['plain e-mails', 'a@b.example\nc@d.example\n', 'lines'],
     ['plain domains with commas in URLs', 'https://x.example/a,b\n', 'lines'],
     ['phone numbers', '+1 415 555 2671\n', 'lines'],
@@ -51,6 +63,52 @@ describe('from the content, when the extension names no format', () => {
   test('the reason names what was seen', () => {
     expect(formatOfContent(encode('Kind,Value\n')).reason).toBe('the first line is a CSV header (kind, value)');
     expect(formatOfContent(encode('{"value":"x"}\n')).reason).toBe('the first line is a JSON object');
+    expect(formatOfContent(encode('{"messages":[]}\n')).reason).toBe(
+      'the first line is a chat-completions request with a "messages" array',
+    );
+    expect(formatOfContent(encode('{"url":"/v1/chat/completions","body":{"messages":[]}}')).reason).toBe(
+      'the first line is a Batch API request line with a "messages" array in "body"',
+    );
+    expect(formatOfContent(encode('{\n{"messages":[]}\n')).reason).toBe(
+      'the second line is a chat-completions request with a "messages" array',
+    );
+  });
+
+  describe('a chat request longer than the head: its first line cut short', () => {
+    // What a reader hands over: the first FORMAT_SNIFF_BYTES of a file whose first line is longer.
+    const cut = (line: string) => encode(line).subarray(0, FORMAT_SNIFF_BYTES);
+    const long = 'x'.repeat(FORMAT_SNIFF_BYTES);
+    const tools = `"tools":[{"type":"function","function":{"name":"f","description":"a \\"quoted\\" word, {not} [json]","parameters":{"type":"object"}}}]`;
+
+    test.each([
+      [
+        'a request',
+        `{"model":"m",${tools},"temperature":0.5,"stream":true,"n":null,"messages":[{"role":"user","content":"${long}"}]}`,
+        'chat',
+        'the first line, cut short or not JSON by itself, starts a chat-completions request with a "messages" array',
+      ],
+      ['a request cut in its messages', `{"messages":[{"role":"system","content":"${long}`, 'chat', undefined],
+      [
+        'a Batch API line',
+        `{"custom_id":"r1","method":"POST","url":"/v1/chat/completions","body":{"model":"m",${tools},"messages":[{"role":"user","content":"${long}"}]}}`,
+        'chat',
+        'the first line, cut short or not JSON by itself, starts a Batch API request line with a "messages" array in "body"',
+      ],
+      ['a JSONL record whose value comes first', `{"value":"${long}","messages":[]}`, 'stix', undefined],
+      [
+        'a record with value before messages',
+        `{"kind":"prompt_template","value":"v","messages":["${long}"]}`,
+        'stix',
+        undefined,
+      ],
+      ['messages deeper than the body', `{"x":{"messages":["${long}"]}}`, 'stix', undefined],
+      ['messages that is no array', `{"messages":"${long}"}`, 'stix', undefined],
+      ['a cut inside a key before messages', `{"${long}":1,"messages":[]}`, 'stix', undefined],
+    ])('%s → %s', (_label, line, format, reason) => {
+      const choice = formatOfContent(cut(line));
+      expect(choice.format).toBe(format);
+      if (reason !== undefined) expect(choice.reason).toBe(reason);
+    });
   });
 
   test.each([
@@ -84,6 +142,7 @@ describe('from the content, when the extension names no format', () => {
         ],
       }),
       lines: 'a@b.example\n',
+      chat: '{"messages":[{"role":"user","content":"Grade the answer below"}]}\n',
     };
     for (const [expected, text] of Object.entries(files)) {
       const { format } = chooseImportFormat('in', encode(text));
@@ -93,7 +152,9 @@ describe('from the content, when the extension names no format', () => {
       for await (const r of normalizeRecords(readRecords(format, source(text)), { kind: 'email' }, summary))
         out.push(r);
       expect(out.filter(isErrorRecord)).toEqual([]);
-      expect(out).toMatchObject([{ kind: 'email', value: 'a@b.example' }]);
+      // A chat record names its own kind: a prompt.
+      expect(out).toMatchObject([{ kind: format === 'chat' ? 'prompt_template' : 'email' }]);
+      if (format !== 'chat') expect(out).toMatchObject([{ value: 'a@b.example' }]);
     }
   });
 });
@@ -116,6 +177,29 @@ describe('what decides', () => {
     });
     expect(formatOfExtension('x.ndjson')).toBe('jsonl');
     expect(formatOfExtension('x.json')).toBe('stix');
+  });
+
+  test('chat has no extension: under .jsonl or .ndjson a chat log is told from JSONL records by its content', () => {
+    const chat = encode('{"messages":[{"role":"user","content":"hi"}]}\n');
+    expect(chooseImportFormat('requests.jsonl', chat)).toEqual({
+      format: 'chat',
+      from: 'content',
+      reason: 'the file name ends in .jsonl, and the first line is a chat-completions request with a "messages" array',
+    });
+    const batch = encode('{"custom_id":"r1","method":"POST","url":"/v1/chat/completions","body":{"messages":[]}}\n');
+    expect(chooseImportFormat('batch.NDJSON', batch)).toMatchObject({ format: 'chat', from: 'content' });
+    expect(chooseImportFormat('requests.log', chat)).toMatchObject({ format: 'chat', from: 'content' });
+    // JSONL records (a value), even with a messages field, stay JSONL, from the extension.
+    expect(chooseImportFormat('x.jsonl', encode('{"value":"x","messages":[]}\n'))).toMatchObject({
+      format: 'jsonl',
+      from: 'extension',
+    });
+    expect(chooseImportFormat('x.jsonl', encode('[1]\n'))).toMatchObject({ format: 'jsonl', from: 'extension' });
+    // The option wins either way; .json is STIX, whatever it holds.
+    expect(chooseImportFormat('requests.jsonl', chat, 'jsonl')).toMatchObject({ format: 'jsonl', from: 'option' });
+    expect(chooseImportFormat('x.jsonl', encode('{"value":"x"}\n'), 'chat')).toMatchObject({ format: 'chat' });
+    expect(chooseImportFormat('requests.json', chat)).toMatchObject({ format: 'stix', from: 'extension' });
+    expect(formatOfExtension('requests.jsonl')).toBe('jsonl');
   });
 
   test.each(['suspects.txt', 'suspects.tsv', 'suspects', 'suspects.xlsx', 'suspects.csv.bak', '-'])(

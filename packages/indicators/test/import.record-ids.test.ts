@@ -1,5 +1,6 @@
 /**
- * A record's own id — a CSV or TSV `id` column, a JSONL `id` field, a STIX object's id — comes out
+ * A record's own id — a CSV or TSV `id` column, a JSONL `id` field, a STIX object's id, a chat
+ * line's `custom_id` or `id` — comes out
  * of the importers and the normalizer with the record, accepted or rejected, so a lab can find the
  * record in its own systems.
  */
@@ -54,6 +55,19 @@ describe('ids', () => {
   test('a JSONL id that is not a string is a BAD_RECORD, not an id', async () => {
     expect(await normalized('jsonl', '{"id":7,"value":"a@b.example","kind":"email"}\n')).toEqual([
       { line: 1, error: expect.objectContaining({ code: 'BAD_RECORD', message: expect.stringContaining('id') }) },
+    ]);
+  });
+
+  test('a chat line gives its custom_id, else its request id; a prompt refused by the kind keeps it', async () => {
+    const text = [
+      '{"custom_id":"b-1","url":"/v1/chat/completions","body":{"id":"not-this","messages":[{"role":"user","content":"Grade this."}]}}',
+      '{"id":"r-2","messages":[{"role":"user","content":"12 34"}]}',
+      '{"id":"","messages":[{"role":"user","content":"Rewrite this."}]}',
+    ].join('\n');
+    expect(await normalized('chat', text)).toEqual([
+      { line: 1, id: 'b-1', kind: 'prompt_template', value: 'grade this' },
+      { line: 2, id: 'r-2', error: expect.objectContaining({ code: 'INVALID_PROMPT' }) },
+      { line: 3, kind: 'prompt_template', value: 'rewrite this' },
     ]);
   });
 

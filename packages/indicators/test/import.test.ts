@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import {
   emptySummary,
+  MAX_CONTEXT_BYTES,
   MAX_LINE_LENGTH,
   type NormalizedRecord,
   normalizeRecords,
@@ -146,6 +147,88 @@ describe('JSONL', () => {
       ['BAD_RECORD', 7],
     ]);
     expect((records[4] as { error: { message: string } }).error.message).toContain('unknown field(s) colour');
+  });
+});
+
+describe('JSONL context', () => {
+  const context = (value: unknown) =>
+    JSON.stringify({ kind: 'prompt_template', value: 'p', id: 'req-17', context: value });
+  const first = async (line: string) => (await collect(readJsonl(chunks(line))))[0];
+
+  test('an object of the lab’s own fields is accepted and not carried on the record', async () => {
+    const line =
+      '{"kind":"prompt_template","value":"Grade this","id":"req-17","context":{"account":"u-9","model":"m","at":1,"tags":["a"],"n":{"x":null}}}';
+    expect(await first(line)).toEqual({ line: 1, kind: 'prompt_template', value: 'Grade this', id: 'req-17' });
+    expect(await first(context({}))).toEqual({ line: 1, kind: 'prompt_template', value: 'p', id: 'req-17' });
+  });
+
+  test('an empty string is an absent field, as for the other optional fields', async () => {
+    expect(await first(context(''))).toEqual({ line: 1, kind: 'prompt_template', value: 'p', id: 'req-17' });
+  });
+
+  test.each([
+    ['an array', ['u-9']],
+    ['null', null],
+    ['a string', 'u-9'],
+    ['a number', 9],
+    ['a boolean', true],
+  ])('%s is BAD_RECORD naming the field, keeping the id', async (_label, value) => {
+    expect(await first(context(value))).toEqual({
+      line: 1,
+      id: 'req-17',
+      error: { code: 'BAD_RECORD', message: 'line 1: context: must be a JSON object' },
+    });
+  });
+
+  test('at most 4096 bytes as JSON.stringify writes it (UTF-8); over is BAD_RECORD naming the bound', async () => {
+    expect(MAX_CONTEXT_BYTES).toBe(4096);
+    // {"a":"…"} is 8 bytes around the string.
+    expect(await first(context({ a: 'x'.repeat(4088) }))).toMatchObject({ value: 'p' });
+    expect(await first(context({ a: 'x'.repeat(4089) }))).toEqual({
+      line: 1,
+      id: 'req-17',
+      error: { code: 'BAD_RECORD', message: 'line 1: context: must be at most 4096 bytes as JSON (is 4097)' },
+    });
+    // Bytes, not characters: 2045 × é is 4090 bytes in 2045 characters.
+    expect(await first(context({ a: 'é'.repeat(2044) }))).toMatchObject({ value: 'p' });
+    expect(await first(context({ a: 'é'.repeat(2045) }))).toMatchObject({
+      error: { code: 'BAD_RECORD', message: expect.stringContaining('(is 4098)') },
+    });
+    // White space in the line does not count: the bound is on JSON.stringify's output.
+    const spaced = `{"value":"p","context":{ "a" :   "${'x'.repeat(4088)}"   }}`;
+    expect(await first(spaced)).toMatchObject({ value: 'p' });
+  });
+
+  test('a context nested too deeply to write is BAD_RECORD, not a crash', async () => {
+    // Arrays inside the object: 2 characters a level, 400,000 levels within one line's bound.
+    const depth = 400_000;
+    const line = `{"value":"p","context":{"a":${'['.repeat(depth)}${']'.repeat(depth)}}}`;
+    const [record] = await collect(readJsonl(chunks(line, 65536)));
+    expect(record).toEqual({
+      line: 1,
+      error: {
+        code: 'BAD_RECORD',
+        message: 'line 1: context: must be at most 4096 bytes as JSON (is nested too deeply to write)',
+      },
+    });
+  });
+
+  test('other problems are named beside it; context is no CSV column', async () => {
+    const record = await first('{"value":"p","context":[],"colour":"red"}');
+    expect(record).toMatchObject({ error: { code: 'BAD_RECORD' } });
+    expect((record as { error: { message: string } }).error.message).toContain('unknown field(s) colour');
+    await expect(collect(readCsv(chunks('value,context\np,x\n')))).rejects.toMatchObject({ code: 'BAD_FILE' });
+  });
+
+  test('a chat-completions request read as JSONL says which format reads it', async () => {
+    const record = await first('{"model":"m","messages":[{"role":"user","content":"hi"}]}');
+    expect(record).toMatchObject({
+      error: {
+        code: 'MISSING_FIELD',
+        message: 'line 1 has no "value" (a chat-completions request? read the file in the chat format)',
+      },
+    });
+    expect(await first('{"kind":"email"}')).toMatchObject({ error: { message: 'line 1 has no "value"' } });
   });
 });
 

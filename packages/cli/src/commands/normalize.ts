@@ -1,7 +1,8 @@
 /**
- * `overlap normalize [--kind K] [--format lines|csv|tsv|jsonl|stix] [--region CC] [FILE|-]`: reads a
- * lab's suspect list and writes one JSON line per input record, in input order —
- *   {"line":N,"kind":K,"value":V}            accepted (plus "duplicate_of":M for a repeat, "id" for STIX)
+ * `overlap normalize [--kind K] [--format lines|csv|tsv|jsonl|stix|chat] [--region CC] [FILE|-]`: reads
+ * a lab's suspect list (or a chat-completions request log: its prompts) and writes one JSON line per
+ * input record, in input order —
+ *   {"line":N,"kind":K,"value":V}            accepted (plus "duplicate_of":M for a repeat, "id" if any)
  *   {"line":N,"error":{"code":C,"message":M}} rejected
  * — then a summary on stderr. Exit 0 when every record was accepted, 65 when any was rejected (the
  * output is still complete), 64 for a usage error, 66 for an unreadable file. Streams: a file of
@@ -43,7 +44,7 @@ export function addNormalizeCommand(program: Command, io: ProgramIo): void {
     .argument('[file]', 'input file, or - for standard input', '-')
     .option(
       '--kind <kind>',
-      `kind of records that name none (plain lines; CSV/JSONL without a kind): ${INDICATOR_KIND_NAMES.join(', ')}`,
+      `kind of records that name none (plain lines; CSV/JSONL without a kind; chat records are prompt_template): ${INDICATOR_KIND_NAMES.join(', ')}`,
     )
     .option(
       '--format <format>',

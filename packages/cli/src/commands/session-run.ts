@@ -79,7 +79,7 @@ export function addSessionRunCommand(session: Command, io: ProgramIo): void {
     .requiredOption('--session <id>', 'the session id')
     .requiredOption(
       '--input <file>',
-      "this lab's suspects: CSV, TSV, JSON lines, a STIX 2.1 bundle, or one value per line",
+      "this lab's suspects: CSV, TSV, JSON lines, a STIX 2.1 bundle, a chat-completions request log (its prompts), or one value per line",
     )
     .option(
       '--format <format>',

@@ -42,7 +42,7 @@ export function addSimulationCommands(program: Command, io: ProgramIo): void {
     .command('simulate')
     .option(
       '--lab <name=file>',
-      'a lab and its suspect file (.csv, .jsonl, .json STIX, .txt with --kind); two or more',
+      'a lab and its suspect file (.csv, .jsonl, .json STIX, a chat-completions log, .txt with --kind); two or more',
       collect,
       [],
     )

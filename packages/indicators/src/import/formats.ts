@@ -1,14 +1,17 @@
 /**
- * The import formats by name (`--format`). Which one a file is in: format-detection.ts.
+ * The import formats by name (`--format`). Which one a file is in: format-detection.ts. `chat`
+ * (chat-completions request logs) has no extension of its own: it is JSON lines, and told from
+ * `jsonl` by the content (also under `.jsonl` and `.ndjson`).
  */
 import { IndicatorError } from '../errors.js';
+import { readChat } from './chat.js';
 import { readCsv } from './csv.js';
 import { readJsonl } from './jsonl.js';
 import { readPlainLines } from './lines.js';
 import type { RawRecord, TextSource } from './record.js';
 import { readStix } from './stix.js';
 
-export const IMPORT_FORMATS = ['lines', 'csv', 'tsv', 'jsonl', 'stix'] as const;
+export const IMPORT_FORMATS = ['lines', 'csv', 'tsv', 'jsonl', 'stix', 'chat'] as const;
 export type ImportFormat = (typeof IMPORT_FORMATS)[number];
 
 export function readRecords(format: ImportFormat, source: TextSource): AsyncIterable<RawRecord> {
@@ -23,6 +26,8 @@ export function readRecords(format: ImportFormat, source: TextSource): AsyncIter
       return readJsonl(source);
     case 'stix':
       return readStix(source);
+    case 'chat':
+      return readChat(source);
     default:
       throw new IndicatorError('BAD_FILE', `unknown import format ${String(format)}`);
   }
@@ -42,7 +47,11 @@ export function extensionFormat(path: string): { extension: string; format: Impo
   return EXTENSIONS.find(({ extension }) => lower.endsWith(extension));
 }
 
-/** The format a file's extension names, or undefined when it names none (.txt, .tsv, none, …). */
+/**
+ * The format a file's extension names, or undefined when it names none (.txt, .tsv, none, …).
+ * Never `chat`: `.jsonl`/`.ndjson` name `jsonl`, which chooseImportFormat turns into `chat` when the
+ * content is a chat-completions request log.
+ */
 export function formatOfExtension(path: string): ImportFormat | undefined {
   return extensionFormat(path)?.format;
 }

@@ -2,7 +2,8 @@
  * Text input shared by the importers: strict UTF-8 decoding (invalid bytes are a `BAD_FILE` error
  * naming the line and the exact byte offset, never silently replaced — two different byte strings must not turn into
  * one "duplicate"), and a splitter into numbered lines (LF or CRLF) that holds at most one line and
- * one chunk, rejects lines over `MAX_LINE_LENGTH`, and scans each character once.
+ * one chunk, rejects lines over `MAX_LINE_LENGTH` (or, for the chat format, skips lines over its
+ * own bound, `linesUpTo`), and scans each character once.
  */
 import type { IndicatorError } from '../errors.js';
 import { isBlank } from '../text.js';
@@ -98,27 +99,72 @@ function countLineBreaks(bytes: Uint8Array): number {
   return n;
 }
 
-export async function* numberedLines(source: TextSource): AsyncGenerator<NumberedLine> {
-  let pending = '';
+/** A line that `linesUpTo` read (`text`), or one over its bound, whose text was skipped unread (`text` undefined). */
+export interface BoundedLine {
+  number: number;
+  text: string | undefined;
+}
+
+/**
+ * The source's lines, numbered (LF or CRLF), each of at most `maxLength` characters (a CR before
+ * the LF counted). A longer line is yielded as soon as it is over the bound, with no text, and the
+ * rest of it is skipped without being held: at most one line of `maxLength` and one chunk are held.
+ * Each chunk is searched once and kept as it is until its line ends (no string grown and searched
+ * again per chunk), so a long line costs its length, not its length times its chunks.
+ */
+export function linesUpTo(source: TextSource, maxLength: number): AsyncGenerator<BoundedLine> {
+  return splitLines(source, maxLength, false);
+}
+
+/** The source's lines, numbered; a line over MAX_LINE_LENGTH is a `BAD_FILE` error naming it. */
+export function numberedLines(source: TextSource): AsyncGenerator<NumberedLine> {
+  // With `fail`, no line without text is yielded: the error is thrown instead.
+  return splitLines(source, MAX_LINE_LENGTH, true) as AsyncGenerator<NumberedLine>;
+}
+
+/** linesUpTo, or with `fail` numberedLines: a line over the bound is then the file's error, as soon as it is seen. */
+async function* splitLines(source: TextSource, maxLength: number, fail: boolean): AsyncGenerator<BoundedLine> {
+  let parts: string[] = []; // the current line's text so far, chunk by chunk
+  let length = 0; // characters in parts
+  let skipping = false; // the current line is over the bound and was yielded: drop it up to its end
   let number = 0;
   for await (const chunk of utf8Strings(source)) {
     let start = 0;
-    const scanned = pending.length; // what came before this chunk has no line break
-    pending += chunk;
-    for (let newline = pending.indexOf('\n', scanned); newline >= 0; newline = pending.indexOf('\n', start)) {
-      const text = pending.slice(start, newline);
-      start = newline + 1;
+    for (let newline = chunk.indexOf('\n'); newline >= 0; newline = chunk.indexOf('\n', start)) {
       number++;
-      if (text.length > MAX_LINE_LENGTH) tooLong(number);
-      yield { number, text: text.endsWith('\r') ? text.slice(0, -1) : text };
+      if (skipping) {
+        skipping = false;
+      } else {
+        const piece = chunk.slice(start, newline);
+        if (length + piece.length > maxLength) {
+          if (fail) tooLong(number);
+          yield { number, text: undefined };
+        } else {
+          const text = length === 0 ? piece : parts.join('') + piece;
+          yield { number, text: text.endsWith('\r') ? text.slice(0, -1) : text };
+        }
+      }
+      parts = [];
+      length = 0;
+      start = newline + 1;
     }
-    pending = pending.slice(start);
-    if (pending.length > MAX_LINE_LENGTH) tooLong(number + 1);
+    if (skipping || start === chunk.length) continue;
+    const rest = start === 0 ? chunk : chunk.slice(start);
+    if (length + rest.length > maxLength) {
+      parts = [];
+      length = 0;
+      skipping = true;
+      if (fail) tooLong(number + 1);
+      yield { number: number + 1, text: undefined };
+    } else {
+      parts.push(rest);
+      length += rest.length;
+    }
   }
-  if (pending.length > 0) {
+  if (!skipping && length > 0) {
     number++;
-    if (pending.length > MAX_LINE_LENGTH) tooLong(number);
-    yield { number, text: pending.endsWith('\r') ? pending.slice(0, -1) : pending };
+    const text = parts.join('');
+    yield { number, text: text.endsWith('\r') ? text.slice(0, -1) : text };
   }
 }
 

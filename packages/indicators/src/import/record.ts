@@ -9,7 +9,7 @@ import type { IndicatorErrorCode } from '../errors.js';
 export interface RecordOrigin {
   /** 1-based line of the input (for STIX: the object's 1-based position in `objects`). */
   line: number;
-  /** The record's own id: a STIX object's id, or a CSV `id` column or JSONL `id` field. */
+  /** The record's own id: a STIX object's id, a CSV `id` column or JSONL `id` field, or a chat line's `custom_id` or `id`. */
   id?: string;
 }
 
