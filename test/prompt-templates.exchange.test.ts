@@ -1,7 +1,8 @@
 /**
  * Prompt templates through a real exchange (`overlap simulate`: a relay, the admin and one lab
  * process each over HTTP): two labs hold different prompt logs of one synthetic campaign — other
- * fillers, numbering, spacing, case and punctuation, and prompts of their own — and each lab's
+ * fillers, numbering, spacing, case and punctuation, and prompts of their own; lab-a's as JSON-lines
+ * records, lab-b's as a chat-completions Batch API log read as it is — and each lab's
  * results must name exactly the campaign templates both logs hold, each traced to one of its own
  * prompt ids, with the figures of a template match and no band value anywhere. The ground truth
  * is the generator's: which template every prompt was made from.
@@ -95,12 +96,26 @@ const labA = log('a', [0, 1, 2, 3, 4, 5], [0, 1, 2], 0);
 const labB = log('b', [2, 3, 4, 5, 6, 7], [3, 4, 5], 3);
 const SHARED = ['campaign-2', 'campaign-3', 'campaign-4', 'campaign-5'];
 
+/** lab-a's log as JSON-lines records of the kind; lab-b's as it logs its API traffic, OpenAI Batch API lines (the `chat` format). */
 function write(name: string, prompts: Prompt[]): string {
   const path = join(dir, `${name}.jsonl`);
-  writeFileSync(
-    path,
-    prompts.map((p) => JSON.stringify({ kind: 'prompt_template', value: p.value, id: p.id })).join('\n'),
-  );
+  const line =
+    name === 'lab-a'
+      ? (p: Prompt) => JSON.stringify({ kind: 'prompt_template', value: p.value, id: p.id })
+      : (p: Prompt) =>
+          JSON.stringify({
+            custom_id: p.id,
+            method: 'POST',
+            url: '/v1/chat/completions',
+            body: {
+              model: 'frontier-chat',
+              messages: [
+                { role: 'system', content: 'You are a helpful assistant.' },
+                { role: 'user', content: [{ type: 'text', text: p.value }] },
+              ],
+            },
+          });
+  writeFileSync(path, prompts.map(line).join('\n'));
   return path;
 }
 
