@@ -45,6 +45,13 @@ export function templateResults(
   const byBand = new Map(bandRows.map((row) => [row.value, row]));
   const found: SharedIndicator[] = [];
   for (const template of input.templates ?? []) {
+    // A template of another band count is not one of this rules version (a saved state of another release).
+    if (template.bands.length !== parameters.bands) {
+      throw new ClientError(
+        'BAD_ARGUMENT',
+        `the template of line ${template.line} has ${template.bands.length} bands, not the ${parameters.bands} of prompt_template rules version 1`,
+      );
+    }
     const rows = template.bands.flatMap((band) => byBand.get(band) ?? []);
     const result = templateResult(outcome.policy.kind, template, rows, minBands);
     if (result !== undefined) found.push(result);
@@ -63,8 +70,8 @@ function templateResult(
   rows: SharedIndicator[],
   minBands: number,
 ): SharedIndicator | undefined {
-  const b = template.bands.length;
-  const jaccardOf = (shared: number) => impliedJaccard(shared, { ...PROMPT_TEMPLATE_PARAMETERS, bands: b });
+  const b = PROMPT_TEMPLATE_PARAMETERS.bands;
+  const jaccardOf = (shared: number) => impliedJaccard(shared);
   const base = { kind: KIND, value: template.text };
   if (policy === 'labs') {
     const perLab = new Map<string, number>();

@@ -102,6 +102,17 @@ describe('templateResults', () => {
       expect.objectContaining({ code: 'BAD_ARGUMENT' }),
     );
   });
+
+  test('a template of another band count (not of this rules version) is refused, naming its line', () => {
+    const short = { ...cot, bands: cot.bands.slice(0, 32) };
+    const rows = cot.bands.slice(0, 12).map((value) => ({ kind: 'prompt_template', value, labs: ['lab-b'] }));
+    expect(() => templateResults({ templates: [short] }, outcome({ kind: 'labs' }, rows))).toThrow(
+      expect.objectContaining({
+        code: 'BAD_ARGUMENT',
+        message: expect.stringContaining(`line ${cot.line} has 32 bands, not the 64`),
+      }),
+    );
+  });
 });
 
 describe('results documents and formats with templates', () => {
