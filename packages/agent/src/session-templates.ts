@@ -29,7 +29,12 @@ export async function loadTemplates(stateDir: string, session: string): Promise<
     if ((error as { code?: string }).code === 'ENOENT') return undefined;
     throw error;
   }
-  const parsed: unknown = JSON.parse(text);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined; // a file cut short or overwritten: damaged, said below (its text holds prompts: not quoted)
+  }
   if (!Array.isArray(parsed) || !parsed.every(isTemplate)) {
     throw new AgentError('STATE_DAMAGED', `${templatesPath(stateDir, session)} is not a list of prompt templates`);
   }
