@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import {
   ClientError,
   type LabProgress,
+  LabStateStore,
   type OverlapClient,
   type SessionResults,
   type SessionTerms,
@@ -74,6 +75,9 @@ export async function runSessionTask(
   let templates: TemplateOfFile[] | undefined;
   // A session over before this lab ran it (a restart after its state was erased): nothing is read.
   if (!resuming && (terms.status.state === 'done' || terms.status.state === 'aborted')) {
+    // No resumable state, but maybe what a run that died before its first progress left: its
+    // secrets (the session key, the values) and the templates (the lab's prompts). Erased.
+    await eraseLeftovers(context.stateDir, session);
     return { outcome: 'aborted', reason: `the session is ${terms.status.state}, and this lab has no state for it` };
   }
   if (!resuming) {
@@ -89,6 +93,7 @@ export async function runSessionTask(
     }
     const items = Object.values(sets).reduce((n, s) => n + s.length, 0);
     if (items === 0) {
+      await eraseTemplates(context.stateDir, session);
       const kinds = terms.kinds.join(', ');
       return {
         outcome: 'declined',
@@ -126,11 +131,21 @@ export async function runSessionTask(
     const code = (error as { code?: string }).code ?? 'INTERNAL';
     const reason = (error as Error).message;
     if (error instanceof ClientError && OUTAGE_CODES.has(error.code)) return { outcome: 'set-aside', reason };
-    if (error instanceof ClientError && error.code === 'SESSION_FINISHED') return { outcome: 'aborted', reason };
+    if (error instanceof ClientError && error.code === 'SESSION_FINISHED') {
+      await eraseLeftovers(context.stateDir, session);
+      return { outcome: 'aborted', reason };
+    }
     return { outcome: 'failed', code, reason };
   } finally {
     await pool.close();
   }
+}
+
+/** What a session over for this lab may have left in the state folder, secrets first; nothing if none. */
+async function eraseLeftovers(stateDir: string, session: string): Promise<void> {
+  const store = new LabStateStore(join(stateDir, 'sessions', `${session}.state`));
+  if (await store.present()) await store.erase();
+  await eraseTemplates(stateDir, session);
 }
 
 /**
