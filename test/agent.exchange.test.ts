@@ -16,6 +16,7 @@ import { generateLabKeys, type LabKeys } from '@overlap/crypto';
 import { readKeyFile } from '@overlap/crypto/node';
 import { initRelay, type RelayServer, startRelayServer } from '@overlap/relay';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { until } from './support/processes.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'overlap-agent-'));
 const LABS = ['lab-a', 'lab-b', 'lab-c'] as const;
@@ -86,21 +87,6 @@ async function startAgent(lab: Lab, clock: ManualClock, extra: Partial<AgentSect
   });
   running.push(agent);
   return { agent, log, home };
-}
-
-/** Waits for a condition (each check a turn of the event loop or a few ms apart), up to `ms`. */
-async function until<T>(
-  what: string,
-  check: () => T | undefined | false | Promise<T | undefined | false>,
-  ms = 60_000,
-): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 function resultsOf(home: string, session: string): Map<string, string[]> {

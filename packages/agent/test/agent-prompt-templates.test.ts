@@ -22,6 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { normalizePromptText, PROMPT_TEMPLATE_PARAMETERS } from '@overlap/indicators';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { until } from '../../../test/support/processes.js';
 import {
   AgentProcess,
   enrollLab,
@@ -30,7 +31,6 @@ import {
   type RelayProcess,
   run,
   startRelay,
-  until,
 } from './support/overlap-processes.js';
 import { HELD, type Lab, type Prompt, promptsOf, SHARED, VARIANTS, writePrompts } from './support/prompt-campaign.js';
 
@@ -106,6 +106,7 @@ async function joinedWithTemplates(lab: Lab, session: string): Promise<void> {
   await until(
     `${lab} to save its templates and progress`,
     () => existsSync(templatesFile(lab, session)) && existsSync(join(stateOf(lab, session), 'progress.json')),
+    120_000,
   );
 }
 

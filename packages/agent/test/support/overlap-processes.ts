@@ -7,6 +7,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { finished, until } from '../../../../test/support/processes.js';
 
 const main = join(import.meta.dirname, '..', '..', '..', 'cli', 'src', 'main.ts');
 const children = new Set<ChildProcess>();
@@ -23,22 +24,6 @@ export function overlap(args: string[], env: NodeJS.ProcessEnv = {}): ChildProce
   return child;
 }
 
-/** Waits for a process's exit: its code and all it printed. */
-export function finished(child: ChildProcess): Promise<{ code: number | null; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  child.stdout?.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  child.stderr?.on('data', (d: Buffer) => {
-    err += d.toString();
-  });
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) resolve({ code: child.exitCode, out, err });
-    else child.once('exit', (code) => resolve({ code, out, err }));
-  });
-}
-
 /** Runs `overlap <args>` to its end; throws with its stderr unless it exits 0. */
 export async function run(...args: string[]): Promise<string> {
   const exit = await finished(overlap(args));
@@ -51,21 +36,6 @@ export async function killAll(): Promise<void> {
   const exits = [...children].map((child) => finished(child));
   for (const child of children) child.kill('SIGKILL');
   await Promise.all(exits);
-}
-
-/** Polls `check` until it answers something (not undefined or false), up to `ms`. */
-export async function until<T>(
-  what: string,
-  check: () => T | undefined | false | Promise<T | undefined | false>,
-  ms = 120_000,
-): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
 }
 
 export interface RelayProcess {
