@@ -43,10 +43,23 @@ export const PROMPT_TEMPLATE_PARAMETERS: Readonly<MinHashParameters> = Object.fr
 export const MINHASH_PRIME = 2 ** 31 - 1;
 const ROW_LABEL = 'overlap/prompt_template/v1/minhash/';
 
-const rowConstants = new Map<number, { a: Float64Array; b: Float64Array }>();
+interface RowConstants {
+  a: Float64Array;
+  b: Float64Array;
+  /** a_i's high and low 16 bits, for the exact products of promptSignature. */
+  high: Float64Array;
+  low: Float64Array;
+}
+
+const rowConstants = new Map<number, RowConstants>();
 
 /** a_i, b_i for rows 0 … count − 1: a_i = 1 + (u32(S[0..4]) mod (p − 1)), b_i = u32(S[4..8]) mod p, S = SHA-256(label ‖ decimal i). */
 export function minHashRows(count: number): { a: Float64Array; b: Float64Array } {
+  const { a, b } = rowsOf(count);
+  return { a, b };
+}
+
+function rowsOf(count: number): RowConstants {
   const cached = rowConstants.get(count);
   if (cached) return cached;
   const a = new Float64Array(count);
@@ -56,7 +69,7 @@ export function minHashRows(count: number): { a: Float64Array; b: Float64Array }
     a[i] = 1 + (u32(digest, 0) % (MINHASH_PRIME - 1));
     b[i] = u32(digest, 4) % MINHASH_PRIME;
   }
-  const rows = { a, b };
+  const rows = { a, b, high: a.map((v) => Math.floor(v / 65536)), low: a.map((v) => v % 65536) };
   rowConstants.set(count, rows);
   return rows;
 }
@@ -98,7 +111,7 @@ export function promptSignature(
   parameters: MinHashParameters = PROMPT_TEMPLATE_PARAMETERS,
 ): Uint32Array {
   const count = parameters.bands * parameters.rows;
-  const { high, low, b } = splitRows(count);
+  const { high, low, b } = rowsOf(count);
   const signature = new Uint32Array(count).fill(MINHASH_PRIME);
   for (const shingle of promptShingles(normalized, parameters)) {
     const x = shingleHash(shingle);
@@ -110,18 +123,6 @@ export function promptSignature(
     }
   }
   return signature;
-}
-
-const splitConstants = new Map<number, { high: Float64Array; low: Float64Array; b: Float64Array }>();
-
-/** a_i split into its high and low 16 bits, beside b_i. */
-function splitRows(count: number): { high: Float64Array; low: Float64Array; b: Float64Array } {
-  const cached = splitConstants.get(count);
-  if (cached) return cached;
-  const { a, b } = minHashRows(count);
-  const split = { high: a.map((v) => Math.floor(v / 65536)), low: a.map((v) => v % 65536), b };
-  splitConstants.set(count, split);
-  return split;
 }
 
 /**
